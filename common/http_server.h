@@ -1,0 +1,60 @@
+/* http_server.h: the HTTP listener every daemon runs (libmicrohttpd).
+ *
+ * It always serves /metrics (Prometheus text), /healthz (alive: 200 while the process runs)
+ * and /readyz (200 only when the program's readiness check passes). Programs add their own
+ * routes (the extractor's webhooks, the control panel) by path prefix. Bodies are capped. */
+#ifndef CX_HTTP_SERVER_H
+#define CX_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+
+#define CX_HTTP_MAX_BODY (1024 * 1024)
+
+typedef struct cx_http_server cx_http_server;
+typedef struct cx_http_request cx_http_request;
+
+typedef struct cx_http_reply {
+        int status;
+        const char *content_type; /**< static string; default application/json */
+        char *body;               /**< malloc'd, freed by the server */
+        size_t len;
+        char *extra_headers[8];   /**< malloc'd "Name: value" strings, freed by the server */
+} cx_http_reply;
+
+/** @brief Route handler. Runs on a libmicrohttpd thread: it must lock what it shares. */
+typedef void (*cx_http_handler)(void *ud, const cx_http_request *req, cx_http_reply *reply);
+
+/** @brief Readiness check for /readyz; @p why receives a short reason when not ready. */
+typedef bool (*cx_ready_fn)(void *ud, char *why, size_t why_size);
+
+/**
+ * @brief Start listening on @p addr:@p port (port 0 picks a free one; see cx_http_server_port).
+ * @returns the server, or NULL with @p err (address in use, bad address).
+ */
+cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn ready,
+                                     void *ready_ud, cx_err *err);
+
+/** @brief Add a route for @p method ("GET", "POST" or NULL for any) and a path prefix. */
+int cx_http_server_route(cx_http_server *srv, const char *method, const char *prefix,
+                         cx_http_handler fn, void *ud);
+
+/** @brief The port actually bound. */
+int cx_http_server_port(const cx_http_server *srv);
+
+void cx_http_server_stop(cx_http_server *srv);
+
+/* Request accessors, valid only inside a handler. */
+const char *cx_http_request_method(const cx_http_request *req);
+const char *cx_http_request_path(const cx_http_request *req);
+const char *cx_http_request_header(const cx_http_request *req, const char *name);
+const char *cx_http_request_query(const cx_http_request *req, const char *name);
+const char *cx_http_request_body(const cx_http_request *req, size_t *len);
+
+/** @brief Fill @p reply with a status and a copy of @p body. */
+void cx_http_reply_set(cx_http_reply *reply, int status, const char *content_type,
+                       const char *body);
+
+#endif

@@ -1,0 +1,48 @@
+/* journal.h: what every stage tells the operator: sync-log rows and dead letters.
+ *
+ * A dead letter goes to the Kafka topic (CX_TOPIC_DEAD_LETTERS) with its reason and the
+ * original payload, and to the dead_letters table, from which the admin CLI and the control
+ * panel redrive it; both also leave a "failed" row in the tenant's sync log. */
+#ifndef CX_JOURNAL_H
+#define CX_JOURNAL_H
+
+#include "common/db.h"
+#include "common/error.h"
+#include "common/kafka.h"
+
+#define CX_TOPIC_SHOP_ORDERS    "shop.orders"
+#define CX_TOPIC_SHOP_PRODUCTS  "shop.products"
+#define CX_TOPIC_SHOP_CUSTOMERS "shop.customers"
+#define CX_TOPIC_EXACT_COMMANDS "exact.commands"
+#define CX_TOPIC_DEAD_LETTERS   "dead.letters"
+
+/** @brief Set the prefix that cx_topic() puts before every topic name (once, at start). */
+void cx_topics_init(const char *prefix);
+
+/** @brief The full name of topic @p base (one of the CX_TOPIC_* names), prefix included. */
+const char *cx_topic(const char *base);
+
+typedef struct cx_dead_letter {
+        const char *tenant;       /**< may be "" when the record named no tenant */
+        const char *stage;        /**< "extract", "transform" or "load" */
+        const char *source_topic;
+        const char *source_id;
+        const char *reason;       /**< what a person must fix */
+        const char *payload;      /**< the record as received */
+        const char *trace_id;
+} cx_dead_letter;
+
+/** @brief Add a row to the tenant's sync log (status "ok", "failed", "skipped", "info"). */
+int cx_sync_log(cx_db *db, const char *tenant, const char *stage, const char *entity,
+                const char *source_id, const char *status, const char *message,
+                const char *trace_id, cx_err *err);
+
+/**
+ * @brief Publish @p dl to the dead-letter topic (and wait for the broker's acknowledgement
+ *        when @p producer is not transactional), then record it in PostgreSQL with a
+ *        sync-log row. @p producer may be NULL to record in PostgreSQL only.
+ */
+int cx_dead_letter_publish(cx_producer *producer, bool wait_ack, cx_db *db,
+                           const cx_dead_letter *dl, cx_err *err);
+
+#endif

@@ -1,0 +1,383 @@
+#include "common/kafka.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
+
+struct cx_producer {
+        rd_kafka_t *rk;
+        bool transactional;
+        pthread_mutex_t lock;
+        long failed;         /**< failed deliveries since the last flush */
+        char last_error[256];
+};
+
+struct cx_consumer {
+        rd_kafka_t *rk;
+};
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+        cx_log_level lvl = level <= 3 ? CX_LOG_ERROR : level <= 4 ? CX_LOG_WARN
+                           : level <= 6 ? CX_LOG_INFO : CX_LOG_DEBUG;
+
+        cx_log_fields(lvl, "kafka.client", json_pack("{s:s}", "facility", fac), "%s", buf);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        bool fatal = err == RD_KAFKA_RESP_ERR__FATAL;
+
+        /* Transport errors (broker down) are retried by the client; they are worth a warn. */
+        cx_log_fields(fatal ? CX_LOG_ERROR : CX_LOG_WARN, "kafka.error",
+                      json_pack("{s:s}", "code", rd_kafka_err2name((rd_kafka_resp_err_t)err)),
+                      "%s", reason);
+        cx_counter_add("cx_kafka_errors_total", "Kafka client errors", NULL, 1);
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        cx_producer *p = opaque;
+
+        if (!m->err) {
+                cx_counter_add("cx_kafka_messages_delivered_total",
+                               "Messages acknowledged by the broker", NULL, 1);
+                return;
+        }
+        pthread_mutex_lock(&p->lock);
+        p->failed++;
+        snprintf(p->last_error, sizeof(p->last_error), "%s", rd_kafka_err2str(m->err));
+        pthread_mutex_unlock(&p->lock);
+        cx_counter_add("cx_kafka_delivery_failures_total", "Messages the broker did not accept",
+                       NULL, 1);
+        cx_log_fields(CX_LOG_ERROR, "kafka.delivery_failed",
+                      json_pack("{s:s}", "topic", rd_kafka_topic_name(m->rkt)), "%s",
+                      rd_kafka_err2str(m->err));
+}
+
+static int set(rd_kafka_conf_t *conf, const char *name, const char *value, cx_err *err)
+{
+        char errstr[512];
+
+        if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+                return cx_fail(err, CX_ERR_CONFIG, false, "kafka %s=%s: %s", name, value,
+                               errstr);
+        return 0;
+}
+
+static rd_kafka_conf_t *base_conf(const char *brokers, cx_err *err)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+        rd_kafka_conf_set_log_cb(conf, on_log);
+        rd_kafka_conf_set_error_cb(conf, on_error);
+        if (set(conf, "bootstrap.servers", brokers, err) < 0 ||
+            set(conf, "log.connection.close", "false", err) < 0 ||
+            set(conf, "socket.keepalive.enable", "true", err) < 0) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        return conf;
+}
+
+static int txn_error(rd_kafka_error_t *e, const char *what, cx_err *err)
+{
+        bool retriable;
+        int rc;
+
+        if (!e)
+                return 0;
+        retriable = rd_kafka_error_is_retriable(e) || rd_kafka_error_txn_requires_abort(e);
+        rc = cx_fail(err, CX_ERR_KAFKA, retriable && !rd_kafka_error_is_fatal(e), "%s: %s",
+                     what, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return rc;
+}
+
+cx_producer *cx_producer_new(const char *brokers, const char *transactional_id, cx_err *err)
+{
+        cx_producer *p = calloc(1, sizeof(*p));
+        rd_kafka_conf_t *conf = base_conf(brokers, err);
+        char errstr[512];
+
+        if (!p || !conf)
+                goto fail;
+        pthread_mutex_init(&p->lock, NULL);
+        rd_kafka_conf_set_opaque(conf, p);
+        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+        if (set(conf, "enable.idempotence", "true", err) < 0 ||
+            set(conf, "acks", "all", err) < 0 ||
+            set(conf, "linger.ms", "5", err) < 0 ||
+            set(conf, "compression.type", "lz4", err) < 0)
+                goto fail;
+        if (transactional_id && (set(conf, "transactional.id", transactional_id, err) < 0 ||
+                                 set(conf, "transaction.timeout.ms", "60000", err) < 0))
+                goto fail;
+        p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        if (!p->rk) {
+                cx_fail(err, CX_ERR_KAFKA, false, "kafka producer: %s", errstr);
+                goto fail;
+        }
+        conf = NULL; /* owned by p->rk now */
+        if (transactional_id) {
+                p->transactional = true;
+                if (txn_error(rd_kafka_init_transactions(p->rk, 30000), "init transactions",
+                              err) < 0) {
+                        rd_kafka_destroy(p->rk);
+                        p->rk = NULL;
+                        goto fail;
+                }
+        }
+        return p;
+fail:
+        if (conf)
+                rd_kafka_conf_destroy(conf);
+        if (p)
+                pthread_mutex_destroy(&p->lock);
+        free(p);
+        return NULL;
+}
+
+int cx_producer_send(cx_producer *p, const char *topic, const char *key, const void *value,
+                     size_t len, cx_err *err)
+{
+        for (;;) {
+                rd_kafka_resp_err_t e = rd_kafka_producev(
+                        p->rk, RD_KAFKA_V_TOPIC(topic),
+                        RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                        RD_KAFKA_V_VALUE((void *)value, len),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+
+                if (!e)
+                        break;
+                if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        return cx_fail(err, CX_ERR_KAFKA, false, "produce to %s: %s", topic,
+                                       rd_kafka_err2str(e));
+                /* Local queue full: serve delivery reports to make room, then try again. */
+                rd_kafka_poll(p->rk, 100);
+        }
+        rd_kafka_poll(p->rk, 0);
+        return 0;
+}
+
+int cx_producer_flush(cx_producer *p, int timeout_ms, cx_err *err)
+{
+        rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, timeout_ms);
+        long failed;
+        char last[256];
+
+        pthread_mutex_lock(&p->lock);
+        failed = p->failed;
+        p->failed = 0;
+        snprintf(last, sizeof(last), "%s", p->last_error);
+        pthread_mutex_unlock(&p->lock);
+        if (e)
+                return cx_fail(err, CX_ERR_KAFKA, true,
+                               "flush: %d message(s) not acknowledged in %d ms",
+                               rd_kafka_outq_len(p->rk), timeout_ms);
+        if (failed)
+                return cx_fail(err, CX_ERR_KAFKA, true, "%ld message(s) not delivered: %s",
+                               failed, last);
+        return 0;
+}
+
+int cx_producer_begin(cx_producer *p, cx_err *err)
+{
+        return txn_error(rd_kafka_begin_transaction(p->rk), "begin transaction", err);
+}
+
+int cx_producer_commit(cx_producer *p, cx_consumer *c, cx_err *err)
+{
+        rd_kafka_topic_partition_list_t *assigned = NULL;
+        rd_kafka_consumer_group_metadata_t *meta;
+        rd_kafka_error_t *e;
+        rd_kafka_resp_err_t re;
+
+        re = rd_kafka_assignment(c->rk, &assigned);
+        if (re) {
+                cx_fail(err, CX_ERR_KAFKA, true, "assignment: %s", rd_kafka_err2str(re));
+                goto abort;
+        }
+        rd_kafka_position(c->rk, assigned);
+        meta = rd_kafka_consumer_group_metadata(c->rk);
+        e = rd_kafka_send_offsets_to_transaction(p->rk, assigned, meta, -1);
+        rd_kafka_consumer_group_metadata_destroy(meta);
+        rd_kafka_topic_partition_list_destroy(assigned);
+        if (txn_error(e, "send offsets to transaction", err) < 0)
+                goto abort;
+        if (txn_error(rd_kafka_commit_transaction(p->rk, -1), "commit transaction", err) < 0)
+                goto abort;
+        return 0;
+abort:
+        cx_producer_abort(p, NULL);
+        return -1;
+}
+
+int cx_producer_abort(cx_producer *p, cx_err *err)
+{
+        return txn_error(rd_kafka_abort_transaction(p->rk, -1), "abort transaction", err);
+}
+
+void cx_producer_free(cx_producer *p)
+{
+        if (!p)
+                return;
+        if (p->rk) {
+                rd_kafka_flush(p->rk, 10000);
+                if (rd_kafka_outq_len(p->rk) > 0)
+                        cx_log(CX_LOG_ERROR, "kafka.undelivered",
+                               "%d message(s) were not delivered before shutdown",
+                               rd_kafka_outq_len(p->rk));
+                rd_kafka_destroy(p->rk);
+        }
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+}
+
+rd_kafka_t *cx_producer_handle(cx_producer *p)
+{
+        return p->rk;
+}
+
+cx_consumer *cx_consumer_new(const char *brokers, const char *group, const char *const *topics,
+                             bool read_committed, bool from_beginning, cx_err *err)
+{
+        cx_consumer *c = calloc(1, sizeof(*c));
+        rd_kafka_conf_t *conf = base_conf(brokers, err);
+        rd_kafka_topic_partition_list_t *subs;
+        rd_kafka_resp_err_t e;
+        char errstr[512];
+
+        if (!c || !conf)
+                goto fail;
+        if (set(conf, "group.id", group, err) < 0 ||
+            set(conf, "enable.auto.commit", "false", err) < 0 ||
+            set(conf, "enable.auto.offset.store", "false", err) < 0 ||
+            set(conf, "auto.offset.reset", from_beginning ? "earliest" : "latest", err) < 0 ||
+            set(conf, "isolation.level", read_committed ? "read_committed" : "read_uncommitted",
+                err) < 0 ||
+            set(conf, "session.timeout.ms", "10000", err) < 0 ||
+            set(conf, "heartbeat.interval.ms", "1000", err) < 0 ||
+            set(conf, "topic.metadata.refresh.interval.ms", "10000", err) < 0)
+                goto fail;
+        c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+        if (!c->rk) {
+                cx_fail(err, CX_ERR_KAFKA, false, "kafka consumer: %s", errstr);
+                goto fail;
+        }
+        conf = NULL;
+        rd_kafka_poll_set_consumer(c->rk);
+        subs = rd_kafka_topic_partition_list_new(4);
+        for (const char *const *t = topics; *t; t++)
+                rd_kafka_topic_partition_list_add(subs, *t, RD_KAFKA_PARTITION_UA);
+        e = rd_kafka_subscribe(c->rk, subs);
+        rd_kafka_topic_partition_list_destroy(subs);
+        if (e) {
+                cx_fail(err, CX_ERR_KAFKA, false, "subscribe: %s", rd_kafka_err2str(e));
+                rd_kafka_destroy(c->rk);
+                goto fail;
+        }
+        return c;
+fail:
+        if (conf)
+                rd_kafka_conf_destroy(conf);
+        free(c);
+        return NULL;
+}
+
+rd_kafka_message_t *cx_consumer_poll(cx_consumer *c, int timeout_ms)
+{
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+
+        if (!m)
+                return NULL;
+        if (m->err) {
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        cx_log(CX_LOG_WARN, "kafka.consume_error", "%s",
+                               rd_kafka_message_errstr(m));
+                        cx_counter_add("cx_kafka_consume_errors_total",
+                                       "Errors returned by the consumer", NULL, 1);
+                }
+                rd_kafka_message_destroy(m);
+                return NULL;
+        }
+        return m;
+}
+
+int cx_consumer_commit_message(cx_consumer *c, const rd_kafka_message_t *msg, cx_err *err)
+{
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        int rc;
+
+        rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(msg->rkt), msg->partition)
+                ->offset = msg->offset + 1;
+        rc = cx_consumer_commit_offsets(c, l, err);
+        rd_kafka_topic_partition_list_destroy(l);
+        return rc;
+}
+
+int cx_consumer_commit_offsets(cx_consumer *c, rd_kafka_topic_partition_list_t *offsets,
+                               cx_err *err)
+{
+        rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, offsets, 0);
+
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                return cx_fail(err, CX_ERR_KAFKA, true, "commit offsets: %s",
+                               rd_kafka_err2str(e));
+        return 0;
+}
+
+int cx_consumer_rewind(cx_consumer *c, cx_err *err)
+{
+        rd_kafka_topic_partition_list_t *assigned = NULL;
+        rd_kafka_resp_err_t e = rd_kafka_assignment(c->rk, &assigned);
+
+        if (e)
+                return cx_fail(err, CX_ERR_KAFKA, true, "assignment: %s", rd_kafka_err2str(e));
+        e = rd_kafka_committed(c->rk, assigned, 10000);
+        if (!e) {
+                for (int i = 0; i < assigned->cnt; i++) {
+                        rd_kafka_topic_partition_t *tp = &assigned->elems[i];
+                        rd_kafka_topic_t *rkt;
+
+                        /* No committed offset yet: go back to where the group starts. */
+                        if (tp->offset < 0)
+                                tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+                        rkt = rd_kafka_topic_new(c->rk, tp->topic, NULL);
+                        rd_kafka_seek(rkt, tp->partition, tp->offset, 10000);
+                        rd_kafka_topic_destroy(rkt);
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(assigned);
+        if (e)
+                return cx_fail(err, CX_ERR_KAFKA, true, "committed offsets: %s",
+                               rd_kafka_err2str(e));
+        return 0;
+}
+
+void cx_consumer_close(cx_consumer *c)
+{
+        if (!c)
+                return;
+        rd_kafka_consumer_close(c->rk);
+        rd_kafka_destroy(c->rk);
+        free(c);
+}
+
+rd_kafka_t *cx_consumer_handle(cx_consumer *c)
+{
+        return c->rk;
+}
+
+bool cx_kafka_ready(rd_kafka_t *rk, int timeout_ms)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        bool ok = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR;
+
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        return ok && md;
+}

@@ -1,0 +1,45 @@
+/* metrics.h: counters and gauges, rendered in the Prometheus text format.
+ *
+ * A metric is found or created by name and label set, and the handle stays valid for the
+ * life of the process, so hot paths look it up once. Updates are atomic and lock-free;
+ * only creation and rendering take the registry lock. Names follow
+ * cx_<program>_<thing>_<unit>, counters end in _total; labels must stay low-cardinality. */
+#ifndef CX_METRICS_H
+#define CX_METRICS_H
+
+#include <stdio.h>
+
+typedef struct cx_metric cx_metric;
+
+typedef enum cx_metric_type {
+        CX_COUNTER,
+        CX_GAUGE,
+} cx_metric_type;
+
+/**
+ * @brief Find or create a metric.
+ * @param labels Prometheus label text without braces (`tenant="a",code="200"`) or NULL.
+ *        Label values are escaped by the caller with cx_metrics_label().
+ */
+cx_metric *cx_metric_get(cx_metric_type type, const char *name, const char *help,
+                         const char *labels);
+
+void cx_metric_add(cx_metric *m, double delta);
+void cx_metric_set(cx_metric *m, double value);
+double cx_metric_value(const cx_metric *m);
+
+/** @brief Shorthand: add @p delta to a counter found by name and labels. */
+void cx_counter_add(const char *name, const char *help, const char *labels, double delta);
+/** @brief Shorthand: set a gauge found by name and labels. */
+void cx_gauge_set(const char *name, const char *help, const char *labels, double value);
+
+/** @brief Write `key="value"` with the value escaped for the text format into @p out. */
+void cx_metrics_label(char *out, size_t size, const char *key, const char *value);
+
+/** @brief Render every metric, grouped by name with one HELP/TYPE header each. */
+void cx_metrics_render(FILE *out);
+
+/** @brief Free the registry (at exit, to keep leak checkers quiet). */
+void cx_metrics_free(void);
+
+#endif
