@@ -1,0 +1,1345 @@
+/* booking: CCV order -> Exact sales order / invoice, priced the way Exact will book it.
+ *
+ * Money is held in integer cents, unit prices in micro-euros and quantities in thousandths, so
+ * every amount Exact computes (per line: round2(qty * NetPrice), VAT round2(amount * pct / 100),
+ * half away from zero) can be reproduced exactly here. */
+#include "transformer/booking.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef __int128 i128;
+
+#define MAX_ITEM_CODE 30
+#define MAX_DESCRIPTION 60
+
+/* ---------------------------------------------------------------- arithmetic */
+
+static long long div_round(i128 num, i128 den)
+{
+        int neg = (num < 0) != (den < 0);
+        i128 a = num < 0 ? -num : num;
+        i128 b = den < 0 ? -den : den;
+        i128 q = (a + b / 2) / b;
+
+        return (long long)(neg ? -q : q);
+}
+
+/* VAT Exact computes on a line amount: round2(amount * pct / 100). */
+static long long line_vat(long long net_cents, int pct_bp)
+{
+        return div_round((i128)net_cents * pct_bp, 10000);
+}
+
+/* Net amount whose net + VAT equals gross, or the nearest one when no such amount exists. */
+static long long net_from_gross(long long gross, int pct_bp)
+{
+        long long n0;
+        static const int tries[] = {0, -1, 1, -2, 2};
+
+        if (pct_bp == 0)
+                return gross;
+        n0 = div_round((i128)gross * 10000, 10000 + pct_bp);
+        for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+                long long n = n0 + tries[i];
+
+                if (n + line_vat(n, pct_bp) == gross)
+                        return n;
+        }
+        return n0;
+}
+
+/* ---------------------------------------------------------------- JSON helpers */
+
+/* Decimal from a JSON number or numeric string, scaled by 10^6. Returns 1 when absent (null,
+ * missing, ""), 0 when parsed, -1 when malformed. */
+static int json_micro(const json_t *v, long long *out)
+{
+        *out = 0;
+        if (v == NULL || json_is_null(v))
+                return 1;
+        if (json_is_integer(v)) {
+                json_int_t i = json_integer_value(v);
+
+                if (i > 1000000000000LL || i < -1000000000000LL)
+                        return -1;
+                *out = (long long)i * 1000000;
+                return 0;
+        }
+        if (json_is_real(v)) {
+                double d = json_real_value(v);
+
+                if (!isfinite(d) || fabs(d) > 1e12)
+                        return -1;
+                *out = llround(d * 1e6);
+                return 0;
+        }
+        if (!json_is_string(v))
+                return -1;
+        const char *s = json_string_value(v);
+        int sign = 1;
+        long long whole = 0, frac = 0;
+        int fdigits = 0;
+        bool any = false;
+
+        while (isspace((unsigned char)*s))
+                s++;
+        if (*s == '\0')
+                return 1;
+        if (*s == '-' || *s == '+') {
+                sign = *s == '-' ? -1 : 1;
+                s++;
+        }
+        for (; isdigit((unsigned char)*s); s++) {
+                if (whole > 1000000000000LL)
+                        return -1;
+                whole = whole * 10 + (*s - '0');
+                any = true;
+        }
+        if (*s == '.' || *s == ',') {
+                s++;
+                for (; isdigit((unsigned char)*s); s++) {
+                        any = true;
+                        if (fdigits < 7) {
+                                frac = frac * 10 + (*s - '0');
+                                fdigits++;
+                        }
+                }
+        }
+        while (isspace((unsigned char)*s))
+                s++;
+        if (!any || *s != '\0')
+                return -1;
+        while (fdigits < 7) {
+                frac *= 10;
+                fdigits++;
+        }
+        *out = sign * (whole * 1000000 + (frac + 5) / 10);
+        return 0;
+}
+
+static long long micro_to_cents(long long micro)
+{
+        return div_round(micro, 10000);
+}
+
+/* Text member: "" when absent, null or not a string. */
+static const char *jstr(const json_t *obj, const char *key)
+{
+        const char *s = json_string_value(json_object_get(obj, key));
+
+        return s ? s : "";
+}
+
+/* Id member (number or string) into buf; returns buf, or NULL when absent or empty. */
+static const char *jid(const json_t *obj, const char *key, char *buf, size_t len)
+{
+        json_t *v = json_object_get(obj, key);
+
+        if (json_is_integer(v)) {
+                snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+                return buf;
+        }
+        if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) {
+                snprintf(buf, len, "%.0f", json_real_value(v));
+                return buf;
+        }
+        if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < len) {
+                snprintf(buf, len, "%s", json_string_value(v));
+                return buf;
+        }
+        return NULL;
+}
+
+/* Boolean member, also "true"/"1" strings; def when absent. */
+static bool jbool(const json_t *obj, const char *key, bool def)
+{
+        json_t *v = json_object_get(obj, key);
+
+        if (json_is_boolean(v))
+                return json_is_true(v);
+        if (json_is_integer(v))
+                return json_integer_value(v) != 0;
+        if (json_is_string(v)) {
+                const char *s = json_string_value(v);
+
+                if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+                        return true;
+                if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+                        return false;
+        }
+        return def;
+}
+
+/* Copies at most max characters of s (UTF-8 aware, never splitting a sequence). */
+static void utf8_trunc(const char *s, size_t max, char *out, size_t outlen)
+{
+        size_t chars = 0, i = 0;
+
+        while (s[i] != '\0' && chars < max && i + 4 < outlen) {
+                size_t n = 1;
+                unsigned char c = (unsigned char)s[i];
+
+                if (c >= 0xf0)
+                        n = 4;
+                else if (c >= 0xe0)
+                        n = 3;
+                else if (c >= 0xc0)
+                        n = 2;
+                for (size_t k = 1; k < n; k++) {
+                        if (s[i + k] == '\0')
+                                n = k;
+                }
+                i += n;
+                chars++;
+        }
+        memcpy(out, s, i);
+        out[i] = '\0';
+}
+
+static void set_str(json_t *obj, const char *key, const char *val)
+{
+        if (val != NULL && val[0] != '\0')
+                json_object_set_new(obj, key, json_string(val));
+}
+
+static json_t *money(long long cents)
+{
+        return json_real((double)cents / 100.0);
+}
+
+static json_t *micro_num(long long micro)
+{
+        return json_real((double)micro / 1e6);
+}
+
+/* ---------------------------------------------------------------- accounts */
+
+static uint64_t fnv1a64(const char *s)
+{
+        uint64_t h = 1469598103934665603ULL;
+
+        for (; *s; s++) {
+                h ^= (unsigned char)tolower((unsigned char)*s);
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+static bool all_digits(const char *s)
+{
+        if (*s == '\0')
+                return false;
+        for (; *s; s++) {
+                if (!isdigit((unsigned char)*s))
+                        return false;
+        }
+        return true;
+}
+
+/* Stable account code: the numeric user id, or 9 + 17 digits of a hash of the e-mail address
+ * (guests), so it fits Exact's 18-character numeric Code. */
+static int account_code(const char *user_id, const char *email, char out[24], char *err,
+                        size_t errlen)
+{
+        char trimmed[256];
+        size_t k = 0;
+
+        if (user_id != NULL && all_digits(user_id) && strlen(user_id) <= 17) {
+                const char *p = user_id;
+
+                while (*p == '0' && p[1] != '\0')
+                        p++;
+                snprintf(out, 24, "%s", p);
+                return 0;
+        }
+        if (user_id != NULL && user_id[0] != '\0') {
+                char key[128];
+
+                snprintf(key, sizeof(key), "user:%s", user_id);
+                snprintf(out, 24, "9%017llu",
+                         (unsigned long long)(fnv1a64(key) % 100000000000000000ULL));
+                return 0;
+        }
+        for (const char *p = email; *p && k + 1 < sizeof(trimmed); p++) {
+                if (!isspace((unsigned char)*p))
+                        trimmed[k++] = *p;
+        }
+        trimmed[k] = '\0';
+        if (k == 0 || strchr(trimmed, '@') == NULL) {
+                snprintf(err, errlen, "guest order without an e-mail address: no stable account "
+                         "code");
+                return -1;
+        }
+        snprintf(out, 24, "9%017llu",
+                 (unsigned long long)(fnv1a64(trimmed) % 100000000000000000ULL));
+        return 0;
+}
+
+static void address_line(const json_t *addr, char *out, size_t len)
+{
+        const char *l1 = jstr(addr, "address_line_1");
+        char num[32] = "";
+
+        if (l1[0] != '\0') {
+                snprintf(out, len, "%s", l1);
+                return;
+        }
+        jid(addr, "housenumber", num, sizeof(num));
+        snprintf(out, len, "%s%s%s%s", jstr(addr, "street"), num[0] ? " " : "", num,
+                 jstr(addr, "housenumber_suffix"));
+}
+
+static void person_name(const json_t *addr, char *out, size_t len)
+{
+        const char *full = jstr(addr, "full_name");
+        const char *first = jstr(addr, "first_name");
+        const char *last = jstr(addr, "last_name");
+
+        if (full[0] != '\0')
+                snprintf(out, len, "%s", full);
+        else
+                snprintf(out, len, "%s%s%s", first, first[0] && last[0] ? " " : "", last);
+}
+
+json_t *booking_account_def(const json_t *info, const char *user_id, char *err, size_t errlen)
+{
+        const json_t *bill = json_object_get(info, "billingaddress");
+        char code[24], name[256], line[256], vat[48], tmp[128];
+        json_t *acc, *contact;
+
+        if (!json_is_object(info) || !json_is_object(bill)) {
+                snprintf(err, errlen, "missing address: customer has no billing address");
+                return NULL;
+        }
+        if (account_code(user_id, jstr(info, "email"), code, err, errlen) != 0)
+                return NULL;
+        person_name(bill, name, sizeof(name));
+        const char *company = jstr(bill, "company");
+
+        if (company[0] == '\0' && name[0] == '\0') {
+                snprintf(err, errlen, "customer has neither a company nor a name");
+                return NULL;
+        }
+        acc = json_object();
+        json_object_set_new(acc, "Code", json_string(code));
+        utf8_trunc(company[0] ? company : name, 50, tmp, sizeof(tmp));
+        json_object_set_new(acc, "Name", json_string(tmp));
+        json_object_set_new(acc, "Status", json_string("C"));
+        address_line(bill, line, sizeof(line));
+        set_str(acc, "AddressLine1", line);
+        set_str(acc, "AddressLine2", jstr(bill, "address_line_2"));
+        set_str(acc, "Postcode", jstr(bill, "zipcode"));
+        set_str(acc, "City", jstr(bill, "city"));
+        set_str(acc, "State", jstr(bill, "province"));
+        {
+                char cc[3] = "";
+                const char *c = jstr(bill, "country_code");
+
+                if (strlen(c) == 2) {
+                        cc[0] = (char)toupper((unsigned char)c[0]);
+                        cc[1] = (char)toupper((unsigned char)c[1]);
+                }
+                set_str(acc, "Country", cc);
+        }
+        set_str(acc, "Email", jstr(info, "email"));
+        {
+                const char *phone = jstr(bill, "telephone");
+
+                set_str(acc, "Phone", phone[0] ? phone : jstr(bill, "mobile"));
+        }
+        if (vat_number_check(jstr(info, "btw"), vat, sizeof(vat)) != VAT_NUMBER_EMPTY)
+                set_str(acc, "VATNumber", vat);
+        set_str(acc, "ChamberOfCommerce", jstr(info, "kvk"));
+        set_str(acc, "Website", jstr(info, "website"));
+        contact = json_object();
+        set_str(contact, "FirstName", jstr(bill, "first_name"));
+        set_str(contact, "LastName", jstr(bill, "last_name"));
+        if (json_object_size(contact) == 0 && name[0] != '\0')
+                set_str(contact, "LastName", name);
+        set_str(contact, "Initials", jstr(bill, "initials"));
+        set_str(contact, "Email", jstr(info, "email"));
+        set_str(contact, "Phone", jstr(bill, "telephone"));
+        set_str(contact, "Mobile", jstr(bill, "mobile"));
+        if (json_object_get(contact, "FirstName") || json_object_get(contact, "LastName"))
+                json_object_set_new(acc, "contact", contact);
+        else
+                json_decref(contact);
+        return acc;
+}
+
+/* ---------------------------------------------------------------- order lines */
+
+enum line_kind {
+        LINE_GOODS = 0,
+        LINE_SHIPPING,
+        LINE_PAYMENT,
+        LINE_EXTRA,
+        LINE_DISCOUNT,
+        LINE_ROUNDING,
+};
+
+static const char *const kind_gl_key[] = {"goods", "shipping", "payment_costs", "extra_costs",
+                                          "discount", "rounding"};
+
+struct line {
+        enum line_kind kind;
+        const char *item;         /* item code (points into the order or the rules) */
+        char item_buf[MAX_ITEM_CODE + 8];
+        char desc[256];
+        long long qty_milli;
+        long long net;            /* cents: round2(qty * NetPrice) as Exact will compute it */
+        long long target_gross;   /* what the shop charged for this line, incl. VAT */
+        int pct_bp;
+        const char *code;         /* VAT code */
+        bool adjusted;
+};
+
+struct group {
+        int pct_bp;
+        const char *code;
+        long long weight;         /* goods net at this rate (for pro rata splits) */
+};
+
+struct builder {
+        struct line *lines;
+        size_t n, cap;
+        struct group groups[16];
+        size_t n_groups;
+};
+
+static struct line *add_line(struct builder *b)
+{
+        if (b->n == b->cap) {
+                size_t cap = b->cap ? b->cap * 2 : 16;
+                struct line *l = realloc(b->lines, cap * sizeof(*l));
+
+                if (l == NULL)
+                        return NULL;
+                b->lines = l;
+                b->cap = cap;
+        }
+        memset(&b->lines[b->n], 0, sizeof(b->lines[0]));
+        b->lines[b->n].qty_milli = 1000;
+        return &b->lines[b->n++];
+}
+
+static long long line_gross(const struct line *l)
+{
+        return l->net + line_vat(l->net, l->pct_bp);
+}
+
+/* NetPrice (micro-euros) such that round2(qty * NetPrice) == net; falls back to quantity 1
+ * when no 6-decimal unit price reproduces the amount. */
+static long long unit_price_micro(struct line *l)
+{
+        if (l->qty_milli != 1000) {
+                long long np = div_round((i128)l->net * 10000 * 1000, l->qty_milli);
+
+                if (div_round((i128)np * l->qty_milli, 10000000) == l->net)
+                        return np;
+                l->qty_milli = 1000;
+        }
+        return l->net * 10000;
+}
+
+/* Item code of an order row: variant SKU, variant number, product number, product id. */
+static const char *row_item_code(const json_t *row, const struct rules *r, char *buf, size_t len)
+{
+        static const char *const keys[] = {"sub_sku_number", "sub_product_number",
+                                           "product_number"};
+        char id[32];
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                const char *s = jstr(row, keys[i]);
+
+                if (s[0] != '\0') {
+                        snprintf(buf, len, "%s", s);
+                        return strlen(s) < len ? buf : NULL;
+                }
+        }
+        if (jid(row, "product_id", id, sizeof(id)) != NULL) {
+                snprintf(buf, len, "P%s", id);
+                return buf;
+        }
+        if (r->custom_item != NULL) {
+                snprintf(buf, len, "%s", r->custom_item);
+                return buf;
+        }
+        return NULL;
+}
+
+static struct group *group_for(struct builder *b, int pct_bp)
+{
+        for (size_t i = 0; i < b->n_groups; i++) {
+                if (b->groups[i].pct_bp == pct_bp)
+                        return &b->groups[i];
+        }
+        if (b->n_groups == sizeof(b->groups) / sizeof(b->groups[0]))
+                return NULL;
+        b->groups[b->n_groups].pct_bp = pct_bp;
+        b->groups[b->n_groups].code = NULL;
+        b->groups[b->n_groups].weight = 0;
+        return &b->groups[b->n_groups++];
+}
+
+/* Splits amount over the groups in proportion to their goods net (largest remainder). */
+static void split_pro_rata(const struct builder *b, long long amount, long long *parts)
+{
+        long long total = 0, given = 0;
+        size_t n = b->n_groups;
+
+        for (size_t i = 0; i < n; i++)
+                total += b->groups[i].weight > 0 ? b->groups[i].weight : 0;
+        if (total == 0) {
+                for (size_t i = 0; i < n; i++)
+                        parts[i] = i == 0 ? amount : 0;
+                return;
+        }
+        long long sign = amount < 0 ? -1 : 1;
+        long long a = amount * sign;
+        long long rem[16];
+
+        for (size_t i = 0; i < n; i++) {
+                long long w = b->groups[i].weight > 0 ? b->groups[i].weight : 0;
+                i128 p = (i128)a * w;
+
+                parts[i] = (long long)(p / total);
+                rem[i] = (long long)(p % total);
+                given += parts[i];
+        }
+        while (given < a) {
+                size_t best = 0;
+
+                for (size_t i = 1; i < n; i++) {
+                        if (rem[i] > rem[best])
+                                best = i;
+                }
+                parts[best]++;
+                rem[best] = -1;
+                given++;
+        }
+        for (size_t i = 0; i < n; i++)
+                parts[i] *= sign;
+}
+
+/* Adds an ancillary charge (shipping, payment costs, discount) as one line per rate group. */
+static int add_charge(struct builder *b, enum line_kind kind, const char *item,
+                      const char *desc, long long amount, bool incl, int shop_pct_bp,
+                      bool zero_rated, char *err, size_t errlen, const char *what)
+{
+        long long parts[16];
+
+        if (amount == 0)
+                return 0;
+        if (item == NULL) {
+                snprintf(err, errlen, "order has %s but no %s is mapped in the rules", what,
+                         kind == LINE_SHIPPING ? "shipping_item" :
+                         kind == LINE_DISCOUNT ? "discount_item" : "payment_cost_item");
+                return -1;
+        }
+        split_pro_rata(b, amount, parts);
+        for (size_t i = 0; i < b->n_groups; i++) {
+                struct line *l;
+                int pct = b->groups[i].pct_bp;
+
+                if (parts[i] == 0)
+                        continue;
+                l = add_line(b);
+                if (l == NULL) {
+                        snprintf(err, errlen, "out of memory");
+                        return -1;
+                }
+                l->kind = kind;
+                l->item = item;
+                l->pct_bp = pct;
+                l->code = b->groups[i].code;
+                snprintf(l->desc, sizeof(l->desc), "%s", desc);
+                if (incl) {
+                        l->target_gross = parts[i];
+                        l->net = net_from_gross(parts[i], pct);
+                } else if (zero_rated || shop_pct_bp == pct) {
+                        l->net = parts[i];
+                        l->target_gross = line_gross(l);
+                } else {
+                        /* the shop taxed this charge at its own rate: keep what the customer
+                         * paid and re-split it at the goods' rate */
+                        l->target_gross = parts[i] + line_vat(parts[i], shop_pct_bp);
+                        l->net = net_from_gross(l->target_gross, pct);
+                }
+        }
+        return 0;
+}
+
+/* Closes the gap between Exact's gross and the shop's total: first by moving single lines a
+ * cent, then with a rounding line. Returns 0, or -1 with err. */
+static int balance(struct builder *b, const struct rules *r, long long total, char *err,
+                   size_t errlen)
+{
+        long long gross = 0;
+
+        for (size_t i = 0; i < b->n; i++)
+                gross += line_gross(&b->lines[i]);
+        long long diff = total - gross;
+
+        for (int pass = 0; pass < 2 && diff != 0; pass++) {
+                for (size_t i = 0; i < b->n && diff != 0; i++) {
+                        struct line *l = &b->lines[i];
+                        long long step = diff > 0 ? 1 : -1;
+                        long long before = line_gross(l);
+
+                        if (l->adjusted || l->net == 0)
+                                continue;
+                        /* first pass: only lines whose own rounding is off */
+                        if (pass == 0 && before == l->target_gross)
+                                continue;
+                        l->net += step;
+                        long long delta = line_gross(l) - before;
+
+                        if ((diff > 0 && delta <= diff) || (diff < 0 && delta >= diff)) {
+                                diff -= delta;
+                                l->adjusted = true;
+                        } else {
+                                l->net -= step;
+                        }
+                }
+        }
+        if (diff == 0)
+                return 0;
+        if (r->rounding_item == NULL) {
+                snprintf(err, errlen, "a rounding difference of %.2f remains and no "
+                         "rounding_item is mapped in the rules", (double)diff / 100.0);
+                return -1;
+        }
+        for (size_t g = 0; g < b->n_groups; g++) {
+                int pct = b->groups[g].pct_bp;
+                long long n = net_from_gross(diff, pct);
+
+                if (n + line_vat(n, pct) != diff)
+                        continue;
+                struct line *l = add_line(b);
+
+                if (l == NULL)
+                        break;
+                l->kind = LINE_ROUNDING;
+                l->item = r->rounding_item;
+                l->pct_bp = pct;
+                l->code = b->groups[g].code;
+                l->net = n;
+                l->target_gross = diff;
+                snprintf(l->desc, sizeof(l->desc), "Afrondingsverschil (rounding)");
+                return 0;
+        }
+        snprintf(err, errlen, "a rounding difference of %.2f cannot be booked at the order's "
+                 "VAT rates", (double)diff / 100.0);
+        return -1;
+}
+
+/* ---------------------------------------------------------------- the order */
+
+struct order_amounts {
+        long long total, shipping, payment, extra, discount, tax;
+        bool has_tax;
+};
+
+static int read_amount(const json_t *order, const char *key, long long *cents, bool *present,
+                       char *err, size_t errlen)
+{
+        long long micro;
+        int rc = json_micro(json_object_get(order, key), &micro);
+
+        if (rc < 0) {
+                snprintf(err, errlen, "malformed amount in \"%s\"", key);
+                return -1;
+        }
+        if (present != NULL)
+                *present = rc == 0;
+        *cents = micro_to_cents(micro);
+        return 0;
+}
+
+static const json_t *order_rows(const json_t *order)
+{
+        const json_t *rows = json_object_get(order, "orderrows");
+
+        if (json_is_object(rows))
+                rows = json_object_get(rows, "items");
+        return json_is_array(rows) ? rows : NULL;
+}
+
+/* Ship-to address: the delivery address, or the billing address when the delivery address is
+ * left empty (CCV sends all-empty strings when both are the same). */
+static const json_t *ship_address(const json_t *customer)
+{
+        const json_t *del = json_object_get(customer, "deliveryaddress");
+
+        if (json_is_object(del) && jstr(del, "country_code")[0] != '\0')
+                return del;
+        return json_object_get(customer, "billingaddress");
+}
+
+static json_t *item_def(const struct line *l, const struct rules *r, const struct vat_decision *d)
+{
+        json_t *it = json_object();
+        char desc[256];
+
+        json_object_set_new(it, "Code", json_string(l->item));
+        utf8_trunc(l->desc[0] ? l->desc : l->item, MAX_DESCRIPTION, desc, sizeof(desc));
+        json_object_set_new(it, "Description", json_string(desc));
+        json_object_set_new(it, "IsSalesItem", json_true());
+        set_str(it, "ItemGroup", r->default_item_group);
+        /* the item's default sales VAT code is the home one for its rate, when mapped */
+        {
+                struct vat_decision home;
+                char e[8];
+
+                memset(&home, 0, sizeof(home));
+                home.scenario = VAT_SCENARIO_DOMESTIC;
+                snprintf(home.rate_country, sizeof(home.rate_country), "%s", r->home_country);
+                const char *code = vat_engine_code(r, &home, l->pct_bp, e, sizeof(e));
+
+                set_str(it, "SalesVatCode", code);
+        }
+        (void)d;
+        return it;
+}
+
+static json_t *line_json(struct line *l, const struct rules *r, bool invoice)
+{
+        json_t *j = json_object();
+        long long np = unit_price_micro(l);
+        char desc[256];
+        const char *gl;
+
+        json_object_set_new(j, "Item", json_string(l->item));
+        utf8_trunc(l->desc, MAX_DESCRIPTION, desc, sizeof(desc));
+        json_object_set_new(j, "Description", json_string(desc));
+        if (l->qty_milli % 1000 == 0)
+                json_object_set_new(j, "Quantity", json_integer(l->qty_milli / 1000));
+        else
+                json_object_set_new(j, "Quantity", json_real((double)l->qty_milli / 1000.0));
+        json_object_set_new(j, "UnitPrice", micro_num(np));
+        json_object_set_new(j, "NetPrice", micro_num(np));
+        json_object_set_new(j, "VATCode", json_string(l->code));
+        json_object_set_new(j, "VATPercentage", json_real((double)l->pct_bp / 10000.0));
+        gl = rules_map_get(r->gl_accounts, kind_gl_key[l->kind]);
+        if (invoice && gl != NULL)
+                json_object_set_new(j, "GLAccount", json_string(gl));
+        return j;
+}
+
+void booking_clear(struct booking *b)
+{
+        json_decref(b->body);
+        json_decref(b->account);
+        json_decref(b->items);
+        b->body = b->account = b->items = NULL;
+}
+
+static int check_shop_icp(const json_t *order, const json_t *rows, const struct vat_decision *d,
+                          const struct order_amounts *a, const char *raw_vat, char *err,
+                          size_t errlen)
+{
+        bool icp_flag = jbool(order, "is_intra_community_order", false);
+        bool all_zero = true, any_amount = false;
+
+        if (d->scenario == VAT_SCENARIO_ICP || d->scenario == VAT_SCENARIO_EXPORT)
+                return 0;
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+                const json_t *row = json_array_get(rows, i);
+                long long tax, tp;
+
+                json_micro(json_object_get(row, "tax"), &tax);
+                json_micro(json_object_get(row, "total_price"), &tp);
+                if (tax != 0)
+                        all_zero = false;
+                if (tp != 0)
+                        any_amount = true;
+        }
+        /* a VAT number on a 0% order means the shop applied the ICP exemption */
+        if (!icp_flag && !(raw_vat[0] != '\0' && all_zero && any_amount &&
+                           a->has_tax && a->tax == 0))
+                return 0;
+        if (d->vat_status != VAT_NUMBER_VALID && d->vat_status != VAT_NUMBER_EMPTY)
+                snprintf(err, errlen, "0%% intra-community VAT charged but VAT number \"%s\" "
+                         "fails validation (%s)", raw_vat, vat_number_status_name(d->vat_status));
+        else if (d->vat_status == VAT_NUMBER_EMPTY)
+                snprintf(err, errlen, "0%% intra-community VAT charged without a customer VAT "
+                         "number");
+        else if (strcmp(d->dest_country, d->rate_country) == 0 &&
+                 d->scenario == VAT_SCENARIO_DOMESTIC && !d->n_warnings)
+                snprintf(err, errlen, "0%% intra-community VAT charged on a delivery within %s",
+                         d->rate_country);
+        else if (!d->vat_number_usable)
+                snprintf(err, errlen, "0%% intra-community VAT charged but VAT number %s cannot "
+                         "be used for an intra-community supply (%s)", d->vat_number,
+                         d->n_warnings ? "home-country number" : "not confirmed by VIES");
+        else
+                snprintf(err, errlen, "0%% intra-community VAT charged on a %s sale",
+                         vat_scenario_name(d->scenario));
+        return -1;
+}
+
+int booking_from_order(const struct rules *r, const json_t *order, const struct booking_ctx *ctx,
+                       struct booking *out, char *err, size_t errlen)
+{
+        struct builder b = {0};
+        struct order_amounts a = {0};
+        const json_t *customer, *ship, *rows;
+        char user_id[32] = "", ordernum[64], idbuf[32];
+        bool rows_incl, ship_incl;
+        long long ship_pct_micro = 0;
+        int ship_pct;
+        int rc = -1;
+
+        memset(out, 0, sizeof(*out));
+        if (!json_is_object(order)) {
+                snprintf(err, errlen, "order is not a JSON object");
+                return -1;
+        }
+        if (jid(order, "id", out->source_id, sizeof(out->source_id)) == NULL) {
+                snprintf(err, errlen, "order has no id");
+                return -1;
+        }
+        if (!jbool(order, "is_completed", false) || json_is_null(json_object_get(order, "status"))) {
+                snprintf(err, errlen, "order is not completed");
+                return -1;
+        }
+        if (json_is_integer(json_object_get(order, "status")) &&
+            json_integer_value(json_object_get(order, "status")) == 8) {
+                snprintf(err, errlen, "order is cancelled (status 8)");
+                return -1;
+        }
+        if (jbool(order, "is_platform_sale", false)) {
+                snprintf(err, errlen, "platform sale (marketplace as deemed supplier) is not "
+                         "supported");
+                return -1;
+        }
+        {
+                const char *cur = jstr(order, "currency");
+
+                if (cur[0] != '\0' && strcmp(cur, "EUR") != 0) {
+                        snprintf(err, errlen, "currency %s is not supported (EUR only)", cur);
+                        return -1;
+                }
+        }
+        customer = json_object_get(order, "customer");
+        if (!json_is_object(customer) || !json_is_object(json_object_get(customer,
+                                                                         "billingaddress"))) {
+                snprintf(err, errlen, "missing address: order has no customer billing address");
+                return -1;
+        }
+        ship = ship_address(customer);
+        if (jstr(ship, "country_code")[0] == '\0') {
+                snprintf(err, errlen, "missing address: no ship-to country");
+                return -1;
+        }
+        rows = order_rows(order);
+        if (rows == NULL || json_array_size(rows) == 0) {
+                snprintf(err, errlen, "order has no rows (\"orderrows\" missing or empty)");
+                return -1;
+        }
+        bool has_total;
+
+        if (read_amount(order, "total_price", &a.total, &has_total, err, errlen) ||
+            read_amount(order, "total_shipping", &a.shipping, NULL, err, errlen) ||
+            read_amount(order, "paymethod_costs", &a.payment, NULL, err, errlen) ||
+            read_amount(order, "extra_costs", &a.extra, NULL, err, errlen) ||
+            read_amount(order, "total_tax", &a.tax, &a.has_tax, err, errlen))
+                return -1;
+        if (!has_total) {
+                snprintf(err, errlen, "order has no total_price");
+                return -1;
+        }
+        {
+                long long d1, d2;
+
+                if (read_amount(order, "total_discounts", &d1, NULL, err, errlen) ||
+                    read_amount(order, "credit_point_discount", &d2, NULL, err, errlen))
+                        return -1;
+                a.discount = d1 + d2;
+        }
+        if (a.shipping < 0 || a.payment < 0 || a.discount < 0) {
+                snprintf(err, errlen, "negative shipping, payment costs or discount");
+                return -1;
+        }
+        rows_incl = jbool(order, "order_row_taxes_included", jbool(order, "taxes_included", true));
+        ship_incl = jbool(order, "shipping_taxes_included", rows_incl);
+        if (json_micro(json_object_get(order, "shipping_tax_percentage"), &ship_pct_micro) < 0) {
+                snprintf(err, errlen, "malformed shipping_tax_percentage");
+                return -1;
+        }
+        ship_pct = (int)div_round(ship_pct_micro, 10000);
+
+        /* goods rows: amounts at the shop's rates, before any scenario is known */
+        long long goods_net_shop = 0;
+
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+                const json_t *row = json_array_get(rows, i);
+                long long count, tax, tp, price, disc;
+                struct line *l;
+                int rc_tp;
+
+                if (!json_is_object(row)) {
+                        snprintf(err, errlen, "order row %zu is not an object", i + 1);
+                        goto out;
+                }
+                if (json_micro(json_object_get(row, "count"), &count) != 0 ||
+                    json_micro(json_object_get(row, "tax"), &tax) < 0 ||
+                    json_micro(json_object_get(row, "price"), &price) < 0 ||
+                    json_micro(json_object_get(row, "discount"), &disc) < 0 ||
+                    (rc_tp = json_micro(json_object_get(row, "total_price"), &tp)) < 0) {
+                        snprintf(err, errlen, "order row %zu: malformed count, price or tax",
+                                 i + 1);
+                        goto out;
+                }
+                if (count < 0) {
+                        snprintf(err, errlen, "order row %zu: negative quantity", i + 1);
+                        goto out;
+                }
+                if (count == 0)
+                        continue;
+                if (tax < 0 || tax >= 100000000 || tax % 10000 != 0) {
+                        snprintf(err, errlen, "order row %zu: bad VAT percentage", i + 1);
+                        goto out;
+                }
+                if (rc_tp == 1)
+                        tp = div_round((i128)count * (price - disc), 1000000);
+                l = add_line(&b);
+                if (l == NULL) {
+                        snprintf(err, errlen, "out of memory");
+                        goto out;
+                }
+                l->kind = LINE_GOODS;
+                l->qty_milli = div_round(count, 1000);
+                if (l->qty_milli <= 0) {
+                        snprintf(err, errlen, "order row %zu: quantity below 0.001", i + 1);
+                        goto out;
+                }
+                l->pct_bp = (int)(tax / 10000);
+                l->item = row_item_code(row, r, l->item_buf, sizeof(l->item_buf));
+                if (l->item == NULL) {
+                        snprintf(err, errlen, "order row %zu: no product number or id (or it is "
+                                 "longer than %d characters) and no custom_item mapped", i + 1,
+                                 MAX_ITEM_CODE);
+                        goto out;
+                }
+                snprintf(l->desc, sizeof(l->desc), "%s", jstr(row, "product_name"));
+                long long amount = micro_to_cents(tp);
+
+                if (rows_incl) {
+                        l->target_gross = amount;
+                        l->net = net_from_gross(amount, l->pct_bp);
+                } else {
+                        l->net = amount;
+                        l->target_gross = line_gross(l);
+                }
+                goods_net_shop += l->net;
+        }
+        if (b.n == 0) {
+                snprintf(err, errlen, "order has no rows with a quantity");
+                goto out;
+        }
+
+        /* the scenario */
+        {
+                struct vat_input in = {0};
+                const char *method = jstr(order, "deliver_method");
+
+                in.rules = r;
+                in.ship_country = jstr(ship, "country_code");
+                in.ship_postcode = jstr(ship, "zipcode");
+                in.collected_at_home = strcasecmp(method, "pickup") == 0;
+                in.vat_number = jstr(customer, "btw");
+                in.vies = ctx ? ctx->vies : VIES_NOT_CHECKED;
+                in.order_net_cents = a.has_tax ? a.total - a.tax : goods_net_shop;
+                in.oss_ytd_cents = ctx ? ctx->oss_ytd_cents : 0;
+                in.oss_prev_year_over = (ctx && ctx->oss_prev_year_over) || r->oss_prev_year_over;
+                if (vat_engine_decide(&in, &out->decision, err, errlen) != 0)
+                        goto out;
+                if (out->decision.counts_for_threshold)
+                        out->threshold_net_cents = in.order_net_cents;
+        }
+        const struct vat_decision *d = &out->decision;
+        bool zero_rated = d->scenario == VAT_SCENARIO_ICP || d->scenario == VAT_SCENARIO_EXPORT;
+
+        if (check_shop_icp(order, rows, d, &a, jstr(customer, "btw"), err, errlen) != 0)
+                goto out;
+        if (zero_rated && a.has_tax && a.tax != 0) {
+                if (d->scenario == VAT_SCENARIO_EXPORT)
+                        snprintf(err, errlen, "VAT charged (%.2f) on an export to %s%s%s%s: 0%% "
+                                 "is due", (double)a.tax / 100.0, d->territory.iso,
+                                 d->territory.special ? " (" : "",
+                                 d->territory.special ? d->territory.special : "",
+                                 d->territory.special ? ")" : "");
+                else
+                        snprintf(err, errlen, "VAT charged (%.2f) on an intra-community supply "
+                                 "to %s (VAT number %s): 0%% is due", (double)a.tax / 100.0,
+                                 d->dest_country, d->vat_number);
+                goto out;
+        }
+        /* VAT codes per rate group */
+        for (size_t i = 0; i < b.n; i++) {
+                struct line *l = &b.lines[i];
+                struct group *g = group_for(&b, l->pct_bp);
+
+                if (g == NULL) {
+                        snprintf(err, errlen, "too many different VAT rates in one order");
+                        goto out;
+                }
+                if (g->code == NULL) {
+                        g->code = vat_engine_code(r, d, l->pct_bp, err, errlen);
+                        if (g->code == NULL)
+                                goto out;
+                }
+                l->code = g->code;
+                g->weight += l->net;
+        }
+        /* ancillary charges follow the goods, split pro rata over their rates */
+        if (add_charge(&b, LINE_SHIPPING, r->shipping_item, "Verzendkosten", a.shipping,
+                       ship_incl, ship_pct, zero_rated, err, errlen, "shipping costs") ||
+            add_charge(&b, LINE_PAYMENT, r->payment_cost_item, "Betaalkosten", a.payment,
+                       rows_incl, -1, zero_rated, err, errlen, "payment costs"))
+                goto out;
+        if (a.extra > 0 &&
+            add_charge(&b, LINE_EXTRA, r->payment_cost_item,
+                       jstr(order, "extra_costs_description")[0] ?
+                       jstr(order, "extra_costs_description") : "Extra kosten",
+                       a.extra, rows_incl, -1, zero_rated, err, errlen, "extra costs"))
+                goto out;
+        if (add_charge(&b, LINE_DISCOUNT, r->discount_item, "Korting", -a.discount +
+                       (a.extra < 0 ? a.extra : 0), rows_incl, -1, zero_rated, err, errlen,
+                       "a discount"))
+                goto out;
+        {
+                long long shop_gross = 0, exact_gross = 0;
+                long long tolerance = (long long)b.n + 2;
+
+                for (size_t i = 0; i < b.n; i++) {
+                        shop_gross += b.lines[i].target_gross;
+                        exact_gross += line_gross(&b.lines[i]);
+                }
+                if (llabs(a.total - shop_gross) > tolerance ||
+                    llabs(a.total - exact_gross) > tolerance) {
+                        snprintf(err, errlen, "order totals do not add up: rows, shipping, costs "
+                                 "and discounts come to %.2f incl. VAT, total_price is %.2f",
+                                 (double)shop_gross / 100.0, (double)a.total / 100.0);
+                        goto out;
+                }
+        }
+        if (balance(&b, r, a.total, err, errlen) != 0)
+                goto out;
+
+        /* the document */
+        {
+                bool invoice = r->book_as == BOOK_AS_SALES_INVOICE;
+                json_t *body = json_object();
+                json_t *lines = json_array();
+                json_t *items = json_array();
+                const char *pm;
+                char pmid[32];
+                char date[32];
+
+                out->body = body;
+                out->items = items;
+                jid(json_object_get(order, "user"), "id", user_id, sizeof(user_id));
+                out->account = booking_account_def(customer, user_id, err, errlen);
+                if (out->account == NULL || body == NULL || lines == NULL || items == NULL) {
+                        json_decref(lines);
+                        goto out;
+                }
+                const char *acc = json_string_value(json_object_get(out->account, "Code"));
+
+                out->endpoint = invoice ? "salesinvoice/SalesInvoices" : "salesorder/SalesOrders";
+                if (invoice) {
+                        json_object_set_new(body, "Journal", json_string(r->journal));
+                        json_object_set_new(body, "Type", json_integer(8020));
+                }
+                json_object_set_new(body, "OrderedBy", json_string(acc));
+                json_object_set_new(body, "InvoiceTo", json_string(acc));
+                if (jstr(order, "ordernumber_full")[0] != '\0')
+                        snprintf(ordernum, sizeof(ordernum), "%s", jstr(order, "ordernumber_full"));
+                else if (jid(order, "ordernumber", idbuf, sizeof(idbuf)) != NULL)
+                        snprintf(ordernum, sizeof(ordernum), "%s", idbuf);
+                else
+                        snprintf(ordernum, sizeof(ordernum), "%s", out->source_id);
+                json_object_set_new(body, "YourRef", json_string(ordernum));
+                {
+                        char descr[128];
+
+                        snprintf(descr, sizeof(descr), "Webshop order %s", ordernum);
+                        json_object_set_new(body, "Description", json_string(descr));
+                }
+                snprintf(date, sizeof(date), "%s", jstr(order, "create_date"));
+                if (strlen(date) >= 19) {
+                        date[19] = '\0';
+                        json_object_set_new(body, "OrderDate", json_string(date));
+                }
+                pm = rules_map_get(r->payment_conditions, jstr(order, "paymethod"));
+                if (pm == NULL && jid(order, "paymethod_id", pmid, sizeof(pmid)) != NULL)
+                        pm = rules_map_get(r->payment_conditions, pmid);
+                if (pm == NULL)
+                        pm = r->default_payment_condition;
+                set_str(body, "PaymentCondition", pm);
+                json_object_set_new(body, "Currency", json_string("EUR"));
+                for (size_t i = 0; i < b.n; i++) {
+                        struct line *l = &b.lines[i];
+
+                        json_array_append_new(lines, line_json(l, r, invoice));
+                        out->net_cents += l->net;
+                        out->vat_cents += line_vat(l->net, l->pct_bp);
+                        if (l->kind != LINE_GOODS)
+                                continue;
+                        bool seen = false;
+
+                        for (size_t k = 0; k < i && !seen; k++)
+                                seen = b.lines[k].kind == LINE_GOODS &&
+                                       strcmp(b.lines[k].item, l->item) == 0;
+                        if (!seen)
+                                json_array_append_new(items, item_def(l, r, d));
+                }
+                json_object_set_new(body, invoice ? "SalesInvoiceLines" : "SalesOrderLines",
+                                    lines);
+                out->gross_cents = out->net_cents + out->vat_cents;
+        }
+        rc = 0;
+out:
+        free(b.lines);
+        if (rc != 0)
+                booking_clear(out);
+        return rc;
+}
+
+/* ---------------------------------------------------------------- output */
+
+static json_t *totals_json(const struct booking *b)
+{
+        json_t *t = json_object();
+
+        json_object_set_new(t, "net", money(b->net_cents));
+        json_object_set_new(t, "vat", money(b->vat_cents));
+        json_object_set_new(t, "gross", money(b->gross_cents));
+        return t;
+}
+
+static void add_warnings(json_t *obj, const struct vat_decision *d)
+{
+        if (d->n_warnings == 0)
+                return;
+        json_t *w = json_array();
+
+        for (int i = 0; i < d->n_warnings; i++)
+                json_array_append_new(w, json_string(d->warnings[i]));
+        json_object_set_new(obj, "warnings", w);
+}
+
+json_t *booking_result_json(const struct booking *b)
+{
+        json_t *o = json_object();
+
+        json_object_set_new(o, "source_id", json_string(b->source_id));
+        json_object_set_new(o, "scenario", json_string(vat_scenario_name(b->decision.scenario)));
+        json_object_set_new(o, "endpoint", json_string(b->endpoint));
+        json_object_set(o, "body", b->body);
+        json_object_set_new(o, "totals", totals_json(b));
+        add_warnings(o, &b->decision);
+        return o;
+}
+
+char *booking_dumps(const json_t *j)
+{
+        return json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+}
+
+int booking_content_hash(const json_t *j, char out[72])
+{
+        char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+
+        out[0] = '\0';
+        if (s == NULL)
+                return -1;
+        if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+                free(s);
+                return -1;
+        }
+        free(s);
+        memcpy(out, "sha256:", 7);
+        for (unsigned int i = 0; i < 32; i++)
+                snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
+
+static json_t *envelope(const char *tenant, const char *kind, const char *source_id,
+                        const char *trace_id)
+{
+        json_t *e = json_object();
+
+        json_object_set_new(e, "v", json_integer(1));
+        json_object_set_new(e, "tenant", json_string(tenant));
+        json_object_set_new(e, "kind", json_string(kind));
+        json_object_set_new(e, "source_id", json_string(source_id));
+        json_object_set_new(e, "trace_id", trace_id ? json_string(trace_id) : json_null());
+        return e;
+}
+
+/* content_hash over everything the loader acts on, so a replay with the same content is
+ * recognisably the same command. */
+static void set_hash(json_t *e)
+{
+        json_t *h = json_object();
+        static const char *const keys[] = {"kind", "endpoint", "account", "items", "body"};
+        char hash[72];
+
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                json_t *v = json_object_get(e, keys[i]);
+
+                if (v != NULL)
+                        json_object_set(h, keys[i], v);
+        }
+        if (booking_content_hash(h, hash) == 0)
+                json_object_set_new(e, "content_hash", json_string(hash));
+        json_decref(h);
+}
+
+json_t *booking_command_json(const struct booking *b, const struct rules *r, const char *trace_id)
+{
+        bool invoice = strcmp(b->endpoint, "salesinvoice/SalesInvoices") == 0;
+        json_t *e = envelope(r->tenant, invoice ? "sales_invoice" : "sales_order", b->source_id,
+                             trace_id);
+
+        if (e == NULL)
+                return NULL;
+        json_object_set_new(e, "division", json_integer(r->division));
+        json_object_set_new(e, "scenario", json_string(vat_scenario_name(b->decision.scenario)));
+        json_object_set_new(e, "endpoint", json_string(b->endpoint));
+        json_object_set(e, "account", b->account);
+        json_object_set(e, "items", b->items);
+        json_object_set(e, "body", b->body);
+        json_object_set_new(e, "totals", totals_json(b));
+        add_warnings(e, &b->decision);
+        set_hash(e);
+        return e;
+}
+
+json_t *booking_account_upsert_json(const struct rules *r, const json_t *user,
+                                    const char *trace_id, char *err, size_t errlen)
+{
+        char id[32];
+        json_t *acc, *e;
+
+        if (!json_is_object(user) || jid(user, "id", id, sizeof(id)) == NULL) {
+                snprintf(err, errlen, "user has no id");
+                return NULL;
+        }
+        acc = booking_account_def(json_object_get(user, "userinfo"), id, err, errlen);
+        if (acc == NULL)
+                return NULL;
+        e = envelope(r->tenant, "account_upsert", id, trace_id);
+        json_object_set_new(e, "division", json_integer(r->division));
+        json_object_set_new(e, "endpoint", json_string("crm/Accounts"));
+        json_object_set_new(e, "account", acc);
+        set_hash(e);
+        return e;
+}
+
+json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
+                                 const char *trace_id, char *err, size_t errlen)
+{
+        char id[32], code[64], desc[256];
+        const char *name, *num, *group, *tariff;
+        long long price, disc;
+        json_t *it, *items, *e;
+
+        if (!json_is_object(product) || jid(product, "id", id, sizeof(id)) == NULL) {
+                snprintf(err, errlen, "product has no id");
+                return NULL;
+        }
+        name = jstr(product, "name");
+        if (name[0] == '\0') {
+                snprintf(err, errlen, "product %s has no name", id);
+                return NULL;
+        }
+        num = jstr(product, "productnumber");
+        if (num[0] != '\0')
+                snprintf(code, sizeof(code), "%s", num);
+        else
+                snprintf(code, sizeof(code), "P%s", id);
+        if (strlen(code) > MAX_ITEM_CODE) {
+                snprintf(err, errlen, "product %s: item code longer than %d characters", id,
+                         MAX_ITEM_CODE);
+                return NULL;
+        }
+        it = json_object();
+        json_object_set_new(it, "Code", json_string(code));
+        utf8_trunc(name, MAX_DESCRIPTION, desc, sizeof(desc));
+        json_object_set_new(it, "Description", json_string(desc));
+        json_object_set_new(it, "IsSalesItem", json_true());
+        group = rules_map_get(r->item_groups, jstr(product, "maincategory"));
+        if (group == NULL)
+                group = r->default_item_group;
+        set_str(it, "ItemGroup", group);
+        set_str(it, "Barcode", jstr(product, "eannumber"));
+        /* default VAT code from the tax tariff at home; the price follows prices_shown */
+        tariff = jstr(product, "taxtariff");
+        {
+                const struct vat_country *home = vat_rates_find(r->home_country);
+                int pct = -1;
+                struct vat_decision hd;
+                char e2[8];
+
+                if (strcmp(tariff, "normal") == 0 || strcmp(tariff, "standard") == 0 ||
+                    tariff[0] == '\0')
+                        pct = home->standard;
+                else if (strcmp(tariff, "reduced") == 0 || strcmp(tariff, "low") == 0)
+                        pct = home->n_reduced > 0 ? home->reduced[0] : -1;
+                else if (strcmp(tariff, "exempt") == 0 || strcmp(tariff, "zero") == 0)
+                        pct = 0;
+                memset(&hd, 0, sizeof(hd));
+                hd.scenario = VAT_SCENARIO_DOMESTIC;
+                snprintf(hd.rate_country, sizeof(hd.rate_country), "%s", r->home_country);
+                if (pct >= 0)
+                        set_str(it, "SalesVatCode", vat_engine_code(r, &hd, pct, e2, sizeof(e2)));
+                if (json_micro(json_object_get(product, "price"), &price) == 0) {
+                        json_micro(json_object_get(product, "discount"), &disc);
+                        long long sell = price - disc;
+
+                        if (r->prices_incl_vat && pct > 0)
+                                sell = div_round((i128)sell * 10000, 10000 + pct);
+                        json_object_set_new(it, "SalesPrice",
+                                            money(micro_to_cents(sell)));
+                }
+        }
+        items = json_array();
+        json_array_append_new(items, it);
+        e = envelope(r->tenant, "item_upsert", id, trace_id);
+        json_object_set_new(e, "division", json_integer(r->division));
+        json_object_set_new(e, "endpoint", json_string("logistics/Items"));
+        json_object_set_new(e, "items", items);
+        set_hash(e);
+        return e;
+}
+
+json_t *booking_dead_letter_json(const char *tenant, const char *source_topic,
+                                 const char *source_id, const char *trace_id, const char *reason,
+                                 const char *payload)
+{
+        json_t *e = json_object();
+
+        json_object_set_new(e, "v", json_integer(1));
+        json_object_set_new(e, "tenant", tenant ? json_string(tenant) : json_null());
+        json_object_set_new(e, "source_topic", json_string(source_topic ? source_topic : ""));
+        json_object_set_new(e, "source_id", source_id ? json_string(source_id) : json_null());
+        json_object_set_new(e, "trace_id", trace_id ? json_string(trace_id) : json_null());
+        json_object_set_new(e, "stage", json_string("transformer"));
+        json_object_set_new(e, "reason", json_string(reason ? reason : ""));
+        json_object_set_new(e, "payload", payload ? json_stringn(payload, strlen(payload))
+                                                  : json_null());
+        return e;
+}

@@ -1,0 +1,49 @@
+/* transformer: --dry-run over stdin/stdout, otherwise the daemon. */
+#include <stdio.h>
+#include <string.h>
+
+#include "transformer/daemon.h"
+#include "transformer/dryrun.h"
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "usage: transformer --dry-run --rules FILE   < orders.jsonl > bookings.jsonl\n"
+                "       transformer [daemon options]\n"
+                "\n"
+                "--dry-run      read CCV order documents (one JSON object per line, with the\n"
+                "               order rows in \"orderrows\") from stdin and print for each line\n"
+                "               the Exact booking or the rejection; no Kafka, no database, no\n"
+                "               network\n"
+                "--rules FILE   tenant rules file (JSON; see docs/vat-engine.md)\n"
+                "--help         this text\n"
+                "\n"
+                "Without --dry-run the transformer runs as a daemon (Kafka in, Kafka out).\n");
+}
+
+int main(int argc, char **argv)
+{
+        const char *rules = NULL;
+        int dry = 0;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        usage(stdout);
+                        return 0;
+                }
+                if (strcmp(argv[i], "--dry-run") == 0)
+                        dry = 1;
+                else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
+                        rules = argv[++i];
+                else if (strncmp(argv[i], "--rules=", 8) == 0)
+                        rules = argv[i] + 8;
+        }
+        if (!dry)
+                return transformer_daemon_main(argc, argv);
+        if (rules == NULL) {
+                fprintf(stderr, "transformer: --dry-run needs --rules FILE\n");
+                usage(stderr);
+                return 2;
+        }
+        return dryrun_run(stdin, stdout, rules);
+}

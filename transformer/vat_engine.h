@@ -1,0 +1,60 @@
+/* vat_engine: which VAT scenario an order falls in, and which Exact VAT code each rate gets. */
+#ifndef TRANSFORMER_VAT_ENGINE_H
+#define TRANSFORMER_VAT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "transformer/rules.h"
+#include "transformer/territory.h"
+#include "transformer/vat_number.h"
+
+/* EU-wide distance-sales threshold (Directive Art. 59c), in euro cents. */
+#define VAT_OSS_THRESHOLD_CENTS 1000000LL
+
+enum vies_state {
+        VIES_NOT_CHECKED = 0, /* offline checks only: a well-formed number counts as valid */
+        VIES_VALID,
+        VIES_INVALID,
+        VIES_UNAVAILABLE,     /* treated like an invalid number: no 0% without proof */
+};
+
+struct vat_input {
+        const struct rules *rules;
+        const char *ship_country;   /* ISO code of the ship-to address */
+        const char *ship_postcode;
+        bool collected_at_home;     /* picked up by the customer in the home country */
+        const char *vat_number;     /* as typed by the customer; may be NULL or "" */
+        enum vies_state vies;
+        long long order_net_cents;  /* this order excl. VAT, for the auto-mode threshold */
+        long long oss_ytd_cents;    /* intra-EU B2C net so far this year, excl. this order */
+        bool oss_prev_year_over;    /* threshold exceeded in the previous calendar year */
+};
+
+#define VAT_MAX_WARNINGS 3
+
+struct vat_decision {
+        enum vat_scenario scenario;
+        char rate_country[3];       /* whose rates the lines carry (home, or OSS destination) */
+        char dest_country[3];       /* EU destination (vat rules), "" for exports */
+        struct territory territory;
+        char vat_number[48];        /* normalised */
+        enum vat_number_status vat_status;
+        bool vat_number_usable;     /* valid, not from the home country, VIES not negative */
+        bool crosses_threshold;     /* auto mode: this order takes the year over EUR 10,000 */
+        bool counts_for_threshold;  /* intra-EU B2C distance sale (adds to the running total) */
+        char warnings[VAT_MAX_WARNINGS][160];
+        int n_warnings;
+};
+
+/* Decides the scenario. Returns 0, or -1 with a reason in err (unknown ship-to country). */
+int vat_engine_decide(const struct vat_input *in, struct vat_decision *out, char *err,
+                      size_t errlen);
+
+/* The VAT code for a line charged at pct_bp under decision d. Returns the code (owned by the
+ * rules), or NULL with a reason in err: a rate that is not a rate of the country whose VAT
+ * applies, VAT charged where 0% is due, or no (or an ambiguous) mapping. */
+const char *vat_engine_code(const struct rules *r, const struct vat_decision *d, int pct_bp,
+                            char *err, size_t errlen);
+
+#endif
