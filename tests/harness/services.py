@@ -2,7 +2,7 @@
 """Start the real services the integration tests need, run a command, stop them.
 
     services.py run -- COMMAND...      start Kafka (KRaft) and PostgreSQL, run COMMAND with
-                                       CX_TEST_KAFKA_BROKERS and CX_TEST_PG_DSN set, stop both
+                                       TEST_KAFKA_BROKERS and TEST_PG_DSN set, stop both
     services.py start --env-file F     start them and leave them running (for the demo);
                                        F receives the variables; `services.py stop F` ends them
 
@@ -91,7 +91,7 @@ class Services:
         self._pg(f"{bindir}/pg_ctl", "-D", self.pg_data, "-o", opts, "-l",
                  os.path.join(pgdir, "log"), "-w", "-t", "60", "start")
         self.pg_bindir = bindir
-        self.env["CX_TEST_PG_DSN"] = f"host=127.0.0.1 port={port} user={user} dbname=postgres"
+        self.env["TEST_PG_DSN"] = f"host=127.0.0.1 port={port} user={user} dbname=postgres"
         ver = self._pg(f"{bindir}/postgres", "--version").stdout.strip()
         log(f"started {ver} on 127.0.0.1:{port} ({self.pg_data})")
 
@@ -151,9 +151,9 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
         self.kafka_props = props
         self.kafka_jvm = jvm
         wait_port(port, self.kafka, 120, "Kafka", os.path.join(kdir, "server.log"))
-        self.env["CX_TEST_KAFKA_BROKERS"] = f"127.0.0.1:{port}"
+        self.env["TEST_KAFKA_BROKERS"] = f"127.0.0.1:{port}"
         version = os.path.basename(os.path.dirname(libs))
-        self.env["CX_TEST_KAFKA_VERSION"] = version
+        self.env["TEST_KAFKA_VERSION"] = version
         log(f"started Apache Kafka {version.replace('kafka-', '')} (KRaft) on 127.0.0.1:{port}")
 
     def stop_kafka(self):
@@ -164,13 +164,13 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
     def start(self):
         self.start_postgres()
         self.start_kafka()
-        self.env["CX_TEST_SERVICES_DIR"] = self.dir
+        self.env["TEST_SERVICES_DIR"] = self.dir
         if self.kafka:
-            self.env["CX_TEST_KAFKA_PID"] = str(self.kafka.pid)
-            self.env["CX_TEST_KAFKA_CMD"] = " ".join([*self.kafka_jvm, "kafka.Kafka",
+            self.env["TEST_KAFKA_PID"] = str(self.kafka.pid)
+            self.env["TEST_KAFKA_CMD"] = " ".join([*self.kafka_jvm, "kafka.Kafka",
                                                       self.kafka_props])
-        self.env["CX_TEST_PG_DATA"] = self.pg_data
-        self.env["CX_TEST_PG_BINDIR"] = self.pg_bindir
+        self.env["TEST_PG_DATA"] = self.pg_data
+        self.env["TEST_PG_BINDIR"] = self.pg_bindir
 
     def stop(self):
         self.stop_kafka()
@@ -182,16 +182,16 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     if sys.argv[1] == "stop":
-        env = dict(line.strip().split("=", 1) for line in open(sys.argv[2]) if "=" in line)
-        if "CX_TEST_KAFKA_PID" in env:
+        env = {k: v.strip("'") for k, v in (line.strip().split("=", 1) for line in open(sys.argv[2]) if "=" in line)}
+        if "TEST_KAFKA_PID" in env:
             try:
-                os.killpg(int(env["CX_TEST_KAFKA_PID"]), signal.SIGKILL)
+                os.killpg(int(env["TEST_KAFKA_PID"]), signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        s = Services(env["CX_TEST_SERVICES_DIR"])
-        s.pg_data, s.pg_bindir = env["CX_TEST_PG_DATA"], env["CX_TEST_PG_BINDIR"]
+        s = Services(env["TEST_SERVICES_DIR"])
+        s.pg_data, s.pg_bindir = env["TEST_PG_DATA"], env["TEST_PG_BINDIR"]
         s.stop_postgres()
-        shutil.rmtree(env["CX_TEST_SERVICES_DIR"], ignore_errors=True)
+        shutil.rmtree(env["TEST_SERVICES_DIR"], ignore_errors=True)
         return 0
     workdir = tempfile.mkdtemp(prefix="cx-services-")
     svc = Services(workdir)
@@ -207,7 +207,7 @@ def main():
         path = sys.argv[sys.argv.index("--env-file") + 1]
         with open(path, "w") as f:
             for k, v in svc.env.items():
-                f.write(f"{k}={v}\n")
+                f.write(f"{k}='{v}'\n")
         return 0
     cmd = sys.argv[sys.argv.index("--") + 1:]
     env = dict(os.environ, **svc.env)
