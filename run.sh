@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The project's two entry points on a fresh Debian machine (see README):
+#   ./run.sh demo   the local stack with the fakes, syncing generated shops into the fake Exact
+#   ./run.sh test   the whole test suite: unit and integration, normal and sanitizer builds
+# Both install what is missing (apt-get, maven), build, and run.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES="meson ninja-build pkg-config gcc libc6-dev librdkafka-dev libcurl4-openssl-dev
+libjansson-dev libpq-dev libmicrohttpd-dev libssl-dev postgresql postgresql-client maven
+default-jre-headless python3 kcat docker-compose procps"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_deps() {
+    local missing=()
+    for p in $APT_PACKAGES; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+        say "installing ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+    command -v java >/dev/null || { echo "java is missing" >&2; exit 1; }
+    say "Kafka broker jars: $(tests/harness/fetch-kafka.sh)"
+}
+
+build() {  # build DIR [meson options...]
+    local dir=$1
+    shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$@" >/dev/null
+    else
+        meson configure "$dir" "$@" >/dev/null
+    fi
+    ninja -C "$dir" >/dev/null
+}
+
+cmd_test() {
+    install_deps
+    say "building (warnings are errors)"
+    build build-ci -Dwerror=true -Dbuildtype=debugoptimized
+    say "building with AddressSanitizer + UndefinedBehaviorSanitizer"
+    build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+    say "unit tests"
+    meson test -C build-ci --suite unit --print-errorlogs --num-processes 2
+    ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        meson test -C build-asan --suite unit --print-errorlogs --num-processes 2
+    say "integration tests (real Kafka broker and PostgreSQL, started by the harness)"
+    python3 tests/harness/services.py run -- bash -c '
+        set -e
+        meson test -C build-ci --suite integration --print-errorlogs --num-processes 2
+        ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            meson test -C build-asan --suite integration --print-errorlogs --num-processes 2 \
+            --timeout-multiplier 2'
+    say "all tests passed"
+}
+
+cmd_demo() {
+    install_deps
+    build build -Dbuildtype=debugoptimized
+    exec python3 tests/harness/demo.py --build build "$@"
+}
+
+case "${1:-}" in
+test) shift; cmd_test "$@" ;;
+demo) shift; cmd_demo "$@" ;;
+*) echo "usage: $0 demo|test" >&2; exit 2 ;;
+esac
