@@ -531,7 +531,8 @@ static void split_pro_rata(const struct builder *b, long long amount, long long 
 /* Adds an ancillary charge (shipping, payment costs, discount) as one line per rate group. */
 static int add_charge(struct builder *b, enum line_kind kind, const char *item,
                       const char *desc, long long amount, bool incl, int shop_pct_bp,
-                      bool zero_rated, char *err, size_t errlen, const char *what)
+                      bool zero_rated, bool keep_paid, char *err, size_t errlen,
+                      const char *what)
 {
         long long parts[16];
 
@@ -563,12 +564,13 @@ static int add_charge(struct builder *b, enum line_kind kind, const char *item,
                 if (incl) {
                         l->target_gross = parts[i];
                         l->net = net_from_gross(parts[i], pct);
-                } else if (zero_rated || shop_pct_bp == pct) {
+                } else if (zero_rated || shop_pct_bp == pct || shop_pct_bp < 0 || !keep_paid) {
+                        /* excl. VAT: the net is split, each part taxed at its goods' rate */
                         l->net = parts[i];
                         l->target_gross = line_gross(l);
                 } else {
-                        /* the shop taxed this charge at its own rate: keep what the customer
-                         * paid and re-split it at the goods' rate */
+                        /* the shop taxed the whole charge at its own rate: keep what the
+                         * customer paid and re-split it at the goods' rates */
                         l->target_gross = parts[i] + line_vat(parts[i], shop_pct_bp);
                         l->net = net_from_gross(l->target_gross, pct);
                 }
@@ -1000,34 +1002,46 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
                 l->code = g->code;
                 g->weight += l->net;
         }
-        /* ancillary charges follow the goods, split pro rata over their rates */
-        if (add_charge(&b, LINE_SHIPPING, r->shipping_item, "Verzendkosten", a.shipping,
-                       ship_incl, ship_pct, zero_rated, err, errlen, "shipping costs") ||
-            add_charge(&b, LINE_PAYMENT, r->payment_cost_item, "Betaalkosten", a.payment,
-                       rows_incl, -1, zero_rated, err, errlen, "payment costs"))
-                goto out;
-        if (a.extra > 0 &&
-            add_charge(&b, LINE_EXTRA, r->payment_cost_item,
-                       jstr(order, "extra_costs_description")[0] ?
-                       jstr(order, "extra_costs_description") : "Extra kosten",
-                       a.extra, rows_incl, -1, zero_rated, err, errlen, "extra costs"))
-                goto out;
-        if (add_charge(&b, LINE_DISCOUNT, r->discount_item, "Korting", -a.discount +
-                       (a.extra < 0 ? a.extra : 0), rows_incl, -1, zero_rated, err, errlen,
-                       "a discount"))
-                goto out;
-        {
-                long long shop_gross = 0, exact_gross = 0;
-                long long tolerance = (long long)b.n + 2;
+        /* ancillary charges follow the goods, split pro rata over their rates; charges
+         * priced excl. VAT are first split by net (the legal method), and only when the
+         * shop's total shows it taxed them at its own rate, by what the customer paid */
+        size_t n_goods = b.n;
 
+        for (int attempt = 0; attempt < 2; attempt++) {
+                bool keep_paid = attempt == 1;
+                long long shop_gross = 0, exact_gross = 0;
+                long long tolerance;
+
+                b.n = n_goods;
+                if (add_charge(&b, LINE_SHIPPING, r->shipping_item, "Verzendkosten", a.shipping,
+                               ship_incl, ship_pct, zero_rated, keep_paid, err, errlen,
+                               "shipping costs") ||
+                    add_charge(&b, LINE_PAYMENT, r->payment_cost_item, "Betaalkosten",
+                               a.payment, rows_incl, -1, zero_rated, keep_paid, err, errlen,
+                               "payment costs"))
+                        goto out;
+                if (a.extra > 0 &&
+                    add_charge(&b, LINE_EXTRA, r->payment_cost_item,
+                               jstr(order, "extra_costs_description")[0] ?
+                               jstr(order, "extra_costs_description") : "Extra kosten",
+                               a.extra, rows_incl, -1, zero_rated, keep_paid, err, errlen,
+                               "extra costs"))
+                        goto out;
+                if (add_charge(&b, LINE_DISCOUNT, r->discount_item, "Korting", -a.discount +
+                               (a.extra < 0 ? a.extra : 0), rows_incl, -1, zero_rated,
+                               keep_paid, err, errlen, "a discount"))
+                        goto out;
+                tolerance = (long long)b.n + 2;
                 for (size_t i = 0; i < b.n; i++) {
                         shop_gross += b.lines[i].target_gross;
                         exact_gross += line_gross(&b.lines[i]);
                 }
-                if (llabs(a.total - shop_gross) > tolerance ||
-                    llabs(a.total - exact_gross) > tolerance) {
-                        snprintf(err, errlen, "order totals do not add up: rows, shipping, costs "
-                                 "and discounts come to %.2f incl. VAT, total_price is %.2f",
+                if (llabs(a.total - shop_gross) <= tolerance &&
+                    llabs(a.total - exact_gross) <= tolerance)
+                        break;
+                if (attempt == 1 || ship_incl || a.shipping == 0 || b.n_groups < 2) {
+                        snprintf(err, errlen, "order totals do not add up: rows, shipping, "
+                                 "costs and discounts come to %.2f incl. VAT, total_price is %.2f",
                                  (double)shop_gross / 100.0, (double)a.total / 100.0);
                         goto out;
                 }

@@ -120,8 +120,14 @@ static enum vat_number_status check_bg(const char *n, size_t len)
         static const int pnf[] = {21, 19, 17, 13, 11, 9, 7, 3, 1};
         static const int oth[] = {4, 3, 2, 7, 6, 5, 4, 3, 2};
         int last = dig(n[9]);
+        int month = dig(n[2]) * 10 + dig(n[3]);
+        int day = dig(n[4]) * 10 + dig(n[5]);
+        /* EGN months are offset by 20 (1800s) or 40 (2000s) */
+        bool egn_date = day >= 1 && day <= 31 && ((month >= 1 && month <= 12) ||
+                                                  (month >= 21 && month <= 32) ||
+                                                  (month >= 41 && month <= 52));
 
-        if (weighted_sum(n, egn, 9) % 11 % 10 == last)
+        if (egn_date && weighted_sum(n, egn, 9) % 11 % 10 == last)
                 return VAT_NUMBER_VALID;
         if (weighted_sum(n, pnf, 9) % 10 == last)
                 return VAT_NUMBER_VALID;
