@@ -1276,8 +1276,6 @@ static void admin_throttle(struct ccv_shop *s, json_t *body, double minute, stru
                             "requests int >= 0, seconds number >= 0, code 429.10|429.11");
                 return;
         }
-        if (!req && !sec)
-                req = NULL;
         s->throttle_left = req ? (int)json_integer_value(req) : 0;
         s->throttle_until = sec ? mono_now() + json_number_value(sec) : 0;
         if (!req && !sec)

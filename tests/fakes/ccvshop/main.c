@@ -385,7 +385,7 @@ static int dump(struct cli *c)
                         json_object_set_new(j, "_fake_expect", e);
                         t = json_dumps(j, CCV_JSON_FLAGS);
                         if (t)
-                                fputs(t, stdout), fputc('\n', stdout);
+                                printf("%s\n", t);
                         free(t);
                         json_decref(j);
                 }

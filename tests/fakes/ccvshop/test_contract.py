@@ -52,8 +52,9 @@ class Fake:
     """A running ccvshop-fake process."""
 
     def __init__(self, *args):
+        self.err = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([FAKE, "--listen", "127.0.0.1:0"] + list(args),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=self.err)
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)
         if not ready:
             self.stop()
@@ -73,7 +74,11 @@ class Fake:
                 self.proc.kill()
                 self.proc.wait()
         self.proc.stdout.close()
-        self.proc.stderr.close()
+        self.err.seek(0)
+        err = self.err.read().decode(errors="replace")
+        self.err.close()
+        if self.proc.returncode != 0:
+            raise AssertionError("fake exited with %r: %s" % (self.proc.returncode, err[-4000:]))
         return self.proc.returncode
 
     def raw(self, method, path, body=None, headers=None):
