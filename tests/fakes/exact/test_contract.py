@@ -1,0 +1,493 @@
+"""Contract tests of exact-fake: each behaviour of docs/fakes-exact.md through plain HTTP."""
+
+import os
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fakelib import Fake, q, wait_until  # noqa: E402
+
+DIV = 4242
+
+
+class FakeCase(unittest.TestCase):
+    ARGS = ("--no-limits",)
+
+    def setUp(self):
+        self.fake = Fake(*self.ARGS)
+        self.addCleanup(self.fake.close)
+
+    def account(self, tok, code, name="Klant", div=DIV, **extra):
+        body = {"Code": code, "Name": name}
+        body.update(extra)
+        st, _, data = self.fake.api(tok, "POST", "%d/crm/Accounts" % div, body)
+        self.assertEqual(st, 201, data)
+        return data["d"]
+
+    def item(self, tok, code, div=DIV, **extra):
+        body = {"Code": code, "Description": "Artikel " + code}
+        body.update(extra)
+        st, _, data = self.fake.api(tok, "POST", "%d/logistics/Items" % div, body)
+        self.assertEqual(st, 201, data)
+        return data["d"]
+
+
+class TokenLifeCycle(FakeCase):
+    ARGS = ("--token-ttl", "32", "--token-daily-cap", "6")
+
+    def test_life_cycle(self):
+        f = self.fake
+        code = f.consent(DIV)
+        st, _, tok = f.exchange(code)
+        self.assertEqual(st, 200)
+        self.assertEqual(tok["expires_in"], "32")
+        self.assertIsInstance(tok["expires_in"], str)
+        self.assertEqual(tok["token_type"].lower(), "bearer")
+        self.assertIn("!", tok["refresh_token"])
+        # the code is single use
+        st, _, _ = f.exchange(code)
+        self.assertEqual(st, 400)
+        # too early: 400 access_denied plus the Reason header; tokens stay valid
+        st, h, body = f.refresh(tok["refresh_token"])
+        self.assertEqual(st, 400)
+        self.assertEqual(body["error"], "access_denied")
+        self.assertEqual(body["error_description"],
+                         "Rate limit exceeded: access_token not expired")
+        self.assertTrue(h["reason"].startswith("TooEarlyToRefreshTokens"))
+        st, _, me = f.api(tok["access_token"], "GET", "current/Me")
+        self.assertEqual(st, 200)
+        self.assertEqual(me["d"]["results"][0]["CurrentDivision"], DIV)
+        # inside the last 30 s of a 32 s token the refresh is allowed and rotates
+        time.sleep(2.1)
+        st, _, tok2 = f.refresh(tok["refresh_token"])
+        self.assertEqual(st, 200, tok2)
+        self.assertNotEqual(tok2["refresh_token"], tok["refresh_token"])
+        self.assertNotEqual(tok2["access_token"], tok["access_token"])
+        st, _, body = f.refresh(tok["refresh_token"])
+        self.assertEqual(st, 401)
+        self.assertEqual(body, {"error": "unauthorized_client",
+                                "error_description": "Old refresh token used."})
+        # the new access token works; the old one lives until it expires
+        self.assertEqual(f.api(tok2["access_token"], "GET", "%d/crm/Accounts" % DIV)[0], 200)
+        self.assertEqual(f.api(tok["access_token"], "GET", "%d/crm/Accounts" % DIV)[0], 200)
+        # bad bearer tokens
+        self.assertEqual(f.api("nonsense", "GET", "%d/crm/Accounts" % DIV)[0], 401)
+        self.assertEqual(f.request("GET", "/api/v1/%d/crm/Accounts" % DIV)[0], 401)
+        # a token only reaches its own division
+        st, h, body = f.api(tok2["access_token"], "GET", "999/crm/Accounts")
+        self.assertEqual(st, 403)
+        self.assertEqual(body["error"]["message"]["value"], "Forbidden - WrongDivision")
+        # wrong client secret
+        st, _, body = f.token({"grant_type": "refresh_token",
+                               "refresh_token": tok2["refresh_token"],
+                               "client_id": "test-client", "client_secret": "wrong"})
+        self.assertEqual((st, body), (400, {"error": "invalid_request"}))
+        stats = f.admin("GET", "stats")[1]
+        self.assertEqual(stats["token"]["refreshed"], 1)
+        self.assertEqual(stats["token"]["old_refresh_token"], 1)
+        self.assertEqual(stats["token"]["too_early"], 1)
+        # per-user daily cap on token calls: 6 allowed, this user has used 5 so far
+        st, _, _ = f.refresh(tok2["refresh_token"])
+        self.assertEqual(st, 400)      # too early, counted
+        st, _, body = f.refresh(tok2["refresh_token"])
+        self.assertEqual(st, 429)
+        self.assertEqual(body, b"")
+        self.assertEqual(f.admin("GET", "stats")[1]["token"]["daily_cap"], 1)
+
+    def test_expired_access_token(self):
+        f = self.fake
+        tok = f.login(DIV)
+        f.admin("POST", "clock", {"advance_ms": 33000})
+        st, h, _ = f.api(tok["access_token"], "GET", "%d/crm/Accounts" % DIV)
+        self.assertEqual(st, 401)
+        # refreshing after expiry is allowed
+        st, _, tok2 = f.refresh(tok["refresh_token"])
+        self.assertEqual(st, 200)
+
+
+class OData(FakeCase):
+    def test_paging_filter_select(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        for i in range(1, 131):
+            self.account(tok, str(i), "Klant %03d" % i, City="Utrecht" if i % 2 else "Gouda")
+        seen = []
+        st, _, page = f.api(tok, "GET", "%d/crm/Accounts?$select=ID,Code" % DIV)
+        pages = 0
+        while True:
+            pages += 1
+            self.assertEqual(st, 200)
+            results = page["d"]["results"]
+            self.assertLessEqual(len(results), 60)
+            for r in results:
+                self.assertEqual(sorted(r), ["Code", "ID", "__metadata"])
+            seen += [r["ID"] for r in results]
+            nxt = page["d"].get("__next")
+            if not nxt:
+                break
+            self.assertTrue(nxt.startswith(f.base + "/api/v1/%d/crm/Accounts?" % DIV), nxt)
+            self.assertIn("$skiptoken=guid'", nxt)
+            st, _, page = f.api(tok, "GET", nxt[len(f.base) + len("/api/v1/"):])
+        self.assertEqual(pages, 3)
+        self.assertEqual(len(seen), 130)
+        self.assertEqual(len(set(seen)), 130)
+        # Code is padded to 18 and the filter must carry the padding
+        st, _, res = f.api(tok, "GET", "%d/crm/Accounts?$filter=%s" % (
+            DIV, q("Code eq '%18s'" % "25")))
+        self.assertEqual(len(res["d"]["results"]), 1)
+        self.assertEqual(res["d"]["results"][0]["Code"], " " * 16 + "25")
+        st, _, res = f.api(tok, "GET", "%d/crm/Accounts?$filter=%s" % (DIV, q("Code eq '25'")))
+        self.assertEqual(res["d"]["results"], [])
+        st, _, res = f.api(tok, "GET", "%d/crm/Accounts?$filter=%s" % (
+            DIV, q("trim(Code) eq '25'")))
+        self.assertEqual(len(res["d"]["results"]), 1)
+        guid = res["d"]["results"][0]["ID"]
+        st, _, res = f.api(tok, "GET", "%d/crm/Accounts?$filter=%s&$select=Name" % (
+            DIV, q("ID eq guid'%s'" % guid)))
+        self.assertEqual(res["d"]["results"][0]["Name"], "Klant 025")
+        st, _, res = f.api(tok, "GET", "%d/crm/Accounts?$filter=%s&$inlinecount=allpages"
+                           "&$top=5&$orderby=Name%%20desc" % (
+                               DIV, q("City eq 'Gouda' and Status eq null")))
+        self.assertEqual(res["d"]["__count"], "65")
+        self.assertEqual([r["Name"] for r in res["d"]["results"]],
+                         ["Klant 130", "Klant 128", "Klant 126", "Klant 124", "Klant 122"])
+        self.assertNotIn("__next", res["d"])
+        # GET by key, dates, $count
+        st, _, one = f.api(tok, "GET", "%d/crm/Accounts(guid'%s')" % (DIV, guid))
+        self.assertEqual(st, 200)
+        self.assertRegex(one["d"]["Created"], r"^/Date\(\d+\)/$")
+        st, _, n = f.api(tok, "GET", "%d/crm/Accounts/$count" % DIV)
+        self.assertEqual(n, b"130")
+        # errors: syntax, unknown property, GUID compared with a string, missing key
+        for flt in ("Code eq", "Nope eq 1", "ID eq '%s'" % guid, "Name eq 'x' and"):
+            st, _, err = f.api(tok, "GET", "%d/crm/Accounts?$filter=%s" % (DIV, q(flt)))
+            self.assertEqual(st, 400, flt)
+            self.assertIn("message", err["error"])
+        st, _, _ = f.api(tok, "GET", "%d/crm/Accounts(guid'%s')" % (
+            DIV, "00000000-0000-0000-0000-000000000000"))
+        self.assertEqual(st, 404)
+        self.assertEqual(f.api(tok, "GET", "%d/crm/Nope" % DIV)[0], 404)
+        # seeded reference data
+        st, _, vat = f.api(tok, "GET", "%d/vat/VATCodes?$filter=%s" % (
+            DIV, q("OssCountry eq 'DE'")))
+        self.assertEqual(sorted((v["Code"], v["Percentage"]) for v in vat["d"]["results"]),
+                         [("D1 ", 0.19), ("D2 ", 0.07)])
+        for path in ("logistics/ItemGroups", "cashflow/PaymentConditions", "financial/Journals",
+                     "financial/GLAccounts", "system/Divisions"):
+            st, _, res = f.api(tok, "GET", "%d/%s" % (DIV, path))
+            self.assertEqual(st, 200, path)
+            self.assertTrue(res["d"]["results"], path)
+        # Accept: application/json is required
+        st, _, _ = f.request("GET", "/api/v1/%d/crm/Accounts" % DIV,
+                             headers={"Authorization": "Bearer " + tok})
+        self.assertEqual(st, 406)
+
+
+class Validation(FakeCase):
+    def msg(self, data):
+        return data["error"]["message"]["value"]
+
+    def test_post_errors(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "1001", "Acme B.V.", Country="NL", SalesVATCode="2",
+                            PaymentConditionSales="30")
+        self.assertEqual(acct["Code"], "              1001")
+        self.assertEqual(acct["Country"], "NL ")
+        self.assertEqual(acct["SalesVATCode"], "2  ")
+        cases = [
+            ("crm/Accounts", {"Code": "77"}, "Mandatory: Name"),
+            ("crm/Accounts", {"Code": "1001", "Name": "Dup"}, "Already exists: Code"),
+            ("crm/Accounts", {"Name": "X", "SalesVATCode": "ZZ"}, "Invalid reference: VAT code"),
+            ("crm/Accounts", {"Name": "X", "Bogus": 1}, "property name 'Bogus'"),
+            ("logistics/Items", {"Code": "A"}, "Mandatory: Description"),
+            ("salesorder/SalesOrders", {"OrderedBy": acct["ID"]}, "Mandatory: Sales order lines"),
+            ("salesorder/SalesOrders",
+             {"OrderedBy": "11111111-1111-4111-8111-111111111111",
+              "SalesOrderLines": [{"Item": "11111111-1111-4111-8111-111111111111",
+                                   "Quantity": 1, "UnitPrice": 1, "VATCode": "2"}]},
+             "Invalid reference: Ordered by\r\nInvalid reference: Item"),
+            ("salesorder/SalesOrders",
+             {"OrderedBy": acct["ID"], "SalesOrderLines": {"Item": acct["ID"]}},
+             "valid top-level resource object"),
+            ("salesorder/SalesOrders",
+             {"OrderedBy": acct["ID"], "SalesOrderLines": [{"Item": "not-a-guid"}]},
+             "Unrecognized Guid format."),
+            ("salesinvoice/SalesInvoices", {"OrderedBy": acct["ID"]},
+             "Mandatory: Journal"),
+        ]
+        for path, body, expect in cases:
+            st, _, data = f.api(tok, "POST", "%d/%s" % (DIV, path), body)
+            self.assertEqual(st, 400, (path, body, data))
+            self.assertIn(expect, self.msg(data), body)
+        item = self.item(tok, "SKU-1")
+        st, _, data = f.api(tok, "POST", "%d/logistics/Items" % DIV,
+                            {"Code": "SKU-1", "Description": "again"})
+        self.assertEqual((st, self.msg(data)), (400, "Already exists: Code"))
+        st, _, data = f.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, {
+            "OrderedBy": acct["ID"],
+            "SalesOrderLines": [{"Item": item["ID"], "Quantity": 1, "UnitPrice": 5,
+                                 "VATCode": "XX"}]})
+        self.assertEqual((st, self.msg(data)), (400, "Invalid reference: VAT code"))
+        st, _, data = f.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, {
+            "OrderedBy": acct["ID"],
+            "SalesOrderLines": [{"Item": item["ID"], "Quantity": "1,00", "UnitPrice": 5}]})
+        self.assertEqual(st, 400)
+        # malformed JSON, wrong content type, oversized body
+        hdr = {"Authorization": "Bearer " + tok, "Accept": "application/json",
+               "Content-Type": "application/json"}
+        st, _, _ = f.request("POST", "/api/v1/%d/crm/Accounts" % DIV, body="{bad", headers=hdr)
+        self.assertEqual(st, 400)
+        st, _, _ = f.request("POST", "/api/v1/%d/crm/Accounts" % DIV, body="[1]", headers=hdr)
+        self.assertEqual(st, 400)
+        st, _, _ = f.request("POST", "/api/v1/%d/crm/Accounts" % DIV,
+                             body='{"Name":"' + "x" * (2 << 20) + '"}', headers=hdr)
+        self.assertEqual(st, 413)
+        st, _, _ = f.api(tok, "POST", "%d/crm/Accounts" % DIV, '{"Name":"x"}',
+                         headers={"Content-Type": "text/plain"})
+        self.assertEqual(st, 415)
+        # read-only endpoint, PUT rules
+        st, _, _ = f.api(tok, "POST", "%d/logistics/ItemGroups" % DIV, {"Code": "9"})
+        self.assertEqual(st, 405)
+        st, _, data = f.api(tok, "PUT", "%d/crm/Accounts(guid'%s')" % (DIV, acct["ID"]),
+                            {"Code": "1001"})
+        self.assertEqual((st, self.msg(data)), (400, "Already exists: Code"))
+        st, _, data = f.api(tok, "PUT", "%d/crm/Accounts(guid'%s')" % (DIV, acct["ID"]),
+                            {"City": "Zeist"})
+        self.assertEqual((st, data), (204, b""))
+        st, _, got = f.api(tok, "GET", "%d/crm/Accounts(guid'%s')?$select=City" % (
+            DIV, acct["ID"]))
+        self.assertEqual(got["d"]["City"], "Zeist")
+        # nothing invalid was stored
+        ents = f.admin("GET", "divisions/%d/entities?type=SalesOrders" % DIV)[1]
+        self.assertEqual(ents["count"], 0)
+
+
+class Validation500(FakeCase):
+    ARGS = ("--no-limits", "--validation-status", "500")
+
+    def test_switch(self):
+        tok = self.fake.login(DIV)["access_token"]
+        st, _, data = self.fake.api(tok, "POST", "%d/crm/Accounts" % DIV, {"Code": "1"})
+        self.assertEqual(st, 500)
+        self.assertEqual(data["error"]["message"]["value"], "Mandatory: Name")
+
+
+class Amounts(FakeCase):
+    def test_line_amounts(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "5", "Acme", PaymentConditionSales="14")
+        a = self.item(tok, "A")["ID"]
+        b = self.item(tok, "B")["ID"]
+        body = {"OrderedBy": acct["ID"], "YourRef": "WEB-1", "OrderDate": "2024-05-13T00:00:00",
+                "SalesOrderLines": [
+                    {"Item": a, "Quantity": 3, "UnitPrice": 19.99, "Discount": 0.1,
+                     "VATCode": "2"},
+                    {"Item": b, "Quantity": 1, "UnitPrice": 37.5, "VATCode": "2"},
+                    {"Item": b, "Quantity": 2, "UnitPrice": 12.5, "VATCode": "1"},
+                    {"Item": a, "Quantity": 1, "UnitPrice": 10, "VATCode": "D2"}]}
+        st, _, res = f.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, body)
+        self.assertEqual(st, 201, res)
+        so = res["d"]
+        lines = so["SalesOrderLines"]["results"]
+        self.assertEqual([l["AmountFC"] for l in lines], [53.97, 37.5, 25.0, 10.0])
+        self.assertEqual([l["VATAmount"] for l in lines], [11.33, 7.88, 2.25, 0.7])
+        self.assertEqual([l["VATPercentage"] for l in lines], [0.21, 0.21, 0.09, 0.07])
+        self.assertEqual([l["LineNumber"] for l in lines], [1, 2, 3, 4])
+        self.assertEqual(lines[0]["VATCode"], "2  ")
+        self.assertAlmostEqual(lines[0]["NetPrice"], 17.991)
+        self.assertEqual(so["AmountFCExclVat"], 126.47)
+        self.assertEqual(so["AmountFC"], 148.63)
+        self.assertEqual(so["OrderNumber"], 1)
+        self.assertEqual(so["OrderDate"], "/Date(1715558400000)/")
+        self.assertEqual(so["PaymentCondition"], "14")
+        self.assertEqual(so["DeliverTo"], acct["ID"])
+        # expand on GET; deferred without it
+        st, _, got = f.api(tok, "GET", "%d/salesorder/SalesOrders?$filter=%s&$expand="
+                           "SalesOrderLines" % (DIV, q("YourRef eq 'WEB-1'")))
+        self.assertEqual(len(got["d"]["results"][0]["SalesOrderLines"]["results"]), 4)
+        st, _, got = f.api(tok, "GET", "%d/salesorder/SalesOrders(guid'%s')" % (
+            DIV, so["OrderID"]))
+        self.assertIn("__deferred", got["d"]["SalesOrderLines"])
+        st, _, got = f.api(tok, "GET", "%d/salesorder/SalesOrderLines?$filter=%s" % (
+            DIV, q("OrderID eq guid'%s'" % so["OrderID"])))
+        self.assertEqual(len(got["d"]["results"]), 4)
+        # invoices: VATAmountFC, journal numbering, explicit VAT amounts honoured
+        inv = {"Journal": "70", "OrderedBy": acct["ID"], "InvoiceTo": acct["ID"],
+               "YourRef": "WEB-2", "SalesInvoiceLines": [
+                   {"Item": a, "Quantity": 300, "UnitPrice": 25, "VATCode": "2"},
+                   {"Item": b, "Quantity": 1, "UnitPrice": 29.95, "VATCode": "2",
+                    "VATAmountFC": 6.29}]}
+        st, _, res = f.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, inv)
+        self.assertEqual(st, 201, res)
+        d = res["d"]
+        self.assertEqual(d["InvoiceNumber"], 70000001)
+        self.assertEqual(d["Status"], 20)
+        self.assertEqual(d["Type"], 8020)
+        self.assertEqual(d["VATAmountFC"], 1581.29)
+        self.assertEqual(d["AmountFC"], 9111.24)
+        self.assertEqual(d["SalesInvoiceLines"]["results"][0]["VATAmountFC"], 1575.0)
+        self.assertTrue(d["SalesInvoiceLines"]["results"][0]["GLAccount"])
+        # without Prefer: return=representation only posted members are filled
+        st, _, res = f.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, body, prefer=False)
+        self.assertEqual(st, 201)
+        self.assertIsNone(res["d"]["OrderID"])
+        self.assertIsNone(res["d"]["AmountFC"])
+        self.assertEqual(res["d"]["YourRef"], "WEB-1")
+        ents = f.admin("GET", "divisions/%d/entities?type=SalesOrders" % DIV)[1]
+        self.assertEqual(ents["count"], 2)
+        self.assertEqual(len(ents["entities"][0]["SalesOrderLines"]), 4)
+        self.assertEqual(ents["entities"][1]["OrderNumber"], 2)
+
+
+class RateLimits(FakeCase):
+    ARGS = ("--minute", "1", "--minutely-limit", "5", "--daily-limit", "8")
+
+    def test_headers_and_429(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        # align to the start of a (1 s) minute so five calls fit in one window
+        wait_until(int(time.time()) * 1000 + 1000)
+        seen = []
+        for _ in range(5):
+            st, h, _ = f.api(tok, "GET", "%d/crm/Accounts" % DIV)
+            self.assertEqual(st, 200)
+            seen.append(int(h["x-ratelimit-minutely-remaining"]))
+            self.assertEqual(h["x-ratelimit-limit"], "8")
+            self.assertEqual(h["x-ratelimit-minutely-limit"], "5")
+            self.assertEqual(int(h["x-ratelimit-minutely-reset"]) % 1000, 0)
+            self.assertEqual(int(h["x-ratelimit-reset"]) % 1440000, 0)
+        self.assertEqual(seen, [4, 3, 2, 1, 0])
+        st, h, body = f.api(tok, "GET", "%d/crm/Accounts" % DIV)
+        self.assertEqual((st, body), (429, b""))
+        self.assertEqual(h["x-ratelimit-minutely-remaining"], "0")
+        self.assertNotIn("x-ratelimit-remaining", h)
+        # Me is not counted and carries no headers
+        st, h, _ = f.api(tok, "GET", "current/Me")
+        self.assertEqual(st, 200)
+        self.assertNotIn("x-ratelimit-remaining", h)
+        wait_until(int(h.get("x-ratelimit-minutely-reset", 0)) or
+                   (int(time.time()) + 1) * 1000)
+        for _ in range(3):
+            st, h, _ = f.api(tok, "GET", "%d/crm/Accounts" % DIV)
+            self.assertEqual(st, 200)
+        self.assertEqual(h["x-ratelimit-remaining"], "0")
+        wait_until((int(time.time()) + 1) * 1000)
+        st, h, body = f.api(tok, "GET", "%d/crm/Accounts" % DIV)
+        self.assertEqual((st, body), (429, b""))
+        self.assertEqual(h["x-ratelimit-remaining"], "0")
+        self.assertNotIn("x-ratelimit-minutely-remaining", h)
+        rl = f.admin("GET", "stats")[1]["divisions"][str(DIV)]["rate_limited"]
+        self.assertEqual(rl, {"minutely": 1, "daily": 1})
+
+
+class ErrorLimit(FakeCase):
+    ARGS = ("--error-limit", "3", "--minute", "0.2")
+
+    def test_block(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        missing = "%d/crm/Accounts(guid'00000000-0000-4000-8000-000000000000')" % DIV
+        for _ in range(3):
+            self.assertEqual(f.api(tok, "GET", missing)[0], 404)
+        st, _, body = f.api(tok, "GET", "%d/crm/Accounts" % DIV)
+        self.assertEqual(st, 429)
+        self.assertIn("too many errors", body["error"]["message"]["value"])
+        self.assertEqual(f.api(tok, "GET", "%d/logistics/Items" % DIV)[0], 200)
+        stats = f.admin("GET", "stats")[1]["divisions"][str(DIV)]
+        self.assertEqual(stats["error_limited"], 1)
+        self.assertEqual(stats["by_endpoint"]["GET crm/Accounts"]["404"], 3)
+        # the block lasts one (compressed) hour: 60 * 0.2 s
+        time.sleep(12.2)
+        self.assertEqual(f.api(tok, "GET", "%d/crm/Accounts" % DIV)[0], 200)
+
+
+class Faults(FakeCase):
+    ARGS = ("--no-limits", "--seed", "7")
+
+    def count(self):
+        return self.fake.admin("GET", "divisions/%d/entities?type=Accounts" % DIV)[1]["count"]
+
+    def test_before_and_after_write(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        st, cfg = f.admin("POST", "faults", {"division": DIV, "fail_before_write": 1.0})
+        self.assertEqual((st, cfg["fail_before_write"]), (200, 1.0))
+        st, _, _ = f.api(tok, "POST", "%d/crm/Accounts" % DIV, {"Name": "A"})
+        self.assertEqual(st, 500)
+        self.assertEqual(self.count(), 0)
+        f.admin("POST", "faults", {"division": DIV, "fail_before_write": 0,
+                                   "fail_after_write": 1.0, "status": 503})
+        st, _, _ = f.api(tok, "POST", "%d/crm/Accounts" % DIV, {"Name": "B"})
+        self.assertEqual(st, 503)
+        self.assertEqual(self.count(), 1)
+        f.admin("POST", "faults", {"division": DIV, "drop_connection": True})
+        with self.assertRaises((ConnectionError, OSError, Exception)):
+            f.api(tok, "POST", "%d/crm/Accounts" % DIV, {"Name": "C"})
+        self.assertEqual(self.count(), 2)
+        f.admin("POST", "faults", {"division": DIV, "fail_after_write": 0, "latency_ms": 150})
+        t0 = time.time()
+        self.assertEqual(f.api(tok, "GET", "%d/crm/Accounts" % DIV)[0], 200)
+        self.assertGreaterEqual(time.time() - t0, 0.14)
+        faults = f.admin("GET", "stats")[1]["divisions"][str(DIV)]["faults"]
+        self.assertEqual(faults["before_write"], 1)
+        self.assertEqual(faults["after_write"], 2)
+        self.assertEqual(faults["dropped"], 1)
+        st, cfg = f.admin("POST", "faults", {"division": DIV, "fail_before_write": 2})
+        self.assertEqual(st, 400)
+        # lost token response: rotated server side, old refresh token then refused
+        f.admin("POST", "reset", {"faults": True})
+        f2 = Fake("--token-ttl", "31")
+        self.addCleanup(f2.close)
+        tok = f2.login(DIV)
+        f2.admin("POST", "faults", {"division": DIV, "token_fail_after_write": 1.0})
+        time.sleep(1.1)
+        st, _, body = f2.refresh(tok["refresh_token"])
+        self.assertEqual(st, 500)
+        self.assertIn("fault", body)
+        f2.admin("POST", "faults", {"division": DIV, "token_fail_after_write": 0})
+        st, _, body = f2.refresh(tok["refresh_token"])
+        self.assertEqual((st, body["error_description"]), (401, "Old refresh token used."))
+
+
+class Inspection(FakeCase):
+    def test_reset_and_stats(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        self.account(tok, "1", "A")
+        st, stats = f.admin("GET", "stats")
+        self.assertEqual(stats["divisions"][str(DIV)]["by_endpoint"]["POST crm/Accounts"],
+                         {"201": 1})
+        self.assertEqual(stats["divisions"][str(DIV)]["created"]["Accounts"], 1)
+        self.assertIn(DIV, f.admin("GET", "divisions")[1]["divisions"])
+        st, ents = f.admin("GET", "divisions/%d/entities" % DIV)
+        self.assertEqual(len(ents["entities"]["Accounts"]), 1)
+        self.assertGreater(len(ents["entities"]["VATCodes"]), 20)
+        self.assertEqual(f.admin("GET", "divisions/1/entities")[0], 404)
+        f.admin("POST", "reset", {"data": True})
+        self.assertEqual(f.admin("GET", "stats")[1]["divisions"][str(DIV)], {})
+        st, ents = f.admin("GET", "divisions/%d/entities?type=Accounts" % DIV)
+        self.assertEqual(ents["count"], 0)
+        st, ents = f.admin("GET", "divisions/%d/entities?type=VATCodes" % DIV)
+        self.assertGreater(ents["count"], 20)
+        # tokens survive a data reset, and SIGTERM ends the process cleanly
+        self.assertEqual(f.api(tok, "GET", "%d/crm/Accounts" % DIV)[0], 200)
+        self.assertEqual(f.close(), 0)
+
+    def test_raw_garbage(self):
+        f = self.fake
+        s = socket.create_connection((f.host, f.port), timeout=5)
+        s.sendall(b"\x00\x01GARBAGE / HTTP/9.9\r\n\r\n")
+        try:
+            s.recv(100)
+        except OSError:
+            pass
+        s.close()
+        self.assertEqual(f.admin("GET", "health")[1], {"ok": True})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
