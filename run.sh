@@ -40,25 +40,58 @@ build() {  # build DIR [meson options...]
     ninja -C "$dir" >/dev/null
 }
 
+# Add the results of the last `meson test` in build dir $1 to the running totals.
+tally() {
+    python3 - "$1/meson-logs/testlog.json" "$TALLY" <<'PY'
+import json, sys
+log, tally = sys.argv[1], sys.argv[2]
+passed = failed = 0
+for line in open(log):
+    r = json.loads(line)["result"]
+    if r == "OK":
+        passed += 1
+    else:
+        failed += 1
+p, f = map(int, open(tally).read().split())
+open(tally, "w").write(f"{p + passed} {f + failed}")
+PY
+}
+
+mtest() {  # mtest DIR [meson test options...]: run, tally, keep going to report all failures
+    local dir=$1 rc=0
+    shift
+    meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || rc=$?
+    tally "$dir"
+    return $rc
+}
+
 cmd_test() {
+    TALLY=$(mktemp)
+    export TALLY
+    echo "0 0" > "$TALLY"
+    trap 'read -r p f < "$TALLY"; echo "tests: $p passed, $f failed"; rm -f "$TALLY"' EXIT
     install_deps
     say "building (warnings are errors)"
     build build-ci -Dwerror=true -Dbuildtype=debugoptimized
     say "building with AddressSanitizer + UndefinedBehaviorSanitizer"
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
     say "unit tests"
-    meson test -C build-ci --suite unit --print-errorlogs --num-processes 2
-    ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
-    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        meson test -C build-asan --suite unit --print-errorlogs --num-processes 2
+    export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1
+    export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+    local rc=0
+    mtest build-ci --suite unit || rc=1
+    mtest build-asan --suite unit || rc=1
     say "integration tests (real Kafka broker and PostgreSQL, started by the harness)"
+    export -f mtest tally
     python3 tests/harness/services.py run -- bash -c '
-        set -e
-        meson test -C build-ci --suite integration --print-errorlogs --num-processes 2
-        ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
-        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-            meson test -C build-asan --suite integration --print-errorlogs --num-processes 2 \
-            --timeout-multiplier 2'
+        rc=0
+        mtest build-ci --suite integration || rc=1
+        mtest build-asan --suite integration --timeout-multiplier 3 || rc=1
+        exit $rc' || rc=1
+    if ((rc)); then
+        say "some tests failed"
+        exit 1
+    fi
     say "all tests passed"
 }
 
