@@ -1,0 +1,276 @@
+/* Unit test: rates table, territories, rules parsing/validation, VAT code look-up, the
+ * command / upsert / dead-letter envelopes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transformer/booking.h"
+#include "transformer/rules.h"
+#include "transformer/territory.h"
+#include "transformer/vat_engine.h"
+#include "transformer/vat_rates.h"
+
+static int failed, checks;
+
+#define CHECK(cond, ...)                                        \
+        do {                                                    \
+                checks++;                                       \
+                if (!(cond)) {                                  \
+                        failed++;                               \
+                        printf("FAIL line %d: ", __LINE__);     \
+                        printf(__VA_ARGS__);                    \
+                        printf("\n");                           \
+                }                                               \
+        } while (0)
+
+static const char base_rules[] =
+        "{\"tenant\":\"t1\",\"division\":42,\"home_country\":\"NL\",\"oss_registered\":true,"
+        "\"shipping_item\":\"VERZEND\",\"custom_field\":{\"x\":1},"
+        "\"item_groups\":{\"Boeken\":\"BOEK\"},\"vat_codes\":["
+        "{\"code\":\"2\",\"scenario\":\"domestic\",\"class\":\"standard\",\"percentage\":21},"
+        "{\"code\":\"1\",\"scenario\":\"domestic\",\"class\":\"reduced\",\"percentage\":9},"
+        "{\"code\":\"ICP\",\"scenario\":\"icp\",\"percentage\":0},"
+        "{\"code\":\"A13\",\"scenario\":\"oss\",\"country\":\"AT\",\"class\":\"parking\","
+        "\"percentage\":13},"
+        "{\"code\":\"A10\",\"scenario\":\"oss\",\"country\":\"AT\",\"class\":\"reduced\"},"
+        "{\"code\":\"F55\",\"scenario\":\"oss\",\"country\":\"FR\",\"percentage\":5.5}]}";
+
+static void test_rates(void)
+{
+        const struct vat_country *nl = vat_rates_find("NL");
+        const struct vat_country *gr = vat_rates_find("EL");
+
+        CHECK(nl && nl->standard == 2100 && nl->reduced[0] == 900, "NL rates");
+        CHECK(gr && strcmp(gr->iso, "GR") == 0 && strcmp(gr->prefix, "EL") == 0, "EL -> GR");
+        CHECK(vat_rates_find("FI")->standard == 2550, "FI 25.5");
+        CHECK(vat_rates_class_of(vat_rates_find("FR"), 550) == VAT_CLASS_REDUCED, "FR 5.5");
+        CHECK(vat_rates_class_of(vat_rates_find("FR"), 210) == VAT_CLASS_SUPER_REDUCED, "FR 2.1");
+        CHECK(vat_rates_class_of(vat_rates_find("LU"), 1400) == VAT_CLASS_PARKING, "LU 14");
+        CHECK(vat_rates_class_of(vat_rates_find("DE"), 2100) == VAT_CLASS_NONE, "DE 21");
+        CHECK(vat_rates_class_of(vat_rates_find("DE"), 0) == VAT_CLASS_ZERO, "DE 0");
+        CHECK(vat_rates_find("XI")->area == VAT_AREA_GOODS_ONLY, "XI goods only");
+        CHECK(vat_rates_table_len == 28, "28 rows, got %zu", vat_rates_table_len);
+        CHECK(vat_rates_find("US") == NULL, "US not in table");
+        char buf[16];
+
+        vat_pct_format(550, buf, sizeof(buf));
+        CHECK(strcmp(buf, "5.5") == 0, "format 5.5: %s", buf);
+        vat_pct_format(2100, buf, sizeof(buf));
+        CHECK(strcmp(buf, "21") == 0, "format 21: %s", buf);
+}
+
+static void test_territory(void)
+{
+        static const struct {
+                const char *cc, *pc;
+                enum territory_kind kind;
+                const char *vat_country;
+        } t[] = {
+                {"NL", "1234 AB", TERRITORY_EU, "NL"},  {"es", "35001", TERRITORY_OUTSIDE, ""},
+                {"ES", "28001", TERRITORY_EU, "ES"},    {"ES", "51001", TERRITORY_OUTSIDE, ""},
+                {"ES", "52006", TERRITORY_OUTSIDE, ""}, {"DE", "27498", TERRITORY_OUTSIDE, ""},
+                {"DE", "78266", TERRITORY_OUTSIDE, ""}, {"DE", "10115", TERRITORY_EU, "DE"},
+                {"IT", "23041", TERRITORY_OUTSIDE, ""}, {"IT", "22061", TERRITORY_OUTSIDE, ""},
+                {"GR", "63086", TERRITORY_OUTSIDE, ""}, {"EL", "10431", TERRITORY_EU, "GR"},
+                {"FI", "22100", TERRITORY_OUTSIDE, ""}, {"FI", "00100", TERRITORY_EU, "FI"},
+                {"FR", "97100", TERRITORY_OUTSIDE, ""}, {"FR", "98000", TERRITORY_EU, "FR"},
+                {"FR", "98800", TERRITORY_OUTSIDE, ""}, {"MC", "98000", TERRITORY_EU, "FR"},
+                {"GB", "BT1 1AA", TERRITORY_EU, "XI"},  {"gb", "bt7-1nn", TERRITORY_EU, "XI"},
+                {"GB", "SW1A 1AA", TERRITORY_OUTSIDE, ""}, {"XI", "", TERRITORY_EU, "XI"},
+                {"AX", "", TERRITORY_OUTSIDE, ""},      {"JE", "JE2", TERRITORY_OUTSIDE, ""},
+                {"CH", "8001", TERRITORY_OUTSIDE, ""},  {"ZZ", "", TERRITORY_UNKNOWN, ""},
+                {"", "", TERRITORY_UNKNOWN, ""},        {"NLD", "", TERRITORY_UNKNOWN, ""},
+        };
+
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                struct territory out;
+
+                territory_resolve(t[i].cc, t[i].pc, &out);
+                CHECK(out.kind == t[i].kind, "%s %s: kind %d", t[i].cc, t[i].pc, out.kind);
+                if (t[i].kind == TERRITORY_EU)
+                        CHECK(strcmp(out.vat_country, t[i].vat_country) == 0, "%s %s: %s",
+                              t[i].cc, t[i].pc, out.vat_country);
+        }
+}
+
+static void expect_rules_error(const char *text, const char *needle)
+{
+        char err[512] = "";
+        struct rules *r = rules_parse(text, err, sizeof(err));
+
+        CHECK(r == NULL && strstr(err, needle) != NULL, "want error with \"%s\", got \"%s\"",
+              needle, err);
+        rules_free(r);
+}
+
+static void test_rules(void)
+{
+        char err[512] = "";
+        struct rules *r = rules_parse(base_rules, err, sizeof(err));
+
+        CHECK(r != NULL, "parse: %s", err);
+        if (r == NULL)
+                return;
+        CHECK(r->oss_mode == OSS_MODE_REGISTERED && r->division == 42, "defaults");
+        CHECK(strcmp(rules_map_get(r->item_groups, "Boeken"), "BOEK") == 0, "item group");
+        /* round trip keeps unknown members and the meaning */
+        json_t *j = rules_to_json(r);
+        char *s = json_dumps(j, 0);
+        struct rules *r2 = rules_parse(s, err, sizeof(err));
+
+        CHECK(r2 != NULL && r2->n_vat_codes == r->n_vat_codes, "round trip: %s", err);
+        CHECK(json_object_get(j, "custom_field") != NULL, "unknown member kept");
+        CHECK(json_real_value(json_object_get(json_array_get(json_object_get(j, "vat_codes"), 5),
+                                              "percentage")) == 5.5, "5.5 kept");
+        free(s);
+        json_decref(j);
+        rules_free(r2);
+
+        /* code look-up */
+        struct vat_decision d;
+
+        memset(&d, 0, sizeof(d));
+        d.scenario = VAT_SCENARIO_OSS;
+        memcpy(d.rate_country, "AT", 3);
+        CHECK(strcmp(vat_engine_code(r, &d, 1300, err, sizeof(err)), "A13") == 0, "AT 13 parking");
+        CHECK(strcmp(vat_engine_code(r, &d, 1000, err, sizeof(err)), "A10") == 0, "AT 10");
+        CHECK(vat_engine_code(r, &d, 2000, err, sizeof(err)) == NULL &&
+              strstr(err, "no VAT code mapped for OSS AT standard 20%") != NULL, "%s", err);
+        CHECK(vat_engine_code(r, &d, 1900, err, sizeof(err)) == NULL &&
+              strstr(err, "wrong destination rate") != NULL, "%s", err);
+        memcpy(d.rate_country, "FR", 3);
+        CHECK(strcmp(vat_engine_code(r, &d, 550, err, sizeof(err)), "F55") == 0, "FR 5.5");
+        d.scenario = VAT_SCENARIO_DISTANCE_ORIGIN;
+        memcpy(d.rate_country, "NL", 3);
+        CHECK(strcmp(vat_engine_code(r, &d, 900, err, sizeof(err)), "1") == 0, "origin 9");
+        d.scenario = VAT_SCENARIO_EXPORT;
+        CHECK(vat_engine_code(r, &d, 0, err, sizeof(err)) == NULL &&
+              strstr(err, "no VAT code mapped for export 0%") != NULL, "%s", err);
+        d.scenario = VAT_SCENARIO_ICP;
+        CHECK(vat_engine_code(r, &d, 2100, err, sizeof(err)) == NULL &&
+              strstr(err, "VAT charged") != NULL, "%s", err);
+        rules_free(r);
+
+        expect_rules_error("{", "malformed JSON");
+        expect_rules_error("[]", "JSON object");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":[]}", "vat_codes");
+        expect_rules_error("{\"division\":1,\"vat_codes\":[]}", "tenant");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":\"x\",\"vat_codes\":[]}", "division");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"US\","
+                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}",
+                           "not an EU member state");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":[{\"code\":\"1\","
+                           "\"scenario\":\"domestic\",\"percentage\":19}]}",
+                           "19% is not a NL VAT rate");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":[{\"code\":\"1\","
+                           "\"scenario\":\"domestic\",\"class\":\"reduced\",\"percentage\":21}]}",
+                           "is a standard rate");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":[{\"code\":\"1\","
+                           "\"scenario\":\"oss\",\"percentage\":19}]}", "need a \"country\"");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":[{\"code\":\"TOOLONG\","
+                           "\"scenario\":\"icp\"}]}", "3 characters");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":[{\"code\":\"1\","
+                           "\"scenario\":\"export\",\"percentage\":21}]}", "are 0%");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":["
+                           "{\"code\":\"1\",\"scenario\":\"icp\"},{\"code\":\"2\","
+                           "\"scenario\":\"icp\"}]}", "map the same situation");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"book_as\":\"salesinvoice\","
+                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}", "journal");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"oss_mode\":\"maybe\","
+                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}", "oss_mode");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"item_groups\":{\"a\":1},"
+                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}",
+                           "item_groups");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":[{\"code\":\"1\","
+                           "\"scenario\":\"distance_origin\",\"percentage\":21}]}",
+                           "uses the domestic");
+}
+
+static void test_envelopes(void)
+{
+        char err[512] = "";
+        struct rules *r = rules_parse(base_rules, err, sizeof(err));
+        json_error_t jerr;
+        json_t *user = json_loads(
+                "{\"id\":\"24464274\",\"userinfo\":{\"billingaddress\":{\"first_name\":\"Jan\","
+                "\"last_name\":\"Jansen\",\"company\":\"Acme BV\",\"street\":\"Dorpsstraat\","
+                "\"housenumber\":3,\"housenumber_suffix\":\"a\",\"zipcode\":\"1234AB\","
+                "\"city\":\"Utrecht\",\"country_code\":\"nl\"},\"email\":\"jan@acme.test\","
+                "\"btw\":\"nl 0000.99998 b57\",\"kvk\":\"12345678\"}}", 0, &jerr);
+        json_t *product = json_loads(
+                "{\"id\":845754960,\"productnumber\":\"\",\"name\":\"Kookboek\",\"price\":21.8,"
+                "\"discount\":0,\"taxtariff\":\"reduced\",\"maincategory\":\"Boeken\"}", 0, &jerr);
+
+        if (r == NULL || user == NULL || product == NULL) {
+                CHECK(0, "setup: %s %s", err, jerr.text);
+                return;
+        }
+        json_t *acc = booking_account_upsert_json(r, user, "tr-1", err, sizeof(err));
+        json_t *a = json_object_get(acc, "account");
+
+        CHECK(acc != NULL, "account upsert: %s", err);
+        CHECK(strcmp(json_string_value(json_object_get(acc, "kind")), "account_upsert") == 0,
+              "kind");
+        CHECK(strcmp(json_string_value(json_object_get(a, "Code")), "24464274") == 0, "code");
+        CHECK(strcmp(json_string_value(json_object_get(a, "Name")), "Acme BV") == 0, "name");
+        CHECK(strcmp(json_string_value(json_object_get(a, "AddressLine1")),
+                     "Dorpsstraat 3a") == 0, "address");
+        CHECK(strcmp(json_string_value(json_object_get(a, "Country")), "NL") == 0, "country");
+        CHECK(strcmp(json_string_value(json_object_get(a, "VATNumber")), "NL000099998B57") == 0,
+              "vat number");
+        CHECK(strncmp(json_string_value(json_object_get(acc, "content_hash")), "sha256:", 7) == 0,
+              "hash");
+        CHECK(json_object_get(json_object_get(a, "contact"), "FirstName") != NULL, "contact");
+
+        json_t *it = booking_item_upsert_json(r, product, NULL, err, sizeof(err));
+        json_t *item = json_array_get(json_object_get(it, "items"), 0);
+
+        CHECK(it != NULL, "item upsert: %s", err);
+        CHECK(strcmp(json_string_value(json_object_get(item, "Code")), "P845754960") == 0,
+              "item code");
+        CHECK(strcmp(json_string_value(json_object_get(item, "ItemGroup")), "BOEK") == 0,
+              "item group");
+        CHECK(strcmp(json_string_value(json_object_get(item, "SalesVatCode")), "1") == 0,
+              "sales vat code");
+        CHECK(json_real_value(json_object_get(item, "SalesPrice")) == 20.0, "price excl");
+        CHECK(json_is_null(json_object_get(it, "trace_id")), "null trace id");
+
+        /* guests get a stable 18-digit code from the e-mail address, case-insensitively */
+        json_t *info = json_object_get(user, "userinfo");
+        json_t *g1 = booking_account_def(info, NULL, err, sizeof(err));
+
+        json_object_set_new(info, "email", json_string("JAN@acme.test"));
+        json_t *g2 = booking_account_def(info, "", err, sizeof(err));
+        const char *c1 = json_string_value(json_object_get(g1, "Code"));
+
+        CHECK(c1 && strlen(c1) == 18 && c1[0] == '9', "guest code %s", c1 ? c1 : "(null)");
+        CHECK(g2 && strcmp(c1, json_string_value(json_object_get(g2, "Code"))) == 0,
+              "guest code stable");
+        json_object_set_new(info, "email", json_string(""));
+        CHECK(booking_account_def(info, NULL, err, sizeof(err)) == NULL &&
+              strstr(err, "e-mail") != NULL, "guest without e-mail: %s", err);
+
+        json_t *dl = booking_dead_letter_json("t1", "shop.orders", "42", "tr", "bad", "{x");
+
+        CHECK(strcmp(json_string_value(json_object_get(dl, "payload")), "{x") == 0, "payload");
+        CHECK(strcmp(json_string_value(json_object_get(dl, "stage")), "transformer") == 0,
+              "stage");
+        json_decref(dl);
+        json_decref(g1);
+        json_decref(g2);
+        json_decref(it);
+        json_decref(acc);
+        json_decref(user);
+        json_decref(product);
+        rules_free(r);
+}
+
+int main(void)
+{
+        test_rates();
+        test_territory();
+        test_rules();
+        test_envelopes();
+        printf("%d/%d core checks passed\n", checks - failed, checks);
+        return failed ? 1 : 0;
+}
