@@ -33,8 +33,15 @@ print(shop["public_key"])
 print(date)
 print(h)
 PY
-P=$(sed -n 1p "$OUT.hdr"); PUB=$(sed -n 2p "$OUT.hdr"); D=$(sed -n 3p "$OUT.hdr"); H=$(sed -n 4p "$OUT.hdr")
+P=$(sed -n 1p "$OUT.hdr")
+PUB=$(sed -n 2p "$OUT.hdr")
+D=$(sed -n 3p "$OUT.hdr")
+H=$(sed -n 4p "$OUT.hdr")
 rm -f "$OUT.hdr"
 echo "GET $BASE$P (signed), ${DUR}s, $CONN connections"
 wrk -t2 -c"$CONN" -d"${DUR}s" -H "x-public: $PUB" -H "x-date: $D" -H "x-hash: $H" "$BASE$P"
-curl -s "$BASE/_fake/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print("fake stats: requests=%d 2xx=%d 4xx=%d" % (s["requests"], s["by_status_class"]["2xx"], s["by_status_class"]["4xx"]))'
+curl -s "$BASE/_fake/stats" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+c = s["by_status_class"]
+print("fake stats: requests=%d 2xx=%d 4xx=%d" % (s["requests"], c["2xx"], c["4xx"]))'

@@ -1252,7 +1252,12 @@ static void admin_patch_product(struct ccv_fake *f, struct ccv_shop *s, json_t *
                 }
         }
         json_object_foreach(body, key, v) {
-                json_object_set(p, key, v);
+                /* Money keeps the CCV form: integral amounts as integers. */
+                if (json_is_number(v) && strcmp(key, "stock") != 0)
+                        json_object_set_new(p, key, ccv_money_json(
+                                (int64_t)llround(json_number_value(v) * 100.0)));
+                else
+                        json_object_set(p, key, v);
         }
         ccv_time_format(time(NULL), now, sizeof(now));
         json_object_set_new(p, "modifydate", json_string(now));

@@ -702,7 +702,8 @@ class FuzzTest(unittest.TestCase):
             for i in range(2500):
                 m = rnd.choice(methods)
                 p = prefix + rnd.choice(paths) if rnd.random() < 0.8 else \
-                    "/" + "".join(rnd.choice("/_fakeshop0123?&=%") for _ in range(rnd.randint(0, 40)))
+                    "/" + "".join(rnd.choice("/_fakeshop0123?&=%")
+                                  for _ in range(rnd.randint(0, 40)))
                 body = None
                 if m in ("POST", "PATCH", "PUT") and rnd.random() < 0.7:
                     body = rnd.choice(['{"event":"orders.created","address":"http://127.0.0.1:9/"}',
@@ -733,7 +734,8 @@ class FuzzTest(unittest.TestCase):
                 sk = socket.create_connection((f.host, f.port), timeout=5)
                 try:
                     junk = rnd.choice([b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 5,
-                                       bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 300))),
+                                       bytes(rnd.randrange(256)
+                                             for _ in range(rnd.randint(1, 300))),
                                        b"POST /_fake/shops/1/orders HTTP/1.1\r\nHost: x\r\n"
                                        b"Content-Length: 5\r\n\r\n{\"ca",
                                        b"GET /shop/1/api/rest/v1/orders HTTP/1.1\r\nHost: x\r\n"
