@@ -6,6 +6,7 @@ import json
 import os
 import select
 import subprocess
+import tempfile
 import time
 import urllib.parse
 
@@ -19,10 +20,12 @@ class Fake:
     """Runs exact-fake as a child process; always stopped by close()."""
 
     def __init__(self, *args):
+        # stderr goes to a file: a full pipe would stall the fake
+        self.errfile = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [EXE, "--listen", "127.0.0.1:0", "--client", CLIENT_ID + ":" + CLIENT_SECRET]
             + list(args),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            stdout=subprocess.PIPE, stderr=self.errfile)
         ready, _, _ = select.select([self.proc.stdout], [], [], 10)
         if not ready:
             self.close()
@@ -41,9 +44,16 @@ class Fake:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        for f in (self.proc.stdout, self.proc.stderr):
-            if f:
-                f.close()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        if not self.errfile.closed:
+            self.errfile.seek(0)
+            err = self.errfile.read().decode(errors="replace")
+            self.errfile.close()
+            # under -Db_sanitize the fake reports here; any report fails the test
+            for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+                if marker in err:
+                    raise AssertionError("exact-fake sanitizer report:\n" + err[-4000:])
         return self.proc.returncode
 
     def request(self, method, path, body=None, headers=None, timeout=10):
