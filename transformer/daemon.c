@@ -1,68 +1,356 @@
-/* daemon: the transformer between Kafka topics. It consumes shop.* and, in one Kafka
- * transaction per batch, produces exact.commands together with the consumed offsets, so a
- * crash neither loses nor doubles a command for a read_committed reader. */
+/* daemon: the transformer between Kafka topics.
+ *
+ * It consumes shop.orders, shop.products and shop.customers and, per batch, in ONE Kafka
+ * transaction, produces the exact.commands (and dead letters) of that batch together with the
+ * consumed offsets. A crash or a rebalance aborts the open transaction and the batch is
+ * consumed again, so a read_committed reader sees every command exactly once. The PostgreSQL
+ * side effects of a batch (sync log, OSS running total, dead-letter rows) are idempotent or
+ * harmless when a batch is replayed. */
 #include "transformer/daemon.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/daemon.h"
 #include "common/journal.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/signals.h"
+#include "transformer/booking.h"
+#include "transformer/rules_store.h"
 
 extern char **environ;
 
 static const cx_cfg_var transformer_vars[] = {
         { "CX_TRANSFORMER_GROUP", CX_CFG_STR, "cx-transformer", 0, 0, false,
           "Kafka consumer group of the transformers" },
+        { "CX_TRANSFORMER_BATCH", CX_CFG_INT, "200", 1, 10000, false,
+          "most messages per Kafka transaction" },
+        { "CX_TRANSFORMER_BATCH_MS", CX_CFG_INT, "200", 10, 60000, false,
+          "longest time a transaction stays open collecting messages" },
+        { "CX_RULES_REFRESH_MS", CX_CFG_INT, "2000", 0, 600000, false,
+          "how often a tenant's stored mapping rules are checked for changes" },
         CX_CFG_END,
 };
 
+struct transformer {
+        cx_daemon d;
+        cx_consumer *consumer;
+        cx_producer *producer;
+        rules_store *rules;
+};
+
+static long long now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void count(const char *result)
+{
+        char label[64];
+
+        cx_metrics_label(label, sizeof(label), "result", result);
+        cx_counter_add("cx_transformer_records_total", "Shop events transformed, by outcome",
+                       label, 1);
+}
+
+/* Send @p cmd (stolen) to exact.commands in the open transaction. */
+static int produce_command(struct transformer *t, const char *tenant, json_t *cmd, cx_err *err)
+{
+        char *text = cmd ? booking_dumps(cmd) : NULL;
+        int rc;
+
+        json_decref(cmd);
+        if (!text)
+                return cx_fail(err, CX_ERR_PARSE, false, "cannot serialise the command");
+        rc = cx_producer_send(t->producer, cx_topic(CX_TOPIC_EXACT_COMMANDS), tenant, text,
+                              strlen(text), err);
+        free(text);
+        if (rc == 0)
+                count("command");
+        return rc;
+}
+
+static int dead_letter(struct transformer *t, const rd_kafka_message_t *m, const char *tenant,
+                       const char *source_id, const char *trace_id, const char *reason,
+                       cx_err *err)
+{
+        char *payload = strndup(m->payload ? (const char *)m->payload : "", m->len);
+        cx_dead_letter dl = { tenant ? tenant : "", "transform", rd_kafka_topic_name(m->rkt),
+                              source_id ? source_id : "", reason, payload,
+                              trace_id ? trace_id : "" };
+        int rc = cx_dead_letter_publish(t->producer, false, t->d.db, &dl, err);
+
+        free(payload);
+        if (rc == 0)
+                count("dead_letter");
+        return rc;
+}
+
+static const char *str_member(const json_t *obj, const char *key)
+{
+        const char *s = json_string_value(json_object_get(obj, key));
+
+        return s ? s : "";
+}
+
+/* The source id of an envelope, which the extractor may have written as a number. */
+static void source_id_of(const json_t *env, char *out, size_t size)
+{
+        const json_t *v = json_object_get(env, "source_id");
+
+        if (json_is_integer(v))
+                snprintf(out, size, "%lld", (long long)json_integer_value(v));
+        else
+                snprintf(out, size, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+static int order_year(const json_t *order)
+{
+        const char *date = json_string_value(json_object_get(order, "create_date"));
+        time_t now = time(NULL);
+        struct tm tm;
+
+        if (date && strlen(date) >= 4 && date[0] >= '1' && date[0] <= '9')
+                return (int)strtol(date, NULL, 10);
+        gmtime_r(&now, &tm);
+        return tm.tm_year + 1900;
+}
+
+static int transform_order(struct transformer *t, const rd_kafka_message_t *m,
+                           const struct rules *r, const char *tenant, const char *source_id,
+                           const char *trace_id, const json_t *order, cx_err *err)
+{
+        struct booking_ctx ctx = { 0 };
+        struct booking b;
+        char why[512], msg[256];
+        int year = order_year(order);
+
+        if (r->oss_mode == OSS_MODE_AUTO &&
+            rules_store_oss_ytd(t->rules, tenant, year, source_id, &ctx.oss_ytd_cents, err) < 0)
+                return -1;
+        ctx.oss_prev_year_over = r->oss_prev_year_over;
+        if (booking_from_order(r, order, &ctx, &b, why, sizeof(why)) < 0)
+                return dead_letter(t, m, tenant, source_id, trace_id, why, err);
+        if (produce_command(t, tenant, booking_command_json(&b, r, trace_id), err) < 0)
+                goto fail;
+        if (b.threshold_net_cents > 0 &&
+            rules_store_oss_add(t->rules, tenant, year, source_id, b.threshold_net_cents,
+                                err) < 0)
+                goto fail;
+        snprintf(msg, sizeof(msg), "%s: %s, gross %lld.%02lld, %zu line(s)",
+                 b.endpoint, vat_scenario_name(b.decision.scenario), b.gross_cents / 100,
+                 b.gross_cents % 100, json_array_size(json_object_get(b.body,
+                         r->book_as == BOOK_AS_SALES_INVOICE ? "SalesInvoiceLines"
+                                                             : "SalesOrderLines")));
+        booking_clear(&b);
+        return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "ok", msg, trace_id,
+                           err);
+fail:
+        booking_clear(&b);
+        return -1;
+}
+
+/* One message into the open transaction. -1 only for infrastructure errors (the batch is
+ * then aborted and consumed again); bad input becomes a dead letter and returns 0. */
+static int transform_message(struct transformer *t, const rd_kafka_message_t *m, cx_err *err)
+{
+        json_error_t jerr;
+        json_t *env = json_loadb(m->payload ? m->payload : "", m->len, 0, &jerr);
+        char tenant[128], source_id[128], why[512], key[128];
+        const char *entity, *event, *trace_id;
+        const json_t *payload;
+        const struct rules *r;
+        json_t *cmd;
+        int rc = 0;
+
+        snprintf(key, sizeof(key), "%.*s", (int)(m->key_len < 127 ? m->key_len : 127),
+                 m->key ? (const char *)m->key : "");
+        if (!json_is_object(env)) {
+                snprintf(why, sizeof(why), "message is not a JSON object: %s",
+                         env ? "wrong type" : jerr.text);
+                json_decref(env);
+                return dead_letter(t, m, key, "", "", why, err);
+        }
+        snprintf(tenant, sizeof(tenant), "%s", str_member(env, "tenant"));
+        source_id_of(env, source_id, sizeof(source_id));
+        entity = str_member(env, "entity");
+        event = str_member(env, "event");
+        trace_id = str_member(env, "trace_id");
+        payload = json_object_get(env, "payload");
+        if (!*tenant || strcmp(tenant, key) != 0) {
+                snprintf(why, sizeof(why), "envelope tenant \"%s\" does not match message key "
+                         "\"%s\"", tenant, key);
+                rc = dead_letter(t, m, key, source_id, trace_id, why, err);
+                goto out;
+        }
+        if (!json_is_object(payload)) {
+                rc = dead_letter(t, m, tenant, source_id, trace_id,
+                                 "envelope has no payload object", err);
+                goto out;
+        }
+        r = rules_store_get(t->rules, tenant, why, sizeof(why), err);
+        if (!r) {
+                rc = why[0] ? dead_letter(t, m, tenant, source_id, trace_id, why, err) : -1;
+                goto out;
+        }
+        if (!r->tenant || strcmp(r->tenant, tenant) != 0) {
+                /* Never let one tenant's rules (and division) serve another's data. */
+                snprintf(why, sizeof(why), "stored mapping rules of \"%s\" name tenant \"%s\"",
+                         tenant, r->tenant ? r->tenant : "");
+                rc = dead_letter(t, m, tenant, source_id, trace_id, why, err);
+                goto out;
+        }
+        if (!strcmp(entity, "order")) {
+                if (!strcmp(event, "cancelled")) {
+                        count("cancelled");
+                        rc = cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "info",
+                                         "order cancelled in the shop after it was sent; the "
+                                         "Exact document is left for a person to credit",
+                                         trace_id, err);
+                        goto out;
+                }
+                rc = transform_order(t, m, r, tenant, source_id, trace_id, payload, err);
+        } else if (!strcmp(entity, "product")) {
+                cmd = booking_item_upsert_json(r, payload, trace_id, why, sizeof(why));
+                rc = cmd ? produce_command(t, tenant, cmd, err)
+                         : dead_letter(t, m, tenant, source_id, trace_id, why, err);
+        } else if (!strcmp(entity, "customer")) {
+                if (json_is_true(json_object_get(payload, "guest"))) {
+                        /* A guest's account travels inside each of their order commands. */
+                        count("skipped");
+                        goto out;
+                }
+                cmd = booking_account_upsert_json(r, payload, trace_id, why, sizeof(why));
+                rc = cmd ? produce_command(t, tenant, cmd, err)
+                         : dead_letter(t, m, tenant, source_id, trace_id, why, err);
+        } else {
+                snprintf(why, sizeof(why), "unknown entity \"%s\" (expected order, product or "
+                         "customer)", entity);
+                rc = dead_letter(t, m, tenant, source_id, trace_id, why, err);
+        }
+out:
+        json_decref(env);
+        return rc;
+}
+
+/* Consume one batch into one transaction. Returns the number of messages committed, or -1
+ * after an abort (the consumer was rewound to the last committed offsets). */
+static int run_batch(struct transformer *t, int max, int max_ms)
+{
+        long long deadline = now_ms() + max_ms;
+        int n = 0;
+        bool open = false;
+        cx_err err = { 0 };
+
+        while (n < max && cx_running()) {
+                long long left = deadline - now_ms();
+                rd_kafka_message_t *m;
+
+                if (open && left <= 0)
+                        break;
+                m = cx_consumer_poll(t->consumer, open ? (int)(left > 0 ? left : 0) : 200);
+                if (!m) {
+                        if (open)
+                                break;
+                        continue;
+                }
+                if (!open) {
+                        if (cx_producer_begin(t->producer, &err) < 0) {
+                                rd_kafka_message_destroy(m);
+                                goto abort;
+                        }
+                        open = true;
+                        deadline = now_ms() + max_ms;
+                }
+                if (transform_message(t, m, &err) < 0) {
+                        rd_kafka_message_destroy(m);
+                        goto abort;
+                }
+                rd_kafka_message_destroy(m);
+                n++;
+        }
+        if (!open)
+                return 0;
+        if (cx_producer_commit(t->producer, t->consumer, &err) < 0)
+                goto rewind;
+        cx_counter_add("cx_transformer_transactions_total", "Kafka transactions committed", NULL,
+                       1);
+        cx_daemon_set_ready(&t->d, true, NULL);
+        return n;
+abort:
+        if (open)
+                cx_producer_abort(t->producer, NULL);
+rewind:
+        cx_counter_add("cx_transformer_aborts_total", "Kafka transactions aborted", NULL, 1);
+        cx_log(CX_LOG_WARN, "transaction.aborted", "batch aborted, consuming it again: %s",
+               err.msg);
+        cx_daemon_set_ready(&t->d, false, err.msg);
+        if (cx_consumer_rewind(t->consumer, &err) < 0)
+                cx_log(CX_LOG_ERROR, "rewind.failed", "%s", err.msg);
+        return -1;
+}
+
 int transformer_daemon_main(int argc, char **argv)
 {
+        struct transformer t = { 0 };
         const char *topics[4] = { NULL };
         char txid[160];
-        cx_daemon d;
-        cx_consumer *consumer = NULL;
-        cx_producer *producer = NULL;
         cx_err err = { 0 };
+        unsigned backoff_ms = 0;
         int rc = 1;
 
-        cx_daemon_start(&d, "transformer", "turns shop events into Exact Online commands",
+        cx_daemon_start(&t.d, "transformer", "turns shop events into Exact Online commands",
                         transformer_vars, argc, argv, environ);
         topics[0] = cx_topic(CX_TOPIC_SHOP_ORDERS);
         topics[1] = cx_topic(CX_TOPIC_SHOP_PRODUCTS);
         topics[2] = cx_topic(CX_TOPIC_SHOP_CUSTOMERS);
-        consumer = cx_consumer_new(cx_config_str(d.cfg, "CX_KAFKA_BROKERS"),
-                                   cx_config_str(d.cfg, "CX_TRANSFORMER_GROUP"), topics, true,
-                                   true, &err);
-        if (!consumer || !cx_daemon_wait_kafka(&d, cx_consumer_handle(consumer))) {
+        t.consumer = cx_consumer_new(cx_config_str(t.d.cfg, "CX_KAFKA_BROKERS"),
+                                     cx_config_str(t.d.cfg, "CX_TRANSFORMER_GROUP"), topics, true,
+                                     true, &err);
+        if (!t.consumer || !cx_daemon_wait_kafka(&t.d, cx_consumer_handle(t.consumer))) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "Kafka: %s",
-                       consumer ? "brokers not reachable" : err.msg);
+                       t.consumer ? "brokers not reachable" : err.msg);
                 goto out;
         }
-        snprintf(txid, sizeof(txid), "cx-transformer-%s", d.instance_id);
-        producer = cx_producer_new(cx_config_str(d.cfg, "CX_KAFKA_BROKERS"), txid, &err);
-        if (!producer) {
+        /* The transactional id is stable per instance name, so a restarted instance fences
+         * its own zombie; instances with different names never fence each other. */
+        snprintf(txid, sizeof(txid), "cx-transformer-%s", t.d.instance_id);
+        t.producer = cx_producer_new(cx_config_str(t.d.cfg, "CX_KAFKA_BROKERS"), txid, &err);
+        if (!t.producer) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "Kafka producer: %s", err.msg);
                 goto out;
         }
-        cx_daemon_set_ready(&d, true, NULL);
+        t.rules = rules_store_new(t.d.db, (int)cx_config_int(t.d.cfg, "CX_RULES_REFRESH_MS"));
+        cx_daemon_set_ready(&t.d, true, NULL);
         cx_log(CX_LOG_INFO, "ready", "transformer ready");
         while (cx_running()) {
-                rd_kafka_message_t *m = cx_consumer_poll(consumer, 200);
+                int n = run_batch(&t, (int)cx_config_int(t.d.cfg, "CX_TRANSFORMER_BATCH"),
+                                  (int)cx_config_int(t.d.cfg, "CX_TRANSFORMER_BATCH_MS"));
 
-                if (m)
-                        rd_kafka_message_destroy(m);
+                if (n >= 0) {
+                        backoff_ms = 0;
+                        continue;
+                }
+                /* PostgreSQL or Kafka trouble: wait a little longer each time, up to 5 s. */
+                backoff_ms = backoff_ms ? (backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2) : 100;
+                for (unsigned w = 0; w < backoff_ms && cx_running(); w += 50)
+                        usleep(50 * 1000);
         }
-        cx_daemon_set_ready(&d, false, "draining");
+        cx_daemon_set_ready(&t.d, false, "draining");
         rc = 0;
 out:
-        if (consumer)
-                cx_consumer_close(consumer);
-        cx_producer_free(producer);
-        cx_daemon_finish(&d);
+        if (t.consumer)
+                cx_consumer_close(t.consumer);
+        cx_producer_free(t.producer);
+        rules_store_free(t.rules);
+        cx_daemon_finish(&t.d);
         if (!rc)
                 cx_log(CX_LOG_INFO, "shutdown.done", "transformer stopped");
         return rc;

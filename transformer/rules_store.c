@@ -95,7 +95,7 @@ static int load(rules_store *s, struct cached_rules *c, cx_err *err)
                         c->rules = NULL;
                 }
                 if (!c->rules)
-                        snprintf(c->why, sizeof(c->why), "mapping rules of \"%s\" are invalid: %s",
+                        snprintf(c->why, sizeof(c->why), "mapping rules of \"%.40s\" are invalid: %.180s",
                                  c->tenant, perr);
                 else
                         cx_log_fields(CX_LOG_INFO, "rules.loaded",

@@ -250,6 +250,37 @@ static void test_envelopes(void)
         CHECK(booking_account_def(info, NULL, err, sizeof(err)) == NULL &&
               strstr(err, "e-mail") != NULL, "guest without e-mail: %s", err);
 
+        /* an order command carries account, items, body and a stable hash */
+        json_t *order = json_loads(
+                "{\"id\":5,\"ordernumber_full\":\"W-5\",\"is_completed\":true,\"status\":7,"
+                "\"total_price\":24.2,\"user\":{\"id\":12},\"customer\":{\"billingaddress\":"
+                "{\"full_name\":\"Jo\",\"country_code\":\"NL\"},\"email\":\"jo@x.test\"},"
+                "\"orderrows\":{\"items\":[{\"product_id\":9,\"count\":2,\"tax\":21,"
+                "\"total_price\":24.2}]}}", 0, &jerr);
+        struct booking b;
+        char e3[256] = "";
+
+        CHECK(order && booking_from_order(r, order, NULL, &b, e3, sizeof(e3)) == 0, "%s", e3);
+        if (b.body != NULL) {
+                json_t *cmd1 = booking_command_json(&b, r, "tr");
+                json_t *cmd2 = booking_command_json(&b, r, "other");
+
+                CHECK(strcmp(json_string_value(json_object_get(cmd1, "kind")), "sales_order") == 0,
+                      "order kind");
+                CHECK(strcmp(json_string_value(json_object_get(cmd1, "content_hash")),
+                             json_string_value(json_object_get(cmd2, "content_hash"))) == 0,
+                      "hash independent of trace id");
+                CHECK(json_object_get(cmd1, "account") && json_array_size(json_object_get(cmd1,
+                                                                                "items")) == 1,
+                      "account and items");
+                CHECK(b.gross_cents == 2420 && b.net_cents == 2000 && b.vat_cents == 420,
+                      "totals %lld %lld %lld", b.net_cents, b.vat_cents, b.gross_cents);
+                json_decref(cmd1);
+                json_decref(cmd2);
+                booking_clear(&b);
+        }
+        json_decref(order);
+
         json_t *dl = booking_dead_letter_json("t1", "shop.orders", "42", "tr", "bad", "{x");
 
         CHECK(strcmp(json_string_value(json_object_get(dl, "payload")), "{x") == 0, "payload");
