@@ -81,7 +81,8 @@ int cx_dead_letter_publish(cx_producer *producer, bool wait_ack, cx_db *db,
         }
         if (cx_db_exec(db,
                        "INSERT INTO dead_letters (tenant_id, stage, source_topic, source_id,"
-                       " reason, payload, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                       " reason, payload, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                       " ON CONFLICT DO NOTHING",
                        7, params, err) < 0)
                 goto out;
         if (cx_sync_log(db, dl->tenant, dl->stage, dl->source_topic, dl->source_id, "failed",
