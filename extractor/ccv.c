@@ -1,0 +1,302 @@
+/* ccv.c: signed CCV Shop requests with a local request budget (see ccv.h). */
+#include "extractor/ccv.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/metrics.h"
+
+double ccv_now(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void ccv_sign(const char *public_key, const char *secret, const char *method, const char *uri,
+              const char *body, size_t body_len, const char *date, char out[129])
+{
+        size_t len = strlen(public_key) + strlen(method) + strlen(uri) + body_len +
+                     strlen(date) + 8;
+        char *msg = malloc(len);
+        int n;
+
+        if (!msg) {
+                out[0] = '\0';
+                return;
+        }
+        n = snprintf(msg, len, "%s|%s|%s|", public_key, method, uri);
+        if (body_len)
+                memcpy(msg + n, body, body_len);
+        n += (int)body_len;
+        n += snprintf(msg + n, len - (size_t)n, "|%s", date);
+        cx_hmac_sha512_hex(secret, msg, (size_t)n, out);
+        free(msg);
+}
+
+int ccv_time_parse(const char *text, long long *out)
+{
+        int y, mo, d, h = 0, mi = 0, s = 0, used = 0, oh = 0, om = 0;
+        const char *p;
+        struct tm tm;
+        long long t;
+
+        if (!text || sscanf(text, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
+                return -1;
+        p = text + used;
+        if (*p == 'T' || *p == ' ') {
+                if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &s, &used) != 3 || used != 8)
+                        return -1;
+                p += 1 + used;
+                if (*p == '.') {
+                        p++;
+                        while (*p >= '0' && *p <= '9')
+                                p++;
+                }
+                if (*p == 'Z') {
+                        p++;
+                } else if (*p == '+' || *p == '-') {
+                        int sign = *p == '-' ? -1 : 1;
+
+                        if (sscanf(p + 1, "%2d%n", &oh, &used) != 1 || used != 2)
+                                return -1;
+                        p += 3;
+                        if (*p == ':')
+                                p++;
+                        if (*p && (sscanf(p, "%2d%n", &om, &used) != 1 || used != 2))
+                                return -1;
+                        if (*p)
+                                p += 2;
+                        oh *= sign;
+                        om *= sign;
+                }
+        }
+        if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+                return -1;
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        tm.tm_hour = h;
+        tm.tm_min = mi;
+        tm.tm_sec = s;
+        t = (long long)timegm(&tm);
+        *out = t - oh * 3600LL - om * 60LL;
+        return 0;
+}
+
+void ccv_time_format(long long t, char *out, size_t size)
+{
+        time_t tt = (time_t)t;
+        struct tm tm;
+
+        gmtime_r(&tt, &tm);
+        strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void ccv_shop_reset(ccv_shop *s)
+{
+        for (int i = 0; i < s->n_buckets; i++)
+                free(s->buckets[i].stamps);
+        memset(s->buckets, 0, sizeof(s->buckets));
+        s->n_buckets = 0;
+}
+
+void ccv_shop_clear(ccv_shop *s)
+{
+        ccv_shop_reset(s);
+        free(s->secret);
+        s->secret = NULL;
+}
+
+/* The resource a request counts against: the last path segment that is not an id, as the
+ * shop counts "each method in each resource" (orders/1/orderrows -> orderrows). */
+static void resource_of(const char *path, char *out, size_t size)
+{
+        const char *p = path, *end = path + strcspn(path, "?");
+
+        snprintf(out, size, "root");
+        while (p < end) {
+                size_t len;
+
+                while (p < end && *p == '/')
+                        p++;
+                len = strcspn(p, "/?");
+                if (p + len > end)
+                        len = (size_t)(end - p);
+                if (len && strspn(p, "0123456789") < len)
+                        snprintf(out, size, "%.*s", (int)len, p);
+                p += len;
+        }
+}
+
+static ccv_bucket *bucket_for(ccv_shop *s, const char *key, int limit)
+{
+        ccv_bucket *b;
+
+        for (int i = 0; i < s->n_buckets; i++)
+                if (!strcmp(s->buckets[i].key, key))
+                        return &s->buckets[i];
+        /* Few resources exist; reuse the last bucket if more show up than we keep. */
+        b = &s->buckets[s->n_buckets < CCV_MAX_BUCKETS ? s->n_buckets++ : CCV_MAX_BUCKETS - 1];
+        free(b->stamps);
+        memset(b, 0, sizeof(*b));
+        snprintf(b->key, sizeof(b->key), "%s", key);
+        b->stamps = calloc((size_t)(limit > 0 ? limit : 1), sizeof(double));
+        return b->stamps ? b : NULL;
+}
+
+/* Seconds until one more request fits in the window (0: now), counting it when it does. */
+static double budget_take(ccv_shop *s, const char *method, const char *resource)
+{
+        int limit = strcmp(method, "GET") ? s->write_limit : s->get_limit;
+        char key[80];
+        ccv_bucket *b;
+        double now = ccv_now(), oldest;
+
+        if (limit <= 0)
+                return 0;
+        snprintf(key, sizeof(key), "%s %s", method, resource);
+        b = bucket_for(s, key, limit);
+        if (!b)
+                return 0;
+        if (b->n == limit) {
+                oldest = b->stamps[b->head];
+                /* a small margin keeps our window strictly inside the shop's */
+                if (now - oldest < s->window_s + 0.05)
+                        return oldest + s->window_s + 0.05 - now;
+                b->head = (b->head + 1) % limit;
+                b->n--;
+        }
+        b->stamps[(b->head + b->n) % limit] = now;
+        b->n++;
+        return 0;
+}
+
+/* Path and query of an absolute URL: what the shop signs. */
+static const char *uri_of(const char *url)
+{
+        const char *p = strstr(url, "://");
+
+        p = p ? strchr(p + 3, '/') : NULL;
+        return p ? p : "/";
+}
+
+static void count(const ccv_shop *s, const char *name, const char *help)
+{
+        char label[160];
+
+        cx_metrics_label(label, sizeof(label), "tenant", s->tenant);
+        cx_counter_add(name, help, label, 1);
+}
+
+ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, const char *path,
+                       const char *body, json_t **out, double *wait_s, cx_err *err)
+{
+        char url[2048], date[32], hash[129], hdr_pub[300], hdr_date[48], hdr_hash[140];
+        char resource[64];
+        const char *headers[6];
+        cx_http_request req = { 0 };
+        cx_http_response resp = { 0 };
+        const char *uri, *rdate, *rhash;
+        size_t blen = body ? strlen(body) : 0;
+        ccv_status st = CCV_OK;
+        json_error_t jerr;
+        double wait;
+
+        *out = NULL;
+        *wait_s = 0;
+        resource_of(path, resource, sizeof(resource));
+        wait = budget_take(s, method, resource);
+        if (wait > 0) {
+                *wait_s = wait;
+                cx_fail(err, CX_ERR_LIMIT, true, "request budget for %s %s spent", method,
+                        resource);
+                return CCV_BUDGET;
+        }
+        snprintf(url, sizeof(url), "%s/api/rest/v1/%s", s->base, path[0] == '/' ? path + 1 :
+                 path);
+        uri = uri_of(url);
+        ccv_time_format((long long)time(NULL), date, sizeof(date));
+        ccv_sign(s->public_key, s->secret, method, uri, body ? body : "", blen, date, hash);
+        snprintf(hdr_pub, sizeof(hdr_pub), "x-public: %s", s->public_key);
+        snprintf(hdr_date, sizeof(hdr_date), "x-date: %s", date);
+        snprintf(hdr_hash, sizeof(hdr_hash), "x-hash: %s", hash);
+        headers[0] = hdr_pub;
+        headers[1] = hdr_date;
+        headers[2] = hdr_hash;
+        headers[3] = "Accept: application/json";
+        headers[4] = body ? "Content-Type: application/json" : NULL;
+        headers[5] = NULL;
+        req.method = method;
+        req.url = url;
+        req.headers = headers;
+        req.body = body;
+        req.body_len = blen;
+        count(s, "cx_extractor_requests_total", "Requests sent to CCV Shop, per tenant");
+        if (cx_http_do(hc, &req, &resp, err) < 0) {
+                cx_http_response_free(&resp);
+                return CCV_FAILED;
+        }
+        if (resp.status == 429) {
+                const char *ra = cx_http_header(&resp, "retry-after");
+                char *end = NULL;
+                double v = ra ? strtod(ra, &end) : 0;
+
+                count(s, "cx_extractor_throttled_total",
+                      "429 answers from CCV Shop, per tenant");
+                *wait_s = ra && end && end != ra && v > 0 && v < 3600 ? v : s->window_s;
+                cx_fail(err, CX_ERR_LIMIT, true, "%s %s: HTTP 429 (throttled)", method, path);
+                st = CCV_THROTTLED;
+                goto out;
+        }
+        if (resp.status == 404) {
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "%s %s: HTTP 404", method, path);
+                st = CCV_NOT_FOUND;
+                goto out;
+        }
+        if (resp.status < 200 || resp.status > 299) {
+                cx_fail(err, CX_ERR_HTTP, resp.status >= 500 || resp.status == 408,
+                        "%s %s: HTTP %ld: %.200s", method, path, resp.status,
+                        resp.body ? resp.body : "");
+                st = CCV_FAILED;
+                goto out;
+        }
+        if (s->verify) {
+                char want[129];
+
+                rdate = cx_http_header(&resp, "x-date");
+                rhash = cx_http_header(&resp, "x-hash");
+                if (!rdate || !rhash) {
+                        cx_fail(err, CX_ERR_CRYPTO, true,
+                                "%s %s: response not signed (no x-date/x-hash)", method, path);
+                        st = CCV_FAILED;
+                        goto out;
+                }
+                ccv_sign(s->public_key, s->secret, method, uri, resp.body ? resp.body : "",
+                         resp.body_len, rdate, want);
+                if (strlen(rhash) != 128 || CRYPTO_memcmp(rhash, want, 128) != 0) {
+                        cx_fail(err, CX_ERR_CRYPTO, true,
+                                "%s %s: response signature does not match", method, path);
+                        st = CCV_FAILED;
+                        goto out;
+                }
+        }
+        if (resp.body_len == 0)
+                goto out;
+        *out = json_loadb(resp.body, resp.body_len, 0, &jerr);
+        if (!*out) {
+                cx_fail(err, CX_ERR_PARSE, true, "%s %s: malformed JSON at %d:%d: %s", method,
+                        path, jerr.line, jerr.column, jerr.text);
+                st = CCV_FAILED;
+        }
+out:
+        cx_http_response_free(&resp);
+        return st;
+}
