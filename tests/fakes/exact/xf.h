@@ -141,6 +141,7 @@ void xf_pad_right(const char *in, size_t width, char *out, size_t outlen);
 void xf_trim(const char *in, char *out, size_t outlen);
 int xf_random_token(const char *prefix, size_t nbytes, char **ret);
 json_t *xf_error_body(const char *msg);
+char *xf_next_token(char **cursor, char sep);
 
 /* xf_odata.c */
 struct xf_filter;

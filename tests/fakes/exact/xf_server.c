@@ -1069,8 +1069,9 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
                                         char *copy = strdup(arg(q, "$select"));
                                         char *save = NULL, *part;
 
-                                        for (part = copy ? strtok_r(copy, ",", &save) : NULL;
-                                             part != NULL; part = strtok_r(NULL, ",", &save)) {
+                                        save = copy;
+                                        for (part = xf_next_token(&save, ',');
+                                             part != NULL; part = xf_next_token(&save, ',')) {
                                                 char t[128];
 
                                                 xf_trim(part, t, sizeof(t));
@@ -1316,8 +1317,9 @@ static void handle_api(struct req *q, struct reply *r)
                 set_error(r, 500, "Out of memory");
                 goto out;
         }
-        for (tok = strtok_r(copy, "/", &save); tok != NULL && nseg < 5;
-             tok = strtok_r(NULL, "/", &save))
+        save = copy;
+        for (tok = xf_next_token(&save, '/'); tok != NULL && nseg < 5;
+             tok = xf_next_token(&save, '/'))
                 segs[nseg++] = tok;
         if (tok != NULL)
                 nseg = 99;
@@ -1487,7 +1489,8 @@ static json_t *raw_with_lines(struct xf_div *d, int ent, json_t *e)
         json_t *o = json_deep_copy(e);
 
         if (def->lines_ent >= 0) {
-                json_t *lines = xf_lines_of(d, ent, json_string_value(json_object_get(e, def->key)));
+                const char *k = json_string_value(json_object_get(e, def->key));
+                json_t *lines = xf_lines_of(d, ent, k);
                 json_t *copy = json_deep_copy(lines);
 
                 json_decref(lines);

@@ -1311,8 +1311,8 @@ json_t *xf_entity_out(struct xf_div *d, int ent, json_t *e, const char *uri_base
         for (f = def->fields; f->name != NULL; f++) {
                 if (f->type == XF_T_LINES) {
                         if (expand_lines) {
-                                json_t *lines = xf_lines_of(d, ent, json_string_value(
-                                                                        json_object_get(e, def->key)));
+                                const char *k = json_string_value(json_object_get(e, def->key));
+                                json_t *lines = xf_lines_of(d, ent, k);
                                 json_t *res = json_array();
                                 size_t i;
                                 json_t *l;
@@ -1406,7 +1406,8 @@ static int parse_orderby(int ent, const char *text, struct sort_ctx *c, char *er
 
         if (copy == NULL)
                 return 500;
-        for (part = strtok_r(copy, ",", &save); part != NULL; part = strtok_r(NULL, ",", &save)) {
+        save = copy;
+        for (part = xf_next_token(&save, ','); part != NULL; part = xf_next_token(&save, ',')) {
                 char name[128] = "", dir[16] = "";
                 int n = sscanf(part, " %127s %15s", name, dir);
                 const struct xf_field *f;
@@ -1447,7 +1448,8 @@ static int parse_select(int ent, const char *text, json_t **ret, char *err, size
                 json_decref(sel);
                 return 500;
         }
-        for (part = strtok_r(copy, ",", &save); part != NULL; part = strtok_r(NULL, ",", &save)) {
+        save = copy;
+        for (part = xf_next_token(&save, ','); part != NULL; part = xf_next_token(&save, ',')) {
                 char name[128];
 
                 xf_trim(part, name, sizeof(name));
@@ -1585,7 +1587,8 @@ int xf_query_run(struct xf_div *d, int ent, json_t *set, const struct xf_query *
                         if (q->top >= 0)
                                 snprintf(topbuf, sizeof(topbuf), "&$top=%ld",
                                          q->top - (long)take);
-                        if (asprintf(&next, "%s$skiptoken=%s%s", q->next_prefix, key, topbuf) >= 0) {
+                        if (asprintf(&next, "%s$skiptoken=%s%s", q->next_prefix, key,
+                                     topbuf) >= 0) {
                                 json_object_set_new(dobj, "__next", json_string(next));
                                 free(next);
                         }

@@ -309,6 +309,33 @@ int xf_random_token(const char *prefix, size_t nbytes, char **ret)
         return 0;
 }
 
+/*
+ * Returns the next non-empty token of *@cursor split at @sep, cutting the string in place,
+ * or NULL at the end (a re-entrant replacement for strtok).
+ */
+char *xf_next_token(char **cursor, char sep)
+{
+        char *start = *cursor;
+        char *end;
+
+        if (start == NULL)
+                return NULL;
+        while (*start == sep)
+                start++;
+        if (*start == '\0') {
+                *cursor = NULL;
+                return NULL;
+        }
+        end = strchr(start, sep);
+        if (end != NULL) {
+                *end = '\0';
+                *cursor = end + 1;
+        } else {
+                *cursor = NULL;
+        }
+        return start;
+}
+
 json_t *xf_error_body(const char *msg)
 {
         return json_pack("{s:{s:s,s:{s:s,s:s}}}", "error", "code", "", "message", "lang", "",
