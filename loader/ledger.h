@@ -1,0 +1,68 @@
+/* ledger: what the loader created in Exact, per tenant, in PostgreSQL (migration 0004).
+ *
+ * Every write to Exact is preceded by an intent (state pending, intent_at set) and followed
+ * by its outcome (done with the GUID, or failed with Exact's message). A pending row with an
+ * intent is a write whose outcome is unknown: the entity must be looked up in Exact before
+ * anything is written again. Also the budget and endpoint-block rows the status command
+ * reads. */
+#ifndef LOADER_LEDGER_H
+#define LOADER_LEDGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/db.h"
+#include "common/error.h"
+#include "loader/ratelimit.h"
+
+typedef enum ledger_state {
+        LEDGER_ABSENT,
+        LEDGER_PENDING,
+        LEDGER_DONE,
+        LEDGER_FAILED,
+} ledger_state;
+
+typedef struct ledger_row {
+        ledger_state state;
+        char guid[64];
+        long long number;
+        char content_hash[80];
+        bool in_doubt;        /**< an intent is recorded: a write's outcome is unknown */
+        int64_t intent_ms;    /**< when that write started */
+        int attempts;
+} ledger_row;
+
+/** @brief Read one row. @returns 0 (state LEDGER_ABSENT when there is none) or -1. */
+int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key,
+               ledger_row *row, cx_err *err);
+
+/** @brief Record the intent to write (pending, intent_at = now, attempts + 1). */
+int ledger_intent(cx_db *db, const char *tenant, const char *kind, const char *key,
+                  const char *lookup_ref, const char *hash, const char *trace, cx_err *err);
+
+/** @brief The write did not happen (429, refused before sending): clear the intent. */
+int ledger_clear_intent(cx_db *db, const char *tenant, const char *kind, const char *key,
+                        const char *why, cx_err *err);
+
+/** @brief The entity exists in Exact as @p guid (number may be < 0 for none). */
+int ledger_done(cx_db *db, const char *tenant, const char *kind, const char *key,
+                const char *guid, long long number, const char *hash, const char *trace,
+                cx_err *err);
+
+/** @brief Exact refused the write for good (4xx, or retries exhausted). */
+int ledger_failed(cx_db *db, const char *tenant, const char *kind, const char *key,
+                  const char *why, cx_err *err);
+
+/** @brief Serialize work on @p tenant across loader instances (session advisory lock). */
+bool ledger_try_lock_tenant(cx_db *db, const char *tenant);
+void ledger_unlock_tenant(cx_db *db, const char *tenant);
+
+/** @brief Store the budget and parking state of @p tenant for the status command. */
+int ledger_save_budget(cx_db *db, const char *tenant, long division, const rl_budget *b,
+                       int64_t parked_until_ms, const char *parked_reason, cx_err *err);
+
+/** @brief Record that the loader stopped calling @p endpoint for @p tenant until a time. */
+int ledger_save_block(cx_db *db, const char *tenant, const char *endpoint, int errors,
+                      int64_t until_ms, const char *last_error, cx_err *err);
+
+#endif
