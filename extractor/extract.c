@@ -894,6 +894,10 @@ static ex_rc slice_hints(extractor *x, ex_tenant *t)
                 json_decref(obj);
                 if (r != EX_DONE)
                         break;
+                cx_log_fields(CX_LOG_INFO, "hint.fetched",
+                              json_pack("{s:s, s:s, s:s}", "tenant", t->id, "entity",
+                                        ent_names[h->entity], "source_id", h->source_id),
+                              "re-fetched after a webhook");
                 b.hint_ids[b.n_hints++] = h->id;
         }
         r = slice_end(x, t, &b, r, "order", "webhook hints", &committed);
