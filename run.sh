@@ -53,7 +53,7 @@ for line in open(log):
     else:
         failed += 1
 p, f = map(int, open(tally).read().split())
-open(tally, "w").write(f"{p + passed} {f + failed}")
+open(tally, "w").write(f"{p + passed} {f + failed}\n")
 PY
 }
 
@@ -69,7 +69,7 @@ cmd_test() {
     TALLY=$(mktemp)
     export TALLY
     echo "0 0" > "$TALLY"
-    trap 'read -r p f < "$TALLY"; echo "tests: $p passed, $f failed"; rm -f "$TALLY"' EXIT
+    trap 'read -r p f < "$TALLY" || true; echo "tests: $p passed, $f failed"; rm -f "$TALLY"' EXIT
     install_deps
     say "building (warnings are errors)"
     build build-ci -Dwerror=true -Dbuildtype=debugoptimized
