@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES="meson ninja-build pkg-config gcc libc6-dev librdkafka-dev libcurl4-openssl-dev
 libjansson-dev libpq-dev libmicrohttpd-dev libssl-dev postgresql postgresql-client maven
-default-jre-headless python3 kcat docker-compose procps"
+default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium npm"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
