@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES="meson ninja-build pkg-config gcc libc6-dev librdkafka-dev libcurl4-openssl-dev
 libjansson-dev libpq-dev libmicrohttpd-dev libssl-dev postgresql postgresql-client maven
-default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium npm"
+default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -17,15 +17,19 @@ install_deps() {
     for p in $APT_PACKAGES; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
     done
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
     if ((${#missing[@]})); then
         say "installing ${missing[*]}"
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo=sudo
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
             "${missing[@]}" >/dev/null
     fi
     command -v java >/dev/null || { echo "java is missing" >&2; exit 1; }
+    # Node.js may come from elsewhere than Debian on this machine kind; only add it if absent.
+    if ! command -v npm >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive ${sudo:-} apt-get install -y -qq nodejs npm >/dev/null
+    fi
     say "Kafka broker jars: $(tests/harness/fetch-kafka.sh)"
 }
 
