@@ -1165,28 +1165,306 @@ json_t *booking_result_json(const struct booking *b)
         return o;
 }
 
+/* ---------------------------------------------------------------- serialising */
+
+/* json_dumps spends most of its time outside the text it writes: a hash table of visited
+ * containers (keyed by "%p" strings) to catch cycles, a callback per token and snprintf per
+ * number. The writer below produces the very same bytes as json_dumps(j, DUMP_FLAGS) by a
+ * direct walk. It takes the easy cases itself and gives the rest back to jansson: a real
+ * that is not a short decimal is formatted by jansson, and anything it cannot vouch for
+ * (deep nesting, which is also how a cycle shows, or invalid UTF-8) makes the caller
+ * redo the whole value with json_dumps, so odd input still gets jansson's answer. */
+#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+#define DUMP_MAX_DEPTH 64
+
+struct outbuf {
+        char *data;
+        size_t len, cap;
+        bool failed;            /* out of memory */
+};
+
+static void out_grow(struct outbuf *o, size_t need)
+{
+        size_t cap = o->cap ? o->cap : 1024;
+        char *p;
+
+        while (cap - o->len < need)
+                cap *= 2;
+        p = realloc(o->data, cap);
+        if (p == NULL) {
+                o->failed = true;
+                return;
+        }
+        o->data = p;
+        o->cap = cap;
+}
+
+static void out_put(struct outbuf *o, const char *s, size_t n)
+{
+        if (o->cap - o->len < n + 1) {
+                out_grow(o, n + 1);
+                if (o->failed)
+                        return;
+        }
+        memcpy(o->data + o->len, s, n);
+        o->len += n;
+}
+
+static void out_byte(struct outbuf *o, char c)
+{
+        out_put(o, &c, 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), or 0 when invalid
+ * (overlong forms, surrogates and code points above U+10FFFF are invalid, as for jansson). */
+static size_t utf8_seq_len(const unsigned char *s, size_t left)
+{
+        unsigned int c = s[0], cp;
+        size_t n;
+
+        if (c >= 0xc2 && c <= 0xdf)
+                n = 2, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+                n = 3, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+                n = 4, cp = c & 0x07;
+        else
+                return 0;
+        if (left < n)
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return n;
+}
+
+/* A JSON string the way jansson writes it without JSON_ENSURE_ASCII / JSON_ESCAPE_SLASH.
+ * Returns -1 on invalid UTF-8 (jansson refuses to dump those). */
+static int out_string(struct outbuf *o, const char *str, size_t len)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        const unsigned char *s = (const unsigned char *)str;
+        size_t run = 0, i = 0;
+
+        out_byte(o, '"');
+        while (i < len) {
+                unsigned char c = s[i];
+
+                if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+                        i++;
+                        continue;
+                }
+                if (c >= 0x80) {
+                        size_t n = utf8_seq_len(s + i, len - i);
+
+                        if (n == 0)
+                                return -1;
+                        i += n;
+                        continue;
+                }
+                out_put(o, str + run, i - run);
+                switch (c) {
+                case '"': out_put(o, "\\\"", 2); break;
+                case '\\': out_put(o, "\\\\", 2); break;
+                case '\b': out_put(o, "\\b", 2); break;
+                case '\f': out_put(o, "\\f", 2); break;
+                case '\n': out_put(o, "\\n", 2); break;
+                case '\r': out_put(o, "\\r", 2); break;
+                case '\t': out_put(o, "\\t", 2); break;
+                default: {
+                        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+
+                        out_put(o, u, sizeof(u));
+                }
+                }
+                run = ++i;
+        }
+        out_put(o, str + run, len - run);
+        out_byte(o, '"');
+        return 0;
+}
+
+static void out_integer(struct outbuf *o, long long v)
+{
+        char buf[24];
+        char *p = buf + sizeof(buf);
+        /* negate in unsigned arithmetic so LLONG_MIN works too */
+        unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+        do {
+                *--p = (char)('0' + u % 10);
+                u /= 10;
+        } while (u != 0);
+        if (v < 0)
+                *--p = '-';
+        out_put(o, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* A real as "%.15g" plus jansson's ".0" for whole numbers. The amounts written here are
+ * decimals of at most 6 places (cents, micro-euros, percentages), held as the double nearest
+ * to that decimal; for those %.15g prints exactly the decimal, so it can be written from the
+ * integer digits. Everything else (and values %g would put in exponent form) goes to jansson. */
+static void out_real(struct outbuf *o, const json_t *j)
+{
+        static const double pow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+        double v = json_real_value(j);
+        double a = fabs(v);
+
+        if (v == 0.0 && !signbit(v)) {
+                out_put(o, "0.0", 3);
+                return;
+        }
+        if (a >= 1e-4 && a < 1e9) {
+                for (int k = 0; k < 7; k++) {
+                        long long m = llround(v * pow10[k]);
+
+                        if ((double)m / pow10[k] != v)
+                                continue;
+                        /* m/10^k has at most 15 significant digits: %.15g gives it back */
+                        unsigned long long u = m < 0 ? (unsigned long long)-m
+                                                     : (unsigned long long)m;
+                        char buf[40];
+                        char *p = buf + sizeof(buf);
+
+                        if (k == 0) {
+                                *--p = '0';
+                                *--p = '.';
+                        }
+                        for (int d = 0; d < k; d++) {
+                                *--p = (char)('0' + u % 10);
+                                u /= 10;
+                        }
+                        if (k > 0)
+                                *--p = '.';
+                        do {
+                                *--p = (char)('0' + u % 10);
+                                u /= 10;
+                        } while (u != 0);
+                        if (m < 0)
+                                *--p = '-';
+                        out_put(o, p, (size_t)(buf + sizeof(buf) - p));
+                        return;
+                }
+        }
+        char *s = json_dumps(j, DUMP_FLAGS | JSON_ENCODE_ANY);
+
+        if (s == NULL) {
+                o->failed = true;
+                return;
+        }
+        out_put(o, s, strlen(s));
+        free(s);
+}
+
+/* Returns 0, or -1 when the value must be left to json_dumps. */
+static int out_value(struct outbuf *o, const json_t *j, int depth)
+{
+        if (depth > DUMP_MAX_DEPTH || j == NULL)
+                return -1;
+        switch (json_typeof(j)) {
+        case JSON_NULL:
+                out_put(o, "null", 4);
+                return 0;
+        case JSON_TRUE:
+                out_put(o, "true", 4);
+                return 0;
+        case JSON_FALSE:
+                out_put(o, "false", 5);
+                return 0;
+        case JSON_INTEGER:
+                out_integer(o, (long long)json_integer_value(j));
+                return 0;
+        case JSON_REAL:
+                out_real(o, j);
+                return 0;
+        case JSON_STRING:
+                return out_string(o, json_string_value(j), json_string_length(j));
+        case JSON_ARRAY:
+                out_byte(o, '[');
+                for (size_t i = 0; i < json_array_size(j); i++) {
+                        if (i > 0)
+                                out_byte(o, ',');
+                        if (out_value(o, json_array_get(j, i), depth + 1) != 0)
+                                return -1;
+                }
+                out_byte(o, ']');
+                return 0;
+        case JSON_OBJECT:
+                out_byte(o, '{');
+                /* insertion order, as json_dumps without JSON_SORT_KEYS */
+                for (void *it = json_object_iter((json_t *)j); it != NULL;
+                     it = json_object_iter_next((json_t *)j, it)) {
+                        if (it != json_object_iter((json_t *)j))
+                                out_byte(o, ',');
+                        if (out_string(o, json_object_iter_key(it),
+                                       json_object_iter_key_len(it)) != 0)
+                                return -1;
+                        out_byte(o, ':');
+                        if (out_value(o, json_object_iter_value(it), depth + 1) != 0)
+                                return -1;
+                }
+                out_byte(o, '}');
+                return 0;
+        }
+        return -1;
+}
+
+/* Serialises j into o (not NUL-terminated). Returns 0, or -1 when json_dumps must be used. */
+static int out_json(struct outbuf *o, const json_t *j)
+{
+        if (!json_is_object(j) && !json_is_array(j))
+                return -1;
+        if (out_value(o, j, 0) != 0 || o->failed)
+                return -1;
+        return 0;
+}
+
 char *booking_dumps(const json_t *j)
 {
-        return json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        struct outbuf o = {0};
+
+        if (out_json(&o, j) != 0) {
+                free(o.data);
+                return json_dumps(j, DUMP_FLAGS);
+        }
+        o.data[o.len] = '\0';
+        return o.data;
 }
 
 int booking_content_hash(const json_t *j, char out[72])
 {
-        char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        static const char hex[] = "0123456789abcdef";
+        struct outbuf o = {0};
         unsigned char md[32];
         unsigned int mdlen = 0;
+        int rc;
 
         out[0] = '\0';
-        if (s == NULL)
-                return -1;
-        if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-                free(s);
-                return -1;
+        if (out_json(&o, j) != 0) {
+                char *s = json_dumps(j, DUMP_FLAGS);
+
+                free(o.data);
+                if (s == NULL)
+                        return -1;
+                o.data = s;
+                o.len = strlen(s);
         }
-        free(s);
+        rc = EVP_Digest(o.data, o.len, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32
+             ? 0 : -1;
+        free(o.data);
+        if (rc != 0)
+                return -1;
         memcpy(out, "sha256:", 7);
-        for (unsigned int i = 0; i < 32; i++)
-                snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+        for (unsigned int i = 0; i < 32; i++) {
+                out[7 + 2 * i] = hex[md[i] >> 4];
+                out[8 + 2 * i] = hex[md[i] & 15];
+        }
+        out[71] = '\0';
         return 0;
 }
 
