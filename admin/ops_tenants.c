@@ -1,0 +1,448 @@
+#include "admin/ops_tenants.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/http_client.h"
+#include "loader/token.h"
+
+/* One settable column: where its value comes from, its SQL cast and how it is checked. */
+enum field_kind { F_TEXT, F_URL, F_DIVISION, F_TIME, F_ENTITIES, F_BOOL, F_NONEMPTY };
+
+struct field_def {
+        const char *column;
+        const char *cast;
+        enum field_kind kind;
+        const char *option;   /* how the CLI names it, for messages */
+        size_t offset;
+};
+
+#define FIELD(col, cast, kind, opt, member) \
+        { col, cast, kind, opt, offsetof(ops_tenant_fields, member) }
+
+static const struct field_def field_defs[] = {
+        FIELD("name", "", F_TEXT, "--name", name),
+        FIELD("shop_base_url", "", F_URL, "--shop-url", shop_base_url),
+        FIELD("shop_public_key", "", F_NONEMPTY, "--shop-public-key", shop_public_key),
+        FIELD("exact_base_url", "", F_URL, "--exact-url", exact_base_url),
+        FIELD("exact_division", "::integer", F_DIVISION, "--division", exact_division),
+        FIELD("exact_client_id", "", F_NONEMPTY, "--exact-client-id", exact_client_id),
+        FIELD("exact_redirect_uri", "", F_URL, "--redirect-uri", exact_redirect_uri),
+        FIELD("extract_from", "::timestamptz", F_TIME, "--extract-from", extract_from),
+        FIELD("sync_entities", "::text[]", F_ENTITIES, "--entities", sync_entities),
+        FIELD("bookable_require_paid", "::boolean", F_BOOL, "--require-paid", require_paid),
+};
+#define N_FIELDS (sizeof(field_defs) / sizeof(field_defs[0]))
+
+static const char *field_value(const ops_tenant_fields *f, const struct field_def *d)
+{
+        return *(const char *const *)((const char *)f + d->offset);
+}
+
+/* Check one value and put what goes to PostgreSQL into out. */
+static int check_field(const struct field_def *d, const char *v, char *out, size_t size,
+                       cx_err *err)
+{
+        char *end = NULL;
+        long long n;
+
+        switch (d->kind) {
+        case F_TEXT:
+                break;
+        case F_NONEMPTY:
+                if (!*v)
+                        return cx_fail(err, CX_ERR_PARSE, false, "%s: expected a non-empty value",
+                                       d->option);
+                break;
+        case F_URL:
+                if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
+                    strpbrk(v, " \t\r\n") || strlen(v) < 10)
+                        return cx_fail(err, CX_ERR_PARSE, false,
+                                       "%s: expected an http:// or https:// URL, got \"%s\"",
+                                       d->option, v);
+                break;
+        case F_DIVISION:
+                n = strtoll(v, &end, 10);
+                if (!*v || *end || n <= 0 || n > 2147483647)
+                        return cx_fail(err, CX_ERR_PARSE, false,
+                                       "%s: expected a positive integer (the Exact division), "
+                                       "got \"%s\"", d->option, v);
+                break;
+        case F_TIME:
+                return ops_parse_time(v, NULL, out, err);
+        case F_ENTITIES: {
+                size_t off = 0;
+                const char *p = v;
+
+                off += (size_t)snprintf(out + off, size - off, "{");
+                while (*p) {
+                        size_t len = strcspn(p, ",");
+
+                        if (!((len == 6 && !strncmp(p, "orders", 6)) ||
+                              (len == 8 && !strncmp(p, "products", 8)) ||
+                              (len == 9 && !strncmp(p, "customers", 9))))
+                                return cx_fail(err, CX_ERR_PARSE, false,
+                                               "%s: expected a comma list of orders, products, "
+                                               "customers, got \"%s\"", d->option, v);
+                        off += (size_t)snprintf(out + off, size - off, "%s%.*s",
+                                                off > 1 ? "," : "", (int)len, p);
+                        p += len;
+                        if (*p == ',')
+                                p++;
+                }
+                if (off < 2)
+                        return cx_fail(err, CX_ERR_PARSE, false,
+                                       "%s: expected at least one of orders, products, customers",
+                                       d->option);
+                snprintf(out + off, size - off, "}");
+                return 0;
+        }
+        case F_BOOL:
+                if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+                        return cx_fail(err, CX_ERR_PARSE, false,
+                                       "%s: expected true or false, got \"%s\"", d->option, v);
+                break;
+        }
+        snprintf(out, size, "%s", v);
+        return 0;
+}
+
+/* Checked values of the given fields: vals[i] is NULL for fields not given. */
+static int check_fields(const ops_tenant_fields *f, char vals[N_FIELDS][1024], bool given[],
+                        cx_err *err)
+{
+        for (size_t i = 0; i < N_FIELDS; i++) {
+                const char *v = field_value(f, &field_defs[i]);
+
+                given[i] = v != NULL;
+                if (v && check_field(&field_defs[i], v, vals[i], sizeof(vals[i]), err) < 0)
+                        return -1;
+                if (v && strlen(v) >= sizeof(vals[i]))
+                        return cx_fail(err, CX_ERR_PARSE, false, "%s: value too long",
+                                       field_defs[i].option);
+        }
+        return 0;
+}
+
+static char *seal(ops_ctx *ctx, const char *id, const char *secret, cx_err *err)
+{
+        if (!*secret) {
+                cx_fail(err, CX_ERR_PARSE, false, "the secret is empty");
+                return NULL;
+        }
+        return cx_secret_seal(ctx->key, id, secret, err);
+}
+
+int ops_tenant_add(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, bool enabled,
+                   const char *shop_secret, const char *exact_secret, cx_err *err)
+{
+        char vals[N_FIELDS][1024];
+        bool given[N_FIELDS];
+        char sql[2048], cols[1024], args[512];
+        const char *params[N_FIELDS + 4];
+        char *shop_sealed = NULL, *exact_sealed = NULL;
+        size_t cl = 0, al = 0;
+        int n = 0, rc = -1;
+
+        if (ops_check_tenant_id(id, err) < 0 || check_fields(f, vals, given, err) < 0)
+                return -1;
+        if (!f->shop_base_url || !f->shop_public_key)
+                return cx_fail(err, CX_ERR_PARSE, false,
+                               "tenants add: --shop-url and --shop-public-key are required");
+        if ((shop_secret || exact_secret) && ops_need_key(ctx, err) < 0)
+                return -1;
+        if (shop_secret && !(shop_sealed = seal(ctx, id, shop_secret, err)))
+                goto out;
+        if (exact_secret && !(exact_sealed = seal(ctx, id, exact_secret, err)))
+                goto out;
+        params[n++] = id;
+        params[n++] = enabled ? "true" : "false";
+        params[n++] = shop_sealed ? shop_sealed : "";
+        params[n++] = exact_sealed;
+        cl += (size_t)snprintf(cols, sizeof(cols), "id, enabled, shop_secret_sealed, "
+                               "exact_client_secret_sealed");
+        al += (size_t)snprintf(args, sizeof(args), "$1, $2::boolean, $3, $4");
+        for (size_t i = 0; i < N_FIELDS; i++) {
+                if (!given[i])
+                        continue;
+                params[n++] = vals[i];
+                cl += (size_t)snprintf(cols + cl, sizeof(cols) - cl, ", %s",
+                                       field_defs[i].column);
+                al += (size_t)snprintf(args + al, sizeof(args) - al, ", $%d%s", n,
+                                       field_defs[i].cast);
+        }
+        snprintf(sql, sizeof(sql), "INSERT INTO tenants (%s) VALUES (%s) ON CONFLICT (id) DO "
+                 "NOTHING RETURNING id", cols, args);
+        if (cx_db_begin(ctx->db, err) < 0)
+                goto out;
+        {
+                PGresult *r = cx_db_query(ctx->db, sql, n, params, err);
+                int rows = r ? PQntuples(r) : -1;
+
+                PQclear(r);
+                if (rows < 0)
+                        goto rollback;
+                if (rows == 0) {
+                        cx_fail(err, CX_ERR_INVALID, false, "tenant \"%s\" already exists", id);
+                        goto rollback;
+                }
+        }
+        if (cx_db_exec(ctx->db, "INSERT INTO exact_tokens (tenant_id) VALUES ($1)"
+                       " ON CONFLICT DO NOTHING", 1, params, err) < 0 ||
+            ops_audit(ctx, id, "tenant", id, "tenant added", err) < 0 ||
+            cx_db_commit(ctx->db, err) < 0)
+                goto rollback;
+        rc = 0;
+        goto out;
+rollback:
+        cx_db_rollback(ctx->db);
+out:
+        free(shop_sealed);
+        free(exact_sealed);
+        return rc;
+}
+
+int ops_tenant_update(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, cx_err *err)
+{
+        char vals[N_FIELDS][1024];
+        bool given[N_FIELDS];
+        char sql[2048];
+        const char *params[N_FIELDS + 1];
+        size_t sl;
+        int n = 0;
+        PGresult *r;
+        int rows;
+
+        if (ops_check_tenant_id(id, err) < 0 || check_fields(f, vals, given, err) < 0)
+                return -1;
+        params[n++] = id;
+        sl = (size_t)snprintf(sql, sizeof(sql), "UPDATE tenants SET updated_at = now()");
+        for (size_t i = 0; i < N_FIELDS; i++) {
+                if (!given[i])
+                        continue;
+                params[n++] = vals[i];
+                sl += (size_t)snprintf(sql + sl, sizeof(sql) - sl, ", %s = $%d%s",
+                                       field_defs[i].column, n, field_defs[i].cast);
+        }
+        if (n == 1)
+                return cx_fail(err, CX_ERR_PARSE, false,
+                               "tenants update: expected at least one field option to change");
+        snprintf(sql + sl, sizeof(sql) - sl, " WHERE id = $1 RETURNING id");
+        if (cx_db_begin(ctx->db, err) < 0)
+                return -1;
+        r = cx_db_query(ctx->db, sql, n, params, err);
+        rows = r ? PQntuples(r) : -1;
+        PQclear(r);
+        if (rows == 0)
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
+        if (rows != 1 || ops_audit(ctx, id, "tenant", id, "tenant settings changed", err) < 0 ||
+            cx_db_commit(ctx->db, err) < 0) {
+                cx_db_rollback(ctx->db);
+                return -1;
+        }
+        return 0;
+}
+
+#define TENANT_COLUMNS                                                                        \
+        "t.id, t.name, t.enabled, t.shop_base_url, t.shop_public_key, "                      \
+        "t.shop_secret_sealed <> '' AS shop_secret_set, t.sync_entities::text AS sync_entities, " \
+        "t.bookable_require_paid, t.bookable_statuses::text AS bookable_statuses, "           \
+        "to_char(t.extract_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "        \
+        "AS extract_from, t.exact_base_url, t.exact_division, t.exact_client_id, "            \
+        "t.exact_client_secret_sealed IS NOT NULL AS exact_client_secret_set, "               \
+        "t.exact_redirect_uri, coalesce(k.state, 'needs_consent') AS token_state, "           \
+        "coalesce(k.state_reason, '') AS token_reason, "                                     \
+        "(SELECT version FROM mapping_rules m WHERE m.tenant_id = t.id) AS mapping_version, " \
+        "t.created_at::text AS created_at, t.updated_at::text AS updated_at "                 \
+        "FROM tenants t LEFT JOIN exact_tokens k ON k.tenant_id = t.id"
+
+json_t *ops_tenant_list(ops_ctx *ctx, cx_err *err)
+{
+        PGresult *r = cx_db_query(ctx->db, "SELECT " TENANT_COLUMNS " ORDER BY t.id", 0, NULL,
+                                  err);
+        json_t *out;
+
+        if (!r)
+                return NULL;
+        out = ops_rows_json(r);
+        PQclear(r);
+        return out;
+}
+
+json_t *ops_tenant_show(ops_ctx *ctx, const char *id, cx_err *err)
+{
+        const char *p[1] = { id };
+        PGresult *r;
+        json_t *out;
+
+        if (ops_check_tenant_id(id, err) < 0)
+                return NULL;
+        r = cx_db_query(ctx->db, "SELECT " TENANT_COLUMNS ", to_char(k.access_expires_at AT TIME"
+                        " ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS token_expires_at"
+                        " WHERE t.id = $1", 1, p, err);
+        if (!r)
+                return NULL;
+        if (PQntuples(r) != 1) {
+                PQclear(r);
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
+                return NULL;
+        }
+        out = ops_row_json(r, 0);
+        PQclear(r);
+        return out;
+}
+
+int ops_tenant_set_enabled(ops_ctx *ctx, const char *id, bool enabled, cx_err *err)
+{
+        const char *p[2] = { id, enabled ? "true" : "false" };
+        PGresult *r;
+        int rows;
+
+        if (ops_check_tenant_id(id, err) < 0 || cx_db_begin(ctx->db, err) < 0)
+                return -1;
+        r = cx_db_query(ctx->db, "UPDATE tenants SET enabled = $2::boolean, updated_at = now()"
+                        " WHERE id = $1 RETURNING id", 2, p, err);
+        rows = r ? PQntuples(r) : -1;
+        PQclear(r);
+        if (rows == 0)
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
+        if (rows != 1 || ops_audit(ctx, id, "tenant", id, enabled ? "tenant enabled" :
+                                   "tenant disabled", err) < 0 ||
+            cx_db_commit(ctx->db, err) < 0) {
+                cx_db_rollback(ctx->db);
+                return -1;
+        }
+        return 0;
+}
+
+int ops_tenant_set_credentials(ops_ctx *ctx, const char *id, const char *shop_secret,
+                               const char *exact_secret, cx_err *err)
+{
+        char *shop_sealed = NULL, *exact_sealed = NULL;
+        const char *p[3];
+        PGresult *r;
+        int rows, rc = -1;
+
+        if (!shop_secret && !exact_secret)
+                return cx_fail(err, CX_ERR_PARSE, false,
+                               "expected --shop-secret-file and/or --exact-secret-file");
+        if (ops_check_tenant_id(id, err) < 0 || ops_need_key(ctx, err) < 0)
+                return -1;
+        if (shop_secret && !(shop_sealed = seal(ctx, id, shop_secret, err)))
+                goto out;
+        if (exact_secret && !(exact_sealed = seal(ctx, id, exact_secret, err)))
+                goto out;
+        p[0] = id;
+        p[1] = shop_sealed;
+        p[2] = exact_sealed;
+        if (cx_db_begin(ctx->db, err) < 0)
+                goto out;
+        r = cx_db_query(ctx->db, "UPDATE tenants SET shop_secret_sealed = coalesce($2,"
+                        " shop_secret_sealed), exact_client_secret_sealed = coalesce($3,"
+                        " exact_client_secret_sealed), updated_at = now() WHERE id = $1"
+                        " RETURNING id", 3, p, err);
+        rows = r ? PQntuples(r) : -1;
+        PQclear(r);
+        if (rows == 0)
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
+        if (rows != 1 ||
+            ops_audit(ctx, id, "tenant", id, shop_secret && exact_secret ?
+                      "shop and Exact client secrets replaced" : shop_secret ?
+                      "shop secret replaced" : "Exact client secret replaced", err) < 0 ||
+            cx_db_commit(ctx->db, err) < 0) {
+                cx_db_rollback(ctx->db);
+                goto out;
+        }
+        rc = 0;
+out:
+        free(shop_sealed);
+        free(exact_sealed);
+        return rc;
+}
+
+json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
+{
+        const char *p[2] = { id, NULL };
+        char state[33], *url = NULL, *e_id = NULL, *e_red = NULL;
+        json_t *out = NULL;
+        PGresult *r;
+
+        if (ops_check_tenant_id(id, err) < 0)
+                return NULL;
+        r = cx_db_query(ctx->db, "SELECT exact_base_url, exact_client_id, exact_redirect_uri"
+                        " FROM tenants WHERE id = $1", 1, p, err);
+        if (!r)
+                return NULL;
+        if (PQntuples(r) != 1) {
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
+                goto out;
+        }
+        if (PQgetisnull(r, 0, 1) || PQgetisnull(r, 0, 2)) {
+                cx_fail(err, CX_ERR_CONFIG, false, "tenant \"%s\" has no Exact client id or "
+                        "redirect URI (set them with tenants update --exact-client-id "
+                        "--redirect-uri)", id);
+                goto out;
+        }
+        cx_random_id(state);
+        p[1] = state;
+        e_id = cx_http_escape(PQgetvalue(r, 0, 1));
+        e_red = cx_http_escape(PQgetvalue(r, 0, 2));
+        if (!e_id || !e_red || asprintf(&url, "%s/api/oauth2/auth?client_id=%s&redirect_uri=%s"
+                                        "&response_type=code&state=%s", PQgetvalue(r, 0, 0),
+                                        e_id, e_red, state) < 0) {
+                url = NULL;
+                cx_fail(err, CX_ERR_IO, false, "out of memory");
+                goto out;
+        }
+        if (cx_db_exec(ctx->db, "INSERT INTO admin_consents (tenant_id, state) VALUES ($1, $2)"
+                       " ON CONFLICT (tenant_id) DO UPDATE SET state = $2, created_at = now()",
+                       2, p, err) < 0)
+                goto out;
+        out = json_pack("{s:s, s:s, s:s}", "tenant", id, "url", url, "state", state);
+out:
+        PQclear(r);
+        free(url);
+        free(e_id);
+        free(e_red);
+        return out;
+}
+
+int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const char *state,
+                         cx_err *err)
+{
+        token_ctx t = { 0 };
+        const char *p[2] = { id, state };
+        int rc;
+
+        if (ops_tenant_exists(ctx, id, err) < 0 || ops_need_key(ctx, err) < 0)
+                return -1;
+        if (!code || !*code)
+                return cx_fail(err, CX_ERR_PARSE, false, "expected the authorization code");
+        if (state) {
+                PGresult *r = cx_db_query(ctx->db, "SELECT 1 FROM admin_consents WHERE"
+                                          " tenant_id = $1 AND state = $2", 2, p, err);
+                int rows = r ? PQntuples(r) : -1;
+
+                PQclear(r);
+                if (rows < 0)
+                        return -1;
+                if (rows == 0)
+                        return cx_fail(err, CX_ERR_INVALID, false, "the state does not match the "
+                                       "consent started for tenant \"%s\"", id);
+        }
+        t.db = ctx->db;
+        t.http = cx_http_client_new(ctx->http_timeout_ms, false);
+        t.key = ctx->key;
+        t.timeout_ms = ctx->http_timeout_ms;
+        t.refresh_margin_s = 30;
+        if (!t.http)
+                return cx_fail(err, CX_ERR_IO, false, "out of memory");
+        rc = token_exchange_code(&t, id, code, err);
+        cx_http_client_free(t.http);
+        token_cache_free();
+        if (rc < 0)
+                return -1;
+        cx_db_exec(ctx->db, "DELETE FROM admin_consents WHERE tenant_id = $1", 1, p, NULL);
+        return ops_audit(ctx, id, "tenant", id, "Exact consent completed", err);
+}

@@ -1,0 +1,71 @@
+/* ops_tenants: tenants, their sealed credentials and the Exact consent (see ops.h for the
+ * error convention). Secrets come in as strings from the caller (read from stdin or a file,
+ * never argv) and leave only sealed with CX_SECRET_KEY and the tenant id as context; no
+ * function here returns or logs a secret. */
+#ifndef ADMIN_OPS_TENANTS_H
+#define ADMIN_OPS_TENANTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "admin/ops.h"
+
+/* Settable tenant fields; NULL means "not given" (unchanged on update, default on add). */
+typedef struct ops_tenant_fields {
+        const char *name;
+        const char *shop_base_url;
+        const char *shop_public_key;
+        const char *exact_base_url;
+        const char *exact_division;   /**< positive integer as text */
+        const char *exact_client_id;
+        const char *exact_redirect_uri;
+        const char *extract_from;     /**< see ops_parse_time() */
+        const char *sync_entities;    /**< comma list of orders, products, customers */
+        const char *require_paid;     /**< "true" or "false" */
+} ops_tenant_fields;
+
+/**
+ * @brief Create tenant @p id (disabled when @p enabled is false) with its exact_tokens row in
+ *        state needs_consent, sealing the secrets that are given (NULL: not set yet).
+ * @returns 0, or -1: CX_ERR_PARSE for a bad field, CX_ERR_INVALID when the tenant exists,
+ *          CX_ERR_CONFIG when a secret is given without CX_SECRET_KEY.
+ */
+int ops_tenant_add(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, bool enabled,
+                   const char *shop_secret, const char *exact_secret, cx_err *err);
+
+/** @brief Change the given fields. @returns 0, or -1 (CX_ERR_NOT_FOUND, CX_ERR_PARSE). */
+int ops_tenant_update(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, cx_err *err);
+
+/** @brief Every tenant with its token state (no secrets). @returns a new array or NULL. */
+json_t *ops_tenant_list(ops_ctx *ctx, cx_err *err);
+
+/** @brief One tenant: fields, which secrets are set, token state, mapping version. */
+json_t *ops_tenant_show(ops_ctx *ctx, const char *id, cx_err *err);
+
+/** @brief Enable or disable a tenant (the extractor gives up a disabled tenant's lease). */
+int ops_tenant_set_enabled(ops_ctx *ctx, const char *id, bool enabled, cx_err *err);
+
+/**
+ * @brief Seal and store the shop secret and/or the Exact client secret (either may be NULL,
+ *        not both), in one transaction.
+ */
+int ops_tenant_set_credentials(ops_ctx *ctx, const char *id, const char *shop_secret,
+                               const char *exact_secret, cx_err *err);
+
+/**
+ * @brief Start the Exact consent: a fresh state is stored and the authorization URL
+ *        ({exact_base_url}/api/oauth2/auth?client_id=..&redirect_uri=..&response_type=code
+ *        &state=..) returned as {"tenant","url","state"}.
+ * @returns a new object, or NULL (CX_ERR_CONFIG when the client id or redirect URI is missing).
+ */
+json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err);
+
+/**
+ * @brief Finish the consent: exchange @p code at {exact_base_url}/api/oauth2/token (through
+ *        the loader's token module) and store the tokens sealed, state ok. When @p state is
+ *        given it must be the one ops_consent_start() issued for this tenant (CX_ERR_INVALID).
+ */
+int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const char *state,
+                         cx_err *err);
+
+#endif
