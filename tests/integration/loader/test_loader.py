@@ -29,6 +29,10 @@ class LoaderTest(unittest.TestCase):
             d.kill()
         if self.fake:
             self.fake.stop()
+        for d in self.loaders:
+            out = d.output()
+            self.assertNotIn("AddressSanitizer", out)
+            self.assertNotIn("runtime error:", out)
 
     def logs_of_failure(self):
         return "\n".join(d.output()[-4000:] for d in self.loaders)
