@@ -138,16 +138,20 @@ static void resource_of(const char *path, char *out, size_t size)
 
 static ccv_bucket *bucket_for(ccv_shop *s, const char *key, int limit)
 {
+        size_t kl = strnlen(key, sizeof(s->buckets[0].key) - 1);
+        int i;
         ccv_bucket *b;
 
-        for (int i = 0; i < s->n_buckets; i++)
+        for (i = 0; i < s->n_buckets; i++)
                 if (!strcmp(s->buckets[i].key, key))
                         return &s->buckets[i];
         /* Few resources exist; reuse the last bucket if more show up than we keep. */
-        b = &s->buckets[s->n_buckets < CCV_MAX_BUCKETS ? s->n_buckets++ : CCV_MAX_BUCKETS - 1];
+        i = s->n_buckets < CCV_MAX_BUCKETS ? s->n_buckets++ : CCV_MAX_BUCKETS - 1;
+        b = &s->buckets[i];
         free(b->stamps);
         memset(b, 0, sizeof(*b));
-        snprintf(b->key, sizeof(b->key), "%s", key);
+        memcpy(b->key, key, kl);
+        b->key[kl] = '\0';
         b->stamps = calloc((size_t)(limit > 0 ? limit : 1), sizeof(double));
         return b->stamps ? b : NULL;
 }

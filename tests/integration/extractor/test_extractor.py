@@ -66,7 +66,7 @@ def bookable(order):
 class Env:
     """A database with tenants for the fake's shops, a topic prefix, extractor settings."""
 
-    def __init__(self, fake, n_tenants):
+    def __init__(self, fake, n_tenants, secrets=None):
         self.fake = fake
         self.dsn = cxtest.new_database("t_extract")
         subprocess.run([ADMIN, "migrate"], env={**os.environ, "CX_PG_DSN": self.dsn}, check=True,
@@ -75,7 +75,8 @@ class Env:
         self.brokers = cxtest.need_env("TEST_KAFKA_BROKERS")
         for shop in fake.shops()[:n_tenants]:
             tenant = f"t{shop['n']}"
-            sealed = subprocess.run([EXTRACTOR, "--seal-secret", tenant], input=shop["secret"],
+            secret = (secrets or {}).get(tenant, shop["secret"])
+            sealed = subprocess.run([EXTRACTOR, "--seal-secret", tenant], input=secret,
                                     env={**os.environ, "CX_SECRET_KEY": SECRET_KEY}, check=True,
                                     stdout=subprocess.PIPE, text=True).stdout.strip()
             base = shop["base_url"].split("/api/rest/v1")[0]
@@ -300,6 +301,27 @@ class Throttled(Base):
         failed = cxtest.psql(e.dsn, "SELECT count(*) FROM sync_log WHERE tenant_id = 't1'"
                              " AND status = 'failed'")
         self.assertEqual(failed, "0", "a 429 is a wait, not a failure")
+        self.assertEqual(d.stop(timeout=15), 0, d.output()[-3000:])
+
+
+class BadInput(Base):
+    def test_bad_response_signature_is_an_error_not_data(self):
+        # the fake skips request checks but signs its answers with the shop's real secret:
+        # t1's sealed secret is wrong, so every answer it gets fails verification
+        fake = self.start_fake("--shops", "2", "--orders", "40", "--seed", "3", "--no-auth")
+        e = Env(fake, 2, secrets={"t1": "not-the-secret"})
+        orders = fake.dump_orders()
+        d = self.start_extractor(e.env())
+        self.assert_all_once(e, orders, [2], 30)
+        wait_for(lambda: int(cxtest.psql(e.dsn, "SELECT count(*) FROM sync_log WHERE tenant_id ="
+                                         " 't1' AND status = 'failed' AND message LIKE"
+                                         " '%signature%'")) > 0, 15, what="sync-log failure")
+        self.assertEqual(published(e.messages(), "t1"), [])
+        self.assertEqual(e.messages("shop.products") and
+                         [m for m in e.messages("shop.products") if m["tenant"] == "t1"], [])
+        self.assertTrue(any(ev.get("event") == "extract.failed" and ev.get("tenant") == "t1"
+                            for ev in d.log_events()))
+        self.assertEqual(d.stop(timeout=15), 0, d.output()[-3000:])
 
 
 class TwoInstances(Base):
