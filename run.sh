@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES="meson ninja-build pkg-config gcc libc6-dev librdkafka-dev libcurl4-openssl-dev
 libjansson-dev libpq-dev libmicrohttpd-dev libssl-dev postgresql postgresql-client maven
-default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium"
+default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium clang"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -85,6 +85,11 @@ cmd_test() {
     local rc=0
     mtest build-ci --suite unit || rc=1
     mtest build-asan --suite unit || rc=1
+    say "fuzzing each libFuzzer target for ${FUZZ_SECONDS:-45}s"
+    [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true \
+        -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
+    ninja -C build-fuzz $(ninja -C build-fuzz -t targets all | sed -n 's|^\(tests/fuzz/fuzz-[a-z-]*\): .*|\1|p') >/dev/null
+    tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-45}" || rc=1
     say "integration tests (real Kafka broker and PostgreSQL, started by the harness)"
     export -f mtest tally
     python3 tests/harness/services.py run -- bash -c '
