@@ -6,6 +6,7 @@
 #include "transformer/booking.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdint.h>
@@ -1466,6 +1467,383 @@ int booking_content_hash(const json_t *j, char out[72])
         }
         out[71] = '\0';
         return 0;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+/* jansson's parser reads through a character stream with a function call and a buffer
+ * append per byte; for an order that is most of the transform's time. This reader walks the
+ * buffer directly and builds the same tree with the same jansson calls. It only accepts what
+ * it is sure of and answers NULL for anything else (errors, \u0000, huge numbers, duplicate
+ * keys, deep nesting), so that booking_loadb can hand the text to json_loadb and the result,
+ * or the error message, is always jansson's own. */
+#define LOAD_MAX_DEPTH 64
+
+struct inbuf {
+        const char *p, *end;
+        char *scratch;          /* unescaped string text */
+        size_t scratch_cap;
+};
+
+static void in_skip_ws(struct inbuf *in)
+{
+        while (in->p < in->end && (*in->p == ' ' || *in->p == '\n' || *in->p == '\r' ||
+                                   *in->p == '\t'))
+                in->p++;
+}
+
+static int in_hex4(const char *p, unsigned int *out)
+{
+        unsigned int v = 0;
+
+        for (int i = 0; i < 4; i++) {
+                char c = p[i];
+
+                v <<= 4;
+                if (c >= '0' && c <= '9')
+                        v |= (unsigned int)(c - '0');
+                else if (c >= 'a' && c <= 'f')
+                        v |= (unsigned int)(c - 'a' + 10);
+                else if (c >= 'A' && c <= 'F')
+                        v |= (unsigned int)(c - 'A' + 10);
+                else
+                        return -1;
+        }
+        *out = v;
+        return 0;
+}
+
+/* The string at in->p (after the opening quote): points *s at its text, unescaped into the
+ * scratch buffer when it has escapes. Returns 0, or -1 when unsure. */
+static int in_string(struct inbuf *in, const char **s, size_t *len)
+{
+        const char *start = in->p;
+        size_t n = 0;
+
+        for (;;) {
+                if (in->p >= in->end)
+                        return -1;
+                unsigned char c = (unsigned char)*in->p;
+
+                if (c == '"')
+                        break;
+                if (c == '\\' || c < 0x20)
+                        goto escaped;
+                if (c >= 0x80) {
+                        size_t k = utf8_seq_len((const unsigned char *)in->p,
+                                                (size_t)(in->end - in->p));
+
+                        if (k == 0)
+                                return -1;
+                        in->p += k;
+                } else {
+                        in->p++;
+                }
+        }
+        *s = start;
+        *len = (size_t)(in->p - start);
+        in->p++;
+        return 0;
+escaped:
+        /* an escaped string unescapes to at most its own length */
+        n = (size_t)(in->p - start);
+        {
+                size_t need = (size_t)(in->end - start) + 1;
+
+                if (need > in->scratch_cap) {
+                        char *b = realloc(in->scratch, need);
+
+                        if (b == NULL)
+                                return -1;
+                        in->scratch = b;
+                        in->scratch_cap = need;
+                }
+        }
+        memcpy(in->scratch, start, n);
+        for (;;) {
+                if (in->p >= in->end)
+                        return -1;
+                unsigned char c = (unsigned char)*in->p;
+
+                if (c == '"')
+                        break;
+                if (c < 0x20)
+                        return -1;
+                if (c >= 0x80) {
+                        size_t k = utf8_seq_len((const unsigned char *)in->p,
+                                                (size_t)(in->end - in->p));
+
+                        if (k == 0)
+                                return -1;
+                        memcpy(in->scratch + n, in->p, k);
+                        n += k;
+                        in->p += k;
+                        continue;
+                }
+                if (c != '\\') {
+                        in->scratch[n++] = (char)c;
+                        in->p++;
+                        continue;
+                }
+                if (in->end - in->p < 2)
+                        return -1;
+                c = (unsigned char)in->p[1];
+                in->p += 2;
+                switch (c) {
+                case '"': case '\\': case '/': in->scratch[n++] = (char)c; continue;
+                case 'b': in->scratch[n++] = '\b'; continue;
+                case 'f': in->scratch[n++] = '\f'; continue;
+                case 'n': in->scratch[n++] = '\n'; continue;
+                case 'r': in->scratch[n++] = '\r'; continue;
+                case 't': in->scratch[n++] = '\t'; continue;
+                case 'u': break;
+                default: return -1;
+                }
+                unsigned int cp, lo;
+
+                if (in->end - in->p < 4 || in_hex4(in->p, &cp) != 0)
+                        return -1;
+                in->p += 4;
+                if (cp >= 0xd800 && cp <= 0xdbff) {
+                        if (in->end - in->p < 6 || in->p[0] != '\\' || in->p[1] != 'u' ||
+                            in_hex4(in->p + 2, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
+                                return -1;
+                        in->p += 6;
+                        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                } else if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff)) {
+                        return -1;
+                }
+                /* \uXXXX (6 or 12 bytes of input) is never longer as UTF-8 */
+                if (cp < 0x80) {
+                        in->scratch[n++] = (char)cp;
+                } else if (cp < 0x800) {
+                        in->scratch[n++] = (char)(0xc0 | (cp >> 6));
+                        in->scratch[n++] = (char)(0x80 | (cp & 0x3f));
+                } else if (cp < 0x10000) {
+                        in->scratch[n++] = (char)(0xe0 | (cp >> 12));
+                        in->scratch[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                        in->scratch[n++] = (char)(0x80 | (cp & 0x3f));
+                } else {
+                        in->scratch[n++] = (char)(0xf0 | (cp >> 18));
+                        in->scratch[n++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+                        in->scratch[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                        in->scratch[n++] = (char)(0x80 | (cp & 0x3f));
+                }
+        }
+        in->p++;
+        *s = in->scratch;
+        *len = n;
+        return 0;
+}
+
+/* A number with jansson's rules: integers as json_integer, anything with a fraction or
+ * exponent as the correctly rounded double (what strtod gives). NULL when unsure. */
+static json_t *in_number(struct inbuf *in)
+{
+        static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                       1e11, 1e12, 1e13, 1e14, 1e15};
+        const char *start = in->p, *p = in->p;
+        bool neg = false, real = false;
+        long long mant = 0;
+        int digits = 0, frac = 0;
+
+        if (p < in->end && *p == '-') {
+                neg = true;
+                p++;
+        }
+        if (p >= in->end || !isdigit((unsigned char)*p))
+                return NULL;
+        if (*p == '0' && p + 1 < in->end && isdigit((unsigned char)p[1]))
+                return NULL;
+        for (; p < in->end && isdigit((unsigned char)*p); p++, digits++)
+                mant = digits < 18 ? mant * 10 + (*p - '0') : mant;
+        if (p < in->end && *p == '.') {
+                real = true;
+                p++;
+                if (p >= in->end || !isdigit((unsigned char)*p))
+                        return NULL;
+                for (; p < in->end && isdigit((unsigned char)*p); p++, digits++, frac++)
+                        mant = digits < 18 ? mant * 10 + (*p - '0') : mant;
+        }
+        if (p < in->end && (*p == 'e' || *p == 'E')) {
+                real = true;
+                digits = 99;    /* exponents are left to strtod */
+                p++;
+                if (p < in->end && (*p == '+' || *p == '-'))
+                        p++;
+                if (p >= in->end || !isdigit((unsigned char)*p))
+                        return NULL;
+                while (p < in->end && isdigit((unsigned char)*p))
+                        p++;
+        }
+        in->p = p;
+        if (!real) {
+                if (digits > 18)
+                        return NULL;
+                return json_integer(neg ? -mant : mant);
+        }
+        /* up to 15 digits: mantissa and power of ten are exact doubles, so one division is
+         * the correctly rounded value */
+        if (digits <= 15) {
+                double v = (double)mant / pow10[frac];
+
+                return json_real(neg ? -v : v);
+        }
+        char tok[64];
+        size_t len = (size_t)(p - start);
+        char *endp;
+
+        if (len >= sizeof(tok))
+                return NULL;
+        memcpy(tok, start, len);
+        tok[len] = '\0';
+        errno = 0;
+        double v = strtod(tok, &endp);
+
+        if (errno != 0 || endp != tok + len || !isfinite(v))
+                return NULL;
+        return json_real(v);
+}
+
+static json_t *in_value(struct inbuf *in, int depth)
+{
+        const char *s;
+        size_t len;
+
+        if (depth > LOAD_MAX_DEPTH || in->p >= in->end)
+                return NULL;
+        switch (*in->p) {
+        case '{': {
+                json_t *obj = json_object();
+
+                in->p++;
+                in_skip_ws(in);
+                if (in->p < in->end && *in->p == '}') {
+                        in->p++;
+                        return obj;
+                }
+                for (;;) {
+                        json_t *v;
+                        char key[256];
+                        size_t before = json_object_size(obj);
+
+                        if (in->p >= in->end || *in->p != '"')
+                                break;
+                        in->p++;
+                        if (in_string(in, &s, &len) != 0 || len >= sizeof(key))
+                                break;
+                        memcpy(key, s, len);
+                        key[len] = '\0';
+                        in_skip_ws(in);
+                        if (in->p >= in->end || *in->p != ':')
+                                break;
+                        in->p++;
+                        in_skip_ws(in);
+                        v = in_value(in, depth + 1);
+                        /* a duplicate key leaves the size unchanged: jansson decides */
+                        if (v == NULL || json_object_setn_new_nocheck(obj, key, len, v) != 0 ||
+                            json_object_size(obj) != before + 1)
+                                break;
+                        in_skip_ws(in);
+                        if (in->p < in->end && *in->p == ',') {
+                                in->p++;
+                                in_skip_ws(in);
+                                continue;
+                        }
+                        if (in->p < in->end && *in->p == '}') {
+                                in->p++;
+                                return obj;
+                        }
+                        break;
+                }
+                json_decref(obj);
+                return NULL;
+        }
+        case '[': {
+                json_t *arr = json_array();
+
+                in->p++;
+                in_skip_ws(in);
+                if (in->p < in->end && *in->p == ']') {
+                        in->p++;
+                        return arr;
+                }
+                for (;;) {
+                        json_t *v = in_value(in, depth + 1);
+
+                        if (v == NULL || json_array_append_new(arr, v) != 0)
+                                break;
+                        in_skip_ws(in);
+                        if (in->p < in->end && *in->p == ',') {
+                                in->p++;
+                                in_skip_ws(in);
+                                continue;
+                        }
+                        if (in->p < in->end && *in->p == ']') {
+                                in->p++;
+                                return arr;
+                        }
+                        break;
+                }
+                json_decref(arr);
+                return NULL;
+        }
+        case '"':
+                in->p++;
+                if (in_string(in, &s, &len) != 0)
+                        return NULL;
+                return json_stringn_nocheck(s, len);
+        case 't':
+                if (in->end - in->p >= 4 && memcmp(in->p, "true", 4) == 0) {
+                        in->p += 4;
+                        return json_true();
+                }
+                return NULL;
+        case 'f':
+                if (in->end - in->p >= 5 && memcmp(in->p, "false", 5) == 0) {
+                        in->p += 5;
+                        return json_false();
+                }
+                return NULL;
+        case 'n':
+                if (in->end - in->p >= 4 && memcmp(in->p, "null", 4) == 0) {
+                        in->p += 4;
+                        return json_null();
+                }
+                return NULL;
+        default:
+                return in_number(in);
+        }
+}
+
+json_t *booking_loadb(const char *text, size_t len, size_t flags, json_error_t *error)
+{
+        struct inbuf in = {.p = text, .end = text + len};
+        json_t *j = NULL;
+
+        if ((flags & ~(size_t)JSON_REJECT_DUPLICATES) == 0 && text != NULL) {
+                in_skip_ws(&in);
+                if (in.p < in.end && (*in.p == '{' || *in.p == '[')) {
+                        j = in_value(&in, 0);
+                        in_skip_ws(&in);
+                        if (j != NULL && in.p != in.end) {
+                                json_decref(j);
+                                j = NULL;
+                        }
+                }
+                free(in.scratch);
+        }
+        if (j == NULL)
+                return json_loadb(text, len, flags, error);
+        if (error != NULL) {
+                /* what json_loadb leaves in it on success */
+                error->text[0] = '\0';
+                error->line = -1;
+                error->column = -1;
+                error->position = len;
+                snprintf(error->source, sizeof(error->source), "<buffer>");
+        }
+        return j;
 }
 
 static json_t *envelope(const char *tenant, const char *kind, const char *source_id,

@@ -47,7 +47,7 @@ int dryrun_run_rules(FILE *in, FILE *out, const struct rules *r)
 
                 while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
                         line[--len] = '\0';
-                order = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
+                order = booking_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
                 if (order == NULL) {
                         snprintf(err, sizeof(err), "malformed JSON: %s (column %d)", jerr.text,
                                  jerr.column);
