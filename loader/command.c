@@ -560,7 +560,8 @@ static json_t *put_body_of(const ent_spec *s, const json_t *body)
  * @p update, an existing entity whose definition changed (content hash) gets a PUT.
  */
 static int ensure_entity(run *r, const ent_spec *s, const char *key, const json_t *body,
-                         const char *lookup, bool update, char guid[64])
+                         const char *lookup, bool update, bool skip_lookup, bool *created,
+                         char guid[64])
 {
         const loader_cfg *cfg = &r->w->sh->cfg;
         ledger_row L;
@@ -581,17 +582,21 @@ static int ensure_entity(run *r, const ent_spec *s, const char *key, const json_
                                  "write in doubt, waiting before the look-up");
                         return -1;
                 }
-                /* Master data may exist in Exact already (or from a write in doubt). */
-                if (api(r, "GET", s->endpoint, NULL, lookup, NULL, &res) < 0)
-                        return -1;
-                if (res.outcome != EX_OK) {
-                        read_failed(r, what, &res);
+                /* Master data may exist in Exact already (or from a write in doubt); a
+                 * contact of an account created just now cannot, so it costs no look-up. */
+                guid[0] = '\0';
+                if (!(skip_lookup && L.state == LEDGER_ABSENT)) {
+                        if (api(r, "GET", s->endpoint, NULL, lookup, NULL, &res) < 0)
+                                return -1;
+                        if (res.outcome != EX_OK) {
+                                read_failed(r, what, &res);
+                                exact_result_clear(&res);
+                                return -1;
+                        }
+                        rows = exact_rows(&res);
+                        snprintf(guid, 64, "%s", jstr(json_array_get(rows, 0), s->id_field));
                         exact_result_clear(&res);
-                        return -1;
                 }
-                rows = exact_rows(&res);
-                snprintf(guid, 64, "%s", jstr(json_array_get(rows, 0), s->id_field));
-                exact_result_clear(&res);
                 if (guid[0]) {
                         /* found: with update, an empty hash makes the PUT below happen */
                         if (ledger_done(r->w->db, r->tenant, s->kind, key, guid, -1,
@@ -629,6 +634,8 @@ static int ensure_entity(run *r, const ent_spec *s, const char *key, const json_
                                 set_step(r, ST_RETRY, 0, "ledger: %s", e.msg);
                                 return -1;
                         }
+                        if (created)
+                                *created = true;
                         return 0;
                 }
         }
@@ -671,13 +678,15 @@ static int ensure_account(run *r, const json_t *def, bool update, char guid[64])
         json_t *body = json_deep_copy(def);
         json_t *contact = json_object_get(def, "contact");
         char padded[32], cguid[64];
+        bool fresh = false;
         char *q;
         int rc;
 
         json_object_del(body, "contact");
         exact_pad_account_code(code, padded);
         q = exact_filter_eq("Code", padded, "ID,Code");
-        rc = q ? ensure_entity(r, &SPEC_ACCOUNT, code, body, q, update, guid) : -1;
+        rc = q ? ensure_entity(r, &SPEC_ACCOUNT, code, body, q, update, false, &fresh,
+                                   guid) : -1;
         free(q);
         json_decref(body);
         if (rc < 0 || !json_is_object(contact))
@@ -692,7 +701,8 @@ static int ensure_account(run *r, const json_t *def, bool update, char guid[64])
                 enc = filter ? cx_http_escape(filter) : NULL;
                 if (!enc || asprintf(&q, "$filter=%s&$select=ID&$top=1", enc) < 0)
                         q = NULL;
-                rc = q ? ensure_entity(r, &SPEC_CONTACT, code, cb, q, update, cguid) : -1;
+                rc = q ? ensure_entity(r, &SPEC_CONTACT, code, cb, q, update, fresh, NULL,
+                                           cguid) : -1;
                 if (!q)
                         set_step(r, ST_RETRY, 0, "out of memory");
                 free(filter);
@@ -727,7 +737,7 @@ static int ensure_item(run *r, struct refdata *rd, const json_t *def, bool updat
                 json_object_set_new(body, "ItemGroup", json_string(g));
         }
         q = exact_filter_eq("Code", code, "ID,Code");
-        rc = q ? ensure_entity(r, &SPEC_ITEM, code, body, q, update, guid) : -1;
+        rc = q ? ensure_entity(r, &SPEC_ITEM, code, body, q, update, false, NULL, guid) : -1;
         if (!q)
                 set_step(r, ST_RETRY, 0, "out of memory");
         free(q);

@@ -13,11 +13,11 @@ from datetime import datetime
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration", "loader"))
 import loaderlib as L  # noqa: E402
 
-ORDERS = int(os.environ.get("BENCH_ORDERS", "300"))
+ORDERS = int(os.environ.get("BENCH_ORDERS", "600"))
 TENANTS = int(os.environ.get("BENCH_TENANTS", "2"))
 WINDOW_S = float(os.environ.get("BENCH_MINUTE_S", "2"))
 LIMIT = int(os.environ.get("BENCH_MINUTELY_LIMIT", "20"))
-WARMUP = int(os.environ.get("BENCH_WARMUP", "60"))
+WARMUP = int(os.environ.get("BENCH_WARMUP", "200"))
 
 
 def main():
