@@ -1,0 +1,36 @@
+/* api: the control panel's HTTP side: the JSON API under /api/, the Exact consent callback
+ * and the page itself. Every API request is checked on the server: a live session, the CSRF
+ * token on every change, and the user's right to the tenant it names (operators: all,
+ * shop owners: their own). The work is done by the admin operations library (admin/ops_*.h)
+ * and the transformer's dry run, so the panel and the CLI cannot disagree.
+ *
+ * Handlers run on the HTTP server's thread; one mutex serialises them and the main loop's
+ * database ping, because they share one PostgreSQL connection. */
+#ifndef PANEL_API_H
+#define PANEL_API_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "admin/ops.h"
+#include "common/daemon.h"
+#include "common/kafka.h"
+#include "panel/auth.h"
+
+#define PANEL_MAX_BODY (256 * 1024)
+
+typedef struct panel {
+        cx_daemon *d;
+        ops_ctx ops;
+        cx_producer *producer;     /**< made on the first redrive; NULL until then */
+        pthread_mutex_t lock;
+        auth_policy policy;
+        bool cookie_secure;        /**< Secure cookies (off only for http://localhost tests) */
+        char public_url[512];      /**< where browsers reach the panel; "" when unknown */
+        long lag_warn_s;           /**< extraction older than this: "lagging" */
+} panel;
+
+/** @brief The route handler for every path (registered on "/"). */
+void panel_route(void *ud, const cx_http_request *req, cx_http_reply *reply);
+
+#endif

@@ -1,0 +1,283 @@
+#include "panel/auth.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/crypto.h"
+#include "common/log.h"
+
+static char dummy_hash[crypto_pwhash_STRBYTES];
+
+int auth_init(cx_err *err)
+{
+        unsigned char pw[16];
+
+        if (sodium_init() < 0)
+                return cx_fail(err, CX_ERR_CRYPTO, false, "libsodium cannot be initialised");
+        /* The hash of a random password nobody knows: verifying against it takes as long as
+         * verifying a real user's password, so timing does not tell which names exist. */
+        randombytes_buf(pw, sizeof(pw));
+        if (crypto_pwhash_str(dummy_hash, (const char *)pw, sizeof(pw),
+                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+                return cx_fail(err, CX_ERR_CRYPTO, false, "out of memory hashing a password");
+        return 0;
+}
+
+void auth_cleanup(void)
+{
+        sodium_memzero(dummy_hash, sizeof(dummy_hash));
+}
+
+bool auth_token_equal(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b);
+
+        if (la != lb || la == 0)
+                return false;
+        return sodium_memcmp(a, b, la) == 0;
+}
+
+static void random_hex(char *out)
+{
+        unsigned char raw[AUTH_TOKEN_LEN / 2];
+
+        randombytes_buf(raw, sizeof(raw));
+        sodium_bin2hex(out, AUTH_TOKEN_LEN + 1, raw, sizeof(raw));
+        sodium_memzero(raw, sizeof(raw));
+}
+
+static int check_name(const char *name, cx_err *err)
+{
+        size_t n = strlen(name);
+
+        if (n == 0 || n > 64 || !isalnum((unsigned char)name[0]))
+                return cx_fail(err, CX_ERR_PARSE, false, "a user name is 1 to 64 characters and "
+                               "starts with a letter or digit");
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)name[i];
+
+                if (!isalnum(c) && !strchr("._@-", c))
+                        return cx_fail(err, CX_ERR_PARSE, false, "a user name may hold letters, "
+                                       "digits, '.', '_', '@' and '-' only");
+        }
+        return 0;
+}
+
+int auth_user_set(cx_db *db, const char *name, const char *role, const char *tenant,
+                  const char *password, cx_err *err)
+{
+        char hash[crypto_pwhash_STRBYTES];
+        const char *p[4];
+        size_t pwlen = password ? strlen(password) : 0;
+        int rc;
+
+        if (check_name(name, err) < 0)
+                return -1;
+        if (strcmp(role, "operator") != 0 && strcmp(role, "owner") != 0)
+                return cx_fail(err, CX_ERR_PARSE, false, "role \"%s\": expected operator or owner",
+                               role);
+        if (tenant && !*tenant)
+                tenant = NULL;
+        if (!strcmp(role, "owner") && !tenant)
+                return cx_fail(err, CX_ERR_INVALID, false, "a shop owner needs --tenant");
+        if (!strcmp(role, "operator") && tenant)
+                return cx_fail(err, CX_ERR_INVALID, false, "an operator sees every tenant: "
+                               "leave out --tenant");
+        if (pwlen < AUTH_MIN_PASSWORD || pwlen > AUTH_MAX_PASSWORD)
+                return cx_fail(err, CX_ERR_PARSE, false, "a password has %d to %d characters",
+                               AUTH_MIN_PASSWORD, AUTH_MAX_PASSWORD);
+        if (tenant) {
+                const char *tp[1] = { tenant };
+                PGresult *r = cx_db_query(db, "SELECT 1 FROM tenants WHERE id = $1", 1, tp, err);
+                int rows = r ? PQntuples(r) : -1;
+
+                PQclear(r);
+                if (rows < 0)
+                        return -1;
+                if (rows == 0)
+                        return cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", tenant);
+        }
+        if (crypto_pwhash_str(hash, password, pwlen, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+                return cx_fail(err, CX_ERR_CRYPTO, false, "out of memory hashing the password");
+        p[0] = name;
+        p[1] = hash;
+        p[2] = role;
+        p[3] = tenant;
+        if (cx_db_begin(db, err) < 0)
+                return -1;
+        rc = cx_db_exec(db, "INSERT INTO panel_users (name, password_hash, role, tenant_id)"
+                        " VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET"
+                        " password_hash = $2, role = $3, tenant_id = $4, failed_logins = 0,"
+                        " last_failed_at = NULL, locked_until = NULL, updated_at = now()",
+                        4, p, err);
+        if (rc == 0)
+                rc = cx_db_exec(db, "DELETE FROM panel_sessions WHERE user_name = $1", 1, p,
+                                err);
+        if (rc == 0)
+                rc = cx_db_commit(db, err);
+        if (rc < 0)
+                cx_db_rollback(db);
+        sodium_memzero(hash, sizeof(hash));
+        return rc;
+}
+
+/* Milliseconds to wait after @p failed wrong passwords in a row: the delay doubles each time,
+ * up to 64 times the first. */
+static long fail_wait_ms(const auth_policy *pol, long failed)
+{
+        long shift = failed > 7 ? 6 : failed - 1;
+
+        return failed <= 0 ? 0 : pol->fail_delay_ms << shift;
+}
+
+static int open_session(cx_db *db, const auth_policy *pol, const char *name, char *token,
+                        char *csrf, cx_err *err)
+{
+        char hash[65], ttl[24];
+        const char *p[4] = { hash, name, csrf, ttl };
+
+        random_hex(token);
+        random_hex(csrf);
+        cx_sha256_hex(token, strlen(token), hash);
+        snprintf(ttl, sizeof(ttl), "%ld", pol->session_ttl_s);
+        return cx_db_exec(db, "INSERT INTO panel_sessions (token_hash, user_name, csrf_token,"
+                          " expires_at) VALUES ($1, $2, $3, now() + $4::bigint *"
+                          " interval '1 second')", 4, p, err);
+}
+
+int auth_login(cx_db *db, const auth_policy *pol, const char *name, const char *password,
+               auth_user *user, char *token, char *csrf, long *retry_after_s, cx_err *err)
+{
+        const char *p[4] = { name, NULL, NULL, NULL };
+        char lock[24], failed_s[24];
+        size_t pwlen = password ? strlen(password) : 0;
+        PGresult *r;
+        long failed, since_ms, lock_left;
+        bool ok;
+
+        *retry_after_s = 0;
+        if (!name || check_name(name, NULL) < 0 || pwlen == 0 || pwlen > AUTH_MAX_PASSWORD) {
+                /* Spend the same time as a real check before saying no. */
+                if (crypto_pwhash_str_verify(dummy_hash, "x", 1) == 0)
+                        cx_log(CX_LOG_ERROR, "panel.dummy_hash", "dummy hash matched");
+                return cx_fail(err, CX_ERR_INVALID, false, "wrong user name or password");
+        }
+        cx_db_exec(db, "DELETE FROM panel_sessions WHERE expires_at < now()", 0, NULL, NULL);
+        if (cx_db_begin(db, err) < 0)
+                return -1;
+        r = cx_db_query(db, "SELECT password_hash, role, coalesce(tenant_id, ''), failed_logins,"
+                        " coalesce((extract(epoch FROM now() - last_failed_at) * 1000)::bigint,"
+                        " -1), coalesce(ceil(extract(epoch FROM locked_until - now()))::bigint, 0)"
+                        " FROM panel_users WHERE name = $1 FOR UPDATE", 1, p, err);
+        if (!r)
+                goto fail;
+        if (PQntuples(r) != 1) {
+                PQclear(r);
+                cx_db_rollback(db);
+                if (crypto_pwhash_str_verify(dummy_hash, password, pwlen) == 0)
+                        cx_log(CX_LOG_ERROR, "panel.dummy_hash", "dummy hash matched");
+                return cx_fail(err, CX_ERR_INVALID, false, "wrong user name or password");
+        }
+        failed = strtol(PQgetvalue(r, 0, 3), NULL, 10);
+        since_ms = strtol(PQgetvalue(r, 0, 4), NULL, 10);
+        lock_left = strtol(PQgetvalue(r, 0, 5), NULL, 10);
+        if (lock_left > 0) {
+                PQclear(r);
+                cx_db_rollback(db);
+                *retry_after_s = lock_left;
+                return cx_fail(err, CX_ERR_LIMIT, false, "too many wrong passwords: this account "
+                               "is locked for another %ld s", lock_left);
+        }
+        if (failed > 0 && since_ms >= 0 && since_ms < fail_wait_ms(pol, failed)) {
+                long wait_ms = fail_wait_ms(pol, failed) - since_ms;
+
+                PQclear(r);
+                cx_db_rollback(db);
+                *retry_after_s = (wait_ms + 999) / 1000;
+                return cx_fail(err, CX_ERR_LIMIT, false, "wrong password a moment ago: wait %ld "
+                               "ms before trying again", wait_ms);
+        }
+        ok = crypto_pwhash_str_verify(PQgetvalue(r, 0, 0), password, pwlen) == 0;
+        if (!ok) {
+                failed++;
+                snprintf(failed_s, sizeof(failed_s), "%ld", failed);
+                snprintf(lock, sizeof(lock), "%ld", pol->lockout_s);
+                p[1] = failed_s;
+                p[2] = failed >= pol->lockout_after ? lock : NULL;
+                PQclear(r);
+                if (cx_db_exec(db, "UPDATE panel_users SET failed_logins = CASE WHEN $3::bigint"
+                               " IS NULL THEN $2::integer ELSE 0 END, last_failed_at = now(),"
+                               " locked_until = now() + $3::bigint * interval '1 second'"
+                               " WHERE name = $1", 3, p, err) < 0 ||
+                    cx_db_commit(db, err) < 0)
+                        goto fail;
+                cx_log_fields(CX_LOG_WARN, "panel.login_failed",
+                              json_pack("{s:s, s:i, s:b}", "user", name, "failed", (int)failed,
+                                        "locked", p[2] != NULL),
+                              "wrong password for panel user %s", name);
+                if (p[2])
+                        return cx_fail(err, CX_ERR_INVALID, false, "wrong user name or password;"
+                                       " the account is now locked for %ld s", pol->lockout_s);
+                return cx_fail(err, CX_ERR_INVALID, false, "wrong user name or password");
+        }
+        snprintf(user->name, sizeof(user->name), "%s", name);
+        snprintf(user->role, sizeof(user->role), "%s", PQgetvalue(r, 0, 1));
+        snprintf(user->tenant, sizeof(user->tenant), "%s", PQgetvalue(r, 0, 2));
+        PQclear(r);
+        if (cx_db_exec(db, "UPDATE panel_users SET failed_logins = 0, last_failed_at = NULL,"
+                       " locked_until = NULL, last_login_at = now() WHERE name = $1", 1, p,
+                       err) < 0 ||
+            open_session(db, pol, name, token, csrf, err) < 0 || cx_db_commit(db, err) < 0)
+                goto fail;
+        return 0;
+fail:
+        cx_db_rollback(db);
+        return -1;
+}
+
+int auth_session(cx_db *db, const auth_policy *pol, const char *token, auth_user *user,
+                 char *csrf, cx_err *err)
+{
+        char hash[65], ttl[24];
+        const char *p[2] = { hash, ttl };
+        PGresult *r;
+
+        if (!token || strlen(token) != AUTH_TOKEN_LEN)
+                return cx_fail(err, CX_ERR_NOT_FOUND, false, "not signed in");
+        cx_sha256_hex(token, strlen(token), hash);
+        snprintf(ttl, sizeof(ttl), "%ld", pol->session_ttl_s);
+        r = cx_db_query(db, "UPDATE panel_sessions s SET last_seen_at = now(), expires_at ="
+                        " now() + $2::bigint * interval '1 second' FROM panel_users u"
+                        " WHERE s.token_hash = $1 AND s.expires_at > now() AND u.name ="
+                        " s.user_name RETURNING u.name, u.role, coalesce(u.tenant_id, ''),"
+                        " s.csrf_token", 2, p, err);
+        if (!r)
+                return -1;
+        if (PQntuples(r) != 1) {
+                PQclear(r);
+                return cx_fail(err, CX_ERR_NOT_FOUND, false, "not signed in (or the session "
+                               "expired)");
+        }
+        snprintf(user->name, sizeof(user->name), "%s", PQgetvalue(r, 0, 0));
+        snprintf(user->role, sizeof(user->role), "%s", PQgetvalue(r, 0, 1));
+        snprintf(user->tenant, sizeof(user->tenant), "%s", PQgetvalue(r, 0, 2));
+        snprintf(csrf, AUTH_TOKEN_LEN + 1, "%s", PQgetvalue(r, 0, 3));
+        PQclear(r);
+        return 0;
+}
+
+int auth_logout(cx_db *db, const char *token, cx_err *err)
+{
+        char hash[65];
+        const char *p[1] = { hash };
+
+        if (!token || !*token)
+                return 0;
+        cx_sha256_hex(token, strlen(token), hash);
+        return cx_db_exec(db, "DELETE FROM panel_sessions WHERE token_hash = $1", 1, p, err);
+}

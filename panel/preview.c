@@ -1,0 +1,240 @@
+#include "panel/preview.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/ops_mappings.h"
+#include "common/crypto.h"
+#include "common/http_client.h"
+#include "common/journal.h"
+#include "extractor/ccv.h"
+#include "transformer/dryrun.h"
+#include "transformer/rules.h"
+
+/* Rules from the request, or the stored ones; parsed and validated by the rules module. */
+static struct rules *load_rules(panel *p, const char *tenant, const json_t *given,
+                                json_t **version, cx_err *err)
+{
+        char msg[512] = "";
+        json_t *stored = NULL;
+        struct rules *r;
+        int v = 0;
+
+        *version = json_null();
+        if (given && !json_is_object(given)) {
+                cx_fail(err, CX_ERR_PARSE, false, "\"rules\" must be a rules object");
+                return NULL;
+        }
+        if (!given) {
+                stored = ops_mapping_export(&p->ops, tenant, &v, err);
+                if (!stored) {
+                        if (err->code == CX_ERR_NOT_FOUND)
+                                cx_fail(err, CX_ERR_NOT_FOUND, false, "tenant %s has no mapping "
+                                        "rules yet: save some first", tenant);
+                        return NULL;
+                }
+                json_decref(*version);
+                *version = json_integer(v);
+        }
+        r = rules_from_json(given ? given : stored, msg, sizeof(msg));
+        json_decref(stored);
+        if (r && rules_validate(r, msg, sizeof(msg)) < 0) {
+                rules_free(r);
+                r = NULL;
+        }
+        if (!r)
+                cx_fail(err, CX_ERR_PARSE, false, "%s", msg);
+        return r;
+}
+
+/* The order of an event payload (the shop event envelope, or a bare order). */
+static json_t *order_of_event(const char *payload)
+{
+        json_t *env = json_loads(payload, 0, NULL), *order = NULL;
+
+        if (json_is_object(json_object_get(env, "payload")))
+                order = json_incref(json_object_get(env, "payload"));
+        else if (json_is_object(env) && json_object_get(env, "orderrows"))
+                order = json_incref(env);
+        json_decref(env);
+        return order;
+}
+
+static json_t *order_from_dead_letters(panel *p, const char *tenant, const char *id,
+                                       cx_err *err)
+{
+        const char *params[3] = { tenant, cx_topic(CX_TOPIC_SHOP_ORDERS), id };
+        PGresult *r = cx_db_query(p->d->db, "SELECT payload FROM dead_letters WHERE tenant_id = $1"
+                                  " AND source_topic = $2 AND source_id = $3 ORDER BY id DESC"
+                                  " LIMIT 1", 3, params, err);
+        json_t *order = NULL;
+
+        if (r && PQntuples(r) == 1)
+                order = order_of_event(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return order;
+}
+
+/* Fetch GET /orders/{id} and its rows from the shop, as the extractor would. */
+static json_t *order_from_shop(panel *p, const char *tenant, const char *id, cx_err *err)
+{
+        const char *params[1] = { tenant };
+        PGresult *r;
+        ccv_shop shop;
+        cx_http_client *hc = NULL;
+        json_t *order = NULL, *rows = NULL, *page = NULL;
+        char path[160];
+        double wait = 0;
+        char *secret = NULL;
+
+        memset(&shop, 0, sizeof(shop));
+        if (!p->ops.have_key) {
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "order %s is not among the tenant's dead "
+                        "letters, and without CX_SECRET_KEY the panel cannot ask the shop: paste "
+                        "the order JSON instead", id);
+                return NULL;
+        }
+        r = cx_db_query(p->d->db, "SELECT shop_base_url, shop_public_key, shop_secret_sealed"
+                        " FROM tenants WHERE id = $1", 1, params, err);
+        if (!r)
+                return NULL;
+        if (PQntuples(r) != 1) {
+                PQclear(r);
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", tenant);
+                return NULL;
+        }
+        secret = cx_secret_open(p->ops.key, tenant, PQgetvalue(r, 0, 2), err);
+        if (!secret) {
+                PQclear(r);
+                return NULL;
+        }
+        snprintf(shop.tenant, sizeof(shop.tenant), "%s", tenant);
+        snprintf(shop.base, sizeof(shop.base), "%s", PQgetvalue(r, 0, 0));
+        if (strlen(shop.base) > 0 && shop.base[strlen(shop.base) - 1] == '/')
+                shop.base[strlen(shop.base) - 1] = '\0';
+        snprintf(shop.public_key, sizeof(shop.public_key), "%s", PQgetvalue(r, 0, 1));
+        PQclear(r);
+        shop.secret = secret;
+        shop.get_limit = 20;
+        shop.write_limit = 1;
+        shop.window_s = 1;
+        shop.verify = true;
+        hc = cx_http_client_new(p->ops.http_timeout_ms, false);
+        if (!hc) {
+                cx_fail(err, CX_ERR_IO, false, "out of memory");
+                goto out;
+        }
+        snprintf(path, sizeof(path), "orders/%s", id);
+        if (ccv_request(&shop, hc, "GET", path, NULL, &order, &wait, err) != CCV_OK)
+                goto fail;
+        snprintf(path, sizeof(path), "orders/%s/orderrows?start=0&size=250", id);
+        if (ccv_request(&shop, hc, "GET", path, NULL, &page, &wait, err) != CCV_OK)
+                goto fail;
+        rows = json_object_get(page, "items");
+        if (!json_is_object(order) || !json_is_array(rows)) {
+                cx_fail(err, CX_ERR_PARSE, false, "the shop's answer for order %s is not an "
+                        "order with rows", id);
+                goto fail;
+        }
+        json_object_set(order, "orderrows", rows);
+        goto out;
+fail:
+        if (err->code != CX_ERR_PARSE) {
+                char why[sizeof(err->msg)];
+
+                snprintf(why, sizeof(why), "%s", err->msg);
+                cx_fail(err, CX_ERR_HTTP, false, "order %s is not among the tenant's dead "
+                        "letters and the shop could not be asked: %.300s", id, why);
+        }
+        json_decref(order);
+        order = NULL;
+out:
+        json_decref(page);
+        cx_http_client_free(hc);
+        ccv_shop_clear(&shop);
+        return order;
+}
+
+/* One dry-run line for @p order with @p r. */
+static json_t *dry_run(const struct rules *r, const json_t *order, cx_err *err)
+{
+        char *line = json_dumps(order, JSON_COMPACT), *out = NULL, *in_text = NULL;
+        size_t out_len = 0;
+        FILE *in, *outf;
+        json_t *res = NULL;
+
+        if (!line || asprintf(&in_text, "%s\n", line) < 0) {
+                free(line);
+                cx_fail(err, CX_ERR_IO, false, "out of memory");
+                return NULL;
+        }
+        free(line);
+        in = fmemopen(in_text, strlen(in_text), "r");
+        outf = open_memstream(&out, &out_len);
+        if (in && outf)
+                dryrun_run_rules(in, outf, r);
+        if (in)
+                fclose(in);
+        if (outf)
+                fclose(outf);
+        if (out)
+                res = json_loadb(out, out_len, 0, NULL);
+        if (!res)
+                cx_fail(err, CX_ERR_IO, false, "the dry run gave no answer");
+        free(out);
+        free(in_text);
+        return res;
+}
+
+json_t *preview_booking(panel *p, const char *tenant, const json_t *req, cx_err *err)
+{
+        const json_t *given = json_object_get(req, "order");
+        const json_t *jid = json_object_get(req, "order_id");
+        const char *source = "pasted";
+        json_t *order = NULL, *version = NULL, *res;
+        struct rules *r;
+        char id[40];
+
+        if (given && !json_is_object(given)) {
+                cx_fail(err, CX_ERR_PARSE, false, "\"order\" must be a CCV order object");
+                return NULL;
+        }
+        if (!given) {
+                if (json_is_integer(jid))
+                        snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(jid));
+                else if (json_is_string(jid) && json_string_length(jid) > 0 &&
+                         json_string_length(jid) < 20 &&
+                         strspn(json_string_value(jid), "0123456789") == json_string_length(jid))
+                        snprintf(id, sizeof(id), "%s", json_string_value(jid));
+                else {
+                        cx_fail(err, CX_ERR_PARSE, false, "give \"order\" (the order JSON) or "
+                                "\"order_id\" (digits)");
+                        return NULL;
+                }
+        }
+        r = load_rules(p, tenant, json_object_get(req, "rules"), &version, err);
+        if (!r) {
+                json_decref(version);
+                return NULL;
+        }
+        if (given) {
+                order = json_incref((json_t *)given);
+        } else {
+                order = order_from_dead_letters(p, tenant, id, err);
+                source = "dead_letter";
+                if (!order && err->code == CX_OK) {
+                        order = order_from_shop(p, tenant, id, err);
+                        source = "shop";
+                }
+        }
+        res = order ? dry_run(r, order, err) : NULL;
+        json_decref(order);
+        rules_free(r);
+        if (!res) {
+                json_decref(version);
+                return NULL;
+        }
+        return json_pack("{s:o, s:s, s:o}", "result", res, "order_source", source,
+                         "rules_version", version);
+}
