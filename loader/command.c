@@ -202,42 +202,48 @@ struct refdata {
 };
 
 static pthread_mutex_t ref_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct refdata *refs;
+/* Entries are allocated one by one: workers keep pointers to them while the list grows. */
+static struct refdata **refs;
 static size_t n_refs, cap_refs;
 
 static struct refdata *ref_get(run *r)
 {
+        struct refdata *rd;
         char key[300];
 
         snprintf(key, sizeof(key), "%s|%ld", r->base, r->division);
         for (size_t i = 0; i < n_refs; i++) {
-                if (!strcmp(refs[i].key, key))
-                        return &refs[i];
+                if (!strcmp(refs[i]->key, key))
+                        return refs[i];
         }
         if (n_refs == cap_refs) {
                 size_t cap = cap_refs ? cap_refs * 2 : 16;
-                struct refdata *n = realloc(refs, cap * sizeof(*n));
+                struct refdata **n = realloc(refs, cap * sizeof(*n));
 
                 if (!n)
                         return NULL;
                 refs = n;
                 cap_refs = cap;
         }
-        refs[n_refs].key = strdup(key);
-        refs[n_refs].vat = NULL;
-        refs[n_refs].groups = json_object();
-        refs[n_refs].gl = json_object();
-        return &refs[n_refs++];
+        rd = calloc(1, sizeof(*rd));
+        if (!rd)
+                return NULL;
+        rd->key = strdup(key);
+        rd->groups = json_object();
+        rd->gl = json_object();
+        refs[n_refs++] = rd;
+        return rd;
 }
 
 void command_caches_free(void)
 {
         pthread_mutex_lock(&ref_lock);
         for (size_t i = 0; i < n_refs; i++) {
-                free(refs[i].key);
-                json_decref(refs[i].vat);
-                json_decref(refs[i].groups);
-                json_decref(refs[i].gl);
+                free(refs[i]->key);
+                json_decref(refs[i]->vat);
+                json_decref(refs[i]->groups);
+                json_decref(refs[i]->gl);
+                free(refs[i]);
         }
         free(refs);
         refs = NULL;
