@@ -875,6 +875,10 @@ static ex_rc slice_hints(extractor *x, ex_tenant *t)
 
                 snprintf(path, sizeof(path), "%s/%s", h->entity == ENT_ORDER ? "orders" :
                          "products", h->source_id);
+                if (!t->want[h->entity]) {
+                        b.hint_ids[b.n_hints++] = h->id;
+                        continue;
+                }
                 st = ccv_request(&t->shop, x->http, "GET", path, NULL, &obj, &wait, &err);
                 if (st == CCV_NOT_FOUND) {
                         /* deleted since: nothing to publish, nothing to retry */
@@ -1148,8 +1152,9 @@ static void tenant_apply(extractor *x, ex_tenant *t, PGresult *r, int row)
 
         while (bl > 0 && base[bl - 1] == '/')
                 bl--;
-        creds_changed = !t->sealed || strcmp(t->sealed, sealed) || strcmp(t->shop.public_key, pub) ||
-                        strncmp(t->shop.base, base, bl) || t->shop.base[bl];
+        creds_changed = !t->sealed || strcmp(t->sealed, sealed) ||
+                        strcmp(t->shop.public_key, pub) || strncmp(t->shop.base, base, bl) ||
+                        t->shop.base[bl];
         parse_entities(t, PQgetvalue(r, row, 4));
         t->require_paid = PQgetvalue(r, row, 5)[0] == 't';
         parse_statuses(t, PQgetvalue(r, row, 6));
@@ -1237,6 +1242,9 @@ static void housekeeping(extractor *x)
         if (cx_db_exec(x->db, "INSERT INTO extract_instances (instance_id) VALUES ($1)"
                        " ON CONFLICT (instance_id) DO UPDATE SET seen_at = now()", 1, p2,
                        &err) < 0)
+                goto db_failed;
+        if (cx_db_exec(x->db, "DELETE FROM extract_instances WHERE seen_at < now() - interval"
+                       " '1 day'", 0, NULL, &err) < 0)
                 goto db_failed;
         if (cx_db_exec(x->db, "INSERT INTO extract_leases (tenant_id) SELECT id FROM tenants"
                        " WHERE enabled ON CONFLICT DO NOTHING", 0, NULL, &err) < 0)

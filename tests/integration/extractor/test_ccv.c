@@ -7,8 +7,8 @@
 static void test_signing(void)
 {
         char h[129];
-        const char *post = "{\"event\":\"orders.created\",\"address\":\"https://example.test/hook\","
-                           "\"is_active\":true}";
+        const char *post = "{\"event\":\"orders.created\","
+                           "\"address\":\"https://example.test/hook\",\"is_active\":true}";
 
         ccv_sign("demo-public", "demo-secret", "GET",
                  "/api/rest/v1/orders?min_create_date=2024-01-01&start=0&size=25", "", 0,

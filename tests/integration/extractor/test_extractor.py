@@ -321,6 +321,18 @@ class BadInput(Base):
                          [m for m in e.messages("shop.products") if m["tenant"] == "t1"], [])
         self.assertTrue(any(ev.get("event") == "extract.failed" and ev.get("tenant") == "t1"
                             for ev in d.log_events()))
+        # fixing the tenant row takes effect without a restart
+        right = next(s["secret"] for s in fake.shops() if s["n"] == 1)
+        sealed = subprocess.run([EXTRACTOR, "--seal-secret", "t1"], input=right,
+                                env={**os.environ, "CX_SECRET_KEY": SECRET_KEY}, check=True,
+                                stdout=subprocess.PIPE, text=True).stdout.strip()
+        cxtest.psql(e.dsn, f"UPDATE tenants SET shop_secret_sealed = '{sealed}' WHERE id = 't1'")
+        self.assert_all_once(e, orders, [1, 2], 30)
+        # so does disabling one: its lease is given back
+        cxtest.psql(e.dsn, "UPDATE tenants SET enabled = false WHERE id = 't2'")
+        wait_for(lambda: cxtest.psql(e.dsn, "SELECT count(*) FROM extract_leases WHERE tenant_id"
+                                     " = 't2' AND owner IS NOT NULL") == "0", 10,
+                 what="the disabled tenant's lease released")
         self.assertEqual(d.stop(timeout=15), 0, d.output()[-3000:])
 
 
