@@ -206,7 +206,7 @@ static void utf8_trunc(const char *s, size_t max, char *out, size_t outlen)
 static void set_str(json_t *obj, const char *key, const char *val)
 {
         if (val != NULL && val[0] != '\0')
-                json_object_set_new(obj, key, json_string(val));
+                json_object_set_new_nocheck(obj, key, json_string(val));
 }
 
 static json_t *money(long long cents)
@@ -328,10 +328,10 @@ json_t *booking_account_def(const json_t *info, const char *user_id, char *err, 
                 return NULL;
         }
         acc = json_object();
-        json_object_set_new(acc, "Code", json_string(code));
+        json_object_set_new_nocheck(acc, "Code", json_string(code));
         utf8_trunc(company[0] ? company : name, 50, tmp, sizeof(tmp));
-        json_object_set_new(acc, "Name", json_string(tmp));
-        json_object_set_new(acc, "Status", json_string("C"));
+        json_object_set_new_nocheck(acc, "Name", json_string(tmp));
+        json_object_set_new_nocheck(acc, "Status", json_string("C"));
         address_line(bill, line, sizeof(line));
         set_str(acc, "AddressLine1", line);
         set_str(acc, "AddressLine2", jstr(bill, "address_line_2"));
@@ -368,7 +368,7 @@ json_t *booking_account_def(const json_t *info, const char *user_id, char *err, 
         set_str(contact, "Phone", jstr(bill, "telephone"));
         set_str(contact, "Mobile", jstr(bill, "mobile"));
         if (json_object_get(contact, "FirstName") || json_object_get(contact, "LastName"))
-                json_object_set_new(acc, "contact", contact);
+                json_object_set_new_nocheck(acc, "contact", contact);
         else
                 json_decref(contact);
         return acc;
@@ -407,21 +407,47 @@ struct group {
         long long weight;         /* goods net at this rate (for pro rata splits) */
 };
 
+/* Most orders fit in the builder's own line array; a fresh heap block per order costs more
+ * than the booking itself (it makes malloc consolidate its free lists). */
+#define BUILDER_INLINE_LINES 24
+
 struct builder {
-        struct line *lines;
+        struct line *lines;       /* inline_lines, or a heap copy once that is full */
         size_t n, cap;
         struct group groups[16];
         size_t n_groups;
+        struct line inline_lines[BUILDER_INLINE_LINES];
 };
+
+static void builder_init(struct builder *b)
+{
+        b->lines = b->inline_lines;
+        b->n = 0;
+        b->cap = BUILDER_INLINE_LINES;
+        b->n_groups = 0;
+}
+
+static void builder_free(struct builder *b)
+{
+        if (b->lines != b->inline_lines)
+                free(b->lines);
+}
 
 static struct line *add_line(struct builder *b)
 {
         if (b->n == b->cap) {
-                size_t cap = b->cap ? b->cap * 2 : 16;
-                struct line *l = realloc(b->lines, cap * sizeof(*l));
+                size_t cap = b->cap * 2;
+                struct line *l = malloc(cap * sizeof(*l));
 
                 if (l == NULL)
                         return NULL;
+                memcpy(l, b->lines, b->n * sizeof(*l));
+                /* item codes kept in a line's own buffer move with it */
+                for (size_t i = 0; i < b->n; i++) {
+                        if (b->lines[i].item == b->lines[i].item_buf)
+                                l[i].item = l[i].item_buf;
+                }
+                builder_free(b);
                 b->lines = l;
                 b->cap = cap;
         }
@@ -691,10 +717,10 @@ static json_t *item_def(const struct line *l, const struct rules *r, const struc
         json_t *it = json_object();
         char desc[256];
 
-        json_object_set_new(it, "Code", json_string(l->item));
+        json_object_set_new_nocheck(it, "Code", json_string(l->item));
         utf8_trunc(l->desc[0] ? l->desc : l->item, MAX_DESCRIPTION, desc, sizeof(desc));
-        json_object_set_new(it, "Description", json_string(desc));
-        json_object_set_new(it, "IsSalesItem", json_true());
+        json_object_set_new_nocheck(it, "Description", json_string(desc));
+        json_object_set_new_nocheck(it, "IsSalesItem", json_true());
         set_str(it, "ItemGroup", r->default_item_group);
         /* the item's default sales VAT code is the home one for its rate, when mapped */
         {
@@ -719,20 +745,20 @@ static json_t *line_json(struct line *l, const struct rules *r, bool invoice)
         char desc[256];
         const char *gl;
 
-        json_object_set_new(j, "Item", json_string(l->item));
+        json_object_set_new_nocheck(j, "Item", json_string(l->item));
         utf8_trunc(l->desc, MAX_DESCRIPTION, desc, sizeof(desc));
-        json_object_set_new(j, "Description", json_string(desc));
+        json_object_set_new_nocheck(j, "Description", json_string(desc));
         if (l->qty_milli % 1000 == 0)
-                json_object_set_new(j, "Quantity", json_integer(l->qty_milli / 1000));
+                json_object_set_new_nocheck(j, "Quantity", json_integer(l->qty_milli / 1000));
         else
-                json_object_set_new(j, "Quantity", json_real((double)l->qty_milli / 1000.0));
-        json_object_set_new(j, "UnitPrice", micro_num(np));
-        json_object_set_new(j, "NetPrice", micro_num(np));
-        json_object_set_new(j, "VATCode", json_string(l->code));
-        json_object_set_new(j, "VATPercentage", json_real((double)l->pct_bp / 10000.0));
+                json_object_set_new_nocheck(j, "Quantity", json_real((double)l->qty_milli / 1000.0));
+        json_object_set_new_nocheck(j, "UnitPrice", micro_num(np));
+        json_object_set_new_nocheck(j, "NetPrice", micro_num(np));
+        json_object_set_new_nocheck(j, "VATCode", json_string(l->code));
+        json_object_set_new_nocheck(j, "VATPercentage", json_real((double)l->pct_bp / 10000.0));
         gl = rules_map_get(r->gl_accounts, kind_gl_key[l->kind]);
         if (invoice && gl != NULL)
-                json_object_set_new(j, "GLAccount", json_string(gl));
+                json_object_set_new_nocheck(j, "GLAccount", json_string(gl));
         return j;
 }
 
@@ -791,7 +817,7 @@ static int check_shop_icp(const json_t *order, const json_t *rows, const struct 
 int booking_from_order(const struct rules *r, const json_t *order, const struct booking_ctx *ctx,
                        struct booking *out, char *err, size_t errlen)
 {
-        struct builder b = {0};
+        struct builder b;
         struct order_amounts a = {0};
         const json_t *customer, *ship, *rows;
         char user_id[32] = "", ordernum[64], idbuf[32];
@@ -800,6 +826,7 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
         int ship_pct;
         int rc = -1;
 
+        builder_init(&b);
         memset(out, 0, sizeof(*out));
         if (!json_is_object(order)) {
                 snprintf(err, errlen, "order is not a JSON object");
@@ -1072,28 +1099,28 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
 
                 out->endpoint = invoice ? "salesinvoice/SalesInvoices" : "salesorder/SalesOrders";
                 if (invoice) {
-                        json_object_set_new(body, "Journal", json_string(r->journal));
-                        json_object_set_new(body, "Type", json_integer(8020));
+                        json_object_set_new_nocheck(body, "Journal", json_string(r->journal));
+                        json_object_set_new_nocheck(body, "Type", json_integer(8020));
                 }
-                json_object_set_new(body, "OrderedBy", json_string(acc));
-                json_object_set_new(body, "InvoiceTo", json_string(acc));
+                json_object_set_new_nocheck(body, "OrderedBy", json_string(acc));
+                json_object_set_new_nocheck(body, "InvoiceTo", json_string(acc));
                 if (jstr(order, "ordernumber_full")[0] != '\0')
                         snprintf(ordernum, sizeof(ordernum), "%s", jstr(order, "ordernumber_full"));
                 else if (jid(order, "ordernumber", idbuf, sizeof(idbuf)) != NULL)
                         snprintf(ordernum, sizeof(ordernum), "%s", idbuf);
                 else
                         snprintf(ordernum, sizeof(ordernum), "%s", out->source_id);
-                json_object_set_new(body, "YourRef", json_string(ordernum));
+                json_object_set_new_nocheck(body, "YourRef", json_string(ordernum));
                 {
                         char descr[128];
 
                         snprintf(descr, sizeof(descr), "Webshop order %s", ordernum);
-                        json_object_set_new(body, "Description", json_string(descr));
+                        json_object_set_new_nocheck(body, "Description", json_string(descr));
                 }
                 snprintf(date, sizeof(date), "%s", jstr(order, "create_date"));
                 if (strlen(date) >= 19) {
                         date[19] = '\0';
-                        json_object_set_new(body, "OrderDate", json_string(date));
+                        json_object_set_new_nocheck(body, "OrderDate", json_string(date));
                 }
                 pm = rules_map_get(r->payment_conditions, jstr(order, "paymethod"));
                 if (pm == NULL && jid(order, "paymethod_id", pmid, sizeof(pmid)) != NULL)
@@ -1101,7 +1128,7 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
                 if (pm == NULL)
                         pm = r->default_payment_condition;
                 set_str(body, "PaymentCondition", pm);
-                json_object_set_new(body, "Currency", json_string("EUR"));
+                json_object_set_new_nocheck(body, "Currency", json_string("EUR"));
                 for (size_t i = 0; i < b.n; i++) {
                         struct line *l = &b.lines[i];
 
@@ -1118,13 +1145,13 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
                         if (!seen)
                                 json_array_append_new(items, item_def(l, r, d));
                 }
-                json_object_set_new(body, invoice ? "SalesInvoiceLines" : "SalesOrderLines",
+                json_object_set_new_nocheck(body, invoice ? "SalesInvoiceLines" : "SalesOrderLines",
                                     lines);
                 out->gross_cents = out->net_cents + out->vat_cents;
         }
         rc = 0;
 out:
-        free(b.lines);
+        builder_free(&b);
         if (rc != 0)
                 booking_clear(out);
         return rc;
@@ -1136,9 +1163,9 @@ static json_t *totals_json(const struct booking *b)
 {
         json_t *t = json_object();
 
-        json_object_set_new(t, "net", money(b->net_cents));
-        json_object_set_new(t, "vat", money(b->vat_cents));
-        json_object_set_new(t, "gross", money(b->gross_cents));
+        json_object_set_new_nocheck(t, "net", money(b->net_cents));
+        json_object_set_new_nocheck(t, "vat", money(b->vat_cents));
+        json_object_set_new_nocheck(t, "gross", money(b->gross_cents));
         return t;
 }
 
@@ -1150,18 +1177,18 @@ static void add_warnings(json_t *obj, const struct vat_decision *d)
 
         for (int i = 0; i < d->n_warnings; i++)
                 json_array_append_new(w, json_string(d->warnings[i]));
-        json_object_set_new(obj, "warnings", w);
+        json_object_set_new_nocheck(obj, "warnings", w);
 }
 
 json_t *booking_result_json(const struct booking *b)
 {
         json_t *o = json_object();
 
-        json_object_set_new(o, "source_id", json_string(b->source_id));
-        json_object_set_new(o, "scenario", json_string(vat_scenario_name(b->decision.scenario)));
-        json_object_set_new(o, "endpoint", json_string(b->endpoint));
-        json_object_set(o, "body", b->body);
-        json_object_set_new(o, "totals", totals_json(b));
+        json_object_set_new_nocheck(o, "source_id", json_string(b->source_id));
+        json_object_set_new_nocheck(o, "scenario", json_string(vat_scenario_name(b->decision.scenario)));
+        json_object_set_new_nocheck(o, "endpoint", json_string(b->endpoint));
+        json_object_set_nocheck(o, "body", b->body);
+        json_object_set_new_nocheck(o, "totals", totals_json(b));
         add_warnings(o, &b->decision);
         return o;
 }
@@ -1244,6 +1271,14 @@ static size_t utf8_seq_len(const unsigned char *s, size_t left)
         return n;
 }
 
+/* Bytes a JSON string carries as they are and that need no UTF-8 check: printable ASCII
+ * except the quote and the backslash. */
+static const bool plain_ascii[256] = {
+        [0x20 ... 0x21] = true,         /* 0x22 is '"' */
+        [0x23 ... 0x5b] = true,         /* 0x5c is '\\' */
+        [0x5d ... 0x7f] = true,
+};
+
 /* A JSON string the way jansson writes it without JSON_ENSURE_ASCII / JSON_ESCAPE_SLASH.
  * Returns -1 on invalid UTF-8 (jansson refuses to dump those). */
 static int out_string(struct outbuf *o, const char *str, size_t len)
@@ -1256,7 +1291,7 @@ static int out_string(struct outbuf *o, const char *str, size_t len)
         while (i < len) {
                 unsigned char c = s[i];
 
-                if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+                if (plain_ascii[c]) {
                         i++;
                         continue;
                 }
@@ -1851,11 +1886,11 @@ static json_t *envelope(const char *tenant, const char *kind, const char *source
 {
         json_t *e = json_object();
 
-        json_object_set_new(e, "v", json_integer(1));
-        json_object_set_new(e, "tenant", json_string(tenant));
-        json_object_set_new(e, "kind", json_string(kind));
-        json_object_set_new(e, "source_id", json_string(source_id));
-        json_object_set_new(e, "trace_id", trace_id ? json_string(trace_id) : json_null());
+        json_object_set_new_nocheck(e, "v", json_integer(1));
+        json_object_set_new_nocheck(e, "tenant", json_string(tenant));
+        json_object_set_new_nocheck(e, "kind", json_string(kind));
+        json_object_set_new_nocheck(e, "source_id", json_string(source_id));
+        json_object_set_new_nocheck(e, "trace_id", trace_id ? json_string(trace_id) : json_null());
         return e;
 }
 
@@ -1871,10 +1906,10 @@ static void set_hash(json_t *e)
                 json_t *v = json_object_get(e, keys[i]);
 
                 if (v != NULL)
-                        json_object_set(h, keys[i], v);
+                        json_object_set_nocheck(h, keys[i], v);
         }
         if (booking_content_hash(h, hash) == 0)
-                json_object_set_new(e, "content_hash", json_string(hash));
+                json_object_set_new_nocheck(e, "content_hash", json_string(hash));
         json_decref(h);
 }
 
@@ -1886,13 +1921,13 @@ json_t *booking_command_json(const struct booking *b, const struct rules *r, con
 
         if (e == NULL)
                 return NULL;
-        json_object_set_new(e, "division", json_integer(r->division));
-        json_object_set_new(e, "scenario", json_string(vat_scenario_name(b->decision.scenario)));
-        json_object_set_new(e, "endpoint", json_string(b->endpoint));
-        json_object_set(e, "account", b->account);
-        json_object_set(e, "items", b->items);
-        json_object_set(e, "body", b->body);
-        json_object_set_new(e, "totals", totals_json(b));
+        json_object_set_new_nocheck(e, "division", json_integer(r->division));
+        json_object_set_new_nocheck(e, "scenario", json_string(vat_scenario_name(b->decision.scenario)));
+        json_object_set_new_nocheck(e, "endpoint", json_string(b->endpoint));
+        json_object_set_nocheck(e, "account", b->account);
+        json_object_set_nocheck(e, "items", b->items);
+        json_object_set_nocheck(e, "body", b->body);
+        json_object_set_new_nocheck(e, "totals", totals_json(b));
         add_warnings(e, &b->decision);
         set_hash(e);
         return e;
@@ -1912,9 +1947,9 @@ json_t *booking_account_upsert_json(const struct rules *r, const json_t *user,
         if (acc == NULL)
                 return NULL;
         e = envelope(r->tenant, "account_upsert", id, trace_id);
-        json_object_set_new(e, "division", json_integer(r->division));
-        json_object_set_new(e, "endpoint", json_string("crm/Accounts"));
-        json_object_set_new(e, "account", acc);
+        json_object_set_new_nocheck(e, "division", json_integer(r->division));
+        json_object_set_new_nocheck(e, "endpoint", json_string("crm/Accounts"));
+        json_object_set_new_nocheck(e, "account", acc);
         set_hash(e);
         return e;
 }
@@ -1947,10 +1982,10 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
                 return NULL;
         }
         it = json_object();
-        json_object_set_new(it, "Code", json_string(code));
+        json_object_set_new_nocheck(it, "Code", json_string(code));
         utf8_trunc(name, MAX_DESCRIPTION, desc, sizeof(desc));
-        json_object_set_new(it, "Description", json_string(desc));
-        json_object_set_new(it, "IsSalesItem", json_true());
+        json_object_set_new_nocheck(it, "Description", json_string(desc));
+        json_object_set_new_nocheck(it, "IsSalesItem", json_true());
         group = rules_map_get(r->item_groups, jstr(product, "maincategory"));
         if (group == NULL)
                 group = r->default_item_group;
@@ -1982,16 +2017,16 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
 
                         if (r->prices_incl_vat && pct > 0)
                                 sell = div_round((i128)sell * 10000, 10000 + pct);
-                        json_object_set_new(it, "SalesPrice",
+                        json_object_set_new_nocheck(it, "SalesPrice",
                                             money(micro_to_cents(sell)));
                 }
         }
         items = json_array();
         json_array_append_new(items, it);
         e = envelope(r->tenant, "item_upsert", id, trace_id);
-        json_object_set_new(e, "division", json_integer(r->division));
-        json_object_set_new(e, "endpoint", json_string("logistics/Items"));
-        json_object_set_new(e, "items", items);
+        json_object_set_new_nocheck(e, "division", json_integer(r->division));
+        json_object_set_new_nocheck(e, "endpoint", json_string("logistics/Items"));
+        json_object_set_new_nocheck(e, "items", items);
         set_hash(e);
         return e;
 }
@@ -2002,14 +2037,14 @@ json_t *booking_dead_letter_json(const char *tenant, const char *source_topic,
 {
         json_t *e = json_object();
 
-        json_object_set_new(e, "v", json_integer(1));
-        json_object_set_new(e, "tenant", tenant ? json_string(tenant) : json_null());
-        json_object_set_new(e, "source_topic", json_string(source_topic ? source_topic : ""));
-        json_object_set_new(e, "source_id", source_id ? json_string(source_id) : json_null());
-        json_object_set_new(e, "trace_id", trace_id ? json_string(trace_id) : json_null());
-        json_object_set_new(e, "stage", json_string("transformer"));
-        json_object_set_new(e, "reason", json_string(reason ? reason : ""));
-        json_object_set_new(e, "payload", payload ? json_stringn(payload, strlen(payload))
+        json_object_set_new_nocheck(e, "v", json_integer(1));
+        json_object_set_new_nocheck(e, "tenant", tenant ? json_string(tenant) : json_null());
+        json_object_set_new_nocheck(e, "source_topic", json_string(source_topic ? source_topic : ""));
+        json_object_set_new_nocheck(e, "source_id", source_id ? json_string(source_id) : json_null());
+        json_object_set_new_nocheck(e, "trace_id", trace_id ? json_string(trace_id) : json_null());
+        json_object_set_new_nocheck(e, "stage", json_string("transformer"));
+        json_object_set_new_nocheck(e, "reason", json_string(reason ? reason : ""));
+        json_object_set_new_nocheck(e, "payload", payload ? json_stringn(payload, strlen(payload))
                                                   : json_null());
         return e;
 }
