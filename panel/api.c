@@ -575,11 +575,16 @@ static void h_deadletters(rq *q, const char *t)
 static void h_deadletter_action(rq *q, const char *t, const char *ids, const char *action)
 {
         long long id;
-        json_t *dl = own_dead_letter(q, t, ids, &id), *b = NULL;
+        json_t *dl, *b = NULL;
         cx_err err = { 0 };
         int rc;
         char detail[64];
 
+        if (action && !strcmp(action, "drop") && !is_operator(q)) {
+                reply_error(q, 403, "only operators may drop dead letters");
+                return;
+        }
+        dl = own_dead_letter(q, t, ids, &id);
         if (!dl)
                 return;
         if (!action) {
@@ -596,10 +601,6 @@ static void h_deadletter_action(rq *q, const char *t, const char *ids, const cha
                 rc = q->p->producer ? ops_deadletter_redrive(&q->p->ops, q->p->producer, id,
                                                              &err) : -1;
         } else if (!strcmp(action, "drop")) {
-                if (!is_operator(q)) {
-                        reply_error(q, 403, "only operators may drop dead letters");
-                        return;
-                }
                 b = body_object(q);
                 if (!b)
                         return;

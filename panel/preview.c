@@ -107,6 +107,10 @@ static json_t *order_from_shop(panel *p, const char *tenant, const char *id, cx_
         secret = cx_secret_open(p->ops.key, tenant, PQgetvalue(r, 0, 2), err);
         if (!secret) {
                 PQclear(r);
+                cx_fail(err, CX_ERR_INVALID, false, "order %s is not among the tenant's dead "
+                        "letters, and the shop secret of %s cannot be opened to ask the shop "
+                        "(set it with connector-admin tenants credentials): paste the order "
+                        "JSON instead", id, tenant);
                 return NULL;
         }
         snprintf(shop.tenant, sizeof(shop.tenant), "%s", tenant);
@@ -201,7 +205,7 @@ json_t *preview_booking(panel *p, const char *tenant, const json_t *req, cx_err 
                 return NULL;
         }
         if (!given) {
-                if (json_is_integer(jid))
+                if (json_is_integer(jid) && json_integer_value(jid) > 0)
                         snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(jid));
                 else if (json_is_string(jid) && json_string_length(jid) > 0 &&
                          json_string_length(jid) < 20 &&
