@@ -123,8 +123,9 @@ class Stack:
         self.panel = cxtest.Daemon(PANEL, env, name="panel").start()
         self.panel.wait_ready(60)
 
-    def daemon(self, exe, env, name):
-        d = cxtest.Daemon(exe, {**self.env, **env}, name=name).start()
+    def daemon(self, exe, env, name, without=()):
+        full = {k: v for k, v in {**self.env, **env}.items() if k not in without}
+        d = cxtest.Daemon(exe, full, name=name).start()
         self.daemons.append(d)
         return d
 
