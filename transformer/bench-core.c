@@ -2,6 +2,7 @@
  * the dry run and daemon do, VAT engine, booking, serialise) on a typical 5-line order,
  * single thread. Not a test; run on demand:
  *   build/transformer/bench-core [iterations]                                          */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,12 +92,10 @@ static int transform_one(const struct rules *r, const char *text, size_t len, si
         if (order == NULL)
                 return -1;
         if (booking_from_order(r, order, NULL, &b, err, errlen) == 0) {
-                json_t *cmd = booking_command_json(&b, r, "bench");
-                char *s = booking_dumps(cmd);
+                char *s = booking_command_dumps(&b, r, "bench");
 
                 *bytes += s ? strlen(s) : 0;
                 free(s);
-                json_decref(cmd);
                 booking_clear(&b);
                 rc = 0;
         }
@@ -132,6 +131,30 @@ int main(int argc, char **argv)
                 if (text[i] == NULL)
                         return 1;
                 len[i] = strlen(text[i]);
+        }
+        /* the fast paths must print what jansson prints: check against json_loads/json_dumps */
+        for (int i = 0; i < 16; i++) {
+                json_t *order = json_loads(text[i], 0, NULL);
+                struct booking b;
+
+                if (order == NULL || booking_from_order(r, order, NULL, &b, err, sizeof(err)) != 0)
+                        return 1;
+                json_t *cmd = booking_command_json(&b, r, "bench");
+                char *want = json_dumps(cmd, JSON_COMPACT | JSON_REAL_PRECISION(15));
+                char *got = booking_command_dumps(&b, r, "bench");
+                json_t *again = booking_loadb(text[i], len[i], 0, NULL);
+                bool same = want && got && strcmp(want, got) == 0 && json_equal(again, order);
+
+                free(want);
+                free(got);
+                json_decref(again);
+                json_decref(cmd);
+                booking_clear(&b);
+                json_decref(order);
+                if (!same) {
+                        fprintf(stderr, "bench-core: fast path differs from jansson\n");
+                        return 1;
+                }
         }
         /* phase figures: JSON parse alone, then parse + booking, then the full path */
         double tp = now();

@@ -751,7 +751,8 @@ static json_t *line_json(struct line *l, const struct rules *r, bool invoice)
         if (l->qty_milli % 1000 == 0)
                 json_object_set_new_nocheck(j, "Quantity", json_integer(l->qty_milli / 1000));
         else
-                json_object_set_new_nocheck(j, "Quantity", json_real((double)l->qty_milli / 1000.0));
+                json_object_set_new_nocheck(j, "Quantity",
+                                            json_real((double)l->qty_milli / 1000.0));
         json_object_set_new_nocheck(j, "UnitPrice", micro_num(np));
         json_object_set_new_nocheck(j, "NetPrice", micro_num(np));
         json_object_set_new_nocheck(j, "VATCode", json_string(l->code));
@@ -1185,7 +1186,8 @@ json_t *booking_result_json(const struct booking *b)
         json_t *o = json_object();
 
         json_object_set_new_nocheck(o, "source_id", json_string(b->source_id));
-        json_object_set_new_nocheck(o, "scenario", json_string(vat_scenario_name(b->decision.scenario)));
+        json_object_set_new_nocheck(o, "scenario",
+                                    json_string(vat_scenario_name(b->decision.scenario)));
         json_object_set_new_nocheck(o, "endpoint", json_string(b->endpoint));
         json_object_set_nocheck(o, "body", b->body);
         json_object_set_new_nocheck(o, "totals", totals_json(b));
@@ -1913,7 +1915,9 @@ static void set_hash(json_t *e)
         json_decref(h);
 }
 
-json_t *booking_command_json(const struct booking *b, const struct rules *r, const char *trace_id)
+/* The order command without its content_hash. */
+static json_t *command_envelope(const struct booking *b, const struct rules *r,
+                                const char *trace_id)
 {
         bool invoice = strcmp(b->endpoint, "salesinvoice/SalesInvoices") == 0;
         json_t *e = envelope(r->tenant, invoice ? "sales_invoice" : "sales_order", b->source_id,
@@ -1922,15 +1926,112 @@ json_t *booking_command_json(const struct booking *b, const struct rules *r, con
         if (e == NULL)
                 return NULL;
         json_object_set_new_nocheck(e, "division", json_integer(r->division));
-        json_object_set_new_nocheck(e, "scenario", json_string(vat_scenario_name(b->decision.scenario)));
+        json_object_set_new_nocheck(e, "scenario",
+                                    json_string(vat_scenario_name(b->decision.scenario)));
         json_object_set_new_nocheck(e, "endpoint", json_string(b->endpoint));
         json_object_set_nocheck(e, "account", b->account);
         json_object_set_nocheck(e, "items", b->items);
         json_object_set_nocheck(e, "body", b->body);
         json_object_set_new_nocheck(e, "totals", totals_json(b));
         add_warnings(e, &b->decision);
-        set_hash(e);
         return e;
+}
+
+json_t *booking_command_json(const struct booking *b, const struct rules *r, const char *trace_id)
+{
+        json_t *e = command_envelope(b, r, trace_id);
+
+        if (e != NULL)
+                set_hash(e);
+        return e;
+}
+
+/* What booking_dumps prints for e after set_hash(e), from one serialisation: the hashed
+ * members are written once and their text is both hashed and kept. The hashed object
+ * {"kind":..,"endpoint":..,"account":..,"items":..,"body":..} serialises to exactly those
+ * members' "key":value texts joined by commas. NULL when unsure (the caller then takes the
+ * long way, which also decides what happens on failure). */
+static char *dumps_with_hash(const json_t *e)
+{
+        static const char *const keys[] = {"kind", "endpoint", "account", "items", "body"};
+        static const char hex[] = "0123456789abcdef";
+        size_t start[5], end[5];
+        bool have[5] = {false};
+        struct outbuf o = {0};
+        EVP_MD_CTX *ctx = NULL;
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+        bool ok = true, first = true;
+
+        out_byte(&o, '{');
+        for (void *it = json_object_iter((json_t *)e); it != NULL && ok;
+             it = json_object_iter_next((json_t *)e, it)) {
+                const char *key = json_object_iter_key(it);
+                size_t klen = json_object_iter_key_len(it);
+                size_t at;
+
+                if (it != json_object_iter((json_t *)e))
+                        out_byte(&o, ',');
+                at = o.len;
+                ok = out_string(&o, key, klen) == 0;
+                out_byte(&o, ':');
+                ok = ok && out_value(&o, json_object_iter_value(it), 1) == 0;
+                for (size_t k = 0; k < 5; k++) {
+                        if (strlen(keys[k]) == klen && memcmp(keys[k], key, klen) == 0) {
+                                start[k] = at;
+                                end[k] = o.len;
+                                have[k] = true;
+                        }
+                }
+        }
+        ctx = EVP_MD_CTX_new();
+        ok = ok && !o.failed && ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, "{", 1) == 1;
+        for (size_t k = 0; k < 5 && ok; k++) {
+                if (!have[k])
+                        continue;
+                ok = (first || EVP_DigestUpdate(ctx, ",", 1) == 1) &&
+                     EVP_DigestUpdate(ctx, o.data + start[k], end[k] - start[k]) == 1;
+                first = false;
+        }
+        ok = ok && EVP_DigestUpdate(ctx, "}", 1) == 1 &&
+             EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 32;
+        EVP_MD_CTX_free(ctx);
+        if (ok) {
+                char tail[96] = ",\"content_hash\":\"sha256:";
+                size_t n = strlen(tail);
+
+                for (unsigned int i = 0; i < 32; i++) {
+                        tail[n++] = hex[md[i] >> 4];
+                        tail[n++] = hex[md[i] & 15];
+                }
+                tail[n++] = '"';
+                tail[n++] = '}';
+                out_put(&o, tail, n);
+        }
+        if (!ok || o.failed) {
+                free(o.data);
+                return NULL;
+        }
+        o.data[o.len] = '\0';
+        return o.data;
+}
+
+char *booking_command_dumps(const struct booking *b, const struct rules *r,
+                            const char *trace_id)
+{
+        json_t *e = command_envelope(b, r, trace_id);
+        char *s;
+
+        if (e == NULL)
+                return NULL;
+        s = dumps_with_hash(e);
+        if (s == NULL) {
+                set_hash(e);
+                s = booking_dumps(e);
+        }
+        json_decref(e);
+        return s;
 }
 
 json_t *booking_account_upsert_json(const struct rules *r, const json_t *user,
@@ -2039,8 +2140,10 @@ json_t *booking_dead_letter_json(const char *tenant, const char *source_topic,
 
         json_object_set_new_nocheck(e, "v", json_integer(1));
         json_object_set_new_nocheck(e, "tenant", tenant ? json_string(tenant) : json_null());
-        json_object_set_new_nocheck(e, "source_topic", json_string(source_topic ? source_topic : ""));
-        json_object_set_new_nocheck(e, "source_id", source_id ? json_string(source_id) : json_null());
+        json_object_set_new_nocheck(e, "source_topic",
+                                    json_string(source_topic ? source_topic : ""));
+        json_object_set_new_nocheck(e, "source_id",
+                                    source_id ? json_string(source_id) : json_null());
         json_object_set_new_nocheck(e, "trace_id", trace_id ? json_string(trace_id) : json_null());
         json_object_set_new_nocheck(e, "stage", json_string("transformer"));
         json_object_set_new_nocheck(e, "reason", json_string(reason ? reason : ""));

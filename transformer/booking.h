@@ -50,6 +50,12 @@ json_t *booking_result_json(const struct booking *b);
  * be NULL. New reference, NULL on allocation failure. */
 json_t *booking_command_json(const struct booking *b, const struct rules *r, const char *trace_id);
 
+/* booking_dumps(booking_command_json(b, r, trace_id)), byte for byte, with the document
+ * serialised once instead of twice (for the hash and for the text). Caller frees; NULL on
+ * allocation failure. */
+char *booking_command_dumps(const struct booking *b, const struct rules *r,
+                            const char *trace_id);
+
 /* Account definition from a CCV Personalinfo (order.customer or user.userinfo) and the
  * customer's user id (NULL or "" for guests). NULL with err when no stable code can be made
  * (guest without e-mail) or no name is known. */
