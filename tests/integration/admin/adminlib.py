@@ -47,6 +47,8 @@ class Admin:
         p = subprocess.run([ADMIN, *args], env=e, input=stdin, text=True, timeout=timeout,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.outputs.append(p.stdout + p.stderr)
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert marker not in p.stderr, f"sanitizer report from {args}:\n{p.stderr}"
         return Result(p)
 
     def ok(self, *args, **kw):
