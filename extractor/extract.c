@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,10 +116,20 @@ struct extractor {
 /* ---- small helpers ------------------------------------------------------- */
 
 static void tlog(cx_log_level lvl, const char *event, const ex_tenant *t, const char *resource,
-                 const char *fmt, const char *msg)
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* A log line about one tenant and resource. */
+static void tlog(cx_log_level lvl, const char *event, const ex_tenant *t, const char *resource,
+                 const char *fmt, ...)
 {
+        char msg[700];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
         cx_log_fields(lvl, event, json_pack("{s:s, s:s}", "tenant", t->id, "resource",
-                                            resource ? resource : ""), fmt, msg);
+                                            resource ? resource : ""), "%s", msg);
 }
 
 /* A JSON id (integer, or digits in a string: the API is not consistent) as text. */
@@ -696,7 +707,7 @@ static ex_rc slice_orders(extractor *x, ex_tenant *t, ex_pass *ps, bool incremen
         }
         n = json_array_size(items);
         more = next_link(page) && n > 0;
-        for (done = 0; done < n; done++) {
+        for (done = 0; done < n && cx_running(); done++) {
                 long long cd;
 
                 it = json_array_get(items, done);
@@ -761,7 +772,7 @@ static ex_rc slice_products(extractor *x, ex_tenant *t)
         }
         n = json_array_size(items);
         more = next_link(page) && n > 0;
-        for (done = 0; done < n; done++) {
+        for (done = 0; done < n && cx_running(); done++) {
                 long long md = 0;
 
                 it = json_array_get(items, done);
@@ -832,7 +843,7 @@ static ex_rc slice_users(extractor *x, ex_tenant *t)
         }
         n = json_array_size(items);
         more = next_link(page) && n > 0;
-        for (done = 0; done < n; done++) {
+        for (done = 0; done < n && cx_running(); done++) {
                 it = json_array_get(items, done);
                 if (!json_is_object(it) || !json_id(json_object_get(it, "id"), sid, sizeof(sid))) {
                         dead_letter(x, t, ENT_CUSTOMER, NULL, it, "user without a usable id");
