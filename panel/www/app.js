@@ -231,6 +231,8 @@ function viewMappings(t) {
     var version = res[0].version;
     var f = {};
     var msg = el("p", { "data-testid": "mapping-result" });
+    var stored = el("p", { "class": "muted", "data-testid": "mapping-version",
+                           text: version ? "Stored version " + version : "No rules stored yet" });
     var vatBody = el("tbody", { "data-testid": "vat-codes" }, (rules.vat_codes || []).map(vatRow));
     f.division = el("input", { id: "m-division", inputmode: "numeric", value: String(rules.division || "") });
     f.home_country = el("input", { id: "m-home", maxlength: "2", value: rules.home_country || "NL" });
@@ -293,6 +295,7 @@ function viewMappings(t) {
           msg.textContent = "The rules are valid.";
         } else {
           version = r.version;
+          stored.textContent = "Stored version " + version;
           msg.textContent = "Saved: version " + r.version + ".";
           flash("Mappings saved (version " + r.version + ").", "ok");
         }
@@ -307,7 +310,7 @@ function viewMappings(t) {
       send(false);
     } },
       el("div", { "class": "card" },
-        el("p", { "class": "muted", text: version ? "Stored version " + version : "No rules stored yet" }),
+        stored,
         el("div", { "class": "row" },
           el("div", null, el("label", { "for": "m-division", text: "Exact division" }), f.division),
           el("div", null, el("label", { "for": "m-home", text: "Home country" }), f.home_country),

@@ -130,12 +130,19 @@ class Stack:
         return d
 
     def stop(self):
+        """Stop everything; then fail unless the panel exited cleanly (0, no sanitizer report)."""
+        rc = None
         for d in self.daemons:
             d.kill()
         if self.panel:
-            self.panel.stop()
+            rc = self.panel.stop()
         if self.fake:
             self.fake.stop()
+        if self.panel:
+            out = self.panel.output()
+            for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+                assert bad not in out, out[-4000:]
+            assert rc == 0, f"panel exited with {rc}:\n{out[-3000:]}"
 
 
 class Client:
