@@ -11,6 +11,7 @@
 
 #include "common/journal.h"
 #include "common/log.h"
+#include "loader/command_check.h"
 #include "common/metrics.h"
 #include "loader/exact_api.h"
 #include "loader/ledger.h"
@@ -54,12 +55,7 @@ static void set_step(run *r, enum step st, int64_t until, const char *fmt, ...)
         va_end(ap);
 }
 
-static const char *jstr(const json_t *o, const char *k)
-{
-        const char *s = json_string_value(json_object_get(o, k));
-
-        return s ? s : "";
-}
+#define jstr command_str
 
 static void trim_copy(const char *in, char *out, size_t size)
 {
@@ -796,107 +792,13 @@ static int known_item(run *r, const char *code, char guid[64])
 
 /* ---------------------------------------------------------------- validation */
 
-static const char *lines_member(bool invoice)
-{
-        return invoice ? "SalesInvoiceLines" : "SalesOrderLines";
-}
-
-/* Structure and mandatory fields, before any call. */
-static int validate(run *r)
-{
-        const json_t *c = r->cmd;
-        const char *kind = r->kind;
-        bool doc = !strcmp(kind, "sales_order") || !strcmp(kind, "sales_invoice");
-        bool invoice = !strcmp(kind, "sales_invoice");
-        json_t *acc = json_object_get(c, "account");
-        json_t *items = json_object_get(c, "items");
-        json_t *v;
-        size_t i;
-
-        if (!doc && strcmp(kind, "account_upsert") && strcmp(kind, "item_upsert"))
-                return set_step(r, ST_FAIL, 0, "unknown command kind \"%s\"", kind), -1;
-        if ((doc || !strcmp(kind, "account_upsert"))) {
-                if (!json_is_object(acc))
-                        return set_step(r, ST_FAIL, 0, "command has no account"), -1;
-                if (!jstr(acc, "Code")[0] || strlen(jstr(acc, "Code")) > 18)
-                        return set_step(r, ST_FAIL, 0, "account needs a Code of 1-18 "
-                                        "characters"), -1;
-                if (!jstr(acc, "Name")[0])
-                        return set_step(r, ST_FAIL, 0, "Mandatory: Name (account %s)",
-                                        jstr(acc, "Code")), -1;
-                v = json_object_get(acc, "contact");
-                if (v && (!json_is_object(v) ||
-                          (!jstr(v, "FirstName")[0] && !jstr(v, "LastName")[0])))
-                        return set_step(r, ST_FAIL, 0, "contact needs a first or last name"), -1;
-        }
-        if (items && !json_is_array(items))
-                return set_step(r, ST_FAIL, 0, "items must be an array"), -1;
-        if (!strcmp(kind, "item_upsert") && json_array_size(items) == 0)
-                return set_step(r, ST_FAIL, 0, "item_upsert without items"), -1;
-        json_array_foreach(items, i, v) {
-                if (!json_is_object(v) || !jstr(v, "Code")[0])
-                        return set_step(r, ST_FAIL, 0, "Mandatory: Code (item %zu)", i), -1;
-                if (!jstr(v, "Description")[0])
-                        return set_step(r, ST_FAIL, 0, "Mandatory: Description (item %s)",
-                                        jstr(v, "Code")), -1;
-        }
-        if (!doc)
-                return 0;
-        {
-                const char *ep = jstr(c, "endpoint");
-                json_t *body = json_object_get(c, "body");
-                json_t *lines = json_object_get(body, lines_member(invoice));
-                const char *want = invoice ? "salesinvoice/SalesInvoices"
-                                           : "salesorder/SalesOrders";
-
-                if (ep[0] && strcmp(ep, want))
-                        return set_step(r, ST_FAIL, 0, "endpoint %s does not match kind %s", ep,
-                                        kind), -1;
-                if (!json_is_object(body))
-                        return set_step(r, ST_FAIL, 0, "command has no body"), -1;
-                if (!jstr(body, "YourRef")[0])
-                        return set_step(r, ST_FAIL, 0, "Mandatory: YourRef"), -1;
-                if (!jstr(body, "OrderedBy")[0])
-                        return set_step(r, ST_FAIL, 0, "Mandatory: OrderedBy"), -1;
-                if (invoice && !jstr(body, "Journal")[0])
-                        return set_step(r, ST_FAIL, 0, "Mandatory: Journal"), -1;
-                if (!json_is_array(lines) || json_array_size(lines) == 0)
-                        return set_step(r, ST_FAIL, 0, "Mandatory: %s (at least one line)",
-                                        lines_member(invoice)), -1;
-                json_array_foreach(lines, i, v) {
-                        if (!json_is_object(v) || !jstr(v, "Item")[0])
-                                return set_step(r, ST_FAIL, 0, "Mandatory: Item (line %zu)",
-                                                i + 1), -1;
-                        if (!json_is_number(json_object_get(v, "Quantity")))
-                                return set_step(r, ST_FAIL, 0, "Mandatory: Quantity (line %zu)",
-                                                i + 1), -1;
-                        if (json_object_get(v, "VATCode") && !json_is_string(json_object_get(v,
-                                                                                    "VATCode")))
-                                return set_step(r, ST_FAIL, 0, "VATCode must be text (line %zu)",
-                                                i + 1), -1;
-                }
-                static const char *const refs_to_account[] = { "OrderedBy", "InvoiceTo",
-                                                               "DeliverTo" };
-                for (i = 0; i < 3; i++) {
-                        const char *ref = json_string_value(json_object_get(body,
-                                                                            refs_to_account[i]));
-
-                        if (ref && strcmp(ref, jstr(acc, "Code")) != 0)
-                                return set_step(r, ST_FAIL, 0, "%s %s is not the command's "
-                                                "account %s", refs_to_account[i], ref,
-                                                jstr(acc, "Code")), -1;
-                }
-        }
-        return 0;
-}
-
 /* VAT codes of lines, items and the account must exist in the division (cached list). */
 static int validate_vat(run *r, struct refdata *rd)
 {
         json_t *acc = json_object_get(r->cmd, "account");
         json_t *items = json_object_get(r->cmd, "items");
         json_t *lines = json_object_get(json_object_get(r->cmd, "body"),
-                                        lines_member(!strcmp(r->kind, "sales_invoice")));
+                                        command_lines_member(!strcmp(r->kind, "sales_invoice")));
         const char *code;
         json_t *v;
         size_t i;
@@ -1002,7 +904,7 @@ static int book_document(run *r, struct refdata *rd, bool *skipped, char *summar
                 json_object_set_new(body, "InvoiceTo", json_string(acc_guid));
         if (json_object_get(body, "DeliverTo"))
                 json_object_set_new(body, "DeliverTo", json_string(acc_guid));
-        lines = json_object_get(body, lines_member(invoice));
+        lines = json_object_get(body, command_lines_member(invoice));
         json_array_foreach(lines, i, v) {
                 const char *code = jstr(v, "Item");
                 const char *gl = json_string_value(json_object_get(v, "GLAccount"));
@@ -1180,8 +1082,8 @@ void command_run(worker *w, job *j, job_outcome *outcome, int64_t *until_ms, cha
                  size_t reason_size)
 {
         run r;
-        json_error_t jerr;
-        bool locked = false, skipped = false;
+        char why[300];
+        bool locked = false, skipped = false, valid;
         char summary[300] = "";
         struct refdata *rd = NULL;
         char lab[600];
@@ -1193,30 +1095,20 @@ void command_run(worker *w, job *j, job_outcome *outcome, int64_t *until_ms, cha
         *outcome = JOB_DONE;
         *until_ms = 0;
         reason[0] = '\0';
-        r.cmd = json_loadb(j->payload, j->len, 0, &jerr);
-        r.tenant = j->tenant;
-        if (!json_is_object(r.cmd)) {
-                char msg[300];
-
-                snprintf(msg, sizeof(msg), "malformed command: %s", jerr.text);
-                dead_letter(&r, msg, outcome, until_ms, reason, reason_size);
+        r.kind = r.source_id = r.trace = "";
+        valid = command_parse(j->payload, j->len, j->tenant, &r.cmd, why, sizeof(why)) == 0;
+        if (r.cmd) {
+                r.kind = jstr(r.cmd, "kind");
+                r.source_id = jstr(r.cmd, "source_id");
+                r.trace = jstr(r.cmd, "trace_id");
+        }
+        if (!valid) {
+                /* Checked before any call: a bad command costs Exact nothing. */
+                dead_letter(&r, why, outcome, until_ms, reason, reason_size);
                 goto out;
         }
-        r.kind = jstr(r.cmd, "kind");
-        r.source_id = jstr(r.cmd, "source_id");
-        r.trace = jstr(r.cmd, "trace_id");
-        if (json_is_string(json_object_get(r.cmd, "tenant")))
-                r.tenant = jstr(r.cmd, "tenant");
-        if (json_integer_value(json_object_get(r.cmd, "v")) != 1) {
-                set_step(&r, ST_FAIL, 0, "unsupported command version (want \"v\": 1)");
-        } else if (!r.tenant[0]) {
-                set_step(&r, ST_FAIL, 0, "command names no tenant");
-        } else if (j->tenant[0] && strcmp(j->tenant, r.tenant) != 0) {
-                set_step(&r, ST_FAIL, 0, "message key %s does not match tenant %s", j->tenant,
-                         r.tenant);
-        } else if (!r.source_id[0]) {
-                set_step(&r, ST_FAIL, 0, "command has no source_id");
-        } else if (load_tenant(&r) == 0 && validate(&r) == 0) {
+        r.tenant = jstr(r.cmd, "tenant");
+        if (load_tenant(&r) == 0) {
                 if (!ledger_try_lock_tenant(w->db, r.tenant)) {
                         set_step(&r, ST_WAIT, rl_now_ms() + 200, "tenant busy in another instance");
                 } else {

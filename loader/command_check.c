@@ -1,0 +1,151 @@
+#include "loader/command_check.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static int fail(char *why, size_t why_size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int fail(char *why, size_t why_size, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, why_size, fmt, ap);
+        va_end(ap);
+        return -1;
+}
+
+const char *command_str(const json_t *o, const char *k)
+{
+        const char *s = json_string_value(json_object_get(o, k));
+
+        return s ? s : "";
+}
+
+const char *command_lines_member(int invoice)
+{
+        return invoice ? "SalesInvoiceLines" : "SalesOrderLines";
+}
+
+#define jstr command_str
+#define lines_member command_lines_member
+
+int command_validate(const json_t *c, char *why, size_t why_size)
+{
+        const char *kind = jstr(c, "kind");
+        bool doc = !strcmp(kind, "sales_order") || !strcmp(kind, "sales_invoice");
+        bool invoice = !strcmp(kind, "sales_invoice");
+        json_t *acc = json_object_get(c, "account");
+        json_t *items = json_object_get(c, "items");
+        json_t *v;
+        size_t i;
+
+        if (!doc && strcmp(kind, "account_upsert") && strcmp(kind, "item_upsert"))
+                return fail(why, why_size, "unknown command kind \"%s\"", kind);
+        if ((doc || !strcmp(kind, "account_upsert"))) {
+                if (!json_is_object(acc))
+                        return fail(why, why_size, "command has no account");
+                if (!jstr(acc, "Code")[0] || strlen(jstr(acc, "Code")) > 18)
+                        return fail(why, why_size, "account needs a Code of 1-18 "
+                                        "characters");
+                if (!jstr(acc, "Name")[0])
+                        return fail(why, why_size, "Mandatory: Name (account %s)",
+                                        jstr(acc, "Code"));
+                v = json_object_get(acc, "contact");
+                if (v && (!json_is_object(v) ||
+                          (!jstr(v, "FirstName")[0] && !jstr(v, "LastName")[0])))
+                        return fail(why, why_size, "contact needs a first or last name");
+        }
+        if (items && !json_is_array(items))
+                return fail(why, why_size, "items must be an array");
+        if (!strcmp(kind, "item_upsert") && json_array_size(items) == 0)
+                return fail(why, why_size, "item_upsert without items");
+        json_array_foreach(items, i, v) {
+                if (!json_is_object(v) || !jstr(v, "Code")[0])
+                        return fail(why, why_size, "Mandatory: Code (item %zu)", i);
+                if (!jstr(v, "Description")[0])
+                        return fail(why, why_size, "Mandatory: Description (item %s)",
+                                        jstr(v, "Code"));
+        }
+        if (!doc)
+                return 0;
+        {
+                const char *ep = jstr(c, "endpoint");
+                json_t *body = json_object_get(c, "body");
+                json_t *lines = json_object_get(body, lines_member(invoice));
+                const char *want = invoice ? "salesinvoice/SalesInvoices"
+                                           : "salesorder/SalesOrders";
+
+                if (ep[0] && strcmp(ep, want))
+                        return fail(why, why_size, "endpoint %s does not match kind %s", ep,
+                                        kind);
+                if (!json_is_object(body))
+                        return fail(why, why_size, "command has no body");
+                if (!jstr(body, "YourRef")[0])
+                        return fail(why, why_size, "Mandatory: YourRef");
+                if (!jstr(body, "OrderedBy")[0])
+                        return fail(why, why_size, "Mandatory: OrderedBy");
+                if (invoice && !jstr(body, "Journal")[0])
+                        return fail(why, why_size, "Mandatory: Journal");
+                if (!json_is_array(lines) || json_array_size(lines) == 0)
+                        return fail(why, why_size, "Mandatory: %s (at least one line)",
+                                        lines_member(invoice));
+                json_array_foreach(lines, i, v) {
+                        if (!json_is_object(v) || !jstr(v, "Item")[0])
+                                return fail(why, why_size, "Mandatory: Item (line %zu)",
+                                                i + 1);
+                        if (!json_is_number(json_object_get(v, "Quantity")))
+                                return fail(why, why_size, "Mandatory: Quantity (line %zu)",
+                                                i + 1);
+                        if (json_object_get(v, "VATCode") && !json_is_string(json_object_get(v,
+                                                                                    "VATCode")))
+                                return fail(why, why_size, "VATCode must be text (line %zu)",
+                                                i + 1);
+                }
+                static const char *const refs_to_account[] = { "OrderedBy", "InvoiceTo",
+                                                               "DeliverTo" };
+                for (i = 0; i < 3; i++) {
+                        const char *ref = json_string_value(json_object_get(body,
+                                                                            refs_to_account[i]));
+
+                        if (ref && strcmp(ref, jstr(acc, "Code")) != 0)
+                                return fail(why, why_size, "%s %s is not the command's "
+                                                "account %s", refs_to_account[i], ref,
+                                                jstr(acc, "Code"));
+                }
+        }
+        return 0;
+}
+
+
+int command_parse(const char *payload, size_t len, const char *key, json_t **out, char *why,
+                  size_t why_size)
+{
+        json_error_t jerr;
+        json_t *cmd = json_loadb(payload, len, 0, &jerr);
+        const char *tenant;
+
+        *out = NULL;
+        if (!json_is_object(cmd)) {
+                fail(why, why_size, "malformed command: %s", cmd ? "not an object" : jerr.text);
+                json_decref(cmd);
+                return -1;
+        }
+        *out = cmd;
+        tenant = jstr(cmd, "tenant");
+        if (json_integer_value(json_object_get(cmd, "v")) != 1 ||
+            !json_is_integer(json_object_get(cmd, "v"))) {
+                return fail(why, why_size, "unsupported command version (want \"v\": 1)");
+        }
+        if (!tenant[0])
+                return fail(why, why_size, "command names no tenant");
+        if (key && key[0] && strcmp(key, tenant) != 0)
+                return fail(why, why_size, "message key %s does not match tenant %s", key,
+                            tenant);
+        if (!jstr(cmd, "source_id")[0])
+                return fail(why, why_size, "command has no source_id");
+        return command_validate(cmd, why, why_size);
+}
