@@ -137,6 +137,16 @@ static const char *jstr(const json_t *obj, const char *key)
         return s ? s : "";
 }
 
+/* snprintf(dst, len, "%s", src) without the format machinery (hot: every line copies its
+ * item code and description). */
+static void copy_str(char *dst, size_t len, const char *src)
+{
+        size_t n = strnlen(src, len - 1);
+
+        memcpy(dst, src, n);
+        dst[n] = '\0';
+}
+
 /* Id member (number or string) into buf; returns buf, or NULL when absent or empty. */
 static const char *jid(const json_t *obj, const char *key, char *buf, size_t len)
 {
@@ -151,7 +161,7 @@ static const char *jid(const json_t *obj, const char *key, char *buf, size_t len
                 return buf;
         }
         if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < len) {
-                snprintf(buf, len, "%s", json_string_value(v));
+                copy_str(buf, len, json_string_value(v));
                 return buf;
         }
         return NULL;
@@ -256,7 +266,7 @@ static int account_code(const char *user_id, const char *email, char out[24], ch
 
                 while (*p == '0' && p[1] != '\0')
                         p++;
-                snprintf(out, 24, "%s", p);
+                copy_str(out, 24, p);
                 return 0;
         }
         if (user_id != NULL && user_id[0] != '\0') {
@@ -288,7 +298,7 @@ static void address_line(const json_t *addr, char *out, size_t len)
         char num[32] = "";
 
         if (l1[0] != '\0') {
-                snprintf(out, len, "%s", l1);
+                copy_str(out, len, l1);
                 return;
         }
         jid(addr, "housenumber", num, sizeof(num));
@@ -303,7 +313,7 @@ static void person_name(const json_t *addr, char *out, size_t len)
         const char *last = jstr(addr, "last_name");
 
         if (full[0] != '\0')
-                snprintf(out, len, "%s", full);
+                copy_str(out, len, full);
         else
                 snprintf(out, len, "%s%s%s", first, first[0] && last[0] ? " " : "", last);
 }
@@ -486,7 +496,7 @@ static const char *row_item_code(const json_t *row, const struct rules *r, char 
                 const char *s = jstr(row, keys[i]);
 
                 if (s[0] != '\0') {
-                        snprintf(buf, len, "%s", s);
+                        copy_str(buf, len, s);
                         return strlen(s) < len ? buf : NULL;
                 }
         }
@@ -495,7 +505,7 @@ static const char *row_item_code(const json_t *row, const struct rules *r, char 
                 return buf;
         }
         if (r->custom_item != NULL) {
-                snprintf(buf, len, "%s", r->custom_item);
+                copy_str(buf, len, r->custom_item);
                 return buf;
         }
         return NULL;
@@ -587,7 +597,7 @@ static int add_charge(struct builder *b, enum line_kind kind, const char *item,
                 l->item = item;
                 l->pct_bp = pct;
                 l->code = b->groups[i].code;
-                snprintf(l->desc, sizeof(l->desc), "%s", desc);
+                copy_str(l->desc, sizeof(l->desc), desc);
                 if (incl) {
                         l->target_gross = parts[i];
                         l->net = net_from_gross(parts[i], pct);
@@ -729,7 +739,7 @@ static json_t *item_def(const struct line *l, const struct rules *r, const struc
 
                 memset(&home, 0, sizeof(home));
                 home.scenario = VAT_SCENARIO_DOMESTIC;
-                snprintf(home.rate_country, sizeof(home.rate_country), "%s", r->home_country);
+                copy_str(home.rate_country, sizeof(home.rate_country), r->home_country);
                 const char *code = vat_engine_code(r, &home, l->pct_bp, e, sizeof(e));
 
                 set_str(it, "SalesVatCode", code);
@@ -960,7 +970,7 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
                                  MAX_ITEM_CODE);
                         goto out;
                 }
-                snprintf(l->desc, sizeof(l->desc), "%s", jstr(row, "product_name"));
+                copy_str(l->desc, sizeof(l->desc), jstr(row, "product_name"));
                 long long amount = micro_to_cents(tp);
 
                 if (rows_incl) {
@@ -1106,11 +1116,11 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
                 json_object_set_new_nocheck(body, "OrderedBy", json_string(acc));
                 json_object_set_new_nocheck(body, "InvoiceTo", json_string(acc));
                 if (jstr(order, "ordernumber_full")[0] != '\0')
-                        snprintf(ordernum, sizeof(ordernum), "%s", jstr(order, "ordernumber_full"));
+                        copy_str(ordernum, sizeof(ordernum), jstr(order, "ordernumber_full"));
                 else if (jid(order, "ordernumber", idbuf, sizeof(idbuf)) != NULL)
-                        snprintf(ordernum, sizeof(ordernum), "%s", idbuf);
+                        copy_str(ordernum, sizeof(ordernum), idbuf);
                 else
-                        snprintf(ordernum, sizeof(ordernum), "%s", out->source_id);
+                        copy_str(ordernum, sizeof(ordernum), out->source_id);
                 json_object_set_new_nocheck(body, "YourRef", json_string(ordernum));
                 {
                         char descr[128];
@@ -1118,7 +1128,7 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
                         snprintf(descr, sizeof(descr), "Webshop order %s", ordernum);
                         json_object_set_new_nocheck(body, "Description", json_string(descr));
                 }
-                snprintf(date, sizeof(date), "%s", jstr(order, "create_date"));
+                copy_str(date, sizeof(date), jstr(order, "create_date"));
                 if (strlen(date) >= 19) {
                         date[19] = '\0';
                         json_object_set_new_nocheck(body, "OrderDate", json_string(date));
@@ -1435,9 +1445,9 @@ static int out_value(struct outbuf *o, const json_t *j, int depth)
         case JSON_OBJECT:
                 out_byte(o, '{');
                 /* insertion order, as json_dumps without JSON_SORT_KEYS */
-                for (void *it = json_object_iter((json_t *)j); it != NULL;
+                for (void *it = json_object_iter((json_t *)j), *first = it; it != NULL;
                      it = json_object_iter_next((json_t *)j, it)) {
-                        if (it != json_object_iter((json_t *)j))
+                        if (it != first)
                                 out_byte(o, ',');
                         if (out_string(o, json_object_iter_key(it),
                                        json_object_iter_key_len(it)) != 0)
@@ -2074,7 +2084,7 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
         }
         num = jstr(product, "productnumber");
         if (num[0] != '\0')
-                snprintf(code, sizeof(code), "%s", num);
+                copy_str(code, sizeof(code), num);
         else
                 snprintf(code, sizeof(code), "P%s", id);
         if (strlen(code) > MAX_ITEM_CODE) {
@@ -2109,7 +2119,7 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
                         pct = 0;
                 memset(&hd, 0, sizeof(hd));
                 hd.scenario = VAT_SCENARIO_DOMESTIC;
-                snprintf(hd.rate_country, sizeof(hd.rate_country), "%s", r->home_country);
+                copy_str(hd.rate_country, sizeof(hd.rate_country), r->home_country);
                 if (pct >= 0)
                         set_str(it, "SalesVatCode", vat_engine_code(r, &hd, pct, e2, sizeof(e2)));
                 if (json_micro(json_object_get(product, "price"), &price) == 0) {
