@@ -489,5 +489,37 @@ class Status(unittest.TestCase):
         self.assertNotIn("sealed", json.dumps(obj))
 
 
+class Config(unittest.TestCase):
+    def test_insecure_cookie_only_on_localhost(self):
+        for url, addr in (("https://panel.example.com", "127.0.0.1"),
+                          ("http://panel.example.com", "127.0.0.1"),
+                          ("http://localhost.evil.example", "127.0.0.1"),
+                          (S.base, "0.0.0.0")):
+            p = panellib.run(panellib.PANEL, {**S.env, "CX_PANEL_COOKIE_SECURE": "false",
+                                              "CX_PANEL_PUBLIC_URL": url, "CX_HTTP_ADDR": addr,
+                                              "CX_HTTP_PORT": "0"}, check=False)
+            self.assertEqual(p.returncode, 2, (url, addr, p.stderr))
+            self.assertIn("CX_PANEL_COOKIE_SECURE", p.stderr)
+
+    def test_secure_cookie_by_default(self):
+        d = cxtest.Daemon(panellib.PANEL, {**S.env, "CX_HTTP_ADDR": "127.0.0.1",
+                                           "CX_PANEL_PUBLIC_URL": "https://panel.example.com"},
+                          name="panel-secure").start()
+        try:
+            d.wait_ready(60)
+            c = Client(f"http://127.0.0.1:{d.port}")
+            status, obj, hdrs = c.login("op")
+            self.assertEqual(status, 200, obj)
+            cookie = [v for k, v in hdrs if k.lower() == "set-cookie"][0]
+            self.assertTrue(cookie.startswith("__Host-cx_panel="), cookie)
+            for attr in ("; Secure", "; HttpOnly", "; SameSite=Strict", "; Path=/"):
+                self.assertIn(attr, cookie)
+            self.assertEqual(c.request("GET", "/api/session")[0], 200)
+            obj = c.request("GET", "/api/tenants/shop-a/exact")[1]
+            self.assertEqual(obj["panel_callback"], "https://panel.example.com/oauth/callback")
+        finally:
+            self.assertEqual(d.stop(), 0, d.output()[-2000:])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
