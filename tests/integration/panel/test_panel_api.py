@@ -173,6 +173,15 @@ class Csrf(unittest.TestCase):
         self.assertEqual(c.request("POST", "/api/logout", {})[0], 403)
         self.assertEqual(version("shop-a"), before)
         c.csrf = good
+        # A browser on another site is refused by its Origin, even with the right token.
+        for origin in ("https://evil.example", S.base + ".evil.example", "null"):
+            status, obj, _, _ = c.request("PUT", "/api/tenants/shop-a/mappings",
+                                          panellib.rules("shop-a"), headers={"Origin": origin})
+            self.assertEqual(status, 403, origin)
+            self.assertIn("cross-site", obj["error"])
+        self.assertEqual(c.request("POST", "/api/tenants/shop-a/mappings/check",
+                                   panellib.rules("shop-a"), headers={"Origin": S.base})[0], 200)
+        self.assertEqual(version("shop-a"), before)
         self.assertEqual(put_rules(c, "shop-a", panellib.rules("shop-a"))[0], 200)
         self.assertEqual(version("shop-a"), before + 1)
 
