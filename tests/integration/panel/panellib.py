@@ -18,6 +18,7 @@ ADMIN = os.path.join(BUILD, "admin", "connector-admin")
 LOADER = os.path.join(BUILD, "loader", "loader")
 TRANSFORMER = os.path.join(BUILD, "transformer", "transformer")
 EXACT_FAKE = os.path.join(BUILD, "tests", "fakes", "exact", "exact-fake")
+CCV_FAKE = os.path.join(BUILD, "tests", "fakes", "ccvshop", "ccvshop-fake")
 KEY = "8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 CLIENT_ID, CLIENT_SECRET = "cx-panel-test", "panel-app-secret"
 DIVISION = 4242

@@ -530,5 +530,38 @@ class Config(unittest.TestCase):
             self.assertEqual(d.stop(), 0, d.output()[-2000:])
 
 
+class PreviewFromShop(unittest.TestCase):
+    def test_order_fetched_from_the_shop(self):
+        args = ["--seed", "3", "--shops", "1", "--orders", "4"]
+        first = json.loads(subprocess.run([panellib.CCV_FAKE, "--dump-orders", *args],
+                                          stdout=subprocess.PIPE, text=True, check=True,
+                                          timeout=60).stdout.splitlines()[0])
+        fake = subprocess.Popen([panellib.CCV_FAKE, "--listen", "127.0.0.1:0", *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            url = json.loads(fake.stdout.readline())["listen"]
+            shop = json.loads(cxtest.http("GET", url + "/_fake/shops")[1])["shops"][0]
+            sealed = panellib.run(panellib.LOADER, S.env, "--seal", "shop-b",
+                                  stdin=shop["secret"] + "\n").stdout.strip()
+            cxtest.psql(S.dsn, f"UPDATE tenants SET shop_base_url = '{url}/shop/1',"
+                        f" shop_public_key = '{shop['public_key']}',"
+                        f" shop_secret_sealed = '{sealed}' WHERE id = 'shop-b'")
+            c = signed_in("op")
+            put_rules(c, "shop-b", panellib.rules("shop-b"))
+            status, obj, text, _ = c.request("POST", "/api/tenants/shop-b/preview",
+                                             {"order_id": str(first["id"])})
+            self.assertEqual(status, 200, text)
+            self.assertEqual(obj["order_source"], "shop")
+            self.assertEqual(obj["result"]["source_id"], str(first["id"]))
+            status, obj, text, _ = c.request("POST", "/api/tenants/shop-b/preview",
+                                             {"order_id": "999999999"})
+            self.assertEqual(status, 502, text)
+            self.assertNotIn(shop["secret"], text)
+        finally:
+            fake.terminate()
+            fake.wait(10)
+            fake.stdout.close()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
