@@ -847,7 +847,8 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
                 snprintf(err, errlen, "order has no id");
                 return -1;
         }
-        if (!jbool(order, "is_completed", false) || json_is_null(json_object_get(order, "status"))) {
+        if (!jbool(order, "is_completed", false) ||
+            json_is_null(json_object_get(order, "status"))) {
                 snprintf(err, errlen, "order is not completed");
                 return -1;
         }
@@ -1262,14 +1263,18 @@ static size_t utf8_seq_len(const unsigned char *s, size_t left)
         unsigned int c = s[0], cp;
         size_t n;
 
-        if (c >= 0xc2 && c <= 0xdf)
-                n = 2, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-                n = 3, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-                n = 4, cp = c & 0x07;
-        else
+        if (c >= 0xc2 && c <= 0xdf) {
+                n = 2;
+                cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+                n = 3;
+                cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                n = 4;
+                cp = c & 0x07;
+        } else {
                 return 0;
+        }
         if (left < n)
                 return 0;
         for (size_t i = 1; i < n; i++) {
@@ -1289,6 +1294,13 @@ static const bool plain_ascii[256] = {
         [0x20 ... 0x21] = true,         /* 0x22 is '"' */
         [0x23 ... 0x5b] = true,         /* 0x5c is '\\' */
         [0x5d ... 0x7f] = true,
+};
+
+/* jansson's two-character escapes (by the byte escaped); other control characters are
+ * written as \u00XX. */
+static const char short_escape[0x80] = {
+        ['"'] = '"', ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r',
+        ['\t'] = 't',
 };
 
 /* A JSON string the way jansson writes it without JSON_ENSURE_ASCII / JSON_ESCAPE_SLASH.
@@ -1316,19 +1328,14 @@ static int out_string(struct outbuf *o, const char *str, size_t len)
                         continue;
                 }
                 out_put(o, str + run, i - run);
-                switch (c) {
-                case '"': out_put(o, "\\\"", 2); break;
-                case '\\': out_put(o, "\\\\", 2); break;
-                case '\b': out_put(o, "\\b", 2); break;
-                case '\f': out_put(o, "\\f", 2); break;
-                case '\n': out_put(o, "\\n", 2); break;
-                case '\r': out_put(o, "\\r", 2); break;
-                case '\t': out_put(o, "\\t", 2); break;
-                default: {
+                if (short_escape[c] != 0) {
+                        char e[2] = {'\\', short_escape[c]};
+
+                        out_put(o, e, sizeof(e));
+                } else {
                         char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
 
                         out_put(o, u, sizeof(u));
-                }
                 }
                 run = ++i;
         }
@@ -1560,6 +1567,12 @@ static int in_hex4(const char *p, unsigned int *out)
         return 0;
 }
 
+/* What the character after a backslash stands for (\u apart); 0 for an invalid escape. */
+static const char unescape[0x80] = {
+        ['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f', ['n'] = '\n',
+        ['r'] = '\r', ['t'] = '\t',
+};
+
 /* The string at in->p (after the opening quote): points *s at its text, unescaped into the
  * scratch buffer when it has escapes. Returns 0, or -1 when unsure. */
 static int in_string(struct inbuf *in, const char **s, size_t *len)
@@ -1636,16 +1649,12 @@ escaped:
                         return -1;
                 c = (unsigned char)in->p[1];
                 in->p += 2;
-                switch (c) {
-                case '"': case '\\': case '/': in->scratch[n++] = (char)c; continue;
-                case 'b': in->scratch[n++] = '\b'; continue;
-                case 'f': in->scratch[n++] = '\f'; continue;
-                case 'n': in->scratch[n++] = '\n'; continue;
-                case 'r': in->scratch[n++] = '\r'; continue;
-                case 't': in->scratch[n++] = '\t'; continue;
-                case 'u': break;
-                default: return -1;
+                if (c < 0x80 && unescape[c] != 0) {
+                        in->scratch[n++] = unescape[c];
+                        continue;
                 }
+                if (c != 'u')
+                        return -1;
                 unsigned int cp, lo;
 
                 if (in->end - in->p < 4 || in_hex4(in->p, &cp) != 0)
