@@ -251,9 +251,11 @@ cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn rea
         srv->ready = ready;
         srv->ready_ud = ready_ud;
         srv->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-                                    NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sin,
-                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                    NULL, NULL, on_request, srv,
+                                    /* first, so that no message goes to MHD's own logger */
                                     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+                                    MHD_OPTION_SOCK_ADDR, &sin,
+                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
         if (!srv->mhd) {

@@ -748,6 +748,22 @@ static json_t *item_def(const struct line *l, const struct rules *r, const struc
         return it;
 }
 
+/* A shop-level charge (shipping, payment costs, discount, rounding) as an item, so a command
+ * stays self-contained: a division that has never seen the mapped code gets it created. It
+ * carries no default VAT code, since each line brings the VAT of the goods it belongs to. */
+static json_t *service_item_def(const struct line *l, const struct rules *r)
+{
+        static const char *const names[] = { "Artikel", "Verzendkosten", "Betaalkosten",
+                                             "Overige kosten", "Korting", "Afronding" };
+        json_t *it = json_object();
+
+        json_object_set_new_nocheck(it, "Code", json_string(l->item));
+        json_object_set_new_nocheck(it, "Description", json_string(names[l->kind]));
+        json_object_set_new_nocheck(it, "IsSalesItem", json_true());
+        set_str(it, "ItemGroup", r->default_item_group);
+        return it;
+}
+
 static json_t *line_json(struct line *l, const struct rules *r, bool invoice)
 {
         json_t *j = json_object();
@@ -1147,15 +1163,15 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
                         json_array_append_new(lines, line_json(l, r, invoice));
                         out->net_cents += l->net;
                         out->vat_cents += line_vat(l->net, l->pct_bp);
-                        if (l->kind != LINE_GOODS)
-                                continue;
                         bool seen = false;
 
                         for (size_t k = 0; k < i && !seen; k++)
-                                seen = b.lines[k].kind == LINE_GOODS &&
-                                       strcmp(b.lines[k].item, l->item) == 0;
-                        if (!seen)
-                                json_array_append_new(items, item_def(l, r, d));
+                                seen = strcmp(b.lines[k].item, l->item) == 0;
+                        if (seen)
+                                continue;
+                        json_array_append_new(items, l->kind == LINE_GOODS
+                                                             ? item_def(l, r, d)
+                                                             : service_item_def(l, r));
                 }
                 json_object_set_new_nocheck(body, invoice ? "SalesInvoiceLines" : "SalesOrderLines",
                                     lines);

@@ -39,6 +39,11 @@ def new_database(prefix="t"):
     return f"{admin.replace('dbname=postgres', '')} dbname={name}".strip()
 
 
+def clean_env():
+    """This process's environment without CX_* variables (daemons refuse unknown ones)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
+
+
 def unique(prefix):
     return f"{prefix}{secrets.token_hex(5)}"
 
@@ -56,7 +61,7 @@ def http(method, url, body=None, headers=None, timeout=10):
 class Daemon:
     """A daemon of ours as a child process, its JSON log in a temp file."""
 
-    def __init__(self, exe, env, name=None, args=()):
+    def __init__(self, exe, env, name=None, args=(), log_dir=None):
         self.exe, self.name = exe, name or os.path.basename(exe)
         self.port = free_port()
         self.env = dict(env)
@@ -65,12 +70,11 @@ class Daemon:
         self.port = int(self.env["CX_HTTP_PORT"])
         self.args = list(args)
         self.log = tempfile.NamedTemporaryFile(prefix=f"{self.name}-", suffix=".log",
-                                               delete=False)
+                                               delete=False, dir=log_dir)
         self.proc = None
 
     def start(self):
-        base = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
-        self.proc = subprocess.Popen([self.exe, *self.args], env={**base, **self.env},
+        self.proc = subprocess.Popen([self.exe, *self.args], env={**clean_env(), **self.env},
                                      stdout=self.log, stderr=subprocess.STDOUT)
         return self
 

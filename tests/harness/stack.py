@@ -1,0 +1,338 @@
+"""The whole connector on this machine: the real Kafka broker and PostgreSQL, both fakes, the
+three daemons, and tenants onboarded through `connector-admin` exactly as an operator would.
+The demo (`./run.sh demo`), the end-to-end and chaos tests and the benchmarks build on it.
+
+Everything it measures about the result comes from the fakes' inspection endpoints and from
+PostgreSQL, never from the daemons' own claims."""
+import collections
+import http.client
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cxtest  # noqa: E402
+
+CLIENT_ID = "connector-app"
+CLIENT_SECRET = "app-secret-" + "x" * 16
+REDIRECT = "http://127.0.0.1/exact/callback"
+SERVICE_ITEMS = {"shipping_item": "VERZEND", "discount_item": "KORTING",
+                 "payment_cost_item": "BETAAL", "rounding_item": "AFROND"}
+
+
+class Fake:
+    """One of our fakes as a child process; it prints {"listen": URL} when it is up."""
+
+    def __init__(self, exe, *args, log_dir=None):
+        self.log = open(os.path.join(log_dir or tempfile.gettempdir(),
+                                     os.path.basename(exe) + ".log"), "w")
+        self.proc = subprocess.Popen([exe, "--listen", "127.0.0.1:0", *args],
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{exe} did not start; see {self.log.name}")
+        self.url = json.loads(line)["listen"].rstrip("/")
+
+    def call(self, method, path, body=None):
+        status, text, _ = cxtest.http(method, self.url + path,
+                                      json.dumps(body) if body is not None else None,
+                                      {"Content-Type": "application/json"})
+        return status, (json.loads(text) if text.strip().startswith(("{", "[")) else text)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+
+
+class ExactFake(Fake):
+    def consent(self, auth_url, division):
+        """Follow the authorization URL as a browser would; returns (code, state)."""
+        u = urllib.parse.urlparse(auth_url)
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        c.request("GET", f"{u.path}?{u.query}&division={division}")
+        r = c.getresponse()
+        loc = r.getheader("Location")
+        c.close()
+        if not loc:
+            raise RuntimeError(f"consent at {auth_url} gave {r.status}, no redirect")
+        qs = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
+        return qs["code"][0], qs.get("state", [""])[0]
+
+    def entities(self, division, etype):
+        status, body = self.call("GET", f"/_fake/divisions/{division}/entities?type={etype}")
+        return body["entities"] if status == 200 else []
+
+    def stats(self):
+        return self.call("GET", "/_fake/stats")[1]
+
+
+class Stack:
+    """Set up with Stack(build_dir, ...).start(); always stop() it (also on failure)."""
+
+    def __init__(self, build, tenants=3, orders=40, products=12, seed=42, loaders=1,
+                 extractors=1, transformers=1, exact_args=(), ccv_args=(), log_dir=None,
+                 extra_env=None):
+        self.build = os.path.abspath(build)
+        self.n_tenants, self.n_orders, self.n_products = tenants, orders, products
+        self.seed = seed
+        self.counts = {"loader": loaders, "extractor": extractors, "transformer": transformers}
+        self.exact_args, self.ccv_args = list(exact_args), list(ccv_args)
+        self.log_dir = log_dir or tempfile.mkdtemp(prefix="cx-stack-")
+        self.extra_env = dict(extra_env or {})
+        self.services = None
+        self.daemons = collections.defaultdict(list)
+        self.tenants = []        # [{"id", "division", "shop"}]
+        self.exact = self.ccv = None
+        self.started_at = None
+
+    # -- paths and commands ----------------------------------------------------------
+    def exe(self, *parts):
+        return os.path.join(self.build, *parts)
+
+    def admin(self, *args, stdin=None, check=True):
+        p = subprocess.run([self.exe("admin", "connector-admin"), *args], input=stdin,
+                           env={**cxtest.clean_env(), **self.env}, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+        if check and p.returncode != 0:
+            raise RuntimeError(f"connector-admin {' '.join(args)}: {p.returncode}\n{p.stderr}")
+        return p
+
+    def admin_json(self, *args, stdin=None):
+        return json.loads(self.admin("--json", *args, stdin=stdin).stdout)
+
+    # -- life cycle ------------------------------------------------------------------
+    def start_services(self):
+        if os.environ.get("TEST_KAFKA_BROKERS") and os.environ.get("TEST_PG_DSN"):
+            return
+        import services  # noqa: E402 - only needed when nothing runs yet
+        self.services = services.Services(tempfile.mkdtemp(prefix="cx-services-"))
+        self.services.start()
+        os.environ.update(self.services.env)
+
+    def start(self):
+        self.started_at = time.time()
+        self.start_services()
+        self.env = {"CX_PG_DSN": cxtest.new_database("stack"),
+                    "CX_KAFKA_BROKERS": os.environ["TEST_KAFKA_BROKERS"],
+                    "CX_TOPIC_PREFIX": cxtest.unique("s") + ".",
+                    "CX_SECRET_KEY": secrets.token_hex(32)}
+        self.admin("migrate")
+        self.exact = ExactFake(self.exe("tests", "fakes", "exact", "exact-fake"),
+                               "--client", f"{CLIENT_ID}:{CLIENT_SECRET}", *self.exact_args,
+                               log_dir=self.log_dir)
+        self.ccv = Fake(self.exe("tests", "fakes", "ccvshop", "ccvshop-fake"),
+                        "--seed", str(self.seed), "--shops", str(self.n_tenants), "--orders",
+                        str(self.n_orders), "--products", str(self.n_products), *self.ccv_args,
+                        log_dir=self.log_dir)
+        for shop in self.ccv.call("GET", "/_fake/shops")[1]["shops"]:
+            self.onboard(shop)
+        for kind in ("transformer", "loader", "extractor"):
+            for i in range(self.counts[kind]):
+                self.start_daemon(kind, i)
+        return self
+
+    def daemon_env(self, kind, i):
+        env = dict(self.env)
+        env["CX_INSTANCE_ID"] = f"{kind}-{i}"
+        if kind == "extractor":
+            env.update({"CX_EXTRACT_ORDERS_INTERVAL_S": "2", "CX_EXTRACT_PRODUCTS_INTERVAL_S": "5",
+                        "CX_EXTRACT_USERS_INTERVAL_S": "10", "CX_EXTRACT_TENANT_REFRESH_S": "2",
+                        "CX_EXTRACT_LEASE_S": "10"})
+        if kind == "transformer":
+            env.pop("CX_SECRET_KEY")  # it never sees a secret
+            env.update({"CX_RULES_REFRESH_MS": "500"})
+        env.update({k[len(kind) + 1:]: v for k, v in self.extra_env.items()
+                    if k.startswith(kind + ":")})
+        return env
+
+    def start_daemon(self, kind, i=0):
+        path = self.exe(kind, kind)
+        d = cxtest.Daemon(path, self.daemon_env(kind, i), name=f"{kind}-{i}",
+                          log_dir=self.log_dir).start()
+        d.wait_ready(120)
+        while len(self.daemons[kind]) <= i:
+            self.daemons[kind].append(None)
+        self.daemons[kind][i] = d
+        return d
+
+    def restart_daemon(self, kind, i=0, hard=True):
+        d = self.daemons[kind][i]
+        if hard:
+            d.kill()
+        else:
+            d.stop()
+        return self.start_daemon(kind, i)
+
+    def stop(self):
+        for kind in ("extractor", "transformer", "loader"):
+            for d in self.daemons.get(kind, []):
+                if d:
+                    try:
+                        d.stop(timeout=15)
+                    except AssertionError:
+                        d.kill()
+        for f in (self.ccv, self.exact):
+            if f:
+                f.stop()
+        if self.services:
+            self.services.stop()
+
+    # -- onboarding, as docs/runbook.md describes it ---------------------------------
+    def onboard(self, shop):
+        n = shop["n"]
+        tenant, division = f"shop-{n}", 100000 + n
+        base = shop["base_url"].split("/api/rest/v1")[0]
+        self.admin("tenants", "add", tenant, "--name", shop.get("name", tenant),
+                   "--shop-url", base, "--shop-public-key", shop["public_key"],
+                   "--exact-url", self.exact.url, "--division", str(division),
+                   "--exact-client-id", CLIENT_ID, "--redirect-uri", REDIRECT,
+                   "--shop-secret-file", "-", stdin=shop["secret"] + "\n")
+        self.admin("tenants", "set-credentials", tenant, "--exact-secret-file", "-",
+                   stdin=CLIENT_SECRET + "\n")
+        start = self.admin_json("tenants", "consent-url", tenant)
+        code, state = self.exact.consent(start["url"], division)
+        self.admin("tenants", "consent-complete", tenant, code, "--state", state)
+        # The proposal from the division's own VAT codes, plus the shop's service items.
+        rules = json.loads(self.admin("mappings", "propose", tenant).stdout)
+        rules.update(SERVICE_ITEMS)
+        rules["oss_registered"] = bool(shop.get("oss_registered", True))
+        self.admin("mappings", "import", tenant, "-", stdin=json.dumps(rules))
+        self.tenants.append({"id": tenant, "division": division, "shop": shop, "rules": rules})
+
+    # -- what should happen, and what did ------------------------------------------------
+    def expected(self):
+        """Per tenant: the source ids that must become documents and those that must fail,
+        from the generator's dump and the transformer's dry run with the imported rules
+        (only paid, completed orders are extracted: the extractor's default)."""
+        dump = subprocess.run([self.exe("tests", "fakes", "ccvshop", "ccvshop-fake"),
+                               "--dump-orders", "--seed", str(self.seed), "--shops",
+                               str(self.n_tenants), "--orders", str(self.n_orders),
+                               "--products", str(self.n_products)],
+                              stdout=subprocess.PIPE, text=True, check=True).stdout
+        by_shop = collections.defaultdict(list)
+        for line in dump.splitlines():
+            o = json.loads(line)
+            o.pop("_fake_expect", None)
+            by_shop[o.pop("shop")].append(o)
+        out = {}
+        for t in self.tenants:
+            orders = [o for o in by_shop[t["shop"]["n"]] if o.get("is_completed") and
+                      o.get("paid") and o.get("status") != 8]
+            rules_path = os.path.join(self.log_dir, f"rules-{t['id']}.json")
+            with open(rules_path, "w") as f:
+                json.dump(t["rules"], f)
+            res = subprocess.run([self.exe("transformer", "transformer"), "--dry-run",
+                                  "--rules", rules_path],
+                                 input="".join(json.dumps(o) + "\n" for o in orders),
+                                 stdout=subprocess.PIPE, text=True, check=True).stdout
+            ok, bad = {}, {}
+            for o, line in zip(orders, res.splitlines()):
+                r = json.loads(line)
+                if "body" in r:
+                    ok[str(o["id"])] = (r, o)
+                else:
+                    bad[str(o["id"])] = r["error"]
+            out[t["id"]] = {"ok": ok, "failed": bad}
+        return out
+
+    def documents(self, tenant):
+        etype = "SalesInvoices" if tenant["rules"].get("book_as") == "salesinvoice" \
+            else "SalesOrders"
+        return self.exact.entities(tenant["division"], etype)
+
+    def dead_letters(self):
+        return self.admin_json("deadletters", "list", "--all", "--limit", "10000")
+
+    def wait_synced(self, expected, timeout=600, settle=3):
+        """Until every expected document and every expected failure is there, and nothing
+        changed for `settle` seconds. Returns the seconds it took."""
+        t0 = time.time()
+        last, stable_since = None, None
+        while time.time() - t0 < timeout:
+            snap = self.snapshot()
+            done = all(snap[t["id"]]["documents"] >= len(expected[t["id"]]["ok"]) and
+                       snap[t["id"]]["failed_ids"] >= set(expected[t["id"]]["failed"])
+                       for t in self.tenants)
+            key = json.dumps({k: (v["documents"], sorted(v["failed_ids"]))
+                              for k, v in snap.items()})
+            if key != last:
+                last, stable_since = key, time.time()
+            if done and time.time() - stable_since >= settle:
+                return time.time() - t0
+            time.sleep(1)
+        raise AssertionError(f"not synced after {timeout}s: {last}")
+
+    def snapshot(self):
+        dls = self.dead_letters()
+        snap = {}
+        for t in self.tenants:
+            mine = [d for d in dls if d.get("tenant_id") == t["id"]]
+            snap[t["id"]] = {"documents": len(self.documents(t)),
+                             "failed_ids": {str(d.get("source_id")) for d in mine}}
+        return snap
+
+    def report(self, expected):
+        """Measured from the fake Exact and PostgreSQL: per tenant and in total."""
+        per, totals = [], collections.Counter()
+        dls = self.dead_letters()
+        for t in self.tenants:
+            docs = self.documents(t)
+            refs = collections.Counter(d.get("YourRef") for d in docs)
+            exp = expected[t["id"]]
+            want_refs = {r["body"]["YourRef"]: (r, o) for r, o in exp["ok"].values()}
+            missing = sorted(set(want_refs) - set(refs))
+            wrong_total = []
+            for d in docs:
+                r_o = want_refs.get(d.get("YourRef"))
+                # The fake books a header AmountDC = lines excl. VAT + their VAT, as Exact.
+                if r_o and abs(float(d.get("AmountDC") or 0) -
+                               float(r_o[1]["total_price"])) > 0.005:
+                    wrong_total.append(d.get("YourRef"))
+            accounts = self.exact.entities(t["division"], "Accounts")
+            items = self.exact.entities(t["division"], "Items")
+            mine = [d for d in dls if d.get("tenant_id") == t["id"]]
+            scen = collections.Counter(r["scenario"] for r, _ in exp["ok"].values())
+            row = {"tenant": t["id"], "division": t["division"],
+                   "orders": len(exp["ok"]) + len(exp["failed"]),
+                   "documents_created": len(docs),
+                   "duplicates": sum(c - 1 for c in refs.values() if c > 1),
+                   "missing": len(missing), "wrong_totals": len(wrong_total),
+                   "accounts": len(accounts),
+                   "duplicate_accounts": len(accounts) - len({a.get("Code") for a in accounts}),
+                   "items": len(items),
+                   "duplicate_items": len(items) - len({i.get("Code") for i in items}),
+                   "scenarios": dict(scen),
+                   "failures": [{"source_id": d.get("source_id"), "stage": d.get("stage"),
+                                 "reason": d.get("reason")} for d in mine]}
+            per.append(row)
+            for k in ("orders", "documents_created", "duplicates", "missing", "wrong_totals",
+                      "accounts", "items", "duplicate_accounts", "duplicate_items"):
+                totals[k] += row[k]
+            totals["failures"] += len(mine)
+        stats = self.exact.stats()
+        totals["http_429"] = sum(v for k, v in flatten(stats) if "429" in k)
+        return per, dict(totals)
+
+
+def flatten(obj, prefix=""):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from flatten(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from flatten(v, f"{prefix}[{i}]")
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield prefix, obj
