@@ -60,13 +60,11 @@ static void count(const char *result)
                        label, 1);
 }
 
-/* Send @p cmd (stolen) to exact.commands in the open transaction. */
-static int produce_command(struct transformer *t, const char *tenant, json_t *cmd, cx_err *err)
+/* Send the command text @p text (freed here) to exact.commands in the open transaction. */
+static int produce_text(struct transformer *t, const char *tenant, char *text, cx_err *err)
 {
-        char *text = cmd ? booking_dumps(cmd) : NULL;
         int rc;
 
-        json_decref(cmd);
         if (!text)
                 return cx_fail(err, CX_ERR_PARSE, false, "cannot serialise the command");
         rc = cx_producer_send(t->producer, cx_topic(CX_TOPIC_EXACT_COMMANDS), tenant, text,
@@ -75,6 +73,15 @@ static int produce_command(struct transformer *t, const char *tenant, json_t *cm
         if (rc == 0)
                 count("command");
         return rc;
+}
+
+/* Send @p cmd (stolen) to exact.commands in the open transaction. */
+static int produce_command(struct transformer *t, const char *tenant, json_t *cmd, cx_err *err)
+{
+        char *text = cmd ? booking_dumps(cmd) : NULL;
+
+        json_decref(cmd);
+        return produce_text(t, tenant, text, err);
 }
 
 static int dead_letter(struct transformer *t, const rd_kafka_message_t *m, const char *tenant,
@@ -138,7 +145,8 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m,
         ctx.oss_prev_year_over = r->oss_prev_year_over;
         if (booking_from_order(r, order, &ctx, &b, why, sizeof(why)) < 0)
                 return dead_letter(t, m, tenant, source_id, trace_id, why, err);
-        if (produce_command(t, tenant, booking_command_json(&b, r, trace_id), err) < 0)
+        /* One serialisation gives both the message and its content hash. */
+        if (produce_text(t, tenant, booking_command_dumps(&b, r, trace_id), err) < 0)
                 goto fail;
         if (b.threshold_net_cents > 0 &&
             rules_store_oss_add(t->rules, tenant, year, source_id, b.threshold_net_cents,
@@ -162,7 +170,7 @@ fail:
 static int transform_message(struct transformer *t, const rd_kafka_message_t *m, cx_err *err)
 {
         json_error_t jerr;
-        json_t *env = json_loadb(m->payload ? m->payload : "", m->len, 0, &jerr);
+        json_t *env = booking_loadb(m->payload ? m->payload : "", m->len, 0, &jerr);
         char tenant[128], source_id[128], why[512], key[128];
         const char *entity, *event, *trace_id;
         const json_t *payload;
