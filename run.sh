@@ -31,6 +31,10 @@ install_deps() {
         DEBIAN_FRONTEND=noninteractive ${sudo:-} apt-get install -y -qq nodejs npm >/dev/null
     fi
     say "Kafka broker jars: $(tests/harness/fetch-kafka.sh)"
+    # playwright-core for the control panel's browser tests (pinned in its package-lock.json)
+    if [ ! -d tests/integration/panel/node_modules/playwright-core ]; then
+        npm --prefix tests/integration/panel install --no-audit --no-fund --silent >/dev/null
+    fi
 }
 
 build() {  # build DIR [meson options...]

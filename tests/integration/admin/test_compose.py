@@ -22,6 +22,7 @@ PROGRAMS = {
     "transformer": os.path.join(BUILD, "transformer", "transformer"),
     "loader": os.path.join(BUILD, "loader", "loader"),
     "connector-admin": os.path.join(BUILD, "admin", "connector-admin"),
+    "panel": os.path.join(BUILD, "panel", "panel"),
     "exact-fake": os.path.join(BUILD, "tests", "fakes", "exact", "exact-fake"),
     "ccvshop-fake": os.path.join(BUILD, "tests", "fakes", "ccvshop", "ccvshop-fake"),
 }
@@ -125,7 +126,7 @@ class Compose(unittest.TestCase):
         # docker-compose 1.29 prints every service; the profile is in each service's entry
         demo = {n for n, s in base.items() if "demo" in (s.get("profiles") or [])}
         self.assertEqual(demo, {"exact-fake", "ccvshop-fake"})
-        self.assertEqual(set(base) - demo, {"kafka", "postgres", "migrate", "extractor",
+        self.assertEqual(set(base) - demo, {"kafka", "postgres", "migrate", "extractor", "panel",
                                             "transformer", "loader"})
         self.assertTrue(base["kafka"]["image"].startswith("apache/kafka:"))
         self.assertEqual(base["kafka"]["environment"]["KAFKA_PROCESS_ROLES"],
@@ -187,7 +188,7 @@ class Compose(unittest.TestCase):
                 r = subprocess.run([exe, "--help"], stdout=subprocess.PIPE, text=True,
                                    timeout=30)
                 self.assertEqual(r.returncode, 0)
-        self.assertEqual(checked, 6)
+        self.assertEqual(checked, 7)
 
     def check_fake(self, exe, cmd):
         args = [a if not re.match(r"^0\.0\.0\.0:\d+$", a) else "127.0.0.1:0" for a in cmd[1:]]
