@@ -9,6 +9,9 @@ import http.client
 import json
 import os
 import secrets
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -84,7 +87,7 @@ class Stack:
 
     def __init__(self, build, tenants=3, orders=40, products=12, seed=42, loaders=1,
                  extractors=1, transformers=1, exact_args=(), ccv_args=(), log_dir=None,
-                 extra_env=None):
+                 extra_env=None, private_services=False):
         self.build = os.path.abspath(build)
         self.n_tenants, self.n_orders, self.n_products = tenants, orders, products
         self.seed = seed
@@ -93,6 +96,10 @@ class Stack:
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="cx-stack-")
         self.extra_env = dict(extra_env or {})
         self.services = None
+        # private_services: start our own Kafka and PostgreSQL even when shared ones are
+        # announced in the environment (tests that restart them must not disturb others).
+        self.private_services = private_services
+        self.saved_environ = {}
         self.daemons = collections.defaultdict(list)
         self.tenants = []        # [{"id", "division", "shop"}]
         self.exact = self.ccv = None
@@ -115,11 +122,18 @@ class Stack:
 
     # -- life cycle ------------------------------------------------------------------
     def start_services(self):
-        if os.environ.get("TEST_KAFKA_BROKERS") and os.environ.get("TEST_PG_DSN"):
+        if os.environ.get("TEST_KAFKA_BROKERS") and os.environ.get("TEST_PG_DSN") and \
+                not self.private_services:
             return
         import services  # noqa: E402 - only needed when nothing runs yet
         self.services = services.Services(tempfile.mkdtemp(prefix="cx-services-"))
-        self.services.start()
+        try:
+            self.services.start()
+        except BaseException:
+            self.services.stop()
+            raise
+        # Put back on stop(): the shared services' variables, if there were any.
+        self.saved_environ = {k: os.environ.get(k) for k in self.services.env}
         os.environ.update(self.services.env)
 
     def start(self):
@@ -148,6 +162,10 @@ class Stack:
         env = dict(self.env)
         env["CX_INSTANCE_ID"] = f"{kind}-{i}"
         if kind == "extractor":
+            # Its own listener receives the shop's webhooks (registered at onboarding).
+            port = cxtest.free_port()
+            env.update({"CX_HTTP_PORT": str(port),
+                        "CX_WEBHOOK_BASE_URL": f"http://127.0.0.1:{port}"})
             env.update({"CX_EXTRACT_ORDERS_INTERVAL_S": "2", "CX_EXTRACT_PRODUCTS_INTERVAL_S": "5",
                         "CX_EXTRACT_USERS_INTERVAL_S": "10", "CX_EXTRACT_TENANT_REFRESH_S": "2",
                         "CX_EXTRACT_LEASE_S": "10"})
@@ -177,6 +195,7 @@ class Stack:
         return self.start_daemon(kind, i)
 
     def stop(self):
+        """Every process started here is gone afterwards, whatever state it was left in."""
         for kind in ("extractor", "transformer", "loader"):
             for d in self.daemons.get(kind, []):
                 if d:
@@ -184,11 +203,24 @@ class Stack:
                         d.stop(timeout=15)
                     except AssertionError:
                         d.kill()
+                    except Exception:  # noqa: BLE001 - never leave a child behind
+                        d.kill()
         for f in (self.ccv, self.exact):
             if f:
-                f.stop()
+                try:
+                    f.stop()
+                except Exception:  # noqa: BLE001
+                    f.proc.kill()
         if self.services:
             self.services.stop()
+            if not os.environ.get("CX_STACK_KEEP"):
+                shutil.rmtree(self.services.dir, ignore_errors=True)
+            for k, v in self.saved_environ.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            self.services = None
 
     # -- onboarding, as docs/runbook.md describes it ---------------------------------
     def onboard(self, shop):
@@ -325,6 +357,76 @@ class Stack:
         stats = self.exact.stats()
         totals["http_429"] = sum(v for k, v in flatten(stats) if "429" in k)
         return per, dict(totals)
+
+    # -- chaos and measurement (private services only for the restarts) ------------------
+    def restart_kafka(self, down_s=0.0, timeout=120):
+        """SIGKILL the broker (its whole process group) and start it again with the same
+        command line and data directory; returns once it listens again."""
+        svc = self.services
+        if svc is None or svc.kafka is None:
+            raise RuntimeError("restart_kafka needs Stack(private_services=True)")
+        try:
+            os.killpg(svc.kafka.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        svc.kafka.wait()
+        time.sleep(down_s)
+        kdir = os.path.dirname(svc.kafka_props)
+        out = open(os.path.join(kdir, "stdout.log"), "a")
+        svc.kafka = subprocess.Popen(svc.kafka_jvm + ["kafka.Kafka", svc.kafka_props],
+                                     stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        out.close()
+        port = int(svc.env["TEST_KAFKA_BROKERS"].rsplit(":", 1)[1])
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if svc.kafka.poll() is not None:
+                raise RuntimeError(f"Kafka exited with {svc.kafka.returncode} on restart; "
+                                   f"see {kdir}/server.log")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"Kafka did not listen again within {timeout}s")
+
+    def restart_postgres(self):
+        """pg_ctl restart -m immediate: every connection is cut, crash recovery runs."""
+        svc = self.services
+        if svc is None or svc.pg_data is None:
+            raise RuntimeError("restart_postgres needs Stack(private_services=True)")
+        svc._pg(f"{svc.pg_bindir}/pg_ctl", "-D", svc.pg_data, "-m", "immediate", "-w",
+                "-t", "60", "restart")
+
+    def all_daemons(self):
+        return [d for ds in self.daemons.values() for d in ds if d]
+
+    def exited_daemons(self):
+        """(name, exit status) of every daemon that is no longer running."""
+        return [(d.name, d.proc.returncode) for d in self.all_daemons()
+                if d.proc and d.proc.poll() is not None]
+
+    def peak_rss_kb(self):
+        """VmHWM of every running daemon (read it before stopping them)."""
+        out = {}
+        for d in self.all_daemons():
+            try:
+                with open(f"/proc/{d.proc.pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            out[d.name] = int(line.split()[1])
+            except OSError:
+                pass
+        return out
+
+    def created_documents(self, stats=None):
+        """Division -> documents (orders + invoices) committed, from /_fake/stats (cheap)."""
+        stats = stats or self.exact.stats()
+        out = {}
+        for div, d in stats.get("divisions", {}).items():
+            c = d.get("created", {})
+            out[int(div)] = c.get("SalesOrders", 0) + c.get("SalesInvoices", 0)
+        return out
 
 
 def flatten(obj, prefix=""):
