@@ -19,7 +19,7 @@ class EndToEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack(BUILD, tenants=3, orders=int(os.environ.get("TEST_E2E_ORDERS", "30")),
-                          products=10, seed=77)
+                          products=10, seed=77, exact_args=("--minute", "6"))
         try:
             cls.stack.start()
             cls.expected = cls.stack.expected()
