@@ -395,8 +395,10 @@ class Stack:
         svc = self.services
         if svc is None or svc.pg_data is None:
             raise RuntimeError("restart_postgres needs Stack(private_services=True)")
+        # -l again: without it the new server would write to (and hold open) our pipe.
         svc._pg(f"{svc.pg_bindir}/pg_ctl", "-D", svc.pg_data, "-m", "immediate", "-w",
-                "-t", "60", "restart")
+                "-t", "60", "-l", os.path.join(os.path.dirname(svc.pg_data), "log"),
+                "restart", timeout=120)
 
     def all_daemons(self):
         return [d for ds in self.daemons.values() for d in ds if d]

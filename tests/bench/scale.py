@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Scale benchmark: T shops x N orders through the whole pipeline against the Exact fake's
+real limits (60 calls per minute and 5,000 per day per division) in a compressed minute.
+
+The bound is physical: nobody can finish before the busiest division has spent the calls it
+needed at 60 per minute, so   bound = max over divisions(calls) / 60 x minute.
+makespan runs from the start of the extractors (tenants onboarded, transformer and loaders
+already waiting) to the moment the last expected document is in the fake; calls are counted
+from /_fake/stats per division (429 answers excluded: they are not counted by Exact either).
+
+    tests/bench/scale.py --build build [--tenants 200] [--orders 50] [--minute 20]
+                         [--loaders 1] [--extractors 1] [--loader-workers N]
+
+Starts its own Kafka and PostgreSQL. Last line: one JSON object."""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as B  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=os.path.join(B.ROOT, "build"))
+    ap.add_argument("--tenants", type=int, default=200)
+    ap.add_argument("--orders", type=int, default=50, help="orders per shop")
+    ap.add_argument("--products", type=int, default=20)
+    ap.add_argument("--minute", type=int, default=20,
+                    help="seconds in a rate-limit minute of both fakes (default 20)")
+    ap.add_argument("--loaders", type=int, default=1)
+    ap.add_argument("--extractors", type=int, default=1)
+    ap.add_argument("--transformers", type=int, default=1)
+    ap.add_argument("--loader-workers", type=int, default=0, help="CX_LOADER_WORKERS (0: its "
+                    "default)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--timeout", type=int, default=3600)
+    args = ap.parse_args()
+
+    S = args.minute
+    extra = {"extractor:CX_EXTRACT_RATE_WINDOW_S": str(S)}
+    if args.loader_workers:
+        extra["loader:CX_LOADER_WORKERS"] = str(args.loader_workers)
+    # Extractors are started by hand below: their start is time zero.
+    stack = B.Stack(args.build, tenants=args.tenants, orders=args.orders,
+                    products=args.products, seed=args.seed, loaders=args.loaders,
+                    extractors=0, transformers=args.transformers,
+                    exact_args=["--minute", str(S), "--minutely-limit", "60",
+                                "--daily-limit", "5000"],
+                    ccv_args=["--minute", str(S)], extra_env=extra, private_services=True)
+    machine = B.machine()
+    try:
+        t_on = time.time()
+        B.say(f"onboarding {args.tenants} shops (services, fakes, connector-admin)")
+        stack.start()
+        onboard_s = time.time() - t_on
+        expected = stack.expected()
+        want = B.want_documents(expected)
+        total = sum(want.values())
+        B.say(f"onboarded in {onboard_s:.0f}s; {total} documents expected; logs in "
+              f"{stack.log_dir}")
+        # Onboarding read the divisions' VAT codes: start the count from zero.
+        stack.exact.call("POST", "/_fake/reset", {"counters": True, "limits": False})
+        t0 = time.time()
+        for i in range(args.extractors):
+            stack.start_daemon("extractor", i)
+        t_done = B.wait_documents(stack, want, t0, args.timeout)
+        makespan = t_done - t0
+        rss = stack.peak_rss_kb()
+        cpu = B.daemon_cpu_s(stack)
+        cpu["exact-fake"] = B.process_cpu_s(stack.exact.proc.pid)
+        cpu["ccvshop-fake"] = B.process_cpu_s(stack.ccv.proc.pid)
+        stats = stack.exact.stats()
+        calls, r429 = B.exact_calls(stats)
+        divs = {t["division"] for t in stack.tenants}
+        busiest = max((calls.get(d, 0), d) for d in divs)
+        bound = busiest[0] / 60.0 * S
+        all_calls = sum(calls.get(d, 0) for d in divs)
+        stack.wait_synced(expected, timeout=600, settle=2)
+        per, totals = stack.report(expected)
+    finally:
+        stack.stop()
+
+    result = {
+        "bench": "scale", "tenants": args.tenants, "orders_per_tenant": args.orders,
+        "documents": total, "minute_s": S, "loaders": args.loaders,
+        "extractors": args.extractors, "transformers": args.transformers,
+        "loader_workers": args.loader_workers or None,
+        "onboarding_s": round(onboard_s, 1), "makespan_s": round(makespan, 1),
+        "bound_s": round(bound, 1), "makespan_ratio": round(makespan / bound, 3),
+        "busiest_division_calls": busiest[0],
+        "busiest_division_windows": math.ceil(busiest[0] / 60),
+        "calls": all_calls, "calls_per_order": round(all_calls / max(total, 1), 3),
+        "http_429": r429, "duplicates": totals.get("duplicates", 0),
+        "missing": totals.get("missing", 0), "wrong_totals": totals.get("wrong_totals", 0),
+        "duplicate_accounts": totals.get("duplicate_accounts", 0),
+        "duplicate_items": totals.get("duplicate_items", 0),
+        "peak_rss_kb": rss, "cpu_s": cpu, "machine": machine,
+    }
+    print(f"{args.tenants} shops x {args.orders} orders = {total} documents in "
+          f"{makespan:.1f}s (minute = {S}s)")
+    print(f"bound {bound:.1f}s (busiest division {busiest[1]}: {busiest[0]} calls = "
+          f"{busiest[0] / 60:.2f} minutes); makespan/bound {makespan / bound:.3f} "
+          f"(target <= 1.15)")
+    print(f"calls {all_calls}, {result['calls_per_order']} per order; 429: {r429} "
+          f"(target 0); duplicates {result['duplicates']}, missing {result['missing']}")
+    print("peak RSS (kB): " + ", ".join(f"{k} {v}" for k, v in sorted(rss.items())))
+    print("CPU (s): " + ", ".join(f"{k} {v}" for k, v in sorted(cpu.items())))
+    print(json.dumps(result))
+    bad = result["duplicates"] + result["missing"] + result["wrong_totals"] + \
+        result["duplicate_accounts"] + result["duplicate_items"]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
