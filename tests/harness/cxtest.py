@@ -26,6 +26,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def terminate(proc, timeout=10):
+    """SIGTERM a child process, SIGKILL it if it has not gone after `timeout` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def psql(dsn, sql):
     return subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", dsn, "-c", sql],
                           check=True, stdout=subprocess.PIPE, text=True).stdout.strip()

@@ -49,13 +49,7 @@ class Fake:
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        cxtest.terminate(self.proc)
 
 
 def bookable(order):

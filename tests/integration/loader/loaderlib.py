@@ -60,13 +60,7 @@ class Fake:
         return self.get("/_fake/stats")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        cxtest.terminate(self.proc)
         self.proc.stdout.close()
 
 

@@ -153,9 +153,22 @@ class LoaderTest(unittest.TestCase):
         tenants = L.add_tenants(env, self.fake, 4)
         for div in tenants.values():
             self.fake.post("/_fake/faults", {"division": div, "latency_ms": 50})
-        expected, records = self.make_orders(env, tenants, 200, rng)
-        L.produce(env, records)
         self.loaders = L.start_loaders(env, 3, CX_LOADER_WORKERS=2)
+        # Traffic in waves until the tokens have rotated often enough: a token is refreshed
+        # only when a call needs it, so one batch that is booked quickly rotates too little.
+        expected, names, n = {t: {} for t in tenants}, sorted(tenants), 0
+        deadline = time.time() + 150
+        while time.time() < deadline:
+            wave = []
+            for _ in range(40):
+                cmd = L.order_command(names[n % len(names)], n, rng)
+                expected[cmd["tenant"]][cmd["body"]["YourRef"]] = cmd["totals"]["net"]
+                wave.append((cmd["tenant"], json.dumps(cmd)))
+                n += 1
+            L.produce(env, wave)
+            time.sleep(2)
+            if n >= 200 and self.fake.stats().get("token", {}).get("refreshed", 0) >= 8:
+                break
         total = sum(len(v) for v in expected.values())
         ok = L.wait_until(lambda: sum(len(L.booked(self.fake, d))
                                       for d in tenants.values()) >= total, 150)
