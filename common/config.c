@@ -48,6 +48,13 @@ static const char *env_lookup(char **envp, const char *name)
         return NULL;
 }
 
+const char *cx_config_lookup(char **envp, const char *name)
+{
+        const char *v = env_lookup(envp, name);
+
+        return v && *v ? v : NULL;
+}
+
 static const cx_cfg_var *find_var(const cx_cfg_var *const *tables, const char *name, size_t len)
 {
         for (const cx_cfg_var *const *t = tables; *t; t++) {

@@ -57,6 +57,13 @@ bool cx_config_is_set(const cx_config *cfg, const char *name);
 
 void cx_config_free(cx_config *cfg);
 
+/**
+ * @brief One variable straight from @p envp (NULL when unset or empty), for the small
+ *        command-line helpers that run without their program's whole table (sealing a
+ *        secret from a set-up script); daemons use cx_config_load().
+ */
+const char *cx_config_lookup(char **envp, const char *name);
+
 /** @brief Print a Markdown table of @p tables: name, type, default, bounds, help. */
 void cx_config_print_reference(FILE *out, const char *program, const cx_cfg_var *const *tables);
 

@@ -56,7 +56,7 @@ static const cx_cfg_var extractor_vars[] = {
 /* The --seal-secret helper: no daemon, no database. */
 static int seal_secret(const char *tenant)
 {
-        const char *keytext = getenv("CX_SECRET_KEY");
+        const char *keytext = cx_config_lookup(environ, "CX_SECRET_KEY");
         unsigned char key[CX_KEY_LEN];
         char buf[4096], *sealed;
         size_t n;

@@ -129,7 +129,7 @@ static int cli_seal(const char *tenant)
         char *sealed;
         size_t n;
 
-        if (load_key(getenv("CX_SECRET_KEY"), key) != 0) {
+        if (load_key(cx_config_lookup(environ, "CX_SECRET_KEY"), key) != 0) {
                 fprintf(stderr, "loader: CX_SECRET_KEY is not set\n");
                 return 2;
         }
