@@ -100,6 +100,7 @@ class Stack:
         # announced in the environment (tests that restart them must not disturb others).
         self.private_services = private_services
         self.saved_environ = {}
+        self.incarnations = collections.Counter()
         self.daemons = collections.defaultdict(list)
         self.tenants = []        # [{"id", "division", "shop"}]
         self.exact = self.ccv = None
@@ -176,23 +177,29 @@ class Stack:
                     if k.startswith(kind + ":")})
         return env
 
-    def start_daemon(self, kind, i=0):
+    def start_daemon(self, kind, i=0, instance_id=None):
         path = self.exe(kind, kind)
-        d = cxtest.Daemon(path, self.daemon_env(kind, i), name=f"{kind}-{i}",
-                          log_dir=self.log_dir).start()
+        env = self.daemon_env(kind, i)
+        if instance_id:
+            env["CX_INSTANCE_ID"] = instance_id
+        d = cxtest.Daemon(path, env, name=f"{kind}-{i}", log_dir=self.log_dir).start()
         d.wait_ready(120)
         while len(self.daemons[kind]) <= i:
             self.daemons[kind].append(None)
         self.daemons[kind][i] = d
         return d
 
-    def restart_daemon(self, kind, i=0, hard=True):
+    def restart_daemon(self, kind, i=0, hard=True, new_identity=False):
+        """new_identity: the new process gets a CX_INSTANCE_ID of its own (as the default,
+        host name + pid, would give it) instead of taking over its predecessor's."""
         d = self.daemons[kind][i]
         if hard:
             d.kill()
         else:
             d.stop()
-        return self.start_daemon(kind, i)
+        self.incarnations[(kind, i)] += 1
+        ident = f"{kind}-{i}.{self.incarnations[(kind, i)]}" if new_identity else None
+        return self.start_daemon(kind, i, instance_id=ident)
 
     def stop(self):
         """Every process started here is gone afterwards, whatever state it was left in."""

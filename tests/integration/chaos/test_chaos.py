@@ -10,6 +10,11 @@ running next to it). Knobs (environment):
   CHAOS_TENANTS    shops (default 10)
   CHAOS_ORDERS     orders per shop (default 200; the sanitizer build passes fewer)
   CHAOS_TIMEOUT_S  bound of the whole test (default 500)
+  CHAOS_SAME_ID    1: a restarted daemon keeps its CX_INSTANCE_ID (as a StatefulSet pod
+                   would); default: it gets a new one, as the default host name + pid gives
+  CHAOS_FLOW_S     how long the orders should take to flow (default 60): every call to the
+                   fake Exact gets a latency (as the real one has) chosen so that the loading
+                   lasts about this long, and the events happen in its first 70 %
 Last line: one JSON object with the seed, the events as they happened and the report totals."""
 import json
 import os
@@ -53,6 +58,20 @@ def sanitizer_reports(log_dir):
     return found
 
 
+def diagnose(stack):
+    """On failure, before anything stops: every daemon's /metrics next to its log (which
+    daemon stalled, with what queued, is the first question)."""
+    import cxtest
+    for d in stack.all_daemons():
+        try:
+            _, text, _ = cxtest.http("GET", d.url("/metrics"), timeout=5)
+            with open(os.path.join(stack.log_dir, f"metrics-{d.name}.txt"), "w") as f:
+                f.write(text)
+        except OSError:
+            pass
+    say(f"diagnostics in {stack.log_dir}")
+
+
 def main():
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 10**6))
     tenants = int(os.environ.get("CHAOS_TENANTS", "10"))
@@ -65,8 +84,8 @@ def main():
     # Compressed minutes on both fakes keep their real limits in play (429s, parking)
     # without making the run long; short back-offs keep outages from stretching it.
     stack = Stack(BUILD, tenants=tenants, orders=orders, products=20, seed=seed % 1000 + 1,
-                  private_services=True,
-                  exact_args=["--minute", "1", "--seed", str(seed)],
+                  loaders=0, private_services=True,
+                  exact_args=["--minute", "1", "--seed", str(seed), "--threads", "16"],
                   ccv_args=["--minute", "1"],
                   extra_env={"extractor:CX_EXTRACT_RATE_WINDOW_S": "1",
                              "extractor:CX_EXTRACT_BACKOFF_MAX_S": "3",
@@ -74,24 +93,33 @@ def main():
     events = ["extractor", "extractor", "transformer", "transformer", "loader", "loader",
               "kafka", "postgres"]
     rng.shuffle(events)
-    # Each event fires once this share of the expected documents exists (plus a little
-    # jitter), so every one of them hits the pipeline while orders are flowing.
-    marks = sorted(rng.uniform(0.03, 0.85) for _ in events)
+    # Each event comes at a random moment of the first 70 % of the planned flow, so that
+    # they hit the pipeline while orders are on their way.
+    same_id = os.environ.get("CHAOS_SAME_ID") == "1"
+    flow_s = float(os.environ.get("CHAOS_FLOW_S", "60"))
+    at_s = sorted(rng.uniform(1, 0.7 * flow_s) for _ in events)
     done_events, unexpected_exits = [], []
-    ok = False
+    ok, latency_ms = False, None
     try:
-        stack.start()
-        t_start = time.time()
+        stack.start()  # without a loader: it starts once the latency is set
         expected = stack.expected()
         want = {t["id"]: len(expected[t["id"]]["ok"]) for t in stack.tenants}
         total = sum(want.values())
+        # Calls per document (accounts, items, look-ups included) are about 3.4 here; with
+        # CX_LOADER_WORKERS (4) calls in flight the latency sets the pace of the loading.
+        latency_ms = int(min(2000, 4 * flow_s * 1000 / (3.4 * max(total, 1))))
+        for t in stack.tenants:
+            stack.exact.call("POST", "/_fake/faults", {"division": t["division"],
+                                                       "latency_ms": latency_ms})
+        stack.counts["loader"] = 1
+        stack.start_daemon("loader", 0)
+        t_start = time.time()
         say(f"services and daemons up in {t_start - stack.started_at:.1f}s; {total} documents "
-            f"expected; logs in {stack.log_dir}")
-        for event, mark in zip(events, marks):
-            while progress(stack, want) < mark * total:
+            f"expected; Exact latency {latency_ms} ms; logs in {stack.log_dir}")
+        for event, when in zip(events, at_s):
+            while time.time() - t_start < when:
                 if time.time() > deadline:
-                    raise AssertionError(f"no progress to {mark:.0%} before the deadline "
-                                         f"({progress(stack, want)}/{total})")
+                    raise AssertionError("deadline passed before the events were done")
                 for name, rc in stack.exited_daemons():
                     # A daemon that gives up on its own is restarted (as a supervisor would)
                     # and reported; a crash by signal is a failure.
@@ -102,7 +130,8 @@ def main():
                         raise AssertionError(f"{name} crashed with signal {-rc}")
                     stack.start_daemon(kind, int(i))
                 time.sleep(0.2)
-            time.sleep(rng.uniform(0, 0.5))
+            # Events that fell behind (a slow Kafka restart) still come a moment apart.
+            time.sleep(rng.uniform(0.2, 1.0))
             at = progress(stack, want)
             t0 = time.time()
             if event == "kafka":
@@ -110,7 +139,7 @@ def main():
             elif event == "postgres":
                 stack.restart_postgres()
             else:
-                stack.restart_daemon(event, 0, hard=True)
+                stack.restart_daemon(event, 0, hard=True, new_identity=not same_id)
             done_events.append({"event": event, "at_documents": at,
                                 "t": round(t0 - t_start, 1),
                                 "took_s": round(time.time() - t0, 1)})
@@ -121,6 +150,8 @@ def main():
         exited = stack.exited_daemons()
         say(f"synced {time.time() - t_start:.1f}s after start ({took:.1f}s after the last "
             f"event); totals {json.dumps(totals)}")
+        mid_flow = sum(1 for e in done_events if e["at_documents"] < total)
+        say(f"{mid_flow} of {len(done_events)} events hit while documents were still missing")
         problems = {k: totals.get(k, 0) for k in ("duplicates", "missing", "wrong_totals",
                                                     "duplicate_accounts", "duplicate_items")}
         for row in per:
@@ -133,12 +164,15 @@ def main():
             raise AssertionError(f"daemons not running at the end: {exited}")
         ok = True
     finally:
+        if not ok and stack.exact:
+            diagnose(stack)
         stack.stop()
         reports = sanitizer_reports(stack.log_dir)
         for r in reports:
             say(f"sanitizer: {r}")
         print(json.dumps({"seed": seed, "tenants": tenants, "orders": orders, "ok": ok,
-                          "events": done_events, "unexpected_exits": unexpected_exits,
+                          "latency_ms": latency_ms if ok else None, "events": done_events,
+                          "unexpected_exits": unexpected_exits,
                           **({"totals": totals} if ok else {})}), flush=True)
     if reports:
         raise AssertionError("sanitizer reports in the daemon logs")
