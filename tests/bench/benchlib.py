@@ -57,6 +57,44 @@ def process_cpu_s(pid):
         return None
 
 
+def services_cpu_s(stack):
+    """CPU seconds of the private Kafka broker and of every PostgreSQL process so far
+    (postmaster and its children; the children that already exited are not counted)."""
+    out = {}
+    svc = stack.services
+    if svc is None:
+        return out
+    if svc.kafka:
+        out["kafka"] = process_cpu_s(svc.kafka.pid)
+    try:
+        with open(os.path.join(svc.pg_data, "postmaster.pid")) as f:
+            pm = int(f.readline())
+        total = process_cpu_s(pm) or 0
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pm:
+                total += process_cpu_s(int(pid)) or 0
+        out["postgres"] = round(total, 2)
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def endpoint_calls(stats):
+    """Calls per "METHOD service/Entity" over all divisions, most used first."""
+    out = {}
+    for d in stats.get("divisions", {}).values():
+        for ep, by in d.get("by_endpoint", {}).items():
+            out[ep] = out.get(ep, 0) + sum(v for k, v in by.items() if k != "429")
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def want_documents(expected):
     return {tid: len(e["ok"]) for tid, e in expected.items()}
 

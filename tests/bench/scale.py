@@ -73,8 +73,10 @@ def main():
         cpu = B.daemon_cpu_s(stack)
         cpu["exact-fake"] = B.process_cpu_s(stack.exact.proc.pid)
         cpu["ccvshop-fake"] = B.process_cpu_s(stack.ccv.proc.pid)
+        cpu.update(B.services_cpu_s(stack))
         stats = stack.exact.stats()
         calls, r429 = B.exact_calls(stats)
+        endpoints = B.endpoint_calls(stats)
         divs = {t["division"] for t in stack.tenants}
         busiest = max((calls.get(d, 0), d) for d in divs)
         bound = busiest[0] / 60.0 * S
@@ -93,12 +95,15 @@ def main():
         "bound_s": round(bound, 1), "makespan_ratio": round(makespan / bound, 3),
         "busiest_division_calls": busiest[0],
         "busiest_division_windows": math.ceil(busiest[0] / 60),
+        "division_calls_min": min(calls.get(d, 0) for d in divs),
+        "division_calls_median": sorted(calls.get(d, 0) for d in divs)[len(divs) // 2],
         "calls": all_calls, "calls_per_order": round(all_calls / max(total, 1), 3),
         "http_429": r429, "duplicates": totals.get("duplicates", 0),
         "missing": totals.get("missing", 0), "wrong_totals": totals.get("wrong_totals", 0),
         "duplicate_accounts": totals.get("duplicate_accounts", 0),
         "duplicate_items": totals.get("duplicate_items", 0),
-        "peak_rss_kb": rss, "cpu_s": cpu, "machine": machine,
+        "peak_rss_kb": rss, "cpu_s": cpu, "calls_by_endpoint": endpoints,
+        "machine": machine,
     }
     print(f"{args.tenants} shops x {args.orders} orders = {total} documents in "
           f"{makespan:.1f}s (minute = {S}s)")

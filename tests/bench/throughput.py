@@ -63,8 +63,11 @@ def main():
         cpu = {k: round(v - cpu0.get(k, 0), 2) for k, v in cpu.items()}
         cpu["exact-fake"] = B.process_cpu_s(stack.exact.proc.pid)
         cpu["ccvshop-fake"] = B.process_cpu_s(stack.ccv.proc.pid)
+        cpu.update(B.services_cpu_s(stack))
         rss = stack.peak_rss_kb()
-        calls, _ = B.exact_calls(stack.exact.stats())
+        stats = stack.exact.stats()
+        calls, _ = B.exact_calls(stats)
+        endpoints = B.endpoint_calls(stats)
         stack.wait_synced(expected, timeout=600, settle=2)
         per, totals = stack.report(expected)
     finally:
@@ -82,6 +85,7 @@ def main():
               "core_orders_per_second": core.get("orders_per_second"),
               "core": core, "duplicates": totals.get("duplicates", 0),
               "missing": totals.get("missing", 0), "cpu_s": cpu,
+              "calls_by_endpoint": endpoints,
               "cpu_share": {k: round(v / seconds, 2) for k, v in cpu.items() if v is not None},
               "peak_rss_kb": rss, "machine": machine}
     print(f"end to end: {orders_in} orders ({total} documents) in {seconds:.1f}s = "
