@@ -1283,9 +1283,22 @@ static void housekeeping(extractor *x)
                 x->tenants[i]->held = false;
         for (int k = 0; k < PQntuples(r); k++) {
                 ex_tenant *t = tenant_find(x, PQgetvalue(r, k, 0));
+                const char *p[2] = { PQgetvalue(r, k, 0), me };
 
-                if (t)
+                if (t) {
                         t->held = true;
+                        continue;
+                }
+                /* A lease under our name that this process never took: a predecessor with
+                 * the same instance id died holding it. Give it back so the acquisition
+                 * below takes it over properly (it loads the tenant). */
+                if (cx_db_exec(x->db, "UPDATE extract_leases SET owner = NULL,"
+                               " expires_at = '-infinity' WHERE tenant_id = $1 AND owner = $2",
+                               2, p, &err) < 0) {
+                        PQclear(r);
+                        goto db_failed;
+                }
+                mine--;
         }
         PQclear(r);
         if (mine > target) {
