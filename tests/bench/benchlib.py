@@ -95,6 +95,17 @@ def endpoint_calls(stats):
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+def settings(items):
+    """["kind:CX_VAR=value", ...] -> Stack extra_env entries {"kind:CX_VAR": "value"}."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or ":" not in key:
+            raise SystemExit(f"--set wants KIND:CX_VAR=VALUE, not {item!r}")
+        out[key] = value
+    return out
+
+
 def want_documents(expected):
     return {tid: len(e["ok"]) for tid, e in expected.items()}
 

@@ -17,6 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B  # noqa: E402
+import cxtest  # noqa: E402 - on the path through benchlib
 
 # Cases that book cleanly whatever the shop's OSS registration (no rejects, no XI).
 CASES = ["nl_b2c", "nl_b2c", "nl_b2b", "eu_b2c", "eu_b2b_valid_vat", "export_b2c"]
@@ -35,16 +36,19 @@ def main():
     ap.add_argument("--tenants", type=int, default=2)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--timeout", type=float, default=30, help="per order")
+    ap.add_argument("--set", action="append", default=[], metavar="KIND:CX_VAR=VALUE",
+                    help="extra daemon setting, e.g. transformer:CX_TRANSFORMER_BATCH_MS=20")
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
-    port = B.Stack.__module__ and __import__("cxtest").free_port()
+    port = cxtest.free_port()
     stack = B.Stack(args.build, tenants=args.tenants, orders=5, products=10, seed=args.seed,
                     exact_args=["--no-limits"], private_services=True,
                     extra_env={"extractor:CX_HTTP_PORT": str(port),
                                "extractor:CX_WEBHOOK_BASE_URL": f"http://127.0.0.1:{port}",
                                "extractor:CX_EXTRACT_ORDERS_INTERVAL_S": "3600",
-                               "extractor:CX_EXTRACT_REREAD_INTERVAL_S": "3600"})
+                               "extractor:CX_EXTRACT_REREAD_INTERVAL_S": "3600",
+                               **B.settings(args.set)})
     lat, lost = [], 0
     try:
         stack.start()
@@ -90,6 +94,7 @@ def main():
               "max_s": round(max(lat), 3) if lat else None,
               "mean_s": round(sum(lat) / len(lat), 3) if lat else None,
               "duplicates": totals.get("duplicates", 0), "peak_rss_kb": rss,
+              "settings": args.set,
               "machine": B.machine()}
     print(f"{len(lat)} of {args.orders} webhook orders booked; latency p50 {result['p50_s']} s,"
           f" p90 {result['p90_s']} s, p99 {result['p99_s']} s, max {result['max_s']} s "

@@ -38,12 +38,15 @@ def main():
                     "default)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--timeout", type=int, default=3600)
+    ap.add_argument("--set", action="append", default=[], metavar="KIND:CX_VAR=VALUE",
+                    help="extra daemon setting, e.g. transformer:CX_TRANSFORMER_BATCH_MS=20")
     args = ap.parse_args()
 
     S = args.minute
     extra = {"extractor:CX_EXTRACT_RATE_WINDOW_S": str(S)}
     if args.loader_workers:
         extra["loader:CX_LOADER_WORKERS"] = str(args.loader_workers)
+    extra.update(B.settings(args.set))
     # Extractors are started by hand below: their start is time zero.
     stack = B.Stack(args.build, tenants=args.tenants, orders=args.orders,
                     products=args.products, seed=args.seed, loaders=args.loaders,
@@ -90,7 +93,7 @@ def main():
         "bench": "scale", "tenants": args.tenants, "orders_per_tenant": args.orders,
         "documents": total, "minute_s": S, "loaders": args.loaders,
         "extractors": args.extractors, "transformers": args.transformers,
-        "loader_workers": args.loader_workers or None,
+        "loader_workers": args.loader_workers or None, "settings": args.set,
         "onboarding_s": round(onboard_s, 1), "makespan_s": round(makespan, 1),
         "bound_s": round(bound, 1), "makespan_ratio": round(makespan / bound, 3),
         "busiest_division_calls": busiest[0],

@@ -33,12 +33,15 @@ def main():
     ap.add_argument("--core-iterations", type=int, default=0, help="bench-core's (0: its own)")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--timeout", type=int, default=1800)
+    ap.add_argument("--set", action="append", default=[], metavar="KIND:CX_VAR=VALUE",
+                    help="extra daemon setting, e.g. transformer:CX_TRANSFORMER_BATCH_MS=20")
     args = ap.parse_args()
 
     extra = {"extractor:CX_EXTRACT_GET_LIMIT": "0", "extractor:CX_EXTRACT_WRITE_LIMIT": "0",
              "extractor:CX_EXTRACT_PAGE_SIZE": str(args.page_size)}
     if args.loader_workers:
         extra["loader:CX_LOADER_WORKERS"] = str(args.loader_workers)
+    extra.update(B.settings(args.set))
     stack = B.Stack(args.build, tenants=args.tenants, orders=args.orders,
                     products=args.products, seed=args.seed, loaders=args.loaders,
                     extractors=0, transformers=args.transformers,
@@ -77,6 +80,7 @@ def main():
 
     orders_in = sum(len(e["ok"]) + len(e["failed"]) for e in expected.values())
     result = {"bench": "throughput", "tenants": args.tenants, "orders_per_tenant": args.orders,
+              "settings": args.set,
               "orders_extracted": orders_in, "documents": total, "seconds": round(seconds, 2),
               "documents_per_second": round(total / seconds, 1),
               "orders_per_second": round(orders_in / seconds, 1),

@@ -164,6 +164,8 @@ def main():
             raise AssertionError(f"daemons not running at the end: {exited}")
         ok = True
     finally:
+        # A second SIGTERM must not cut the clean-up short (the broker has its own session).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if not ok and stack.exact:
             diagnose(stack)
         stack.stop()
