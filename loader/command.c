@@ -262,7 +262,15 @@ static void save_budget(run *r, int64_t parked_until, const char *why)
 {
         char lab[256];
 
-        ledger_save_budget(r->w->db, r->tenant, r->division, r->budget, parked_until, why, NULL);
+        int64_t now = rl_now_ms();
+
+        /* exact_budget is for people (status, panel): once a second is fresh enough, while a
+         * write after every call made PostgreSQL the busiest process. Parking always counts. */
+        if (parked_until || why[0] || now - r->budget->persisted_ms >= 1000) {
+                ledger_save_budget(r->w->db, r->tenant, r->division, r->budget, parked_until,
+                                   why, NULL);
+                r->budget->persisted_ms = now;
+        }
         cx_metrics_label(lab, sizeof(lab), "tenant", r->tenant);
         if (r->budget->known) {
                 cx_gauge_set("cx_loader_budget_minutely_remaining",

@@ -21,6 +21,7 @@ typedef struct rl_budget {
         int64_t day_reset_ms;
         long calls;              /**< calls started through this budget */
         long rate_limited;       /**< 429s received */
+        int64_t persisted_ms;    /**< when it was last written to exact_budget */
 } rl_budget;
 
 typedef enum rl_verdict {
