@@ -144,6 +144,17 @@ class Stack:
                     "CX_KAFKA_BROKERS": os.environ["TEST_KAFKA_BROKERS"],
                     "CX_TOPIC_PREFIX": cxtest.unique("s") + ".",
                     "CX_SECRET_KEY": secrets.token_hex(32)}
+        if self.private_services:
+            # services.py trades durability for speed (-c synchronous_commit=off). Private
+            # services exist to be restarted, and an immediate restart would then lose
+            # transactions already reported committed (the loader's intent rows): commits stay
+            # durable here, as in production. A database setting beats the command line;
+            # fsync stays off (the OS itself never crashes here).
+            db = self.env["CX_PG_DSN"].rsplit("dbname=", 1)[1].split()[0]
+            cxtest.psql(os.environ["TEST_PG_DSN"],
+                        f"ALTER DATABASE {db} SET synchronous_commit = on")
+            if cxtest.psql(self.env["CX_PG_DSN"], "SHOW synchronous_commit") != "on":
+                raise RuntimeError("synchronous_commit did not take effect")
         self.admin("migrate")
         self.exact = ExactFake(self.exe("tests", "fakes", "exact", "exact-fake"),
                                "--client", f"{CLIENT_ID}:{CLIENT_SECRET}", *self.exact_args,

@@ -12,10 +12,13 @@ running next to it). Knobs (environment):
   CHAOS_TIMEOUT_S  bound of the whole test (default 500)
   CHAOS_SAME_ID    1: a restarted daemon keeps its CX_INSTANCE_ID (as a StatefulSet pod
                    would); default: it gets a new one, as the default host name + pid gives
+  CHAOS_SET        extra daemon settings, comma-separated KIND:CX_VAR=VALUE
+                   (e.g. loader:CX_LOG_LEVEL=debug)
   CHAOS_FLOW_S     how long the orders should take to flow (default 60): every call to the
                    fake Exact gets a latency (as the real one has) chosen so that the loading
                    lasts about this long, and the events happen in its first 70 %
 Last line: one JSON object with the seed, the events as they happened and the report totals."""
+import collections
 import json
 import os
 import random
@@ -27,6 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "harness"))
 from stack import Stack  # noqa: E402
+import cxtest  # noqa: E402
 
 BUILD = os.environ["TEST_BUILD_DIR"]
 SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:")
@@ -61,7 +65,6 @@ def sanitizer_reports(log_dir):
 def diagnose(stack):
     """On failure, before anything stops: every daemon's /metrics next to its log (which
     daemon stalled, with what queued, is the first question)."""
-    import cxtest
     for d in stack.all_daemons():
         try:
             _, text, _ = cxtest.http("GET", d.url("/metrics"), timeout=5)
@@ -89,7 +92,9 @@ def main():
                   ccv_args=["--minute", "1"],
                   extra_env={"extractor:CX_EXTRACT_RATE_WINDOW_S": "1",
                              "extractor:CX_EXTRACT_BACKOFF_MAX_S": "3",
-                             "loader:CX_LOADER_BACKOFF_MAX_MS": "3000"})
+                             "loader:CX_LOADER_BACKOFF_MAX_MS": "3000",
+                             **dict(kv.split("=", 1) for kv in
+                                    os.environ.get("CHAOS_SET", "").split(",") if "=" in kv)})
     events = ["extractor", "extractor", "transformer", "transformer", "loader", "loader",
               "kafka", "postgres"]
     rng.shuffle(events)
@@ -158,6 +163,19 @@ def main():
             bad = {k: row[k] for k in problems if row[k]}
             if bad:
                 say(f"  {row['tenant']}: {bad}")
+            if row["duplicates"]:
+                t = next(t for t in stack.tenants if t["id"] == row["tenant"])
+                docs = stack.documents(t)
+                refs = collections.Counter(d.get("YourRef") for d in docs)
+                for ref in sorted(r for r, n in refs.items() if n > 1):
+                    for d in docs:
+                        if d.get("YourRef") == ref:
+                            say(f"    doubled: YourRef {ref} OrderNumber {d.get('OrderNumber')}"
+                                f" Created {d.get('Created')}")
+                    # What the loader's ledger says about it (the exactly-once record).
+                    say("    ledger: " + cxtest.psql(
+                        stack.env["CX_PG_DSN"], "SELECT row_to_json(l) FROM ledger l WHERE "
+                        f"tenant_id = '{t['id']}' AND lookup_ref = '{ref}'"))
         if any(problems.values()):
             raise AssertionError(f"orders lost or doubled: {problems}")
         if exited:
