@@ -89,6 +89,21 @@ static void test_db_bad_sql_and_parameters(void)
         cx_db_close(db);
 }
 
+static void test_db_commits_are_durable_whatever_the_server_default(void)
+{
+        cx_err err;
+        cx_db *db = cx_db_open(dsn, 10, &err);
+        PGresult *r;
+
+        T_FATAL(db != NULL, "%s", err.msg);
+        /* The test cluster runs with synchronous_commit=off; our sessions must not. */
+        r = cx_db_query(db, "SHOW synchronous_commit", 0, NULL, &err);
+        T_FATAL(r != NULL, "%s", err.msg);
+        T_EQ_STR(PQgetvalue(r, 0, 0), "on");
+        PQclear(r);
+        cx_db_close(db);
+}
+
 static void test_db_unreachable_fails_within_timeout(void)
 {
         cx_err err;
@@ -106,6 +121,7 @@ int main(void)
         make_database(t_need_env("TEST_PG_DSN"));
         T_RUN(test_migrate_concurrently_and_twice);
         T_RUN(test_db_bad_sql_and_parameters);
+        T_RUN(test_db_commits_are_durable_whatever_the_server_default);
         T_RUN(test_db_unreachable_fails_within_timeout);
         return t_done();
 }
