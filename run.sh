@@ -14,7 +14,8 @@ libclang-rt-14-dev ca-certificates git"
 # Step output goes to a log of its own; a failing step prints its name and the end of its log.
 LOGS=${CX_LOG_DIR:-$PWD/build-logs}
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each line carries the seconds since start, so a log shows how long every part took.
+say() { printf '\033[1m==> [%4d s] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 
 step() {  # step NAME COMMAND...: run quietly into $LOGS/NAME.log, fail loudly
     local name=$1 rc=0
