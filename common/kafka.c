@@ -23,6 +23,10 @@ struct cx_consumer {
         rd_kafka_t *rk;
 };
 
+/* The last refused login (SASL or TLS), for start-up messages. */
+static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
+static char auth_error[512];
+
 /* The client properties from the environment (cx_kafka_properties_load()). */
 struct kafka_property {
         char *env;   /**< the variable it came from */
@@ -33,8 +37,6 @@ static struct kafka_property *props;
 static size_t n_props;
 static atomic_bool props_logged;
 
-static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
-static char auth_error[512];
 
 /* Properties the connector sets itself and relies on (exactly once, its own offsets). */
 static const char *const owned_properties[] = {
@@ -261,10 +263,23 @@ const char *cx_kafka_last_auth_error(void)
         return copy;
 }
 
+static void note_auth_error(const char *reason)
+{
+        pthread_mutex_lock(&auth_lock);
+        snprintf(auth_error, sizeof(auth_error), "%s", reason);
+        pthread_mutex_unlock(&auth_lock);
+}
+
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
         cx_log_level lvl = level <= 3 ? CX_LOG_ERROR : level <= 4 ? CX_LOG_WARN
                            : level <= 6 ? CX_LOG_INFO : CX_LOG_DEBUG;
+
+        /* The client's own threads log a refused login at once; the error callback only
+         * comes when the application polls, which nobody does while waiting at start. */
+        if (!strcmp(fac, "FAIL") && (strstr(buf, "SASL authentication error") ||
+                                     strstr(buf, "SSL handshake failed")))
+                note_auth_error(buf);
 
         cx_log_fields(lvl, "kafka.client", json_pack("{s:s}", "facility", fac), "%s", buf);
 }
@@ -274,12 +289,9 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         bool fatal = err == RD_KAFKA_RESP_ERR__FATAL;
         bool auth = err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL;
 
-        if (auth) {
-                /* Wrong credentials or certificates: the client retries, but it is an error. */
-                pthread_mutex_lock(&auth_lock);
-                snprintf(auth_error, sizeof(auth_error), "%s", reason);
-                pthread_mutex_unlock(&auth_lock);
-        }
+        /* Wrong credentials or certificates: the client retries, but it is an error. */
+        if (auth)
+                note_auth_error(reason);
         /* Transport errors (broker down) are retried by the client; they are worth a warn. */
         cx_log_fields(fatal || auth ? CX_LOG_ERROR : CX_LOG_WARN,
                       auth ? "kafka.auth_failed" : "kafka.error",
