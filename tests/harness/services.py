@@ -9,8 +9,8 @@
 Both run on free loopback ports in a temporary directory. Besides its PLAINTEXT listener
 (TEST_KAFKA_BROKERS) the broker has a SASL_PLAINTEXT listener with the PLAIN mechanism, as a
 managed Kafka has: TEST_KAFKA_SASL_BROKERS, with the one user it knows in
-TEST_KAFKA_SASL_USER and TEST_KAFKA_SASL_PASSWORD (new each start). PostgreSQL refuses to run as root,
-so as root its cluster belongs to the `postgres` user. With CI=true a service that cannot
+TEST_KAFKA_SASL_USER and TEST_KAFKA_SASL_PASSWORD (new each start). PostgreSQL refuses to
+run as root, so as root its cluster belongs to the `postgres` user. With CI=true a service that cannot
 start is an error (exit 1), never a reason to skip tests.
 """
 import base64
