@@ -37,7 +37,6 @@ static struct kafka_property *props;
 static size_t n_props;
 static atomic_bool props_logged;
 
-
 /* Properties the connector sets itself and relies on (exactly once, its own offsets). */
 static const char *const owned_properties[] = {
         "bootstrap.servers", "metadata.broker.list", "group.id", "transactional.id",
@@ -111,6 +110,12 @@ static char *read_value_file(const char *var, const char *path, cx_err *err)
         while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
                 n--;
         buf[n] = '\0';
+        if (!n || memchr(buf, '\0', n)) {
+                cx_fail(err, CX_ERR_CONFIG, false, "%s: %s %s", var, path,
+                        n ? "holds a NUL byte" : "is empty");
+                free(buf);
+                return NULL;
+        }
         return buf;
 }
 

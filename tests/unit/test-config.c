@@ -186,6 +186,7 @@ static void test_kafka_properties_refused_with_the_variable_named(void)
                 { "CX_KAFKA_PROPERTY_BOOTSTRAP_SERVERS=a:1", "CX_KAFKA_BROKERS" },
                 { "CX_KAFKA_PROPERTY_SASL-PASSWORD=x", "not a property name" },
                 { "CX_KAFKA_PROPERTY_SSL_KEY_PASSWORD_FILE=/nonexistent/x", "cannot read" },
+                { "CX_KAFKA_PROPERTY_SASL_PASSWORD_FILE=/dev/null", "is empty" },
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
