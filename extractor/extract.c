@@ -15,11 +15,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "ccv/client.h"
+#include "ccv/fields.h"
+#include "common/iso8601.h"
 #include "common/journal.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/signals.h"
-#include "extractor/ccv.h"
 
 #define EX_MAX_HINTS 32
 #define EX_HINTS_PER_SLICE 8
@@ -130,60 +132,6 @@ static void tlog(cx_log_level lvl, const char *event, const ex_tenant *t, const 
         va_end(ap);
         cx_log_fields(lvl, event, json_pack("{s:s, s:s}", "tenant", t->id, "resource",
                                             resource ? resource : ""), "%s", msg);
-}
-
-/* A JSON id (integer, or digits in a string: the API is not consistent) as text. */
-static bool json_id(const json_t *v, char *out, size_t size)
-{
-        if (json_is_integer(v) && json_integer_value(v) > 0) {
-                snprintf(out, size, "%lld", (long long)json_integer_value(v));
-                return true;
-        }
-        if (json_is_string(v)) {
-                const char *s = json_string_value(v);
-                size_t n = strlen(s);
-
-                if (n > 0 && n < 20 && strspn(s, "0123456789") == n) {
-                        snprintf(out, size, "%s", s);
-                        return true;
-                }
-        }
-        return false;
-}
-
-/* Lenient integer: number or numeric string; "" and null are absent (returns def). */
-static long long json_int_lenient(const json_t *v, long long def)
-{
-        if (json_is_integer(v))
-                return json_integer_value(v);
-        if (json_is_real(v))
-                return (long long)json_real_value(v);
-        if (json_is_string(v) && *json_string_value(v)) {
-                char *end = NULL;
-                long long n = strtoll(json_string_value(v), &end, 10);
-
-                if (end && !*end)
-                        return n;
-        }
-        return def;
-}
-
-/* Lenient boolean: true/false, 1/0, "true"/"1"/"false"/"0"; anything else is def. */
-static bool json_bool_lenient(const json_t *v, bool def)
-{
-        if (json_is_boolean(v))
-                return json_is_true(v);
-        if (json_is_integer(v))
-                return json_integer_value(v) != 0;
-        if (json_is_string(v)) {
-                const char *s = json_string_value(v);
-
-                if (!strcmp(s, "true") || !strcmp(s, "1"))
-                        return true;
-                if (!strcmp(s, "false") || !strcmp(s, "0"))
-                        return false;
-        }
-        return def;
 }
 
 static void hash_json(const json_t *j, char out[65])
@@ -345,7 +293,7 @@ static int publish(extractor *x, ex_tenant *t, ex_batch *b, int entity, const ch
                 return 0;
         }
         cx_random_id(trace);
-        ccv_time_format((long long)time(NULL), now, sizeof(now));
+        cx_iso8601_format((long long)time(NULL), now, sizeof(now));
         env = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "v", 1, "tenant",
                         t->id, "entity", ent_names[entity], "event", event, "source_id",
                         source_id, "content_hash", hash, "extracted_at", now, "trace_id", trace,
@@ -521,7 +469,7 @@ static void order_customer(extractor *x, ex_tenant *t, ex_batch *b, const json_t
 
         if (!t->want[ENT_CUSTOMER])
                 return;
-        if (json_id(json_object_get(json_object_get(order, "user"), "id"), uid, sizeof(uid))) {
+        if (ccv_json_id(json_object_get(json_object_get(order, "user"), "id"), uid, sizeof(uid))) {
                 json_t *user = NULL;
                 double wait;
                 char path[64];
@@ -567,8 +515,8 @@ static void order_customer(extractor *x, ex_tenant *t, ex_batch *b, const json_t
 
 static bool order_bookable(const ex_tenant *t, const json_t *o, long long status)
 {
-        bool completed = json_bool_lenient(json_object_get(o, "is_completed"), true);
-        bool paid = json_bool_lenient(json_object_get(o, "paid"), false);
+        bool completed = ccv_json_bool(json_object_get(o, "is_completed"), true);
+        bool paid = ccv_json_bool(json_object_get(o, "paid"), false);
 
         if (!completed || status == 8 || status <= 0)
                 return false;
@@ -594,12 +542,12 @@ static ex_rc do_order(extractor *x, ex_tenant *t, ex_batch *b, const json_t *ord
         int known, rc;
         ex_rc r;
 
-        if (!json_is_object(order) || !json_id(json_object_get(order, "id"), id, sizeof(id))) {
+        if (!json_is_object(order) || !ccv_json_id(json_object_get(order, "id"), id, sizeof(id))) {
                 dead_letter(x, t, ENT_ORDER, NULL, order, "order without a usable id");
                 b->counts[ENT_ORDER][C_FAIL]++;
                 return EX_DONE;
         }
-        status = json_int_lenient(json_object_get(order, "status"), 0);
+        status = ccv_json_int(json_object_get(order, "status"), 0);
         bookable = order_bookable(t, order, status);
         cancelled = status == 8;
         known = known_get(x, t, b, ENT_ORDER, id, khash, khead, kevent, &err);
@@ -693,7 +641,7 @@ static ex_rc slice_orders(extractor *x, ex_tenant *t, ex_pass *ps, bool incremen
                                 ps->min = t->extract_from;
                 }
         }
-        ccv_time_format(ps->min, mind, sizeof(mind));
+        cx_iso8601_format(ps->min, mind, sizeof(mind));
         snprintf(path, sizeof(path), "orders?min_create_date=%s&orderby=create_date&start=%lld"
                  "&size=%d", mind, ps->start, x->set.page_size);
         st = ccv_request(&t->shop, x->http, "GET", path, NULL, &page, &wait, &err);
@@ -714,14 +662,14 @@ static ex_rc slice_orders(extractor *x, ex_tenant *t, ex_pass *ps, bool incremen
                 r = do_order(x, t, &b, it);
                 if (r != EX_DONE)
                         break;
-                if (ccv_time_parse(json_string_value(json_object_get(it, "create_date")), &cd) ==
+                if (cx_iso8601_parse(json_string_value(json_object_get(it, "create_date")), &cd) ==
                     0 && cd > last)
                         last = cd;
         }
         json_decref(page);
         if (incremental && last > t->cursor) {
                 b.cursor_entity = "orders";
-                ccv_time_format(last, b.cursor, sizeof(b.cursor));
+                cx_iso8601_format(last, b.cursor, sizeof(b.cursor));
         }
         r = slice_end(x, t, &b, r, "order", "orders", &committed);
         if (!committed)
@@ -776,12 +724,12 @@ static ex_rc slice_products(extractor *x, ex_tenant *t)
                 long long md = 0;
 
                 it = json_array_get(items, done);
-                if (!json_is_object(it) || !json_id(json_object_get(it, "id"), sid, sizeof(sid))) {
+                if (!json_is_object(it) || !ccv_json_id(json_object_get(it, "id"), sid, sizeof(sid))) {
                         dead_letter(x, t, ENT_PRODUCT, NULL, it, "product without a usable id");
                         b.counts[ENT_PRODUCT][C_FAIL]++;
                         continue;
                 }
-                if (ccv_time_parse(json_string_value(json_object_get(it, "modifydate")), &md) ==
+                if (cx_iso8601_parse(json_string_value(json_object_get(it, "modifydate")), &md) ==
                     0) {
                         /* newest first: everything after this was seen by an earlier pass */
                         if (md < t->prod_watermark) {
@@ -799,7 +747,7 @@ static ex_rc slice_products(extractor *x, ex_tenant *t)
         json_decref(page);
         if (r == EX_DONE && (reached || (done == n && !more))) {
                 b.cursor_entity = "products";
-                ccv_time_format(ps->max_seen, b.cursor, sizeof(b.cursor));
+                cx_iso8601_format(ps->max_seen, b.cursor, sizeof(b.cursor));
         }
         r = slice_end(x, t, &b, r, "product", "products", &committed);
         if (!committed)
@@ -845,7 +793,7 @@ static ex_rc slice_users(extractor *x, ex_tenant *t)
         more = next_link(page) && n > 0;
         for (done = 0; done < n && cx_running(); done++) {
                 it = json_array_get(items, done);
-                if (!json_is_object(it) || !json_id(json_object_get(it, "id"), sid, sizeof(sid))) {
+                if (!json_is_object(it) || !ccv_json_id(json_object_get(it, "id"), sid, sizeof(sid))) {
                         dead_letter(x, t, ENT_CUSTOMER, NULL, it, "user without a usable id");
                         b.counts[ENT_CUSTOMER][C_FAIL]++;
                         continue;
@@ -938,7 +886,7 @@ static int hook_record(extractor *x, ex_tenant *t, const json_t *hook, cx_err *e
         const char *p[5];
         int rc;
 
-        json_id(json_object_get(hook, "id"), hid, sizeof(hid));
+        ccv_json_id(json_object_get(hook, "id"), hid, sizeof(hid));
         if (key && x->set.have_key)
                 sealed = cx_secret_seal(x->set.key, t->id, key, NULL);
         p[0] = t->id;
@@ -1131,7 +1079,7 @@ static void tenant_load_state(extractor *x, ex_tenant *t)
         for (int i = 0; r && i < PQntuples(r); i++) {
                 long long v;
 
-                if (ccv_time_parse(PQgetvalue(r, i, 1), &v) < 0)
+                if (cx_iso8601_parse(PQgetvalue(r, i, 1), &v) < 0)
                         continue;
                 if (!strcmp(PQgetvalue(r, i, 0), "orders"))
                         t->cursor = v;
@@ -1596,7 +1544,7 @@ void ex_webhook_route(void *ud, const cx_http_request *req, cx_http_reply *reply
         href = json_string_value(json_object_get(j, "href"));
         entity = href && strstr(href, "/products/") ? "product" :
                  href && strstr(href, "/orders/") ? "order" : NULL;
-        if (!json_is_object(j) || !entity || !json_id(json_object_get(j, "id"), id, sizeof(id))) {
+        if (!json_is_object(j) || !entity || !ccv_json_id(json_object_get(j, "id"), id, sizeof(id))) {
                 cx_log_fields(CX_LOG_WARN, "webhook.rejected", json_pack("{s:s}", "tenant",
                                                                          tenant),
                               "delivery without an order/product href and id");
