@@ -123,7 +123,7 @@ static void tenant_apply(extractor *x, ex_tenant *t, PGresult *r, int row)
         if (!x->set.have_key) {
                 t->broken = true;
                 ex_log(CX_LOG_ERROR, "tenant.credentials", t, "tenants", "%s",
-                     "CX_SECRET_KEY is not set: cannot open the shop secret");
+                       "CX_SECRET_KEY is not set: cannot open the shop secret");
         } else {
                 cx_err err = { 0 }, e2 = { 0 };
 
@@ -131,7 +131,7 @@ static void tenant_apply(extractor *x, ex_tenant *t, PGresult *r, int row)
                 if (!t->shop.secret) {
                         t->broken = true;
                         ex_log(CX_LOG_ERROR, "tenant.credentials", t, "tenants",
-                             "shop secret does not open: %s", err.msg);
+                               "shop secret does not open: %s", err.msg);
                         cx_sync_log(x->db, t->id, "extract", "", "", "failed",
                                     "shop secret does not open with CX_SECRET_KEY", "", &e2);
                 } else {

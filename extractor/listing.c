@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,7 +11,7 @@
 #include "common/iso8601.h"
 #include "common/signals.h"
 
-/* ---- orders -------------------------------------------------------------- */
+/* ---- one order ----------------------------------------------------------- */
 
 /* The customer of a published order: a guest's block as is, a registered user fetched from
  * /users once (the periodic scan keeps it current). Failures here never stop the order. */
@@ -37,11 +36,11 @@ static void order_customer(extractor *x, ex_tenant *t, ex_batch *b, const json_t
                 if (ccv_request(&t->shop, x->http, "GET", path, NULL, &user, &wait, &err) !=
                     CCV_OK) {
                         ex_log(CX_LOG_INFO, "customer.deferred", t, path,
-                             "left to the users scan: %s", err.msg);
+                               "left to the users scan: %s", err.msg);
                         return;
                 }
-                if (json_is_object(user) && ex_publish(x, t, b, ENT_CUSTOMER, "upsert", uid, user,
-                                                    NULL, &err) < 0)
+                if (json_is_object(user) &&
+                    ex_publish(x, t, b, ENT_CUSTOMER, "upsert", uid, user, NULL, &err) < 0)
                         ex_log(CX_LOG_WARN, "customer.failed", t, path, "%s", err.msg);
                 json_decref(user);
                 return;
@@ -61,13 +60,11 @@ static void order_customer(extractor *x, ex_tenant *t, ex_batch *b, const json_t
                 payload = json_pack("{s:b, s:s?, s:O}", "guest", 1, "email", email, "customer",
                                     customer);
                 if (payload && ex_publish(x, t, b, ENT_CUSTOMER, "upsert", sid, payload, NULL,
-                                       &err) < 0)
+                                          &err) < 0)
                         ex_log(CX_LOG_WARN, "customer.failed", t, "orders", "%s", err.msg);
                 json_decref(payload);
         }
 }
-
-/* ---- orders -------------------------------------------------------------- */
 
 static bool order_bookable(const ex_tenant *t, const json_t *o, long long status)
 {
@@ -145,7 +142,6 @@ ex_rc ex_order_handle(extractor *x, ex_tenant *t, ex_batch *b, const json_t *ord
         json_decref(payload);
         return EX_DONE;
 }
-
 
 /* ---- the walker ---------------------------------------------------------- */
 
