@@ -1,6 +1,6 @@
 /* connector-admin: the operator's command on PostgreSQL and Kafka.
  *
- * A thin front over the admin_ops library (admin/ops_*.h): this file parses arguments,
+ * A thin front over the operations library (ops/ops_*.h): this file parses arguments,
  * reads secrets from stdin or files, prints results (text, or JSON with --json) and turns
  * errors into the exit codes of docs/admin.md. `migrate` is the schema step every
  * deployment runs first (compose runs it as a one-shot service). */
@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/ops.h"
-#include "admin/ops_deadletters.h"
-#include "admin/ops_keys.h"
-#include "admin/ops_mappings.h"
-#include "admin/ops_replay.h"
-#include "admin/ops_status.h"
-#include "admin/ops_tenants.h"
+#include "ops/ops.h"
+#include "ops/ops_deadletters.h"
+#include "ops/ops_keys.h"
+#include "ops/ops_mappings.h"
+#include "ops/ops_replay.h"
+#include "ops/ops_status.h"
+#include "ops/ops_tenants.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/http_client.h"

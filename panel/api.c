@@ -8,10 +8,10 @@
 
 #include <sodium.h>
 
-#include "admin/ops_deadletters.h"
-#include "admin/ops_mappings.h"
-#include "admin/ops_status.h"
-#include "admin/ops_tenants.h"
+#include "ops/ops_deadletters.h"
+#include "ops/ops_mappings.h"
+#include "ops/ops_status.h"
+#include "ops/ops_tenants.h"
 #include "common/journal.h"
 #include "common/log.h"
 #include "common/metrics.h"

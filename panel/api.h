@@ -12,7 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "admin/ops.h"
+#include "ops/ops.h"
 #include "common/daemon.h"
 #include "common/kafka.h"
 #include "panel/auth.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/ops_mappings.h"
+#include "ops/ops_mappings.h"
 #include "common/crypto.h"
 #include "common/http_client.h"
 #include "common/journal.h"

@@ -6,8 +6,8 @@
  * returns 0/-1 or a new JSON reference/NULL and fills a cx_err whose code says what went
  * wrong: CX_ERR_PARSE or CX_ERR_CONFIG for bad input (exit 2), CX_ERR_INVALID for a request
  * refused in the current state (exit 3), CX_ERR_NOT_FOUND (exit 4), anything else 1. */
-#ifndef ADMIN_OPS_H
-#define ADMIN_OPS_H
+#ifndef OPS_H
+#define OPS_H
 
 #include <jansson.h>
 #include <libpq-fe.h>

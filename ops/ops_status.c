@@ -1,4 +1,4 @@
-#include "admin/ops_status.h"
+#include "ops/ops_status.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,13 +2,13 @@
  * error convention). Secrets come in as strings from the caller (read from stdin or a file,
  * never argv) and leave only sealed with CX_SECRET_KEY and the tenant id as context; no
  * function here returns or logs a secret. */
-#ifndef ADMIN_OPS_TENANTS_H
-#define ADMIN_OPS_TENANTS_H
+#ifndef OPS_TENANTS_H
+#define OPS_TENANTS_H
 
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "admin/ops.h"
+#include "ops/ops.h"
 
 /* Settable tenant fields; NULL means "not given" (unchanged on update, default on add). */
 typedef struct ops_tenant_fields {

@@ -1,4 +1,4 @@
-#include "admin/ops_tenants.h"
+#include "ops/ops_tenants.h"
 
 #include <stdio.h>
 #include <stdlib.h>
