@@ -1,5 +1,6 @@
 #include "admin/cmd_tenants.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "admin/input.h"
@@ -129,4 +130,15 @@ int cmd_tenants_consent_complete(cli_inv *in)
                                  &err) < 0)
                 return cli_fail(in, &err);
         return output_emit_ok(in, "Exact tokens stored sealed; token state ok", in->pos[0]);
+}
+
+/* For set-up scripts and tests that hold a code without a consent started here. */
+int cmd_tenants_exchange_code(cli_inv *in)
+{
+        cx_err err = { 0 };
+
+        if (ops_exchange_code(&in->ctx, in->pos[0], in->pos[1], &err) < 0)
+                return cli_fail(in, &err);
+        printf("{\"tenant\":\"%s\",\"state\":\"ok\"}\n", in->pos[0]);
+        return OPS_EXIT_OK;
 }

@@ -13,5 +13,6 @@ int cmd_tenants_enable(cli_inv *in);
 int cmd_tenants_credentials(cli_inv *in);
 int cmd_tenants_consent_url(cli_inv *in);
 int cmd_tenants_consent_complete(cli_inv *in);
+int cmd_tenants_exchange_code(cli_inv *in);
 
 #endif

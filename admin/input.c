@@ -79,3 +79,20 @@ char *input_text(const char *path, cx_err *err)
                 fclose(f);
         return buf;
 }
+
+char *input_first_line(size_t max, cx_err *err)
+{
+        char *buf = calloc(1, max + 2);
+
+        if (!buf) {
+                cx_fail(err, CX_ERR_IO, false, "out of memory");
+                return NULL;
+        }
+        if (!fgets(buf, (int)max + 2, stdin)) {
+                free(buf);
+                cx_fail(err, CX_ERR_PARSE, false, "expected the password on stdin");
+                return NULL;
+        }
+        buf[strcspn(buf, "\r\n")] = '\0';
+        return buf;
+}

@@ -14,6 +14,7 @@
 #include "admin/cmd_mappings.h"
 #include "admin/cmd_status.h"
 #include "admin/cmd_tenants.h"
+#include "admin/cmd_users.h"
 #include "common/config.h"
 #include "common/db.h"
 #include "common/http_client.h"
@@ -39,6 +40,11 @@ static const cx_cfg_var admin_vars[] = {
           "credential, consent, propose and rotate-key commands" },
         { "CX_ADMIN_HTTP_TIMEOUT_MS", CX_CFG_INT, "30000", 1000, 600000, false,
           "timeout of one call to Exact Online (consent, mapping proposal)" },
+        { "CX_ADMIN_TOKEN_TIMEOUT_MS", CX_CFG_INT, "90000", 10000, 600000, false,
+          "timeout of the token call of tenants exchange-code (long on purpose: a lost answer "
+          "burns the code)" },
+        { "CX_ADMIN_TLS_INSECURE", CX_CFG_BOOL, "false", 0, 0, false,
+          "turn off TLS verification towards Exact in tenants exchange-code (tests only)" },
         CX_CFG_END,
 };
 
@@ -92,6 +98,7 @@ static const char *const o_dl_list[] = { "--tenant", "--state", "--limit", "!--a
 static const char *const o_dl_redrive[] = { "--tenant", NULL };
 static const char *const o_reason[] = { "--reason", NULL };
 static const char *const o_newkey[] = { "--new-key-file", NULL };
+static const char *const o_user[] = { "--role", "--tenant", NULL };
 
 static const cli_cmd commands[] = {
         { NULL, "migrate", "", "apply the database migrations (safe to repeat)", o_none, 0, 0,
@@ -128,6 +135,10 @@ static const cli_cmd commands[] = {
         { "tenants", "consent-complete", "TENANT CODE [--state STATE]",
           "exchange the code from the redirect for tokens, stored sealed (token state ok)",
           o_state, 2, 2, true, cmd_tenants_consent_complete },
+        { "tenants", "exchange-code", "TENANT CODE",
+          "exchange an authorization code obtained elsewhere for tokens, stored sealed (token "
+          "state ok), without a consent started here: for set-up scripts and tests",
+          o_none, 2, 2, true, cmd_tenants_exchange_code },
         { "mappings", "import", "TENANT [FILE|-] [--check]",
           "check a rules file with the transformer's rules and store it (version + 1); "
           "--check only validates", o_check, 1, 2, true, cmd_mappings_import },
@@ -159,6 +170,14 @@ static const cli_cmd commands[] = {
         { NULL, "rotate-key", "--new-key-file PATH|-",
           "re-seal every secret from CX_SECRET_KEY to the new key, in one transaction", o_newkey,
           0, 0, true, cmd_rotate_key },
+        { NULL, "seal", "TENANT",
+          "print a secret read from stdin (one line) sealed with CX_SECRET_KEY for TENANT's row,"
+          " for set-up scripts; needs only CX_SECRET_KEY", o_none, 1, 1, false, cmd_seal },
+        { "users", "add", "NAME --role operator|owner [--tenant TENANT]",
+          "create a control panel user, or replace an existing one's password, role and tenant "
+          "(its failed sign-ins are cleared and its sessions end); the password (10 to 1024 "
+          "characters) is the first line of stdin. A shop owner needs --tenant, an operator "
+          "takes none", o_user, 1, 1, true, cmd_users_add },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -319,6 +338,8 @@ static int run(cli_inv *in)
         }
         in->ctx.brokers = cx_config_str(in->cfg, "CX_KAFKA_BROKERS");
         in->ctx.http_timeout_ms = (long)cx_config_int(in->cfg, "CX_ADMIN_HTTP_TIMEOUT_MS");
+        in->ctx.token_timeout_ms = (long)cx_config_int(in->cfg, "CX_ADMIN_TOKEN_TIMEOUT_MS");
+        in->ctx.tls_insecure = cx_config_bool(in->cfg, "CX_ADMIN_TLS_INSECURE");
         cx_topics_init(cx_config_str(in->cfg, "CX_TOPIC_PREFIX"));
         cx_http_global_init();
         in->ctx.db = cx_db_open(cx_config_str(in->cfg, "CX_PG_DSN"),

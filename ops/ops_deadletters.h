@@ -7,8 +7,8 @@
 
 #include <jansson.h>
 
-#include "ops/ops.h"
 #include "common/kafka.h"
+#include "ops/ops.h"
 
 /**
  * @brief Dead letters, newest first. @p tenant and @p state ("open", "redriven", "dropped",

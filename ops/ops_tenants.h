@@ -68,4 +68,14 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err);
 int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const char *state,
                          cx_err *err);
 
+/**
+ * @brief Exchange @p code for tenant @p id's tokens, stored sealed (state ok), without a
+ *        consent started here and without an audit row: for set-up scripts and tests that
+ *        get the code themselves. The call has ctx->token_timeout_ms and verifies TLS unless
+ *        ctx->tls_insecure.
+ * @returns 0, or -1: CX_ERR_CONFIG without CX_SECRET_KEY or the tenant's Exact client,
+ *          CX_ERR_NOT_FOUND for an unknown tenant, what the token call failed with.
+ */
+int ops_exchange_code(ops_ctx *ctx, const char *id, const char *code, cx_err *err);
+
 #endif

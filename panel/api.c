@@ -30,9 +30,9 @@ typedef struct rq {
         char pathbuf[512];
         char *seg[MAX_SEGS];
         int n_seg;
-        auth_user user;
-        char csrf[AUTH_TOKEN_LEN + 1];
-        char token[AUTH_TOKEN_LEN + 1];
+        ops_user user;
+        char csrf[OPS_TOKEN_LEN + 1];
+        char token[OPS_TOKEN_LEN + 1];
         int n_headers;
 } rq;
 
@@ -251,7 +251,7 @@ static void h_login(rq *q)
                 reply_error(q, 400, "expected {\"user\": ..., \"password\": ...}");
                 return;
         }
-        if (auth_login(q->p->d->db, &q->p->policy, name, pw, &q->user, q->token, q->csrf,
+        if (ops_login(q->p->d->db, &q->p->policy, name, pw, &q->user, q->token, q->csrf,
                        &retry, &err) < 0) {
                 json_decref(b);
                 cx_counter_add("cx_panel_logins_total", "sign-in attempts by result",
@@ -282,7 +282,7 @@ static void h_logout(rq *q)
 {
         cx_err err = { 0 };
 
-        if (auth_logout(q->p->d->db, q->token, &err) < 0) {
+        if (ops_logout(q->p->d->db, q->token, &err) < 0) {
                 reply_err(q, &err);
                 return;
         }
@@ -940,7 +940,7 @@ static void api(rq *q)
                 return;
         }
         if (!get_cookie(q, cookie_name(q->p), q->token, sizeof(q->token)) ||
-            auth_session(q->p->d->db, &q->p->policy, q->token, &q->user, q->csrf, &err) < 0) {
+            ops_session(q->p->d->db, &q->p->policy, q->token, &q->user, q->csrf, &err) < 0) {
                 if (err.code != CX_OK && err.code != CX_ERR_NOT_FOUND)
                         reply_err(q, &err);
                 else
@@ -949,7 +949,7 @@ static void api(rq *q)
         }
         if (change) {
                 sent = cx_http_request_header(q->req, "X-CSRF-Token");
-                if (!sent || !auth_token_equal(sent, q->csrf)) {
+                if (!sent || !ops_token_equal(sent, q->csrf)) {
                         cx_log_fields(CX_LOG_WARN, "panel.csrf_refused",
                                       json_pack("{s:s, s:s}", "user", q->user.name, "path",
                                                 cx_http_request_path(q->req)),

@@ -12,10 +12,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "ops/ops.h"
 #include "common/daemon.h"
 #include "common/kafka.h"
-#include "panel/auth.h"
+#include "ops/ops.h"
+#include "ops/ops_users.h"
 
 #define PANEL_MAX_BODY (256 * 1024)
 
@@ -24,7 +24,7 @@ typedef struct panel {
         ops_ctx ops;
         cx_producer *producer;     /**< made on the first redrive; NULL until then */
         pthread_mutex_t lock;
-        auth_policy policy;
+        ops_auth_policy policy;
         bool cookie_secure;        /**< Secure cookies (off only for http://localhost tests) */
         char public_url[512];      /**< where browsers reach the panel; "" when unknown */
         long lag_warn_s;           /**< extraction older than this: "lagging" */
