@@ -17,6 +17,9 @@
 #include "common/db.h"
 #include "common/error.h"
 
+/* A timestamptz column as "YYYY-MM-DDTHH:MM:SSZ" text, in SQL. */
+#define OPS_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
 enum {
         OPS_EXIT_OK = 0,
         OPS_EXIT_FAILURE = 1,

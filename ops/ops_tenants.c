@@ -408,6 +408,24 @@ out:
         return out;
 }
 
+int ops_consent_tenant(ops_ctx *ctx, const char *state, char tenant[64], cx_err *err)
+{
+        const char *p[1] = { state };
+        PGresult *r = cx_db_query(ctx->db, "SELECT tenant_id FROM admin_consents WHERE state = $1"
+                                  " AND created_at > now() - interval '15 minutes'", 1, p, err);
+
+        if (!r)
+                return -1;
+        if (PQntuples(r) != 1) {
+                PQclear(r);
+                return cx_fail(err, CX_ERR_NOT_FOUND, false, "no consent in progress with that "
+                               "state");
+        }
+        snprintf(tenant, 64, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return 0;
+}
+
 /* The code exchange itself, through the loader's token module. */
 static int exchange(ops_ctx *ctx, const char *id, const char *code, long timeout_ms,
                     bool insecure, cx_err *err)

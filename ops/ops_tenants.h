@@ -69,6 +69,13 @@ int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const c
                          cx_err *err);
 
 /**
+ * @brief The tenant whose consent in progress has state @p state, if it was started at most
+ *        15 minutes ago, into @p tenant (64 bytes).
+ * @returns 0, or -1: CX_ERR_NOT_FOUND when no such consent is in progress, a database error.
+ */
+int ops_consent_tenant(ops_ctx *ctx, const char *state, char tenant[64], cx_err *err);
+
+/**
  * @brief Exchange @p code for tenant @p id's tokens, stored sealed (state ok), without a
  *        consent started here and without an audit row: for set-up scripts and tests that
  *        get the code themselves. The call has ctx->token_timeout_ms and verifies TLS unless

@@ -8,18 +8,18 @@
 
 #include <sodium.h>
 
-#include "ops/ops_deadletters.h"
-#include "ops/ops_mappings.h"
-#include "ops/ops_status.h"
-#include "ops/ops_tenants.h"
 #include "common/journal.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "ops/ops_deadletters.h"
+#include "ops/ops_mappings.h"
+#include "ops/ops_preview.h"
+#include "ops/ops_status.h"
+#include "ops/ops_synclog.h"
+#include "ops/ops_tenants.h"
 #include "panel/assets.h"
-#include "panel/preview.h"
 
 #define MAX_SEGS 8
-#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* One request while it is handled. */
 typedef struct rq {
@@ -335,13 +335,7 @@ static void derive_state(const panel *p, json_t *st)
 /* Last successful sync-log entry of @p tenant into @p st as "last_sync". */
 static void add_last_sync(panel *p, json_t *st, const char *tenant)
 {
-        const char *params[1] = { tenant };
-        PGresult *r = cx_db_query(p->d->db, "SELECT " ISO("max(at)") " FROM sync_log WHERE"
-                                  " tenant_id = $1 AND status = 'ok'", 1, params, NULL);
-
-        json_object_set_new(st, "last_sync", r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ?
-                            json_string(PQgetvalue(r, 0, 0)) : json_null());
-        PQclear(r);
+        json_object_set_new(st, "last_sync", ops_synclog_last_ok(&p->ops, tenant));
 }
 
 static void h_tenants(rq *q)
@@ -467,12 +461,11 @@ static void h_log(rq *q, const char *t)
         const char *entity = query_or_null(q, "entity"), *text = query_or_null(q, "q");
         const char *before = query_or_null(q, "before"), *lim = query_or_null(q, "limit");
         const char *since = query_or_null(q, "since"), *until = query_or_null(q, "until");
-        char since_iso[32], until_iso[32], limit[16];
-        const char *p[9];
+        char since_iso[32], until_iso[32];
+        ops_synclog_filter f;
         long long n = 100, b;
         long long epoch;
         cx_err err = { 0 };
-        PGresult *r;
         json_t *rows, *last;
 
         if (status && !one_of(status, statuses)) {
@@ -500,33 +493,15 @@ static void h_log(rq *q, const char *t)
                 reply_error(q, 400, "%s", err.msg);
                 return;
         }
-        snprintf(limit, sizeof(limit), "%lld", n);
-        p[0] = t;
-        p[1] = status;
-        p[2] = stage;
-        p[3] = entity;
-        p[4] = text;
-        p[5] = before;
-        p[6] = since ? since_iso : NULL;
-        p[7] = until ? until_iso : NULL;
-        p[8] = limit;
-        r = cx_db_query(q->p->d->db,
-                        "SELECT id, " ISO("at") " AS at, stage, entity, source_id, status,"
-                        " message, trace_id FROM sync_log WHERE tenant_id = $1"
-                        " AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR stage = $3)"
-                        " AND ($4::text IS NULL OR entity = $4)"
-                        " AND ($5::text IS NULL OR source_id = $5 OR trace_id = $5"
-                        "      OR strpos(lower(message), lower($5)) > 0)"
-                        " AND ($6::bigint IS NULL OR id < $6::bigint)"
-                        " AND ($7::timestamptz IS NULL OR at >= $7::timestamptz)"
-                        " AND ($8::timestamptz IS NULL OR at < $8::timestamptz)"
-                        " ORDER BY id DESC LIMIT $9::integer", 9, p, &err);
-        if (!r) {
+        f = (ops_synclog_filter){ .status = status, .stage = stage, .entity = entity,
+                                  .text = text, .before = before,
+                                  .since = since ? since_iso : NULL,
+                                  .until = until ? until_iso : NULL, .limit = n };
+        rows = ops_synclog_list(&q->p->ops, t, &f, &err);
+        if (!rows) {
                 reply_err(q, &err);
                 return;
         }
-        rows = ops_rows_json(r);
-        PQclear(r);
         last = json_array_size(rows) == (size_t)n ?
                json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id") : NULL;
         reply_json(q, 200, json_pack("{s:o, s:O}", "entries", rows, "next_before",
@@ -705,7 +680,7 @@ static void h_preview(rq *q, const char *t)
 
         if (!b)
                 return;
-        res = preview_booking(q->p, t, b, &err);
+        res = ops_preview(&q->p->ops, t, b, &err);
         json_decref(b);
         if (!res) {
                 reply_err(q, &err);
@@ -779,10 +754,8 @@ static void h_callback(rq *q)
         const char *code = cx_http_request_query(q->req, "code");
         const char *state = cx_http_request_query(q->req, "state");
         const char *error = cx_http_request_query(q->req, "error");
-        const char *p[1] = { state };
         cx_err err = { 0 };
         char tenant[64], next[128], msg[700];
-        PGresult *r;
 
         if (error) {
                 snprintf(msg, sizeof(msg), "Exact Online answered: %.200s", error);
@@ -794,16 +767,11 @@ static void h_callback(rq *q)
                            "or state.", NULL);
                 return;
         }
-        r = cx_db_query(q->p->d->db, "SELECT tenant_id FROM admin_consents WHERE state = $1 AND"
-                        " created_at > now() - interval '15 minutes'", 1, p, &err);
-        if (!r || PQntuples(r) != 1) {
-                PQclear(r);
+        if (ops_consent_tenant(&q->p->ops, state, tenant, &err) < 0) {
                 reply_html(q, 400, "Consent failed", "This consent is unknown or expired: start "
                            "it again with \"Connect to Exact Online\".", NULL);
                 return;
         }
-        snprintf(tenant, sizeof(tenant), "%s", PQgetvalue(r, 0, 0));
-        PQclear(r);
         if (ops_consent_complete(&q->p->ops, tenant, code, state, &err) < 0) {
                 cx_log_fields(CX_LOG_WARN, "panel.consent_failed",
                               json_pack("{s:s}", "tenant", tenant), "%s", err.msg);

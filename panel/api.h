@@ -1,7 +1,7 @@
 /* api: the control panel's HTTP side: the JSON API under /api/, the Exact consent callback
  * and the page itself. Every API request is checked on the server: a live session, the CSRF
  * token on every change, and the user's right to the tenant it names (operators: all,
- * shop owners: their own). The work is done by the admin operations library (admin/ops_*.h)
+ * shop owners: their own). The work is done by the operations library (ops/ops_*.h)
  * and the transformer's dry run, so the panel and the CLI cannot disagree.
  *
  * Handlers run on the HTTP server's thread; one mutex serialises them and the main loop's
