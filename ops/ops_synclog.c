@@ -15,7 +15,8 @@ json_t *ops_synclog_list(ops_ctx *ctx, const char *tenant, const ops_synclog_fil
         r = cx_db_query(ctx->db,
                         "SELECT id, " OPS_ISO("at") " AS at, stage, entity, source_id, status,"
                         " message, trace_id FROM sync_log WHERE tenant_id = $1"
-                        " AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR stage = $3)"
+                        " AND ($2::text IS NULL OR status = $2)"
+                        " AND ($3::text IS NULL OR stage = $3)"
                         " AND ($4::text IS NULL OR entity = $4)"
                         " AND ($5::text IS NULL OR source_id = $5 OR trace_id = $5"
                         "      OR strpos(lower(message), lower($5)) > 0)"
