@@ -23,21 +23,26 @@ int cmd_mappings_import(cli_inv *in)
         return r ? output_emit(in, r) : cli_fail(in, &err);
 }
 
+/* A rules file (stolen) on stdout whatever the output mode: import takes it back as is. */
+static void print_rules(json_t *r)
+{
+        char *s = json_dumps(r, JSON_INDENT(2));
+
+        if (s)
+                puts(s);
+        free(s);
+        json_decref(r);
+}
+
 int cmd_mappings_export(cli_inv *in)
 {
         cx_err err = { 0 };
         int version = 0;
         json_t *r = ops_mapping_export(&in->ctx, in->pos[0], &version, &err);
-        char *s;
 
         if (!r)
                 return cli_fail(in, &err);
-        /* the export is a rules file whatever the output mode: import takes it back as is */
-        s = json_dumps(r, JSON_INDENT(2));
-        if (s)
-                puts(s);
-        free(s);
-        json_decref(r);
+        print_rules(r);
         fprintf(stderr, "%s mappings export: tenant %s, version %d\n", PROG, in->pos[0], version);
         return OPS_EXIT_OK;
 }
@@ -46,15 +51,10 @@ int cmd_mappings_propose(cli_inv *in)
 {
         cx_err err = { 0 };
         json_t *r = ops_mapping_propose(&in->ctx, in->pos[0], &err);
-        char *s;
 
         if (!r)
                 return cli_fail(in, &err);
-        s = json_dumps(r, JSON_INDENT(2));
-        if (s)
-                puts(s);
-        free(s);
-        json_decref(r);
+        print_rules(r);
         fprintf(stderr, "%s mappings propose: a proposal only, nothing stored; check it, remove "
                 "\"review\" and import it\n", PROG);
         return OPS_EXIT_OK;
