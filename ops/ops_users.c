@@ -215,9 +215,12 @@ int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const cha
                 p[1] = failed_s;
                 p[2] = failed >= pol->lockout_after ? lock : NULL;
                 PQclear(r);
+                /* clock_timestamp(), not now(): the wait counts from the refusal, not from
+                 * the start of this transaction, before the slow hash check. */
                 if (cx_db_exec(db, "UPDATE panel_users SET failed_logins = CASE WHEN $3::bigint"
-                               " IS NULL THEN $2::integer ELSE 0 END, last_failed_at = now(),"
-                               " locked_until = now() + $3::bigint * interval '1 second'"
+                               " IS NULL THEN $2::integer ELSE 0 END,"
+                               " last_failed_at = clock_timestamp(), locked_until ="
+                               " clock_timestamp() + $3::bigint * interval '1 second'"
                                " WHERE name = $1", 3, p, err) < 0 ||
                     cx_db_commit(db, err) < 0)
                         goto fail;

@@ -263,7 +263,9 @@ class Crash(Base):
         fake = self.start_fake("--shops", "1", "--orders", "600", "--seed", "7")
         e = Env(fake, 1)
         orders = fake.dump_orders()
-        env = e.env(CX_EXTRACT_GET_LIMIT=60, CX_EXTRACT_PAGE_SIZE=20)
+        # 10 order-row reads a second: the whole run takes over 30 s, so the kill lands
+        # mid-run however slowly this machine reads the topic back
+        env = e.env(CX_EXTRACT_GET_LIMIT=10, CX_EXTRACT_PAGE_SIZE=20)
         d = self.start_extractor(env)
         wait_for(lambda: len(e.messages()) > 60, 30, 0.2, what="a first part of the orders")
         d.proc.send_signal(signal.SIGKILL)
@@ -272,7 +274,7 @@ class Crash(Base):
         self.assertLess(len(got), len(expected_ids(orders, 1)), "run finished before the kill")
         self.start_extractor(env, name="extractor-restarted")
         wait_for(lambda: expected_ids(orders, 1) <= {m["source_id"] for m in e.messages()},
-                 60, what="every order after the restart")
+                 120, what="every order after the restart")
 
 
 class Throttled(Base):
