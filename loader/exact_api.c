@@ -47,7 +47,7 @@ int exact_call(exact_conn *c, rl_budget *budget, const char *method, const char 
                const char *query, const json_t *body, exact_result *res)
 {
         cx_http_response r = { 0 };
-        cx_http_request req = { 0 };
+        cx_http_client_request req = { 0 };
         cx_err err = { 0 };
         char *url = NULL, *auth = NULL, *text = NULL;
         const char *headers[6];

@@ -120,7 +120,7 @@ static int token_post(token_ctx *t, const char *base, const char *form, long *st
 {
         const char *headers[] = { "Content-Type: application/x-www-form-urlencoded",
                                   "Accept: application/json", NULL };
-        cx_http_request req = { 0 };
+        cx_http_client_request req = { 0 };
         cx_http_response r = { 0 };
         char *url = NULL;
         int rc;
