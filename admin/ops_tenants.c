@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common/http_client.h"
-#include "loader/token.h"
+#include "exact/token.h"
 
 /* One settable column: where its value comes from, its SQL cast and how it is checked. */
 enum field_kind { F_TEXT, F_URL, F_DIVISION, F_TIME, F_ENTITIES, F_BOOL, F_NONEMPTY };
@@ -411,7 +411,7 @@ out:
 int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const char *state,
                          cx_err *err)
 {
-        token_ctx t = { 0 };
+        exact_token_ctx t = { 0 };
         const char *p[2] = { id, state };
         int rc;
 
@@ -438,9 +438,9 @@ int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const c
         t.refresh_margin_s = 30;
         if (!t.http)
                 return cx_fail(err, CX_ERR_IO, false, "out of memory");
-        rc = token_exchange_code(&t, id, code, err);
+        rc = exact_token_exchange_code(&t, id, code, err);
         cx_http_client_free(t.http);
-        token_cache_free();
+        exact_token_cache_free();
         if (rc < 0)
                 return -1;
         cx_db_exec(ctx->db, "DELETE FROM admin_consents WHERE tenant_id = $1", 1, p, NULL);

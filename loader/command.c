@@ -13,9 +13,9 @@
 #include "common/log.h"
 #include "loader/command_check.h"
 #include "common/metrics.h"
-#include "loader/exact_api.h"
+#include "exact/api.h"
 #include "loader/ledger.h"
-#include "loader/ratelimit.h"
+#include "exact/ratelimit.h"
 
 enum step {
         ST_OK,
@@ -34,7 +34,7 @@ typedef struct run {
         const char *trace;
         long division;
         char base[256];
-        rl_budget *budget;
+        exact_budget *budget;
         enum step st;
         int64_t until;
         char reason[640];
@@ -133,7 +133,7 @@ static bool ep_blocked(run *r, const char *ep, int64_t *until)
 
         pthread_mutex_lock(&ep_lock);
         e = ep_find(r->tenant, ep, false, 0);
-        if (e && e->blocked_until > rl_now_ms()) {
+        if (e && e->blocked_until > exact_now_ms()) {
                 *until = e->blocked_until;
                 blocked = true;
         }
@@ -145,7 +145,7 @@ static void ep_error(run *r, const char *ep, const char *message)
 {
         const loader_cfg *cfg = &r->w->sh->cfg;
         int limit = cfg->endpoint_error_limit;
-        int64_t now = rl_now_ms(), until = 0;
+        int64_t now = exact_now_ms(), until = 0;
         struct ep_errors *e;
         int recent = 0;
         char labels[600];
@@ -262,7 +262,7 @@ static void save_budget(run *r, int64_t parked_until, const char *why)
 {
         char lab[256];
 
-        int64_t now = rl_now_ms();
+        int64_t now = exact_now_ms();
 
         /* exact_budget is for people (status, panel): once a second is fresh enough, while a
          * write after every call made PostgreSQL the busiest process. Parking always counts. */
@@ -300,21 +300,22 @@ static int api(run *r, const char *method, const char *ep, const char *key, cons
                 return -1;
         }
         for (int tries = 0; tries < 2; tries++) {
-                rl_verdict v = rl_check(r->budget, rl_now_ms(), cfg->skew_ms, &until);
+                exact_budget_verdict v = exact_budget_check(r->budget, exact_now_ms(),
+                                                            cfg->skew_ms, &until);
                 exact_conn c;
                 char *tok = NULL;
                 cx_err e = { 0 };
                 char st[16];
 
-                if (v == RL_WAIT_MINUTE) {
+                if (v == EXACT_BUDGET_WAIT_MINUTE) {
                         set_step(r, ST_WAIT, until, "minutely budget spent");
                         return -1;
                 }
-                if (v == RL_WAIT_DAY) {
+                if (v == EXACT_BUDGET_WAIT_DAY) {
                         set_step(r, ST_WAIT, until, "daily budget spent");
                         return -1;
                 }
-                if (token_access(&r->w->tok, r->tenant, &tok, &e) < 0) {
+                if (exact_token_access(&r->w->tok, r->tenant, &tok, &e) < 0) {
                         if (e.retriable)
                                 set_step(r, ST_RETRY, 0, "token: %s", e.msg);
                         else
@@ -327,7 +328,7 @@ static int api(run *r, const char *method, const char *ep, const char *key, cons
                 c.division = r->division;
                 c.access_token = tok;
                 c.timeout_ms = cfg->http_timeout_ms;
-                rl_note_call(r->budget);
+                exact_budget_note_call(r->budget);
                 r->calls++;
                 if (exact_call(&c, r->budget, method, full, query, body, res) < 0) {
                         free(tok);
@@ -349,15 +350,16 @@ static int api(run *r, const char *method, const char *ep, const char *key, cons
                         cx_log_fields(CX_LOG_WARN, "api.rate_limited",
                                       json_pack("{s:s,s:s}", "tenant", r->tenant, "endpoint", ep),
                                       "Exact answered 429");
-                        if (rl_check(r->budget, rl_now_ms(), cfg->skew_ms, &until) == RL_GO)
-                                until = rl_now_ms() + 1000;
+                        if (exact_budget_check(r->budget, exact_now_ms(), cfg->skew_ms,
+                                               &until) == EXACT_BUDGET_GO)
+                                until = exact_now_ms() + 1000;
                         set_step(r, ST_WAIT, until, "rate limited (429)");
                         exact_result_clear(res);
                         return -1;
                 }
                 if (res->outcome == EX_UNAUTHORIZED) {
                         ep_error(r, ep, res->message);
-                        token_forget(r->tenant);
+                        exact_token_forget(r->tenant);
                         if (tries == 0) {
                                 exact_result_clear(res);
                                 continue; /* another instance may have refreshed: re-read */
@@ -587,7 +589,7 @@ static int ensure_entity(run *r, const ent_spec *s, const char *key, const json_
                 return -1;
         }
         if (L.state != LEDGER_DONE) {
-                if (L.in_doubt && rl_now_ms() < L.intent_ms + cfg->grace_ms) {
+                if (L.in_doubt && exact_now_ms() < L.intent_ms + cfg->grace_ms) {
                         set_step(r, ST_WAIT, L.intent_ms + cfg->grace_ms,
                                  "write in doubt, waiting before the look-up");
                         return -1;
@@ -938,7 +940,7 @@ static int book_document(run *r, struct refdata *rd, bool *skipped, char *summar
         }
         content_hash(src, hash);
         if (L.state == LEDGER_PENDING && L.in_doubt) {
-                if (rl_now_ms() < L.intent_ms + cfg->grace_ms) {
+                if (exact_now_ms() < L.intent_ms + cfg->grace_ms) {
                         set_step(r, ST_WAIT, L.intent_ms + cfg->grace_ms,
                                  "write in doubt, waiting before the look-up");
                         goto out;
@@ -1018,7 +1020,7 @@ static void dead_letter(run *r, const char *reason, job_outcome *outcome, int64_
                 /* the record must not vanish: keep it and try again */
                 cx_log(CX_LOG_ERROR, "deadletter.failed", "could not dead-letter: %s", e.msg);
                 *outcome = JOB_LATER;
-                *until = rl_now_ms() + 5000;
+                *until = exact_now_ms() + 5000;
                 snprintf(why, why_size, "dead-letter failed");
                 return;
         }
@@ -1118,7 +1120,7 @@ void command_run(worker *w, job *j, job_outcome *outcome, int64_t *until_ms, cha
         r.tenant = jstr(r.cmd, "tenant");
         if (load_tenant(&r) == 0) {
                 if (!ledger_try_lock_tenant(w->db, r.tenant)) {
-                        set_step(&r, ST_WAIT, rl_now_ms() + 200, "tenant busy in another instance");
+                        set_step(&r, ST_WAIT, exact_now_ms() + 200, "tenant busy in another instance");
                 } else {
                         locked = true;
                         rd = NULL;
@@ -1161,7 +1163,7 @@ void command_run(worker *w, job *j, job_outcome *outcome, int64_t *until_ms, cha
         }
         switch (r.st) {
         case ST_OK: {
-                int64_t lat = j->kafka_ts_ms > 0 ? rl_now_ms() - j->kafka_ts_ms : 0;
+                int64_t lat = j->kafka_ts_ms > 0 ? exact_now_ms() - j->kafka_ts_ms : 0;
 
                 cx_sync_log(w->db, r.tenant, "load", r.kind, r.source_id, skipped ? "skipped" : "ok",
                             summary, r.trace, NULL);
@@ -1210,7 +1212,7 @@ void command_run(worker *w, job *j, job_outcome *outcome, int64_t *until_ms, cha
                                         r.source_id ? r.source_id : "", "attempt", j->attempts),
                               "%s", r.reason);
                 *outcome = JOB_LATER;
-                *until_ms = rl_now_ms() + backoff_ms(&w->sh->cfg, j->attempts);
+                *until_ms = exact_now_ms() + backoff_ms(&w->sh->cfg, j->attempts);
                 snprintf(reason, reason_size, "backoff: %s", r.reason);
                 break;
         case ST_FAIL:

@@ -132,7 +132,7 @@ static void ms_text(int64_t ms, char *out, size_t size, const char **param)
         *param = out;
 }
 
-int ledger_save_budget(cx_db *db, const char *tenant, long division, const rl_budget *b,
+int ledger_save_budget(cx_db *db, const char *tenant, long division, const exact_budget *b,
                        int64_t parked_until_ms, const char *parked_reason, cx_err *err)
 {
         char v[11][32];

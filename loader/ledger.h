@@ -13,7 +13,7 @@
 
 #include "common/db.h"
 #include "common/error.h"
-#include "loader/ratelimit.h"
+#include "exact/ratelimit.h"
 
 typedef enum ledger_state {
         LEDGER_ABSENT,
@@ -58,7 +58,7 @@ bool ledger_try_lock_tenant(cx_db *db, const char *tenant);
 void ledger_unlock_tenant(cx_db *db, const char *tenant);
 
 /** @brief Store the budget and parking state of @p tenant for the status command. */
-int ledger_save_budget(cx_db *db, const char *tenant, long division, const rl_budget *b,
+int ledger_save_budget(cx_db *db, const char *tenant, long division, const exact_budget *b,
                        int64_t parked_until_ms, const char *parked_reason, cx_err *err);
 
 /** @brief Record that the loader stopped calling @p endpoint for @p tenant until a time. */

@@ -18,10 +18,10 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/signals.h"
+#include "exact/ratelimit.h"
+#include "exact/token.h"
 #include "loader/command.h"
-#include "loader/ratelimit.h"
 #include "loader/scheduler.h"
-#include "loader/token.h"
 
 extern char **environ;
 
@@ -156,7 +156,7 @@ static int cli_exchange(const char *tenant, const char *code)
         const cx_cfg_var *tables[3] = { cx_common_vars, loader_vars, NULL };
         unsigned char key[CX_KEY_LEN];
         cx_config *cfg;
-        token_ctx t = { 0 };
+        exact_token_ctx t = { 0 };
         cx_err err = { 0 };
         int rc = 1;
 
@@ -174,7 +174,7 @@ static int cli_exchange(const char *tenant, const char *code)
         t.key = key;
         t.timeout_ms = cx_config_int(cfg, "CX_LOADER_TOKEN_TIMEOUT_MS");
         t.refresh_margin_s = 30;
-        if (t.db && t.http && token_exchange_code(&t, tenant, code, &err) == 0) {
+        if (t.db && t.http && exact_token_exchange_code(&t, tenant, code, &err) == 0) {
                 printf("{\"tenant\":\"%s\",\"state\":\"ok\"}\n", tenant);
                 rc = 0;
         } else {
@@ -184,7 +184,7 @@ static int cli_exchange(const char *tenant, const char *code)
                 cx_http_client_free(t.http);
         if (t.db)
                 cx_db_close(t.db);
-        token_cache_free();
+        exact_token_cache_free();
         cx_http_global_cleanup();
         cx_config_free(cfg);
         return rc;
@@ -310,7 +310,7 @@ int main(int argc, char **argv)
                         sched_add(a.s, m);
                         rd_kafka_message_destroy(m);
                 }
-                now = rl_now_ms();
+                now = exact_now_ms();
                 if (now - last_house >= 200) {
                         housekeeping(&a, consumer);
                         last_house = now;
@@ -326,7 +326,7 @@ int main(int argc, char **argv)
         cx_producer_free(a.sh.producer);
         sched_free(a.s);
         command_caches_free();
-        token_cache_free();
+        exact_token_cache_free();
         pthread_mutex_destroy(&a.sh.dl_lock);
         cx_daemon_finish(&d);
         cx_metrics_free();

@@ -1,5 +1,5 @@
 /* token: see token.h. */
-#include "loader/token.h"
+#include "exact/token.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,7 +12,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
-#include "loader/ratelimit.h"
+#include "exact/ratelimit.h"
 
 /* Access tokens already opened, so a command costs no database read for its token. */
 struct cached {
@@ -62,7 +62,7 @@ static void cache_put(const char *tenant, const char *access, int64_t expires_ms
         pthread_mutex_unlock(&cache_lock);
 }
 
-void token_forget(const char *tenant)
+void exact_token_forget(const char *tenant)
 {
         struct cached *c;
 
@@ -73,7 +73,7 @@ void token_forget(const char *tenant)
         pthread_mutex_unlock(&cache_lock);
 }
 
-void token_cache_free(void)
+void exact_token_cache_free(void)
 {
         pthread_mutex_lock(&cache_lock);
         for (size_t i = 0; i < cache_n; i++) {
@@ -99,11 +99,12 @@ static char *cache_get(const char *tenant, int64_t min_expiry_ms)
         return out;
 }
 
-int token_mark_needs_consent(cx_db *db, const char *tenant, const char *reason, cx_err *err)
+int exact_token_mark_needs_consent(cx_db *db, const char *tenant, const char *reason,
+                                   cx_err *err)
 {
         const char *p[2] = { tenant, reason };
 
-        token_forget(tenant);
+        exact_token_forget(tenant);
         cx_counter_add("cx_loader_token_refusals_total",
                        "Token refusals that put a tenant in needs_consent", NULL, 1);
         cx_log_fields(CX_LOG_ERROR, "token.needs_consent", json_pack("{s:s}", "tenant", tenant),
@@ -115,7 +116,7 @@ int token_mark_needs_consent(cx_db *db, const char *tenant, const char *reason, 
 }
 
 /* POST a form to {base}/api/oauth2/token. Fills status and the parsed body (or NULL). */
-static int token_post(token_ctx *t, const char *base, const char *form, long *status,
+static int token_post(exact_token_ctx *t, const char *base, const char *form, long *status,
                       json_t **body, char *why, size_t why_size, cx_err *err)
 {
         const char *headers[] = { "Content-Type: application/x-www-form-urlencoded",
@@ -154,8 +155,8 @@ static int token_post(token_ctx *t, const char *base, const char *form, long *st
 }
 
 /* Seal and store a token answer. The caller holds the row (or inserts it). */
-static int store_tokens(token_ctx *t, const char *tenant, const json_t *ans, char **access_out,
-                        int64_t *expires_ms, cx_err *err)
+static int store_tokens(exact_token_ctx *t, const char *tenant, const json_t *ans,
+                        char **access_out, int64_t *expires_ms, cx_err *err)
 {
         const char *access = json_string_value(json_object_get(ans, "access_token"));
         const char *refresh = json_string_value(json_object_get(ans, "refresh_token"));
@@ -194,7 +195,7 @@ static int store_tokens(token_ctx *t, const char *tenant, const json_t *ans, cha
                                 4, p, err);
         }
         if (rc == 0) {
-                *expires_ms = rl_now_ms() + secs * 1000;
+                *expires_ms = exact_now_ms() + secs * 1000;
                 if (access_out)
                         *access_out = strdup(access);
         }
@@ -209,7 +210,8 @@ static int store_tokens(token_ctx *t, const char *tenant, const json_t *ans, cha
         "t.exact_base_url, t.exact_client_id, t.exact_client_secret_sealed "                   \
         "FROM exact_tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.tenant_id = $1"
 
-static char *open_col(token_ctx *t, PGresult *r, int col, const char *tenant, cx_err *err)
+static char *open_col(exact_token_ctx *t, PGresult *r, int col, const char *tenant,
+                      cx_err *err)
 {
         if (PQgetisnull(r, 0, col)) {
                 cx_fail(err, CX_ERR_INVALID, false, "no token stored");
@@ -218,7 +220,7 @@ static char *open_col(token_ctx *t, PGresult *r, int col, const char *tenant, cx
         return cx_secret_open(t->key, tenant, PQgetvalue(r, 0, col), err);
 }
 
-static int refresh_locked(token_ctx *t, const char *tenant, char **out, cx_err *err)
+static int refresh_locked(exact_token_ctx *t, const char *tenant, char **out, cx_err *err)
 {
         PGresult *r = NULL;
         const char *p[1] = { tenant };
@@ -244,7 +246,7 @@ static int refresh_locked(token_ctx *t, const char *tenant, char **out, cx_err *
                 goto out;
         }
         exp = PQgetisnull(r, 0, 2) ? 0 : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-        now = rl_now_ms();
+        now = exact_now_ms();
         /* Read again under the lock: another instance may have refreshed meanwhile. */
         if (exp - t->refresh_margin_s * 1000LL > now) {
                 *out = open_col(t, r, 0, tenant, err);
@@ -310,7 +312,7 @@ static int refresh_locked(token_ctx *t, const char *tenant, char **out, cx_err *
         }
         if (status == 400 || status == 401) {
                 cx_db_rollback(t->db);
-                token_mark_needs_consent(t->db, tenant, why, NULL);
+                exact_token_mark_needs_consent(t->db, tenant, why, NULL);
                 cx_fail(err, CX_ERR_INVALID, false, "token refused: %s", why);
                 goto out_nocommit;
         }
@@ -330,7 +332,7 @@ out_nocommit:
         return rc;
 }
 
-int token_access(token_ctx *t, const char *tenant, char **out, cx_err *err)
+int exact_token_access(exact_token_ctx *t, const char *tenant, char **out, cx_err *err)
 {
         int64_t margin = t->refresh_margin_s * 1000LL;
         const char *p[1] = { tenant };
@@ -340,7 +342,7 @@ int token_access(token_ctx *t, const char *tenant, char **out, cx_err *err)
         *out = NULL;
         if (!t->key)
                 return cx_fail(err, CX_ERR_CONFIG, false, "CX_SECRET_KEY is not set");
-        *out = cache_get(tenant, rl_now_ms() + margin);
+        *out = cache_get(tenant, exact_now_ms() + margin);
         if (*out)
                 return 0;
         r = cx_db_query(t->db, TOKEN_ROW_SQL, 1, p, err);
@@ -357,7 +359,7 @@ int token_access(token_ctx *t, const char *tenant, char **out, cx_err *err)
                 return -1;
         }
         exp = PQgetisnull(r, 0, 2) ? 0 : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-        if (exp - margin > rl_now_ms()) {
+        if (exp - margin > exact_now_ms()) {
                 *out = open_col(t, r, 0, tenant, err);
                 PQclear(r);
                 if (!*out)
@@ -369,7 +371,8 @@ int token_access(token_ctx *t, const char *tenant, char **out, cx_err *err)
         return refresh_locked(t, tenant, out, err);
 }
 
-int token_exchange_code(token_ctx *t, const char *tenant, const char *code, cx_err *err)
+int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char *code,
+                              cx_err *err)
 {
         const char *p[1] = { tenant };
         PGresult *r;
@@ -420,7 +423,7 @@ int token_exchange_code(token_ctx *t, const char *tenant, const char *code, cx_e
         }
         rc = store_tokens(t, tenant, ans, NULL, &exp, err);
         if (rc == 0)
-                token_forget(tenant);
+                exact_token_forget(tenant);
 out:
         PQclear(r);
         json_decref(ans);

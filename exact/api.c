@@ -1,5 +1,5 @@
-/* exact_api: see exact_api.h. */
-#include "loader/exact_api.h"
+/* api: see api.h. */
+#include "exact/api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +43,7 @@ static void error_text(exact_result *res, const cx_http_response *r)
         json_decref(j);
 }
 
-int exact_call(exact_conn *c, rl_budget *budget, const char *method, const char *endpoint,
+int exact_call(exact_conn *c, exact_budget *budget, const char *method, const char *endpoint,
                const char *query, const json_t *body, exact_result *res)
 {
         cx_http_response r = { 0 };
@@ -83,12 +83,12 @@ int exact_call(exact_conn *c, rl_budget *budget, const char *method, const char 
         req.timeout_ms = c->timeout_ms;
         rc = cx_http_do(c->http, &req, &r, &err);
         if (budget)
-                rl_update(budget, cx_http_header(&r, "x-ratelimit-limit"),
-                          cx_http_header(&r, "x-ratelimit-remaining"),
-                          cx_http_header(&r, "x-ratelimit-reset"),
-                          cx_http_header(&r, "x-ratelimit-minutely-limit"),
-                          cx_http_header(&r, "x-ratelimit-minutely-remaining"),
-                          cx_http_header(&r, "x-ratelimit-minutely-reset"));
+                exact_budget_update(budget, cx_http_header(&r, "x-ratelimit-limit"),
+                                    cx_http_header(&r, "x-ratelimit-remaining"),
+                                    cx_http_header(&r, "x-ratelimit-reset"),
+                                    cx_http_header(&r, "x-ratelimit-minutely-limit"),
+                                    cx_http_header(&r, "x-ratelimit-minutely-remaining"),
+                                    cx_http_header(&r, "x-ratelimit-minutely-reset"));
         res->status = r.status;
         if (rc < 0) {
                 res->outcome = EX_NETWORK;

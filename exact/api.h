@@ -1,16 +1,16 @@
-/* exact_api: one request to the Exact Online REST API and what its answer means.
+/* api: one request to the Exact Online REST API and what its answer means.
  *
  * This layer builds the URL ({base}/api/v1/{division}/{endpoint}), sends the headers Exact
  * expects, reads the rate-limit headers into the division's budget and sorts the answer
  * into outcomes the loader acts on. Budget checks, tokens and retries live above it. */
-#ifndef LOADER_EXACT_API_H
-#define LOADER_EXACT_API_H
+#ifndef EXACT_API_H
+#define EXACT_API_H
 
 #include <jansson.h>
 #include <stdbool.h>
 
 #include "common/http_client.h"
-#include "loader/ratelimit.h"
+#include "exact/ratelimit.h"
 
 typedef enum exact_outcome {
         EX_OK,           /**< 2xx with a usable body (or 204) */
@@ -44,7 +44,7 @@ typedef struct exact_conn {
  *        response headers. Always fills @p res (release with exact_result_clear).
  * @returns 0 when an answer of any kind was classified; -1 only on allocation failure.
  */
-int exact_call(exact_conn *c, rl_budget *budget, const char *method, const char *endpoint,
+int exact_call(exact_conn *c, exact_budget *budget, const char *method, const char *endpoint,
                const char *query, const json_t *body, exact_result *res);
 
 void exact_result_clear(exact_result *res);
