@@ -2,7 +2,6 @@
 #include "exact/token.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,80 +9,52 @@
 
 #include <jansson.h>
 
+#include "common/cache.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "exact/ratelimit.h"
 
 /* Access tokens already opened, so a command costs no database read for its token. */
 struct cached {
-        char *tenant;
         char *access;
         int64_t expires_ms;
 };
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cached *cache;
-static size_t cache_n, cache_cap;
-
-static struct cached *cache_find(const char *tenant)
+static void cached_free(void *entry)
 {
-        for (size_t i = 0; i < cache_n; i++) {
-                if (!strcmp(cache[i].tenant, tenant))
-                        return &cache[i];
-        }
-        return NULL;
+        free(((struct cached *)entry)->access);
 }
+
+static cx_cache tokens = CX_CACHE_INIT(struct cached, cached_free);
 
 static void cache_put(const char *tenant, const char *access, int64_t expires_ms)
 {
         struct cached *c;
 
-        pthread_mutex_lock(&cache_lock);
-        c = cache_find(tenant);
-        if (!c) {
-                if (cache_n == cache_cap) {
-                        size_t cap = cache_cap ? cache_cap * 2 : 16;
-                        struct cached *n = realloc(cache, cap * sizeof(*n));
-
-                        if (!n) {
-                                pthread_mutex_unlock(&cache_lock);
-                                return;
-                        }
-                        cache = n;
-                        cache_cap = cap;
-                }
-                c = &cache[cache_n++];
-                c->tenant = strdup(tenant);
-                c->access = NULL;
+        cx_cache_lock(&tokens);
+        c = cx_cache_get(&tokens, tenant, true);
+        if (c) {
+                free(c->access);
+                c->access = strdup(access);
+                c->expires_ms = expires_ms;
         }
-        free(c->access);
-        c->access = strdup(access);
-        c->expires_ms = expires_ms;
-        pthread_mutex_unlock(&cache_lock);
+        cx_cache_unlock(&tokens);
 }
 
 void exact_token_forget(const char *tenant)
 {
         struct cached *c;
 
-        pthread_mutex_lock(&cache_lock);
-        c = cache_find(tenant);
+        cx_cache_lock(&tokens);
+        c = cx_cache_get(&tokens, tenant, false);
         if (c)
                 c->expires_ms = 0;
-        pthread_mutex_unlock(&cache_lock);
+        cx_cache_unlock(&tokens);
 }
 
 void exact_token_cache_free(void)
 {
-        pthread_mutex_lock(&cache_lock);
-        for (size_t i = 0; i < cache_n; i++) {
-                free(cache[i].tenant);
-                free(cache[i].access);
-        }
-        free(cache);
-        cache = NULL;
-        cache_n = cache_cap = 0;
-        pthread_mutex_unlock(&cache_lock);
+        cx_cache_clear(&tokens);
 }
 
 static char *cache_get(const char *tenant, int64_t min_expiry_ms)
@@ -91,11 +62,11 @@ static char *cache_get(const char *tenant, int64_t min_expiry_ms)
         struct cached *c;
         char *out = NULL;
 
-        pthread_mutex_lock(&cache_lock);
-        c = cache_find(tenant);
+        cx_cache_lock(&tokens);
+        c = cx_cache_get(&tokens, tenant, false);
         if (c && c->access && c->expires_ms > min_expiry_ms)
                 out = strdup(c->access);
-        pthread_mutex_unlock(&cache_lock);
+        cx_cache_unlock(&tokens);
         return out;
 }
 
