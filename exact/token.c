@@ -191,12 +191,35 @@ static char *open_col(exact_token_ctx *t, PGresult *r, int col, const char *tena
         return cx_secret_open(t->key, tenant, PQgetvalue(r, 0, col), err);
 }
 
+/* The form of a token request: @p grant (escaped already, may be NULL when out of memory),
+ * then the tenant's client id and its secret, opened from @p secret_sealed. */
+static char *client_form(exact_token_ctx *t, const char *tenant, const char *grant,
+                         const char *client_id, const char *secret_sealed, bool retriable,
+                         cx_err *err)
+{
+        char *secret = cx_secret_open(t->key, tenant, secret_sealed, err);
+        char *e_id = NULL, *e_sec = NULL, *form = NULL;
+
+        if (!secret)
+                return NULL;
+        e_id = cx_http_escape(client_id);
+        e_sec = cx_http_escape(secret);
+        if (!grant || !e_id || !e_sec ||
+            asprintf(&form, "%s&client_id=%s&client_secret=%s", grant, e_id, e_sec) < 0) {
+                form = NULL;
+                cx_fail(err, CX_ERR_IO, retriable, "out of memory");
+        }
+        free(secret);
+        free(e_id);
+        free(e_sec);
+        return form;
+}
+
 static int refresh_locked(exact_token_ctx *t, const char *tenant, char **out, cx_err *err)
 {
         PGresult *r = NULL;
         const char *p[1] = { tenant };
-        char *refresh = NULL, *secret = NULL, *form = NULL;
-        char *e_rt = NULL, *e_id = NULL, *e_sec = NULL;
+        char *refresh = NULL, *grant = NULL, *form = NULL, *e_rt = NULL;
         json_t *ans = NULL;
         char why[400];
         long status;
@@ -234,19 +257,12 @@ static int refresh_locked(exact_token_ctx *t, const char *tenant, char **out, cx
                 cx_fail(err, CX_ERR_CONFIG, false, "tenant has no Exact client id/secret");
                 goto out;
         }
-        secret = cx_secret_open(t->key, tenant, PQgetvalue(r, 0, 7), err);
-        if (!secret)
-                goto out;
         e_rt = cx_http_escape(refresh);
-        e_id = cx_http_escape(PQgetvalue(r, 0, 6));
-        e_sec = cx_http_escape(secret);
-        if (!e_rt || !e_id || !e_sec ||
-            asprintf(&form, "grant_type=refresh_token&refresh_token=%s&client_id=%s"
-                     "&client_secret=%s", e_rt, e_id, e_sec) < 0) {
-                form = NULL;
-                cx_fail(err, CX_ERR_IO, true, "out of memory");
+        if (!e_rt || asprintf(&grant, "grant_type=refresh_token&refresh_token=%s", e_rt) < 0)
+                grant = NULL;
+        form = client_form(t, tenant, grant, PQgetvalue(r, 0, 6), PQgetvalue(r, 0, 7), true, err);
+        if (!form)
                 goto out;
-        }
         cx_counter_add("cx_loader_token_refreshes_total", "Token refresh calls", NULL, 1);
         /* A lost answer may have rotated the token: the next attempt shows (401 if burned). */
         if (token_post(t, PQgetvalue(r, 0, 5), form, &status, &ans, why, sizeof(why), err) < 0)
@@ -295,11 +311,9 @@ out_nocommit:
                 PQclear(r);
         json_decref(ans);
         free(refresh);
-        free(secret);
+        free(grant);
         free(form);
         free(e_rt);
-        free(e_id);
-        free(e_sec);
         return rc;
 }
 
@@ -347,8 +361,7 @@ int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char
 {
         const char *p[1] = { tenant };
         PGresult *r;
-        char *secret = NULL, *form = NULL, *e_code = NULL, *e_id = NULL, *e_sec = NULL;
-        char *e_red = NULL;
+        char *grant = NULL, *form = NULL, *e_code = NULL, *e_red = NULL;
         json_t *ans = NULL;
         char why[400];
         long status;
@@ -372,20 +385,15 @@ int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char
                         "tenant has no Exact client id, secret or redirect URI");
                 goto out;
         }
-        secret = cx_secret_open(t->key, tenant, PQgetvalue(r, 0, 2), err);
-        if (!secret)
-                goto out;
         e_code = cx_http_escape(code);
-        e_id = cx_http_escape(PQgetvalue(r, 0, 1));
-        e_sec = cx_http_escape(secret);
         e_red = cx_http_escape(PQgetvalue(r, 0, 3));
-        if (!e_code || !e_id || !e_sec || !e_red ||
-            asprintf(&form, "grant_type=authorization_code&code=%s&redirect_uri=%s"
-                     "&client_id=%s&client_secret=%s", e_code, e_red, e_id, e_sec) < 0) {
-                form = NULL;
-                cx_fail(err, CX_ERR_IO, false, "out of memory");
+        if (!e_code || !e_red ||
+            asprintf(&grant, "grant_type=authorization_code&code=%s&redirect_uri=%s", e_code,
+                     e_red) < 0)
+                grant = NULL;
+        form = client_form(t, tenant, grant, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), false, err);
+        if (!form)
                 goto out;
-        }
         if (token_post(t, PQgetvalue(r, 0, 0), form, &status, &ans, why, sizeof(why), err) < 0)
                 goto out;
         if (status != 200) {
@@ -398,11 +406,9 @@ int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char
 out:
         PQclear(r);
         json_decref(ans);
-        free(secret);
+        free(grant);
         free(form);
         free(e_code);
-        free(e_id);
-        free(e_sec);
         free(e_red);
         return rc;
 }
