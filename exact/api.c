@@ -154,11 +154,24 @@ json_t *exact_rows(const exact_result *res)
         return json_is_array(r) ? r : NULL;
 }
 
+/* "$filter=<filter percent-encoded>&$select=...&$top=1"; takes @p filter (may be NULL). */
+static char *first_row_query(char *filter, const char *select)
+{
+        char *enc = filter ? cx_http_escape(filter) : NULL;
+        char *out = NULL;
+
+        if (enc && asprintf(&out, "$filter=%s&$select=%s&$top=1", enc, select) < 0)
+                out = NULL;
+        free(filter);
+        free(enc);
+        return out;
+}
+
 char *exact_filter_eq(const char *field, const char *value, const char *select)
 {
         size_t len = strlen(value);
         char *quoted = malloc(len * 2 + 1);
-        char *filter = NULL, *enc = NULL, *out = NULL;
+        char *filter = NULL;
         size_t k = 0;
 
         if (!quoted)
@@ -171,13 +184,46 @@ char *exact_filter_eq(const char *field, const char *value, const char *select)
         quoted[k] = '\0';
         if (asprintf(&filter, "%s eq '%s'", field, quoted) < 0)
                 filter = NULL;
-        enc = filter ? cx_http_escape(filter) : NULL;
-        if (enc && asprintf(&out, "$filter=%s&$select=%s&$top=1", enc, select) < 0)
-                out = NULL;
         free(quoted);
-        free(filter);
-        free(enc);
-        return out;
+        return first_row_query(filter, select);
+}
+
+char *exact_filter_guid(const char *field, const char *guid, const char *select)
+{
+        char *filter = NULL;
+
+        if (asprintf(&filter, "%s eq guid'%s'", field, guid) < 0)
+                filter = NULL;
+        return first_row_query(filter, select);
+}
+
+int exact_read_failed(const exact_result *res, const char *what, cx_err *err)
+{
+        if (res->outcome == EX_CLIENT_ERROR)
+                return cx_fail(err, CX_ERR_HTTP, false, "Exact refused %s: %s", what,
+                               res->message);
+        return cx_fail(err, CX_ERR_HTTP, true, "%s: %s", what, res->message);
+}
+
+int exact_lookup(const exact_reader *rd, const char *endpoint, const char *query,
+                 const char *what, json_t **row, cx_err *err)
+{
+        exact_result res;
+
+        *row = NULL;
+        cx_err_clear(err);
+        if (!query)
+                return cx_fail(err, CX_ERR_IO, true, "out of memory");
+        if (rd->get(rd->ud, endpoint, query, &res) < 0)
+                return -1;
+        if (res.outcome != EX_OK) {
+                exact_read_failed(&res, what, err);
+                exact_result_clear(&res);
+                return -1;
+        }
+        *row = json_incref(json_array_get(exact_rows(&res), 0));
+        exact_result_clear(&res);
+        return 0;
 }
 
 void exact_pad_account_code(const char *code, char out[32])
