@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/db.h"
 #include "common/error.h"
 #include "exact/ratelimit.h"
@@ -31,6 +33,9 @@ typedef struct ledger_row {
         int64_t intent_ms;    /**< when that write started */
         int attempts;
 } ledger_row;
+
+/** @brief The content hash of a definition as the ledger stores it ("sha256:<hex>"). */
+void ledger_content_hash(const json_t *def, char out[80]);
 
 /** @brief Read one row. @returns 0 (state LEDGER_ABSENT when there is none) or -1. */
 int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key,
