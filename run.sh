@@ -9,12 +9,13 @@ cd "$(dirname "$0")"
 APT_PACKAGES="meson ninja-build pkg-config gcc libc6-dev librdkafka-dev libcurl4-openssl-dev
 libjansson-dev libpq-dev libmicrohttpd-dev libssl-dev postgresql postgresql-client maven
 default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium clang
-libclang-rt-14-dev ca-certificates git"
+libclang-rt-14-dev ca-certificates git python3-venv prometheus"
 
 # Step output goes to a log of its own; a failing step prints its name and the end of its log.
 LOGS=${CX_LOG_DIR:-$PWD/build-logs}
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each line carries the seconds since start, so a log shows how long every part took.
+say() { printf '\033[1m==> [%4d s] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 
 step() {  # step NAME COMMAND...: run quietly into $LOGS/NAME.log, fail loudly
     local name=$1 rc=0
@@ -56,6 +57,10 @@ install_deps() {
         say "playwright-core from npm"
         step npm-install npm --prefix tests/integration/panel ci --no-audit --no-fund
     fi
+    say "Python packages of tests/requirements.txt"
+    local venv_bin
+    venv_bin=$(step python-tools tests/harness/python-tools.sh && tail -n 1 "$LOGS/python-tools.log")
+    export PATH="$venv_bin:$PATH"
     check_tools
 }
 
@@ -71,6 +76,8 @@ check_tools() {
     step fuzzer-runs "$tmp/probe" -runs=100
     rm -rf "$tmp"
     step browser-starts node tests/integration/panel/browser-check.js
+    step promtool-runs promtool --version
+    step kubernetes-validate-runs kubernetes-validate --version
 }
 
 build() {  # build DIR [meson options...]

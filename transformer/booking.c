@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ccv/fields.h"
+
 typedef __int128 i128;
 
 #define MAX_ITEM_CODE 30
@@ -147,44 +149,16 @@ static void copy_str(char *dst, size_t len, const char *src)
         dst[n] = '\0';
 }
 
-/* Id member (number or string) into buf; returns buf, or NULL when absent or empty. */
+/* Id member into buf (ccv_json_id(): a positive number or digits); returns buf, or NULL. */
 static const char *jid(const json_t *obj, const char *key, char *buf, size_t len)
 {
-        json_t *v = json_object_get(obj, key);
-
-        if (json_is_integer(v)) {
-                snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-                return buf;
-        }
-        if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) {
-                snprintf(buf, len, "%.0f", json_real_value(v));
-                return buf;
-        }
-        if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < len) {
-                copy_str(buf, len, json_string_value(v));
-                return buf;
-        }
-        return NULL;
+        return ccv_json_id(json_object_get(obj, key), buf, len) ? buf : NULL;
 }
 
-/* Boolean member, also "true"/"1" strings; def when absent. */
+/* Boolean member, also "true"/"1" strings (ccv_json_bool()); def when absent. */
 static bool jbool(const json_t *obj, const char *key, bool def)
 {
-        json_t *v = json_object_get(obj, key);
-
-        if (json_is_boolean(v))
-                return json_is_true(v);
-        if (json_is_integer(v))
-                return json_integer_value(v) != 0;
-        if (json_is_string(v)) {
-                const char *s = json_string_value(v);
-
-                if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
-                        return true;
-                if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
-                        return false;
-        }
-        return def;
+        return ccv_json_bool(json_object_get(obj, key), def);
 }
 
 /* Copies at most max characters of s (UTF-8 aware, never splitting a sequence). */

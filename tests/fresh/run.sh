@@ -48,7 +48,16 @@ bind "$cache/fresh-m2" /root/.m2
 bind "$repo" /src
 mount -o remount,bind,ro "$root/src"
 # apt in a minbase root deletes nothing it downloaded only if told so
-echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > "$root/etc/apt/apt.conf.d/01keep"
+printf "%s\n" 'Binary::apt::APT::Keep-Downloaded-Packages "true";' 'APT::Sandbox::User "root";' > "$root/etc/apt/apt.conf.d/01keep"
+
+# This workplace reaches the package registries through a proxy that its own CA signs, and the
+# host's CA bundle carries that CA (containers get it mounted too). Hand it to the chroot as
+# local certificates, so the ca-certificates that run.sh installs trusts it, Java's included.
+mkdir -p "$root/usr/local/share/ca-certificates/host"
+awk -v dir="$root/usr/local/share/ca-certificates/host" '
+    /BEGIN CERTIFICATE/ { n++; f = sprintf("%s/host-%03d.crt", dir, n) }
+    f { print > f }
+    /END CERTIFICATE/ { close(f); f = "" }' /etc/ssl/certs/ca-certificates.crt
 
 inside() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8 CI="${CI:-}" bash -c "$1"; }
