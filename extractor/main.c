@@ -1,6 +1,5 @@
 /* extractor: CCV Shop -> Kafka shop.* topics, for every tenant this instance holds a lease
- * on. See docs/extractor.md. `extractor --seal-secret TENANT` reads a shop secret on stdin and
- * prints it sealed with CX_SECRET_KEY for the tenants table. */
+ * on. See docs/extractor.md. Secrets are sealed for the tenants table by connector-admin. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,38 +53,6 @@ static const cx_cfg_var extractor_vars[] = {
         CX_CFG_END,
 };
 
-/* The --seal-secret helper: no daemon, no database. */
-static int seal_secret(const char *tenant)
-{
-        const char *keytext = cx_config_lookup(environ, "CX_SECRET_KEY");
-        unsigned char key[CX_KEY_LEN];
-        char buf[4096], *sealed;
-        size_t n;
-        cx_err err = { 0 };
-
-        if (!keytext || cx_key_parse(keytext, key, &err) < 0) {
-                fprintf(stderr, "extractor --seal-secret: CX_SECRET_KEY: %s\n",
-                        keytext ? err.msg : "not set");
-                return 2;
-        }
-        n = fread(buf, 1, sizeof(buf) - 1, stdin);
-        buf[n] = '\0';
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-                buf[--n] = '\0';
-        if (n == 0) {
-                fprintf(stderr, "extractor --seal-secret: no secret on stdin\n");
-                return 2;
-        }
-        sealed = cx_secret_seal(key, tenant, buf, &err);
-        if (!sealed) {
-                fprintf(stderr, "extractor --seal-secret: %s\n", err.msg);
-                return 1;
-        }
-        printf("%s\n", sealed);
-        free(sealed);
-        return 0;
-}
-
 static void settings_from(const cx_daemon *d, ex_settings *s)
 {
         const cx_config *c = d->cfg;
@@ -130,8 +97,6 @@ int main(int argc, char **argv)
         ex_settings set;
         cx_err err = { 0 };
 
-        if (argc == 3 && !strcmp(argv[1], "--seal-secret"))
-                return seal_secret(argv[2]);
         cx_daemon_start(&d, "extractor", "reads CCV Shop webshops and publishes to Kafka",
                         extractor_vars, argc, argv, environ);
         settings_from(&d, &set);

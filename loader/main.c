@@ -3,9 +3,8 @@
  * The main thread consumes the commands (read_committed, as one consumer group with every
  * other loader instance), queues them per tenant and commits, per partition, the lowest
  * offset not finished yet. Worker threads take one command of one tenant at a time
- * (command.h). Two command-line modes serve the consent step and tests:
- *   loader --exchange-code TENANT CODE   exchange an authorization code and store the tokens
- *   loader --seal TENANT                 seal a secret read from stdin for that tenant's row */
+ * (command.h). The consent step and sealing are connector-admin's (tenants exchange-code,
+ * seal). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,76 +119,6 @@ static int load_key(const char *text, unsigned char key[CX_KEY_LEN])
         return 0;
 }
 
-/* --seal TENANT: for set-up scripts and tests (the admin CLI does this for operators). */
-static int cli_seal(const char *tenant)
-{
-        unsigned char key[CX_KEY_LEN];
-        char line[4096];
-        cx_err err = { 0 };
-        char *sealed;
-        size_t n;
-
-        if (load_key(cx_config_lookup(environ, "CX_SECRET_KEY"), key) != 0) {
-                fprintf(stderr, "loader: CX_SECRET_KEY is not set\n");
-                return 2;
-        }
-        if (!fgets(line, sizeof(line), stdin)) {
-                fprintf(stderr, "loader: no secret on stdin\n");
-                return 2;
-        }
-        n = strlen(line);
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-                line[--n] = '\0';
-        sealed = cx_secret_seal(key, tenant, line, &err);
-        if (!sealed) {
-                fprintf(stderr, "loader: %s\n", err.msg);
-                return 1;
-        }
-        printf("%s\n", sealed);
-        free(sealed);
-        return 0;
-}
-
-/* --exchange-code TENANT CODE: the consent step, as the admin CLI will call it. */
-static int cli_exchange(const char *tenant, const char *code)
-{
-        const cx_cfg_var *tables[3] = { cx_common_vars, loader_vars, NULL };
-        unsigned char key[CX_KEY_LEN];
-        cx_config *cfg;
-        exact_token_ctx t = { 0 };
-        cx_err err = { 0 };
-        int rc = 1;
-
-        cx_log_init("loader", CX_LOG_INFO);
-        cfg = cx_config_load_or_exit("loader", tables, environ);
-        if (load_key(cx_config_str(cfg, "CX_SECRET_KEY"), key) != 0) {
-                fprintf(stderr, "loader: CX_SECRET_KEY is not set\n");
-                cx_config_free(cfg);
-                return 2;
-        }
-        cx_http_global_init();
-        t.db = cx_db_open(cx_config_str(cfg, "CX_PG_DSN"), 30, &err);
-        t.http = cx_http_client_new(cx_config_int(cfg, "CX_LOADER_TOKEN_TIMEOUT_MS"),
-                                    cx_config_bool(cfg, "CX_LOADER_TLS_INSECURE"));
-        t.key = key;
-        t.timeout_ms = cx_config_int(cfg, "CX_LOADER_TOKEN_TIMEOUT_MS");
-        t.refresh_margin_s = 30;
-        if (t.db && t.http && exact_token_exchange_code(&t, tenant, code, &err) == 0) {
-                printf("{\"tenant\":\"%s\",\"state\":\"ok\"}\n", tenant);
-                rc = 0;
-        } else {
-                fprintf(stderr, "loader: consent for %s failed: %s\n", tenant, err.msg);
-        }
-        if (t.http)
-                cx_http_client_free(t.http);
-        if (t.db)
-                cx_db_close(t.db);
-        exact_token_cache_free();
-        cx_http_global_cleanup();
-        cx_config_free(cfg);
-        return rc;
-}
-
 static void set_paused(rd_kafka_t *rk, bool pause)
 {
         rd_kafka_topic_partition_list_t *assigned = NULL;
@@ -239,10 +168,6 @@ int main(int argc, char **argv)
         bool paused = false;
         int64_t last_house = 0;
 
-        if (argc == 3 && !strcmp(argv[1], "--seal"))
-                return cli_seal(argv[2]);
-        if (argc == 4 && !strcmp(argv[1], "--exchange-code"))
-                return cli_exchange(argv[2], argv[3]);
         cx_daemon_start(&d, "loader", "books Exact Online documents from Kafka commands",
                         loader_vars, argc, argv, environ);
         memset(&a, 0, sizeof(a));

@@ -1,7 +1,7 @@
 /* api: the control panel's HTTP side: the JSON API under /api/, the Exact consent callback
  * and the page itself. Every API request is checked on the server: a live session, the CSRF
  * token on every change, and the user's right to the tenant it names (operators: all,
- * shop owners: their own). The work is done by the admin operations library (admin/ops_*.h)
+ * shop owners: their own). The work is done by the operations library (ops/ops_*.h)
  * and the transformer's dry run, so the panel and the CLI cannot disagree.
  *
  * Handlers run on the HTTP server's thread; one mutex serialises them and the main loop's
@@ -12,10 +12,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "admin/ops.h"
 #include "common/daemon.h"
 #include "common/kafka.h"
-#include "panel/auth.h"
+#include "ops/ops.h"
+#include "ops/ops_users.h"
 
 #define PANEL_MAX_BODY (256 * 1024)
 
@@ -24,7 +24,7 @@ typedef struct panel {
         ops_ctx ops;
         cx_producer *producer;     /**< made on the first redrive; NULL until then */
         pthread_mutex_t lock;
-        auth_policy policy;
+        ops_auth_policy policy;
         bool cookie_secure;        /**< Secure cookies (off only for http://localhost tests) */
         char public_url[512];      /**< where browsers reach the panel; "" when unknown */
         long lag_warn_s;           /**< extraction older than this: "lagging" */

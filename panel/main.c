@@ -1,11 +1,7 @@
 /* panel: the control panel daemon. Operators and shop owners sign in to a web page that shows
  * every tenant's sync, edits mapping rules, retries dead letters, connects Exact Online and
- * previews bookings; the JSON API behind it is under /api/ (see docs/panel.md).
- *
- *   panel                                              run the daemon
- *   panel --add-user NAME --role operator|owner [--tenant T]
- *                                                      create a user (or reset its password);
- *                                                      the password is read from stdin */
+ * previews bookings; the JSON API behind it is under /api/ (see docs/panel.md). Users are
+ * created with `connector-admin users add`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +12,8 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "ops/ops_users.h"
 #include "panel/api.h"
-#include "panel/auth.h"
 
 extern char **environ;
 
@@ -62,86 +58,12 @@ static bool local_http(const char *url)
         return false;
 }
 
-/* Read the password: the first line of stdin, without its line end. */
-static char *read_password(void)
-{
-        char *buf = calloc(1, AUTH_MAX_PASSWORD + 2);
-        size_t n;
-
-        if (!buf)
-                return NULL;
-        if (!fgets(buf, AUTH_MAX_PASSWORD + 2, stdin)) {
-                free(buf);
-                return NULL;
-        }
-        n = strcspn(buf, "\r\n");
-        buf[n] = '\0';
-        return buf;
-}
-
-static int add_user(int argc, char **argv)
-{
-        const cx_cfg_var *tables[3] = { cx_common_vars, panel_vars, NULL };
-        const char *name = NULL, *role = NULL, *tenant = NULL;
-        cx_config *cfg;
-        cx_db *db;
-        cx_err err = { 0 };
-        char *pw;
-        int rc;
-
-        for (int i = 1; i < argc; i++) {
-                const char **slot = !strcmp(argv[i], "--add-user") ? &name :
-                                    !strcmp(argv[i], "--role") ? &role :
-                                    !strcmp(argv[i], "--tenant") ? &tenant : NULL;
-
-                if (!slot || i + 1 >= argc) {
-                        fprintf(stderr, PROG ": usage: panel --add-user NAME --role "
-                                "operator|owner [--tenant T] < password\n");
-                        return 2;
-                }
-                *slot = argv[++i];
-        }
-        if (!name || !role) {
-                fprintf(stderr, PROG ": --add-user needs NAME and --role operator|owner\n");
-                return 2;
-        }
-        cx_log_init(PROG, CX_LOG_WARN);
-        cfg = cx_config_load_or_exit(PROG, tables, environ);
-        if (auth_init(&err) < 0) {
-                fprintf(stderr, PROG ": %s\n", err.msg);
-                cx_config_free(cfg);
-                return 1;
-        }
-        pw = read_password();
-        if (!pw) {
-                fprintf(stderr, PROG ": expected the password on stdin\n");
-                cx_config_free(cfg);
-                return 2;
-        }
-        db = cx_db_open(cx_config_str(cfg, "CX_PG_DSN"),
-                        (int)cx_config_int(cfg, "CX_STARTUP_TIMEOUT"), &err);
-        rc = db ? auth_user_set(db, name, role, tenant, pw, &err) : -1;
-        explicit_bzero(pw, strlen(pw));
-        free(pw);
-        cx_db_close(db);
-        cx_config_free(cfg);
-        auth_cleanup();
-        if (rc < 0) {
-                fprintf(stderr, PROG ": %s\n", err.msg);
-                return err.code == CX_ERR_PARSE || err.code == CX_ERR_INVALID ? 2 :
-                       err.code == CX_ERR_NOT_FOUND ? 4 : 1;
-        }
-        printf("user %s (%s%s%s) saved\n", name, role, tenant ? ", tenant " : "",
-               tenant ? tenant : "");
-        return 0;
-}
-
 static bool schema_ready(panel *p)
 {
         bool ok;
 
         pthread_mutex_lock(&p->lock);
-        ok = cx_db_exec(p->d->db, "SELECT 1 FROM panel_users LIMIT 0", 0, NULL, NULL) == 0;
+        ok = ops_users_ready(p->d->db);
         pthread_mutex_unlock(&p->lock);
         return ok;
 }
@@ -153,8 +75,6 @@ int main(int argc, char **argv)
         cx_err err = { 0 };
         const char *key;
 
-        if (argc > 1 && !strcmp(argv[1], "--add-user"))
-                return add_user(argc, argv);
         cx_daemon_start(&d, PROG, "the control panel: web page and JSON API for operators and "
                         "shop owners", panel_vars, argc, argv, environ);
         memset(&p, 0, sizeof(p));
@@ -190,7 +110,7 @@ int main(int argc, char **argv)
                 cx_daemon_finish(&d);
                 return 2;
         }
-        if (auth_init(&err) < 0) {
+        if (ops_auth_init(&err) < 0) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "%s", err.msg);
                 cx_daemon_finish(&d);
                 return 1;
@@ -212,7 +132,7 @@ int main(int argc, char **argv)
         cx_http_server_stop(d.http);
         d.http = NULL;
         cx_producer_free(p.producer);
-        auth_cleanup();
+        ops_auth_cleanup();
         cx_daemon_finish(&d);
         pthread_mutex_destroy(&p.lock);
         return 0;

@@ -4,8 +4,8 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "admin/ops.h"
-#include "admin/ops_mappings.h"
+#include "ops/ops.h"
+#include "ops/ops_mappings.h"
 #include "tests/testlib.h"
 #include "transformer/rules.h"
 

@@ -70,7 +70,7 @@ class Env:
         for shop in fake.shops()[:n_tenants]:
             tenant = f"t{shop['n']}"
             secret = (secrets or {}).get(tenant, shop["secret"])
-            sealed = subprocess.run([EXTRACTOR, "--seal-secret", tenant], input=secret,
+            sealed = subprocess.run([ADMIN, "seal", tenant], input=secret,
                                     env={**os.environ, "CX_SECRET_KEY": SECRET_KEY}, check=True,
                                     stdout=subprocess.PIPE, text=True).stdout.strip()
             base = shop["base_url"].split("/api/rest/v1")[0]
@@ -317,7 +317,7 @@ class BadInput(Base):
                             for ev in d.log_events()))
         # fixing the tenant row takes effect without a restart
         right = next(s["secret"] for s in fake.shops() if s["n"] == 1)
-        sealed = subprocess.run([EXTRACTOR, "--seal-secret", "t1"], input=right,
+        sealed = subprocess.run([ADMIN, "seal", "t1"], input=right,
                                 env={**os.environ, "CX_SECRET_KEY": SECRET_KEY}, check=True,
                                 stdout=subprocess.PIPE, text=True).stdout.strip()
         cxtest.psql(e.dsn, f"UPDATE tenants SET shop_secret_sealed = '{sealed}' WHERE id = 't1'")

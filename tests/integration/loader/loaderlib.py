@@ -80,9 +80,11 @@ def new_env(prefix):
             "CX_LOADER_MAX_ATTEMPTS": "30"}
 
 
-def run_loader_cli(env, *args, stdin=None):
+def run_admin_cli(env, *args, stdin=None):
+    """connector-admin with the database and key of @env (it refuses the loader's settings)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
-    p = subprocess.run([LOADER, *args], env={**base, **env}, input=stdin, text=True,
+    mine = {k: env[k] for k in ("CX_PG_DSN", "CX_SECRET_KEY") if k in env}
+    p = subprocess.run([ADMIN, *args], env={**base, **mine}, input=stdin, text=True,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     assert p.returncode == 0, p.stderr
     return p.stdout.strip()
@@ -94,13 +96,13 @@ def add_tenants(env, fake, n, first_division=1000):
     for i in range(n):
         t = f"t{i:02d}"
         div = first_division + i
-        sealed = run_loader_cli(env, "--seal", t, stdin=CLIENT_SECRET + "\n")
+        sealed = run_admin_cli(env, "seal", t, stdin=CLIENT_SECRET + "\n")
         psql(env["CX_PG_DSN"],
              "INSERT INTO tenants (id, shop_base_url, shop_public_key, shop_secret_sealed, "
              f"exact_base_url, exact_division, exact_client_id, exact_client_secret_sealed, "
              f"exact_redirect_uri) VALUES ('{t}', 'http://shop.invalid', 'pk', 'x', "
              f"'{fake.url}', {div}, '{CLIENT_ID}', '{sealed}', '{REDIRECT}')")
-        run_loader_cli(env, "--exchange-code", t, fake.authorize(div))
+        run_admin_cli(env, "tenants", "exchange-code", t, fake.authorize(div))
         tenants[t] = div
     return tenants
 

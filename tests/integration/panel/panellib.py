@@ -98,7 +98,7 @@ class Stack:
         run(ADMIN, {"CX_PG_DSN": self.dsn}, "migrate")
         self.fake = ExactFake()
         for t in ("shop-a", "shop-b"):
-            sealed = run(LOADER, self.env, "--seal", t, stdin=CLIENT_SECRET + "\n").stdout.strip()
+            sealed = run(ADMIN, self.env, "seal", t, stdin=CLIENT_SECRET + "\n").stdout.strip()
             cxtest.psql(self.dsn, "INSERT INTO tenants (id, name, shop_base_url, shop_public_key,"
                         " shop_secret_sealed, exact_base_url, exact_division, exact_client_id,"
                         " exact_client_secret_sealed, exact_redirect_uri) VALUES"
@@ -109,8 +109,8 @@ class Stack:
         for name, role, tenant in (("op", "operator", None), ("owner-a", "owner", "shop-a"),
                                    ("owner-b", "owner", "shop-b"),
                                    ("victim", "owner", "shop-a")):
-            args = ["--add-user", name, "--role", role] + (["--tenant", tenant] if tenant else [])
-            run(PANEL, self.env, *args, stdin=PASSWORDS[name] + "\n")
+            args = ["users", "add", name, "--role", role] + (["--tenant", tenant] if tenant else [])
+            run(ADMIN, self.env, *args, stdin=PASSWORDS[name] + "\n")
         env = {**self.env, "CX_HTTP_ADDR": "127.0.0.1", "CX_HTTP_PORT": str(self.port),
                "CX_PANEL_PUBLIC_URL": self.base, "CX_PANEL_COOKIE_SECURE": "false",
                "CX_PANEL_FAIL_DELAY_MS": "400", "CX_PANEL_LOCKOUT_AFTER": "3",

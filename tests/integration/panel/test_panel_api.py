@@ -140,14 +140,14 @@ class SignIn(unittest.TestCase):
 
     def test_cli_refusals(self):
         for args, stdin, code in (
-                (["--add-user", "x1", "--role", "operator"], "short\n", 2),
-                (["--add-user", "x2", "--role", "owner"], "long-enough-pass\n", 2),
-                (["--add-user", "x3", "--role", "owner", "--tenant", "nope"],
+                (["users", "add", "x1", "--role", "operator"], "short\n", 2),
+                (["users", "add", "x2", "--role", "owner"], "long-enough-pass\n", 2),
+                (["users", "add", "x3", "--role", "owner", "--tenant", "nope"],
                  "long-enough-pass\n", 4),
-                (["--add-user", "x4", "--role", "king"], "long-enough-pass\n", 2),
-                (["--add-user", "bad name!", "--role", "operator"], "long-enough-pass\n", 2),
-                (["--add-user", "x5"], "long-enough-pass\n", 2)):
-            p = panellib.run(panellib.PANEL, S.env, *args, stdin=stdin, check=False)
+                (["users", "add", "x4", "--role", "king"], "long-enough-pass\n", 2),
+                (["users", "add", "bad name!", "--role", "operator"], "long-enough-pass\n", 2),
+                (["users", "add", "x5"], "long-enough-pass\n", 2)):
+            p = panellib.run(panellib.ADMIN, S.env, *args, stdin=stdin, check=False)
             self.assertEqual(p.returncode, code, (args, p.stderr))
         self.assertEqual(cxtest.psql(S.dsn, "SELECT count(*) FROM panel_users WHERE name LIKE"
                                      " 'x%'"), "0")
@@ -541,7 +541,7 @@ class PreviewFromShop(unittest.TestCase):
         try:
             url = json.loads(fake.stdout.readline())["listen"]
             shop = json.loads(cxtest.http("GET", url + "/_fake/shops")[1])["shops"][0]
-            sealed = panellib.run(panellib.LOADER, S.env, "--seal", "shop-b",
+            sealed = panellib.run(panellib.ADMIN, S.env, "seal", "shop-b",
                                   stdin=shop["secret"] + "\n").stdout.strip()
             cxtest.psql(S.dsn, f"UPDATE tenants SET shop_base_url = '{url}/shop/1',"
                         f" shop_public_key = '{shop['public_key']}',"

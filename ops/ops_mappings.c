@@ -1,4 +1,4 @@
-#include "admin/ops_mappings.h"
+#include "ops/ops_mappings.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -1,10 +1,8 @@
-#include "admin/ops_status.h"
+#include "ops/ops_status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* Run @p sql with the tenant as $1 and return row 0 as an object (empty object: no rows). */
 static json_t *one_row(ops_ctx *ctx, const char *sql, const char *tenant, cx_err *err)
@@ -41,9 +39,9 @@ static json_t *tenant_status(ops_ctx *ctx, const char *tenant, bool enabled, int
 
         snprintf(lim, sizeof(lim), "%d", n_failures);
         extraction = one_row(ctx,
-                "SELECT " ISO("greatest(c.last, h.last)") " AS last_extraction,"
+                "SELECT " OPS_ISO("greatest(c.last, h.last)") " AS last_extraction,"
                 " extract(epoch FROM now() - greatest(c.last, h.last))::bigint AS lag_seconds,"
-                " l.owner AS lease_owner, " ISO("l.expires_at") " AS lease_expires_at"
+                " l.owner AS lease_owner, " OPS_ISO("l.expires_at") " AS lease_expires_at"
                 " FROM (SELECT max(updated_at) AS last FROM extract_cursors WHERE tenant_id = $1) c,"
                 " (SELECT max(published_at) AS last FROM extract_hashes WHERE tenant_id = $1) h"
                 " LEFT JOIN extract_leases l ON l.tenant_id = $1", tenant, err);
@@ -64,7 +62,7 @@ static json_t *tenant_status(ops_ctx *ctx, const char *tenant, bool enabled, int
                 "  pending,"
                 " (SELECT count(*) FROM dead_letters WHERE tenant_id = $1 AND state = 'open')"
                 "  AS dead_letters_open", tenant, err) : NULL;
-        failures = counts ? rows(ctx, "SELECT " ISO("at") " AS at, stage, entity, source_id,"
+        failures = counts ? rows(ctx, "SELECT " OPS_ISO("at") " AS at, stage, entity, source_id,"
                                  " message FROM sync_log WHERE tenant_id = $1 AND status ="
                                  " 'failed' ORDER BY at DESC, id DESC LIMIT $2::integer", 2, p2,
                                  err) : NULL;
@@ -72,13 +70,13 @@ static json_t *tenant_status(ops_ctx *ctx, const char *tenant, bool enabled, int
                 "SELECT daily_limit, CASE WHEN daily_reset_at > now() THEN daily_limit -"
                 " daily_remaining END AS used_today, CASE WHEN daily_reset_at > now() THEN"
                 " daily_remaining END AS remaining_today, minutely_limit, calls_total,"
-                " rate_limited_total, " ISO("parked_until") " AS parked_until, parked_reason,"
+                " rate_limited_total, " OPS_ISO("parked_until") " AS parked_until, parked_reason,"
                 " (SELECT count(*) FROM exact_endpoint_blocks WHERE tenant_id = $1 AND"
                 "  blocked_until > now()) AS blocked_endpoints"
                 " FROM exact_budget WHERE tenant_id = $1", tenant, err) : NULL;
         token = budget ? one_row(ctx, "SELECT state, state_reason AS reason, "
-                                 ISO("access_expires_at") " AS access_expires_at, "
-                                 ISO("refreshed_at") " AS refreshed_at FROM exact_tokens WHERE"
+                                 OPS_ISO("access_expires_at") " AS access_expires_at, "
+                                 OPS_ISO("refreshed_at") " AS refreshed_at FROM exact_tokens WHERE"
                                  " tenant_id = $1", tenant, err) : NULL;
         if (!token) {
                 json_decref(extraction);

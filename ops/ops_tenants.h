@@ -2,13 +2,13 @@
  * error convention). Secrets come in as strings from the caller (read from stdin or a file,
  * never argv) and leave only sealed with CX_SECRET_KEY and the tenant id as context; no
  * function here returns or logs a secret. */
-#ifndef ADMIN_OPS_TENANTS_H
-#define ADMIN_OPS_TENANTS_H
+#ifndef OPS_TENANTS_H
+#define OPS_TENANTS_H
 
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "admin/ops.h"
+#include "ops/ops.h"
 
 /* Settable tenant fields; NULL means "not given" (unchanged on update, default on add). */
 typedef struct ops_tenant_fields {
@@ -67,5 +67,22 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err);
  */
 int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const char *state,
                          cx_err *err);
+
+/**
+ * @brief The tenant whose consent in progress has state @p state, if it was started at most
+ *        15 minutes ago, into @p tenant (64 bytes).
+ * @returns 0, or -1: CX_ERR_NOT_FOUND when no such consent is in progress, a database error.
+ */
+int ops_consent_tenant(ops_ctx *ctx, const char *state, char tenant[64], cx_err *err);
+
+/**
+ * @brief Exchange @p code for tenant @p id's tokens, stored sealed (state ok), without a
+ *        consent started here and without an audit row: for set-up scripts and tests that
+ *        get the code themselves. The call has ctx->token_timeout_ms and verifies TLS unless
+ *        ctx->tls_insecure.
+ * @returns 0, or -1: CX_ERR_CONFIG without CX_SECRET_KEY or the tenant's Exact client,
+ *          CX_ERR_NOT_FOUND for an unknown tenant, what the token call failed with.
+ */
+int ops_exchange_code(ops_ctx *ctx, const char *id, const char *code, cx_err *err);
 
 #endif

@@ -1,4 +1,4 @@
-#include "admin/ops_replay.h"
+#include "ops/ops_replay.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>

@@ -1,14 +1,14 @@
-/* preview: the booking an order would produce, by the transformer's own dry run
+/* ops_preview: the booking an order would produce, by the transformer's own dry run
  * (transformer/dryrun.h) on the tenant's stored rules or on rules being edited. The order is
  * pasted JSON, or found by its id: first in the tenant's dead letters (the event as it came
  * from the shop), then fetched from the shop with the extractor's signed CCV client. */
-#ifndef PANEL_PREVIEW_H
-#define PANEL_PREVIEW_H
+#ifndef OPS_PREVIEW_H
+#define OPS_PREVIEW_H
 
 #include <jansson.h>
 
 #include "common/error.h"
-#include "panel/api.h"
+#include "ops/ops.h"
 
 /**
  * @brief Preview for tenant @p tenant. @p req holds "order" (a CCV order object with
@@ -19,6 +19,6 @@
  *          invalid rules, CX_ERR_NOT_FOUND when no rules are stored or the order cannot be
  *          found, CX_ERR_HTTP when the shop cannot be asked.
  */
-json_t *preview_booking(panel *p, const char *tenant, const json_t *req, cx_err *err);
+json_t *ops_preview(ops_ctx *ctx, const char *tenant, const json_t *req, cx_err *err);
 
 #endif

@@ -1,12 +1,12 @@
 /* ops_status: what an operator asks first about a tenant: is it extracting, how far behind,
  * what got through each stage, what failed and why, how much of the Exact budget is spent,
  * and whether its token works. Read only. */
-#ifndef ADMIN_OPS_STATUS_H
-#define ADMIN_OPS_STATUS_H
+#ifndef OPS_STATUS_H
+#define OPS_STATUS_H
 
 #include <jansson.h>
 
-#include "admin/ops.h"
+#include "ops/ops.h"
 
 /**
  * @brief Status of @p tenant, or of every tenant when @p tenant is NULL, with at most

@@ -1,4 +1,4 @@
-#include "panel/auth.h"
+#include "ops/ops_users.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -11,7 +11,7 @@
 
 static char dummy_hash[crypto_pwhash_STRBYTES];
 
-int auth_init(cx_err *err)
+int ops_auth_init(cx_err *err)
 {
         unsigned char pw[16];
 
@@ -27,12 +27,17 @@ int auth_init(cx_err *err)
         return 0;
 }
 
-void auth_cleanup(void)
+void ops_auth_cleanup(void)
 {
         sodium_memzero(dummy_hash, sizeof(dummy_hash));
 }
 
-bool auth_token_equal(const char *a, const char *b)
+bool ops_users_ready(cx_db *db)
+{
+        return cx_db_exec(db, "SELECT 1 FROM panel_users LIMIT 0", 0, NULL, NULL) == 0;
+}
+
+bool ops_token_equal(const char *a, const char *b)
 {
         size_t la = strlen(a), lb = strlen(b);
 
@@ -43,10 +48,10 @@ bool auth_token_equal(const char *a, const char *b)
 
 static void random_hex(char *out)
 {
-        unsigned char raw[AUTH_TOKEN_LEN / 2];
+        unsigned char raw[OPS_TOKEN_LEN / 2];
 
         randombytes_buf(raw, sizeof(raw));
-        sodium_bin2hex(out, AUTH_TOKEN_LEN + 1, raw, sizeof(raw));
+        sodium_bin2hex(out, OPS_TOKEN_LEN + 1, raw, sizeof(raw));
         sodium_memzero(raw, sizeof(raw));
 }
 
@@ -67,7 +72,7 @@ static int check_name(const char *name, cx_err *err)
         return 0;
 }
 
-int auth_user_set(cx_db *db, const char *name, const char *role, const char *tenant,
+int ops_user_set(cx_db *db, const char *name, const char *role, const char *tenant,
                   const char *password, cx_err *err)
 {
         char hash[crypto_pwhash_STRBYTES];
@@ -83,13 +88,13 @@ int auth_user_set(cx_db *db, const char *name, const char *role, const char *ten
         if (tenant && !*tenant)
                 tenant = NULL;
         if (!strcmp(role, "owner") && !tenant)
-                return cx_fail(err, CX_ERR_INVALID, false, "a shop owner needs --tenant");
+                return cx_fail(err, CX_ERR_PARSE, false, "a shop owner needs --tenant");
         if (!strcmp(role, "operator") && tenant)
-                return cx_fail(err, CX_ERR_INVALID, false, "an operator sees every tenant: "
+                return cx_fail(err, CX_ERR_PARSE, false, "an operator sees every tenant: "
                                "leave out --tenant");
-        if (pwlen < AUTH_MIN_PASSWORD || pwlen > AUTH_MAX_PASSWORD)
+        if (pwlen < OPS_MIN_PASSWORD || pwlen > OPS_MAX_PASSWORD)
                 return cx_fail(err, CX_ERR_PARSE, false, "a password has %d to %d characters",
-                               AUTH_MIN_PASSWORD, AUTH_MAX_PASSWORD);
+                               OPS_MIN_PASSWORD, OPS_MAX_PASSWORD);
         if (tenant) {
                 const char *tp[1] = { tenant };
                 PGresult *r = cx_db_query(db, "SELECT 1 FROM tenants WHERE id = $1", 1, tp, err);
@@ -128,14 +133,14 @@ int auth_user_set(cx_db *db, const char *name, const char *role, const char *ten
 
 /* Milliseconds to wait after @p failed wrong passwords in a row: the delay doubles each time,
  * up to 64 times the first. */
-static long fail_wait_ms(const auth_policy *pol, long failed)
+static long fail_wait_ms(const ops_auth_policy *pol, long failed)
 {
         long shift = failed > 7 ? 6 : failed - 1;
 
         return failed <= 0 ? 0 : pol->fail_delay_ms << shift;
 }
 
-static int open_session(cx_db *db, const auth_policy *pol, const char *name, char *token,
+static int open_session(cx_db *db, const ops_auth_policy *pol, const char *name, char *token,
                         char *csrf, cx_err *err)
 {
         char hash[65], ttl[24];
@@ -150,8 +155,8 @@ static int open_session(cx_db *db, const auth_policy *pol, const char *name, cha
                           " interval '1 second')", 4, p, err);
 }
 
-int auth_login(cx_db *db, const auth_policy *pol, const char *name, const char *password,
-               auth_user *user, char *token, char *csrf, long *retry_after_s, cx_err *err)
+int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const char *password,
+               ops_user *user, char *token, char *csrf, long *retry_after_s, cx_err *err)
 {
         const char *p[4] = { name, NULL, NULL, NULL };
         char lock[24], failed_s[24];
@@ -161,7 +166,7 @@ int auth_login(cx_db *db, const auth_policy *pol, const char *name, const char *
         bool ok;
 
         *retry_after_s = 0;
-        if (!name || check_name(name, NULL) < 0 || pwlen == 0 || pwlen > AUTH_MAX_PASSWORD) {
+        if (!name || check_name(name, NULL) < 0 || pwlen == 0 || pwlen > OPS_MAX_PASSWORD) {
                 /* Spend the same time as a real check before saying no. */
                 if (crypto_pwhash_str_verify(dummy_hash, "x", 1) == 0)
                         cx_log(CX_LOG_ERROR, "panel.dummy_hash", "dummy hash matched");
@@ -240,14 +245,14 @@ fail:
         return -1;
 }
 
-int auth_session(cx_db *db, const auth_policy *pol, const char *token, auth_user *user,
+int ops_session(cx_db *db, const ops_auth_policy *pol, const char *token, ops_user *user,
                  char *csrf, cx_err *err)
 {
         char hash[65], ttl[24];
         const char *p[2] = { hash, ttl };
         PGresult *r;
 
-        if (!token || strlen(token) != AUTH_TOKEN_LEN)
+        if (!token || strlen(token) != OPS_TOKEN_LEN)
                 return cx_fail(err, CX_ERR_NOT_FOUND, false, "not signed in");
         cx_sha256_hex(token, strlen(token), hash);
         snprintf(ttl, sizeof(ttl), "%ld", pol->session_ttl_s);
@@ -266,12 +271,12 @@ int auth_session(cx_db *db, const auth_policy *pol, const char *token, auth_user
         snprintf(user->name, sizeof(user->name), "%s", PQgetvalue(r, 0, 0));
         snprintf(user->role, sizeof(user->role), "%s", PQgetvalue(r, 0, 1));
         snprintf(user->tenant, sizeof(user->tenant), "%s", PQgetvalue(r, 0, 2));
-        snprintf(csrf, AUTH_TOKEN_LEN + 1, "%s", PQgetvalue(r, 0, 3));
+        snprintf(csrf, OPS_TOKEN_LEN + 1, "%s", PQgetvalue(r, 0, 3));
         PQclear(r);
         return 0;
 }
 
-int auth_logout(cx_db *db, const char *token, cx_err *err)
+int ops_logout(cx_db *db, const char *token, cx_err *err)
 {
         char hash[65];
         const char *p[1] = { hash };

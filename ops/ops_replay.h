@@ -2,13 +2,13 @@
  * topic from a timestamp (its committed offsets are moved back), or a tenant is extracted
  * again from a date (the extractor's cursors are moved back). The loader's ledger makes both
  * safe: a replayed command finds its document and creates nothing twice. */
-#ifndef ADMIN_OPS_REPLAY_H
-#define ADMIN_OPS_REPLAY_H
+#ifndef OPS_REPLAY_H
+#define OPS_REPLAY_H
 
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "admin/ops.h"
+#include "ops/ops.h"
 
 /**
  * @brief Move consumer group @p group's committed offsets on @p topic (the full name, prefix

@@ -1,4 +1,4 @@
-#include "admin/ops_deadletters.h"
+#include "ops/ops_deadletters.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,19 +1,19 @@
-#include "panel/preview.h"
+#include "ops/ops_preview.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/ops_mappings.h"
 #include "common/crypto.h"
 #include "common/http_client.h"
 #include "common/journal.h"
 #include "ccv/client.h"
+#include "ops/ops_mappings.h"
 #include "transformer/dryrun.h"
 #include "transformer/rules.h"
 
 /* Rules from the request, or the stored ones; parsed and validated by the rules module. */
-static struct rules *load_rules(panel *p, const char *tenant, const json_t *given,
+static struct rules *load_rules(ops_ctx *ctx, const char *tenant, const json_t *given,
                                 json_t **version, cx_err *err)
 {
         char msg[512] = "";
@@ -27,7 +27,7 @@ static struct rules *load_rules(panel *p, const char *tenant, const json_t *give
                 return NULL;
         }
         if (!given) {
-                stored = ops_mapping_export(&p->ops, tenant, &v, err);
+                stored = ops_mapping_export(ctx, tenant, &v, err);
                 if (!stored) {
                         if (err->code == CX_ERR_NOT_FOUND)
                                 cx_fail(err, CX_ERR_NOT_FOUND, false, "tenant %s has no mapping "
@@ -61,11 +61,11 @@ static json_t *order_of_event(const char *payload)
         return order;
 }
 
-static json_t *order_from_dead_letters(panel *p, const char *tenant, const char *id,
+static json_t *order_from_dead_letters(ops_ctx *ctx, const char *tenant, const char *id,
                                        cx_err *err)
 {
         const char *params[3] = { tenant, cx_topic(CX_TOPIC_SHOP_ORDERS), id };
-        PGresult *r = cx_db_query(p->d->db, "SELECT payload FROM dead_letters WHERE tenant_id = $1"
+        PGresult *r = cx_db_query(ctx->db, "SELECT payload FROM dead_letters WHERE tenant_id = $1"
                                   " AND source_topic = $2 AND source_id = $3 ORDER BY id DESC"
                                   " LIMIT 1", 3, params, err);
         json_t *order = NULL;
@@ -77,7 +77,7 @@ static json_t *order_from_dead_letters(panel *p, const char *tenant, const char 
 }
 
 /* Fetch GET /orders/{id} and its rows from the shop, as the extractor would. */
-static json_t *order_from_shop(panel *p, const char *tenant, const char *id, cx_err *err)
+static json_t *order_from_shop(ops_ctx *ctx, const char *tenant, const char *id, cx_err *err)
 {
         const char *params[1] = { tenant };
         PGresult *r;
@@ -89,13 +89,13 @@ static json_t *order_from_shop(panel *p, const char *tenant, const char *id, cx_
         char *secret = NULL;
 
         memset(&shop, 0, sizeof(shop));
-        if (!p->ops.have_key) {
+        if (!ctx->have_key) {
                 cx_fail(err, CX_ERR_NOT_FOUND, false, "order %s is not among the tenant's dead "
                         "letters, and without CX_SECRET_KEY the panel cannot ask the shop: paste "
                         "the order JSON instead", id);
                 return NULL;
         }
-        r = cx_db_query(p->d->db, "SELECT shop_base_url, shop_public_key, shop_secret_sealed"
+        r = cx_db_query(ctx->db, "SELECT shop_base_url, shop_public_key, shop_secret_sealed"
                         " FROM tenants WHERE id = $1", 1, params, err);
         if (!r)
                 return NULL;
@@ -104,7 +104,7 @@ static json_t *order_from_shop(panel *p, const char *tenant, const char *id, cx_
                 cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", tenant);
                 return NULL;
         }
-        secret = cx_secret_open(p->ops.key, tenant, PQgetvalue(r, 0, 2), err);
+        secret = cx_secret_open(ctx->key, tenant, PQgetvalue(r, 0, 2), err);
         if (!secret) {
                 PQclear(r);
                 cx_fail(err, CX_ERR_INVALID, false, "order %s is not among the tenant's dead "
@@ -124,7 +124,7 @@ static json_t *order_from_shop(panel *p, const char *tenant, const char *id, cx_
         shop.write_limit = 1;
         shop.window_s = 1;
         shop.verify = true;
-        hc = cx_http_client_new(p->ops.http_timeout_ms, false);
+        hc = cx_http_client_new(ctx->http_timeout_ms, false);
         if (!hc) {
                 cx_fail(err, CX_ERR_IO, false, "out of memory");
                 goto out;
@@ -191,7 +191,7 @@ static json_t *dry_run(const struct rules *r, const json_t *order, cx_err *err)
         return res;
 }
 
-json_t *preview_booking(panel *p, const char *tenant, const json_t *req, cx_err *err)
+json_t *ops_preview(ops_ctx *ctx, const char *tenant, const json_t *req, cx_err *err)
 {
         const json_t *given = json_object_get(req, "order");
         const json_t *jid = json_object_get(req, "order_id");
@@ -217,7 +217,7 @@ json_t *preview_booking(panel *p, const char *tenant, const json_t *req, cx_err 
                         return NULL;
                 }
         }
-        r = load_rules(p, tenant, json_object_get(req, "rules"), &version, err);
+        r = load_rules(ctx, tenant, json_object_get(req, "rules"), &version, err);
         if (!r) {
                 json_decref(version);
                 return NULL;
@@ -225,10 +225,10 @@ json_t *preview_booking(panel *p, const char *tenant, const json_t *req, cx_err 
         if (given) {
                 order = json_incref((json_t *)given);
         } else {
-                order = order_from_dead_letters(p, tenant, id, err);
+                order = order_from_dead_letters(ctx, tenant, id, err);
                 source = "dead_letter";
                 if (!order && err->code == CX_OK) {
-                        order = order_from_shop(p, tenant, id, err);
+                        order = order_from_shop(ctx, tenant, id, err);
                         source = "shop";
                 }
         }

@@ -6,8 +6,8 @@
  * returns 0/-1 or a new JSON reference/NULL and fills a cx_err whose code says what went
  * wrong: CX_ERR_PARSE or CX_ERR_CONFIG for bad input (exit 2), CX_ERR_INVALID for a request
  * refused in the current state (exit 3), CX_ERR_NOT_FOUND (exit 4), anything else 1. */
-#ifndef ADMIN_OPS_H
-#define ADMIN_OPS_H
+#ifndef OPS_H
+#define OPS_H
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -16,6 +16,9 @@
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/error.h"
+
+/* A timestamptz column as "YYYY-MM-DDTHH:MM:SSZ" text, in SQL. */
+#define OPS_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 enum {
         OPS_EXIT_OK = 0,
@@ -31,6 +34,8 @@ typedef struct ops_ctx {
         bool have_key;           /**< key holds CX_SECRET_KEY */
         unsigned char key[CX_KEY_LEN];
         long http_timeout_ms;    /**< calls to Exact (consent, propose) */
+        long token_timeout_ms;   /**< the token call of ops_exchange_code() */
+        bool tls_insecure;       /**< ops_exchange_code() skips TLS verification (tests) */
 } ops_ctx;
 
 /** @brief The exit code for an operation that failed with @p err. */

@@ -1,12 +1,12 @@
 /* ops_mappings: a tenant's mapping rules in the rules-file format (DESIGN.md), stored in
  * mapping_rules.rules. Every rules text is checked by the transformer's own rules module
  * (rules_parse, rules_validate, rules_to_json): there is no second validator. */
-#ifndef ADMIN_OPS_MAPPINGS_H
-#define ADMIN_OPS_MAPPINGS_H
+#ifndef OPS_MAPPINGS_H
+#define OPS_MAPPINGS_H
 
 #include <jansson.h>
 
-#include "admin/ops.h"
+#include "ops/ops.h"
 
 /**
  * @brief Check @p text as tenant @p tenant's rules and store it (normalised by

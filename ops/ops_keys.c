@@ -1,4 +1,4 @@
-#include "admin/ops_keys.h"
+#include "ops/ops_keys.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "admin/ops_tenants.h"
+#include "ops/ops_tenants.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -408,12 +408,55 @@ out:
         return out;
 }
 
+int ops_consent_tenant(ops_ctx *ctx, const char *state, char tenant[64], cx_err *err)
+{
+        const char *p[1] = { state };
+        PGresult *r = cx_db_query(ctx->db, "SELECT tenant_id FROM admin_consents WHERE state = $1"
+                                  " AND created_at > now() - interval '15 minutes'", 1, p, err);
+
+        if (!r)
+                return -1;
+        if (PQntuples(r) != 1) {
+                PQclear(r);
+                return cx_fail(err, CX_ERR_NOT_FOUND, false, "no consent in progress with that "
+                               "state");
+        }
+        snprintf(tenant, 64, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return 0;
+}
+
+/* The code exchange itself, through the loader's token module. */
+static int exchange(ops_ctx *ctx, const char *id, const char *code, long timeout_ms,
+                    bool insecure, cx_err *err)
+{
+        exact_token_ctx t = { 0 };
+        int rc;
+
+        t.db = ctx->db;
+        t.http = cx_http_client_new(timeout_ms, insecure);
+        t.key = ctx->key;
+        t.timeout_ms = timeout_ms;
+        t.refresh_margin_s = 30;
+        if (!t.http)
+                return cx_fail(err, CX_ERR_IO, false, "out of memory");
+        rc = exact_token_exchange_code(&t, id, code, err);
+        cx_http_client_free(t.http);
+        exact_token_cache_free();
+        return rc;
+}
+
+int ops_exchange_code(ops_ctx *ctx, const char *id, const char *code, cx_err *err)
+{
+        if (ops_need_key(ctx, err) < 0)
+                return -1;
+        return exchange(ctx, id, code, ctx->token_timeout_ms, ctx->tls_insecure, err);
+}
+
 int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const char *state,
                          cx_err *err)
 {
-        exact_token_ctx t = { 0 };
         const char *p[2] = { id, state };
-        int rc;
 
         if (ops_tenant_exists(ctx, id, err) < 0 || ops_need_key(ctx, err) < 0)
                 return -1;
@@ -431,17 +474,7 @@ int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const c
                         return cx_fail(err, CX_ERR_INVALID, false, "the state does not match the "
                                        "consent started for tenant \"%s\"", id);
         }
-        t.db = ctx->db;
-        t.http = cx_http_client_new(ctx->http_timeout_ms, false);
-        t.key = ctx->key;
-        t.timeout_ms = ctx->http_timeout_ms;
-        t.refresh_margin_s = 30;
-        if (!t.http)
-                return cx_fail(err, CX_ERR_IO, false, "out of memory");
-        rc = exact_token_exchange_code(&t, id, code, err);
-        cx_http_client_free(t.http);
-        exact_token_cache_free();
-        if (rc < 0)
+        if (exchange(ctx, id, code, ctx->http_timeout_ms, false, err) < 0)
                 return -1;
         cx_db_exec(ctx->db, "DELETE FROM admin_consents WHERE tenant_id = $1", 1, p, NULL);
         return ops_audit(ctx, id, "tenant", id, "Exact consent completed", err);

@@ -1,73 +1,79 @@
-/* auth: who may use the control panel. Users with Argon2id password hashes (libsodium
+/* ops_users: who may use the control panel. Users with Argon2id password hashes (libsodium
  * crypto_pwhash_str), sign-in with a growing delay after each wrong password and a lockout
  * after repeated ones, and sessions: a random cookie value (only its SHA-256 is stored) with a
  * per-session CSRF token that every change must send back in a header.
  *
+ * One module for the whole store (panel_users, panel_sessions): connector-admin creates the
+ * users (`users add`), the panel signs them in, and both must agree on names and passwords.
+ *
  * Every function returns 0 or -1 with a cx_err (see common/error.h). The caller serialises
  * calls that share one cx_db. */
-#ifndef PANEL_AUTH_H
-#define PANEL_AUTH_H
+#ifndef OPS_USERS_H
+#define OPS_USERS_H
 
 #include <stdbool.h>
 
 #include "common/db.h"
 #include "common/error.h"
 
-#define AUTH_TOKEN_LEN 64         /* hex characters of a session or CSRF token */
-#define AUTH_MIN_PASSWORD 10
-#define AUTH_MAX_PASSWORD 1024
+#define OPS_TOKEN_LEN 64         /* hex characters of a session or CSRF token */
+#define OPS_MIN_PASSWORD 10
+#define OPS_MAX_PASSWORD 1024
 
-typedef struct auth_policy {
+typedef struct ops_auth_policy {
         long session_ttl_s;       /**< idle life of a session (sliding) */
         long fail_delay_ms;       /**< wait after the first wrong password; doubles after each */
         int lockout_after;        /**< wrong passwords in a row that lock the account */
         long lockout_s;           /**< how long the lock lasts */
-} auth_policy;
+} ops_auth_policy;
 
-typedef struct auth_user {
+typedef struct ops_user {
         char name[65];
         char role[16];            /**< "operator" or "owner" */
         char tenant[64];          /**< the owner's tenant; "" for operators */
-} auth_user;
+} ops_user;
 
 /** @brief Prepare libsodium and a dummy hash (so unknown names cost what known ones do). */
-int auth_init(cx_err *err);
+int ops_auth_init(cx_err *err);
 
-/** @brief Free what auth_init() made. */
-void auth_cleanup(void);
+/** @brief Free what ops_auth_init() made. */
+void ops_auth_cleanup(void);
 
 /**
  * @brief Create user @p name, or replace the password, role and tenant of an existing one
  *        (which also clears its failed sign-ins and ends its sessions).
- * @returns 0, or -1: CX_ERR_PARSE for a bad name, role or a password shorter than
- *          AUTH_MIN_PASSWORD; CX_ERR_NOT_FOUND for an unknown tenant; CX_ERR_INVALID when an
- *          owner has no tenant or an operator has one.
+ * @returns 0, or -1: CX_ERR_PARSE for a bad name, role, a password shorter than
+ *          OPS_MIN_PASSWORD, or an owner without a tenant or an operator with one;
+ *          CX_ERR_NOT_FOUND for an unknown tenant.
  */
-int auth_user_set(cx_db *db, const char *name, const char *role, const char *tenant,
+int ops_user_set(cx_db *db, const char *name, const char *role, const char *tenant,
                   const char *password, cx_err *err);
 
 /**
  * @brief Check @p name and @p password and open a session.
- * @param token  receives the cookie value (AUTH_TOKEN_LEN + 1 bytes)
- * @param csrf   receives the session's CSRF token (AUTH_TOKEN_LEN + 1 bytes)
+ * @param token  receives the cookie value (OPS_TOKEN_LEN + 1 bytes)
+ * @param csrf   receives the session's CSRF token (OPS_TOKEN_LEN + 1 bytes)
  * @param retry_after_s set when the answer is CX_ERR_LIMIT
  * @returns 0, or -1: CX_ERR_INVALID for a wrong name or password (the same answer for both),
  *          CX_ERR_LIMIT when the account must wait (delay after a wrong password, or locked).
  */
-int auth_login(cx_db *db, const auth_policy *pol, const char *name, const char *password,
-               auth_user *user, char *token, char *csrf, long *retry_after_s, cx_err *err);
+int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const char *password,
+               ops_user *user, char *token, char *csrf, long *retry_after_s, cx_err *err);
 
 /**
  * @brief The user of the session whose cookie value is @p token, extending its idle life.
  * @returns 0, or -1 with CX_ERR_NOT_FOUND when there is no such live session.
  */
-int auth_session(cx_db *db, const auth_policy *pol, const char *token, auth_user *user,
+int ops_session(cx_db *db, const ops_auth_policy *pol, const char *token, ops_user *user,
                  char *csrf, cx_err *err);
 
 /** @brief End the session of @p token (nothing happens when there is none). */
-int auth_logout(cx_db *db, const char *token, cx_err *err);
+int ops_logout(cx_db *db, const char *token, cx_err *err);
+
+/** @brief Whether the panel's tables are there (the schema is migrated) and answer. */
+bool ops_users_ready(cx_db *db);
 
 /** @brief Constant-time comparison of two NUL-terminated tokens. */
-bool auth_token_equal(const char *a, const char *b);
+bool ops_token_equal(const char *a, const char *b);
 
 #endif

@@ -1,4 +1,4 @@
-#include "admin/ops.h"
+#include "ops/ops.h"
 
 #include <ctype.h>
 #include <stdio.h>

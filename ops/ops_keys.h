@@ -1,12 +1,12 @@
 /* ops_keys: rotating CX_SECRET_KEY. Every sealed column in the schema (any column whose name
  * ends in _sealed; its row's tenant id is the context) is opened with the old key and sealed
  * with the new one in a single transaction: either every secret moves or none does. */
-#ifndef ADMIN_OPS_KEYS_H
-#define ADMIN_OPS_KEYS_H
+#ifndef OPS_KEYS_H
+#define OPS_KEYS_H
 
 #include <jansson.h>
 
-#include "admin/ops.h"
+#include "ops/ops.h"
 
 /**
  * @brief Re-seal every secret from ctx->key (the old key) to @p new_key.

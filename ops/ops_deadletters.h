@@ -2,13 +2,13 @@
  * show, redrive (publish the stored payload to its source topic again, through an
  * idempotent producer) and drop with a reason. Only open dead letters can be redriven or
  * dropped; each change is one transaction that also writes the tenant's sync log. */
-#ifndef ADMIN_OPS_DEADLETTERS_H
-#define ADMIN_OPS_DEADLETTERS_H
+#ifndef OPS_DEADLETTERS_H
+#define OPS_DEADLETTERS_H
 
 #include <jansson.h>
 
-#include "admin/ops.h"
 #include "common/kafka.h"
+#include "ops/ops.h"
 
 /**
  * @brief Dead letters, newest first. @p tenant and @p state ("open", "redriven", "dropped",
