@@ -178,7 +178,7 @@ ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, cons
         char url[2048], date[32], hash[129], hdr_pub[300], hdr_date[48], hdr_hash[140];
         char resource[64];
         const char *headers[6];
-        cx_http_request req = { 0 };
+        cx_http_client_request req = { 0 };
         cx_http_response resp = { 0 };
         const char *uri;
         size_t blen = body ? strlen(body) : 0;

@@ -124,7 +124,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         return n;
 }
 
-int cx_http_do(cx_http_client *c, const cx_http_request *req, cx_http_response *resp,
+int cx_http_do(cx_http_client *c, const cx_http_client_request *req, cx_http_response *resp,
                cx_err *err)
 {
         struct curl_slist *hdrs = NULL;

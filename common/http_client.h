@@ -15,14 +15,15 @@
 
 typedef struct cx_http_client cx_http_client;
 
-typedef struct cx_http_request {
+/* What the client sends. (An incoming request of http_server.h is a cx_http_request.) */
+typedef struct cx_http_client_request {
         const char *method;         /**< "GET", "POST", "PUT", "DELETE" */
         const char *url;
         const char *const *headers; /**< NULL-terminated "Name: value" list, or NULL */
         const char *body;           /**< NULL for none */
         size_t body_len;
         long timeout_ms;            /**< whole request; 0 means the client default */
-} cx_http_request;
+} cx_http_client_request;
 
 typedef struct cx_http_response {
         long status;   /**< 0 when no response arrived */
@@ -46,7 +47,7 @@ void cx_http_client_free(cx_http_client *c);
  *        transport failures return -1 with a retriable CX_ERR_HTTP and resp->ambiguous set
  *        when the request may have been delivered.
  */
-int cx_http_do(cx_http_client *c, const cx_http_request *req, cx_http_response *resp,
+int cx_http_do(cx_http_client *c, const cx_http_client_request *req, cx_http_response *resp,
                cx_err *err);
 
 /** @brief Case-insensitive response header lookup, or NULL. */

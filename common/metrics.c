@@ -104,6 +104,16 @@ void cx_metrics_label(char *out, size_t size, const char *key, const char *value
         }
 }
 
+void cx_metrics_label2(char *out, size_t size, const char *k1, const char *v1, const char *k2,
+                       const char *v2)
+{
+        char a[256], b[256];
+
+        cx_metrics_label(a, sizeof(a), k1, v1);
+        cx_metrics_label(b, sizeof(b), k2, v2);
+        snprintf(out, size, "%.255s,%.255s", a, b);
+}
+
 void cx_metrics_render(FILE *out)
 {
         pthread_mutex_lock(&registry_lock);

@@ -36,6 +36,10 @@ void cx_gauge_set(const char *name, const char *help, const char *labels, double
 /** @brief Write `key="value"` with the value escaped for the text format into @p out. */
 void cx_metrics_label(char *out, size_t size, const char *key, const char *value);
 
+/** @brief Two labels, `k1="v1",k2="v2"` (each value up to 255 bytes once escaped). */
+void cx_metrics_label2(char *out, size_t size, const char *k1, const char *v1, const char *k2,
+                       const char *v2);
+
 /** @brief Render every metric, grouped by name with one HELP/TYPE header each. */
 void cx_metrics_render(FILE *out);
 

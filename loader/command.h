@@ -18,8 +18,8 @@
 #include "common/db.h"
 #include "common/http_client.h"
 #include "common/kafka.h"
+#include "exact/token.h"
 #include "loader/scheduler.h"
-#include "loader/token.h"
 
 typedef struct loader_cfg {
         long http_timeout_ms;    /**< REST calls */
@@ -45,7 +45,7 @@ typedef struct worker {
         loader_shared *sh;
         cx_db *db;
         cx_http_client *http;
-        token_ctx tok;
+        exact_token_ctx tok;
 } worker;
 
 /**

@@ -5,6 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
+
+void ledger_content_hash(const json_t *def, char out[80])
+{
+        char *text = json_dumps(def, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+        char hex[65];
+
+        cx_sha256_hex(text ? text : "", text ? strlen(text) : 0, hex);
+        snprintf(out, 80, "sha256:%s", hex);
+        free(text);
+}
+
 int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key,
                ledger_row *row, cx_err *err)
 {
@@ -132,7 +144,7 @@ static void ms_text(int64_t ms, char *out, size_t size, const char **param)
         *param = out;
 }
 
-int ledger_save_budget(cx_db *db, const char *tenant, long division, const rl_budget *b,
+int ledger_save_budget(cx_db *db, const char *tenant, long division, const exact_budget *b,
                        int64_t parked_until_ms, const char *parked_reason, cx_err *err)
 {
         char v[11][32];

@@ -11,9 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/db.h"
 #include "common/error.h"
-#include "loader/ratelimit.h"
+#include "exact/ratelimit.h"
 
 typedef enum ledger_state {
         LEDGER_ABSENT,
@@ -31,6 +33,9 @@ typedef struct ledger_row {
         int64_t intent_ms;    /**< when that write started */
         int attempts;
 } ledger_row;
+
+/** @brief The content hash of a definition as the ledger stores it ("sha256:<hex>"). */
+void ledger_content_hash(const json_t *def, char out[80]);
 
 /** @brief Read one row. @returns 0 (state LEDGER_ABSENT when there is none) or -1. */
 int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key,
@@ -58,7 +63,7 @@ bool ledger_try_lock_tenant(cx_db *db, const char *tenant);
 void ledger_unlock_tenant(cx_db *db, const char *tenant);
 
 /** @brief Store the budget and parking state of @p tenant for the status command. */
-int ledger_save_budget(cx_db *db, const char *tenant, long division, const rl_budget *b,
+int ledger_save_budget(cx_db *db, const char *tenant, long division, const exact_budget *b,
                        int64_t parked_until_ms, const char *parked_reason, cx_err *err);
 
 /** @brief Record that the loader stopped calling @p endpoint for @p tenant until a time. */

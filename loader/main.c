@@ -17,10 +17,10 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/signals.h"
+#include "exact/ratelimit.h"
+#include "exact/token.h"
 #include "loader/command.h"
-#include "loader/ratelimit.h"
 #include "loader/scheduler.h"
-#include "loader/token.h"
 
 extern char **environ;
 
@@ -235,7 +235,7 @@ int main(int argc, char **argv)
                         sched_add(a.s, m);
                         rd_kafka_message_destroy(m);
                 }
-                now = rl_now_ms();
+                now = exact_now_ms();
                 if (now - last_house >= 200) {
                         housekeeping(&a, consumer);
                         last_house = now;
@@ -251,7 +251,7 @@ int main(int argc, char **argv)
         cx_producer_free(a.sh.producer);
         sched_free(a.s);
         command_caches_free();
-        token_cache_free();
+        exact_token_cache_free();
         pthread_mutex_destroy(&a.sh.dl_lock);
         cx_daemon_finish(&d);
         cx_metrics_free();

@@ -14,7 +14,7 @@ struct sched_tenant {
         bool busy;
         int64_t not_before_ms;
         char reason[160];
-        rl_budget budget;
+        exact_budget budget;
 };
 
 struct part_slot {
@@ -258,7 +258,7 @@ void sched_add(sched *s, const rd_kafka_message_t *m)
 
 static int64_t now_ms(void)
 {
-        return rl_now_ms();
+        return exact_now_ms();
 }
 
 job *sched_next(sched *s, int timeout_ms)
@@ -359,7 +359,7 @@ void sched_finish(sched *s, job *j, job_outcome outcome, int64_t until_ms, const
         job_free(j);
 }
 
-rl_budget *sched_budget(job *j)
+exact_budget *sched_budget(job *j)
 {
         return &j->ts->budget;
 }

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "loader/ratelimit.h"
+#include "exact/ratelimit.h"
 
 typedef struct sched sched;
 typedef struct sched_tenant sched_tenant;
@@ -54,7 +54,7 @@ job *sched_next(sched *s, int timeout_ms);
 void sched_finish(sched *s, job *j, job_outcome outcome, int64_t until_ms, const char *reason);
 
 /** @brief The budget of the job's tenant (only the worker holding the tenant uses it). */
-rl_budget *sched_budget(job *j);
+exact_budget *sched_budget(job *j);
 
 /**
  * @brief Offsets that may be committed now (the lowest unfinished per partition), only for

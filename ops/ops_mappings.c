@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "common/http_client.h"
-#include "loader/exact_api.h"
-#include "loader/token.h"
+#include "exact/api.h"
+#include "exact/token.h"
 #include "transformer/rules.h"
 #include "transformer/vat_rates.h"
 
@@ -281,9 +281,9 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
 json_t *ops_mapping_propose(ops_ctx *ctx, const char *tenant, cx_err *err)
 {
         const char *p[1] = { tenant };
-        token_ctx t = { 0 };
+        exact_token_ctx t = { 0 };
         exact_conn conn = { 0 };
-        rl_budget budget = { 0 };
+        exact_budget budget = { 0 };
         char *access = NULL, *query = NULL, base[512], home[3] = "NL";
         json_t *all = NULL, *out = NULL;
         long long division;
@@ -317,7 +317,7 @@ json_t *ops_mapping_propose(ops_ctx *ctx, const char *tenant, cx_err *err)
                 cx_fail(err, CX_ERR_IO, false, "out of memory");
                 goto out;
         }
-        if (token_access(&t, tenant, &access, err) < 0)
+        if (exact_token_access(&t, tenant, &access, err) < 0)
                 goto out;
         conn.http = t.http;
         conn.base_url = base;
@@ -357,6 +357,6 @@ out:
         free(query);
         json_decref(all);
         cx_http_client_free(t.http);
-        token_cache_free();
+        exact_token_cache_free();
         return out;
 }

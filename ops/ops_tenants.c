@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common/http_client.h"
-#include "loader/token.h"
+#include "exact/token.h"
 
 /* One settable column: where its value comes from, its SQL cast and how it is checked. */
 enum field_kind { F_TEXT, F_URL, F_DIVISION, F_TIME, F_ENTITIES, F_BOOL, F_NONEMPTY };
@@ -430,7 +430,7 @@ int ops_consent_tenant(ops_ctx *ctx, const char *state, char tenant[64], cx_err 
 static int exchange(ops_ctx *ctx, const char *id, const char *code, long timeout_ms,
                     bool insecure, cx_err *err)
 {
-        token_ctx t = { 0 };
+        exact_token_ctx t = { 0 };
         int rc;
 
         t.db = ctx->db;
@@ -440,9 +440,9 @@ static int exchange(ops_ctx *ctx, const char *id, const char *code, long timeout
         t.refresh_margin_s = 30;
         if (!t.http)
                 return cx_fail(err, CX_ERR_IO, false, "out of memory");
-        rc = token_exchange_code(&t, id, code, err);
+        rc = exact_token_exchange_code(&t, id, code, err);
         cx_http_client_free(t.http);
-        token_cache_free();
+        exact_token_cache_free();
         return rc;
 }
 

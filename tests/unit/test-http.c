@@ -37,7 +37,7 @@ static long get(cx_http_client *c, const char *method, const char *path, const c
 {
         char url[128];
         const char *hdrs[] = { "X-Test: hello", NULL };
-        cx_http_request req = { method, url, hdrs, body, body ? strlen(body) : 0, 5000 };
+        cx_http_client_request req = { method, url, hdrs, body, body ? strlen(body) : 0, 5000 };
         cx_err err;
 
         snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
@@ -101,7 +101,7 @@ static void test_http_body_cap(cx_http_client *c)
 static void test_http_transport_error_is_retriable(cx_http_client *c)
 {
         const char *url = "http://127.0.0.1:1/none";
-        cx_http_request req = { "POST", url, NULL, "{}", 2, 2000 };
+        cx_http_client_request req = { "POST", url, NULL, "{}", 2, 2000 };
         cx_http_response r;
         cx_err err;
 

@@ -1,11 +1,11 @@
 /* ratelimit: see ratelimit.h. */
-#include "loader/ratelimit.h"
+#include "exact/ratelimit.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 
-int64_t rl_now_ms(void)
+int64_t exact_now_ms(void)
 {
         struct timespec ts;
 
@@ -13,10 +13,11 @@ int64_t rl_now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-rl_verdict rl_check(rl_budget *b, int64_t now_ms, int64_t skew_ms, int64_t *until_ms)
+exact_budget_verdict exact_budget_check(exact_budget *b, int64_t now_ms, int64_t skew_ms,
+                                        int64_t *until_ms)
 {
         if (!b->known)
-                return RL_GO; /* the first call tells us the limits */
+                return EXACT_BUDGET_GO; /* the first call tells us the limits */
         if (b->day_reset_ms > 0 && now_ms >= b->day_reset_ms + skew_ms) {
                 b->day_remaining = b->day_limit;
                 b->day_reset_ms = 0; /* unknown until the next response */
@@ -27,16 +28,16 @@ rl_verdict rl_check(rl_budget *b, int64_t now_ms, int64_t skew_ms, int64_t *unti
         }
         if (b->day_limit > 0 && b->day_remaining <= 0) {
                 *until_ms = b->day_reset_ms > 0 ? b->day_reset_ms + skew_ms : now_ms + 60000;
-                return RL_WAIT_DAY;
+                return EXACT_BUDGET_WAIT_DAY;
         }
         if (b->min_limit > 0 && b->min_remaining <= 0) {
                 *until_ms = b->min_reset_ms > 0 ? b->min_reset_ms + skew_ms : now_ms + 1000;
-                return RL_WAIT_MINUTE;
+                return EXACT_BUDGET_WAIT_MINUTE;
         }
-        return RL_GO;
+        return EXACT_BUDGET_GO;
 }
 
-void rl_note_call(rl_budget *b)
+void exact_budget_note_call(exact_budget *b)
 {
         b->calls++;
         if (b->known) {
@@ -62,9 +63,9 @@ static bool parse_ll(const char *s, long long *out)
         return true;
 }
 
-bool rl_update(rl_budget *b, const char *day_limit, const char *day_remaining,
-               const char *day_reset, const char *min_limit, const char *min_remaining,
-               const char *min_reset)
+bool exact_budget_update(exact_budget *b, const char *day_limit, const char *day_remaining,
+                         const char *day_reset, const char *min_limit,
+                         const char *min_remaining, const char *min_reset)
 {
         long long dl, dr, dz, ml, mr, mz;
         bool any = false;

@@ -1,5 +1,5 @@
-/* exact_api: see exact_api.h. */
-#include "loader/exact_api.h"
+/* api: see api.h. */
+#include "exact/api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +43,11 @@ static void error_text(exact_result *res, const cx_http_response *r)
         json_decref(j);
 }
 
-int exact_call(exact_conn *c, rl_budget *budget, const char *method, const char *endpoint,
+int exact_call(exact_conn *c, exact_budget *budget, const char *method, const char *endpoint,
                const char *query, const json_t *body, exact_result *res)
 {
         cx_http_response r = { 0 };
-        cx_http_request req = { 0 };
+        cx_http_client_request req = { 0 };
         cx_err err = { 0 };
         char *url = NULL, *auth = NULL, *text = NULL;
         const char *headers[6];
@@ -83,12 +83,12 @@ int exact_call(exact_conn *c, rl_budget *budget, const char *method, const char 
         req.timeout_ms = c->timeout_ms;
         rc = cx_http_do(c->http, &req, &r, &err);
         if (budget)
-                rl_update(budget, cx_http_header(&r, "x-ratelimit-limit"),
-                          cx_http_header(&r, "x-ratelimit-remaining"),
-                          cx_http_header(&r, "x-ratelimit-reset"),
-                          cx_http_header(&r, "x-ratelimit-minutely-limit"),
-                          cx_http_header(&r, "x-ratelimit-minutely-remaining"),
-                          cx_http_header(&r, "x-ratelimit-minutely-reset"));
+                exact_budget_update(budget, cx_http_header(&r, "x-ratelimit-limit"),
+                                    cx_http_header(&r, "x-ratelimit-remaining"),
+                                    cx_http_header(&r, "x-ratelimit-reset"),
+                                    cx_http_header(&r, "x-ratelimit-minutely-limit"),
+                                    cx_http_header(&r, "x-ratelimit-minutely-remaining"),
+                                    cx_http_header(&r, "x-ratelimit-minutely-reset"));
         res->status = r.status;
         if (rc < 0) {
                 res->outcome = EX_NETWORK;
@@ -154,11 +154,24 @@ json_t *exact_rows(const exact_result *res)
         return json_is_array(r) ? r : NULL;
 }
 
+/* "$filter=<filter percent-encoded>&$select=...&$top=1"; takes @p filter (may be NULL). */
+static char *first_row_query(char *filter, const char *select)
+{
+        char *enc = filter ? cx_http_escape(filter) : NULL;
+        char *out = NULL;
+
+        if (enc && asprintf(&out, "$filter=%s&$select=%s&$top=1", enc, select) < 0)
+                out = NULL;
+        free(filter);
+        free(enc);
+        return out;
+}
+
 char *exact_filter_eq(const char *field, const char *value, const char *select)
 {
         size_t len = strlen(value);
         char *quoted = malloc(len * 2 + 1);
-        char *filter = NULL, *enc = NULL, *out = NULL;
+        char *filter = NULL;
         size_t k = 0;
 
         if (!quoted)
@@ -171,13 +184,46 @@ char *exact_filter_eq(const char *field, const char *value, const char *select)
         quoted[k] = '\0';
         if (asprintf(&filter, "%s eq '%s'", field, quoted) < 0)
                 filter = NULL;
-        enc = filter ? cx_http_escape(filter) : NULL;
-        if (enc && asprintf(&out, "$filter=%s&$select=%s&$top=1", enc, select) < 0)
-                out = NULL;
         free(quoted);
-        free(filter);
-        free(enc);
-        return out;
+        return first_row_query(filter, select);
+}
+
+char *exact_filter_guid(const char *field, const char *guid, const char *select)
+{
+        char *filter = NULL;
+
+        if (asprintf(&filter, "%s eq guid'%s'", field, guid) < 0)
+                filter = NULL;
+        return first_row_query(filter, select);
+}
+
+int exact_read_failed(const exact_result *res, const char *what, cx_err *err)
+{
+        if (res->outcome == EX_CLIENT_ERROR)
+                return cx_fail(err, CX_ERR_HTTP, false, "Exact refused %s: %s", what,
+                               res->message);
+        return cx_fail(err, CX_ERR_HTTP, true, "%s: %s", what, res->message);
+}
+
+int exact_lookup(const exact_reader *rd, const char *endpoint, const char *query,
+                 const char *what, json_t **row, cx_err *err)
+{
+        exact_result res;
+
+        *row = NULL;
+        cx_err_clear(err);
+        if (!query)
+                return cx_fail(err, CX_ERR_IO, true, "out of memory");
+        if (rd->get(rd->ud, endpoint, query, &res) < 0)
+                return -1;
+        if (res.outcome != EX_OK) {
+                exact_read_failed(&res, what, err);
+                exact_result_clear(&res);
+                return -1;
+        }
+        *row = json_incref(json_array_get(exact_rows(&res), 0));
+        exact_result_clear(&res);
+        return 0;
 }
 
 void exact_pad_account_code(const char *code, char out[32])

@@ -1,8 +1,7 @@
 /* token: see token.h. */
-#include "loader/token.h"
+#include "exact/token.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,80 +9,52 @@
 
 #include <jansson.h>
 
+#include "common/cache.h"
 #include "common/log.h"
 #include "common/metrics.h"
-#include "loader/ratelimit.h"
+#include "exact/ratelimit.h"
 
 /* Access tokens already opened, so a command costs no database read for its token. */
 struct cached {
-        char *tenant;
         char *access;
         int64_t expires_ms;
 };
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cached *cache;
-static size_t cache_n, cache_cap;
-
-static struct cached *cache_find(const char *tenant)
+static void cached_free(void *entry)
 {
-        for (size_t i = 0; i < cache_n; i++) {
-                if (!strcmp(cache[i].tenant, tenant))
-                        return &cache[i];
-        }
-        return NULL;
+        free(((struct cached *)entry)->access);
 }
+
+static cx_cache tokens = CX_CACHE_INIT(struct cached, cached_free);
 
 static void cache_put(const char *tenant, const char *access, int64_t expires_ms)
 {
         struct cached *c;
 
-        pthread_mutex_lock(&cache_lock);
-        c = cache_find(tenant);
-        if (!c) {
-                if (cache_n == cache_cap) {
-                        size_t cap = cache_cap ? cache_cap * 2 : 16;
-                        struct cached *n = realloc(cache, cap * sizeof(*n));
-
-                        if (!n) {
-                                pthread_mutex_unlock(&cache_lock);
-                                return;
-                        }
-                        cache = n;
-                        cache_cap = cap;
-                }
-                c = &cache[cache_n++];
-                c->tenant = strdup(tenant);
-                c->access = NULL;
+        cx_cache_lock(&tokens);
+        c = cx_cache_get(&tokens, tenant, true);
+        if (c) {
+                free(c->access);
+                c->access = strdup(access);
+                c->expires_ms = expires_ms;
         }
-        free(c->access);
-        c->access = strdup(access);
-        c->expires_ms = expires_ms;
-        pthread_mutex_unlock(&cache_lock);
+        cx_cache_unlock(&tokens);
 }
 
-void token_forget(const char *tenant)
+void exact_token_forget(const char *tenant)
 {
         struct cached *c;
 
-        pthread_mutex_lock(&cache_lock);
-        c = cache_find(tenant);
+        cx_cache_lock(&tokens);
+        c = cx_cache_get(&tokens, tenant, false);
         if (c)
                 c->expires_ms = 0;
-        pthread_mutex_unlock(&cache_lock);
+        cx_cache_unlock(&tokens);
 }
 
-void token_cache_free(void)
+void exact_token_cache_free(void)
 {
-        pthread_mutex_lock(&cache_lock);
-        for (size_t i = 0; i < cache_n; i++) {
-                free(cache[i].tenant);
-                free(cache[i].access);
-        }
-        free(cache);
-        cache = NULL;
-        cache_n = cache_cap = 0;
-        pthread_mutex_unlock(&cache_lock);
+        cx_cache_clear(&tokens);
 }
 
 static char *cache_get(const char *tenant, int64_t min_expiry_ms)
@@ -91,19 +62,20 @@ static char *cache_get(const char *tenant, int64_t min_expiry_ms)
         struct cached *c;
         char *out = NULL;
 
-        pthread_mutex_lock(&cache_lock);
-        c = cache_find(tenant);
+        cx_cache_lock(&tokens);
+        c = cx_cache_get(&tokens, tenant, false);
         if (c && c->access && c->expires_ms > min_expiry_ms)
                 out = strdup(c->access);
-        pthread_mutex_unlock(&cache_lock);
+        cx_cache_unlock(&tokens);
         return out;
 }
 
-int token_mark_needs_consent(cx_db *db, const char *tenant, const char *reason, cx_err *err)
+int exact_token_mark_needs_consent(cx_db *db, const char *tenant, const char *reason,
+                                   cx_err *err)
 {
         const char *p[2] = { tenant, reason };
 
-        token_forget(tenant);
+        exact_token_forget(tenant);
         cx_counter_add("cx_loader_token_refusals_total",
                        "Token refusals that put a tenant in needs_consent", NULL, 1);
         cx_log_fields(CX_LOG_ERROR, "token.needs_consent", json_pack("{s:s}", "tenant", tenant),
@@ -115,12 +87,12 @@ int token_mark_needs_consent(cx_db *db, const char *tenant, const char *reason, 
 }
 
 /* POST a form to {base}/api/oauth2/token. Fills status and the parsed body (or NULL). */
-static int token_post(token_ctx *t, const char *base, const char *form, long *status,
+static int token_post(exact_token_ctx *t, const char *base, const char *form, long *status,
                       json_t **body, char *why, size_t why_size, cx_err *err)
 {
         const char *headers[] = { "Content-Type: application/x-www-form-urlencoded",
                                   "Accept: application/json", NULL };
-        cx_http_request req = { 0 };
+        cx_http_client_request req = { 0 };
         cx_http_response r = { 0 };
         char *url = NULL;
         int rc;
@@ -154,8 +126,8 @@ static int token_post(token_ctx *t, const char *base, const char *form, long *st
 }
 
 /* Seal and store a token answer. The caller holds the row (or inserts it). */
-static int store_tokens(token_ctx *t, const char *tenant, const json_t *ans, char **access_out,
-                        int64_t *expires_ms, cx_err *err)
+static int store_tokens(exact_token_ctx *t, const char *tenant, const json_t *ans,
+                        char **access_out, int64_t *expires_ms, cx_err *err)
 {
         const char *access = json_string_value(json_object_get(ans, "access_token"));
         const char *refresh = json_string_value(json_object_get(ans, "refresh_token"));
@@ -194,7 +166,7 @@ static int store_tokens(token_ctx *t, const char *tenant, const json_t *ans, cha
                                 4, p, err);
         }
         if (rc == 0) {
-                *expires_ms = rl_now_ms() + secs * 1000;
+                *expires_ms = exact_now_ms() + secs * 1000;
                 if (access_out)
                         *access_out = strdup(access);
         }
@@ -209,7 +181,8 @@ static int store_tokens(token_ctx *t, const char *tenant, const json_t *ans, cha
         "t.exact_base_url, t.exact_client_id, t.exact_client_secret_sealed "                   \
         "FROM exact_tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.tenant_id = $1"
 
-static char *open_col(token_ctx *t, PGresult *r, int col, const char *tenant, cx_err *err)
+static char *open_col(exact_token_ctx *t, PGresult *r, int col, const char *tenant,
+                      cx_err *err)
 {
         if (PQgetisnull(r, 0, col)) {
                 cx_fail(err, CX_ERR_INVALID, false, "no token stored");
@@ -218,12 +191,35 @@ static char *open_col(token_ctx *t, PGresult *r, int col, const char *tenant, cx
         return cx_secret_open(t->key, tenant, PQgetvalue(r, 0, col), err);
 }
 
-static int refresh_locked(token_ctx *t, const char *tenant, char **out, cx_err *err)
+/* The form of a token request: @p grant (escaped already, may be NULL when out of memory),
+ * then the tenant's client id and its secret, opened from @p secret_sealed. */
+static char *client_form(exact_token_ctx *t, const char *tenant, const char *grant,
+                         const char *client_id, const char *secret_sealed, bool retriable,
+                         cx_err *err)
+{
+        char *secret = cx_secret_open(t->key, tenant, secret_sealed, err);
+        char *e_id = NULL, *e_sec = NULL, *form = NULL;
+
+        if (!secret)
+                return NULL;
+        e_id = cx_http_escape(client_id);
+        e_sec = cx_http_escape(secret);
+        if (!grant || !e_id || !e_sec ||
+            asprintf(&form, "%s&client_id=%s&client_secret=%s", grant, e_id, e_sec) < 0) {
+                form = NULL;
+                cx_fail(err, CX_ERR_IO, retriable, "out of memory");
+        }
+        free(secret);
+        free(e_id);
+        free(e_sec);
+        return form;
+}
+
+static int refresh_locked(exact_token_ctx *t, const char *tenant, char **out, cx_err *err)
 {
         PGresult *r = NULL;
         const char *p[1] = { tenant };
-        char *refresh = NULL, *secret = NULL, *form = NULL;
-        char *e_rt = NULL, *e_id = NULL, *e_sec = NULL;
+        char *refresh = NULL, *grant = NULL, *form = NULL, *e_rt = NULL;
         json_t *ans = NULL;
         char why[400];
         long status;
@@ -244,7 +240,7 @@ static int refresh_locked(token_ctx *t, const char *tenant, char **out, cx_err *
                 goto out;
         }
         exp = PQgetisnull(r, 0, 2) ? 0 : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-        now = rl_now_ms();
+        now = exact_now_ms();
         /* Read again under the lock: another instance may have refreshed meanwhile. */
         if (exp - t->refresh_margin_s * 1000LL > now) {
                 *out = open_col(t, r, 0, tenant, err);
@@ -261,19 +257,12 @@ static int refresh_locked(token_ctx *t, const char *tenant, char **out, cx_err *
                 cx_fail(err, CX_ERR_CONFIG, false, "tenant has no Exact client id/secret");
                 goto out;
         }
-        secret = cx_secret_open(t->key, tenant, PQgetvalue(r, 0, 7), err);
-        if (!secret)
-                goto out;
         e_rt = cx_http_escape(refresh);
-        e_id = cx_http_escape(PQgetvalue(r, 0, 6));
-        e_sec = cx_http_escape(secret);
-        if (!e_rt || !e_id || !e_sec ||
-            asprintf(&form, "grant_type=refresh_token&refresh_token=%s&client_id=%s"
-                     "&client_secret=%s", e_rt, e_id, e_sec) < 0) {
-                form = NULL;
-                cx_fail(err, CX_ERR_IO, true, "out of memory");
+        if (!e_rt || asprintf(&grant, "grant_type=refresh_token&refresh_token=%s", e_rt) < 0)
+                grant = NULL;
+        form = client_form(t, tenant, grant, PQgetvalue(r, 0, 6), PQgetvalue(r, 0, 7), true, err);
+        if (!form)
                 goto out;
-        }
         cx_counter_add("cx_loader_token_refreshes_total", "Token refresh calls", NULL, 1);
         /* A lost answer may have rotated the token: the next attempt shows (401 if burned). */
         if (token_post(t, PQgetvalue(r, 0, 5), form, &status, &ans, why, sizeof(why), err) < 0)
@@ -310,7 +299,7 @@ static int refresh_locked(token_ctx *t, const char *tenant, char **out, cx_err *
         }
         if (status == 400 || status == 401) {
                 cx_db_rollback(t->db);
-                token_mark_needs_consent(t->db, tenant, why, NULL);
+                exact_token_mark_needs_consent(t->db, tenant, why, NULL);
                 cx_fail(err, CX_ERR_INVALID, false, "token refused: %s", why);
                 goto out_nocommit;
         }
@@ -322,15 +311,13 @@ out_nocommit:
                 PQclear(r);
         json_decref(ans);
         free(refresh);
-        free(secret);
+        free(grant);
         free(form);
         free(e_rt);
-        free(e_id);
-        free(e_sec);
         return rc;
 }
 
-int token_access(token_ctx *t, const char *tenant, char **out, cx_err *err)
+int exact_token_access(exact_token_ctx *t, const char *tenant, char **out, cx_err *err)
 {
         int64_t margin = t->refresh_margin_s * 1000LL;
         const char *p[1] = { tenant };
@@ -340,7 +327,7 @@ int token_access(token_ctx *t, const char *tenant, char **out, cx_err *err)
         *out = NULL;
         if (!t->key)
                 return cx_fail(err, CX_ERR_CONFIG, false, "CX_SECRET_KEY is not set");
-        *out = cache_get(tenant, rl_now_ms() + margin);
+        *out = cache_get(tenant, exact_now_ms() + margin);
         if (*out)
                 return 0;
         r = cx_db_query(t->db, TOKEN_ROW_SQL, 1, p, err);
@@ -357,7 +344,7 @@ int token_access(token_ctx *t, const char *tenant, char **out, cx_err *err)
                 return -1;
         }
         exp = PQgetisnull(r, 0, 2) ? 0 : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-        if (exp - margin > rl_now_ms()) {
+        if (exp - margin > exact_now_ms()) {
                 *out = open_col(t, r, 0, tenant, err);
                 PQclear(r);
                 if (!*out)
@@ -369,12 +356,12 @@ int token_access(token_ctx *t, const char *tenant, char **out, cx_err *err)
         return refresh_locked(t, tenant, out, err);
 }
 
-int token_exchange_code(token_ctx *t, const char *tenant, const char *code, cx_err *err)
+int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char *code,
+                              cx_err *err)
 {
         const char *p[1] = { tenant };
         PGresult *r;
-        char *secret = NULL, *form = NULL, *e_code = NULL, *e_id = NULL, *e_sec = NULL;
-        char *e_red = NULL;
+        char *grant = NULL, *form = NULL, *e_code = NULL, *e_red = NULL;
         json_t *ans = NULL;
         char why[400];
         long status;
@@ -398,20 +385,15 @@ int token_exchange_code(token_ctx *t, const char *tenant, const char *code, cx_e
                         "tenant has no Exact client id, secret or redirect URI");
                 goto out;
         }
-        secret = cx_secret_open(t->key, tenant, PQgetvalue(r, 0, 2), err);
-        if (!secret)
-                goto out;
         e_code = cx_http_escape(code);
-        e_id = cx_http_escape(PQgetvalue(r, 0, 1));
-        e_sec = cx_http_escape(secret);
         e_red = cx_http_escape(PQgetvalue(r, 0, 3));
-        if (!e_code || !e_id || !e_sec || !e_red ||
-            asprintf(&form, "grant_type=authorization_code&code=%s&redirect_uri=%s"
-                     "&client_id=%s&client_secret=%s", e_code, e_red, e_id, e_sec) < 0) {
-                form = NULL;
-                cx_fail(err, CX_ERR_IO, false, "out of memory");
+        if (!e_code || !e_red ||
+            asprintf(&grant, "grant_type=authorization_code&code=%s&redirect_uri=%s", e_code,
+                     e_red) < 0)
+                grant = NULL;
+        form = client_form(t, tenant, grant, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), false, err);
+        if (!form)
                 goto out;
-        }
         if (token_post(t, PQgetvalue(r, 0, 0), form, &status, &ans, why, sizeof(why), err) < 0)
                 goto out;
         if (status != 200) {
@@ -420,15 +402,13 @@ int token_exchange_code(token_ctx *t, const char *tenant, const char *code, cx_e
         }
         rc = store_tokens(t, tenant, ans, NULL, &exp, err);
         if (rc == 0)
-                token_forget(tenant);
+                exact_token_forget(tenant);
 out:
         PQclear(r);
         json_decref(ans);
-        free(secret);
+        free(grant);
         free(form);
         free(e_code);
-        free(e_id);
-        free(e_sec);
         free(e_red);
         return rc;
 }
