@@ -13,13 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "booking/booking.h"
 #include "common/daemon.h"
 #include "common/journal.h"
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/signals.h"
-#include "transformer/booking.h"
 #include "transformer/rules_store.h"
 
 extern char **environ;

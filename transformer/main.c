@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "booking/dryrun.h"
 #include "transformer/daemon.h"
-#include "transformer/dryrun.h"
 
 static void usage(FILE *f)
 {

@@ -7,7 +7,7 @@
 #include "admin/ops.h"
 #include "admin/ops_mappings.h"
 #include "tests/testlib.h"
-#include "transformer/rules.h"
+#include "booking/rules.h"
 
 static void test_parse_time(void)
 {

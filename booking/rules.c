@@ -1,5 +1,5 @@
 /* rules: parse, validate and export the tenant rules file. */
-#include "transformer/rules.h"
+#include "booking/rules.h"
 
 #include <ctype.h>
 #include <math.h>

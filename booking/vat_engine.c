@@ -1,5 +1,5 @@
 /* vat_engine: the decision table of docs/vat-engine.md. */
-#include "transformer/vat_engine.h"
+#include "booking/vat_engine.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,15 +1,15 @@
 /* bench-core: orders per second through the transformer core (parse with booking_loadb as
  * the dry run and daemon do, VAT engine, booking, serialise) on a typical 5-line order,
  * single thread. Not a test; run on demand:
- *   build/transformer/bench-core [iterations]                                          */
+ *   build/tests/bench-core [iterations]                                                */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "transformer/booking.h"
-#include "transformer/rules.h"
+#include "booking/booking.h"
+#include "booking/rules.h"
 
 static const char rules_text[] =
         "{\"tenant\":\"bench\",\"division\":1,\"home_country\":\"NL\",\"oss_registered\":true,"

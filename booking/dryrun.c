@@ -1,11 +1,11 @@
 /* dryrun: orders in, bookings or rejections out, nothing else touched. */
-#include "transformer/dryrun.h"
+#include "booking/dryrun.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "transformer/booking.h"
+#include "booking/booking.h"
 
 static void emit(FILE *out, json_t *obj)
 {

@@ -3,7 +3,7 @@
  * The algorithms follow the published check-digit rules per member state (the same ones
  * python-stdnum implements); formats follow the VIES structure table. A number that passes is
  * only well-formed: whether it is registered is VIES's answer, not ours. */
-#include "transformer/vat_number.h"
+#include "vat/vat_number.h"
 
 #include <ctype.h>
 #include <stdbool.h>

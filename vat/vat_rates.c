@@ -1,5 +1,5 @@
 /* vat_rates: look-ups over the generated table (vat_rates_table.c). */
-#include "transformer/vat_rates.h"
+#include "vat/vat_rates.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,11 +1,11 @@
 /* territory: special VAT territories recognised by country and postcode (Directive Art. 6/7). */
-#include "transformer/territory.h"
+#include "vat/territory.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "transformer/vat_rates.h"
+#include "vat/vat_rates.h"
 
 /* Two letters per code, sorted; XK (Kosovo), XI (Northern Ireland), EA (Ceuta/Melilla) and
  * IC (Canary Islands) are in common use although not ISO-assigned. */

@@ -3,7 +3,7 @@
  * Money is held in integer cents, unit prices in micro-euros and quantities in thousandths, so
  * every amount Exact computes (per line: round2(qty * NetPrice), VAT round2(amount * pct / 100),
  * half away from zero) can be reproduced exactly here. */
-#include "transformer/booking.h"
+#include "booking/booking.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -2,15 +2,15 @@
  * will POST, with the account and item definitions it refers to; also the upserts for
  * customer and product events and the exact.commands / dead-letter envelopes
  * (docs/commands.md). Pure computation: no I/O. */
-#ifndef TRANSFORMER_BOOKING_H
-#define TRANSFORMER_BOOKING_H
+#ifndef BOOKING_H
+#define BOOKING_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "transformer/rules.h"
-#include "transformer/vat_engine.h"
+#include "booking/rules.h"
+#include "booking/vat_engine.h"
 
 /* Facts the caller keeps across orders (the daemon in PostgreSQL, the dry run in memory). */
 struct booking_ctx {
