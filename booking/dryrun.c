@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/json_fast.h"
 
 static void emit(FILE *out, json_t *obj)
 {

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/json_fast.h"
 #include "common/daemon.h"
 #include "common/journal.h"
 #include "common/kafka.h"

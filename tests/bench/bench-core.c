@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/json_fast.h"
 #include "booking/rules.h"
 
 static const char rules_text[] =

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/json_fast.h"
 #include "booking/rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

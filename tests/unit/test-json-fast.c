@@ -9,6 +9,8 @@
 
 #include "tests/testlib.h"
 #include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/json_fast.h"
 #include "booking/rules.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))

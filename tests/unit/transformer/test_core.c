@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "booking/booking.h"
+#include "booking/commands.h"
 #include "booking/rules.h"
 #include "booking/vat_engine.h"
 #include "vat/territory.h"
