@@ -43,7 +43,7 @@ static int account_code(const char *user_id, const char *email, char out[24], ch
         char trimmed[256];
         size_t k = 0;
 
-        if (user_id != NULL && all_digits(user_id) && strlen(user_id) <= 17) {
+        if (user_id && all_digits(user_id) && strlen(user_id) <= 17) {
                 const char *p = user_id;
 
                 while (*p == '0' && p[1] != '\0')
@@ -51,7 +51,7 @@ static int account_code(const char *user_id, const char *email, char out[24], ch
                 field_copy(out, 24, p);
                 return 0;
         }
-        if (user_id != NULL && user_id[0] != '\0') {
+        if (user_id && user_id[0] != '\0') {
                 char key[128];
 
                 snprintf(key, sizeof(key), "user:%s", user_id);
@@ -64,7 +64,7 @@ static int account_code(const char *user_id, const char *email, char out[24], ch
                         trimmed[k++] = *p;
         }
         trimmed[k] = '\0';
-        if (k == 0 || strchr(trimmed, '@') == NULL) {
+        if (k == 0 || !strchr(trimmed, '@')) {
                 snprintf(err, errlen, "guest order without an e-mail address: no stable account "
                          "code");
                 return -1;
@@ -231,7 +231,7 @@ static struct line *add_line(struct builder *b)
                 size_t cap = b->cap * 2;
                 struct line *l = malloc(cap * sizeof(*l));
 
-                if (l == NULL)
+                if (!l)
                         return NULL;
                 memcpy(l, b->lines, b->n * sizeof(*l));
                 /* item codes kept in a line's own buffer move with it */
@@ -282,11 +282,11 @@ static const char *row_item_code(const json_t *row, const struct rules *r, char 
                         return strlen(s) < len ? buf : NULL;
                 }
         }
-        if (field_id(row, "product_id", id, sizeof(id)) != NULL) {
+        if (field_id(row, "product_id", id, sizeof(id))) {
                 snprintf(buf, len, "P%s", id);
                 return buf;
         }
-        if (r->custom_item != NULL) {
+        if (r->custom_item) {
                 field_copy(buf, len, r->custom_item);
                 return buf;
         }
@@ -357,7 +357,7 @@ static int add_charge(struct builder *b, enum line_kind kind, const char *item,
 
         if (amount == 0)
                 return 0;
-        if (item == NULL) {
+        if (!item) {
                 snprintf(err, errlen, "order has %s but no %s is mapped in the rules", what,
                          kind == LINE_SHIPPING ? "shipping_item" :
                          kind == LINE_DISCOUNT ? "discount_item" : "payment_cost_item");
@@ -371,7 +371,7 @@ static int add_charge(struct builder *b, enum line_kind kind, const char *item,
                 if (parts[i] == 0)
                         continue;
                 l = add_line(b);
-                if (l == NULL) {
+                if (!l) {
                         snprintf(err, errlen, "out of memory");
                         return -1;
                 }
@@ -432,7 +432,7 @@ static int balance(struct builder *b, const struct rules *r, long long total, ch
         }
         if (diff == 0)
                 return 0;
-        if (r->rounding_item == NULL) {
+        if (!r->rounding_item) {
                 snprintf(err, errlen, "a rounding difference of %.2f remains and no "
                          "rounding_item is mapped in the rules", (double)diff / 100.0);
                 return -1;
@@ -445,7 +445,7 @@ static int balance(struct builder *b, const struct rules *r, long long total, ch
                         continue;
                 struct line *l = add_line(b);
 
-                if (l == NULL)
+                if (!l)
                         break;
                 l->kind = LINE_ROUNDING;
                 l->item = r->rounding_item;
@@ -480,7 +480,7 @@ static int read_amount(const json_t *order, const char *key, long long *cents, b
                 snprintf(err, errlen, "malformed amount in \"%s\"", key);
                 return -1;
         }
-        if (present != NULL)
+        if (present)
                 *present = rc == 0;
         *cents = money_micro_to_cents(micro);
         return 0;
@@ -568,7 +568,7 @@ static json_t *line_json(struct line *l, const struct rules *r, bool invoice)
         json_object_set_new_nocheck(j, "VATCode", json_string(l->code));
         json_object_set_new_nocheck(j, "VATPercentage", json_real((double)l->pct_bp / 10000.0));
         gl = rules_map_get(r->gl_accounts, kind_gl_key[l->kind]);
-        if (invoice && gl != NULL)
+        if (invoice && gl)
                 json_object_set_new_nocheck(j, "GLAccount", json_string(gl));
         return j;
 }

@@ -71,7 +71,7 @@ static void set_hash(json_t *e)
         for (size_t i = 0; i < N_HASHED; i++) {
                 json_t *v = json_object_get(e, hashed_keys[i]);
 
-                if (v != NULL)
+                if (v)
                         json_object_set_nocheck(h, hashed_keys[i], v);
         }
         if (booking_content_hash(h, hash) == 0)
@@ -87,7 +87,7 @@ static json_t *command_envelope(const struct booking *b, const struct rules *r,
         json_t *e = envelope(r->tenant, invoice ? "sales_invoice" : "sales_order", b->source_id,
                              trace_id);
 
-        if (e == NULL)
+        if (!e)
                 return NULL;
         json_object_set_new_nocheck(e, "division", json_integer(r->division));
         json_object_set_new_nocheck(e, "scenario",
@@ -105,7 +105,7 @@ json_t *booking_command_json(const struct booking *b, const struct rules *r, con
 {
         json_t *e = command_envelope(b, r, trace_id);
 
-        if (e != NULL)
+        if (e)
                 set_hash(e);
         return e;
 }
@@ -116,10 +116,10 @@ char *booking_command_dumps(const struct booking *b, const struct rules *r,
         json_t *e = command_envelope(b, r, trace_id);
         char *s;
 
-        if (e == NULL)
+        if (!e)
                 return NULL;
         s = booking_dumps_hashed(e, hashed_keys, N_HASHED);
-        if (s == NULL) {
+        if (!s) {
                 set_hash(e);
                 s = booking_dumps(e);
         }
@@ -133,12 +133,12 @@ json_t *booking_account_upsert_json(const struct rules *r, const json_t *user,
         char id[32];
         json_t *acc, *e;
 
-        if (!json_is_object(user) || field_id(user, "id", id, sizeof(id)) == NULL) {
+        if (!json_is_object(user) || !field_id(user, "id", id, sizeof(id))) {
                 snprintf(err, errlen, "user has no id");
                 return NULL;
         }
         acc = booking_account_def(json_object_get(user, "userinfo"), id, err, errlen);
-        if (acc == NULL)
+        if (!acc)
                 return NULL;
         e = envelope(r->tenant, "account_upsert", id, trace_id);
         json_object_set_new_nocheck(e, "division", json_integer(r->division));
@@ -156,7 +156,7 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
         long long price, disc;
         json_t *it, *items, *e;
 
-        if (!json_is_object(product) || field_id(product, "id", id, sizeof(id)) == NULL) {
+        if (!json_is_object(product) || !field_id(product, "id", id, sizeof(id))) {
                 snprintf(err, errlen, "product has no id");
                 return NULL;
         }
@@ -181,7 +181,7 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
         json_object_set_new_nocheck(it, "Description", json_string(desc));
         json_object_set_new_nocheck(it, "IsSalesItem", json_true());
         group = rules_map_get(r->item_groups, field_str(product, "maincategory"));
-        if (group == NULL)
+        if (!group)
                 group = r->default_item_group;
         field_set_str(it, "ItemGroup", group);
         field_set_str(it, "Barcode", field_str(product, "eannumber"));

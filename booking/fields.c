@@ -8,7 +8,7 @@
 int field_micro(const json_t *v, long long *out)
 {
         *out = 0;
-        if (v == NULL || json_is_null(v))
+        if (!v || json_is_null(v))
                 return 1;
         if (json_is_integer(v)) {
                 json_int_t i = json_integer_value(v);

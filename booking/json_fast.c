@@ -36,7 +36,7 @@ static void out_grow(struct outbuf *o, size_t need)
         while (cap - o->len < need)
                 cap *= 2;
         p = realloc(o->data, cap);
-        if (p == NULL) {
+        if (!p) {
                 o->failed = true;
                 return;
         }
@@ -212,7 +212,7 @@ static void out_real(struct outbuf *o, const json_t *j)
         }
         char *s = json_dumps(j, DUMP_FLAGS | JSON_ENCODE_ANY);
 
-        if (s == NULL) {
+        if (!s) {
                 o->failed = true;
                 return;
         }
@@ -223,7 +223,7 @@ static void out_real(struct outbuf *o, const json_t *j)
 /* Returns 0, or -1 when the value must be left to json_dumps. */
 static int out_value(struct outbuf *o, const json_t *j, int depth)
 {
-        if (depth > DUMP_MAX_DEPTH || j == NULL)
+        if (depth > DUMP_MAX_DEPTH || !j)
                 return -1;
         switch (json_typeof(j)) {
         case JSON_NULL:
@@ -256,7 +256,7 @@ static int out_value(struct outbuf *o, const json_t *j, int depth)
         case JSON_OBJECT:
                 out_byte(o, '{');
                 /* insertion order, as json_dumps without JSON_SORT_KEYS */
-                for (void *it = json_object_iter((json_t *)j), *first = it; it != NULL;
+                for (void *it = json_object_iter((json_t *)j), *first = it; it;
                      it = json_object_iter_next((json_t *)j, it)) {
                         if (it != first)
                                 out_byte(o, ',');
@@ -318,7 +318,7 @@ int booking_content_hash(const json_t *j, char out[72])
                 char *s = json_dumps(j, DUMP_FLAGS);
 
                 free(o.data);
-                if (s == NULL)
+                if (!s)
                         return -1;
                 o.data = s;
                 o.len = strlen(s);
@@ -349,7 +349,7 @@ char *booking_dumps_hashed(const json_t *e, const char *const keys[], size_t n_k
         if (n_keys > BOOKING_HASHED_MAX)
                 return NULL;
         out_byte(&o, '{');
-        for (void *it = json_object_iter((json_t *)e); it != NULL && ok;
+        for (void *it = json_object_iter((json_t *)e); it && ok;
              it = json_object_iter_next((json_t *)e, it)) {
                 const char *key = json_object_iter_key(it);
                 size_t klen = json_object_iter_key_len(it);
@@ -370,7 +370,7 @@ char *booking_dumps_hashed(const json_t *e, const char *const keys[], size_t n_k
                 }
         }
         ctx = EVP_MD_CTX_new();
-        ok = ok && !o.failed && ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+        ok = ok && !o.failed && ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
              EVP_DigestUpdate(ctx, "{", 1) == 1;
         for (size_t k = 0; k < n_keys && ok; k++) {
                 if (!have[k])
@@ -490,7 +490,7 @@ escaped:
                 if (need > in->scratch_cap) {
                         char *b = realloc(in->scratch, need);
 
-                        if (b == NULL)
+                        if (!b)
                                 return -1;
                         in->scratch = b;
                         in->scratch_cap = need;
@@ -674,7 +674,7 @@ static json_t *in_value(struct inbuf *in, int depth)
                         in_skip_ws(in);
                         v = in_value(in, depth + 1);
                         /* a duplicate key leaves the size unchanged: jansson decides */
-                        if (v == NULL || json_object_setn_new_nocheck(obj, key, len, v) != 0 ||
+                        if (!v || json_object_setn_new_nocheck(obj, key, len, v) != 0 ||
                             json_object_size(obj) != before + 1)
                                 break;
                         in_skip_ws(in);
@@ -704,7 +704,7 @@ static json_t *in_value(struct inbuf *in, int depth)
                 for (;;) {
                         json_t *v = in_value(in, depth + 1);
 
-                        if (v == NULL || json_array_append_new(arr, v) != 0)
+                        if (!v || json_array_append_new(arr, v) != 0)
                                 break;
                         in_skip_ws(in);
                         if (in->p < in->end && *in->p == ',') {
@@ -754,21 +754,21 @@ json_t *booking_loadb(const char *text, size_t len, size_t flags, json_error_t *
         struct inbuf in = {.p = text, .end = text + len};
         json_t *j = NULL;
 
-        if ((flags & ~(size_t)JSON_REJECT_DUPLICATES) == 0 && text != NULL) {
+        if ((flags & ~(size_t)JSON_REJECT_DUPLICATES) == 0 && text) {
                 in_skip_ws(&in);
                 if (in.p < in.end && (*in.p == '{' || *in.p == '[')) {
                         j = in_value(&in, 0);
                         in_skip_ws(&in);
-                        if (j != NULL && in.p != in.end) {
+                        if (j && in.p != in.end) {
                                 json_decref(j);
                                 j = NULL;
                         }
                 }
                 free(in.scratch);
         }
-        if (j == NULL)
+        if (!j)
                 return json_loadb(text, len, flags, error);
-        if (error != NULL) {
+        if (error) {
                 /* what json_loadb leaves in it on success */
                 error->text[0] = '\0';
                 error->line = -1;

@@ -44,14 +44,14 @@ const char *oss_mode_name(enum oss_mode m)
 
 const char *rules_map_get(const json_t *map, const char *key)
 {
-        if (map == NULL || key == NULL)
+        if (!map || !key)
                 return NULL;
         return json_string_value(json_object_get(map, key));
 }
 
 void rules_free(struct rules *r)
 {
-        if (r == NULL)
+        if (!r)
                 return;
         free(r->tenant);
         free(r->shipping_item);
@@ -77,7 +77,7 @@ static int get_opt_string(const json_t *obj, const char *key, char **dst, char *
 {
         json_t *v = json_object_get(obj, key);
 
-        if (v == NULL || json_is_null(v))
+        if (!v || json_is_null(v))
                 return 0;
         if (!json_is_string(v)) {
                 snprintf(err, errlen, "rules: \"%s\" must be a string", key);
@@ -86,7 +86,7 @@ static int get_opt_string(const json_t *obj, const char *key, char **dst, char *
         if (json_string_length(v) == 0)
                 return 0;
         *dst = strdup(json_string_value(v));
-        if (*dst == NULL) {
+        if (!*dst) {
                 snprintf(err, errlen, "rules: out of memory");
                 return -1;
         }
@@ -100,7 +100,7 @@ static int get_map(const json_t *obj, const char *key, json_t **dst, char *err, 
         const char *k;
         json_t *val;
 
-        if (v == NULL || json_is_null(v)) {
+        if (!v || json_is_null(v)) {
                 *dst = json_object();
                 return *dst ? 0 : -1;
         }
@@ -135,7 +135,7 @@ static int pct_to_bp(const json_t *v, int *bp)
 
 static int parse_country(const char *s, char out[3])
 {
-        if (s == NULL || strlen(s) != 2 || !isalpha((unsigned char)s[0]) ||
+        if (!s || strlen(s) != 2 || !isalpha((unsigned char)s[0]) ||
             !isalpha((unsigned char)s[1]))
                 return -1;
         out[0] = (char)toupper((unsigned char)s[0]);
@@ -166,7 +166,7 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
                 return -1;
         }
         vc->code = strdup(json_string_value(code));
-        if (vc->code == NULL)
+        if (!vc->code)
                 return -1;
         if (!json_is_string(scen) || vat_scenario_parse(json_string_value(scen),
                                                         &vc->scenario) != 0) {
@@ -179,7 +179,7 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
                          "codes; map it as scenario \"domestic\"", i);
                 return -1;
         }
-        if (country != NULL && !json_is_null(country)) {
+        if (country && !json_is_null(country)) {
                 if (!json_is_string(country) ||
                     parse_country(json_string_value(country), vc->country) != 0) {
                         snprintf(err, errlen, "rules: vat_codes[%zu].country must be a two-letter "
@@ -187,7 +187,7 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
                         return -1;
                 }
         }
-        if (cls != NULL && !json_is_null(cls)) {
+        if (cls && !json_is_null(cls)) {
                 if (!json_is_string(cls) || vat_class_parse(json_string_value(cls),
                                                             &vc->cls) != 0) {
                         snprintf(err, errlen, "rules: vat_codes[%zu].class must be standard, "
@@ -195,7 +195,7 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
                         return -1;
                 }
         }
-        if (pct != NULL && !json_is_null(pct) && pct_to_bp(pct, &vc->pct_bp) != 0) {
+        if (pct && !json_is_null(pct) && pct_to_bp(pct, &vc->pct_bp) != 0) {
                 snprintf(err, errlen, "rules: vat_codes[%zu].percentage must be a number from 0 "
                          "to 100 with at most two decimals", i);
                 return -1;
@@ -213,7 +213,7 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
                 return NULL;
         }
         r = calloc(1, sizeof(*r));
-        if (r == NULL) {
+        if (!r) {
                 snprintf(err, errlen, "rules: out of memory");
                 return NULL;
         }
@@ -231,7 +231,7 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
         }
         r->division = json_integer_value(v);
         v = json_object_get(obj, "home_country");
-        if (v == NULL) {
+        if (!v) {
                 memcpy(r->home_country, "NL", 3);
         } else if (!json_is_string(v) || parse_country(json_string_value(v),
                                                        r->home_country) != 0) {
@@ -239,18 +239,18 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
                 goto fail;
         }
         v = json_object_get(obj, "oss_registered");
-        if (v != NULL && !json_is_boolean(v)) {
+        if (v && !json_is_boolean(v)) {
                 snprintf(err, errlen, "rules: \"oss_registered\" must be true or false");
                 goto fail;
         }
         r->oss_registered = json_is_true(v);
         r->oss_mode = r->oss_registered ? OSS_MODE_REGISTERED : OSS_MODE_NOT_REGISTERED;
         v = json_object_get(obj, "oss_mode");
-        if (v != NULL && !json_is_null(v)) {
+        if (v && !json_is_null(v)) {
                 const char *s = json_string_value(v);
                 int found = -1;
 
-                for (int i = 0; s != NULL && i < 3; i++) {
+                for (int i = 0; s && i < 3; i++) {
                         if (strcmp(s, oss_mode_names[i]) == 0)
                                 found = i;
                 }
@@ -262,12 +262,12 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
                 r->oss_mode = (enum oss_mode)found;
         }
         v = json_object_get(obj, "book_as");
-        if (v != NULL && !json_is_null(v)) {
+        if (v && !json_is_null(v)) {
                 const char *s = json_string_value(v);
 
-                if (s != NULL && strcmp(s, "salesorder") == 0) {
+                if (s && strcmp(s, "salesorder") == 0) {
                         r->book_as = BOOK_AS_SALES_ORDER;
-                } else if (s != NULL && strcmp(s, "salesinvoice") == 0) {
+                } else if (s && strcmp(s, "salesinvoice") == 0) {
                         r->book_as = BOOK_AS_SALES_INVOICE;
                 } else {
                         snprintf(err, errlen, "rules: \"book_as\" must be salesorder or "
@@ -276,12 +276,12 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
                 }
         }
         v = json_object_get(obj, "prices_shown");
-        if (v != NULL && !json_is_null(v)) {
+        if (v && !json_is_null(v)) {
                 const char *s = json_string_value(v);
 
-                if (s != NULL && strcmp(s, "incl") == 0) {
+                if (s && strcmp(s, "incl") == 0) {
                         r->prices_incl_vat = true;
-                } else if (s != NULL && strcmp(s, "excl") == 0) {
+                } else if (s && strcmp(s, "excl") == 0) {
                         r->prices_incl_vat = false;
                 } else {
                         snprintf(err, errlen, "rules: \"prices_shown\" must be incl or excl");
@@ -303,7 +303,7 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
             get_map(obj, "gl_accounts", &r->gl_accounts, err, errlen))
                 goto fail;
         v = json_object_get(obj, "oss_ytd_eur");
-        if (v != NULL && !json_is_null(v)) {
+        if (v && !json_is_null(v)) {
                 if (!json_is_number(v) || json_number_value(v) < 0) {
                         snprintf(err, errlen, "rules: \"oss_ytd_eur\" must be a number >= 0");
                         goto fail;
@@ -311,7 +311,7 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
                 r->oss_ytd_cents = llround(json_number_value(v) * 100.0);
         }
         v = json_object_get(obj, "oss_prev_year_over");
-        if (v != NULL && !json_is_boolean(v)) {
+        if (v && !json_is_boolean(v)) {
                 snprintf(err, errlen, "rules: \"oss_prev_year_over\" must be true or false");
                 goto fail;
         }
@@ -322,7 +322,7 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
                 goto fail;
         }
         r->vat_codes = calloc(json_array_size(v), sizeof(*r->vat_codes));
-        if (r->vat_codes == NULL)
+        if (!r->vat_codes)
                 goto fail;
         for (size_t i = 0; i < json_array_size(v); i++) {
                 r->n_vat_codes = i + 1;
@@ -352,7 +352,7 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
                                 json_object_set(r->extra, k, val);
                 }
         }
-        if (r->tenant == NULL || r->extra == NULL) {
+        if (!r->tenant || !r->extra) {
                 snprintf(err, errlen, "rules: out of memory");
                 goto fail;
         }
@@ -370,7 +370,7 @@ struct rules *rules_parse(const char *text, char *err, size_t errlen)
         json_t *obj = json_loads(text, 0, &jerr);
         struct rules *r;
 
-        if (obj == NULL) {
+        if (!obj) {
                 snprintf(err, errlen, "rules: malformed JSON at line %d: %s", jerr.line, jerr.text);
                 return NULL;
         }
@@ -385,7 +385,7 @@ struct rules *rules_load_file(const char *path, char *err, size_t errlen)
         json_t *obj = json_load_file(path, 0, &jerr);
         struct rules *r;
 
-        if (obj == NULL) {
+        if (!obj) {
                 snprintf(err, errlen, "rules: cannot read %s: %s (line %d)", path, jerr.text,
                          jerr.line);
                 return NULL;
@@ -409,12 +409,12 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
 {
         const struct vat_country *home = vat_rates_find(r->home_country);
 
-        if (home == NULL || home->area != VAT_AREA_EU) {
+        if (!home || home->area != VAT_AREA_EU) {
                 snprintf(err, errlen, "rules: home_country %s is not an EU member state",
                          r->home_country);
                 return -1;
         }
-        if (r->book_as == BOOK_AS_SALES_INVOICE && r->journal == NULL) {
+        if (r->book_as == BOOK_AS_SALES_INVOICE && !r->journal) {
                 snprintf(err, errlen, "rules: book_as salesinvoice needs a \"journal\" (sales "
                          "journal code)");
                 return -1;
@@ -446,7 +446,7 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                                 return -1;
                         }
                         if (strcmp(vc->country, r->home_country) == 0 ||
-                            vat_rates_find(vc->country) == NULL) {
+                            !vat_rates_find(vc->country)) {
                                 snprintf(err, errlen, "rules: vat_codes[%zu] (%s): %s is not an "
                                          "OSS destination", i, vc->code, vc->country);
                                 return -1;
@@ -505,7 +505,7 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
 
 static void set_opt(json_t *obj, const char *key, const char *val)
 {
-        if (val != NULL)
+        if (val)
                 json_object_set_new(obj, key, json_string(val));
 }
 
@@ -514,9 +514,9 @@ json_t *rules_to_json(const struct rules *r)
         json_t *obj = json_deep_copy(r->extra);
         json_t *codes = json_array();
 
-        if (obj == NULL)
+        if (!obj)
                 obj = json_object();
-        if (obj == NULL || codes == NULL) {
+        if (!obj || !codes) {
                 json_decref(obj);
                 json_decref(codes);
                 return NULL;

@@ -157,7 +157,7 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
                 if (want == VAT_SCENARIO_OSS && strcmp(e->country, d->rate_country) != 0)
                         continue;
                 if (e->cls != VAT_CLASS_NONE) {
-                        bool parking = e->cls == VAT_CLASS_PARKING && vc != NULL &&
+                        bool parking = e->cls == VAT_CLASS_PARKING && vc &&
                                        vc->parking == pct_bp;
 
                         if (e->cls != cls && !parking)
@@ -177,7 +177,7 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
                         tie = true;
                 }
         }
-        if (best != NULL && !tie)
+        if (best && !tie)
                 return best->code;
         vat_pct_format(pct_bp, pct, sizeof(pct));
         if (scen == VAT_SCENARIO_ICP || scen == VAT_SCENARIO_EXPORT)
@@ -186,7 +186,7 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
                 snprintf(what, sizeof(what), "%s %s %s %s%%",
                          scen == VAT_SCENARIO_OSS ? "OSS" : "domestic", d->rate_country,
                          vat_class_name(cls), pct);
-        if (best == NULL) {
+        if (!best) {
                 snprintf(err, errlen, "no VAT code mapped for %s", what);
                 return NULL;
         }

@@ -40,7 +40,7 @@ int main(int argc, char **argv)
         }
         if (!dry)
                 return transformer_daemon_main(argc, argv);
-        if (rules == NULL) {
+        if (!rules) {
                 fprintf(stderr, "transformer: --dry-run needs --rules FILE\n");
                 usage(stderr);
                 return 2;

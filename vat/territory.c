@@ -20,7 +20,7 @@ static const char iso_codes[] =
 
 bool territory_iso_known(const char *cc)
 {
-        if (cc == NULL || strlen(cc) != 2)
+        if (!cc || strlen(cc) != 2)
                 return false;
         for (const char *p = iso_codes; *p; p += 2) {
                 if (p[0] == cc[0] && p[1] == cc[1])
@@ -52,7 +52,7 @@ static void norm_postcode(const char *in, char *out, size_t len)
 {
         size_t k = 0;
 
-        for (; in != NULL && *in && k + 1 < len; in++) {
+        for (; in && *in && k + 1 < len; in++) {
                 if (*in == ' ' || *in == '-')
                         continue;
                 out[k++] = (char)toupper((unsigned char)*in);
@@ -114,7 +114,7 @@ int territory_resolve(const char *country, const char *postcode, struct territor
         char pc[16];
 
         memset(out, 0, sizeof(*out));
-        if (country != NULL && strlen(country) == 2) {
+        if (country && strlen(country) == 2) {
                 cc[0] = (char)toupper((unsigned char)country[0]);
                 cc[1] = (char)toupper((unsigned char)country[1]);
         }
@@ -147,12 +147,12 @@ int territory_resolve(const char *country, const char *postcode, struct territor
         }
         const struct vat_country *vc = vat_rates_find(cc);
 
-        if (vc == NULL || vc->area != VAT_AREA_EU) {
+        if (!vc || vc->area != VAT_AREA_EU) {
                 out->kind = TERRITORY_OUTSIDE;
                 return 0;
         }
         out->special = special_by_postcode(cc, pc);
-        if (out->special != NULL) {
+        if (out->special) {
                 out->kind = TERRITORY_OUTSIDE;
                 return 0;
         }

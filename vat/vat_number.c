@@ -234,7 +234,7 @@ static enum vat_number_status check_es(const char *n, size_t len)
                 return VAT_NUMBER_FORMAT_INVALID;
         long num;
 
-        if (isdigit((unsigned char)n[0]) || strchr("KLMXYZ", n[0]) != NULL) {
+        if (isdigit((unsigned char)n[0]) || strchr("KLMXYZ", n[0])) {
                 /* DNI (8 digits + letter), KLM personal numbers, NIE (X/Y/Z = 0/1/2) */
                 if (!isupper((unsigned char)n[8]))
                         return VAT_NUMBER_FORMAT_INVALID;
@@ -246,14 +246,14 @@ static enum vat_number_status check_es(const char *n, size_t len)
                         num = 2;
                 else
                         num = 0;
-                if (strchr("KLM", n[0]) != NULL)
+                if (strchr("KLM", n[0]))
                         num = 0;
                 for (int i = 1; i < 8; i++)
                         num = num * 10 + dig(n[i]);
                 return dni_letters[num % 23] == n[8] ? VAT_NUMBER_VALID
                                                       : VAT_NUMBER_CHECKSUM_INVALID;
         }
-        if (strchr("ABCDEFGHJNPQRSUVW", n[0]) == NULL)
+        if (!strchr("ABCDEFGHJNPQRSUVW", n[0]))
                 return VAT_NUMBER_FORMAT_INVALID;
         /* CIF: Luhn-style control over digits 2..8, written as a digit or a letter */
         char body[9];
@@ -337,7 +337,7 @@ static enum vat_number_status check_ie(const char *n, size_t len)
         } else {
                 if (!all_digits(n, 7) || !isupper((unsigned char)n[7]))
                         return VAT_NUMBER_FORMAT_INVALID;
-                if (len == 9 && strchr("ABCDEFGHIW", n[8]) == NULL)
+                if (len == 9 && !strchr("ABCDEFGHIW", n[8]))
                         return VAT_NUMBER_FORMAT_INVALID;
                 memcpy(num, n, len);
                 num[len] = '\0';
@@ -349,7 +349,7 @@ static enum vat_number_status check_ie(const char *n, size_t len)
         if (num[8] != '\0') {
                 const char *p = strchr(alphabet, num[8]);
 
-                if (p == NULL)
+                if (!p)
                         return VAT_NUMBER_FORMAT_INVALID;
                 sum += 9 * (int)(p - alphabet);
         }
@@ -539,7 +539,7 @@ static enum vat_number_status check_sk(const char *n, size_t len)
 {
         if (len != 10 || !all_digits(n, 10) || n[0] == '0')
                 return VAT_NUMBER_FORMAT_INVALID;
-        if (strchr("234789", n[2]) == NULL)
+        if (!strchr("234789", n[2]))
                 return VAT_NUMBER_FORMAT_INVALID;
         return mod_str(n, 11) == 0 ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
 }
@@ -600,12 +600,12 @@ enum vat_number_status vat_number_check(const char *input, char *out, size_t out
 
         if (outlen > 0)
                 out[0] = '\0';
-        if (input == NULL)
+        if (!input)
                 return VAT_NUMBER_EMPTY;
         for (const char *p = input; *p; p++) {
                 unsigned char c = (unsigned char)*p;
 
-                if (strchr(" .-/,:\t\r\n", c) != NULL)
+                if (strchr(" .-/,:\t\r\n", c))
                         continue;
                 if (k >= VAT_MAX_INPUT)
                         return VAT_NUMBER_FORMAT_INVALID;
@@ -622,7 +622,7 @@ enum vat_number_status vat_number_check(const char *input, char *out, size_t out
                 /* "(0)" written for the leading zero; old 9-digit numbers gain a 0 */
                 char *paren = strstr(buf, "(0)");
 
-                if (paren != NULL) {
+                if (paren) {
                         memmove(paren + 1, paren + 3, strlen(paren + 3) + 1);
                         paren[0] = '0';
                         k = strlen(buf);

@@ -6,7 +6,7 @@
 
 const struct vat_country *vat_rates_find(const char *iso)
 {
-        if (iso == NULL)
+        if (!iso)
                 return NULL;
         if (strcmp(iso, "EL") == 0)
                 iso = "GR";
@@ -21,7 +21,7 @@ enum vat_class vat_rates_class_of(const struct vat_country *c, int pct_bp)
 {
         if (pct_bp == 0)
                 return VAT_CLASS_ZERO;
-        if (c == NULL)
+        if (!c)
                 return VAT_CLASS_NONE;
         if (pct_bp == c->standard)
                 return VAT_CLASS_STANDARD;
