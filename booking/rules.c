@@ -203,31 +203,21 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
         return 0;
 }
 
-struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
+/* tenant, division, home_country. */
+static int parse_identity(const json_t *obj, struct rules *r, char *err, size_t errlen)
 {
-        struct rules *r;
         json_t *v;
 
-        if (!json_is_object(obj)) {
-                snprintf(err, errlen, "rules: the rules file must hold a JSON object");
-                return NULL;
-        }
-        r = calloc(1, sizeof(*r));
-        if (!r) {
-                snprintf(err, errlen, "rules: out of memory");
-                return NULL;
-        }
-        r->prices_incl_vat = true;
         v = json_object_get(obj, "tenant");
         if (!json_is_string(v) || json_string_length(v) == 0) {
                 snprintf(err, errlen, "rules: \"tenant\" must be a non-empty string");
-                goto fail;
+                return -1;
         }
         r->tenant = strdup(json_string_value(v));
         v = json_object_get(obj, "division");
         if (!json_is_integer(v) || json_integer_value(v) <= 0) {
                 snprintf(err, errlen, "rules: \"division\" must be a positive integer");
-                goto fail;
+                return -1;
         }
         r->division = json_integer_value(v);
         v = json_object_get(obj, "home_country");
@@ -236,12 +226,20 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
         } else if (!json_is_string(v) || parse_country(json_string_value(v),
                                                        r->home_country) != 0) {
                 snprintf(err, errlen, "rules: \"home_country\" must be a two-letter country code");
-                goto fail;
+                return -1;
         }
+        return 0;
+}
+
+/* oss_registered, oss_mode, book_as, prices_shown. */
+static int parse_modes(const json_t *obj, struct rules *r, char *err, size_t errlen)
+{
+        json_t *v;
+
         v = json_object_get(obj, "oss_registered");
         if (v && !json_is_boolean(v)) {
                 snprintf(err, errlen, "rules: \"oss_registered\" must be true or false");
-                goto fail;
+                return -1;
         }
         r->oss_registered = json_is_true(v);
         r->oss_mode = r->oss_registered ? OSS_MODE_REGISTERED : OSS_MODE_NOT_REGISTERED;
@@ -257,7 +255,7 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
                 if (found < 0) {
                         snprintf(err, errlen, "rules: \"oss_mode\" must be registered, "
                                  "not_registered or auto");
-                        goto fail;
+                        return -1;
                 }
                 r->oss_mode = (enum oss_mode)found;
         }
@@ -272,7 +270,7 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
                 } else {
                         snprintf(err, errlen, "rules: \"book_as\" must be salesorder or "
                                  "salesinvoice");
-                        goto fail;
+                        return -1;
                 }
         }
         v = json_object_get(obj, "prices_shown");
@@ -285,9 +283,15 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
                         r->prices_incl_vat = false;
                 } else {
                         snprintf(err, errlen, "rules: \"prices_shown\" must be incl or excl");
-                        goto fail;
+                        return -1;
                 }
         }
+        return 0;
+}
+
+/* The item codes, names and maps, each optional. */
+static int parse_members(const json_t *obj, struct rules *r, char *err, size_t errlen)
+{
         if (get_opt_string(obj, "shipping_item", &r->shipping_item, err, errlen) ||
             get_opt_string(obj, "discount_item", &r->discount_item, err, errlen) ||
             get_opt_string(obj, "payment_cost_item", &r->payment_cost_item, err, errlen) ||
@@ -297,61 +301,100 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
             get_opt_string(obj, "default_item_group", &r->default_item_group, err, errlen) ||
             get_opt_string(obj, "default_payment_condition", &r->default_payment_condition,
                            err, errlen))
-                goto fail;
+                return -1;
         if (get_map(obj, "item_groups", &r->item_groups, err, errlen) ||
             get_map(obj, "payment_conditions", &r->payment_conditions, err, errlen) ||
             get_map(obj, "gl_accounts", &r->gl_accounts, err, errlen))
-                goto fail;
+                return -1;
+        return 0;
+}
+
+/* The dry run's OSS figures: oss_ytd_eur, oss_prev_year_over. */
+static int parse_oss_figures(const json_t *obj, struct rules *r, char *err, size_t errlen)
+{
+        json_t *v;
+
         v = json_object_get(obj, "oss_ytd_eur");
         if (v && !json_is_null(v)) {
                 if (!json_is_number(v) || json_number_value(v) < 0) {
                         snprintf(err, errlen, "rules: \"oss_ytd_eur\" must be a number >= 0");
-                        goto fail;
+                        return -1;
                 }
                 r->oss_ytd_cents = llround(json_number_value(v) * 100.0);
         }
         v = json_object_get(obj, "oss_prev_year_over");
         if (v && !json_is_boolean(v)) {
                 snprintf(err, errlen, "rules: \"oss_prev_year_over\" must be true or false");
-                goto fail;
+                return -1;
         }
         r->oss_prev_year_over = json_is_true(v);
+        return 0;
+}
+
+static int parse_vat_codes(const json_t *obj, struct rules *r, char *err, size_t errlen)
+{
+        json_t *v;
+
         v = json_object_get(obj, "vat_codes");
         if (!json_is_array(v) || json_array_size(v) == 0) {
                 snprintf(err, errlen, "rules: \"vat_codes\" must be a non-empty array");
-                goto fail;
+                return -1;
         }
         r->vat_codes = calloc(json_array_size(v), sizeof(*r->vat_codes));
         if (!r->vat_codes)
-                goto fail;
+                return -1;
         for (size_t i = 0; i < json_array_size(v); i++) {
                 r->n_vat_codes = i + 1;
                 if (parse_vat_code(json_array_get(v, i), i, &r->vat_codes[i], err, errlen))
-                        goto fail;
+                        return -1;
         }
-        /* keep members we do not interpret so an export/import round trip loses nothing */
+        return 0;
+}
+
+/* Keeps the members we do not interpret so an export/import round trip loses nothing. */
+static void keep_extra(const json_t *obj, struct rules *r)
+{
+        static const char *const known[] = {
+                "tenant", "division", "home_country", "oss_registered", "oss_mode", "book_as",
+                "prices_shown", "shipping_item", "discount_item", "payment_cost_item",
+                "rounding_item", "custom_item", "journal", "default_item_group",
+                "default_payment_condition", "item_groups", "payment_conditions", "gl_accounts",
+                "oss_ytd_eur", "oss_prev_year_over", "vat_codes",
+        };
+        const char *k;
+        json_t *val;
+
         r->extra = json_object();
-        {
-                static const char *const known[] = {
-                        "tenant", "division", "home_country", "oss_registered", "oss_mode",
-                        "book_as", "prices_shown", "shipping_item", "discount_item",
-                        "payment_cost_item", "rounding_item", "custom_item", "journal",
-                        "default_item_group", "default_payment_condition", "item_groups",
-                        "payment_conditions", "gl_accounts", "oss_ytd_eur",
-                        "oss_prev_year_over", "vat_codes",
-                };
-                const char *k;
-                json_t *val;
+        json_object_foreach((json_t *)obj, k, val) {
+                bool is_known = false;
 
-                json_object_foreach((json_t *)obj, k, val) {
-                        bool is_known = false;
-
-                        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-                                is_known = is_known || strcmp(known[i], k) == 0;
-                        if (!is_known)
-                                json_object_set(r->extra, k, val);
-                }
+                for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+                        is_known = is_known || strcmp(known[i], k) == 0;
+                if (!is_known)
+                        json_object_set(r->extra, k, val);
         }
+}
+
+struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
+{
+        struct rules *r;
+
+        if (!json_is_object(obj)) {
+                snprintf(err, errlen, "rules: the rules file must hold a JSON object");
+                return NULL;
+        }
+        r = calloc(1, sizeof(*r));
+        if (!r) {
+                snprintf(err, errlen, "rules: out of memory");
+                return NULL;
+        }
+        r->prices_incl_vat = true;
+        if (parse_identity(obj, r, err, errlen) != 0 || parse_modes(obj, r, err, errlen) != 0 ||
+            parse_members(obj, r, err, errlen) != 0 ||
+            parse_oss_figures(obj, r, err, errlen) != 0 ||
+            parse_vat_codes(obj, r, err, errlen) != 0)
+                goto fail;
+        keep_extra(obj, r);
         if (!r->tenant || !r->extra) {
                 snprintf(err, errlen, "rules: out of memory");
                 goto fail;
