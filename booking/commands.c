@@ -127,11 +127,25 @@ char *booking_command_dumps(const struct booking *b, const struct rules *r,
         return s;
 }
 
+/* A customer or product envelope: member (acc or items, consumed) for endpoint. */
+static json_t *upsert_json(const struct rules *r, const char *kind, const char *id,
+                           const char *trace_id, const char *endpoint, const char *member,
+                           json_t *value)
+{
+        json_t *e = envelope(r->tenant, kind, id, trace_id);
+
+        json_object_set_new_nocheck(e, "division", json_integer(r->division));
+        json_object_set_new_nocheck(e, "endpoint", json_string(endpoint));
+        json_object_set_new_nocheck(e, member, value);
+        set_hash(e);
+        return e;
+}
+
 json_t *booking_account_upsert_json(const struct rules *r, const json_t *user,
                                     const char *trace_id, char *err, size_t errlen)
 {
         char id[32];
-        json_t *acc, *e;
+        json_t *acc;
 
         if (!json_is_object(user) || !field_id(user, "id", id, sizeof(id))) {
                 snprintf(err, errlen, "user has no id");
@@ -140,12 +154,7 @@ json_t *booking_account_upsert_json(const struct rules *r, const json_t *user,
         acc = booking_account_def(json_object_get(user, "userinfo"), id, err, errlen);
         if (!acc)
                 return NULL;
-        e = envelope(r->tenant, "account_upsert", id, trace_id);
-        json_object_set_new_nocheck(e, "division", json_integer(r->division));
-        json_object_set_new_nocheck(e, "endpoint", json_string("crm/Accounts"));
-        json_object_set_new_nocheck(e, "account", acc);
-        set_hash(e);
-        return e;
+        return upsert_json(r, "account_upsert", id, trace_id, "crm/Accounts", "account", acc);
 }
 
 json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
@@ -154,7 +163,7 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
         char id[32], code[64], desc[256];
         const char *name, *num, *group, *tariff;
         long long price, disc;
-        json_t *it, *items, *e;
+        json_t *it, *items;
 
         if (!json_is_object(product) || !field_id(product, "id", id, sizeof(id))) {
                 snprintf(err, errlen, "product has no id");
@@ -217,12 +226,7 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
         }
         items = json_array();
         json_array_append_new(items, it);
-        e = envelope(r->tenant, "item_upsert", id, trace_id);
-        json_object_set_new_nocheck(e, "division", json_integer(r->division));
-        json_object_set_new_nocheck(e, "endpoint", json_string("logistics/Items"));
-        json_object_set_new_nocheck(e, "items", items);
-        set_hash(e);
-        return e;
+        return upsert_json(r, "item_upsert", id, trace_id, "logistics/Items", "items", items);
 }
 
 json_t *booking_dead_letter_json(const char *tenant, const char *source_topic,

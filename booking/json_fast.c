@@ -638,6 +638,95 @@ static json_t *in_number(struct inbuf *in)
         return json_real(v);
 }
 
+static json_t *in_value(struct inbuf *in, int depth);
+
+/* Past an opening bracket: true when the container closes at once (and steps over close). */
+static bool in_empty(struct inbuf *in, char close)
+{
+        in->p++;
+        in_skip_ws(in);
+        if (in->p < in->end && *in->p == close) {
+                in->p++;
+                return true;
+        }
+        return false;
+}
+
+/* After a member or an element: 1 past a comma (more follow), 0 past the closing bracket,
+ * -1 for anything else. */
+static int in_next(struct inbuf *in, char close)
+{
+        in_skip_ws(in);
+        if (in->p < in->end && *in->p == ',') {
+                in->p++;
+                in_skip_ws(in);
+                return 1;
+        }
+        if (in->p < in->end && *in->p == close) {
+                in->p++;
+                return 0;
+        }
+        return -1;
+}
+
+static json_t *in_object(struct inbuf *in, int depth)
+{
+        json_t *obj = json_object();
+        int more = 1;
+
+        if (in_empty(in, '}'))
+                return obj;
+        while (more == 1) {
+                json_t *v;
+                char key[256];
+                const char *s;
+                size_t len, before = json_object_size(obj);
+
+                if (in->p >= in->end || *in->p != '"')
+                        break;
+                in->p++;
+                if (in_string(in, &s, &len) != 0 || len >= sizeof(key))
+                        break;
+                memcpy(key, s, len);
+                key[len] = '\0';
+                in_skip_ws(in);
+                if (in->p >= in->end || *in->p != ':')
+                        break;
+                in->p++;
+                in_skip_ws(in);
+                v = in_value(in, depth + 1);
+                /* a duplicate key leaves the size unchanged: jansson decides */
+                if (!v || json_object_setn_new_nocheck(obj, key, len, v) != 0 ||
+                    json_object_size(obj) != before + 1)
+                        break;
+                more = in_next(in, '}');
+                if (more == 0)
+                        return obj;
+        }
+        json_decref(obj);
+        return NULL;
+}
+
+static json_t *in_array(struct inbuf *in, int depth)
+{
+        json_t *arr = json_array();
+        int more = 1;
+
+        if (in_empty(in, ']'))
+                return arr;
+        while (more == 1) {
+                json_t *v = in_value(in, depth + 1);
+
+                if (!v || json_array_append_new(arr, v) != 0)
+                        break;
+                more = in_next(in, ']');
+                if (more == 0)
+                        return arr;
+        }
+        json_decref(arr);
+        return NULL;
+}
+
 static json_t *in_value(struct inbuf *in, int depth)
 {
         const char *s;
@@ -646,81 +735,10 @@ static json_t *in_value(struct inbuf *in, int depth)
         if (depth > LOAD_MAX_DEPTH || in->p >= in->end)
                 return NULL;
         switch (*in->p) {
-        case '{': {
-                json_t *obj = json_object();
-
-                in->p++;
-                in_skip_ws(in);
-                if (in->p < in->end && *in->p == '}') {
-                        in->p++;
-                        return obj;
-                }
-                for (;;) {
-                        json_t *v;
-                        char key[256];
-                        size_t before = json_object_size(obj);
-
-                        if (in->p >= in->end || *in->p != '"')
-                                break;
-                        in->p++;
-                        if (in_string(in, &s, &len) != 0 || len >= sizeof(key))
-                                break;
-                        memcpy(key, s, len);
-                        key[len] = '\0';
-                        in_skip_ws(in);
-                        if (in->p >= in->end || *in->p != ':')
-                                break;
-                        in->p++;
-                        in_skip_ws(in);
-                        v = in_value(in, depth + 1);
-                        /* a duplicate key leaves the size unchanged: jansson decides */
-                        if (!v || json_object_setn_new_nocheck(obj, key, len, v) != 0 ||
-                            json_object_size(obj) != before + 1)
-                                break;
-                        in_skip_ws(in);
-                        if (in->p < in->end && *in->p == ',') {
-                                in->p++;
-                                in_skip_ws(in);
-                                continue;
-                        }
-                        if (in->p < in->end && *in->p == '}') {
-                                in->p++;
-                                return obj;
-                        }
-                        break;
-                }
-                json_decref(obj);
-                return NULL;
-        }
-        case '[': {
-                json_t *arr = json_array();
-
-                in->p++;
-                in_skip_ws(in);
-                if (in->p < in->end && *in->p == ']') {
-                        in->p++;
-                        return arr;
-                }
-                for (;;) {
-                        json_t *v = in_value(in, depth + 1);
-
-                        if (!v || json_array_append_new(arr, v) != 0)
-                                break;
-                        in_skip_ws(in);
-                        if (in->p < in->end && *in->p == ',') {
-                                in->p++;
-                                in_skip_ws(in);
-                                continue;
-                        }
-                        if (in->p < in->end && *in->p == ']') {
-                                in->p++;
-                                return arr;
-                        }
-                        break;
-                }
-                json_decref(arr);
-                return NULL;
-        }
+        case '{':
+                return in_object(in, depth);
+        case '[':
+                return in_array(in, depth);
         case '"':
                 in->p++;
                 if (in_string(in, &s, &len) != 0)

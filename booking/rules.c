@@ -206,9 +206,8 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
 /* tenant, division, home_country. */
 static int parse_identity(const json_t *obj, struct rules *r, char *err, size_t errlen)
 {
-        json_t *v;
+        json_t *v = json_object_get(obj, "tenant");
 
-        v = json_object_get(obj, "tenant");
         if (!json_is_string(v) || json_string_length(v) == 0) {
                 snprintf(err, errlen, "rules: \"tenant\" must be a non-empty string");
                 return -1;
@@ -234,9 +233,8 @@ static int parse_identity(const json_t *obj, struct rules *r, char *err, size_t 
 /* oss_registered, oss_mode, book_as, prices_shown. */
 static int parse_modes(const json_t *obj, struct rules *r, char *err, size_t errlen)
 {
-        json_t *v;
+        json_t *v = json_object_get(obj, "oss_registered");
 
-        v = json_object_get(obj, "oss_registered");
         if (v && !json_is_boolean(v)) {
                 snprintf(err, errlen, "rules: \"oss_registered\" must be true or false");
                 return -1;
@@ -312,9 +310,8 @@ static int parse_members(const json_t *obj, struct rules *r, char *err, size_t e
 /* The dry run's OSS figures: oss_ytd_eur, oss_prev_year_over. */
 static int parse_oss_figures(const json_t *obj, struct rules *r, char *err, size_t errlen)
 {
-        json_t *v;
+        json_t *v = json_object_get(obj, "oss_ytd_eur");
 
-        v = json_object_get(obj, "oss_ytd_eur");
         if (v && !json_is_null(v)) {
                 if (!json_is_number(v) || json_number_value(v) < 0) {
                         snprintf(err, errlen, "rules: \"oss_ytd_eur\" must be a number >= 0");
@@ -333,9 +330,8 @@ static int parse_oss_figures(const json_t *obj, struct rules *r, char *err, size
 
 static int parse_vat_codes(const json_t *obj, struct rules *r, char *err, size_t errlen)
 {
-        json_t *v;
+        json_t *v = json_object_get(obj, "vat_codes");
 
-        v = json_object_get(obj, "vat_codes");
         if (!json_is_array(v) || json_array_size(v) == 0) {
                 snprintf(err, errlen, "rules: \"vat_codes\" must be a non-empty array");
                 return -1;
