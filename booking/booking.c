@@ -512,7 +512,8 @@ static json_t *item_def(const struct line *l, const struct rules *r, const struc
         char desc[256];
 
         json_object_set_new_nocheck(it, "Code", json_string(l->item));
-        field_utf8_trunc(l->desc[0] ? l->desc : l->item, BOOKING_MAX_DESCRIPTION, desc, sizeof(desc));
+        field_utf8_trunc(l->desc[0] ? l->desc : l->item, BOOKING_MAX_DESCRIPTION, desc,
+                         sizeof(desc));
         json_object_set_new_nocheck(it, "Description", json_string(desc));
         json_object_set_new_nocheck(it, "IsSalesItem", json_true());
         field_set_str(it, "ItemGroup", r->default_item_group);

@@ -213,7 +213,8 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
                 hd.scenario = VAT_SCENARIO_DOMESTIC;
                 field_copy(hd.rate_country, sizeof(hd.rate_country), r->home_country);
                 if (pct >= 0)
-                        field_set_str(it, "SalesVatCode", vat_engine_code(r, &hd, pct, e2, sizeof(e2)));
+                        field_set_str(it, "SalesVatCode",
+                                      vat_engine_code(r, &hd, pct, e2, sizeof(e2)));
                 if (field_micro(json_object_get(product, "price"), &price) == 0) {
                         field_micro(json_object_get(product, "discount"), &disc);
                         long long sell = price - disc;
