@@ -612,7 +612,7 @@ static int check_shop_icp(const json_t *order, const json_t *rows, const struct 
         else if (d->vat_status == VAT_NUMBER_EMPTY)
                 snprintf(err, errlen, "0%% intra-community VAT charged without a customer VAT "
                          "number");
-        else if (strcmp(d->dest_country, d->rate_country) == 0 &&
+        else if (!strcmp(d->dest_country, d->rate_country) &&
                  d->scenario == VAT_SCENARIO_DOMESTIC && !d->n_warnings)
                 snprintf(err, errlen, "0%% intra-community VAT charged on a delivery within %s",
                          d->rate_country);
@@ -656,7 +656,7 @@ static int check_order(const json_t *order, struct booking *out, char *err, size
                 return -1;
         }
         cur = field_str(order, "currency");
-        if (cur[0] != '\0' && strcmp(cur, "EUR") != 0) {
+        if (cur[0] != '\0' && strcmp(cur, "EUR")) {
                 snprintf(err, errlen, "currency %s is not supported (EUR only)", cur);
                 return -1;
         }
@@ -817,7 +817,7 @@ static int decide_scenario(const struct rules *r, const json_t *order, const jso
         in.rules = r;
         in.ship_country = field_str(ship, "country_code");
         in.ship_postcode = field_str(ship, "zipcode");
-        in.collected_at_home = strcasecmp(method, "pickup") == 0;
+        in.collected_at_home = !strcasecmp(method, "pickup");
         in.vat_number = field_str(customer, "btw");
         in.vies = ctx ? ctx->vies : VIES_NOT_CHECKED;
         in.order_net_cents = a->has_tax ? a->total - a->tax : goods_net_shop;
@@ -978,7 +978,7 @@ static void document_lines(json_t *lines, json_t *items, struct builder *b,
                 out->net_cents += l->net;
                 out->vat_cents += money_line_vat(l->net, l->pct_bp);
                 for (size_t k = 0; k < i && !seen; k++)
-                        seen = strcmp(b->lines[k].item, l->item) == 0;
+                        seen = !strcmp(b->lines[k].item, l->item);
                 if (seen)
                         continue;
                 json_array_append_new(items, l->kind == LINE_GOODS

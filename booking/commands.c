@@ -83,7 +83,7 @@ static void set_hash(json_t *e)
 static json_t *command_envelope(const struct booking *b, const struct rules *r,
                                 const char *trace_id)
 {
-        bool invoice = strcmp(b->endpoint, "salesinvoice/SalesInvoices") == 0;
+        bool invoice = !strcmp(b->endpoint, "salesinvoice/SalesInvoices");
         json_t *e = envelope(r->tenant, invoice ? "sales_invoice" : "sales_order", b->source_id,
                              trace_id);
 
@@ -202,12 +202,12 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
                 struct vat_decision hd;
                 char e2[8];
 
-                if (strcmp(tariff, "normal") == 0 || strcmp(tariff, "standard") == 0 ||
+                if (!strcmp(tariff, "normal") || !strcmp(tariff, "standard") ||
                     tariff[0] == '\0')
                         pct = home->standard;
-                else if (strcmp(tariff, "reduced") == 0 || strcmp(tariff, "low") == 0)
+                else if (!strcmp(tariff, "reduced") || !strcmp(tariff, "low"))
                         pct = home->n_reduced > 0 ? home->reduced[0] : -1;
-                else if (strcmp(tariff, "exempt") == 0 || strcmp(tariff, "zero") == 0)
+                else if (!strcmp(tariff, "exempt") || !strcmp(tariff, "zero"))
                         pct = 0;
                 memset(&hd, 0, sizeof(hd));
                 hd.scenario = VAT_SCENARIO_DOMESTIC;

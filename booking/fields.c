@@ -100,9 +100,9 @@ bool field_bool(const json_t *obj, const char *key, bool def)
         if (json_is_string(v)) {
                 const char *s = json_string_value(v);
 
-                if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+                if (!strcmp(s, "true") || !strcmp(s, "1"))
                         return true;
-                if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+                if (!strcmp(s, "false") || !strcmp(s, "0"))
                         return false;
         }
         return def;

@@ -362,7 +362,7 @@ char *booking_dumps_hashed(const json_t *e, const char *const keys[], size_t n_k
                 out_byte(&o, ':');
                 ok = ok && out_value(&o, json_object_iter_value(it), 1) == 0;
                 for (size_t k = 0; k < n_keys; k++) {
-                        if (strlen(keys[k]) == klen && memcmp(keys[k], key, klen) == 0) {
+                        if (strlen(keys[k]) == klen && !memcmp(keys[k], key, klen)) {
                                 start[k] = at;
                                 end[k] = o.len;
                                 have[k] = true;
@@ -745,19 +745,19 @@ static json_t *in_value(struct inbuf *in, int depth)
                         return NULL;
                 return json_stringn_nocheck(s, len);
         case 't':
-                if (in->end - in->p >= 4 && memcmp(in->p, "true", 4) == 0) {
+                if (in->end - in->p >= 4 && !memcmp(in->p, "true", 4)) {
                         in->p += 4;
                         return json_true();
                 }
                 return NULL;
         case 'f':
-                if (in->end - in->p >= 5 && memcmp(in->p, "false", 5) == 0) {
+                if (in->end - in->p >= 5 && !memcmp(in->p, "false", 5)) {
                         in->p += 5;
                         return json_false();
                 }
                 return NULL;
         case 'n':
-                if (in->end - in->p >= 4 && memcmp(in->p, "null", 4) == 0) {
+                if (in->end - in->p >= 4 && !memcmp(in->p, "null", 4)) {
                         in->p += 4;
                         return json_null();
                 }

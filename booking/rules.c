@@ -25,7 +25,7 @@ const char *vat_scenario_name(enum vat_scenario s)
 int vat_scenario_parse(const char *name, enum vat_scenario *out)
 {
         for (size_t i = 0; i < sizeof(scenario_names) / sizeof(scenario_names[0]); i++) {
-                if (strcmp(scenario_names[i], name) == 0) {
+                if (!strcmp(scenario_names[i], name)) {
                         *out = (enum vat_scenario)i;
                         return 0;
                 }
@@ -141,7 +141,7 @@ static int parse_country(const char *s, char out[3])
         out[0] = (char)toupper((unsigned char)s[0]);
         out[1] = (char)toupper((unsigned char)s[1]);
         out[2] = '\0';
-        if (strcmp(out, "EL") == 0)
+        if (!strcmp(out, "EL"))
                 memcpy(out, "GR", 3);
         return 0;
 }
@@ -247,7 +247,7 @@ static int parse_modes(const json_t *obj, struct rules *r, char *err, size_t err
                 int found = -1;
 
                 for (int i = 0; s && i < 3; i++) {
-                        if (strcmp(s, oss_mode_names[i]) == 0)
+                        if (!strcmp(s, oss_mode_names[i]))
                                 found = i;
                 }
                 if (found < 0) {
@@ -261,9 +261,9 @@ static int parse_modes(const json_t *obj, struct rules *r, char *err, size_t err
         if (v && !json_is_null(v)) {
                 const char *s = json_string_value(v);
 
-                if (s && strcmp(s, "salesorder") == 0) {
+                if (s && !strcmp(s, "salesorder")) {
                         r->book_as = BOOK_AS_SALES_ORDER;
-                } else if (s && strcmp(s, "salesinvoice") == 0) {
+                } else if (s && !strcmp(s, "salesinvoice")) {
                         r->book_as = BOOK_AS_SALES_INVOICE;
                 } else {
                         snprintf(err, errlen, "rules: \"book_as\" must be salesorder or "
@@ -275,9 +275,9 @@ static int parse_modes(const json_t *obj, struct rules *r, char *err, size_t err
         if (v && !json_is_null(v)) {
                 const char *s = json_string_value(v);
 
-                if (s && strcmp(s, "incl") == 0) {
+                if (s && !strcmp(s, "incl")) {
                         r->prices_incl_vat = true;
-                } else if (s && strcmp(s, "excl") == 0) {
+                } else if (s && !strcmp(s, "excl")) {
                         r->prices_incl_vat = false;
                 } else {
                         snprintf(err, errlen, "rules: \"prices_shown\" must be incl or excl");
@@ -365,7 +365,7 @@ static void keep_extra(const json_t *obj, struct rules *r)
                 bool is_known = false;
 
                 for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-                        is_known = is_known || strcmp(known[i], k) == 0;
+                        is_known = is_known || !strcmp(known[i], k);
                 if (!is_known)
                         json_object_set(r->extra, k, val);
         }
@@ -484,7 +484,7 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                                          "a \"country\"", i, vc->code);
                                 return -1;
                         }
-                        if (strcmp(vc->country, r->home_country) == 0 ||
+                        if (!strcmp(vc->country, r->home_country) ||
                             !vat_rates_find(vc->country)) {
                                 snprintf(err, errlen, "rules: vat_codes[%zu] (%s): %s is not an "
                                          "OSS destination", i, vc->code, vc->country);
@@ -494,7 +494,7 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                 case VAT_SCENARIO_DOMESTIC:
                 case VAT_SCENARIO_DISTANCE_ORIGIN:
                         if (vc->scenario == VAT_SCENARIO_DOMESTIC && vc->country[0] != '\0' &&
-                            strcmp(vc->country, r->home_country) != 0) {
+                            strcmp(vc->country, r->home_country)) {
                                 snprintf(err, errlen, "rules: vat_codes[%zu] (%s): domestic code "
                                          "for %s, but home_country is %s", i, vc->code,
                                          vc->country, r->home_country);
@@ -530,9 +530,9 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                 for (size_t j = 0; j < i; j++) {
                         const struct rules_vat_code *o = &r->vat_codes[j];
 
-                        if (o->scenario == vc->scenario && strcmp(o->country, vc->country) == 0 &&
+                        if (o->scenario == vc->scenario && !strcmp(o->country, vc->country) &&
                             o->cls == vc->cls && o->pct_bp == vc->pct_bp &&
-                            strcmp(o->code, vc->code) != 0) {
+                            strcmp(o->code, vc->code)) {
                                 snprintf(err, errlen, "rules: vat_codes[%zu] (%s) and [%zu] (%s) "
                                          "map the same situation", j, o->code, i, vc->code);
                                 return -1;

@@ -289,7 +289,7 @@ static enum vat_number_status check_fr(const char *n, size_t len)
                         return VAT_NUMBER_FORMAT_INVALID;
         }
         /* SIREN 000... are Monaco numbers without a Luhn-valid SIREN */
-        if (strncmp(n + 2, "000", 3) != 0 && luhn_sum(n + 2, 9) != 0)
+        if (strncmp(n + 2, "000", 3) && luhn_sum(n + 2, 9) != 0)
                 return VAT_NUMBER_CHECKSUM_INVALID;
         if (all_digits(n, 2)) {
                 char buf[12];
@@ -360,7 +360,7 @@ static enum vat_number_status check_it(const char *n, size_t len)
 {
         if (len != 11 || !all_digits(n, 11))
                 return VAT_NUMBER_FORMAT_INVALID;
-        if (strncmp(n, "0000000", 7) == 0)
+        if (!strncmp(n, "0000000", 7))
                 return VAT_NUMBER_FORMAT_INVALID;
         int office = dig(n[7]) * 100 + dig(n[8]) * 10 + dig(n[9]);
 
@@ -472,7 +472,7 @@ static enum vat_number_status check_nl(const char *n, size_t len)
                 static const int w[] = {9, 8, 7, 6, 5, 4, 3, 2};
                 int sum = weighted_sum(n, w, 8) - dig(n[8]);
 
-                if (sum % 11 == 0 && strncmp(n, "000000000", 9) != 0)
+                if (sum % 11 == 0 && strncmp(n, "000000000", 9))
                         return VAT_NUMBER_VALID;
         }
         return VAT_NUMBER_CHECKSUM_INVALID;
@@ -548,7 +548,7 @@ static enum vat_number_status check_xi(const char *n, size_t len)
 {
         static const int w[] = {8, 7, 6, 5, 4, 3, 2, 10, 1};
 
-        if (len == 5 && (strncmp(n, "GD", 2) == 0 || strncmp(n, "HA", 2) == 0) &&
+        if (len == 5 && (!strncmp(n, "GD", 2) || !strncmp(n, "HA", 2)) &&
             all_digits(n + 2, 3)) {
                 int v = dig(n[2]) * 100 + dig(n[3]) * 10 + dig(n[4]);
 
@@ -587,7 +587,7 @@ static const struct {
 static int checker_index(const char *normalised)
 {
         for (size_t i = 0; i < N_CHECKERS; i++) {
-                if (strncmp(normalised, checkers[i].prefix, 2) == 0)
+                if (!strncmp(normalised, checkers[i].prefix, 2))
                         return (int)i;
         }
         return -1;
@@ -614,11 +614,11 @@ enum vat_number_status vat_number_check(const char *input, char *out, size_t out
         buf[k] = '\0';
         if (k == 0)
                 return VAT_NUMBER_EMPTY;
-        if (k >= 2 && strncmp(buf, "GR", 2) == 0) {
+        if (k >= 2 && !strncmp(buf, "GR", 2)) {
                 buf[0] = 'E';
                 buf[1] = 'L';
         }
-        if (strncmp(buf, "BE", 2) == 0) {
+        if (!strncmp(buf, "BE", 2)) {
                 /* "(0)" written for the leading zero; old 9-digit numbers gain a 0 */
                 char *paren = strstr(buf, "(0)");
 

@@ -8,10 +8,10 @@ const struct vat_country *vat_rates_find(const char *iso)
 {
         if (!iso)
                 return NULL;
-        if (strcmp(iso, "EL") == 0)
+        if (!strcmp(iso, "EL"))
                 iso = "GR";
         for (size_t i = 0; i < vat_rates_table_len; i++) {
-                if (strcmp(vat_rates_table[i].iso, iso) == 0)
+                if (!strcmp(vat_rates_table[i].iso, iso))
                         return &vat_rates_table[i];
         }
         return NULL;
@@ -67,7 +67,7 @@ int vat_class_parse(const char *name, enum vat_class *out)
                 {"parking", VAT_CLASS_PARKING},       {"zero", VAT_CLASS_ZERO},
         };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-                if (strcmp(names[i].name, name) == 0) {
+                if (!strcmp(names[i].name, name)) {
                         *out = names[i].cls;
                         return 0;
                 }

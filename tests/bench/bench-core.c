@@ -145,7 +145,7 @@ int main(int argc, char **argv)
                 char *want = json_dumps(cmd, JSON_COMPACT | JSON_REAL_PRECISION(15));
                 char *got = booking_command_dumps(&b, r, "bench");
                 json_t *again = booking_loadb(text[i], len[i], 0, NULL);
-                bool same = want && got && strcmp(want, got) == 0 && json_equal(again, order);
+                bool same = want && got && !strcmp(want, got) && json_equal(again, order);
 
                 free(want);
                 free(got);
