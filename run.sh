@@ -8,44 +8,97 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES="meson ninja-build pkg-config gcc libc6-dev librdkafka-dev libcurl4-openssl-dev
 libjansson-dev libpq-dev libmicrohttpd-dev libssl-dev postgresql postgresql-client maven
-default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium clang"
+default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium clang
+libclang-rt-14-dev ca-certificates git python3-venv prometheus"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Step output goes to a log of its own; a failing step prints its name and the end of its log.
+LOGS=${CX_LOG_DIR:-$PWD/build-logs}
+
+# Each line carries the seconds since start, so a log shows how long every part took.
+say() { printf '\033[1m==> [%4d s] %s\033[0m\n' "$SECONDS" "$*" >&2; }
+
+step() {  # step NAME COMMAND...: run quietly into $LOGS/NAME.log, fail loudly
+    local name=$1 rc=0
+    shift
+    mkdir -p "$LOGS"
+    "$@" > "$LOGS/$name.log" 2>&1 || rc=$?
+    if ((rc)); then
+        echo "run.sh: step '$name' failed (exit $rc): $*" >&2
+        echo "run.sh: the last lines of $LOGS/$name.log:" >&2
+        tail -n 40 "$LOGS/$name.log" >&2
+    fi
+    return $rc
+}
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
 
 install_deps() {
     local missing=()
     for p in $APT_PACKAGES; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
     done
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    # Node.js may come from elsewhere than Debian on some machines; Debian's otherwise.
+    command -v npm >/dev/null || missing+=(nodejs npm)
     if ((${#missing[@]})); then
         say "installing ${missing[*]}"
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-            "${missing[@]}" >/dev/null
+        step apt-install apt_install "${missing[@]}"
     fi
-    command -v java >/dev/null || { echo "java is missing" >&2; exit 1; }
-    # Node.js may come from elsewhere than Debian on this machine kind; only add it if absent.
-    if ! command -v npm >/dev/null; then
-        DEBIAN_FRONTEND=noninteractive ${sudo:-} apt-get install -y -qq nodejs npm >/dev/null
-    fi
-    say "Kafka broker jars: $(tests/harness/fetch-kafka.sh)"
-    # playwright-core for the control panel's browser tests (pinned in its package-lock.json)
+    command -v java >/dev/null || { echo "run.sh: java is missing after the install" >&2; exit 1; }
+    say "Kafka broker jars"
+    step fetch-kafka tests/harness/fetch-kafka.sh
+    # playwright-core for the control panel's browser tests (pinned in its package-lock.json;
+    # 1.61 is the last release that runs on Debian bookworm's Node.js 18)
     if [ ! -d tests/integration/panel/node_modules/playwright-core ]; then
-        npm --prefix tests/integration/panel install --no-audit --no-fund --silent >/dev/null
+        say "playwright-core from npm"
+        step npm-install npm --prefix tests/integration/panel ci --no-audit --no-fund
     fi
+    say "Python packages of tests/requirements.txt"
+    local venv_bin
+    venv_bin=$(step python-tools tests/harness/python-tools.sh && tail -n 1 "$LOGS/python-tools.log")
+    export PATH="$venv_bin:$PATH"
+    check_tools
+}
+
+# Prove each tool works before the suite relies on it.
+check_tools() {
+    say "checking the tools: a fuzzer links and runs, the browser starts"
+    local tmp
+    tmp=$(mktemp -d)
+    printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+        'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return d && n > 1 && d[0] == 0; }' \
+        > "$tmp/probe.c"
+    step fuzzer-links clang -fsanitize=fuzzer,address,undefined -o "$tmp/probe" "$tmp/probe.c"
+    step fuzzer-runs "$tmp/probe" -runs=100
+    rm -rf "$tmp"
+    step browser-starts node tests/integration/panel/browser-check.js
+    step promtool-runs promtool --version
+    step kubernetes-validate-runs kubernetes-validate --version
 }
 
 build() {  # build DIR [meson options...]
     local dir=$1
     shift
     if [ ! -f "$dir/build.ninja" ]; then
-        meson setup "$dir" "$@" >/dev/null
+        step "setup-$dir" meson setup "$dir" "$@"
     else
-        meson configure "$dir" "$@" >/dev/null
+        step "setup-$dir" meson configure "$dir" "$@"
     fi
-    ninja -C "$dir" >/dev/null
+    step "build-$dir" ninja -C "$dir"
+}
+
+build_fuzz() {
+    [ -f build-fuzz/build.ninja ] || CC=clang step setup-build-fuzz meson setup build-fuzz \
+        -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
+    local targets
+    targets=$(ninja -C build-fuzz -t targets all | sed -n 's|^\(tests/fuzz/fuzz-[a-z-]*\): .*|\1|p')
+    [ -n "$targets" ] || { echo "run.sh: build-fuzz has no fuzz targets" >&2; return 1; }
+    # shellcheck disable=SC2086
+    step build-fuzz ninja -C build-fuzz $targets
 }
 
 # Add the results of the last `meson test` in build dir $1 to the running totals.
@@ -90,9 +143,7 @@ cmd_test() {
     mtest build-ci --suite unit || rc=1
     mtest build-asan --suite unit || rc=1
     say "fuzzing each libFuzzer target for ${FUZZ_SECONDS:-45}s"
-    [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true \
-        -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
-    ninja -C build-fuzz $(ninja -C build-fuzz -t targets all | sed -n 's|^\(tests/fuzz/fuzz-[a-z-]*\): .*|\1|p') >/dev/null
+    build_fuzz
     tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-45}" || rc=1
     say "integration tests (real Kafka broker and PostgreSQL, started by the harness)"
     export -f mtest tally
@@ -114,8 +165,17 @@ cmd_demo() {
     exec python3 tests/harness/demo.py --build build "$@"
 }
 
+# For CI's fresh-machine check (tests/fresh/run.sh): the install step and the fuzz build only.
+cmd_setup() {
+    install_deps
+    say "building the fuzz targets"
+    build_fuzz
+    say "set-up works"
+}
+
 case "${1:-}" in
 test) shift; cmd_test "$@" ;;
 demo) shift; cmd_demo "$@" ;;
+setup) shift; cmd_setup "$@" ;;
 *) echo "usage: $0 demo|test" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/iso8601.h"
 #include "common/journal.h"
 
 /* Type oids from PostgreSQL's catalog (pg_type.h is not part of libpq's headers). */
@@ -118,76 +119,20 @@ int ops_tenant_exists(ops_ctx *ctx, const char *id, cx_err *err)
         return 0;
 }
 
-static int digits(const char *s, int n)
-{
-        int v = 0;
-
-        for (int i = 0; i < n; i++) {
-                if (!isdigit((unsigned char)s[i]))
-                        return -1;
-                v = v * 10 + (s[i] - '0');
-        }
-        return v;
-}
-
 int ops_parse_time(const char *text, long long *epoch, char iso[32], cx_err *err)
 {
-        struct tm tm = { 0 };
-        int y, mo, d, h = 0, mi = 0, s = 0, off = 0;
-        const char *p;
-        time_t t;
+        long long t;
 
-        if (!text || strlen(text) < 10 || text[4] != '-' || text[7] != '-')
-                goto bad;
-        y = digits(text, 4);
-        mo = digits(text + 5, 2);
-        d = digits(text + 8, 2);
-        p = text + 10;
-        if (*p == 'T' || *p == ' ') {
-                if (strlen(p) < 9 || p[3] != ':' || p[6] != ':')
-                        goto bad;
-                h = digits(p + 1, 2);
-                mi = digits(p + 4, 2);
-                s = digits(p + 7, 2);
-                p += 9;
-                if (*p == 'Z') {
-                        p++;
-                } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-                        int oh = digits(p + 1, 2), om = digits(p + 4, 2);
-
-                        if (oh < 0 || om < 0 || oh > 14 || om > 59)
-                                goto bad;
-                        off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
-                        p += 6;
-                }
-        }
-        if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
-            mi < 0 || mi > 59 || s < 0 || s > 60)
-                goto bad;
-        tm.tm_year = y - 1900;
-        tm.tm_mon = mo - 1;
-        tm.tm_mday = d;
-        tm.tm_hour = h;
-        tm.tm_min = mi;
-        tm.tm_sec = s;
-        t = timegm(&tm);
-        /* timegm normalises 31 February into March: refuse dates that moved */
-        if (tm.tm_mday != d || tm.tm_mon != mo - 1)
-                goto bad;
-        t -= off;
+        /* the one ISO 8601 parser refuses impossible dates; before 1970 is no date of ours
+         * (four digits, so comparing the text compares the year) */
+        if (cx_iso8601_parse(text, &t) < 0 || strncmp(text, "1970", 4) < 0)
+                return cx_fail(err, CX_ERR_PARSE, false, "time \"%s\": expected YYYY-MM-DD or"
+                               " YYYY-MM-DDTHH:MM:SS[Z|+HH:MM]", text ? text : "");
         if (epoch)
-                *epoch = (long long)t;
-        if (iso) {
-                struct tm u;
-
-                gmtime_r(&t, &u);
-                strftime(iso, 32, "%Y-%m-%dT%H:%M:%SZ", &u);
-        }
+                *epoch = t;
+        if (iso)
+                cx_iso8601_format(t, iso, 32);
         return 0;
-bad:
-        return cx_fail(err, CX_ERR_PARSE, false,
-                       "time \"%s\": expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[Z|+HH:MM]",
-                       text ? text : "");
 }
 
 int ops_audit(ops_ctx *ctx, const char *tenant, const char *entity, const char *source_id,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/kafka.h"
 #include "common/log.h"
 
 #define KAFKA_TIMEOUT_MS 15000
@@ -27,6 +28,11 @@ static rd_kafka_t *replay_client(const char *brokers, const char *group, cx_err 
             rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", why, sizeof(why))) {
                 rd_kafka_conf_destroy(conf);
                 cx_fail(err, CX_ERR_CONFIG, false, "Kafka configuration: %s", why);
+                return NULL;
+        }
+        /* The same client properties (TLS, SASL) as every daemon's. */
+        if (cx_kafka_apply_properties(conf, err) < 0) {
+                rd_kafka_conf_destroy(conf);
                 return NULL;
         }
         rd_kafka_conf_set_log_cb(conf, kafka_log);

@@ -3,7 +3,8 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <stdio.h>
+
+#include "ccv/fields.h"
 
 int field_micro(const json_t *v, long long *out)
 {
@@ -72,40 +73,12 @@ int field_micro(const json_t *v, long long *out)
 
 const char *field_id(const json_t *obj, const char *key, char *buf, size_t len)
 {
-        json_t *v = json_object_get(obj, key);
-
-        if (json_is_integer(v)) {
-                snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-                return buf;
-        }
-        if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) {
-                snprintf(buf, len, "%.0f", json_real_value(v));
-                return buf;
-        }
-        if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < len) {
-                field_copy(buf, len, json_string_value(v));
-                return buf;
-        }
-        return NULL;
+        return ccv_json_id(json_object_get(obj, key), buf, len) ? buf : NULL;
 }
 
 bool field_bool(const json_t *obj, const char *key, bool def)
 {
-        json_t *v = json_object_get(obj, key);
-
-        if (json_is_boolean(v))
-                return json_is_true(v);
-        if (json_is_integer(v))
-                return json_integer_value(v) != 0;
-        if (json_is_string(v)) {
-                const char *s = json_string_value(v);
-
-                if (!strcmp(s, "true") || !strcmp(s, "1"))
-                        return true;
-                if (!strcmp(s, "false") || !strcmp(s, "0"))
-                        return false;
-        }
-        return def;
+        return ccv_json_bool(json_object_get(obj, key), def);
 }
 
 void field_utf8_trunc(const char *s, size_t max, char *out, size_t outlen)

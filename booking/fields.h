@@ -38,10 +38,10 @@ static inline void field_set_str(json_t *obj, const char *key, const char *val)
  * missing, ""), 0 when parsed, -1 when malformed. */
 int field_micro(const json_t *v, long long *out);
 
-/* Id member (number or string) into buf; returns buf, or NULL when absent or empty. */
+/* Id member into buf (ccv_json_id(): a positive number or digits); returns buf, or NULL. */
 const char *field_id(const json_t *obj, const char *key, char *buf, size_t len);
 
-/* Boolean member, also "true"/"1" strings; def when absent. */
+/* Boolean member, also "true"/"1" strings (ccv_json_bool()); def when absent. */
 bool field_bool(const json_t *obj, const char *key, bool def);
 
 /* Copies at most max characters of s (UTF-8 aware, never splitting a sequence). */

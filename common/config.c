@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/kafka.h"
 #include "common/log.h"
 
 const cx_cfg_var cx_common_vars[] = {
@@ -103,9 +104,16 @@ static int parse_value(struct cx_config_value *val, const char *text, cx_err *er
         return 0;
 }
 
+/* A program that talks to Kafka (declares CX_KAFKA_BROKERS) takes CX_KAFKA_PROPERTY_*. */
+static bool takes_kafka_properties(const cx_cfg_var *const *tables)
+{
+        return find_var(tables, "CX_KAFKA_BROKERS", strlen("CX_KAFKA_BROKERS")) != NULL;
+}
+
 cx_config *cx_config_load(const cx_cfg_var *const *tables, char **envp, cx_err *err)
 {
         cx_config *cfg = calloc(1, sizeof(*cfg));
+        bool kafka = takes_kafka_properties(tables);
         size_t n = 0, i = 0;
 
         if (!cfg)
@@ -116,6 +124,9 @@ cx_config *cx_config_load(const cx_cfg_var *const *tables, char **envp, cx_err *
 
                 if (strncmp(*e, CX_ENV_PREFIX, strlen(CX_ENV_PREFIX)) != 0 || !eq)
                         continue;
+                if (kafka && !strncmp(*e, CX_KAFKA_PROPERTY_PREFIX,
+                                      strlen(CX_KAFKA_PROPERTY_PREFIX)))
+                        continue; /* checked against librdkafka below */
                 if (!find_var(tables, *e, (size_t)(eq - *e))) {
                         cx_fail(err, CX_ERR_CONFIG, false,
                                 "%.*s: unknown variable (not read by this program)",
@@ -156,6 +167,10 @@ cx_config *cx_config_load(const cx_cfg_var *const *tables, char **envp, cx_err *
                         if (v->secret && val->set)
                                 cx_log_add_secret(val->text);
                 }
+        }
+        if (kafka && cx_kafka_properties_load(envp, err) < 0) {
+                cx_config_free(cfg);
+                return NULL;
         }
         return cfg;
 oom:
@@ -242,5 +257,13 @@ void cx_config_print_reference(FILE *out, const char *program, const cx_cfg_var 
                                 v->def ? "`" : "", range, v->secret ? "yes" : "no", v->help);
                 }
         }
+        if (takes_kafka_properties(tables))
+                fprintf(out, "| `%s<NAME>` | string | (unset) |  | by name | librdkafka client "
+                             "property NAME for every Kafka client, '.' written '_' and '_' "
+                             "written '__' (`%sSECURITY_PROTOCOL=SASL_SSL`); `%s<NAME>_FILE` "
+                             "reads the value from a file; passwords, secrets and private keys "
+                             "are never logged |\n",
+                        CX_KAFKA_PROPERTY_PREFIX, CX_KAFKA_PROPERTY_PREFIX,
+                        CX_KAFKA_PROPERTY_PREFIX);
         fputc('\n', out);
 }

@@ -120,9 +120,21 @@ bool cx_daemon_wait_kafka(cx_daemon *d, rd_kafka_t *rk)
                         return true;
                 if (time(NULL) >= deadline)
                         break;
-                cx_log(CX_LOG_WARN, "kafka.connect_retry", "Kafka brokers %s not reachable yet",
-                       cx_config_str(d->cfg, "CX_KAFKA_BROKERS"));
+                if (*cx_kafka_last_auth_error())
+                        cx_log(CX_LOG_WARN, "kafka.connect_retry",
+                               "Kafka brokers %s refuse this client: %s",
+                               cx_config_str(d->cfg, "CX_KAFKA_BROKERS"),
+                               cx_kafka_last_auth_error());
+                else
+                        cx_log(CX_LOG_WARN, "kafka.connect_retry",
+                               "Kafka brokers %s not reachable yet",
+                               cx_config_str(d->cfg, "CX_KAFKA_BROKERS"));
         }
+        /* Say why, once: wrong credentials are not an unreachable broker. */
+        if (*cx_kafka_last_auth_error())
+                cx_log(CX_LOG_ERROR, "startup.kafka_auth",
+                       "Kafka authentication failed (check the CX_KAFKA_PROPERTY_* settings): %s",
+                       cx_kafka_last_auth_error());
         return false;
 }
 

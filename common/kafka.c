@@ -1,5 +1,9 @@
 #include "common/kafka.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
@@ -19,10 +23,268 @@ struct cx_consumer {
         rd_kafka_t *rk;
 };
 
+/* The last refused login (SASL or TLS), for start-up messages. */
+static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
+static char auth_error[512];
+
+/* The client properties from the environment (cx_kafka_properties_load()). */
+struct kafka_property {
+        char *env;   /**< the variable it came from */
+        char *name;  /**< librdkafka's name */
+        char *value;
+};
+static struct kafka_property *props;
+static size_t n_props;
+static atomic_bool props_logged;
+
+/* Properties the connector sets itself and relies on (exactly once, its own offsets). */
+static const char *const owned_properties[] = {
+        "bootstrap.servers", "metadata.broker.list", "group.id", "transactional.id",
+        "enable.idempotence", "acks", "request.required.acks", "isolation.level",
+        "enable.auto.commit", "auto.commit.enable", "enable.auto.offset.store",
+        "auto.offset.reset", NULL,
+};
+
+bool cx_kafka_property_is_secret(const char *name)
+{
+        return strstr(name, "password") || strstr(name, "secret") ||
+               !strcmp(name, "ssl.key.pem") || !strcmp(name, "sasl.oauthbearer.config");
+}
+
+static void free_properties(struct kafka_property *list, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(list[i].env);
+                free(list[i].name);
+                free(list[i].value);
+        }
+        free(list);
+}
+
+/* CX_KAFKA_PROPERTY_SASL_MECHANISM -> sasl.mechanism; "__" is a literal '_'. */
+static int property_name(const char *var, size_t len, char *out, size_t size)
+{
+        size_t o = 0;
+
+        if (!len || var[0] == '_' || var[len - 1] == '_')
+                return -1;
+        for (size_t i = 0; i < len; i++) {
+                char c = var[i];
+
+                if (o + 1 >= size)
+                        return -1;
+                if (c == '_' && i + 1 < len && var[i + 1] == '_') {
+                        out[o++] = '_';
+                        i++;
+                } else if (c == '_') {
+                        out[o++] = '.';
+                } else if (isalnum((unsigned char)c)) {
+                        out[o++] = (char)tolower((unsigned char)c);
+                } else {
+                        return -1;
+                }
+        }
+        out[o] = '\0';
+        return 0;
+}
+
+static char *read_value_file(const char *var, const char *path, cx_err *err)
+{
+        FILE *f = fopen(path, "r");
+        char *buf;
+        size_t n;
+
+        if (!f) {
+                cx_fail(err, CX_ERR_CONFIG, false, "%s: cannot read %s: %s", var, path,
+                        strerror(errno));
+                return NULL;
+        }
+        buf = malloc(65537);
+        n = buf ? fread(buf, 1, 65537, f) : 0;
+        fclose(f);
+        if (!buf || n > 65536) {
+                cx_fail(err, CX_ERR_CONFIG, false, "%s: %s is larger than 64 KiB", var, path);
+                free(buf);
+                return NULL;
+        }
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                n--;
+        buf[n] = '\0';
+        if (!n || memchr(buf, '\0', n)) {
+                cx_fail(err, CX_ERR_CONFIG, false, "%s: %s %s", var, path,
+                        n ? "holds a NUL byte" : "is empty");
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+static const char *env_value(char **envp, const char *name)
+{
+        size_t len = strlen(name);
+
+        for (char **e = envp; e && *e; e++)
+                if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+                        return *e + len + 1;
+        return NULL;
+}
+
+/* Check one NAME=VALUE against librdkafka; the message never shows a secret value. */
+static int check_property(rd_kafka_conf_t *scratch, const struct kafka_property *p,
+                          cx_err *err)
+{
+        char errstr[512];
+        rd_kafka_conf_res_t r;
+
+        for (const char *const *o = owned_properties; *o; o++)
+                if (!strcmp(p->name, *o))
+                        return cx_fail(err, CX_ERR_CONFIG, false,
+                                       "%s: %s is set by the connector itself and cannot be "
+                                       "overridden%s", p->env, p->name,
+                                       strstr(p->name, "broker") || strstr(p->name, "bootstrap")
+                                       ? " (use CX_KAFKA_BROKERS)" : "");
+        r = rd_kafka_conf_set(scratch, p->name, p->value, errstr, sizeof(errstr));
+        if (r == RD_KAFKA_CONF_UNKNOWN)
+                return cx_fail(err, CX_ERR_CONFIG, false,
+                               "%s: librdkafka has no property \"%s\" (write each '.' as '_' "
+                               "and each '_' as '__')", p->env, p->name);
+        if (r != RD_KAFKA_CONF_OK) {
+                size_t n = strlen(errstr);
+
+                while (n && isspace((unsigned char)errstr[n - 1]))
+                        errstr[--n] = '\0';
+                if (cx_kafka_property_is_secret(p->name) && *p->value &&
+                    strstr(errstr, p->value))
+                        snprintf(errstr, sizeof(errstr), "invalid value");
+                return cx_fail(err, CX_ERR_CONFIG, false, "%s: librdkafka refuses %s: %s",
+                               p->env, p->name, errstr);
+        }
+        return 0;
+}
+
+int cx_kafka_properties_load(char **envp, cx_err *err)
+{
+        const size_t plen = strlen(CX_KAFKA_PROPERTY_PREFIX);
+        struct kafka_property *list = NULL;
+        rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+        size_t n = 0;
+
+        for (char **e = envp; e && *e; e++) {
+                const char *eq = strchr(*e, '=');
+                size_t len;
+                bool from_file;
+                char name[256], var[256];
+                struct kafka_property *grown, *p;
+
+                if (strncmp(*e, CX_KAFKA_PROPERTY_PREFIX, plen) != 0 || !eq || !eq[1])
+                        continue;
+                snprintf(var, sizeof(var), "%.*s", (int)(eq - *e), *e);
+                len = strlen(var) - plen;
+                from_file = len > 5 && !strcmp(var + strlen(var) - 5, "_FILE");
+                if (property_name(var + plen, from_file ? len - 5 : len, name,
+                                  sizeof(name)) < 0) {
+                        cx_fail(err, CX_ERR_CONFIG, false,
+                                "%s: not a property name (capitals, digits, '_' for '.', '__' "
+                                "for '_')", var);
+                        goto fail;
+                }
+                if (from_file) {
+                        char plain[256];
+                        const char *both;
+
+                        snprintf(plain, sizeof(plain), "%.*s", (int)(strlen(var) - 5), var);
+                        both = env_value(envp, plain);
+                        if (both && *both) {
+                                cx_fail(err, CX_ERR_CONFIG, false,
+                                        "%s and %s are both set: use one", plain, var);
+                                goto fail;
+                        }
+                }
+                grown = realloc(list, (n + 1) * sizeof(*list));
+                if (!grown) {
+                        cx_fail(err, CX_ERR_CONFIG, false, "out of memory");
+                        goto fail;
+                }
+                list = grown;
+                p = &list[n++];
+                p->env = strdup(var);
+                p->name = strdup(name);
+                p->value = from_file ? read_value_file(var, eq + 1, err) : strdup(eq + 1);
+                if (!p->value && from_file)
+                        goto fail;
+                if (!p->env || !p->name || !p->value) {
+                        cx_fail(err, CX_ERR_CONFIG, false, "out of memory");
+                        goto fail;
+                }
+                if (check_property(scratch, p, err) < 0)
+                        goto fail;
+        }
+        rd_kafka_conf_destroy(scratch);
+        for (size_t i = 0; i < n; i++)
+                if (cx_kafka_property_is_secret(list[i].name))
+                        cx_log_add_secret(list[i].value);
+        free_properties(props, n_props);
+        props = list;
+        n_props = n;
+        atomic_store(&props_logged, false);
+        return 0;
+fail:
+        rd_kafka_conf_destroy(scratch);
+        free_properties(list, n);
+        return -1;
+}
+
+int cx_kafka_apply_properties(rd_kafka_conf_t *conf, cx_err *err)
+{
+        char errstr[512];
+
+        if (n_props && !atomic_exchange(&props_logged, true)) {
+                json_t *fields = json_object();
+
+                for (size_t i = 0; i < n_props; i++)
+                        json_object_set_new(fields, props[i].name,
+                                            json_string(cx_kafka_property_is_secret(
+                                                            props[i].name)
+                                                        ? "***" : props[i].value));
+                cx_log_fields(CX_LOG_INFO, "kafka.properties",
+                              json_pack("{s:o}", "properties", fields),
+                              "%zu Kafka client properties from the environment", n_props);
+        }
+        for (size_t i = 0; i < n_props; i++)
+                if (rd_kafka_conf_set(conf, props[i].name, props[i].value, errstr,
+                                      sizeof(errstr)) != RD_KAFKA_CONF_OK)
+                        return cx_fail(err, CX_ERR_CONFIG, false, "%s: librdkafka refuses %s",
+                                       props[i].env, props[i].name);
+        return 0;
+}
+
+const char *cx_kafka_last_auth_error(void)
+{
+        static char copy[512];
+
+        pthread_mutex_lock(&auth_lock);
+        snprintf(copy, sizeof(copy), "%s", auth_error);
+        pthread_mutex_unlock(&auth_lock);
+        return copy;
+}
+
+static void note_auth_error(const char *reason)
+{
+        pthread_mutex_lock(&auth_lock);
+        snprintf(auth_error, sizeof(auth_error), "%s", reason);
+        pthread_mutex_unlock(&auth_lock);
+}
+
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
         cx_log_level lvl = level <= 3 ? CX_LOG_ERROR : level <= 4 ? CX_LOG_WARN
                            : level <= 6 ? CX_LOG_INFO : CX_LOG_DEBUG;
+
+        /* The client's own threads log a refused login at once; the error callback only
+         * comes when the application polls, which nobody does while waiting at start. */
+        if (!strcmp(fac, "FAIL") && (strstr(buf, "SASL authentication error") ||
+                                     strstr(buf, "SSL handshake failed")))
+                note_auth_error(buf);
 
         cx_log_fields(lvl, "kafka.client", json_pack("{s:s}", "facility", fac), "%s", buf);
 }
@@ -30,9 +292,14 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
         bool fatal = err == RD_KAFKA_RESP_ERR__FATAL;
+        bool auth = err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL;
 
+        /* Wrong credentials or certificates: the client retries, but it is an error. */
+        if (auth)
+                note_auth_error(reason);
         /* Transport errors (broker down) are retried by the client; they are worth a warn. */
-        cx_log_fields(fatal ? CX_LOG_ERROR : CX_LOG_WARN, "kafka.error",
+        cx_log_fields(fatal || auth ? CX_LOG_ERROR : CX_LOG_WARN,
+                      auth ? "kafka.auth_failed" : "kafka.error",
                       json_pack("{s:s}", "code", rd_kafka_err2name((rd_kafka_resp_err_t)err)),
                       "%s", reason);
         cx_counter_add("cx_kafka_errors_total", "Kafka client errors", NULL, 1);
@@ -115,6 +382,8 @@ cx_producer *cx_producer_new(const char *brokers, const char *transactional_id, 
                 goto fail;
         if (transactional_id && (set(conf, "transactional.id", transactional_id, err) < 0 ||
                                  set(conf, "transaction.timeout.ms", "60000", err) < 0))
+                goto fail;
+        if (cx_kafka_apply_properties(conf, err) < 0)
                 goto fail;
         p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (!p->rk) {
@@ -261,7 +530,8 @@ cx_consumer *cx_consumer_new(const char *brokers, const char *group, const char 
                 err) < 0 ||
             set(conf, "session.timeout.ms", "10000", err) < 0 ||
             set(conf, "heartbeat.interval.ms", "1000", err) < 0 ||
-            set(conf, "topic.metadata.refresh.interval.ms", "10000", err) < 0)
+            set(conf, "topic.metadata.refresh.interval.ms", "10000", err) < 0 ||
+            cx_kafka_apply_properties(conf, err) < 0)
                 goto fail;
         c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         if (!c->rk) {

@@ -14,6 +14,37 @@
 
 #include "common/error.h"
 
+/* Client properties from the environment: CX_KAFKA_PROPERTY_<NAME>=VALUE sets librdkafka's
+ * property NAME on every client, for TLS and SASL against a managed Kafka. NAME is the
+ * property in capitals with each '.' written '_' and each '_' written '__'
+ * (CX_KAFKA_PROPERTY_SASL_PASSWORD is sasl.password, CX_KAFKA_PROPERTY_LOG__LEVEL is
+ * log_level); CX_KAFKA_PROPERTY_<NAME>_FILE=PATH reads the value from a file instead. The
+ * properties the connector relies on for exactly-once (bootstrap.servers, group.id,
+ * transactional.id, enable.idempotence, acks, isolation.level, the commit settings) are
+ * refused; every other one is applied after the connector's own defaults. */
+#define CX_KAFKA_PROPERTY_PREFIX "CX_KAFKA_PROPERTY_"
+
+/**
+ * @brief Read every CX_KAFKA_PROPERTY_* variable of @p envp, check each against librdkafka
+ *        and keep them for every client created afterwards (replacing any earlier set).
+ *        Secret-looking values (passwords, secrets, private keys) are redacted from logs.
+ * @returns 0, or -1 with @p err naming the variable and why it is refused.
+ */
+int cx_kafka_properties_load(char **envp, cx_err *err);
+
+/** @brief Whether property @p name holds a secret (never logged). */
+bool cx_kafka_property_is_secret(const char *name);
+
+/**
+ * @brief Apply the loaded properties to @p conf (for clients not made here, such as the
+ *        replay tool's); call after setting the client's own defaults.
+ */
+int cx_kafka_apply_properties(rd_kafka_conf_t *conf, cx_err *err);
+
+/** @brief The last authentication failure a client reported ("" when none), for start-up
+ *         messages: a wrong SASL password must not read as "brokers not reachable". */
+const char *cx_kafka_last_auth_error(void);
+
 typedef struct cx_producer cx_producer;
 typedef struct cx_consumer cx_consumer;
 

@@ -1,6 +1,7 @@
 /* extract.h: the extraction engine: leases, tenants, passes over orders, products and
  * customers, webhook hints, publishing with content hashes. One thread runs it; the
- * webhook route (on the HTTP server's threads) only stores hints and wakes it. */
+ * webhook route (webhook.h, on the HTTP server's threads) only stores hints and wakes it.
+ * The engine's modules share engine.h. */
 #ifndef CX_EXTRACTOR_EXTRACT_H
 #define CX_EXTRACTOR_EXTRACT_H
 
@@ -8,7 +9,6 @@
 
 #include "common/crypto.h"
 #include "common/daemon.h"
-#include "common/http_server.h"
 #include "common/kafka.h"
 
 typedef struct ex_settings {
@@ -42,8 +42,5 @@ void ex_run(extractor *x);
 
 /** @brief Release this instance's leases (so others take its tenants at once) and free. */
 void ex_free(extractor *x);
-
-/** @brief Route handler for POST /webhooks/{tenant}: stores the hint, wakes the engine. */
-void ex_webhook_route(void *ud, const cx_http_request *req, cx_http_reply *reply);
 
 #endif

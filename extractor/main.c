@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "extractor/extract.h"
+#include "extractor/webhook.h"
 
 extern char **environ;
 

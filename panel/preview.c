@@ -8,7 +8,7 @@
 #include "common/crypto.h"
 #include "common/http_client.h"
 #include "common/journal.h"
-#include "extractor/ccv.h"
+#include "ccv/client.h"
 #include "booking/dryrun.h"
 #include "booking/rules.h"
 

@@ -28,6 +28,39 @@ This page is generated from the programs themselves (`PROGRAM --config-reference
 `tests/gen-config-doc.py BUILD_DIR`; a test fails when it differs from what the binaries
 print. Do not edit it by hand: change the program's table and run the script.
 
+## Kafka client properties (TLS, SASL)
+
+Every program that talks to Kafka (the three daemons, the panel and `connector-admin`'s
+replay and redrive) also takes librdkafka client properties from the environment, for a
+managed Kafka that needs TLS or SASL. `CX_KAFKA_PROPERTY_<NAME>=VALUE` sets the property on
+every Kafka client the program makes. `<NAME>` is the property's name in capitals with each
+`.` written `_` and each `_` written `__`, so the mapping runs both ways without doubt:
+
+| variable | librdkafka property |
+|---|---|
+| `CX_KAFKA_PROPERTY_SECURITY_PROTOCOL=SASL_SSL` | `security.protocol` |
+| `CX_KAFKA_PROPERTY_SASL_MECHANISM=SCRAM-SHA-512` | `sasl.mechanism` |
+| `CX_KAFKA_PROPERTY_SASL_USERNAME=connector` | `sasl.username` |
+| `CX_KAFKA_PROPERTY_SASL_PASSWORD_FILE=/run/secrets/kafka_password` | `sasl.password`, read from the file |
+| `CX_KAFKA_PROPERTY_SSL_CA_LOCATION=/etc/kafka/ca.pem` | `ssl.ca.location` |
+| `CX_KAFKA_PROPERTY_LOG__LEVEL=3` | `log_level` |
+
+`CX_KAFKA_PROPERTY_<NAME>_FILE=PATH` reads the value from a file (its last newline dropped),
+for docker secrets and mounted Kubernetes secrets; setting both forms is an error. Each
+property is checked against librdkafka at start: an unknown name or a value librdkafka
+refuses stops the program with one line naming the variable (exit status 2). The
+properties the connector sets for its guarantees are refused (`bootstrap.servers`: use
+`CX_KAFKA_BROKERS`; `group.id`, `transactional.id`, `enable.idempotence`, `acks`,
+`isolation.level`, `enable.auto.commit`, `enable.auto.offset.store`,
+`auto.offset.reset`); any other one (`linger.ms`, `client.id`, ...) overrides the
+connector's default. The properties in force are logged once at start (`kafka.properties`)
+with the values of passwords, secrets and private keys (`sasl.password`,
+`ssl.key.password`, `ssl.keystore.password`, `ssl.key.pem`,
+`sasl.oauthbearer.client.secret`, `sasl.oauthbearer.config`) shown as `***` and redacted
+from every other log line. Wrong credentials are logged as `kafka.auth_failed`, and a
+daemon that cannot authenticate within `CX_STARTUP_TIMEOUT` stops with
+`startup.kafka_auth`.
+
 """
 
 

@@ -6,13 +6,17 @@
     services.py start --env-file F     start them and leave them running (for the demo);
                                        F receives the variables; `services.py stop F` ends them
 
-Both run on free loopback ports in a temporary directory. PostgreSQL refuses to run as root,
-so as root its cluster belongs to the `postgres` user. With CI=true a service that cannot
+Both run on free loopback ports in a temporary directory. Besides its PLAINTEXT listener
+(TEST_KAFKA_BROKERS) the broker has a SASL_PLAINTEXT listener with the PLAIN mechanism, as a
+managed Kafka has: TEST_KAFKA_SASL_BROKERS, with the one user it knows in
+TEST_KAFKA_SASL_USER and TEST_KAFKA_SASL_PASSWORD (new each start). PostgreSQL refuses to
+run as root, so as root its cluster belongs to the `postgres` user. With CI=true a service that cannot
 start is an error (exit 1), never a reason to skip tests.
 """
 import base64
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -109,17 +113,25 @@ class Services:
                               stdout=subprocess.PIPE, text=True).stdout.strip()
         kdir = os.path.join(self.dir, "kafka")
         os.makedirs(kdir)
-        port, ctl = free_port(), free_port()
+        port, ctl, sasl = free_port(), free_port(), free_port()
+        user, password = "connector", secrets.token_urlsafe(18)
         props = os.path.join(kdir, "server.properties")
+        # The SASL listener authenticates clients with PLAIN against the JAAS user list
+        # (user_NAME="PASSWORD"); brokers among themselves stay on PLAINTEXT.
+        jaas = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'username="{user}" password="{password}" user_{user}="{password}";')
         with open(props, "w") as f:
             f.write(f"""process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{ctl}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{ctl}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl},CONTROLLER://127.0.0.1:{ctl}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config={jaas}
 log.dirs={kdir}/data
 num.partitions=4
 auto.create.topics.enable=true
@@ -151,10 +163,15 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
         self.kafka_props = props
         self.kafka_jvm = jvm
         wait_port(port, self.kafka, 120, "Kafka", os.path.join(kdir, "server.log"))
+        wait_port(sasl, self.kafka, 60, "Kafka's SASL listener", os.path.join(kdir, "server.log"))
         self.env["TEST_KAFKA_BROKERS"] = f"127.0.0.1:{port}"
+        self.env["TEST_KAFKA_SASL_BROKERS"] = f"127.0.0.1:{sasl}"
+        self.env["TEST_KAFKA_SASL_USER"] = user
+        self.env["TEST_KAFKA_SASL_PASSWORD"] = password
         version = os.path.basename(os.path.dirname(libs))
         self.env["TEST_KAFKA_VERSION"] = version
-        log(f"started Apache Kafka {version.replace('kafka-', '')} (KRaft) on 127.0.0.1:{port}")
+        log(f"started Apache Kafka {version.replace('kafka-', '')} (KRaft) on 127.0.0.1:{port}"
+            f" (SASL_PLAINTEXT/PLAIN on 127.0.0.1:{sasl})")
 
     def stop_kafka(self):
         if self.kafka and self.kafka.poll() is None:

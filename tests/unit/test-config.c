@@ -1,5 +1,9 @@
 /* Configuration table: defaults, bounds, required values, unknown variables, secrets. */
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "common/config.h"
+#include "common/kafka.h"
 #include "common/log.h"
 #include "tests/testlib.h"
 
@@ -114,6 +118,148 @@ static void test_config_reference_lists_every_variable(void)
         free(buf);
 }
 
+/* A program that talks to Kafka: it takes CX_KAFKA_PROPERTY_* for every client. */
+static const cx_cfg_var kvars[] = {
+        { "CX_KAFKA_BROKERS", CX_CFG_STR, NULL, 0, 0, false, "brokers" },
+        CX_CFG_END,
+};
+static const cx_cfg_var *const ktables[] = { kvars, NULL };
+
+static cx_config *kload(const char **env, cx_err *err)
+{
+        cx_err_clear(err);
+        return cx_config_load(ktables, (char **)env, err);
+}
+
+static void conf_value(rd_kafka_conf_t *conf, const char *name, char *out, size_t size)
+{
+        if (rd_kafka_conf_get(conf, name, out, &size) != RD_KAFKA_CONF_OK)
+                snprintf(out, size, "(unset)");
+}
+
+static void test_kafka_properties_reach_every_client(void)
+{
+        char path[] = "/tmp/cx-test-kafka-XXXXXX";
+        int fd = mkstemp(path);
+        char var[300], got[256];
+        const char *env[] = { "CX_KAFKA_BROKERS=k:9092",
+                              "CX_KAFKA_PROPERTY_SECURITY_PROTOCOL=SASL_SSL",
+                              "CX_KAFKA_PROPERTY_SASL_MECHANISM=SCRAM-SHA-512",
+                              "CX_KAFKA_PROPERTY_SASL_USERNAME=connector",
+                              "CX_KAFKA_PROPERTY_LOG__LEVEL=3",
+                              "CX_KAFKA_PROPERTY_LINGER_MS=50", var, NULL };
+        cx_err err;
+        cx_config *cfg;
+        rd_kafka_conf_t *conf;
+
+        T_FATAL(fd >= 0, "mkstemp");
+        T_FATAL(write(fd, "s3cr3t-from-file\n", 17) == 17, "write");
+        close(fd);
+        snprintf(var, sizeof(var), "CX_KAFKA_PROPERTY_SASL_PASSWORD_FILE=%s", path);
+        cfg = kload(env, &err);
+        T_FATAL(cfg != NULL, "%s", err.msg);
+        conf = rd_kafka_conf_new();
+        T_FATAL(cx_kafka_apply_properties(conf, &err) == 0, "%s", err.msg);
+        conf_value(conf, "security.protocol", got, sizeof(got));
+        T_EQ_STR(got, "sasl_ssl");
+        conf_value(conf, "sasl.username", got, sizeof(got));
+        T_EQ_STR(got, "connector");
+        conf_value(conf, "sasl.password", got, sizeof(got));
+        T_EQ_STR(got, "s3cr3t-from-file");  /* the file's last newline is not the value's */
+        conf_value(conf, "log_level", got, sizeof(got));
+        T_EQ_STR(got, "3");
+        conf_value(conf, "linger.ms", got, sizeof(got));
+        T_EQ_STR(got, "50");
+        rd_kafka_conf_destroy(conf);
+        cx_config_free(cfg);
+        unlink(path);
+}
+
+static void test_kafka_properties_refused_with_the_variable_named(void)
+{
+        static const struct {
+                const char *var, *want;
+        } cases[] = {
+                { "CX_KAFKA_PROPERTY_SECURITY_PROTOCOL=TLS", "librdkafka refuses" },
+                { "CX_KAFKA_PROPERTY_SASL_PASWORD=x", "no property \"sasl.pasword\"" },
+                { "CX_KAFKA_PROPERTY_ENABLE_IDEMPOTENCE=false", "set by the connector" },
+                { "CX_KAFKA_PROPERTY_BOOTSTRAP_SERVERS=a:1", "CX_KAFKA_BROKERS" },
+                { "CX_KAFKA_PROPERTY_SASL-PASSWORD=x", "not a property name" },
+                { "CX_KAFKA_PROPERTY_SSL_KEY_PASSWORD_FILE=/nonexistent/x", "cannot read" },
+                { "CX_KAFKA_PROPERTY_SASL_PASSWORD_FILE=/dev/null", "is empty" },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const char *env[] = { "CX_KAFKA_BROKERS=k:9092", cases[i].var, NULL };
+                char name[128];
+                cx_err err;
+
+                snprintf(name, sizeof(name), "%.*s", (int)strcspn(cases[i].var, "="),
+                         cases[i].var);
+                T_ASSERT(kload(env, &err) == NULL, "%s was accepted", cases[i].var);
+                T_CONTAINS(err.msg, name);
+                T_CONTAINS(err.msg, cases[i].want);
+                T_ASSERT(strchr(err.msg, '\n') == NULL, "one line: %s", err.msg);
+        }
+}
+
+static void test_kafka_property_and_its_file_form_conflict(void)
+{
+        const char *env[] = { "CX_KAFKA_BROKERS=k:9092", "CX_KAFKA_PROPERTY_SASL_PASSWORD=a",
+                              "CX_KAFKA_PROPERTY_SASL_PASSWORD_FILE=/etc/hostname", NULL };
+        cx_err err;
+
+        T_ASSERT(kload(env, &err) == NULL, "loaded");
+        T_CONTAINS(err.msg, "both set");
+}
+
+static void test_kafka_properties_only_for_kafka_programs(void)
+{
+        const char *env[] = { "CX_NAME=x", "CX_KAFKA_PROPERTY_SASL_USERNAME=u", NULL };
+        cx_err err;
+
+        T_ASSERT(load(env, &err) == NULL, "a program without Kafka took a Kafka property");
+        T_CONTAINS(err.msg, "unknown variable");
+}
+
+static void test_kafka_secret_values_recognised(void)
+{
+        const char *env[] = { "CX_KAFKA_BROKERS=k:9092",
+                              "CX_KAFKA_PROPERTY_SSL_KEY_PEM=not-a-pem-hunter2", NULL };
+        cx_err err;
+        cx_config *cfg;
+
+        T_ASSERT(cx_kafka_property_is_secret("sasl.password"), "sasl.password");
+        T_ASSERT(cx_kafka_property_is_secret("ssl.key.password"), "ssl.key.password");
+        T_ASSERT(cx_kafka_property_is_secret("ssl.keystore.password"), "keystore");
+        T_ASSERT(cx_kafka_property_is_secret("ssl.key.pem"), "ssl.key.pem");
+        T_ASSERT(cx_kafka_property_is_secret("sasl.oauthbearer.client.secret"), "oauth");
+        T_ASSERT(!cx_kafka_property_is_secret("sasl.username"), "username");
+        T_ASSERT(!cx_kafka_property_is_secret("ssl.ca.location"), "ca");
+        /* A refused secret value never appears in the message. */
+        cfg = kload(env, &err);
+        if (!cfg)
+                T_ASSERT(strstr(err.msg, "hunter2") == NULL, "secret leaked: %s", err.msg);
+        cx_config_free(cfg);
+}
+
+static void test_kafka_reference_documents_the_prefix(void)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        cx_config_print_reference(f, "prog", ktables);
+        fclose(f);
+        T_CONTAINS(buf, "CX_KAFKA_PROPERTY_<NAME>");
+        free(buf);
+        f = open_memstream(&buf, &len);
+        cx_config_print_reference(f, "prog", tables);
+        fclose(f);
+        T_ASSERT(strstr(buf, "CX_KAFKA_PROPERTY_") == NULL, "offered to a non-Kafka program");
+        free(buf);
+}
+
 int main(void)
 {
         T_RUN(test_config_defaults_and_values);
@@ -124,5 +270,11 @@ int main(void)
         T_RUN(test_config_empty_counts_as_unset);
         T_RUN(test_config_secret_never_in_error);
         T_RUN(test_config_reference_lists_every_variable);
+        T_RUN(test_kafka_properties_reach_every_client);
+        T_RUN(test_kafka_properties_refused_with_the_variable_named);
+        T_RUN(test_kafka_property_and_its_file_form_conflict);
+        T_RUN(test_kafka_properties_only_for_kafka_programs);
+        T_RUN(test_kafka_secret_values_recognised);
+        T_RUN(test_kafka_reference_documents_the_prefix);
         return t_done();
 }

@@ -107,6 +107,7 @@ struct xf_config {
         double minute_s;
         long minutely_limit;
         long daily_limit;
+        bool day_start_now;     /* day windows from the start (else 00:00 UTC) */
         long default_division;
         long token_daily_cap;
         long error_limit;

@@ -19,7 +19,7 @@ static void usage(FILE *f)
         fprintf(f,
                 "usage: exact-fake [--listen ADDR:PORT] [--client ID:SECRET]...\n"
                 "  [--token-ttl S] [--refresh-ttl S] [--minute S] [--minutely-limit N]\n"
-                "  [--daily-limit N] [--default-division N] [--token-daily-cap N]\n"
+                "  [--daily-limit N] [--day-start epoch|now] [--default-division N] [--token-daily-cap N]\n"
                 "  [--error-limit N] [--error-limit-status 429|403] [--validation-status N]\n"
                 "  [--max-body BYTES] [--seed N] [--threads N] [--no-limits]\n"
                 "  [--revoke-old-access] [--single-token-set] [--bare-array-on-top]\n");
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
         enum {
                 O_LISTEN = 1000, O_CLIENT, O_TTL, O_RTTL, O_MINUTE, O_MINUTELY, O_DAILY, O_DIV,
                 O_CAP, O_NOLIMITS, O_SEED, O_ERRLIM, O_ERRSTAT, O_VALSTAT, O_MAXBODY, O_REVOKE,
-                O_SINGLE, O_BARE, O_THREADS, O_HELP
+                O_SINGLE, O_BARE, O_THREADS, O_DAYSTART, O_HELP
         };
         static const struct option opts[] = {
                 {"listen", required_argument, NULL, O_LISTEN},
@@ -87,6 +87,7 @@ int main(int argc, char **argv)
                 {"minute", required_argument, NULL, O_MINUTE},
                 {"minutely-limit", required_argument, NULL, O_MINUTELY},
                 {"daily-limit", required_argument, NULL, O_DAILY},
+                {"day-start", required_argument, NULL, O_DAYSTART},
                 {"default-division", required_argument, NULL, O_DIV},
                 {"token-daily-cap", required_argument, NULL, O_CAP},
                 {"no-limits", no_argument, NULL, O_NOLIMITS},
@@ -147,6 +148,14 @@ int main(int argc, char **argv)
                         break;
                 case O_DAILY:
                         bad = num_long(optarg, 1, 1000000000, &cfg.daily_limit);
+                        break;
+                case O_DAYSTART:
+                        /* "now": compressed days start with the fake, so a test never
+                         * crosses a day boundary by where the wall clock happens to fall. */
+                        if (strcmp(optarg, "now") == 0)
+                                cfg.day_start_now = true;
+                        else
+                                bad = strcmp(optarg, "epoch") != 0 ? -1 : 0;
                         break;
                 case O_DIV:
                         bad = num_long(optarg, 1, 2147483647L, &cfg.default_division);

@@ -72,6 +72,7 @@ struct tok_cap {
 
 struct xf_server {
         const struct xf_config *cfg;
+        int64_t day_origin_ms;  /* day windows count from here: the epoch (00:00 UTC) or start */
         struct MHD_Daemon *mhd;
         unsigned port;
         pthread_mutex_t lock;
@@ -306,6 +307,16 @@ static int64_t window_end(int64_t idx, double len_ms)
         return (int64_t)llround((double)(idx + 1) * len_ms);
 }
 
+static int64_t day_idx(const struct xf_server *s, int64_t now)
+{
+        return window_idx(now - s->day_origin_ms, minute_ms(s) * 1440.0);
+}
+
+static int64_t day_end(const struct xf_server *s, int64_t idx)
+{
+        return s->day_origin_ms + window_end(idx, minute_ms(s) * 1440.0);
+}
+
 /* ---- OAuth2 ------------------------------------------------------------------------- */
 
 static bool client_ok(const struct xf_server *s, const char *id, const char *secret)
@@ -383,7 +394,7 @@ static void oauth_error(struct reply *r, int status, const char *error, const ch
 /* Per (client, user) daily budget of token calls; true when this call is still allowed. */
 static bool token_cap_take(struct xf_server *s, const char *client, const char *user)
 {
-        int64_t day = window_idx(xf_now_ms(), minute_ms(s) * 1440.0);
+        int64_t day = day_idx(s, xf_now_ms());
         struct tok_cap *c = NULL;
         char *key = NULL;
         size_t i;
@@ -715,8 +726,8 @@ static int rate_take(struct xf_server *s, const char *client, struct xf_div *d,
                      struct rl_state *rl, struct reply *r)
 {
         int64_t now = xf_now_ms();
-        double mlen = minute_ms(s), dlen = mlen * 1440.0;
-        int64_t mi = window_idx(now, mlen), di = window_idx(now, dlen);
+        double mlen = minute_ms(s);
+        int64_t mi = window_idx(now, mlen), di = day_idx(s, now);
         struct bucket *b = bucket_get(s, client, d->number);
         json_t *st = obj_child(div_stats(d), "rate_limited");
 
@@ -732,7 +743,7 @@ static int rate_take(struct xf_server *s, const char *client, struct xf_div *d,
         }
         rl->day_limit = s->cfg->daily_limit;
         rl->min_limit = s->cfg->minutely_limit;
-        rl->day_reset = window_end(di, dlen);
+        rl->day_reset = day_end(s, di);
         rl->min_reset = window_end(mi, mlen);
         if (b->day_count >= rl->day_limit) {
                 stat_inc(st, "daily");
@@ -1908,6 +1919,10 @@ struct xf_server *xf_server_start(const struct xf_config *cfg)
 
         if (s == NULL)
                 return NULL;
+        if (cfg->day_start_now) /* whole minutes, so a day holds 1,440 of them exactly */
+                s->day_origin_ms = (int64_t)llround(
+                        (double)window_idx(xf_now_ms(), cfg->minute_s * 1000.0) *
+                        cfg->minute_s * 1000.0);
         if (colon == NULL || (size_t)(colon - cfg->listen) >= sizeof(host) ||
             !parse_long(colon + 1, 0, 65535, &port)) {
                 fprintf(stderr, "exact-fake: bad --listen '%s' (want ADDR:PORT)\n", cfg->listen);

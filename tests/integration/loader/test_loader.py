@@ -103,7 +103,7 @@ class LoaderTest(unittest.TestCase):
         rng = random.Random(L.random_seed())
         window_ms, limit = 2000, 10
         self.fake = L.Fake("--minute", str(window_ms / 1000), "--minutely-limit", str(limit),
-                           "--daily-limit", "45")
+                           "--daily-limit", "45", "--day-start", "now")
         env = L.new_env("t_ld_rate")
         tenants = L.add_tenants(env, self.fake, 3)
         records, expected = [], {t: {} for t in tenants}

@@ -1,5 +1,5 @@
-/* ccv.c: signed CCV Shop requests with a local request budget (see ccv.h). */
-#include "extractor/ccv.h"
+/* client.c: signed CCV Shop requests with a local request budget (see client.h). */
+#include "ccv/client.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -7,7 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/crypto.h"
+#include "ccv/sign.h"
+#include "common/iso8601.h"
 #include "common/log.h"
 #include "common/metrics.h"
 
@@ -17,87 +18,6 @@ double ccv_now(void)
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void ccv_sign(const char *public_key, const char *secret, const char *method, const char *uri,
-              const char *body, size_t body_len, const char *date, char out[129])
-{
-        size_t len = strlen(public_key) + strlen(method) + strlen(uri) + body_len +
-                     strlen(date) + 8;
-        char *msg = malloc(len);
-        int n;
-
-        if (!msg) {
-                out[0] = '\0';
-                return;
-        }
-        n = snprintf(msg, len, "%s|%s|%s|", public_key, method, uri);
-        if (body_len)
-                memcpy(msg + n, body, body_len);
-        n += (int)body_len;
-        n += snprintf(msg + n, len - (size_t)n, "|%s", date);
-        cx_hmac_sha512_hex(secret, msg, (size_t)n, out);
-        free(msg);
-}
-
-int ccv_time_parse(const char *text, long long *out)
-{
-        int y, mo, d, h = 0, mi = 0, s = 0, used = 0, oh = 0, om = 0;
-        const char *p;
-        struct tm tm;
-        long long t;
-
-        if (!text || sscanf(text, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
-                return -1;
-        p = text + used;
-        if (*p == 'T' || *p == ' ') {
-                if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &s, &used) != 3 || used != 8)
-                        return -1;
-                p += 1 + used;
-                if (*p == '.') {
-                        p++;
-                        while (*p >= '0' && *p <= '9')
-                                p++;
-                }
-                if (*p == 'Z') {
-                        p++;
-                } else if (*p == '+' || *p == '-') {
-                        int sign = *p == '-' ? -1 : 1;
-
-                        if (sscanf(p + 1, "%2d%n", &oh, &used) != 1 || used != 2)
-                                return -1;
-                        p += 3;
-                        if (*p == ':')
-                                p++;
-                        if (*p && (sscanf(p, "%2d%n", &om, &used) != 1 || used != 2))
-                                return -1;
-                        if (*p)
-                                p += 2;
-                        oh *= sign;
-                        om *= sign;
-                }
-        }
-        if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
-                return -1;
-        memset(&tm, 0, sizeof(tm));
-        tm.tm_year = y - 1900;
-        tm.tm_mon = mo - 1;
-        tm.tm_mday = d;
-        tm.tm_hour = h;
-        tm.tm_min = mi;
-        tm.tm_sec = s;
-        t = (long long)timegm(&tm);
-        *out = t - oh * 3600LL - om * 60LL;
-        return 0;
-}
-
-void ccv_time_format(long long t, char *out, size_t size)
-{
-        time_t tt = (time_t)t;
-        struct tm tm;
-
-        gmtime_r(&tt, &tm);
-        strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 void ccv_shop_reset(ccv_shop *s)
@@ -200,6 +120,58 @@ static void count(const ccv_shop *s, const char *name, const char *help)
         cx_counter_add(name, help, label, 1);
 }
 
+/* A 2xx answer must be signed by the shop over its body with the request's method and uri. */
+static ccv_status verify_response(const ccv_shop *s, const cx_http_response *resp,
+                                  const char *method, const char *path, const char *uri,
+                                  cx_err *err)
+{
+        const char *rdate = cx_http_header(resp, "x-date");
+        const char *rhash = cx_http_header(resp, "x-hash");
+        char want[129];
+
+        if (!rdate || !rhash) {
+                cx_fail(err, CX_ERR_CRYPTO, true,
+                        "%s %s: response not signed (no x-date/x-hash)", method, path);
+                return CCV_FAILED;
+        }
+        ccv_sign(s->public_key, s->secret, method, uri, resp->body ? resp->body : "",
+                 resp->body_len, rdate, want);
+        if (strlen(rhash) != 128 || CRYPTO_memcmp(rhash, want, 128) != 0) {
+                cx_fail(err, CX_ERR_CRYPTO, true,
+                        "%s %s: response signature does not match", method, path);
+                return CCV_FAILED;
+        }
+        return CCV_OK;
+}
+
+/* The status class of an answer; CCV_OK for 2xx. */
+static ccv_status check_status(ccv_shop *s, const cx_http_response *resp, const char *method,
+                               const char *path, double *wait_s, cx_err *err)
+{
+        if (resp->status == 429) {
+                const char *ra = cx_http_header(resp, "retry-after");
+                char *end = NULL;
+                double v = ra ? strtod(ra, &end) : 0;
+
+                count(s, "cx_extractor_throttled_total",
+                      "429 answers from CCV Shop, per tenant");
+                *wait_s = ra && end && end != ra && v > 0 && v < 3600 ? v : s->window_s;
+                cx_fail(err, CX_ERR_LIMIT, true, "%s %s: HTTP 429 (throttled)", method, path);
+                return CCV_THROTTLED;
+        }
+        if (resp->status == 404) {
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "%s %s: HTTP 404", method, path);
+                return CCV_NOT_FOUND;
+        }
+        if (resp->status < 200 || resp->status > 299) {
+                cx_fail(err, CX_ERR_HTTP, resp->status >= 500 || resp->status == 408,
+                        "%s %s: HTTP %ld: %.200s", method, path, resp->status,
+                        resp->body ? resp->body : "");
+                return CCV_FAILED;
+        }
+        return CCV_OK;
+}
+
 ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, const char *path,
                        const char *body, json_t **out, double *wait_s, cx_err *err)
 {
@@ -208,9 +180,9 @@ ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, cons
         const char *headers[6];
         cx_http_request req = { 0 };
         cx_http_response resp = { 0 };
-        const char *uri, *rdate, *rhash;
+        const char *uri;
         size_t blen = body ? strlen(body) : 0;
-        ccv_status st = CCV_OK;
+        ccv_status st;
         json_error_t jerr;
         double wait;
 
@@ -227,7 +199,7 @@ ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, cons
         snprintf(url, sizeof(url), "%s/api/rest/v1/%s", s->base, path[0] == '/' ? path + 1 :
                  path);
         uri = uri_of(url);
-        ccv_time_format((long long)time(NULL), date, sizeof(date));
+        cx_iso8601_format((long long)time(NULL), date, sizeof(date));
         ccv_sign(s->public_key, s->secret, method, uri, body ? body : "", blen, date, hash);
         snprintf(hdr_pub, sizeof(hdr_pub), "x-public: %s", s->public_key);
         snprintf(hdr_date, sizeof(hdr_date), "x-date: %s", date);
@@ -248,59 +220,17 @@ ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, cons
                 cx_http_response_free(&resp);
                 return CCV_FAILED;
         }
-        if (resp.status == 429) {
-                const char *ra = cx_http_header(&resp, "retry-after");
-                char *end = NULL;
-                double v = ra ? strtod(ra, &end) : 0;
-
-                count(s, "cx_extractor_throttled_total",
-                      "429 answers from CCV Shop, per tenant");
-                *wait_s = ra && end && end != ra && v > 0 && v < 3600 ? v : s->window_s;
-                cx_fail(err, CX_ERR_LIMIT, true, "%s %s: HTTP 429 (throttled)", method, path);
-                st = CCV_THROTTLED;
-                goto out;
-        }
-        if (resp.status == 404) {
-                cx_fail(err, CX_ERR_NOT_FOUND, false, "%s %s: HTTP 404", method, path);
-                st = CCV_NOT_FOUND;
-                goto out;
-        }
-        if (resp.status < 200 || resp.status > 299) {
-                cx_fail(err, CX_ERR_HTTP, resp.status >= 500 || resp.status == 408,
-                        "%s %s: HTTP %ld: %.200s", method, path, resp.status,
-                        resp.body ? resp.body : "");
-                st = CCV_FAILED;
-                goto out;
-        }
-        if (s->verify) {
-                char want[129];
-
-                rdate = cx_http_header(&resp, "x-date");
-                rhash = cx_http_header(&resp, "x-hash");
-                if (!rdate || !rhash) {
-                        cx_fail(err, CX_ERR_CRYPTO, true,
-                                "%s %s: response not signed (no x-date/x-hash)", method, path);
+        st = check_status(s, &resp, method, path, wait_s, err);
+        if (st == CCV_OK && s->verify)
+                st = verify_response(s, &resp, method, path, uri, err);
+        if (st == CCV_OK && resp.body_len > 0) {
+                *out = json_loadb(resp.body, resp.body_len, 0, &jerr);
+                if (!*out) {
+                        cx_fail(err, CX_ERR_PARSE, true, "%s %s: malformed JSON at %d:%d: %s",
+                                method, path, jerr.line, jerr.column, jerr.text);
                         st = CCV_FAILED;
-                        goto out;
-                }
-                ccv_sign(s->public_key, s->secret, method, uri, resp.body ? resp.body : "",
-                         resp.body_len, rdate, want);
-                if (strlen(rhash) != 128 || CRYPTO_memcmp(rhash, want, 128) != 0) {
-                        cx_fail(err, CX_ERR_CRYPTO, true,
-                                "%s %s: response signature does not match", method, path);
-                        st = CCV_FAILED;
-                        goto out;
                 }
         }
-        if (resp.body_len == 0)
-                goto out;
-        *out = json_loadb(resp.body, resp.body_len, 0, &jerr);
-        if (!*out) {
-                cx_fail(err, CX_ERR_PARSE, true, "%s %s: malformed JSON at %d:%d: %s", method,
-                        path, jerr.line, jerr.column, jerr.text);
-                st = CCV_FAILED;
-        }
-out:
         cx_http_response_free(&resp);
         return st;
 }

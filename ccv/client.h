@@ -1,11 +1,11 @@
-/* ccv.h: the CCV Shop REST client of the extractor: signed requests, verified responses
- * and a per-resource request budget that keeps a tenant under the shop's rate limits.
+/* client.h: the CCV Shop REST client: signed requests (ccv/sign.h), verified responses and
+ * a per-resource request budget that keeps a tenant under the shop's rate limits.
  *
- * Signing (spec 1.2): x-hash = HMAC-SHA512(secret, "public|METHOD|uri|body|x-date") where
- * uri is the path and query as sent. Responses with 2xx carry x-date and x-hash computed
- * the same way over the response body (spec 1.4); a mismatch is an error, never data. */
-#ifndef CX_EXTRACTOR_CCV_H
-#define CX_EXTRACTOR_CCV_H
+ * A response with 2xx must carry x-date and x-hash signed like the request (spec 1.4) when
+ * the shop is set to verify; a mismatch is an error, never data. Requests and 429 answers
+ * are counted per tenant (cx_extractor_requests_total, cx_extractor_throttled_total). */
+#ifndef CX_CCV_CLIENT_H
+#define CX_CCV_CLIENT_H
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -59,21 +59,7 @@ void ccv_shop_clear(ccv_shop *s);
 ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, const char *path,
                        const char *body, json_t **out, double *wait_s, cx_err *err);
 
-/** @brief The signature string's hash, exposed for the unit test (spec 1.2 vectors). */
-void ccv_sign(const char *public_key, const char *secret, const char *method, const char *uri,
-              const char *body, size_t body_len, const char *date, char out[129]);
-
-/** @brief Monotonic clock in seconds. */
+/** @brief Monotonic clock in seconds (the budget's clock). */
 double ccv_now(void);
-
-/**
- * @brief Parse an ISO 8601 instant (Z, +HH:MM or +HHMM offsets, optional fraction; a bare
- *        date is midnight UTC) into @p out.
- * @returns 0, or -1 when @p text is not such an instant.
- */
-int ccv_time_parse(const char *text, long long *out);
-
-/** @brief Format @p t as YYYY-MM-DDTHH:MM:SSZ into @p out (at least 21 bytes). */
-void ccv_time_format(long long t, char *out, size_t size);
 
 #endif

@@ -1,0 +1,308 @@
+/* webhook.c: webhooks: registration on the shop, the route that stores deliveries as hints,
+ * and the slices that re-fetch hinted resources (see webhook.h). */
+#include "extractor/webhook.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccv/fields.h"
+#include "common/crypto.h"
+#include "common/journal.h"
+#include "common/metrics.h"
+#include "extractor/lease.h"
+#include "extractor/listing.h"
+
+/* ---- hints --------------------------------------------------------------- */
+
+void ex_poll_hints(extractor *x)
+{
+        cx_err err = { 0 };
+        const char *p[1] = { x->d->instance_id };
+        PGresult *r;
+
+        if (x->n_tenants == 0)
+                return;
+        r = cx_db_query(x->db, "SELECT h.id, h.tenant_id, h.entity, h.source_id FROM extract_hints"
+                        " h JOIN extract_leases l ON l.tenant_id = h.tenant_id AND l.owner = $1"
+                        " ORDER BY h.id LIMIT 500", 1, p, &err);
+        if (!r) {
+                cx_log(CX_LOG_WARN, "hints.failed", "%s", err.msg);
+                return;
+        }
+        for (int k = 0; k < PQntuples(r); k++) {
+                ex_tenant *t = ex_tenant_find(x, PQgetvalue(r, k, 1));
+                long long id = strtoll(PQgetvalue(r, k, 0), NULL, 10);
+                bool queued = false;
+                ex_hint *h;
+
+                if (!t || t->n_hints == EX_MAX_HINTS)
+                        continue;
+                for (int i = 0; i < t->n_hints; i++)
+                        if (t->hints[i].id == id)
+                                queued = true;
+                if (queued)
+                        continue;
+                h = &t->hints[t->n_hints++];
+                h->id = id;
+                h->entity = !strcmp(PQgetvalue(r, k, 2), "product") ? ENT_PRODUCT : ENT_ORDER;
+                snprintf(h->source_id, sizeof(h->source_id), "%s", PQgetvalue(r, k, 3));
+                /* a hint is worth more than waiting out an error backoff */
+                if (t->fails > 0 && t->wait_until > ccv_now() + 1)
+                        t->wait_until = ccv_now() + 1;
+        }
+        PQclear(r);
+}
+
+ex_rc ex_slice_hints(extractor *x, ex_tenant *t)
+{
+        ex_batch b = { 0 };
+        cx_err err = { 0 };
+        ex_rc r = EX_DONE;
+        bool committed;
+        int i;
+
+        for (i = 0; i < t->n_hints && i < EX_HINTS_PER_SLICE; i++) {
+                const ex_hint *h = &t->hints[i];
+                char path[96];
+                json_t *obj = NULL;
+                double wait = 0;
+                ccv_status st;
+
+                snprintf(path, sizeof(path), "%s/%s", h->entity == ENT_ORDER ? "orders" :
+                         "products", h->source_id);
+                if (!t->want[h->entity]) {
+                        b.hint_ids[b.n_hints++] = h->id;
+                        continue;
+                }
+                st = ccv_request(&t->shop, x->http, "GET", path, NULL, &obj, &wait, &err);
+                if (st == CCV_NOT_FOUND) {
+                        /* deleted since: nothing to publish, nothing to retry */
+                        ex_log(CX_LOG_INFO, "hint.gone", t, path, "%s", err.msg);
+                } else if (st != CCV_OK) {
+                        r = ex_request_failed(x, t, st, wait, ex_ent_names[h->entity], path,
+                                              &err);
+                        break;
+                } else if (h->entity == ENT_ORDER) {
+                        r = ex_order_handle(x, t, &b, obj);
+                } else if (!json_is_object(obj)) {
+                        ex_dead_letter(x, t, ENT_PRODUCT, h->source_id, obj,
+                                       "product answer is not an object");
+                } else if (ex_publish(x, t, &b, ENT_PRODUCT, "upsert", h->source_id, obj, NULL,
+                                      &err) < 0) {
+                        r = ex_failed(x, t, "product", path, &err);
+                }
+                json_decref(obj);
+                if (r != EX_DONE)
+                        break;
+                cx_log_fields(CX_LOG_INFO, "hint.fetched",
+                              json_pack("{s:s, s:s, s:s}", "tenant", t->id, "entity",
+                                        ex_ent_names[h->entity], "source_id", h->source_id),
+                              "re-fetched after a webhook");
+                b.hint_ids[b.n_hints++] = h->id;
+        }
+        r = ex_slice_end(x, t, &b, r, "order", "webhook hints", &committed);
+        if (committed) {
+                memmove(t->hints, t->hints + i, (size_t)(t->n_hints - i) * sizeof(ex_hint));
+                t->n_hints -= i;
+        }
+        return r;
+}
+
+/* ---- webhook registration ------------------------------------------------ */
+
+static const char *const hook_events[] = {
+        "orders.created", "orders.updated.status", "orders.updated.ispaid",
+        "products.created", "products.updated", NULL,
+};
+
+static int hook_record(extractor *x, ex_tenant *t, const json_t *hook, cx_err *err)
+{
+        char hid[32] = "";
+        const char *key = json_string_value(json_object_get(hook, "key"));
+        char *sealed = NULL;
+        const char *p[5];
+        int rc;
+
+        ccv_json_id(json_object_get(hook, "id"), hid, sizeof(hid));
+        if (key && x->set.have_key)
+                sealed = cx_secret_seal(x->set.key, t->id, key, NULL);
+        p[0] = t->id;
+        p[1] = json_string_value(json_object_get(hook, "event"));
+        p[2] = json_string_value(json_object_get(hook, "address"));
+        p[3] = hid;
+        p[4] = sealed ? sealed : "";
+        if (!p[1] || !p[2]) {
+                free(sealed);
+                return cx_fail(err, CX_ERR_PARSE, false, "webhook answer without event/address");
+        }
+        rc = cx_db_exec(x->db, "INSERT INTO extract_webhooks (tenant_id, event, address, hook_id,"
+                        " hook_key_sealed) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
+                        5, p, err);
+        free(sealed);
+        return rc;
+}
+
+long ex_hook_events_count(void)
+{
+        long n = 0;
+
+        while (hook_events[n])
+                n++;
+        return n;
+}
+
+ex_rc ex_slice_hooks(extractor *x, ex_tenant *t)
+{
+        char address[700];
+        json_t *list = NULL, *it;
+        cx_err err = { 0 };
+        size_t i;
+        ex_rc r;
+
+        snprintf(address, sizeof(address), "%s/webhooks/%s", x->set.webhook_base, t->id);
+        r = ex_get_all(x, t, "webhooks", "webhook", &list);
+        if (r != EX_DONE) {
+                t->hooks_retry_at = ccv_now() + 5;
+                return r;
+        }
+        for (int e = 0; hook_events[e]; e++) {
+                json_t *created = NULL;
+                char *body;
+                double wait = 0;
+                ccv_status st;
+                bool have = false;
+
+                json_array_foreach(list, i, it) {
+                        const char *ev = json_string_value(json_object_get(it, "event"));
+                        const char *ad = json_string_value(json_object_get(it, "address"));
+
+                        if (ev && ad && !strcmp(ev, hook_events[e]) && !strcmp(ad, address)) {
+                                have = true;
+                                if (hook_record(x, t, it, &err) < 0)
+                                        goto failed;
+                        }
+                }
+                if (have)
+                        continue;
+                it = json_pack("{s:s, s:s, s:b}", "event", hook_events[e], "address", address,
+                               "is_active", 1);
+                body = it ? json_dumps(it, JSON_COMPACT) : NULL;
+                json_decref(it);
+                if (!body) {
+                        cx_fail(&err, CX_ERR_IO, false, "out of memory");
+                        goto failed;
+                }
+                st = ccv_request(&t->shop, x->http, "POST", "webhooks", body, &created, &wait,
+                                 &err);
+                free(body);
+                if (st != CCV_OK) {
+                        json_decref(list);
+                        t->hooks_retry_at = ccv_now() + 5;
+                        return ex_request_failed(x, t, st, wait, "webhook", "webhooks", &err);
+                }
+                if (json_is_object(created) && !json_object_get(created, "address"))
+                        json_object_set_new(created, "address", json_string(address));
+                if (json_is_object(created) && !json_object_get(created, "event"))
+                        json_object_set_new(created, "event", json_string(hook_events[e]));
+                if (!json_is_object(created) || hook_record(x, t, created, &err) < 0) {
+                        json_decref(created);
+                        if (!err.msg[0])
+                                cx_fail(&err, CX_ERR_PARSE, false, "webhook answer not an object");
+                        goto failed;
+                }
+                json_decref(created);
+        }
+        json_decref(list);
+        t->hooks_done = true;
+        ex_log(CX_LOG_INFO, "webhooks.registered", t, "webhooks", "webhooks point at %s", address);
+        {
+                cx_err e2 = { 0 };
+
+                cx_sync_log(x->db, t->id, "extract", "webhook", "", "info",
+                            "webhooks registered", "", &e2);
+        }
+        return EX_DONE;
+failed:
+        json_decref(list);
+        t->hooks_retry_at = ccv_now() + 5;
+        return ex_failed(x, t, "webhook", "webhooks", &err);
+}
+
+/* ---- the webhook route --------------------------------------------------- */
+
+static void reply_text(cx_http_reply *reply, int status, const char *msg)
+{
+        json_t *j = json_pack("{s:s}", status < 300 ? "status" : "error", msg);
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+        cx_http_reply_set(reply, status, "application/json", text ? text : "{}");
+        free(text);
+        json_decref(j);
+}
+
+void ex_webhook_route(void *ud, const cx_http_request *req, cx_http_reply *reply)
+{
+        extractor *x = ud;
+        const char *path = cx_http_request_path(req), *tenant, *href, *entity;
+        const char *body;
+        char id[32];
+        size_t len = 0;
+        json_t *j;
+        json_error_t jerr;
+        cx_err err = { 0 };
+        int rc;
+
+        tenant = path + strlen("/webhooks/");
+        if (!*tenant || strlen(tenant) > 63 ||
+            strspn(tenant, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(tenant)) {
+                reply_text(reply, 404, "unknown tenant");
+                return;
+        }
+        body = cx_http_request_body(req, &len);
+        j = body ? json_loadb(body, len, 0, &jerr) : NULL;
+        href = json_string_value(json_object_get(j, "href"));
+        entity = href && strstr(href, "/products/") ? "product" :
+                 href && strstr(href, "/orders/") ? "order" : NULL;
+        if (!json_is_object(j) || !entity ||
+            !ccv_json_id(json_object_get(j, "id"), id, sizeof(id))) {
+                cx_log_fields(CX_LOG_WARN, "webhook.rejected", json_pack("{s:s}", "tenant",
+                                                                         tenant),
+                              "delivery without an order/product href and id");
+                json_decref(j);
+                reply_text(reply, 400, "expected a JSON object with href and id");
+                return;
+        }
+        json_decref(j);
+        pthread_mutex_lock(&x->lock);
+        if (!x->hook_db)
+                x->hook_db = cx_db_open(x->set.dsn, 5, &err);
+        if (!x->hook_db) {
+                rc = -1;
+        } else {
+                const char *p[3] = { tenant, entity, id };
+
+                /* a newer delivery for a queued resource renumbers it, so the engine does not
+                 * delete it after handling the older state */
+                rc = cx_db_exec(x->hook_db, "INSERT INTO extract_hints (tenant_id, entity,"
+                                " source_id) VALUES ($1,$2,$3) ON CONFLICT (tenant_id, entity,"
+                                " source_id) DO UPDATE SET id = nextval('extract_hints_id_seq'),"
+                                " received_at = now()", 3, p, &err);
+        }
+        if (rc == 0) {
+                x->hint_flag = true;
+                pthread_cond_signal(&x->cond);
+        }
+        pthread_mutex_unlock(&x->lock);
+        if (rc < 0) {
+                bool unknown = strstr(err.msg, "foreign key") != NULL;
+
+                cx_log_fields(CX_LOG_WARN, "webhook.failed", json_pack("{s:s}", "tenant", tenant),
+                              "%s", err.msg);
+                reply_text(reply, unknown ? 404 : 503, unknown ? "unknown tenant" :
+                           "could not store the delivery");
+                return;
+        }
+        cx_counter_add("cx_extractor_webhooks_total", "Webhook deliveries accepted", NULL, 1);
+        reply_text(reply, 200, "queued");
+}
