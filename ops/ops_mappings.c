@@ -9,8 +9,8 @@
 #include "common/http_client.h"
 #include "exact/api.h"
 #include "exact/token.h"
-#include "transformer/rules.h"
-#include "transformer/vat_rates.h"
+#include "booking/rules.h"
+#include "vat/vat_rates.h"
 
 /* Parse, validate and normalise; refuse rules written for another tenant or division. */
 static json_t *checked_rules(ops_ctx *ctx, const char *tenant, const char *text, cx_err *err)

@@ -9,8 +9,8 @@
 #include "common/journal.h"
 #include "ccv/client.h"
 #include "ops/ops_mappings.h"
-#include "transformer/dryrun.h"
-#include "transformer/rules.h"
+#include "booking/dryrun.h"
+#include "booking/rules.h"
 
 /* Rules from the request, or the stored ones; parsed and validated by the rules module. */
 static struct rules *load_rules(ops_ctx *ctx, const char *tenant, const json_t *given,

@@ -13,13 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/json_fast.h"
 #include "common/daemon.h"
 #include "common/journal.h"
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/signals.h"
-#include "transformer/booking.h"
 #include "transformer/rules_store.h"
 
 extern char **environ;
@@ -192,7 +194,7 @@ static int transform_message(struct transformer *t, const rd_kafka_message_t *m,
         event = str_member(env, "event");
         trace_id = str_member(env, "trace_id");
         payload = json_object_get(env, "payload");
-        if (!*tenant || strcmp(tenant, key) != 0) {
+        if (!*tenant || strcmp(tenant, key)) {
                 snprintf(why, sizeof(why), "envelope tenant \"%s\" does not match message key "
                          "\"%s\"", tenant, key);
                 rc = dead_letter(t, m, key, source_id, trace_id, why, err);
@@ -208,7 +210,7 @@ static int transform_message(struct transformer *t, const rd_kafka_message_t *m,
                 rc = why[0] ? dead_letter(t, m, tenant, source_id, trace_id, why, err) : -1;
                 goto out;
         }
-        if (!r->tenant || strcmp(r->tenant, tenant) != 0) {
+        if (!r->tenant || strcmp(r->tenant, tenant)) {
                 /* Never let one tenant's rules (and division) serve another's data. */
                 snprintf(why, sizeof(why), "stored mapping rules of \"%s\" name tenant \"%s\"",
                          tenant, r->tenant ? r->tenant : "");

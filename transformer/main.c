@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "booking/dryrun.h"
 #include "transformer/daemon.h"
-#include "transformer/dryrun.h"
 
 static void usage(FILE *f)
 {
@@ -27,20 +27,20 @@ int main(int argc, char **argv)
         int dry = 0;
 
         for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
                         usage(stdout);
                         return 0;
                 }
-                if (strcmp(argv[i], "--dry-run") == 0)
+                if (!strcmp(argv[i], "--dry-run"))
                         dry = 1;
-                else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
+                else if (!strcmp(argv[i], "--rules") && i + 1 < argc)
                         rules = argv[++i];
-                else if (strncmp(argv[i], "--rules=", 8) == 0)
+                else if (!strncmp(argv[i], "--rules=", 8))
                         rules = argv[i] + 8;
         }
         if (!dry)
                 return transformer_daemon_main(argc, argv);
-        if (rules == NULL) {
+        if (!rules) {
                 fprintf(stderr, "transformer: --dry-run needs --rules FILE\n");
                 usage(stderr);
                 return 2;

@@ -6,7 +6,7 @@
 #define TRANSFORMER_RULES_STORE_H
 
 #include "common/db.h"
-#include "transformer/rules.h"
+#include "booking/rules.h"
 
 typedef struct rules_store rules_store;
 

@@ -140,9 +140,9 @@ def exact_calls(stats):
 
 
 def bench_core(build, iterations=None):
-    """The transformer core alone (transformer/bench-core); its last line is JSON."""
+    """The transformer core alone (tests/bench-core); its last line is JSON."""
     import json
-    args = [os.path.join(build, "transformer", "bench-core")]
+    args = [os.path.join(build, "tests", "bench-core")]
     if iterations:
         args.append(str(iterations))
     out = subprocess.run(args, stdout=subprocess.PIPE, text=True, check=True,

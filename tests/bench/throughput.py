@@ -2,7 +2,7 @@
 """Throughput benchmark: orders per second end to end with every limit off (exact-fake
 --no-limits, ccvshop-fake with no request limits and the extractor's own limiter off), from
 the start of the extractors to the last document in the fake Exact; then the transformer
-core alone (transformer/bench-core, single thread, no Kafka).
+core alone (tests/bench-core, single thread, no Kafka).
 
     tests/bench/throughput.py --build build [--tenants 20] [--orders 250]
                               [--loaders 1] [--extractors 1] [--loader-workers N]

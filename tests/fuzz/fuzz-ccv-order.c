@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transformer/booking.h"
-#include "transformer/rules.h"
+#include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/json_fast.h"
+#include "booking/rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

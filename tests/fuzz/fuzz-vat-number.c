@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transformer/vat_number.h"
+#include "vat/vat_number.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "tests/testlib.h"
-#include "transformer/booking.h"
-#include "transformer/rules.h"
+#include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/json_fast.h"
+#include "booking/rules.h"
 
 #define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 

@@ -7,7 +7,7 @@
 #include "ops/ops.h"
 #include "ops/ops_mappings.h"
 #include "tests/testlib.h"
-#include "transformer/rules.h"
+#include "booking/rules.h"
 
 static void test_parse_time(void)
 {

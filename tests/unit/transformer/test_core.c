@@ -4,11 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transformer/booking.h"
-#include "transformer/rules.h"
-#include "transformer/territory.h"
-#include "transformer/vat_engine.h"
-#include "transformer/vat_rates.h"
+#include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/rules.h"
+#include "booking/vat_engine.h"
+#include "vat/territory.h"
+#include "vat/vat_rates.h"
 
 static int failed, checks;
 

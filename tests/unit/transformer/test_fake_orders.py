@@ -15,7 +15,7 @@ import sys
 from orderlib import base_rules, check_booking, run_dry
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CSV = os.path.join(HERE, '..', '..', '..', 'transformer', 'eu-vat-rates.csv')
+CSV = os.path.join(HERE, '..', '..', '..', 'vat', 'eu-vat-rates.csv')
 
 
 def full_rules(oss_registered):

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "transformer/vat_number.h"
+#include "vat/vat_number.h"
 
 struct vec {
         const char *number;

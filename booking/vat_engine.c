@@ -1,5 +1,5 @@
 /* vat_engine: the decision table of docs/vat-engine.md. */
-#include "transformer/vat_engine.h"
+#include "booking/vat_engine.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,7 +33,7 @@ int vat_engine_decide(const struct vat_input *in, struct vat_decision *out, char
         if (out->vat_status == VAT_NUMBER_VALID)
                 vat_number_country(out->vat_number, vat_cc);
         out->vat_number_usable = out->vat_status == VAT_NUMBER_VALID &&
-                                 strcmp(vat_cc, r->home_country) != 0 &&
+                                 strcmp(vat_cc, r->home_country) &&
                                  in->vies != VIES_INVALID && in->vies != VIES_UNAVAILABLE;
 
         /* goods collected by the customer at the seller's never leave the home country */
@@ -54,19 +54,19 @@ int vat_engine_decide(const struct vat_input *in, struct vat_decision *out, char
                 return 0;
         }
         copy_cc(out->dest_country, out->territory.vat_country);
-        if (strcmp(out->dest_country, r->home_country) == 0) {
+        if (!strcmp(out->dest_country, r->home_country)) {
                 out->scenario = VAT_SCENARIO_DOMESTIC;
                 copy_cc(out->rate_country, r->home_country);
                 return 0;
         }
         if (out->vat_number_usable) {
                 out->scenario = VAT_SCENARIO_ICP;
-                if (strcmp(vat_cc, out->dest_country) != 0)
+                if (strcmp(vat_cc, out->dest_country))
                         warn(out, "review: VAT number %s is not from the ship-to country %s",
                              out->vat_number, out->dest_country);
                 return 0;
         }
-        if (out->vat_status == VAT_NUMBER_VALID && strcmp(vat_cc, r->home_country) == 0) {
+        if (out->vat_status == VAT_NUMBER_VALID && !strcmp(vat_cc, r->home_country)) {
                 /* a taxable customer with a home-country number: neither ICP nor a distance
                  * sale, home VAT applies */
                 out->scenario = VAT_SCENARIO_DOMESTIC;
@@ -154,10 +154,10 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
 
                 if (e->scenario != want)
                         continue;
-                if (want == VAT_SCENARIO_OSS && strcmp(e->country, d->rate_country) != 0)
+                if (want == VAT_SCENARIO_OSS && strcmp(e->country, d->rate_country))
                         continue;
                 if (e->cls != VAT_CLASS_NONE) {
-                        bool parking = e->cls == VAT_CLASS_PARKING && vc != NULL &&
+                        bool parking = e->cls == VAT_CLASS_PARKING && vc &&
                                        vc->parking == pct_bp;
 
                         if (e->cls != cls && !parking)
@@ -173,11 +173,11 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
                         best = e;
                         best_score = score;
                         tie = false;
-                } else if (score == best_score && strcmp(best->code, e->code) != 0) {
+                } else if (score == best_score && strcmp(best->code, e->code)) {
                         tie = true;
                 }
         }
-        if (best != NULL && !tie)
+        if (best && !tie)
                 return best->code;
         vat_pct_format(pct_bp, pct, sizeof(pct));
         if (scen == VAT_SCENARIO_ICP || scen == VAT_SCENARIO_EXPORT)
@@ -186,7 +186,7 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
                 snprintf(what, sizeof(what), "%s %s %s %s%%",
                          scen == VAT_SCENARIO_OSS ? "OSS" : "domestic", d->rate_country,
                          vat_class_name(cls), pct);
-        if (best == NULL) {
+        if (!best) {
                 snprintf(err, errlen, "no VAT code mapped for %s", what);
                 return NULL;
         }

@@ -1,6 +1,6 @@
 /* territory: where an address lies for VAT purposes (EU VAT area, XI, or outside). */
-#ifndef TRANSFORMER_TERRITORY_H
-#define TRANSFORMER_TERRITORY_H
+#ifndef VAT_TERRITORY_H
+#define VAT_TERRITORY_H
 
 #include <stdbool.h>
 

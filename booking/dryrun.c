@@ -1,17 +1,19 @@
 /* dryrun: orders in, bookings or rejections out, nothing else touched. */
-#include "transformer/dryrun.h"
+#include "booking/dryrun.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "transformer/booking.h"
+#include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/json_fast.h"
 
 static void emit(FILE *out, json_t *obj)
 {
         char *s = booking_dumps(obj);
 
-        if (s != NULL) {
+        if (s) {
                 fputs(s, out);
                 fputc('\n', out);
                 free(s);
@@ -48,7 +50,7 @@ int dryrun_run_rules(FILE *in, FILE *out, const struct rules *r)
                 while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
                         line[--len] = '\0';
                 order = booking_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
-                if (order == NULL) {
+                if (!order) {
                         snprintf(err, sizeof(err), "malformed JSON: %s (column %d)", jerr.text,
                                  jerr.column);
                         emit_error(out, NULL, err);
@@ -74,7 +76,7 @@ int dryrun_run(FILE *in, FILE *out, const char *rules_path)
         struct rules *r = rules_load_file(rules_path, err, sizeof(err));
         int rc;
 
-        if (r == NULL) {
+        if (!r) {
                 fprintf(stderr, "transformer: %s\n", err);
                 return 1;
         }

@@ -1,17 +1,17 @@
 /* vat_rates: look-ups over the generated table (vat_rates_table.c). */
-#include "transformer/vat_rates.h"
+#include "vat/vat_rates.h"
 
 #include <stdio.h>
 #include <string.h>
 
 const struct vat_country *vat_rates_find(const char *iso)
 {
-        if (iso == NULL)
+        if (!iso)
                 return NULL;
-        if (strcmp(iso, "EL") == 0)
+        if (!strcmp(iso, "EL"))
                 iso = "GR";
         for (size_t i = 0; i < vat_rates_table_len; i++) {
-                if (strcmp(vat_rates_table[i].iso, iso) == 0)
+                if (!strcmp(vat_rates_table[i].iso, iso))
                         return &vat_rates_table[i];
         }
         return NULL;
@@ -21,7 +21,7 @@ enum vat_class vat_rates_class_of(const struct vat_country *c, int pct_bp)
 {
         if (pct_bp == 0)
                 return VAT_CLASS_ZERO;
-        if (c == NULL)
+        if (!c)
                 return VAT_CLASS_NONE;
         if (pct_bp == c->standard)
                 return VAT_CLASS_STANDARD;
@@ -67,7 +67,7 @@ int vat_class_parse(const char *name, enum vat_class *out)
                 {"parking", VAT_CLASS_PARKING},       {"zero", VAT_CLASS_ZERO},
         };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-                if (strcmp(names[i].name, name) == 0) {
+                if (!strcmp(names[i].name, name)) {
                         *out = names[i].cls;
                         return 0;
                 }

@@ -1,10 +1,10 @@
 /* dryrun: the `transformer --dry-run --rules FILE` contract (DESIGN.md "Transformer dry run"). */
-#ifndef TRANSFORMER_DRYRUN_H
-#define TRANSFORMER_DRYRUN_H
+#ifndef BOOKING_DRYRUN_H
+#define BOOKING_DRYRUN_H
 
 #include <stdio.h>
 
-#include "transformer/rules.h"
+#include "booking/rules.h"
 
 /* Reads CCV order documents from in, one JSON object per line, and writes one result object
  * per line to out, in order. Returns 0, 1 when the rules file cannot be loaded (a message is

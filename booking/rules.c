@@ -1,5 +1,5 @@
 /* rules: parse, validate and export the tenant rules file. */
-#include "transformer/rules.h"
+#include "booking/rules.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -25,7 +25,7 @@ const char *vat_scenario_name(enum vat_scenario s)
 int vat_scenario_parse(const char *name, enum vat_scenario *out)
 {
         for (size_t i = 0; i < sizeof(scenario_names) / sizeof(scenario_names[0]); i++) {
-                if (strcmp(scenario_names[i], name) == 0) {
+                if (!strcmp(scenario_names[i], name)) {
                         *out = (enum vat_scenario)i;
                         return 0;
                 }
@@ -44,14 +44,14 @@ const char *oss_mode_name(enum oss_mode m)
 
 const char *rules_map_get(const json_t *map, const char *key)
 {
-        if (map == NULL || key == NULL)
+        if (!map || !key)
                 return NULL;
         return json_string_value(json_object_get(map, key));
 }
 
 void rules_free(struct rules *r)
 {
-        if (r == NULL)
+        if (!r)
                 return;
         free(r->tenant);
         free(r->shipping_item);
@@ -77,7 +77,7 @@ static int get_opt_string(const json_t *obj, const char *key, char **dst, char *
 {
         json_t *v = json_object_get(obj, key);
 
-        if (v == NULL || json_is_null(v))
+        if (!v || json_is_null(v))
                 return 0;
         if (!json_is_string(v)) {
                 snprintf(err, errlen, "rules: \"%s\" must be a string", key);
@@ -86,7 +86,7 @@ static int get_opt_string(const json_t *obj, const char *key, char **dst, char *
         if (json_string_length(v) == 0)
                 return 0;
         *dst = strdup(json_string_value(v));
-        if (*dst == NULL) {
+        if (!*dst) {
                 snprintf(err, errlen, "rules: out of memory");
                 return -1;
         }
@@ -100,7 +100,7 @@ static int get_map(const json_t *obj, const char *key, json_t **dst, char *err, 
         const char *k;
         json_t *val;
 
-        if (v == NULL || json_is_null(v)) {
+        if (!v || json_is_null(v)) {
                 *dst = json_object();
                 return *dst ? 0 : -1;
         }
@@ -135,13 +135,13 @@ static int pct_to_bp(const json_t *v, int *bp)
 
 static int parse_country(const char *s, char out[3])
 {
-        if (s == NULL || strlen(s) != 2 || !isalpha((unsigned char)s[0]) ||
+        if (!s || strlen(s) != 2 || !isalpha((unsigned char)s[0]) ||
             !isalpha((unsigned char)s[1]))
                 return -1;
         out[0] = (char)toupper((unsigned char)s[0]);
         out[1] = (char)toupper((unsigned char)s[1]);
         out[2] = '\0';
-        if (strcmp(out, "EL") == 0)
+        if (!strcmp(out, "EL"))
                 memcpy(out, "GR", 3);
         return 0;
 }
@@ -166,7 +166,7 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
                 return -1;
         }
         vc->code = strdup(json_string_value(code));
-        if (vc->code == NULL)
+        if (!vc->code)
                 return -1;
         if (!json_is_string(scen) || vat_scenario_parse(json_string_value(scen),
                                                         &vc->scenario) != 0) {
@@ -179,7 +179,7 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
                          "codes; map it as scenario \"domestic\"", i);
                 return -1;
         }
-        if (country != NULL && !json_is_null(country)) {
+        if (country && !json_is_null(country)) {
                 if (!json_is_string(country) ||
                     parse_country(json_string_value(country), vc->country) != 0) {
                         snprintf(err, errlen, "rules: vat_codes[%zu].country must be a two-letter "
@@ -187,7 +187,7 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
                         return -1;
                 }
         }
-        if (cls != NULL && !json_is_null(cls)) {
+        if (cls && !json_is_null(cls)) {
                 if (!json_is_string(cls) || vat_class_parse(json_string_value(cls),
                                                             &vc->cls) != 0) {
                         snprintf(err, errlen, "rules: vat_codes[%zu].class must be standard, "
@@ -195,7 +195,7 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
                         return -1;
                 }
         }
-        if (pct != NULL && !json_is_null(pct) && pct_to_bp(pct, &vc->pct_bp) != 0) {
+        if (pct && !json_is_null(pct) && pct_to_bp(pct, &vc->pct_bp) != 0) {
                 snprintf(err, errlen, "rules: vat_codes[%zu].percentage must be a number from 0 "
                          "to 100 with at most two decimals", i);
                 return -1;
@@ -203,91 +203,93 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
         return 0;
 }
 
-struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
+/* tenant, division, home_country. */
+static int parse_identity(const json_t *obj, struct rules *r, char *err, size_t errlen)
 {
-        struct rules *r;
-        json_t *v;
+        json_t *v = json_object_get(obj, "tenant");
 
-        if (!json_is_object(obj)) {
-                snprintf(err, errlen, "rules: the rules file must hold a JSON object");
-                return NULL;
-        }
-        r = calloc(1, sizeof(*r));
-        if (r == NULL) {
-                snprintf(err, errlen, "rules: out of memory");
-                return NULL;
-        }
-        r->prices_incl_vat = true;
-        v = json_object_get(obj, "tenant");
         if (!json_is_string(v) || json_string_length(v) == 0) {
                 snprintf(err, errlen, "rules: \"tenant\" must be a non-empty string");
-                goto fail;
+                return -1;
         }
         r->tenant = strdup(json_string_value(v));
         v = json_object_get(obj, "division");
         if (!json_is_integer(v) || json_integer_value(v) <= 0) {
                 snprintf(err, errlen, "rules: \"division\" must be a positive integer");
-                goto fail;
+                return -1;
         }
         r->division = json_integer_value(v);
         v = json_object_get(obj, "home_country");
-        if (v == NULL) {
+        if (!v) {
                 memcpy(r->home_country, "NL", 3);
         } else if (!json_is_string(v) || parse_country(json_string_value(v),
                                                        r->home_country) != 0) {
                 snprintf(err, errlen, "rules: \"home_country\" must be a two-letter country code");
-                goto fail;
+                return -1;
         }
-        v = json_object_get(obj, "oss_registered");
-        if (v != NULL && !json_is_boolean(v)) {
+        return 0;
+}
+
+/* oss_registered, oss_mode, book_as, prices_shown. */
+static int parse_modes(const json_t *obj, struct rules *r, char *err, size_t errlen)
+{
+        json_t *v = json_object_get(obj, "oss_registered");
+
+        if (v && !json_is_boolean(v)) {
                 snprintf(err, errlen, "rules: \"oss_registered\" must be true or false");
-                goto fail;
+                return -1;
         }
         r->oss_registered = json_is_true(v);
         r->oss_mode = r->oss_registered ? OSS_MODE_REGISTERED : OSS_MODE_NOT_REGISTERED;
         v = json_object_get(obj, "oss_mode");
-        if (v != NULL && !json_is_null(v)) {
+        if (v && !json_is_null(v)) {
                 const char *s = json_string_value(v);
                 int found = -1;
 
-                for (int i = 0; s != NULL && i < 3; i++) {
-                        if (strcmp(s, oss_mode_names[i]) == 0)
+                for (int i = 0; s && i < 3; i++) {
+                        if (!strcmp(s, oss_mode_names[i]))
                                 found = i;
                 }
                 if (found < 0) {
                         snprintf(err, errlen, "rules: \"oss_mode\" must be registered, "
                                  "not_registered or auto");
-                        goto fail;
+                        return -1;
                 }
                 r->oss_mode = (enum oss_mode)found;
         }
         v = json_object_get(obj, "book_as");
-        if (v != NULL && !json_is_null(v)) {
+        if (v && !json_is_null(v)) {
                 const char *s = json_string_value(v);
 
-                if (s != NULL && strcmp(s, "salesorder") == 0) {
+                if (s && !strcmp(s, "salesorder")) {
                         r->book_as = BOOK_AS_SALES_ORDER;
-                } else if (s != NULL && strcmp(s, "salesinvoice") == 0) {
+                } else if (s && !strcmp(s, "salesinvoice")) {
                         r->book_as = BOOK_AS_SALES_INVOICE;
                 } else {
                         snprintf(err, errlen, "rules: \"book_as\" must be salesorder or "
                                  "salesinvoice");
-                        goto fail;
+                        return -1;
                 }
         }
         v = json_object_get(obj, "prices_shown");
-        if (v != NULL && !json_is_null(v)) {
+        if (v && !json_is_null(v)) {
                 const char *s = json_string_value(v);
 
-                if (s != NULL && strcmp(s, "incl") == 0) {
+                if (s && !strcmp(s, "incl")) {
                         r->prices_incl_vat = true;
-                } else if (s != NULL && strcmp(s, "excl") == 0) {
+                } else if (s && !strcmp(s, "excl")) {
                         r->prices_incl_vat = false;
                 } else {
                         snprintf(err, errlen, "rules: \"prices_shown\" must be incl or excl");
-                        goto fail;
+                        return -1;
                 }
         }
+        return 0;
+}
+
+/* The item codes, names and maps, each optional. */
+static int parse_members(const json_t *obj, struct rules *r, char *err, size_t errlen)
+{
         if (get_opt_string(obj, "shipping_item", &r->shipping_item, err, errlen) ||
             get_opt_string(obj, "discount_item", &r->discount_item, err, errlen) ||
             get_opt_string(obj, "payment_cost_item", &r->payment_cost_item, err, errlen) ||
@@ -297,62 +299,99 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
             get_opt_string(obj, "default_item_group", &r->default_item_group, err, errlen) ||
             get_opt_string(obj, "default_payment_condition", &r->default_payment_condition,
                            err, errlen))
-                goto fail;
+                return -1;
         if (get_map(obj, "item_groups", &r->item_groups, err, errlen) ||
             get_map(obj, "payment_conditions", &r->payment_conditions, err, errlen) ||
             get_map(obj, "gl_accounts", &r->gl_accounts, err, errlen))
-                goto fail;
-        v = json_object_get(obj, "oss_ytd_eur");
-        if (v != NULL && !json_is_null(v)) {
+                return -1;
+        return 0;
+}
+
+/* The dry run's OSS figures: oss_ytd_eur, oss_prev_year_over. */
+static int parse_oss_figures(const json_t *obj, struct rules *r, char *err, size_t errlen)
+{
+        json_t *v = json_object_get(obj, "oss_ytd_eur");
+
+        if (v && !json_is_null(v)) {
                 if (!json_is_number(v) || json_number_value(v) < 0) {
                         snprintf(err, errlen, "rules: \"oss_ytd_eur\" must be a number >= 0");
-                        goto fail;
+                        return -1;
                 }
                 r->oss_ytd_cents = llround(json_number_value(v) * 100.0);
         }
         v = json_object_get(obj, "oss_prev_year_over");
-        if (v != NULL && !json_is_boolean(v)) {
+        if (v && !json_is_boolean(v)) {
                 snprintf(err, errlen, "rules: \"oss_prev_year_over\" must be true or false");
-                goto fail;
+                return -1;
         }
         r->oss_prev_year_over = json_is_true(v);
-        v = json_object_get(obj, "vat_codes");
+        return 0;
+}
+
+static int parse_vat_codes(const json_t *obj, struct rules *r, char *err, size_t errlen)
+{
+        json_t *v = json_object_get(obj, "vat_codes");
+
         if (!json_is_array(v) || json_array_size(v) == 0) {
                 snprintf(err, errlen, "rules: \"vat_codes\" must be a non-empty array");
-                goto fail;
+                return -1;
         }
         r->vat_codes = calloc(json_array_size(v), sizeof(*r->vat_codes));
-        if (r->vat_codes == NULL)
-                goto fail;
+        if (!r->vat_codes)
+                return -1;
         for (size_t i = 0; i < json_array_size(v); i++) {
                 r->n_vat_codes = i + 1;
                 if (parse_vat_code(json_array_get(v, i), i, &r->vat_codes[i], err, errlen))
-                        goto fail;
+                        return -1;
         }
-        /* keep members we do not interpret so an export/import round trip loses nothing */
+        return 0;
+}
+
+/* Keeps the members we do not interpret so an export/import round trip loses nothing. */
+static void keep_extra(const json_t *obj, struct rules *r)
+{
+        static const char *const known[] = {
+                "tenant", "division", "home_country", "oss_registered", "oss_mode", "book_as",
+                "prices_shown", "shipping_item", "discount_item", "payment_cost_item",
+                "rounding_item", "custom_item", "journal", "default_item_group",
+                "default_payment_condition", "item_groups", "payment_conditions", "gl_accounts",
+                "oss_ytd_eur", "oss_prev_year_over", "vat_codes",
+        };
+        const char *k;
+        json_t *val;
+
         r->extra = json_object();
-        {
-                static const char *const known[] = {
-                        "tenant", "division", "home_country", "oss_registered", "oss_mode",
-                        "book_as", "prices_shown", "shipping_item", "discount_item",
-                        "payment_cost_item", "rounding_item", "custom_item", "journal",
-                        "default_item_group", "default_payment_condition", "item_groups",
-                        "payment_conditions", "gl_accounts", "oss_ytd_eur",
-                        "oss_prev_year_over", "vat_codes",
-                };
-                const char *k;
-                json_t *val;
+        json_object_foreach((json_t *)obj, k, val) {
+                bool is_known = false;
 
-                json_object_foreach((json_t *)obj, k, val) {
-                        bool is_known = false;
-
-                        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-                                is_known = is_known || strcmp(known[i], k) == 0;
-                        if (!is_known)
-                                json_object_set(r->extra, k, val);
-                }
+                for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+                        is_known = is_known || !strcmp(known[i], k);
+                if (!is_known)
+                        json_object_set(r->extra, k, val);
         }
-        if (r->tenant == NULL || r->extra == NULL) {
+}
+
+struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
+{
+        struct rules *r;
+
+        if (!json_is_object(obj)) {
+                snprintf(err, errlen, "rules: the rules file must hold a JSON object");
+                return NULL;
+        }
+        r = calloc(1, sizeof(*r));
+        if (!r) {
+                snprintf(err, errlen, "rules: out of memory");
+                return NULL;
+        }
+        r->prices_incl_vat = true;
+        if (parse_identity(obj, r, err, errlen) != 0 || parse_modes(obj, r, err, errlen) != 0 ||
+            parse_members(obj, r, err, errlen) != 0 ||
+            parse_oss_figures(obj, r, err, errlen) != 0 ||
+            parse_vat_codes(obj, r, err, errlen) != 0)
+                goto fail;
+        keep_extra(obj, r);
+        if (!r->tenant || !r->extra) {
                 snprintf(err, errlen, "rules: out of memory");
                 goto fail;
         }
@@ -370,7 +409,7 @@ struct rules *rules_parse(const char *text, char *err, size_t errlen)
         json_t *obj = json_loads(text, 0, &jerr);
         struct rules *r;
 
-        if (obj == NULL) {
+        if (!obj) {
                 snprintf(err, errlen, "rules: malformed JSON at line %d: %s", jerr.line, jerr.text);
                 return NULL;
         }
@@ -385,7 +424,7 @@ struct rules *rules_load_file(const char *path, char *err, size_t errlen)
         json_t *obj = json_load_file(path, 0, &jerr);
         struct rules *r;
 
-        if (obj == NULL) {
+        if (!obj) {
                 snprintf(err, errlen, "rules: cannot read %s: %s (line %d)", path, jerr.text,
                          jerr.line);
                 return NULL;
@@ -409,12 +448,12 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
 {
         const struct vat_country *home = vat_rates_find(r->home_country);
 
-        if (home == NULL || home->area != VAT_AREA_EU) {
+        if (!home || home->area != VAT_AREA_EU) {
                 snprintf(err, errlen, "rules: home_country %s is not an EU member state",
                          r->home_country);
                 return -1;
         }
-        if (r->book_as == BOOK_AS_SALES_INVOICE && r->journal == NULL) {
+        if (r->book_as == BOOK_AS_SALES_INVOICE && !r->journal) {
                 snprintf(err, errlen, "rules: book_as salesinvoice needs a \"journal\" (sales "
                          "journal code)");
                 return -1;
@@ -445,8 +484,8 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                                          "a \"country\"", i, vc->code);
                                 return -1;
                         }
-                        if (strcmp(vc->country, r->home_country) == 0 ||
-                            vat_rates_find(vc->country) == NULL) {
+                        if (!strcmp(vc->country, r->home_country) ||
+                            !vat_rates_find(vc->country)) {
                                 snprintf(err, errlen, "rules: vat_codes[%zu] (%s): %s is not an "
                                          "OSS destination", i, vc->code, vc->country);
                                 return -1;
@@ -455,7 +494,7 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                 case VAT_SCENARIO_DOMESTIC:
                 case VAT_SCENARIO_DISTANCE_ORIGIN:
                         if (vc->scenario == VAT_SCENARIO_DOMESTIC && vc->country[0] != '\0' &&
-                            strcmp(vc->country, r->home_country) != 0) {
+                            strcmp(vc->country, r->home_country)) {
                                 snprintf(err, errlen, "rules: vat_codes[%zu] (%s): domestic code "
                                          "for %s, but home_country is %s", i, vc->code,
                                          vc->country, r->home_country);
@@ -491,9 +530,9 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                 for (size_t j = 0; j < i; j++) {
                         const struct rules_vat_code *o = &r->vat_codes[j];
 
-                        if (o->scenario == vc->scenario && strcmp(o->country, vc->country) == 0 &&
+                        if (o->scenario == vc->scenario && !strcmp(o->country, vc->country) &&
                             o->cls == vc->cls && o->pct_bp == vc->pct_bp &&
-                            strcmp(o->code, vc->code) != 0) {
+                            strcmp(o->code, vc->code)) {
                                 snprintf(err, errlen, "rules: vat_codes[%zu] (%s) and [%zu] (%s) "
                                          "map the same situation", j, o->code, i, vc->code);
                                 return -1;
@@ -505,7 +544,7 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
 
 static void set_opt(json_t *obj, const char *key, const char *val)
 {
-        if (val != NULL)
+        if (val)
                 json_object_set_new(obj, key, json_string(val));
 }
 
@@ -514,9 +553,9 @@ json_t *rules_to_json(const struct rules *r)
         json_t *obj = json_deep_copy(r->extra);
         json_t *codes = json_array();
 
-        if (obj == NULL)
+        if (!obj)
                 obj = json_object();
-        if (obj == NULL || codes == NULL) {
+        if (!obj || !codes) {
                 json_decref(obj);
                 json_decref(codes);
                 return NULL;

@@ -3,7 +3,7 @@
  * The algorithms follow the published check-digit rules per member state (the same ones
  * python-stdnum implements); formats follow the VIES structure table. A number that passes is
  * only well-formed: whether it is registered is VIES's answer, not ours. */
-#include "transformer/vat_number.h"
+#include "vat/vat_number.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -234,7 +234,7 @@ static enum vat_number_status check_es(const char *n, size_t len)
                 return VAT_NUMBER_FORMAT_INVALID;
         long num;
 
-        if (isdigit((unsigned char)n[0]) || strchr("KLMXYZ", n[0]) != NULL) {
+        if (isdigit((unsigned char)n[0]) || strchr("KLMXYZ", n[0])) {
                 /* DNI (8 digits + letter), KLM personal numbers, NIE (X/Y/Z = 0/1/2) */
                 if (!isupper((unsigned char)n[8]))
                         return VAT_NUMBER_FORMAT_INVALID;
@@ -246,14 +246,14 @@ static enum vat_number_status check_es(const char *n, size_t len)
                         num = 2;
                 else
                         num = 0;
-                if (strchr("KLM", n[0]) != NULL)
+                if (strchr("KLM", n[0]))
                         num = 0;
                 for (int i = 1; i < 8; i++)
                         num = num * 10 + dig(n[i]);
                 return dni_letters[num % 23] == n[8] ? VAT_NUMBER_VALID
                                                       : VAT_NUMBER_CHECKSUM_INVALID;
         }
-        if (strchr("ABCDEFGHJNPQRSUVW", n[0]) == NULL)
+        if (!strchr("ABCDEFGHJNPQRSUVW", n[0]))
                 return VAT_NUMBER_FORMAT_INVALID;
         /* CIF: Luhn-style control over digits 2..8, written as a digit or a letter */
         char body[9];
@@ -289,7 +289,7 @@ static enum vat_number_status check_fr(const char *n, size_t len)
                         return VAT_NUMBER_FORMAT_INVALID;
         }
         /* SIREN 000... are Monaco numbers without a Luhn-valid SIREN */
-        if (strncmp(n + 2, "000", 3) != 0 && luhn_sum(n + 2, 9) != 0)
+        if (strncmp(n + 2, "000", 3) && luhn_sum(n + 2, 9) != 0)
                 return VAT_NUMBER_CHECKSUM_INVALID;
         if (all_digits(n, 2)) {
                 char buf[12];
@@ -337,7 +337,7 @@ static enum vat_number_status check_ie(const char *n, size_t len)
         } else {
                 if (!all_digits(n, 7) || !isupper((unsigned char)n[7]))
                         return VAT_NUMBER_FORMAT_INVALID;
-                if (len == 9 && strchr("ABCDEFGHIW", n[8]) == NULL)
+                if (len == 9 && !strchr("ABCDEFGHIW", n[8]))
                         return VAT_NUMBER_FORMAT_INVALID;
                 memcpy(num, n, len);
                 num[len] = '\0';
@@ -349,7 +349,7 @@ static enum vat_number_status check_ie(const char *n, size_t len)
         if (num[8] != '\0') {
                 const char *p = strchr(alphabet, num[8]);
 
-                if (p == NULL)
+                if (!p)
                         return VAT_NUMBER_FORMAT_INVALID;
                 sum += 9 * (int)(p - alphabet);
         }
@@ -360,7 +360,7 @@ static enum vat_number_status check_it(const char *n, size_t len)
 {
         if (len != 11 || !all_digits(n, 11))
                 return VAT_NUMBER_FORMAT_INVALID;
-        if (strncmp(n, "0000000", 7) == 0)
+        if (!strncmp(n, "0000000", 7))
                 return VAT_NUMBER_FORMAT_INVALID;
         int office = dig(n[7]) * 100 + dig(n[8]) * 10 + dig(n[9]);
 
@@ -472,7 +472,7 @@ static enum vat_number_status check_nl(const char *n, size_t len)
                 static const int w[] = {9, 8, 7, 6, 5, 4, 3, 2};
                 int sum = weighted_sum(n, w, 8) - dig(n[8]);
 
-                if (sum % 11 == 0 && strncmp(n, "000000000", 9) != 0)
+                if (sum % 11 == 0 && strncmp(n, "000000000", 9))
                         return VAT_NUMBER_VALID;
         }
         return VAT_NUMBER_CHECKSUM_INVALID;
@@ -539,7 +539,7 @@ static enum vat_number_status check_sk(const char *n, size_t len)
 {
         if (len != 10 || !all_digits(n, 10) || n[0] == '0')
                 return VAT_NUMBER_FORMAT_INVALID;
-        if (strchr("234789", n[2]) == NULL)
+        if (!strchr("234789", n[2]))
                 return VAT_NUMBER_FORMAT_INVALID;
         return mod_str(n, 11) == 0 ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
 }
@@ -548,7 +548,7 @@ static enum vat_number_status check_xi(const char *n, size_t len)
 {
         static const int w[] = {8, 7, 6, 5, 4, 3, 2, 10, 1};
 
-        if (len == 5 && (strncmp(n, "GD", 2) == 0 || strncmp(n, "HA", 2) == 0) &&
+        if (len == 5 && (!strncmp(n, "GD", 2) || !strncmp(n, "HA", 2)) &&
             all_digits(n + 2, 3)) {
                 int v = dig(n[2]) * 100 + dig(n[3]) * 10 + dig(n[4]);
 
@@ -587,7 +587,7 @@ static const struct {
 static int checker_index(const char *normalised)
 {
         for (size_t i = 0; i < N_CHECKERS; i++) {
-                if (strncmp(normalised, checkers[i].prefix, 2) == 0)
+                if (!strncmp(normalised, checkers[i].prefix, 2))
                         return (int)i;
         }
         return -1;
@@ -600,12 +600,12 @@ enum vat_number_status vat_number_check(const char *input, char *out, size_t out
 
         if (outlen > 0)
                 out[0] = '\0';
-        if (input == NULL)
+        if (!input)
                 return VAT_NUMBER_EMPTY;
         for (const char *p = input; *p; p++) {
                 unsigned char c = (unsigned char)*p;
 
-                if (strchr(" .-/,:\t\r\n", c) != NULL)
+                if (strchr(" .-/,:\t\r\n", c))
                         continue;
                 if (k >= VAT_MAX_INPUT)
                         return VAT_NUMBER_FORMAT_INVALID;
@@ -614,15 +614,15 @@ enum vat_number_status vat_number_check(const char *input, char *out, size_t out
         buf[k] = '\0';
         if (k == 0)
                 return VAT_NUMBER_EMPTY;
-        if (k >= 2 && strncmp(buf, "GR", 2) == 0) {
+        if (k >= 2 && !strncmp(buf, "GR", 2)) {
                 buf[0] = 'E';
                 buf[1] = 'L';
         }
-        if (strncmp(buf, "BE", 2) == 0) {
+        if (!strncmp(buf, "BE", 2)) {
                 /* "(0)" written for the leading zero; old 9-digit numbers gain a 0 */
                 char *paren = strstr(buf, "(0)");
 
-                if (paren != NULL) {
+                if (paren) {
                         memmove(paren + 1, paren + 3, strlen(paren + 3) + 1);
                         paren[0] = '0';
                         k = strlen(buf);

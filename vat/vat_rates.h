@@ -1,6 +1,6 @@
 /* vat_rates: the EU VAT rates table (27 member states + XI), compiled in from eu-vat-rates.csv. */
-#ifndef TRANSFORMER_VAT_RATES_H
-#define TRANSFORMER_VAT_RATES_H
+#ifndef VAT_RATES_H
+#define VAT_RATES_H
 
 #include <stddef.h>
 

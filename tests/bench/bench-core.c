@@ -1,15 +1,17 @@
 /* bench-core: orders per second through the transformer core (parse with booking_loadb as
  * the dry run and daemon do, VAT engine, booking, serialise) on a typical 5-line order,
  * single thread. Not a test; run on demand:
- *   build/transformer/bench-core [iterations]                                          */
+ *   build/tests/bench-core [iterations]                                                */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "transformer/booking.h"
-#include "transformer/rules.h"
+#include "booking/booking.h"
+#include "booking/commands.h"
+#include "booking/json_fast.h"
+#include "booking/rules.h"
 
 static const char rules_text[] =
         "{\"tenant\":\"bench\",\"division\":1,\"home_country\":\"NL\",\"oss_registered\":true,"
@@ -30,7 +32,7 @@ static char *make_order(int id)
         char *buf = malloc(8192);
         int n;
 
-        if (buf == NULL)
+        if (!buf)
                 return NULL;
         n = snprintf(buf, 8192,
                 "{\"id\":%d,\"ordernumber\":%d,\"ordernumber_full\":\"%d\",\"is_completed\":true,"
@@ -89,7 +91,7 @@ static int transform_one(const struct rules *r, const char *text, size_t len, si
         struct booking b;
         int rc = 1;
 
-        if (order == NULL)
+        if (!order)
                 return -1;
         if (booking_from_order(r, order, NULL, &b, err, errlen) == 0) {
                 char *s = booking_command_dumps(&b, r, "bench");
@@ -122,13 +124,13 @@ int main(int argc, char **argv)
                         return 2;
                 }
         }
-        if (r == NULL) {
+        if (!r) {
                 fprintf(stderr, "bench-core: %s\n", err);
                 return 1;
         }
         for (int i = 0; i < 16; i++) {
                 text[i] = make_order(1000 + i);
-                if (text[i] == NULL)
+                if (!text[i])
                         return 1;
                 len[i] = strlen(text[i]);
         }
@@ -137,13 +139,13 @@ int main(int argc, char **argv)
                 json_t *order = json_loads(text[i], 0, NULL);
                 struct booking b;
 
-                if (order == NULL || booking_from_order(r, order, NULL, &b, err, sizeof(err)) != 0)
+                if (!order || booking_from_order(r, order, NULL, &b, err, sizeof(err)) != 0)
                         return 1;
                 json_t *cmd = booking_command_json(&b, r, "bench");
                 char *want = json_dumps(cmd, JSON_COMPACT | JSON_REAL_PRECISION(15));
                 char *got = booking_command_dumps(&b, r, "bench");
                 json_t *again = booking_loadb(text[i], len[i], 0, NULL);
-                bool same = want && got && strcmp(want, got) == 0 && json_equal(again, order);
+                bool same = want && got && !strcmp(want, got) && json_equal(again, order);
 
                 free(want);
                 free(got);

@@ -1,6 +1,6 @@
 /* vat_number: normalisation, format and offline checksum of EU VAT numbers (27 states + XI). */
-#ifndef TRANSFORMER_VAT_NUMBER_H
-#define TRANSFORMER_VAT_NUMBER_H
+#ifndef VAT_NUMBER_H
+#define VAT_NUMBER_H
 
 #include <stddef.h>
 

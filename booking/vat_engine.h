@@ -1,13 +1,13 @@
 /* vat_engine: which VAT scenario an order falls in, and which Exact VAT code each rate gets. */
-#ifndef TRANSFORMER_VAT_ENGINE_H
-#define TRANSFORMER_VAT_ENGINE_H
+#ifndef BOOKING_VAT_ENGINE_H
+#define BOOKING_VAT_ENGINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "transformer/rules.h"
-#include "transformer/territory.h"
-#include "transformer/vat_number.h"
+#include "booking/rules.h"
+#include "vat/territory.h"
+#include "vat/vat_number.h"
 
 /* EU-wide distance-sales threshold (Directive Art. 59c), in euro cents. */
 #define VAT_OSS_THRESHOLD_CENTS 1000000LL

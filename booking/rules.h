@@ -1,13 +1,13 @@
 /* rules: a tenant's mapping rules (VAT codes, items, payment conditions, ...), the rules-file
  * JSON format shared by the dry run, the admin CLI import/export and the control panel. */
-#ifndef TRANSFORMER_RULES_H
-#define TRANSFORMER_RULES_H
+#ifndef BOOKING_RULES_H
+#define BOOKING_RULES_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "transformer/vat_rates.h"
+#include "vat/vat_rates.h"
 
 enum vat_scenario {
         VAT_SCENARIO_DOMESTIC = 0,

@@ -1,11 +1,11 @@
 /* territory: special VAT territories recognised by country and postcode (Directive Art. 6/7). */
-#include "transformer/territory.h"
+#include "vat/territory.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "transformer/vat_rates.h"
+#include "vat/vat_rates.h"
 
 /* Two letters per code, sorted; XK (Kosovo), XI (Northern Ireland), EA (Ceuta/Melilla) and
  * IC (Canary Islands) are in common use although not ISO-assigned. */
@@ -20,7 +20,7 @@ static const char iso_codes[] =
 
 bool territory_iso_known(const char *cc)
 {
-        if (cc == NULL || strlen(cc) != 2)
+        if (!cc || strlen(cc) != 2)
                 return false;
         for (const char *p = iso_codes; *p; p += 2) {
                 if (p[0] == cc[0] && p[1] == cc[1])
@@ -52,7 +52,7 @@ static void norm_postcode(const char *in, char *out, size_t len)
 {
         size_t k = 0;
 
-        for (; in != NULL && *in && k + 1 < len; in++) {
+        for (; in && *in && k + 1 < len; in++) {
                 if (*in == ' ' || *in == '-')
                         continue;
                 out[k++] = (char)toupper((unsigned char)*in);
@@ -74,35 +74,35 @@ static bool is_digits(const char *s, size_t n)
 /* Name of the excluded territory a postcode in an EU country lies in, or NULL. */
 static const char *special_by_postcode(const char *cc, const char *pc)
 {
-        if (strcmp(cc, "ES") == 0 && is_digits(pc, 5)) {
-                if (strncmp(pc, "35", 2) == 0 || strncmp(pc, "38", 2) == 0)
+        if (!strcmp(cc, "ES") && is_digits(pc, 5)) {
+                if (!strncmp(pc, "35", 2) || !strncmp(pc, "38", 2))
                         return "Canary Islands";
-                if (strncmp(pc, "51", 2) == 0)
+                if (!strncmp(pc, "51", 2))
                         return "Ceuta";
-                if (strncmp(pc, "52", 2) == 0)
+                if (!strncmp(pc, "52", 2))
                         return "Melilla";
         }
-        if (strcmp(cc, "FR") == 0 && is_digits(pc, 5)) {
-                if (strncmp(pc, "97", 2) == 0)
+        if (!strcmp(cc, "FR") && is_digits(pc, 5)) {
+                if (!strncmp(pc, "97", 2))
                         return "French overseas department/collectivity";
-                if (strncmp(pc, "986", 3) == 0 || strncmp(pc, "987", 3) == 0 ||
-                    strncmp(pc, "988", 3) == 0)
+                if (!strncmp(pc, "986", 3) || !strncmp(pc, "987", 3) ||
+                    !strncmp(pc, "988", 3))
                         return "French overseas collectivity";
         }
-        if (strcmp(cc, "GR") == 0 && (strcmp(pc, "63086") == 0 || strcmp(pc, "63087") == 0))
+        if (!strcmp(cc, "GR") && (!strcmp(pc, "63086") || !strcmp(pc, "63087")))
                 return "Mount Athos";
-        if (strcmp(cc, "FI") == 0 && is_digits(pc, 5) && strncmp(pc, "22", 2) == 0)
+        if (!strcmp(cc, "FI") && is_digits(pc, 5) && !strncmp(pc, "22", 2))
                 return "Aland Islands";
-        if (strcmp(cc, "DE") == 0) {
-                if (strcmp(pc, "27498") == 0)
+        if (!strcmp(cc, "DE")) {
+                if (!strcmp(pc, "27498"))
                         return "Heligoland";
-                if (strcmp(pc, "78266") == 0)
+                if (!strcmp(pc, "78266"))
                         return "Busingen";
         }
-        if (strcmp(cc, "IT") == 0) {
-                if (strcmp(pc, "23041") == 0)
+        if (!strcmp(cc, "IT")) {
+                if (!strcmp(pc, "23041"))
                         return "Livigno";
-                if (strcmp(pc, "22061") == 0)
+                if (!strcmp(pc, "22061"))
                         return "Campione d'Italia";
         }
         return NULL;
@@ -114,11 +114,11 @@ int territory_resolve(const char *country, const char *postcode, struct territor
         char pc[16];
 
         memset(out, 0, sizeof(*out));
-        if (country != NULL && strlen(country) == 2) {
+        if (country && strlen(country) == 2) {
                 cc[0] = (char)toupper((unsigned char)country[0]);
                 cc[1] = (char)toupper((unsigned char)country[1]);
         }
-        if (strcmp(cc, "EL") == 0)
+        if (!strcmp(cc, "EL"))
                 set_code(cc, "GR");
         snprintf(out->iso, sizeof(out->iso), "%s", cc);
         if (!territory_iso_known(cc)) {
@@ -127,32 +127,32 @@ int territory_resolve(const char *country, const char *postcode, struct territor
         }
         norm_postcode(postcode, pc, sizeof(pc));
         for (size_t i = 0; i < sizeof(outside_codes) / sizeof(outside_codes[0]); i++) {
-                if (strcmp(cc, outside_codes[i][0]) == 0) {
+                if (!strcmp(cc, outside_codes[i][0])) {
                         out->kind = TERRITORY_OUTSIDE;
                         out->special = outside_codes[i][1];
                         return 0;
                 }
         }
-        if (strcmp(cc, "MC") == 0) {
+        if (!strcmp(cc, "MC")) {
                 out->kind = TERRITORY_EU;
                 set_code(out->vat_country, "FR");
                 out->special = "Monaco (French VAT)";
                 return 0;
         }
-        if (strcmp(cc, "XI") == 0 || (strcmp(cc, "GB") == 0 && strncmp(pc, "BT", 2) == 0)) {
+        if (!strcmp(cc, "XI") || (!strcmp(cc, "GB") && !strncmp(pc, "BT", 2))) {
                 out->kind = TERRITORY_EU;
                 set_code(out->vat_country, "XI");
-                out->special = strcmp(cc, "GB") == 0 ? "Northern Ireland (goods)" : NULL;
+                out->special = !strcmp(cc, "GB") ? "Northern Ireland (goods)" : NULL;
                 return 0;
         }
         const struct vat_country *vc = vat_rates_find(cc);
 
-        if (vc == NULL || vc->area != VAT_AREA_EU) {
+        if (!vc || vc->area != VAT_AREA_EU) {
                 out->kind = TERRITORY_OUTSIDE;
                 return 0;
         }
         out->special = special_by_postcode(cc, pc);
-        if (out->special != NULL) {
+        if (out->special) {
                 out->kind = TERRITORY_OUTSIDE;
                 return 0;
         }

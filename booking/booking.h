@@ -1,0 +1,54 @@
+/* booking: a CCV Shop order (GET /orders/{id} + "orderrows") -> the Exact document the loader
+ * will POST, with the account and item definitions it refers to. Pure computation: no I/O.
+ * The envelopes around it are in commands.h, the JSON reader and writer in json_fast.h. */
+#ifndef BOOKING_H
+#define BOOKING_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "booking/rules.h"
+#include "booking/vat_engine.h"
+
+/* Exact's limits on an item code and on a line or item description (characters). */
+#define BOOKING_MAX_ITEM_CODE 30
+#define BOOKING_MAX_DESCRIPTION 60
+
+/* Facts the caller keeps across orders (the daemon in PostgreSQL, the dry run in memory). */
+struct booking_ctx {
+        long long oss_ytd_cents;    /* intra-EU B2C net this year so far (auto OSS mode) */
+        bool oss_prev_year_over;
+        enum vies_state vies;       /* VIES answer for the order's VAT number, if asked */
+};
+
+struct booking {
+        char source_id[32];
+        struct vat_decision decision;
+        const char *endpoint;       /* "salesorder/SalesOrders" or "salesinvoice/SalesInvoices" */
+        json_t *body;               /* the document, accounts and items by code */
+        json_t *account;            /* account definition (crm/Accounts fields + "contact") */
+        json_t *items;              /* array of item definitions used by the lines */
+        long long net_cents;        /* what Exact will book: sum of round2(qty * NetPrice) */
+        long long vat_cents;        /* sum over lines of round2(amount * pct / 100) */
+        long long gross_cents;      /* equals the shop's total_price */
+        long long threshold_net_cents; /* amount to add to the OSS running total, or 0 */
+};
+
+/* Maps one order. Returns 0 and fills out (release with booking_clear), or -1 with the reason
+ * in err; source_id is filled whenever the order has an id, also on failure. Rejections:
+ * malformed order, not completed/cancelled, non-EUR, unknown country, missing address,
+ * negative quantities, totals that do not add up, no VAT code mapped, VAT charged contrary to
+ * the scenario, a needed item (shipping, discount, ...) not mapped. */
+int booking_from_order(const struct rules *r, const json_t *order, const struct booking_ctx *ctx,
+                       struct booking *out, char *err, size_t errlen);
+
+void booking_clear(struct booking *b);
+
+/* Account definition from a CCV Personalinfo (order.customer or user.userinfo) and the
+ * customer's user id (NULL or "" for guests). NULL with err when no stable code can be made
+ * (guest without e-mail) or no name is known. */
+json_t *booking_account_def(const json_t *personalinfo, const char *user_id, char *err,
+                            size_t errlen);
+
+#endif
