@@ -23,8 +23,8 @@ PROGRAMS = {
     "loader": os.path.join(BUILD, "loader", "loader"),
     "connector-admin": os.path.join(BUILD, "admin", "connector-admin"),
     "panel": os.path.join(BUILD, "panel", "panel"),
-    "exact-fake": os.path.join(BUILD, "tests", "fakes", "exact", "exact-fake"),
-    "ccvshop-fake": os.path.join(BUILD, "tests", "fakes", "ccvshop", "ccvshop-fake"),
+    "exact-fake": os.path.join(BUILD, "fakes", "exact", "exact-fake"),
+    "ccvshop-fake": os.path.join(BUILD, "fakes", "ccvshop", "ccvshop-fake"),
 }
 
 
@@ -205,9 +205,17 @@ class Compose(unittest.TestCase):
     def test_dockerfile(self):
         with open(os.path.join(SOURCE, "compose", "Dockerfile")) as f:
             text = f.read()
-        froms = re.findall(r"^FROM (\S+)", text, re.M)
+        froms = re.findall(r"^FROM (\S+)(?: AS (\S+))?", text, re.M)
         self.assertGreaterEqual(len(froms), 2)
-        self.assertTrue(all(f == "debian:bookworm-slim" for f in froms), froms)
+        stages = set()
+        for base, name in froms:
+            # every base is Debian's image or a stage built before it
+            self.assertTrue(base == "debian:bookworm-slim" or base in stages, froms)
+            stages.add(name)
+        # the fakes are a target of their own; the default (last) target holds no fake
+        self.assertIn("fakes", stages)
+        last = text[text.rindex("\nFROM "):]
+        self.assertNotIn("fake", re.sub(r"#.*", "", last))
         self.assertIn("meson setup", text)
         user = re.findall(r"^USER (\S+)", text, re.M)
         self.assertTrue(user and user[-1] not in ("root", "0"), user)
