@@ -148,6 +148,11 @@ class Engine:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         if self.tmp:
+            # dockerd leaves its default network namespace mounted under the exec root
+            with open("/proc/self/mounts") as f:
+                mounts = [ln.split()[1] for ln in f if ln.split()[1].startswith(self.tmp + "/")]
+            for m in reversed(mounts):
+                subprocess.run(["umount", "-l", m], check=False)
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
         if self.lock:
