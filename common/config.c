@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,88 @@ static const cx_cfg_var *find_var(const cx_cfg_var *const *tables, const char *n
         return NULL;
 }
 
+/* NAME_FILE names a secret variable NAME: its value is read from that file (docker secrets,
+ * Kubernetes secret volumes). Returns the secret row, or NULL when @p name is no such form. */
+static const cx_cfg_var *file_form_of(const cx_cfg_var *const *tables, const char *name,
+                                      size_t len)
+{
+        const size_t suffix = strlen(CX_CFG_FILE_SUFFIX);
+        const cx_cfg_var *v;
+
+        if (len <= suffix || strncmp(name + len - suffix, CX_CFG_FILE_SUFFIX, suffix) != 0)
+                return NULL;
+        v = find_var(tables, name, len - suffix);
+        return v && v->secret ? v : NULL;
+}
+
+/* The whole file, without its trailing line break(s); never echoes the content. */
+static char *read_secret_file(const cx_cfg_var *v, const char *path, cx_err *err)
+{
+        enum { MAX_SECRET = 64 * 1024 };
+        FILE *f = fopen(path, "r");
+        char *buf;
+        size_t n;
+
+        if (!f) {
+                cx_fail(err, CX_ERR_CONFIG, false, "%s%s: cannot read %s: %s", v->name,
+                        CX_CFG_FILE_SUFFIX, path, strerror(errno));
+                return NULL;
+        }
+        buf = malloc(MAX_SECRET + 1);
+        if (!buf) {
+                fclose(f);
+                cx_fail(err, CX_ERR_CONFIG, false, "out of memory");
+                return NULL;
+        }
+        n = fread(buf, 1, MAX_SECRET + 1, f);
+        if (ferror(f) || n > MAX_SECRET) {
+                cx_fail(err, CX_ERR_CONFIG, false, "%s%s: %s %s", v->name, CX_CFG_FILE_SUFFIX,
+                        path, ferror(f) ? "cannot be read" : "is larger than 64 KiB");
+                fclose(f);
+                free(buf);
+                return NULL;
+        }
+        fclose(f);
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                n--;
+        buf[n] = '\0';
+        if (n == 0 || memchr(buf, '\0', n)) {
+                cx_fail(err, CX_ERR_CONFIG, false, "%s%s: %s %s", v->name, CX_CFG_FILE_SUFFIX,
+                        path, n ? "holds a NUL byte" : "is empty");
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+/* The value of @p v from the environment: NAME, or the content of the file NAME_FILE names
+ * (secrets only; not both). *owned is set when the text was allocated here. */
+static int env_value(const cx_cfg_var *v, char **envp, const char **text, char **owned,
+                     cx_err *err)
+{
+        char file_name[128];
+        const char *path = NULL;
+
+        *owned = NULL;
+        *text = env_lookup(envp, v->name);
+        /* An empty value counts as unset, as in kcat. */
+        if (*text && !**text)
+                *text = NULL;
+        if (v->secret && snprintf(file_name, sizeof(file_name), "%s%s", v->name,
+                                  CX_CFG_FILE_SUFFIX) < (int)sizeof(file_name))
+                path = cx_config_lookup(envp, file_name);
+        if (!path)
+                return 0;
+        if (*text)
+                return cx_fail(err, CX_ERR_CONFIG, false, "%s and %s are both set: use one",
+                               v->name, file_name);
+        *owned = read_secret_file(v, path, err);
+        if (!*owned)
+                return -1;
+        *text = *owned;
+        return 0;
+}
+
 static int parse_value(struct cx_config_value *val, const char *text, cx_err *err)
 {
         const cx_cfg_var *v = val->var;
@@ -127,7 +210,8 @@ cx_config *cx_config_load(const cx_cfg_var *const *tables, char **envp, cx_err *
                 if (kafka && !strncmp(*e, CX_KAFKA_PROPERTY_PREFIX,
                                       strlen(CX_KAFKA_PROPERTY_PREFIX)))
                         continue; /* checked against librdkafka below */
-                if (!find_var(tables, *e, (size_t)(eq - *e))) {
+                if (!find_var(tables, *e, (size_t)(eq - *e)) &&
+                    !file_form_of(tables, *e, (size_t)(eq - *e))) {
                         cx_fail(err, CX_ERR_CONFIG, false,
                                 "%.*s: unknown variable (not read by this program)",
                                 (int)(eq - *e), *e);
@@ -145,12 +229,15 @@ cx_config *cx_config_load(const cx_cfg_var *const *tables, char **envp, cx_err *
         for (const cx_cfg_var *const *t = tables; *t; t++) {
                 for (const cx_cfg_var *v = *t; v->name; v++, i++) {
                         struct cx_config_value *val = &cfg->values[i];
-                        const char *text = env_lookup(envp, v->name);
+                        const char *text;
+                        char *owned;
+                        int rc;
 
                         val->var = v;
-                        /* An empty value counts as unset, as in kcat. */
-                        if (text && !*text)
-                                text = NULL;
+                        if (env_value(v, envp, &text, &owned, err) < 0) {
+                                cx_config_free(cfg);
+                                return NULL;
+                        }
                         val->set = text != NULL;
                         if (!text)
                                 text = v->def;
@@ -160,7 +247,9 @@ cx_config *cx_config_load(const cx_cfg_var *const *tables, char **envp, cx_err *
                                 cx_config_free(cfg);
                                 return NULL;
                         }
-                        if (parse_value(val, text, err) < 0) {
+                        rc = parse_value(val, text, err);
+                        free(owned);
+                        if (rc < 0) {
                                 cx_config_free(cfg);
                                 return NULL;
                         }

@@ -13,6 +13,10 @@
 #include "common/error.h"
 
 #define CX_ENV_PREFIX "CX_"
+/* Every secret variable NAME also accepts NAME_FILE: the path of a file holding the value
+ * (docker secrets, mounted secret volumes); its trailing line break is not part of it.
+ * Setting both is an error. */
+#define CX_CFG_FILE_SUFFIX "_FILE"
 
 typedef enum cx_cfg_type {
         CX_CFG_STR,

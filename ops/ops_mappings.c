@@ -272,9 +272,18 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                 json_object_del((json_t *)row, "_key");
         note(review, "proposed from %s VAT codes of Exact; check every scenario and class "
              "before importing%s", json_array_size(vat_codes) ? "the division's" : "no", "");
-        out = json_pack("{s:s, s:I, s:s, s:b, s:s, s:o, s:o}", "tenant", tenant, "division",
-                        (json_int_t)division, "home_country", home, "oss_registered", 1,
-                        "book_as", "salesorder", "vat_codes", codes, "review", review);
+        /* Without them every order with shipping, payment costs or a discount dead-letters.
+         * The loader creates an item that the division does not have yet. */
+        note(review, "service items %s proposed (shipping, discount, payment costs, rounding); "
+             "the loader creates any the division lacks: %s",
+             "VERZEND, KORTING, BETAAL and AFROND",
+             "replace them with the division's own item codes if it has them");
+        out = json_pack("{s:s, s:I, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tenant",
+                        tenant, "division", (json_int_t)division, "home_country", home,
+                        "oss_registered", 1, "book_as", "salesorder",
+                        "shipping_item", "VERZEND", "discount_item", "KORTING",
+                        "payment_cost_item", "BETAAL", "rounding_item", "AFROND",
+                        "vat_codes", codes, "review", review);
         return out;
 }
 

@@ -23,6 +23,9 @@ program (`common/config.h`). A variable that is misspelt, out of range or of the
 stops the program at start with one line naming it (exit status 2); so does any `CX_*`
 variable the program does not read, which is why each compose service is given only its own
 variables (`compose/docker-compose.yml`). Variables marked secret are never printed or logged.
+Every secret variable `NAME` also accepts `NAME_FILE`: the path of a file that holds the
+value (docker secrets, a mounted secret volume), read at start without its trailing line
+break; setting both is an error.
 
 This page is generated from the programs themselves (`PROGRAM --config-reference`) by
 `tests/gen-config-doc.py BUILD_DIR`; a test fails when it differs from what the binaries

@@ -55,7 +55,7 @@ def main():
                     " shop_secret_sealed) VALUES ('bench', 'http://127.0.0.1:1', 'pk', 'v1:x')")
         cxtest.psql(dsn, "INSERT INTO mapping_rules (tenant_id, rules) VALUES ('bench', '" +
                     json.dumps(rules).replace("'", "''") + "'::jsonb)")
-        dump = subprocess.run([os.path.join(build, "tests", "fakes", "ccvshop", "ccvshop-fake"),
+        dump = subprocess.run([os.path.join(build, "fakes", "ccvshop", "ccvshop-fake"),
                                "--dump-orders", "--seed", "5", "--shops", "1", "--orders",
                                str(args.orders)], stdout=subprocess.PIPE, text=True,
                               check=True).stdout.splitlines()

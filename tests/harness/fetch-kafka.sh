@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")
 cache=${CX_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccv-exact-connector}
 libs="$cache/kafka-$version/libs"
-if ! ls "$libs"/kafka_2.13-"$version".jar >/dev/null 2>&1; then
+if ! ls "$libs"/kafka_2.13-"$version".jar "$libs"/kafka-tools-"$version".jar >/dev/null 2>&1; then
     command -v mvn >/dev/null || { echo "fetch-kafka: maven (mvn) is needed" >&2; exit 1; }
     mkdir -p "$libs"
     mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \

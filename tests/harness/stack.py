@@ -156,10 +156,10 @@ class Stack:
             if cxtest.psql(self.env["CX_PG_DSN"], "SHOW synchronous_commit") != "on":
                 raise RuntimeError("synchronous_commit did not take effect")
         self.admin("migrate")
-        self.exact = ExactFake(self.exe("tests", "fakes", "exact", "exact-fake"),
+        self.exact = ExactFake(self.exe("fakes", "exact", "exact-fake"),
                                "--client", f"{CLIENT_ID}:{CLIENT_SECRET}", *self.exact_args,
                                log_dir=self.log_dir)
-        self.ccv = Fake(self.exe("tests", "fakes", "ccvshop", "ccvshop-fake"),
+        self.ccv = Fake(self.exe("fakes", "ccvshop", "ccvshop-fake"),
                         "--seed", str(self.seed), "--shops", str(self.n_tenants), "--orders",
                         str(self.n_orders), "--products", str(self.n_products), *self.ccv_args,
                         log_dir=self.log_dir)
@@ -255,9 +255,10 @@ class Stack:
         start = self.admin_json("tenants", "consent-url", tenant)
         code, state = self.exact.consent(start["url"], division)
         self.admin("tenants", "consent-complete", tenant, code, "--state", state)
-        # The proposal from the division's own VAT codes, plus the shop's service items.
+        # The proposal from the division's own VAT codes and the service items, as the
+        # runbook has the operator import it (it must book a normal shop's orders).
         rules = json.loads(self.admin("mappings", "propose", tenant).stdout)
-        rules.update(SERVICE_ITEMS)
+        assert all(rules.get(k) == v for k, v in SERVICE_ITEMS.items()), rules
         rules["oss_registered"] = bool(shop.get("oss_registered", True))
         self.admin("mappings", "import", tenant, "-", stdin=json.dumps(rules))
         self.tenants.append({"id": tenant, "division": division, "shop": shop, "rules": rules})
@@ -267,7 +268,7 @@ class Stack:
         """Per tenant: the source ids that must become documents and those that must fail,
         from the generator's dump and the transformer's dry run with the imported rules
         (only paid, completed orders are extracted: the extractor's default)."""
-        dump = subprocess.run([self.exe("tests", "fakes", "ccvshop", "ccvshop-fake"),
+        dump = subprocess.run([self.exe("fakes", "ccvshop", "ccvshop-fake"),
                                "--dump-orders", "--seed", str(self.seed), "--shops",
                                str(self.n_tenants), "--orders", str(self.n_orders),
                                "--products", str(self.n_products)],

@@ -104,6 +104,71 @@ static void test_config_secret_never_in_error(void)
         T_ASSERT(strstr(err.msg, "hunter2secret") == NULL, "secret leaked: %s", err.msg);
 }
 
+static char *write_temp(const char *content)
+{
+        static char path[64];
+        int fd;
+
+        snprintf(path, sizeof(path), "/tmp/cx-test-config-XXXXXX");
+        fd = mkstemp(path);
+        T_FATAL(fd >= 0, "mkstemp");
+        T_FATAL(write(fd, content, strlen(content)) == (ssize_t)strlen(content), "write");
+        close(fd);
+        return path;
+}
+
+static void test_config_secret_from_file(void)
+{
+        char env_file[128];
+        const char *path = write_temp("s3cret-from-file\r\n");
+        const char *env[] = { "CX_NAME=x", env_file, NULL };
+        cx_err err;
+        cx_config *cfg;
+
+        snprintf(env_file, sizeof(env_file), "CX_TOKEN_FILE=%s", path);
+        cfg = load(env, &err);
+        T_FATAL(cfg != NULL, "%s", err.msg);
+        /* the trailing line break of the file is not part of the secret */
+        T_EQ_STR(cx_config_str(cfg, "CX_TOKEN"), "s3cret-from-file");
+        T_ASSERT(cx_config_is_set(cfg, "CX_TOKEN"), "set from the file");
+        cx_config_free(cfg);
+        unlink(path);
+}
+
+static void test_config_file_form_errors(void)
+{
+        char env_file[128];
+        const char *both[] = { "CX_NAME=x", "CX_TOKEN=inline", env_file, NULL };
+        const char *missing[] = { "CX_NAME=x", "CX_TOKEN_FILE=/nonexistent/cx-token", NULL };
+        const char *not_secret[] = { "CX_NAME_FILE=/etc/hostname", NULL };
+        const char *path = write_temp("file-secret-content\n");
+        const char *empty = NULL;
+        cx_err err;
+
+        snprintf(env_file, sizeof(env_file), "CX_TOKEN_FILE=%s", path);
+        T_ASSERT(load(both, &err) == NULL, "both forms loaded");
+        T_CONTAINS(err.msg, "CX_TOKEN_FILE");
+        T_CONTAINS(err.msg, "both");
+        T_ASSERT(strstr(err.msg, "inline") == NULL, "secret leaked: %s", err.msg);
+        unlink(path);
+        T_ASSERT(load(missing, &err) == NULL, "missing file loaded");
+        T_CONTAINS(err.msg, "CX_TOKEN_FILE");
+        T_CONTAINS(err.msg, "/nonexistent/cx-token");
+        /* only secret variables have a _FILE form */
+        T_ASSERT(load(not_secret, &err) == NULL, "a _FILE form of a plain variable loaded");
+        T_CONTAINS(err.msg, "CX_NAME_FILE");
+        T_CONTAINS(err.msg, "unknown");
+        empty = write_temp("\n");
+        snprintf(env_file, sizeof(env_file), "CX_TOKEN_FILE=%s", empty);
+        {
+                const char *env[] = { "CX_NAME=x", env_file, NULL };
+
+                T_ASSERT(load(env, &err) == NULL, "empty file loaded");
+                T_CONTAINS(err.msg, "empty");
+        }
+        unlink(empty);
+}
+
 static void test_config_reference_lists_every_variable(void)
 {
         char *buf = NULL;
@@ -269,6 +334,8 @@ int main(void)
         T_RUN(test_config_rejects_unknown_prefixed_variable);
         T_RUN(test_config_empty_counts_as_unset);
         T_RUN(test_config_secret_never_in_error);
+        T_RUN(test_config_secret_from_file);
+        T_RUN(test_config_file_form_errors);
         T_RUN(test_config_reference_lists_every_variable);
         T_RUN(test_kafka_properties_reach_every_client);
         T_RUN(test_kafka_properties_refused_with_the_variable_named);

@@ -12,7 +12,7 @@ import cxtest  # noqa: E402
 BUILD = os.environ.get("TEST_BUILD_DIR", "build")
 SOURCE = os.environ.get("TEST_SOURCE_DIR", ".")
 ADMIN = os.path.join(BUILD, "admin", "connector-admin")
-FAKE = os.path.join(BUILD, "tests", "fakes", "exact", "exact-fake")
+FAKE = os.path.join(BUILD, "fakes", "exact", "exact-fake")
 KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 KEY2 = "a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1"
 CLIENT_ID, CLIENT_SECRET = "cx-admin-test", "exact-Client-S3cret!"

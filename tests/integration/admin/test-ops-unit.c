@@ -110,7 +110,13 @@ static void test_propose(void)
         T_CONTAINS(text, "VL");   /* reverse charge left out, and said so */
         T_CONTAINS(text, "X9");   /* not a German rate */
         T_CONTAINS(text, "code 3 duplicates");
+        T_CONTAINS(text, "service items");
         free(text);
+        /* the service items, or every order with shipping costs dead-letters */
+        T_EQ_STR(json_string_value(json_object_get(p, "shipping_item")), "VERZEND");
+        T_EQ_STR(json_string_value(json_object_get(p, "discount_item")), "KORTING");
+        T_EQ_STR(json_string_value(json_object_get(p, "payment_cost_item")), "BETAAL");
+        T_EQ_STR(json_string_value(json_object_get(p, "rounding_item")), "AFROND");
         /* the proposal is a rules file the transformer accepts */
         text = json_dumps(p, 0);
         r = rules_parse(text, why, sizeof(why));

@@ -21,7 +21,7 @@ from adminlib import Admin, cxtest  # noqa: E402
 
 TRANSFORMER = os.path.join(al.BUILD, "transformer", "transformer")
 LOADER = os.path.join(al.BUILD, "loader", "loader")
-CCV_FAKE = os.path.join(al.BUILD, "tests", "fakes", "ccvshop", "ccvshop-fake")
+CCV_FAKE = os.path.join(al.BUILD, "fakes", "ccvshop", "ccvshop-fake")
 SERVICE_ITEMS = {"VERZEND": "Verzendkosten", "KORTING": "Korting",
                  "BETAALKOSTEN": "Betaalkosten"}
 

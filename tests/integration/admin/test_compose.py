@@ -2,7 +2,8 @@
 """compose/ checked without a Docker engine: `docker-compose config` accepts the file with the
 example env file (with and without the demo profile); every service that runs one of our
 programs uses a command that program accepts and only CX_* variables it reads (from its
---config-reference), sets every variable it requires, and has a /healthz healthcheck on its
+--config-reference), sets every variable it requires (a secret as NAME_FILE), and has a
+/readyz healthcheck on its
 CX_HTTP_PORT; the fakes start with the arguments compose gives them; the Dockerfile is
 multi-stage on debian:bookworm-slim and runs as a non-root user."""
 import json
@@ -23,8 +24,8 @@ PROGRAMS = {
     "loader": os.path.join(BUILD, "loader", "loader"),
     "connector-admin": os.path.join(BUILD, "admin", "connector-admin"),
     "panel": os.path.join(BUILD, "panel", "panel"),
-    "exact-fake": os.path.join(BUILD, "tests", "fakes", "exact", "exact-fake"),
-    "ccvshop-fake": os.path.join(BUILD, "tests", "fakes", "ccvshop", "ccvshop-fake"),
+    "exact-fake": os.path.join(BUILD, "fakes", "exact", "exact-fake"),
+    "ccvshop-fake": os.path.join(BUILD, "fakes", "ccvshop", "ccvshop-fake"),
 }
 
 
@@ -50,7 +51,12 @@ def parse_yaml(text):
         if not ln.strip() or ln.lstrip().startswith("#"):
             continue
         if lines and indent(ln) > indent(lines[-1]) and complete(lines[-1]):
-            lines[-1] += " " + ln.strip()       # a long scalar folded onto the next line
+            nxt = ln.strip()
+            if lines[-1].endswith("\\"):
+                # a double-quoted scalar broken with an escaped line break ("\" then "\ ")
+                lines[-1] = lines[-1][:-1] + (nxt[1:] if nxt.startswith("\\") else nxt)
+            else:
+                lines[-1] += " " + nxt          # a long scalar folded onto the next line
         else:
             lines.append(ln)
     pos = 0
@@ -91,13 +97,17 @@ def parse_yaml(text):
 
 
 def config_reference(exe):
+    """The variables a program reads (a secret NAME also as NAME_FILE), and the required ones
+    (each as the set of names that satisfy it)."""
     out = subprocess.run([exe, "--config-reference"], stdout=subprocess.PIPE, text=True,
                          check=True, timeout=30).stdout
-    names, required = set(), set()
-    for m in re.finditer(r"^\| `(CX_[A-Z0-9_]+)` \| \w+ \| ([^|]*)\|", out, re.M):
-        names.add(m.group(1))
+    names, required = set(), []
+    for m in re.finditer(r"^\| `(CX_[A-Z0-9_]+)` \| \w+ \| ([^|]*)\|[^|]*\| (\w+) \|",
+                         out, re.M):
+        forms = {m.group(1)} | ({m.group(1) + "_FILE"} if m.group(3) == "yes" else set())
+        names |= forms
         if "**required**" in m.group(2):
-            required.add(m.group(1))
+            required.append(forms)
     return names, required
 
 
@@ -126,16 +136,41 @@ class Compose(unittest.TestCase):
         # docker-compose 1.29 prints every service; the profile is in each service's entry
         demo = {n for n, s in base.items() if "demo" in (s.get("profiles") or [])}
         self.assertEqual(demo, {"exact-fake", "ccvshop-fake"})
-        self.assertEqual(set(base) - demo, {"kafka", "postgres", "migrate", "extractor", "panel",
-                                            "transformer", "loader"})
+        self.assertEqual(set(base) - demo, {"kafka", "kafka-topics", "postgres", "migrate",
+                                            "admin", "extractor", "panel", "transformer",
+                                            "loader"})
+        self.assertEqual(base["admin"]["profiles"], ["admin"])
+        # Kafka keeps its data on the volume, under a fixed cluster id
+        kenv = base["kafka"]["environment"]
+        self.assertIn("kafka-data:/var/lib/kafka/data",
+                      [f"{v['source']}:{v['target']}" if isinstance(v, dict) else v
+                       for v in base["kafka"]["volumes"]][0])
+        self.assertEqual(kenv["KAFKA_LOG_DIRS"], "/var/lib/kafka/data")
+        self.assertTrue(kenv["CLUSTER_ID"])
+        self.assertEqual(base["kafka-topics"]["depends_on"]["kafka"]["condition"],
+                         "service_healthy")
         self.assertTrue(base["kafka"]["image"].startswith("apache/kafka:"))
         self.assertEqual(base["kafka"]["environment"]["KAFKA_PROCESS_ROLES"],
                          "broker,controller")
         self.assertEqual(base["migrate"]["command"], ["connector-admin", "migrate"])
         self.assertEqual(str(base["loader"]["deploy"]["replicas"]), "2")
-        for name in ("extractor", "transformer", "loader"):
-            dep = base[name]["depends_on"]
+        for name in ("extractor", "transformer", "loader", "panel"):
+            svc = base[name]
+            dep = svc["depends_on"]
             self.assertEqual(dep["migrate"]["condition"], "service_completed_successfully")
+            self.assertEqual(dep["kafka-topics"]["condition"], "service_completed_successfully")
+            self.assertTrue(svc["init"])
+            self.assertEqual(svc["logging"]["driver"], "json-file")
+            self.assertIn("max-size", svc["logging"]["options"])
+            self.assertIn("memory", svc["deploy"]["resources"]["limits"])
+            # secrets come as files, never as values in the environment
+            env = svc["environment"]
+            self.assertNotIn("CX_PG_DSN", env)
+            self.assertNotIn("CX_SECRET_KEY", env)
+            self.assertEqual(env["CX_PG_DSN_FILE"], "/run/secrets/pg_dsn")
+        # longer than the loader's longest call (its token request, 90 s by default)
+        grace = base["loader"]["stop_grace_period"]
+        self.assertGreater(int(re.match(r"(\d+)s$", grace).group(1)), 90, grace)
 
     def test_replicas_come_from_variables(self):
         with open(COMPOSE) as f:
@@ -161,7 +196,7 @@ class Compose(unittest.TestCase):
         services = self.config("--profile", "demo")["services"]
         checked = 0
         for name, svc in services.items():
-            cmd = svc.get("command")
+            cmd = (svc.get("entrypoint") or []) + (svc.get("command") or [])
             if not cmd or cmd[0] not in PROGRAMS:
                 continue
             exe = PROGRAMS[cmd[0]]
@@ -174,7 +209,8 @@ class Compose(unittest.TestCase):
                 names, required = config_reference(exe)
                 cx = {k for k in env if k.startswith("CX_")}
                 self.assertEqual(cx - names, set(), f"{name}: variables {cmd[0]} does not read")
-                self.assertEqual(required - cx, set(), f"{name}: required variables missing")
+                self.assertEqual([r for r in required if not r & cx], [],
+                                 f"{name}: required variables missing")
                 if cmd[0] == "connector-admin":
                     r = subprocess.run([exe, *cmd[1:], "--help"], stdout=subprocess.PIPE,
                                        text=True, timeout=30)
@@ -183,12 +219,12 @@ class Compose(unittest.TestCase):
                 self.assertEqual(len(cmd), 1, f"{name}: the daemons take no arguments")
                 port = env.get("CX_HTTP_PORT", "9100")
                 test = " ".join(svc["healthcheck"]["test"])
-                self.assertIn(f"http://127.0.0.1:{port}/healthz", test)
+                self.assertIn(f"http://127.0.0.1:{port}/readyz", test)
                 # the daemon really starts its configuration with exactly these variables
                 r = subprocess.run([exe, "--help"], stdout=subprocess.PIPE, text=True,
                                    timeout=30)
                 self.assertEqual(r.returncode, 0)
-        self.assertEqual(checked, 7)
+        self.assertEqual(checked, 8)
 
     def check_fake(self, exe, cmd):
         args = [a if not re.match(r"^0\.0\.0\.0:\d+$", a) else "127.0.0.1:0" for a in cmd[1:]]
@@ -205,9 +241,17 @@ class Compose(unittest.TestCase):
     def test_dockerfile(self):
         with open(os.path.join(SOURCE, "compose", "Dockerfile")) as f:
             text = f.read()
-        froms = re.findall(r"^FROM (\S+)", text, re.M)
+        froms = re.findall(r"^FROM (\S+)(?: AS (\S+))?", text, re.M)
         self.assertGreaterEqual(len(froms), 2)
-        self.assertTrue(all(f == "debian:bookworm-slim" for f in froms), froms)
+        stages = set()
+        for base, name in froms:
+            # every base is Debian's image or a stage built before it
+            self.assertTrue(base == "debian:bookworm-slim" or base in stages, froms)
+            stages.add(name)
+        # the fakes are a target of their own; the default (last) target holds no fake
+        self.assertIn("fakes", stages)
+        last = text[text.rindex("\nFROM "):]
+        self.assertNotIn("fake", re.sub(r"#.*", "", last))
         self.assertIn("meson setup", text)
         user = re.findall(r"^USER (\S+)", text, re.M)
         self.assertTrue(user and user[-1] not in ("root", "0"), user)

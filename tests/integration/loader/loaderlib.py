@@ -16,7 +16,7 @@ import cxtest  # noqa: E402
 BUILD = os.environ.get("TEST_BUILD_DIR", "build")
 LOADER = os.path.join(BUILD, "loader", "loader")
 ADMIN = os.path.join(BUILD, "admin", "connector-admin")
-FAKE = os.path.join(BUILD, "tests", "fakes", "exact", "exact-fake")
+FAKE = os.path.join(BUILD, "fakes", "exact", "exact-fake")
 KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 CLIENT_ID, CLIENT_SECRET = "cx-loader-test", "s3cret!"
 REDIRECT = "https://connector.invalid/consent"

@@ -22,7 +22,7 @@ from test_fake_orders import full_rules  # noqa: E402
 BUILD = os.environ["TEST_BUILD_DIR"]
 TRANSFORMER = os.path.join(BUILD, "transformer", "transformer")
 ADMIN = os.path.join(BUILD, "admin", "connector-admin")
-CCV_FAKE = os.path.join(BUILD, "tests", "fakes", "ccvshop", "ccvshop-fake")
+CCV_FAKE = os.path.join(BUILD, "fakes", "ccvshop", "ccvshop-fake")
 ORDERS_PER_SHOP = int(os.environ.get("TEST_TRANSFORMER_ORDERS", "250"))
 
 

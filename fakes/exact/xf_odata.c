@@ -1,5 +1,5 @@
 /*
- * tests/fakes/exact/xf_odata.c — the OData v2 $filter subset exact-fake understands:
+ * fakes/exact/xf_odata.c — the OData v2 $filter subset exact-fake understands:
  * eq ne gt ge lt le, and or not, parentheses, 'strings' (with '' escapes), guid'…',
  * datetime'…', numbers (with L/M/D suffixes), true/false/null, and the functions
  * trim, tolower, toupper, startswith, endswith, substringof.

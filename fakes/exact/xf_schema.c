@@ -1,5 +1,5 @@
 /*
- * tests/fakes/exact/xf_schema.c — the entity sets exact-fake serves, with their fields,
+ * fakes/exact/xf_schema.c — the entity sets exact-fake serves, with their fields,
  * writability and captions. Field lists follow specs/exact-online.md §3.6; fields that
  * are not listed there and that the loader does not need are left out on purpose, so a
  * client posting them gets the "property is not valid" answer.

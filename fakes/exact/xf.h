@@ -1,6 +1,6 @@
 #pragma once
 /*
- * tests/fakes/exact/xf.h — shared declarations of exact-fake, a local stand-in for the
+ * fakes/exact/xf.h — shared declarations of exact-fake, a local stand-in for the
  * Exact Online REST API (OAuth2, OData v2 JSON, rate limits, fault injection).
  *
  * Threading: all state lives in one struct xf_state guarded by xf_state.lock; every

@@ -1,6 +1,6 @@
 #pragma once
 /*
- * tests/fakes/exact/xf_server.h — the HTTP side of exact-fake (libmicrohttpd).
+ * fakes/exact/xf_server.h — the HTTP side of exact-fake (libmicrohttpd).
  */
 #include "xf.h"
 

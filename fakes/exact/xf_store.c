@@ -1,5 +1,5 @@
 /*
- * tests/fakes/exact/xf_store.c — per-division entity store of exact-fake: seed data,
+ * fakes/exact/xf_store.c — per-division entity store of exact-fake: seed data,
  * POST/PUT/DELETE validation and line arithmetic, and the collection query (select,
  * order, paging).
  */

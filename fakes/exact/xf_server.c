@@ -1,5 +1,5 @@
 /*
- * tests/fakes/exact/xf_server.c — request handling of exact-fake: OAuth2 endpoints, bearer
+ * fakes/exact/xf_server.c — request handling of exact-fake: OAuth2 endpoints, bearer
  * checks, division scoping, rate and error limits, fault injection, the REST routes and
  * the /_fake/ inspection endpoints.
  *

@@ -1,5 +1,5 @@
 /*
- * tests/fakes/exact/xf_main.c — command line of exact-fake. Parses options, starts the
+ * fakes/exact/xf_main.c — command line of exact-fake. Parses options, starts the
  * server, prints {"listen":"http://HOST:PORT"} on stdout and waits for SIGTERM/SIGINT.
  */
 #include "xf.h"

@@ -2,12 +2,12 @@
 # Benchmark (not a test): signed GETs per second against ccvshop-fake with wrk.
 # The request is signed once with a fresh x-date (valid for 5 minutes), so the
 # fake verifies and signs every request for real; rate limits are switched off.
-# Usage: tests/fakes/ccvshop/bench.sh [BUILD_DIR] [DURATION_S] [CONNECTIONS]
+# Usage: fakes/ccvshop/bench.sh [BUILD_DIR] [DURATION_S] [CONNECTIONS]
 set -eu
 BUILD=${1:-build-ccv}
 DUR=${2:-10}
 CONN=${3:-32}
-FAKE="$BUILD/tests/fakes/ccvshop/ccvshop-fake"
+FAKE="$BUILD/fakes/ccvshop/ccvshop-fake"
 OUT=$(mktemp)
 "$FAKE" --listen 127.0.0.1:0 --seed 1 --shops 2 --orders 200 --rate-limit 0 \
         --write-rate-limit 0 >"$OUT" &

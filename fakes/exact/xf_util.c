@@ -1,5 +1,5 @@
 /*
- * tests/fakes/exact/xf_util.c — clock, random numbers, GUIDs, dates, rounding and URL
+ * fakes/exact/xf_util.c — clock, random numbers, GUIDs, dates, rounding and URL
  * coding helpers for exact-fake.
  */
 #include "xf.h"

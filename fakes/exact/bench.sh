@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark of exact-fake (not a test): simple authenticated GETs with wrk.
-# usage: tests/fakes/exact/bench.sh [path-to-exact-fake] [seconds]
+# usage: fakes/exact/bench.sh [path-to-exact-fake] [seconds]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-exe=${1:-${EXACT_FAKE:-$here/../../../build-exact/tests/fakes/exact/exact-fake}}
+exe=${1:-${EXACT_FAKE:-$here/../../build-exact/fakes/exact/exact-fake}}
 secs=${2:-5}
 command -v wrk >/dev/null || { echo "bench.sh: wrk is not installed" >&2; exit 1; }
 
