@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES="meson ninja-build pkg-config gcc libc6-dev librdkafka-dev libcurl4-openssl-dev
 libjansson-dev libpq-dev libmicrohttpd-dev libssl-dev postgresql postgresql-client maven
 default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium clang
-libclang-rt-14-dev ca-certificates git python3-venv prometheus"
+libclang-rt-14-dev ca-certificates git python3-venv prometheus clang-format docker.io debootstrap"
 
 # Step output goes to a log of its own; a failing step prints its name and the end of its log.
 LOGS=${CX_LOG_DIR:-$PWD/build-logs}
@@ -78,6 +78,8 @@ check_tools() {
     step browser-starts node tests/integration/panel/browser-check.js
     step promtool-runs promtool --version
     step kubernetes-validate-runs kubernetes-validate --version
+    step clang-format-runs clang-format --version
+    step dockerd-runs dockerd --version
 }
 
 build() {  # build DIR [meson options...]
@@ -145,6 +147,9 @@ cmd_test() {
     say "fuzzing each libFuzzer target for ${FUZZ_SECONDS:-45}s"
     build_fuzz
     tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-45}" || rc=1
+    # The compose-stack test runs these images; built (or found cached) as a step of its own.
+    say "container images for the compose stack (private docker engine, no registry)"
+    step images python3 tests/harness/images.py build
     say "integration tests (real Kafka broker and PostgreSQL, started by the harness)"
     export -f mtest tally
     python3 tests/harness/services.py run -- bash -c '

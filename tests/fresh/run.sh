@@ -50,6 +50,10 @@ mount -o remount,bind,ro "$root/src"
 # apt in a minbase root deletes nothing it downloaded only if told so
 printf "%s\n" 'Binary::apt::APT::Keep-Downloaded-Packages "true";' 'APT::Sandbox::User "root";' > "$root/etc/apt/apt.conf.d/01keep"
 
+# Packages install as in a container: their services are not started in the chroot.
+printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+chmod +x "$root/usr/sbin/policy-rc.d"
+
 # This workplace reaches the package registries through a proxy that its own CA signs, and the
 # host's CA bundle carries that CA (containers get it mounted too). Hand it to the chroot as
 # local certificates, so the ca-certificates that run.sh installs trusts it, Java's included.
