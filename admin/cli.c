@@ -47,8 +47,8 @@ int cli_parse_int(const cli_inv *in, const char *text, const char *what, long lo
         if (!text || !*text || *end || *out < min || *out > max) {
                 char msg[160];
 
-                snprintf(msg, sizeof(msg), "%s: expected an integer %lld..%lld, got \"%%s\"",
-                         what, min, max);
+                snprintf(msg, sizeof(msg), "%s: expected an integer %lld..%lld, got \"%%s\"", what,
+                         min, max);
                 return cli_usage_error(in, msg, text ? text : "");
         }
         return 0;

@@ -27,13 +27,13 @@ typedef struct cli_inv {
 } cli_inv;
 
 typedef struct cli_cmd {
-        const char *group;       /* "tenants", or NULL for a top-level command */
+        const char *group; /* "tenants", or NULL for a top-level command */
         const char *name;
-        const char *args;        /* usage line after the command words */
+        const char *args; /* usage line after the command words */
         const char *help;
         const char *const *opts; /* options taking a value, then "!flag" entries */
         int min_pos, max_pos;
-        bool db;                 /* needs PostgreSQL */
+        bool db; /* needs PostgreSQL */
         int (*run)(cli_inv *in);
 } cli_cmd;
 
@@ -54,6 +54,6 @@ int cli_fail(const cli_inv *in, const cx_err *err);
  * @returns 0, or exit 2 after a usage error naming @p what.
  */
 int cli_parse_int(const cli_inv *in, const char *text, const char *what, long long min,
-              long long max, long long *out);
+                  long long max, long long *out);
 
 #endif

@@ -16,8 +16,10 @@ int cmd_dl_list(cli_inv *in)
             cli_parse_int(in, cli_opt(in, "--limit"), "--limit", 1, 10000, &limit))
                 return OPS_EXIT_USAGE;
         r = ops_deadletter_list(&in->ctx, cli_opt(in, "--tenant"),
-                                cli_flag(in, "--all") ? NULL : cli_opt(in, "--state") ?
-                                cli_opt(in, "--state") : "open", (int)limit, &err);
+                                cli_flag(in, "--all")    ? NULL
+                                : cli_opt(in, "--state") ? cli_opt(in, "--state")
+                                                         : "open",
+                                (int)limit, &err);
         return r ? output_emit(in, r) : cli_fail(in, &err);
 }
 
@@ -76,7 +78,8 @@ int cmd_dl_redrive(cli_inv *in)
                 rc = cli_fail(in, &err);
                 goto out;
         }
-        json_array_foreach(ids, i, v) {
+        json_array_foreach(ids, i, v)
+        {
                 if (ops_deadletter_redrive(&in->ctx, prod, json_integer_value(v), &err) < 0) {
                         rc = cli_fail(in, &err);
                         break;
@@ -86,8 +89,8 @@ int cmd_dl_redrive(cli_inv *in)
         if (rc == OPS_EXIT_OK)
                 output_emit(in, json_pack("{s:O}", "redriven", done));
         else if (json_array_size(done))
-                fprintf(stderr, "%s deadletters redrive: %zu redriven before the failure\n",
-                        PROG, json_array_size(done));
+                fprintf(stderr, "%s deadletters redrive: %zu redriven before the failure\n", PROG,
+                        json_array_size(done));
 out:
         cx_producer_free(prod);
         json_decref(ids);

@@ -31,8 +31,10 @@ int cmd_rotate_key(cli_inv *in)
         r = ops_rotate_key(&in->ctx, key, &err);
         memset(key, 0, sizeof(key));
         if (r && !in->json)
-                fprintf(stderr, "%s rotate-key: now set CX_SECRET_KEY to the new key in every "
-                        "service and restart them\n", PROG);
+                fprintf(stderr,
+                        "%s rotate-key: now set CX_SECRET_KEY to the new key in every "
+                        "service and restart them\n",
+                        PROG);
         return r ? output_emit(in, r) : cli_fail(in, &err);
 }
 

@@ -55,7 +55,9 @@ int cmd_mappings_propose(cli_inv *in)
         if (!r)
                 return cli_fail(in, &err);
         print_rules(r);
-        fprintf(stderr, "%s mappings propose: a proposal only, nothing stored; check it, remove "
-                "\"review\" and import it\n", PROG);
+        fprintf(stderr,
+                "%s mappings propose: a proposal only, nothing stored; check it, remove "
+                "\"review\" and import it\n",
+                PROG);
         return OPS_EXIT_OK;
 }

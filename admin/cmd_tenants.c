@@ -103,15 +103,16 @@ int cmd_tenants_credentials(cli_inv *in)
         int rc;
 
         if (!cli_opt(in, "--shop-secret-file") && !cli_opt(in, "--exact-secret-file"))
-                return cli_usage_error(in, "expected %s", "--shop-secret-file and/or "
-                                   "--exact-secret-file (a path, or - for stdin)");
+                return cli_usage_error(in, "expected %s",
+                                       "--shop-secret-file and/or "
+                                       "--exact-secret-file (a path, or - for stdin)");
         if (tenant_secrets(in, &shop, &exact, &err) < 0)
                 return cli_fail(in, &err);
         rc = ops_tenant_set_credentials(&in->ctx, in->pos[0], shop, exact, &err);
         input_free_secret(shop);
         input_free_secret(exact);
-        return rc < 0 ? cli_fail(in, &err) :
-                        output_emit_ok(in, "credentials stored sealed", in->pos[0]);
+        return rc < 0 ? cli_fail(in, &err)
+                      : output_emit_ok(in, "credentials stored sealed", in->pos[0]);
 }
 
 int cmd_tenants_consent_url(cli_inv *in)
@@ -126,8 +127,8 @@ int cmd_tenants_consent_complete(cli_inv *in)
 {
         cx_err err = { 0 };
 
-        if (ops_consent_complete(&in->ctx, in->pos[0], in->pos[1], cli_opt(in, "--state"),
-                                 &err) < 0)
+        if (ops_consent_complete(&in->ctx, in->pos[0], in->pos[1], cli_opt(in, "--state"), &err) <
+            0)
                 return cli_fail(in, &err);
         return output_emit_ok(in, "Exact tokens stored sealed; token state ok", in->pos[0]);
 }

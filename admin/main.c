@@ -79,13 +79,32 @@ static int cmd_config_reference(cli_inv *in)
 
 static const char *const o_none[] = { NULL };
 static const char *const o_tenant[] = {
-        "--name", "--shop-url", "--shop-public-key", "--exact-url", "--division",
-        "--exact-client-id", "--redirect-uri", "--extract-from", "--entities", "--require-paid",
-        "--shop-secret-file", "--exact-secret-file", "!--disabled", NULL,
+        "--name",
+        "--shop-url",
+        "--shop-public-key",
+        "--exact-url",
+        "--division",
+        "--exact-client-id",
+        "--redirect-uri",
+        "--extract-from",
+        "--entities",
+        "--require-paid",
+        "--shop-secret-file",
+        "--exact-secret-file",
+        "!--disabled",
+        NULL,
 };
 static const char *const o_update[] = {
-        "--name", "--shop-url", "--shop-public-key", "--exact-url", "--division",
-        "--exact-client-id", "--redirect-uri", "--extract-from", "--entities", "--require-paid",
+        "--name",
+        "--shop-url",
+        "--shop-public-key",
+        "--exact-url",
+        "--division",
+        "--exact-client-id",
+        "--redirect-uri",
+        "--extract-from",
+        "--entities",
+        "--require-paid",
         NULL,
 };
 static const char *const o_secrets[] = { "--shop-secret-file", "--exact-secret-file", NULL };
@@ -101,10 +120,10 @@ static const char *const o_newkey[] = { "--new-key-file", NULL };
 static const char *const o_user[] = { "--role", "--tenant", NULL };
 
 static const cli_cmd commands[] = {
-        { NULL, "migrate", "", "apply the database migrations (safe to repeat)", o_none, 0, 0,
-          true, cmd_migrate },
-        { NULL, "schema-version", "", "print the schema version this build expects", o_none, 0,
-          0, false, cmd_schema_version },
+        { NULL, "migrate", "", "apply the database migrations (safe to repeat)", o_none, 0, 0, true,
+          cmd_migrate },
+        { NULL, "schema-version", "", "print the schema version this build expects", o_none, 0, 0,
+          false, cmd_schema_version },
         { NULL, "config-reference", "", "print the environment variables this command reads",
           o_none, 0, 0, false, cmd_config_reference },
         { "tenants", "add", "TENANT --shop-url URL --shop-public-key KEY [OPTIONS]",
@@ -115,33 +134,35 @@ static const cli_cmd commands[] = {
           "(secrets are read from the file or stdin, never from arguments)",
           o_tenant, 1, 1, true, cmd_tenants_add },
         { "tenants", "update", "TENANT [FIELD OPTIONS]",
-          "change settings; the field options of `tenants add` except the secrets", o_update, 1,
-          1, true, cmd_tenants_update },
+          "change settings; the field options of `tenants add` except the secrets", o_update, 1, 1,
+          true, cmd_tenants_update },
         { "tenants", "list", "", "list tenants (no secrets)", o_none, 0, 0, true,
           cmd_tenants_list },
         { "tenants", "show", "TENANT", "one tenant's settings, which secrets are set, token state",
           o_none, 1, 1, true, cmd_tenants_show },
         { "tenants", "enable", "TENANT", "enable a tenant", o_none, 1, 1, true,
           cmd_tenants_enable },
-        { "tenants", "disable", "TENANT", "disable a tenant (extraction stops)", o_none, 1, 1,
-          true, cmd_tenants_enable },
+        { "tenants", "disable", "TENANT", "disable a tenant (extraction stops)", o_none, 1, 1, true,
+          cmd_tenants_enable },
         { "tenants", "set-credentials",
           "TENANT [--shop-secret-file PATH|-] [--exact-secret-file PATH|-]",
           "store the shop secret and/or the Exact client secret, sealed with CX_SECRET_KEY",
           o_secrets, 1, 1, true, cmd_tenants_credentials },
         { "tenants", "consent-url", "TENANT",
           "start the Exact consent: print the authorization URL (with a fresh state) to open in "
-          "a browser", o_none, 1, 1, true, cmd_tenants_consent_url },
+          "a browser",
+          o_none, 1, 1, true, cmd_tenants_consent_url },
         { "tenants", "consent-complete", "TENANT CODE [--state STATE]",
-          "exchange the code from the redirect for tokens, stored sealed (token state ok)",
-          o_state, 2, 2, true, cmd_tenants_consent_complete },
+          "exchange the code from the redirect for tokens, stored sealed (token state ok)", o_state,
+          2, 2, true, cmd_tenants_consent_complete },
         { "tenants", "exchange-code", "TENANT CODE",
           "exchange an authorization code obtained elsewhere for tokens, stored sealed (token "
           "state ok), without a consent started here: for set-up scripts and tests",
           o_none, 2, 2, true, cmd_tenants_exchange_code },
         { "mappings", "import", "TENANT [FILE|-] [--check]",
           "check a rules file with the transformer's rules and store it (version + 1); "
-          "--check only validates", o_check, 1, 2, true, cmd_mappings_import },
+          "--check only validates",
+          o_check, 1, 2, true, cmd_mappings_import },
         { "mappings", "export", "TENANT", "print the stored rules file", o_none, 1, 1, true,
           cmd_mappings_export },
         { "mappings", "propose", "TENANT",
@@ -152,8 +173,8 @@ static const cli_cmd commands[] = {
           o_status, 0, 1, true, cmd_status },
         { "replay", "offsets", "--group GROUP --topic TOPIC --to TIME [--dry-run]",
           "move a stopped consumer group's offsets on TOPIC (CX_TOPIC_PREFIX is added) back to "
-          "TIME; refused while the group has members", o_offsets, 0, 0, true,
-          cmd_replay_offsets },
+          "TIME; refused while the group has members",
+          o_offsets, 0, 0, true, cmd_replay_offsets },
         { "replay", "extract", "TENANT --from DATE",
           "extract a tenant again from DATE (cursors back, hashes forgotten, lease released)",
           o_from, 1, 1, true, cmd_replay_extract },
@@ -168,16 +189,18 @@ static const cli_cmd commands[] = {
         { "deadletters", "drop", "ID --reason TEXT", "mark an open dead letter dropped", o_reason,
           1, 1, true, cmd_dl_drop },
         { NULL, "rotate-key", "--new-key-file PATH|-",
-          "re-seal every secret from CX_SECRET_KEY to the new key, in one transaction", o_newkey,
-          0, 0, true, cmd_rotate_key },
+          "re-seal every secret from CX_SECRET_KEY to the new key, in one transaction", o_newkey, 0,
+          0, true, cmd_rotate_key },
         { NULL, "seal", "TENANT",
           "print a secret read from stdin (one line) sealed with CX_SECRET_KEY for TENANT's row,"
-          " for set-up scripts; needs only CX_SECRET_KEY", o_none, 1, 1, false, cmd_seal },
+          " for set-up scripts; needs only CX_SECRET_KEY",
+          o_none, 1, 1, false, cmd_seal },
         { "users", "add", "NAME --role operator|owner [--tenant TENANT]",
           "create a control panel user, or replace an existing one's password, role and tenant "
           "(its failed sign-ins are cleared and its sessions end); the password (10 to 1024 "
           "characters) is the first line of stdin. A shop owner needs --tenant, an operator "
-          "takes none", o_user, 1, 1, true, cmd_users_add },
+          "takes none",
+          o_user, 1, 1, true, cmd_users_add },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -194,17 +217,19 @@ static void usage(FILE *out)
                 fprintf(out, "  %s%s%s %s\n", c->group ? c->group : "", c->group ? " " : "",
                         c->name, c->args);
         }
-        fprintf(out, "\n`%s COMMAND --help` explains one command. --json prints JSON.\n"
-                     "Exit codes: 0 success, 1 failure, 2 bad usage or configuration,\n"
-                     "3 refused in the current state, 4 not found.\n", PROG);
+        fprintf(out,
+                "\n`%s COMMAND --help` explains one command. --json prints JSON.\n"
+                "Exit codes: 0 success, 1 failure, 2 bad usage or configuration,\n"
+                "3 refused in the current state, 4 not found.\n",
+                PROG);
 }
 
 static void cmd_help(FILE *out, const cli_cmd *c)
 {
         const char *h = c->help;
 
-        fprintf(out, "Usage: %s %s%s%s %s\n\n", PROG, c->group ? c->group : "",
-                c->group ? " " : "", c->name, c->args);
+        fprintf(out, "Usage: %s %s%s%s %s\n\n", PROG, c->group ? c->group : "", c->group ? " " : "",
+                c->name, c->args);
         /* wrap the help text at 78 columns, on spaces */
         while (*h) {
                 size_t n = strlen(h), cut = n;
@@ -320,8 +345,10 @@ static int run(cli_inv *in)
                 return in->cmd->run(in);
         in->cfg = cx_config_load_or_exit(PROG, tables, environ);
         if (cx_log_level_parse(cx_config_str(in->cfg, "CX_LOG_LEVEL"), &level) < 0) {
-                fprintf(stderr, "%s: configuration error: CX_LOG_LEVEL: expected debug, info, "
-                        "warn or error\n", PROG);
+                fprintf(stderr,
+                        "%s: configuration error: CX_LOG_LEVEL: expected debug, info, "
+                        "warn or error\n",
+                        PROG);
                 cx_config_free(in->cfg);
                 return OPS_EXIT_USAGE;
         }
@@ -383,8 +410,7 @@ int main(int argc, char **argv)
         }
         if (is_group(argv[first])) {
                 group = argv[first++];
-                if (first >= argc || !strcmp(argv[first], "--help") ||
-                    !strcmp(argv[first], "-h")) {
+                if (first >= argc || !strcmp(argv[first], "--help") || !strcmp(argv[first], "-h")) {
                         group_usage(first >= argc ? stderr : stdout, group);
                         return first >= argc ? OPS_EXIT_USAGE : OPS_EXIT_OK;
                 }

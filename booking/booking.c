@@ -65,7 +65,8 @@ static int account_code(const char *user_id, const char *email, char out[24], ch
         }
         trimmed[k] = '\0';
         if (k == 0 || !strchr(trimmed, '@')) {
-                snprintf(err, errlen, "guest order without an e-mail address: no stable account "
+                snprintf(err, errlen,
+                         "guest order without an e-mail address: no stable account "
                          "code");
                 return -1;
         }
@@ -177,26 +178,26 @@ enum line_kind {
         LINE_ROUNDING,
 };
 
-static const char *const kind_gl_key[] = {"goods", "shipping", "payment_costs", "extra_costs",
-                                          "discount", "rounding"};
+static const char *const kind_gl_key[] = { "goods",       "shipping", "payment_costs",
+                                           "extra_costs", "discount", "rounding" };
 
 struct line {
         enum line_kind kind;
-        const char *item;         /* item code (points into the order or the rules) */
+        const char *item; /* item code (points into the order or the rules) */
         char item_buf[BOOKING_MAX_ITEM_CODE + 8];
         char desc[256];
         long long qty_milli;
-        long long net;            /* cents: round2(qty * NetPrice) as Exact will compute it */
-        long long target_gross;   /* what the shop charged for this line, incl. VAT */
+        long long net;          /* cents: round2(qty * NetPrice) as Exact will compute it */
+        long long target_gross; /* what the shop charged for this line, incl. VAT */
         int pct_bp;
-        const char *code;         /* VAT code */
+        const char *code; /* VAT code */
         bool adjusted;
 };
 
 struct group {
         int pct_bp;
         const char *code;
-        long long weight;         /* goods net at this rate (for pro rata splits) */
+        long long weight; /* goods net at this rate (for pro rata splits) */
 };
 
 /* Most orders fit in the builder's own line array; a fresh heap block per order costs more
@@ -204,7 +205,7 @@ struct group {
 #define BUILDER_INLINE_LINES 24
 
 struct builder {
-        struct line *lines;       /* inline_lines, or a heap copy once that is full */
+        struct line *lines; /* inline_lines, or a heap copy once that is full */
         size_t n, cap;
         struct group groups[16];
         size_t n_groups;
@@ -270,8 +271,8 @@ static long long unit_price_micro(struct line *l)
 /* Item code of an order row: variant SKU, variant number, product number, product id. */
 static const char *row_item_code(const json_t *row, const struct rules *r, char *buf, size_t len)
 {
-        static const char *const keys[] = {"sub_sku_number", "sub_product_number",
-                                           "product_number"};
+        static const char *const keys[] = { "sub_sku_number", "sub_product_number",
+                                            "product_number" };
         char id[32];
 
         for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -348,10 +349,9 @@ static void split_pro_rata(const struct builder *b, long long amount, long long 
 }
 
 /* Adds an ancillary charge (shipping, payment costs, discount) as one line per rate group. */
-static int add_charge(struct builder *b, enum line_kind kind, const char *item,
-                      const char *desc, long long amount, bool incl, int shop_pct_bp,
-                      bool zero_rated, bool keep_paid, char *err, size_t errlen,
-                      const char *what)
+static int add_charge(struct builder *b, enum line_kind kind, const char *item, const char *desc,
+                      long long amount, bool incl, int shop_pct_bp, bool zero_rated, bool keep_paid,
+                      char *err, size_t errlen, const char *what)
 {
         long long parts[16];
 
@@ -359,8 +359,9 @@ static int add_charge(struct builder *b, enum line_kind kind, const char *item,
                 return 0;
         if (!item) {
                 snprintf(err, errlen, "order has %s but no %s is mapped in the rules", what,
-                         kind == LINE_SHIPPING ? "shipping_item" :
-                         kind == LINE_DISCOUNT ? "discount_item" : "payment_cost_item");
+                         kind == LINE_SHIPPING   ? "shipping_item"
+                         : kind == LINE_DISCOUNT ? "discount_item"
+                                                 : "payment_cost_item");
                 return -1;
         }
         split_pro_rata(b, amount, parts);
@@ -433,8 +434,10 @@ static int balance(struct builder *b, const struct rules *r, long long total, ch
         if (diff == 0)
                 return 0;
         if (!r->rounding_item) {
-                snprintf(err, errlen, "a rounding difference of %.2f remains and no "
-                         "rounding_item is mapped in the rules", (double)diff / 100.0);
+                snprintf(err, errlen,
+                         "a rounding difference of %.2f remains and no "
+                         "rounding_item is mapped in the rules",
+                         (double)diff / 100.0);
                 return -1;
         }
         for (size_t g = 0; g < b->n_groups; g++) {
@@ -456,8 +459,10 @@ static int balance(struct builder *b, const struct rules *r, long long total, ch
                 snprintf(l->desc, sizeof(l->desc), "Afrondingsverschil (rounding)");
                 return 0;
         }
-        snprintf(err, errlen, "a rounding difference of %.2f cannot be booked at the order's "
-                 "VAT rates", (double)diff / 100.0);
+        snprintf(err, errlen,
+                 "a rounding difference of %.2f cannot be booked at the order's "
+                 "VAT rates",
+                 (double)diff / 100.0);
         return -1;
 }
 
@@ -466,8 +471,8 @@ static int balance(struct builder *b, const struct rules *r, long long total, ch
 struct order_amounts {
         long long total, shipping, payment, extra, discount, tax;
         bool has_tax;
-        bool rows_incl, ship_incl;  /* row prices, shipping incl. VAT */
-        int ship_pct;               /* the shop's shipping VAT rate (basis points) */
+        bool rows_incl, ship_incl; /* row prices, shipping incl. VAT */
+        int ship_pct;              /* the shop's shipping VAT rate (basis points) */
 };
 
 static int read_amount(const json_t *order, const char *key, long long *cents, bool *present,
@@ -538,8 +543,8 @@ static json_t *item_def(const struct line *l, const struct rules *r, const struc
  * carries no default VAT code, since each line brings the VAT of the goods it belongs to. */
 static json_t *service_item_def(const struct line *l, const struct rules *r)
 {
-        static const char *const names[] = { "Artikel", "Verzendkosten", "Betaalkosten",
-                                             "Overige kosten", "Korting", "Afronding" };
+        static const char *const names[] = { "Artikel",        "Verzendkosten", "Betaalkosten",
+                                             "Overige kosten", "Korting",       "Afronding" };
         json_t *it = json_object();
 
         json_object_set_new_nocheck(it, "Code", json_string(l->item));
@@ -603,22 +608,27 @@ static int check_shop_icp(const json_t *order, const json_t *rows, const struct 
                         any_amount = true;
         }
         /* a VAT number on a 0% order means the shop applied the ICP exemption */
-        if (!icp_flag && !(raw_vat[0] != '\0' && all_zero && any_amount &&
-                           a->has_tax && a->tax == 0))
+        if (!icp_flag &&
+            !(raw_vat[0] != '\0' && all_zero && any_amount && a->has_tax && a->tax == 0))
                 return 0;
         if (d->vat_status != VAT_NUMBER_VALID && d->vat_status != VAT_NUMBER_EMPTY)
-                snprintf(err, errlen, "0%% intra-community VAT charged but VAT number \"%s\" "
-                         "fails validation (%s)", raw_vat, vat_number_status_name(d->vat_status));
+                snprintf(err, errlen,
+                         "0%% intra-community VAT charged but VAT number \"%s\" "
+                         "fails validation (%s)",
+                         raw_vat, vat_number_status_name(d->vat_status));
         else if (d->vat_status == VAT_NUMBER_EMPTY)
-                snprintf(err, errlen, "0%% intra-community VAT charged without a customer VAT "
+                snprintf(err, errlen,
+                         "0%% intra-community VAT charged without a customer VAT "
                          "number");
         else if (!strcmp(d->dest_country, d->rate_country) &&
                  d->scenario == VAT_SCENARIO_DOMESTIC && !d->n_warnings)
                 snprintf(err, errlen, "0%% intra-community VAT charged on a delivery within %s",
                          d->rate_country);
         else if (!d->vat_number_usable)
-                snprintf(err, errlen, "0%% intra-community VAT charged but VAT number %s cannot "
-                         "be used for an intra-community supply (%s)", d->vat_number,
+                snprintf(err, errlen,
+                         "0%% intra-community VAT charged but VAT number %s cannot "
+                         "be used for an intra-community supply (%s)",
+                         d->vat_number,
                          d->n_warnings ? "home-country number" : "not confirmed by VIES");
         else
                 snprintf(err, errlen, "0%% intra-community VAT charged on a %s sale",
@@ -651,7 +661,8 @@ static int check_order(const json_t *order, struct booking *out, char *err, size
                 return -1;
         }
         if (field_bool(order, "is_platform_sale", false)) {
-                snprintf(err, errlen, "platform sale (marketplace as deemed supplier) is not "
+                snprintf(err, errlen,
+                         "platform sale (marketplace as deemed supplier) is not "
                          "supported");
                 return -1;
         }
@@ -768,9 +779,10 @@ static int add_goods_row(struct builder *b, const struct rules *r, const json_t 
         l->pct_bp = (int)(tax / 10000);
         l->item = row_item_code(row, r, l->item_buf, sizeof(l->item_buf));
         if (!l->item) {
-                snprintf(err, errlen, "order row %zu: no product number or id (or it is longer "
-                         "than %d characters) and no custom_item mapped", i + 1,
-                         BOOKING_MAX_ITEM_CODE);
+                snprintf(err, errlen,
+                         "order row %zu: no product number or id (or it is longer "
+                         "than %d characters) and no custom_item mapped",
+                         i + 1, BOOKING_MAX_ITEM_CODE);
                 return -1;
         }
         field_copy(l->desc, sizeof(l->desc), field_str(row, "product_name"));
@@ -786,8 +798,8 @@ static int add_goods_row(struct builder *b, const struct rules *r, const json_t 
 }
 
 /* The goods rows; *goods_net is their net at the shop's rates. */
-static int add_goods(struct builder *b, const struct rules *r, const json_t *rows,
-                     bool rows_incl, long long *goods_net, char *err, size_t errlen)
+static int add_goods(struct builder *b, const struct rules *r, const json_t *rows, bool rows_incl,
+                     long long *goods_net, char *err, size_t errlen)
 {
         *goods_net = 0;
         for (size_t i = 0; i < json_array_size(rows); i++) {
@@ -811,7 +823,7 @@ static int decide_scenario(const struct rules *r, const json_t *order, const jso
                            const struct order_amounts *a, long long goods_net_shop,
                            struct booking *out, char *err, size_t errlen)
 {
-        struct vat_input in = {0};
+        struct vat_input in = { 0 };
         const char *method = field_str(order, "deliver_method");
 
         in.rules = r;
@@ -838,20 +850,20 @@ static int check_zero_rated_tax(const struct vat_decision *d, const struct order
                 return 0;
         if (d->scenario == VAT_SCENARIO_EXPORT)
                 snprintf(err, errlen, "VAT charged (%.2f) on an export to %s%s%s%s: 0%% is due",
-                         (double)a->tax / 100.0, d->territory.iso,
-                         d->territory.special ? " (" : "",
+                         (double)a->tax / 100.0, d->territory.iso, d->territory.special ? " (" : "",
                          d->territory.special ? d->territory.special : "",
                          d->territory.special ? ")" : "");
         else
-                snprintf(err, errlen, "VAT charged (%.2f) on an intra-community supply to %s "
-                         "(VAT number %s): 0%% is due", (double)a->tax / 100.0, d->dest_country,
-                         d->vat_number);
+                snprintf(err, errlen,
+                         "VAT charged (%.2f) on an intra-community supply to %s "
+                         "(VAT number %s): 0%% is due",
+                         (double)a->tax / 100.0, d->dest_country, d->vat_number);
         return -1;
 }
 
 /* VAT codes per rate group; each group's weight is its goods net. */
-static int assign_vat_codes(struct builder *b, const struct rules *r,
-                            const struct vat_decision *d, char *err, size_t errlen)
+static int assign_vat_codes(struct builder *b, const struct rules *r, const struct vat_decision *d,
+                            char *err, size_t errlen)
 {
         for (size_t i = 0; i < b->n; i++) {
                 struct line *l = &b->lines[i];
@@ -899,8 +911,7 @@ static int add_order_charges(struct builder *b, const struct rules *r, const jso
  * VAT are first split by net (the legal method), and only when the shop's total shows it
  * taxed them at its own rate, by what the customer paid. */
 static int add_charges(struct builder *b, const struct rules *r, const json_t *order,
-                       const struct order_amounts *a, bool zero_rated, char *err,
-                       size_t errlen)
+                       const struct order_amounts *a, bool zero_rated, char *err, size_t errlen)
 {
         size_t n_goods = b->n;
         long long shop_gross = 0;
@@ -910,8 +921,7 @@ static int add_charges(struct builder *b, const struct rules *r, const json_t *o
 
                 shop_gross = 0;
                 b->n = n_goods;
-                if (add_order_charges(b, r, order, a, zero_rated, attempt == 1, err,
-                                      errlen) != 0)
+                if (add_order_charges(b, r, order, a, zero_rated, attempt == 1, err, errlen) != 0)
                         return -1;
                 tolerance = (long long)b->n + 2;
                 for (size_t i = 0; i < b->n; i++) {
@@ -924,9 +934,10 @@ static int add_charges(struct builder *b, const struct rules *r, const json_t *o
                 if (attempt == 1 || a->ship_incl || a->shipping == 0 || b->n_groups < 2)
                         break;
         }
-        snprintf(err, errlen, "order totals do not add up: rows, shipping, costs and discounts "
-                 "come to %.2f incl. VAT, total_price is %.2f", (double)shop_gross / 100.0,
-                 (double)a->total / 100.0);
+        snprintf(err, errlen,
+                 "order totals do not add up: rows, shipping, costs and discounts "
+                 "come to %.2f incl. VAT, total_price is %.2f",
+                 (double)shop_gross / 100.0, (double)a->total / 100.0);
         return -1;
 }
 
@@ -967,8 +978,8 @@ static void document_header(json_t *body, const struct rules *r, const json_t *o
 }
 
 /* The document lines and, once per item code, the item definitions; adds up the totals. */
-static void document_lines(json_t *lines, json_t *items, struct builder *b,
-                           const struct rules *r, bool invoice, struct booking *out)
+static void document_lines(json_t *lines, json_t *items, struct builder *b, const struct rules *r,
+                           bool invoice, struct booking *out)
 {
         for (size_t i = 0; i < b->n; i++) {
                 struct line *l = &b->lines[i];
@@ -981,9 +992,8 @@ static void document_lines(json_t *lines, json_t *items, struct builder *b,
                         seen = !strcmp(b->lines[k].item, l->item);
                 if (seen)
                         continue;
-                json_array_append_new(items, l->kind == LINE_GOODS
-                                                     ? item_def(l, r, &out->decision)
-                                                     : service_item_def(l, r));
+                json_array_append_new(items, l->kind == LINE_GOODS ? item_def(l, r, &out->decision)
+                                                                   : service_item_def(l, r));
         }
         out->gross_cents = out->net_cents + out->vat_cents;
 }
@@ -1011,8 +1021,7 @@ static int build_document(const struct rules *r, const json_t *order, const json
         out->endpoint = invoice ? "salesinvoice/SalesInvoices" : "salesorder/SalesOrders";
         document_header(body, r, order, acc, out->source_id, invoice);
         document_lines(lines, items, b, r, invoice, out);
-        json_object_set_new_nocheck(body, invoice ? "SalesInvoiceLines" : "SalesOrderLines",
-                                    lines);
+        json_object_set_new_nocheck(body, invoice ? "SalesInvoiceLines" : "SalesOrderLines", lines);
         return 0;
 }
 
@@ -1020,7 +1029,7 @@ static int build_document(const struct rules *r, const json_t *order, const json
 static int map_order(const struct rules *r, const json_t *order, const struct booking_ctx *ctx,
                      struct builder *b, struct booking *out, char *err, size_t errlen)
 {
-        struct order_amounts a = {0};
+        struct order_amounts a = { 0 };
         const json_t *customer, *ship, *rows;
         const struct vat_decision *d = &out->decision;
         long long goods_net_shop;
@@ -1029,8 +1038,8 @@ static int map_order(const struct rules *r, const json_t *order, const struct bo
         if (order_parts(order, &customer, &ship, &rows, err, errlen) != 0 ||
             read_amounts(order, &a, err, errlen) != 0 ||
             add_goods(b, r, rows, a.rows_incl, &goods_net_shop, err, errlen) != 0 ||
-            decide_scenario(r, order, customer, ship, ctx, &a, goods_net_shop, out, err,
-                            errlen) != 0)
+            decide_scenario(r, order, customer, ship, ctx, &a, goods_net_shop, out, err, errlen) !=
+                    0)
                 return -1;
         zero_rated = d->scenario == VAT_SCENARIO_ICP || d->scenario == VAT_SCENARIO_EXPORT;
         if (check_shop_icp(order, rows, d, &a, field_str(customer, "btw"), err, errlen) != 0 ||

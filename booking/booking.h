@@ -17,21 +17,21 @@
 
 /* Facts the caller keeps across orders (the daemon in PostgreSQL, the dry run in memory). */
 struct booking_ctx {
-        long long oss_ytd_cents;    /* intra-EU B2C net this year so far (auto OSS mode) */
+        long long oss_ytd_cents; /* intra-EU B2C net this year so far (auto OSS mode) */
         bool oss_prev_year_over;
-        enum vies_state vies;       /* VIES answer for the order's VAT number, if asked */
+        enum vies_state vies; /* VIES answer for the order's VAT number, if asked */
 };
 
 struct booking {
         char source_id[32];
         struct vat_decision decision;
-        const char *endpoint;       /* "salesorder/SalesOrders" or "salesinvoice/SalesInvoices" */
-        json_t *body;               /* the document, accounts and items by code */
-        json_t *account;            /* account definition (crm/Accounts fields + "contact") */
-        json_t *items;              /* array of item definitions used by the lines */
-        long long net_cents;        /* what Exact will book: sum of round2(qty * NetPrice) */
-        long long vat_cents;        /* sum over lines of round2(amount * pct / 100) */
-        long long gross_cents;      /* equals the shop's total_price */
+        const char *endpoint;  /* "salesorder/SalesOrders" or "salesinvoice/SalesInvoices" */
+        json_t *body;          /* the document, accounts and items by code */
+        json_t *account;       /* account definition (crm/Accounts fields + "contact") */
+        json_t *items;         /* array of item definitions used by the lines */
+        long long net_cents;   /* what Exact will book: sum of round2(qty * NetPrice) */
+        long long vat_cents;   /* sum over lines of round2(amount * pct / 100) */
+        long long gross_cents; /* equals the shop's total_price */
         long long threshold_net_cents; /* amount to add to the OSS running total, or 0 */
 };
 

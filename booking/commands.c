@@ -60,7 +60,7 @@ static json_t *envelope(const char *tenant, const char *kind, const char *source
 
 /* content_hash over everything the loader acts on, so a replay with the same content is
  * recognisably the same command. */
-static const char *const hashed_keys[] = {"kind", "endpoint", "account", "items", "body"};
+static const char *const hashed_keys[] = { "kind", "endpoint", "account", "items", "body" };
 #define N_HASHED (sizeof(hashed_keys) / sizeof(hashed_keys[0]))
 
 static void set_hash(json_t *e)
@@ -110,8 +110,7 @@ json_t *booking_command_json(const struct booking *b, const struct rules *r, con
         return e;
 }
 
-char *booking_command_dumps(const struct booking *b, const struct rules *r,
-                            const char *trace_id)
+char *booking_command_dumps(const struct booking *b, const struct rules *r, const char *trace_id)
 {
         json_t *e = command_envelope(b, r, trace_id);
         char *s;
@@ -141,8 +140,8 @@ static json_t *upsert_json(const struct rules *r, const char *kind, const char *
         return e;
 }
 
-json_t *booking_account_upsert_json(const struct rules *r, const json_t *user,
-                                    const char *trace_id, char *err, size_t errlen)
+json_t *booking_account_upsert_json(const struct rules *r, const json_t *user, const char *trace_id,
+                                    char *err, size_t errlen)
 {
         char id[32];
         json_t *acc;
@@ -157,8 +156,8 @@ json_t *booking_account_upsert_json(const struct rules *r, const json_t *user,
         return upsert_json(r, "account_upsert", id, trace_id, "crm/Accounts", "account", acc);
 }
 
-json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
-                                 const char *trace_id, char *err, size_t errlen)
+json_t *booking_item_upsert_json(const struct rules *r, const json_t *product, const char *trace_id,
+                                 char *err, size_t errlen)
 {
         char id[32], code[64], desc[256];
         const char *name, *num, *group, *tariff;
@@ -202,8 +201,7 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
                 struct vat_decision hd;
                 char e2[8];
 
-                if (!strcmp(tariff, "normal") || !strcmp(tariff, "standard") ||
-                    tariff[0] == '\0')
+                if (!strcmp(tariff, "normal") || !strcmp(tariff, "standard") || tariff[0] == '\0')
                         pct = home->standard;
                 else if (!strcmp(tariff, "reduced") || !strcmp(tariff, "low"))
                         pct = home->n_reduced > 0 ? home->reduced[0] : -1;
@@ -222,7 +220,7 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product,
                         if (r->prices_incl_vat && pct > 0)
                                 sell = money_div_round((__int128)sell * 10000, 10000 + pct);
                         json_object_set_new_nocheck(it, "SalesPrice",
-                                            money_json(money_micro_to_cents(sell)));
+                                                    money_json(money_micro_to_cents(sell)));
                 }
         }
         items = json_array();
@@ -245,7 +243,7 @@ json_t *booking_dead_letter_json(const char *tenant, const char *source_topic,
         json_object_set_new_nocheck(e, "trace_id", trace_id ? json_string(trace_id) : json_null());
         json_object_set_new_nocheck(e, "stage", json_string("transformer"));
         json_object_set_new_nocheck(e, "reason", json_string(reason ? reason : ""));
-        json_object_set_new_nocheck(e, "payload", payload ? json_stringn(payload, strlen(payload))
-                                                  : json_null());
+        json_object_set_new_nocheck(e, "payload",
+                                    payload ? json_stringn(payload, strlen(payload)) : json_null());
         return e;
 }

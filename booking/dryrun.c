@@ -36,9 +36,9 @@ int dryrun_run_rules(FILE *in, FILE *out, const struct rules *r)
         size_t cap = 0;
         ssize_t len;
         /* the running intra-EU B2C total the daemon keeps in PostgreSQL, kept here in memory */
-        struct booking_ctx ctx = {.oss_ytd_cents = r->oss_ytd_cents,
-                                  .oss_prev_year_over = r->oss_prev_year_over,
-                                  .vies = VIES_NOT_CHECKED};
+        struct booking_ctx ctx = { .oss_ytd_cents = r->oss_ytd_cents,
+                                   .oss_prev_year_over = r->oss_prev_year_over,
+                                   .vies = VIES_NOT_CHECKED };
 
         errno = 0;
         while ((len = getline(&line, &cap, in)) >= 0) {

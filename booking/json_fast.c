@@ -25,7 +25,7 @@
 struct outbuf {
         char *data;
         size_t len, cap;
-        bool failed;            /* out of memory */
+        bool failed; /* out of memory */
 };
 
 static void out_grow(struct outbuf *o, size_t need)
@@ -95,16 +95,16 @@ static size_t utf8_seq_len(const unsigned char *s, size_t left)
 /* Bytes a JSON string carries as they are and that need no UTF-8 check: printable ASCII
  * except the quote and the backslash. */
 static const bool plain_ascii[256] = {
-        [0x20 ... 0x21] = true,         /* 0x22 is '"' */
-        [0x23 ... 0x5b] = true,         /* 0x5c is '\\' */
+        [0x20 ... 0x21] = true, /* 0x22 is '"' */
+        [0x23 ... 0x5b] = true, /* 0x5c is '\\' */
         [0x5d ... 0x7f] = true,
 };
 
 /* jansson's two-character escapes (by the byte escaped); other control characters are
  * written as \u00XX. */
 static const char short_escape[0x80] = {
-        ['"'] = '"', ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r',
-        ['\t'] = 't',
+        ['"'] = '"',  ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+        ['\n'] = 'n', ['\r'] = 'r',  ['\t'] = 't',
 };
 
 /* A JSON string the way jansson writes it without JSON_ENSURE_ASCII / JSON_ESCAPE_SLASH.
@@ -133,11 +133,11 @@ static int out_string(struct outbuf *o, const char *str, size_t len)
                 }
                 out_put(o, str + run, i - run);
                 if (short_escape[c] != 0) {
-                        char e[2] = {'\\', short_escape[c]};
+                        char e[2] = { '\\', short_escape[c] };
 
                         out_put(o, e, sizeof(e));
                 } else {
-                        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                        char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 
                         out_put(o, u, sizeof(u));
                 }
@@ -170,7 +170,7 @@ static void out_integer(struct outbuf *o, long long v)
  * integer digits. Everything else (and values %g would put in exponent form) goes to jansson. */
 static void out_real(struct outbuf *o, const json_t *j)
 {
-        static const double pow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+        static const double pow10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6 };
         double v = json_real_value(j);
         double a = fabs(v);
 
@@ -226,23 +226,12 @@ static int out_value(struct outbuf *o, const json_t *j, int depth)
         if (depth > DUMP_MAX_DEPTH || !j)
                 return -1;
         switch (json_typeof(j)) {
-        case JSON_NULL:
-                out_put(o, "null", 4);
-                return 0;
-        case JSON_TRUE:
-                out_put(o, "true", 4);
-                return 0;
-        case JSON_FALSE:
-                out_put(o, "false", 5);
-                return 0;
-        case JSON_INTEGER:
-                out_integer(o, (long long)json_integer_value(j));
-                return 0;
-        case JSON_REAL:
-                out_real(o, j);
-                return 0;
-        case JSON_STRING:
-                return out_string(o, json_string_value(j), json_string_length(j));
+        case JSON_NULL: out_put(o, "null", 4); return 0;
+        case JSON_TRUE: out_put(o, "true", 4); return 0;
+        case JSON_FALSE: out_put(o, "false", 5); return 0;
+        case JSON_INTEGER: out_integer(o, (long long)json_integer_value(j)); return 0;
+        case JSON_REAL: out_real(o, j); return 0;
+        case JSON_STRING: return out_string(o, json_string_value(j), json_string_length(j));
         case JSON_ARRAY:
                 out_byte(o, '[');
                 for (size_t i = 0; i < json_array_size(j); i++) {
@@ -260,8 +249,8 @@ static int out_value(struct outbuf *o, const json_t *j, int depth)
                      it = json_object_iter_next((json_t *)j, it)) {
                         if (it != first)
                                 out_byte(o, ',');
-                        if (out_string(o, json_object_iter_key(it),
-                                       json_object_iter_key_len(it)) != 0)
+                        if (out_string(o, json_object_iter_key(it), json_object_iter_key_len(it)) !=
+                            0)
                                 return -1;
                         out_byte(o, ':');
                         if (out_value(o, json_object_iter_value(it), depth + 1) != 0)
@@ -285,7 +274,7 @@ static int out_json(struct outbuf *o, const json_t *j)
 
 char *booking_dumps(const json_t *j)
 {
-        struct outbuf o = {0};
+        struct outbuf o = { 0 };
 
         if (out_json(&o, j) != 0) {
                 free(o.data);
@@ -308,7 +297,7 @@ static void hex_digest(const unsigned char md[32], char *out)
 
 int booking_content_hash(const json_t *j, char out[72])
 {
-        struct outbuf o = {0};
+        struct outbuf o = { 0 };
         unsigned char md[32];
         unsigned int mdlen = 0;
         int rc;
@@ -323,8 +312,7 @@ int booking_content_hash(const json_t *j, char out[72])
                 o.data = s;
                 o.len = strlen(s);
         }
-        rc = EVP_Digest(o.data, o.len, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32
-             ? 0 : -1;
+        rc = EVP_Digest(o.data, o.len, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32 ? 0 : -1;
         free(o.data);
         if (rc != 0)
                 return -1;
@@ -339,8 +327,8 @@ int booking_content_hash(const json_t *j, char out[72])
 char *booking_dumps_hashed(const json_t *e, const char *const keys[], size_t n_keys)
 {
         size_t start[BOOKING_HASHED_MAX], end[BOOKING_HASHED_MAX];
-        bool have[BOOKING_HASHED_MAX] = {false};
-        struct outbuf o = {0};
+        bool have[BOOKING_HASHED_MAX] = { false };
+        struct outbuf o = { 0 };
         EVP_MD_CTX *ctx = NULL;
         unsigned char md[32];
         unsigned int mdlen = 0;
@@ -379,8 +367,8 @@ char *booking_dumps_hashed(const json_t *e, const char *const keys[], size_t n_k
                      EVP_DigestUpdate(ctx, o.data + start[k], end[k] - start[k]) == 1;
                 first = false;
         }
-        ok = ok && EVP_DigestUpdate(ctx, "}", 1) == 1 &&
-             EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 32;
+        ok = ok && EVP_DigestUpdate(ctx, "}", 1) == 1 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 &&
+             mdlen == 32;
         EVP_MD_CTX_free(ctx);
         if (ok) {
                 char tail[96] = ",\"content_hash\":\"sha256:";
@@ -412,14 +400,14 @@ char *booking_dumps_hashed(const json_t *e, const char *const keys[], size_t n_k
 
 struct inbuf {
         const char *p, *end;
-        char *scratch;          /* unescaped string text */
+        char *scratch; /* unescaped string text */
         size_t scratch_cap;
 };
 
 static void in_skip_ws(struct inbuf *in)
 {
-        while (in->p < in->end && (*in->p == ' ' || *in->p == '\n' || *in->p == '\r' ||
-                                   *in->p == '\t'))
+        while (in->p < in->end &&
+               (*in->p == ' ' || *in->p == '\n' || *in->p == '\r' || *in->p == '\t'))
                 in->p++;
 }
 
@@ -446,8 +434,8 @@ static int in_hex4(const char *p, unsigned int *out)
 
 /* What the character after a backslash stands for (\u apart); 0 for an invalid escape. */
 static const char unescape[0x80] = {
-        ['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f', ['n'] = '\n',
-        ['r'] = '\r', ['t'] = '\t',
+        ['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+        ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t',
 };
 
 /* The string at in->p (after the opening quote): points *s at its text, unescaped into the
@@ -573,8 +561,8 @@ escaped:
  * exponent as the correctly rounded double (what strtod gives). NULL when unsure. */
 static json_t *in_number(struct inbuf *in)
 {
-        static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-                                       1e11, 1e12, 1e13, 1e14, 1e15};
+        static const double pow10[] = { 1,   1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                        1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
         const char *start = in->p, *p = in->p;
         bool neg = false, real = false;
         long long mant = 0;
@@ -600,7 +588,7 @@ static json_t *in_number(struct inbuf *in)
         }
         if (p < in->end && (*p == 'e' || *p == 'E')) {
                 real = true;
-                digits = 99;    /* exponents are left to strtod */
+                digits = 99; /* exponents are left to strtod */
                 p++;
                 if (p < in->end && (*p == '+' || *p == '-'))
                         p++;
@@ -735,10 +723,8 @@ static json_t *in_value(struct inbuf *in, int depth)
         if (depth > LOAD_MAX_DEPTH || in->p >= in->end)
                 return NULL;
         switch (*in->p) {
-        case '{':
-                return in_object(in, depth);
-        case '[':
-                return in_array(in, depth);
+        case '{': return in_object(in, depth);
+        case '[': return in_array(in, depth);
         case '"':
                 in->p++;
                 if (in_string(in, &s, &len) != 0)
@@ -762,14 +748,13 @@ static json_t *in_value(struct inbuf *in, int depth)
                         return json_null();
                 }
                 return NULL;
-        default:
-                return in_number(in);
+        default: return in_number(in);
         }
 }
 
 json_t *booking_loadb(const char *text, size_t len, size_t flags, json_error_t *error)
 {
-        struct inbuf in = {.p = text, .end = text + len};
+        struct inbuf in = { .p = text, .end = text + len };
         json_t *j = NULL;
 
         if ((flags & ~(size_t)JSON_REJECT_DUPLICATES) == 0 && text) {

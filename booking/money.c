@@ -6,7 +6,7 @@
 long long money_net_from_gross(long long gross, int pct_bp)
 {
         long long n0;
-        static const int tries[] = {0, -1, 1, -2, 2};
+        static const int tries[] = { 0, -1, 1, -2, 2 };
 
         if (pct_bp == 0)
                 return gross;

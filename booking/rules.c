@@ -33,7 +33,7 @@ int vat_scenario_parse(const char *name, enum vat_scenario *out)
         return -1;
 }
 
-static const char *const oss_mode_names[] = {"registered", "not_registered", "auto"};
+static const char *const oss_mode_names[] = { "registered", "not_registered", "auto" };
 
 const char *oss_mode_name(enum oss_mode m)
 {
@@ -108,7 +108,8 @@ static int get_map(const json_t *obj, const char *key, json_t **dst, char *err, 
                 snprintf(err, errlen, "rules: \"%s\" must be an object", key);
                 return -1;
         }
-        json_object_foreach((json_t *)v, k, val) {
+        json_object_foreach((json_t *)v, k, val)
+        {
                 if (!json_is_string(val) || json_string_length(val) == 0) {
                         snprintf(err, errlen, "rules: \"%s\".\"%s\" must be a non-empty string",
                                  key, k);
@@ -135,8 +136,7 @@ static int pct_to_bp(const json_t *v, int *bp)
 
 static int parse_country(const char *s, char out[3])
 {
-        if (!s || strlen(s) != 2 || !isalpha((unsigned char)s[0]) ||
-            !isalpha((unsigned char)s[1]))
+        if (!s || strlen(s) != 2 || !isalpha((unsigned char)s[0]) || !isalpha((unsigned char)s[1]))
                 return -1;
         out[0] = (char)toupper((unsigned char)s[0]);
         out[1] = (char)toupper((unsigned char)s[1]);
@@ -168,36 +168,46 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
         vc->code = strdup(json_string_value(code));
         if (!vc->code)
                 return -1;
-        if (!json_is_string(scen) || vat_scenario_parse(json_string_value(scen),
-                                                        &vc->scenario) != 0) {
-                snprintf(err, errlen, "rules: vat_codes[%zu].scenario must be one of domestic, "
-                         "icp, export, oss, distance_origin", i);
+        if (!json_is_string(scen) ||
+            vat_scenario_parse(json_string_value(scen), &vc->scenario) != 0) {
+                snprintf(err, errlen,
+                         "rules: vat_codes[%zu].scenario must be one of domestic, "
+                         "icp, export, oss, distance_origin",
+                         i);
                 return -1;
         }
         if (vc->scenario == VAT_SCENARIO_DISTANCE_ORIGIN) {
-                snprintf(err, errlen, "rules: vat_codes[%zu]: distance_origin uses the domestic "
-                         "codes; map it as scenario \"domestic\"", i);
+                snprintf(err, errlen,
+                         "rules: vat_codes[%zu]: distance_origin uses the domestic "
+                         "codes; map it as scenario \"domestic\"",
+                         i);
                 return -1;
         }
         if (country && !json_is_null(country)) {
                 if (!json_is_string(country) ||
                     parse_country(json_string_value(country), vc->country) != 0) {
-                        snprintf(err, errlen, "rules: vat_codes[%zu].country must be a two-letter "
-                                 "country code", i);
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu].country must be a two-letter "
+                                 "country code",
+                                 i);
                         return -1;
                 }
         }
         if (cls && !json_is_null(cls)) {
-                if (!json_is_string(cls) || vat_class_parse(json_string_value(cls),
-                                                            &vc->cls) != 0) {
-                        snprintf(err, errlen, "rules: vat_codes[%zu].class must be standard, "
-                                 "reduced, super_reduced, parking or zero", i);
+                if (!json_is_string(cls) ||
+                    vat_class_parse(json_string_value(cls), &vc->cls) != 0) {
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu].class must be standard, "
+                                 "reduced, super_reduced, parking or zero",
+                                 i);
                         return -1;
                 }
         }
         if (pct && !json_is_null(pct) && pct_to_bp(pct, &vc->pct_bp) != 0) {
-                snprintf(err, errlen, "rules: vat_codes[%zu].percentage must be a number from 0 "
-                         "to 100 with at most two decimals", i);
+                snprintf(err, errlen,
+                         "rules: vat_codes[%zu].percentage must be a number from 0 "
+                         "to 100 with at most two decimals",
+                         i);
                 return -1;
         }
         return 0;
@@ -222,8 +232,8 @@ static int parse_identity(const json_t *obj, struct rules *r, char *err, size_t 
         v = json_object_get(obj, "home_country");
         if (!v) {
                 memcpy(r->home_country, "NL", 3);
-        } else if (!json_is_string(v) || parse_country(json_string_value(v),
-                                                       r->home_country) != 0) {
+        } else if (!json_is_string(v) ||
+                   parse_country(json_string_value(v), r->home_country) != 0) {
                 snprintf(err, errlen, "rules: \"home_country\" must be a two-letter country code");
                 return -1;
         }
@@ -251,7 +261,8 @@ static int parse_modes(const json_t *obj, struct rules *r, char *err, size_t err
                                 found = i;
                 }
                 if (found < 0) {
-                        snprintf(err, errlen, "rules: \"oss_mode\" must be registered, "
+                        snprintf(err, errlen,
+                                 "rules: \"oss_mode\" must be registered, "
                                  "not_registered or auto");
                         return -1;
                 }
@@ -266,7 +277,8 @@ static int parse_modes(const json_t *obj, struct rules *r, char *err, size_t err
                 } else if (s && !strcmp(s, "salesinvoice")) {
                         r->book_as = BOOK_AS_SALES_INVOICE;
                 } else {
-                        snprintf(err, errlen, "rules: \"book_as\" must be salesorder or "
+                        snprintf(err, errlen,
+                                 "rules: \"book_as\" must be salesorder or "
                                  "salesinvoice");
                         return -1;
                 }
@@ -297,8 +309,8 @@ static int parse_members(const json_t *obj, struct rules *r, char *err, size_t e
             get_opt_string(obj, "custom_item", &r->custom_item, err, errlen) ||
             get_opt_string(obj, "journal", &r->journal, err, errlen) ||
             get_opt_string(obj, "default_item_group", &r->default_item_group, err, errlen) ||
-            get_opt_string(obj, "default_payment_condition", &r->default_payment_condition,
-                           err, errlen))
+            get_opt_string(obj, "default_payment_condition", &r->default_payment_condition, err,
+                           errlen))
                 return -1;
         if (get_map(obj, "item_groups", &r->item_groups, err, errlen) ||
             get_map(obj, "payment_conditions", &r->payment_conditions, err, errlen) ||
@@ -351,17 +363,34 @@ static int parse_vat_codes(const json_t *obj, struct rules *r, char *err, size_t
 static void keep_extra(const json_t *obj, struct rules *r)
 {
         static const char *const known[] = {
-                "tenant", "division", "home_country", "oss_registered", "oss_mode", "book_as",
-                "prices_shown", "shipping_item", "discount_item", "payment_cost_item",
-                "rounding_item", "custom_item", "journal", "default_item_group",
-                "default_payment_condition", "item_groups", "payment_conditions", "gl_accounts",
-                "oss_ytd_eur", "oss_prev_year_over", "vat_codes",
+                "tenant",
+                "division",
+                "home_country",
+                "oss_registered",
+                "oss_mode",
+                "book_as",
+                "prices_shown",
+                "shipping_item",
+                "discount_item",
+                "payment_cost_item",
+                "rounding_item",
+                "custom_item",
+                "journal",
+                "default_item_group",
+                "default_payment_condition",
+                "item_groups",
+                "payment_conditions",
+                "gl_accounts",
+                "oss_ytd_eur",
+                "oss_prev_year_over",
+                "vat_codes",
         };
         const char *k;
         json_t *val;
 
         r->extra = json_object();
-        json_object_foreach((json_t *)obj, k, val) {
+        json_object_foreach((json_t *)obj, k, val)
+        {
                 bool is_known = false;
 
                 for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -454,7 +483,8 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                 return -1;
         }
         if (r->book_as == BOOK_AS_SALES_INVOICE && !r->journal) {
-                snprintf(err, errlen, "rules: book_as salesinvoice needs a \"journal\" (sales "
+                snprintf(err, errlen,
+                         "rules: book_as salesinvoice needs a \"journal\" (sales "
                          "journal code)");
                 return -1;
         }
@@ -464,30 +494,37 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
 
                 vat_pct_format(vc->pct_bp, pct, sizeof(pct));
                 if (strlen(vc->code) > 3) {
-                        snprintf(err, errlen, "rules: vat_codes[%zu].code \"%s\" is longer than "
-                                 "Exact's 3 characters", i, vc->code);
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu].code \"%s\" is longer than "
+                                 "Exact's 3 characters",
+                                 i, vc->code);
                         return -1;
                 }
                 switch (vc->scenario) {
                 case VAT_SCENARIO_ICP:
                 case VAT_SCENARIO_EXPORT:
-                        if (vc->pct_bp > 0 || (vc->cls != VAT_CLASS_NONE &&
-                                               vc->cls != VAT_CLASS_ZERO)) {
-                                snprintf(err, errlen, "rules: vat_codes[%zu] (%s): %s codes are "
-                                         "0%%", i, vc->code, vat_scenario_name(vc->scenario));
+                        if (vc->pct_bp > 0 ||
+                            (vc->cls != VAT_CLASS_NONE && vc->cls != VAT_CLASS_ZERO)) {
+                                snprintf(err, errlen,
+                                         "rules: vat_codes[%zu] (%s): %s codes are "
+                                         "0%%",
+                                         i, vc->code, vat_scenario_name(vc->scenario));
                                 return -1;
                         }
                         break;
                 case VAT_SCENARIO_OSS:
                         if (vc->country[0] == '\0') {
-                                snprintf(err, errlen, "rules: vat_codes[%zu] (%s): oss codes need "
-                                         "a \"country\"", i, vc->code);
+                                snprintf(err, errlen,
+                                         "rules: vat_codes[%zu] (%s): oss codes need "
+                                         "a \"country\"",
+                                         i, vc->code);
                                 return -1;
                         }
-                        if (!strcmp(vc->country, r->home_country) ||
-                            !vat_rates_find(vc->country)) {
-                                snprintf(err, errlen, "rules: vat_codes[%zu] (%s): %s is not an "
-                                         "OSS destination", i, vc->code, vc->country);
+                        if (!strcmp(vc->country, r->home_country) || !vat_rates_find(vc->country)) {
+                                snprintf(err, errlen,
+                                         "rules: vat_codes[%zu] (%s): %s is not an "
+                                         "OSS destination",
+                                         i, vc->code, vc->country);
                                 return -1;
                         }
                         /* fall through */
@@ -495,32 +532,38 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                 case VAT_SCENARIO_DISTANCE_ORIGIN:
                         if (vc->scenario == VAT_SCENARIO_DOMESTIC && vc->country[0] != '\0' &&
                             strcmp(vc->country, r->home_country)) {
-                                snprintf(err, errlen, "rules: vat_codes[%zu] (%s): domestic code "
-                                         "for %s, but home_country is %s", i, vc->code,
-                                         vc->country, r->home_country);
+                                snprintf(err, errlen,
+                                         "rules: vat_codes[%zu] (%s): domestic code "
+                                         "for %s, but home_country is %s",
+                                         i, vc->code, vc->country, r->home_country);
                                 return -1;
                         }
                         if (vc->cls == VAT_CLASS_NONE && vc->pct_bp < 0) {
-                                snprintf(err, errlen, "rules: vat_codes[%zu] (%s): give a class "
-                                         "or a percentage", i, vc->code);
+                                snprintf(err, errlen,
+                                         "rules: vat_codes[%zu] (%s): give a class "
+                                         "or a percentage",
+                                         i, vc->code);
                                 return -1;
                         }
                         if (vc->pct_bp >= 0) {
                                 const char *cc = entry_country(r, vc);
-                                enum vat_class real =
-                                        vat_rates_class_of(vat_rates_find(cc), vc->pct_bp);
+                                enum vat_class real = vat_rates_class_of(vat_rates_find(cc),
+                                                                         vc->pct_bp);
 
                                 if (real == VAT_CLASS_NONE) {
-                                        snprintf(err, errlen, "rules: vat_codes[%zu] (%s): %s%% "
-                                                 "is not a %s VAT rate", i, vc->code, pct, cc);
+                                        snprintf(err, errlen,
+                                                 "rules: vat_codes[%zu] (%s): %s%% "
+                                                 "is not a %s VAT rate",
+                                                 i, vc->code, pct, cc);
                                         return -1;
                                 }
                                 if (vc->cls != VAT_CLASS_NONE && vc->cls != real &&
                                     !(vc->cls == VAT_CLASS_PARKING &&
                                       vat_rates_find(cc)->parking == vc->pct_bp)) {
-                                        snprintf(err, errlen, "rules: vat_codes[%zu] (%s): %s%% "
-                                                 "is a %s rate in %s, not %s", i, vc->code, pct,
-                                                 vat_class_name(real), cc,
+                                        snprintf(err, errlen,
+                                                 "rules: vat_codes[%zu] (%s): %s%% "
+                                                 "is a %s rate in %s, not %s",
+                                                 i, vc->code, pct, vat_class_name(real), cc,
                                                  vat_class_name(vc->cls));
                                         return -1;
                                 }
@@ -533,8 +576,10 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                         if (o->scenario == vc->scenario && !strcmp(o->country, vc->country) &&
                             o->cls == vc->cls && o->pct_bp == vc->pct_bp &&
                             strcmp(o->code, vc->code)) {
-                                snprintf(err, errlen, "rules: vat_codes[%zu] (%s) and [%zu] (%s) "
-                                         "map the same situation", j, o->code, i, vc->code);
+                                snprintf(err, errlen,
+                                         "rules: vat_codes[%zu] (%s) and [%zu] (%s) "
+                                         "map the same situation",
+                                         j, o->code, i, vc->code);
                                 return -1;
                         }
                 }
@@ -565,8 +610,9 @@ json_t *rules_to_json(const struct rules *r)
         json_object_set_new(obj, "home_country", json_string(r->home_country));
         json_object_set_new(obj, "oss_registered", json_boolean(r->oss_registered));
         json_object_set_new(obj, "oss_mode", json_string(oss_mode_name(r->oss_mode)));
-        json_object_set_new(obj, "book_as", json_string(r->book_as == BOOK_AS_SALES_INVOICE ?
-                                                        "salesinvoice" : "salesorder"));
+        json_object_set_new(
+                obj, "book_as",
+                json_string(r->book_as == BOOK_AS_SALES_INVOICE ? "salesinvoice" : "salesorder"));
         json_object_set_new(obj, "prices_shown", json_string(r->prices_incl_vat ? "incl" : "excl"));
         set_opt(obj, "shipping_item", r->shipping_item);
         set_opt(obj, "discount_item", r->discount_item);
@@ -598,8 +644,7 @@ json_t *rules_to_json(const struct rules *r)
                                 json_object_set_new(e, "percentage",
                                                     json_integer(vc->pct_bp / 100));
                         else
-                                json_object_set_new(e, "percentage",
-                                                    json_real(vc->pct_bp / 100.0));
+                                json_object_set_new(e, "percentage", json_real(vc->pct_bp / 100.0));
                 }
                 json_array_append_new(codes, e);
         }

@@ -43,13 +43,13 @@ struct rules {
         bool oss_registered;
         enum oss_mode oss_mode;
         enum book_as book_as;
-        bool prices_incl_vat;       /* "prices_shown": product prices incl. VAT (default) */
-        char *shipping_item;        /* each item member may be NULL */
+        bool prices_incl_vat; /* "prices_shown": product prices incl. VAT (default) */
+        char *shipping_item;  /* each item member may be NULL */
         char *discount_item;
         char *payment_cost_item;
         char *rounding_item;
-        char *custom_item;          /* order rows without product number or id */
-        char *journal;              /* sales journal code, required for sales invoices */
+        char *custom_item; /* order rows without product number or id */
+        char *journal;     /* sales journal code, required for sales invoices */
         char *default_item_group;
         char *default_payment_condition;
         struct rules_vat_code *vat_codes;

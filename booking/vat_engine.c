@@ -33,8 +33,8 @@ int vat_engine_decide(const struct vat_input *in, struct vat_decision *out, char
         if (out->vat_status == VAT_NUMBER_VALID)
                 vat_number_country(out->vat_number, vat_cc);
         out->vat_number_usable = out->vat_status == VAT_NUMBER_VALID &&
-                                 strcmp(vat_cc, r->home_country) &&
-                                 in->vies != VIES_INVALID && in->vies != VIES_UNAVAILABLE;
+                                 strcmp(vat_cc, r->home_country) && in->vies != VIES_INVALID &&
+                                 in->vies != VIES_UNAVAILABLE;
 
         /* goods collected by the customer at the seller's never leave the home country */
         if (in->collected_at_home) {
@@ -71,18 +71,16 @@ int vat_engine_decide(const struct vat_input *in, struct vat_decision *out, char
                  * sale, home VAT applies */
                 out->scenario = VAT_SCENARIO_DOMESTIC;
                 copy_cc(out->rate_country, r->home_country);
-                warn(out, "review: customer VAT number %s is from %s: not an intra-community "
-                     "supply, %s VAT charged", out->vat_number, r->home_country, r->home_country);
+                warn(out,
+                     "review: customer VAT number %s is from %s: not an intra-community "
+                     "supply, %s VAT charged",
+                     out->vat_number, r->home_country, r->home_country);
                 return 0;
         }
         out->counts_for_threshold = true;
         switch (r->oss_mode) {
-        case OSS_MODE_REGISTERED:
-                out->scenario = VAT_SCENARIO_OSS;
-                break;
-        case OSS_MODE_NOT_REGISTERED:
-                out->scenario = VAT_SCENARIO_DISTANCE_ORIGIN;
-                break;
+        case OSS_MODE_REGISTERED: out->scenario = VAT_SCENARIO_OSS; break;
+        case OSS_MODE_NOT_REGISTERED: out->scenario = VAT_SCENARIO_DISTANCE_ORIGIN; break;
         case OSS_MODE_AUTO:
                 if (in->oss_prev_year_over || in->oss_ytd_cents > VAT_OSS_THRESHOLD_CENTS) {
                         out->scenario = VAT_SCENARIO_OSS;
@@ -116,13 +114,15 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
                 if (pct_bp != 0) {
                         vat_pct_format(pct_bp, pct, sizeof(pct));
                         if (scen == VAT_SCENARIO_ICP)
-                                snprintf(err, errlen, "VAT charged (%s%%) on an intra-community "
-                                         "supply to %s (VAT number %s): 0%% is due", pct,
-                                         d->dest_country, d->vat_number);
+                                snprintf(err, errlen,
+                                         "VAT charged (%s%%) on an intra-community "
+                                         "supply to %s (VAT number %s): 0%% is due",
+                                         pct, d->dest_country, d->vat_number);
                         else
-                                snprintf(err, errlen, "VAT charged (%s%%) on an export to %s%s%s%s: "
-                                         "0%% is due", pct, d->territory.iso,
-                                         d->territory.special ? " (" : "",
+                                snprintf(err, errlen,
+                                         "VAT charged (%s%%) on an export to %s%s%s%s: "
+                                         "0%% is due",
+                                         pct, d->territory.iso, d->territory.special ? " (" : "",
                                          d->territory.special ? d->territory.special : "",
                                          d->territory.special ? ")" : "");
                         return NULL;
@@ -133,9 +133,10 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
                 if (cls == VAT_CLASS_NONE) {
                         vat_pct_format(pct_bp, pct, sizeof(pct));
                         if (scen == VAT_SCENARIO_OSS)
-                                snprintf(err, errlen, "wrong destination rate: %s%% is not a %s "
-                                         "VAT rate (OSS sale to %s)", pct, d->rate_country,
-                                         d->rate_country);
+                                snprintf(err, errlen,
+                                         "wrong destination rate: %s%% is not a %s "
+                                         "VAT rate (OSS sale to %s)",
+                                         pct, d->rate_country, d->rate_country);
                         else
                                 snprintf(err, errlen, "%s%% is not a %s VAT rate (%s sale)", pct,
                                          d->rate_country, vat_scenario_name(scen));
@@ -157,8 +158,7 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
                 if (want == VAT_SCENARIO_OSS && strcmp(e->country, d->rate_country))
                         continue;
                 if (e->cls != VAT_CLASS_NONE) {
-                        bool parking = e->cls == VAT_CLASS_PARKING && vc &&
-                                       vc->parking == pct_bp;
+                        bool parking = e->cls == VAT_CLASS_PARKING && vc && vc->parking == pct_bp;
 
                         if (e->cls != cls && !parking)
                                 continue;

@@ -16,33 +16,33 @@ enum vies_state {
         VIES_NOT_CHECKED = 0, /* offline checks only: a well-formed number counts as valid */
         VIES_VALID,
         VIES_INVALID,
-        VIES_UNAVAILABLE,     /* treated like an invalid number: no 0% without proof */
+        VIES_UNAVAILABLE, /* treated like an invalid number: no 0% without proof */
 };
 
 struct vat_input {
         const struct rules *rules;
-        const char *ship_country;   /* ISO code of the ship-to address */
+        const char *ship_country; /* ISO code of the ship-to address */
         const char *ship_postcode;
-        bool collected_at_home;     /* picked up by the customer in the home country */
-        const char *vat_number;     /* as typed by the customer; may be NULL or "" */
+        bool collected_at_home; /* picked up by the customer in the home country */
+        const char *vat_number; /* as typed by the customer; may be NULL or "" */
         enum vies_state vies;
-        long long order_net_cents;  /* this order excl. VAT, for the auto-mode threshold */
-        long long oss_ytd_cents;    /* intra-EU B2C net so far this year, excl. this order */
-        bool oss_prev_year_over;    /* threshold exceeded in the previous calendar year */
+        long long order_net_cents; /* this order excl. VAT, for the auto-mode threshold */
+        long long oss_ytd_cents;   /* intra-EU B2C net so far this year, excl. this order */
+        bool oss_prev_year_over;   /* threshold exceeded in the previous calendar year */
 };
 
 #define VAT_MAX_WARNINGS 3
 
 struct vat_decision {
         enum vat_scenario scenario;
-        char rate_country[3];       /* whose rates the lines carry (home, or OSS destination) */
-        char dest_country[3];       /* EU destination (vat rules), "" for exports */
+        char rate_country[3]; /* whose rates the lines carry (home, or OSS destination) */
+        char dest_country[3]; /* EU destination (vat rules), "" for exports */
         struct territory territory;
-        char vat_number[48];        /* normalised */
+        char vat_number[48]; /* normalised */
         enum vat_number_status vat_status;
-        bool vat_number_usable;     /* valid, not from the home country, VIES not negative */
-        bool crosses_threshold;     /* auto mode: this order takes the year over EUR 10,000 */
-        bool counts_for_threshold;  /* intra-EU B2C distance sale (adds to the running total) */
+        bool vat_number_usable;    /* valid, not from the home country, VIES not negative */
+        bool crosses_threshold;    /* auto mode: this order takes the year over EUR 10,000 */
+        bool counts_for_threshold; /* intra-EU B2C distance sale (adds to the running total) */
         char warnings[VAT_MAX_WARNINGS][160];
         int n_warnings;
 };

@@ -130,15 +130,15 @@ static ccv_status verify_response(const ccv_shop *s, const cx_http_response *res
         char want[129];
 
         if (!rdate || !rhash) {
-                cx_fail(err, CX_ERR_CRYPTO, true,
-                        "%s %s: response not signed (no x-date/x-hash)", method, path);
+                cx_fail(err, CX_ERR_CRYPTO, true, "%s %s: response not signed (no x-date/x-hash)",
+                        method, path);
                 return CCV_FAILED;
         }
         ccv_sign(s->public_key, s->secret, method, uri, resp->body ? resp->body : "",
                  resp->body_len, rdate, want);
         if (strlen(rhash) != 128 || CRYPTO_memcmp(rhash, want, 128) != 0) {
-                cx_fail(err, CX_ERR_CRYPTO, true,
-                        "%s %s: response signature does not match", method, path);
+                cx_fail(err, CX_ERR_CRYPTO, true, "%s %s: response signature does not match",
+                        method, path);
                 return CCV_FAILED;
         }
         return CCV_OK;
@@ -153,8 +153,7 @@ static ccv_status check_status(ccv_shop *s, const cx_http_response *resp, const 
                 char *end = NULL;
                 double v = ra ? strtod(ra, &end) : 0;
 
-                count(s, "cx_extractor_throttled_total",
-                      "429 answers from CCV Shop, per tenant");
+                count(s, "cx_extractor_throttled_total", "429 answers from CCV Shop, per tenant");
                 *wait_s = ra && end && end != ra && v > 0 && v < 3600 ? v : s->window_s;
                 cx_fail(err, CX_ERR_LIMIT, true, "%s %s: HTTP 429 (throttled)", method, path);
                 return CCV_THROTTLED;
@@ -196,8 +195,7 @@ ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, cons
                         resource);
                 return CCV_BUDGET;
         }
-        snprintf(url, sizeof(url), "%s/api/rest/v1/%s", s->base, path[0] == '/' ? path + 1 :
-                 path);
+        snprintf(url, sizeof(url), "%s/api/rest/v1/%s", s->base, path[0] == '/' ? path + 1 : path);
         uri = uri_of(url);
         cx_iso8601_format((long long)time(NULL), date, sizeof(date));
         ccv_sign(s->public_key, s->secret, method, uri, body ? body : "", blen, date, hash);

@@ -16,21 +16,21 @@
 #define CCV_MAX_BUCKETS 12
 
 typedef struct ccv_bucket {
-        char key[80];     /* "GET orders" */
-        double *stamps;   /* ring of the last `limit` request times (monotonic seconds) */
+        char key[80];   /* "GET orders" */
+        double *stamps; /* ring of the last `limit` request times (monotonic seconds) */
         int n;
         int head;
 } ccv_bucket;
 
 typedef struct ccv_shop {
         char tenant[64];
-        char base[512];       /* shop_base_url without a trailing slash */
+        char base[512]; /* shop_base_url without a trailing slash */
         char public_key[256];
-        char *secret;         /* malloc'd, registered with the log redactor */
-        int get_limit;        /* GETs per resource per window */
-        int write_limit;      /* writes per resource per window */
+        char *secret;    /* malloc'd, registered with the log redactor */
+        int get_limit;   /* GETs per resource per window */
+        int write_limit; /* writes per resource per window */
         double window_s;
-        bool verify;          /* verify response signatures */
+        bool verify; /* verify response signatures */
         ccv_bucket buckets[CCV_MAX_BUCKETS];
         int n_buckets;
 } ccv_shop;
@@ -38,10 +38,10 @@ typedef struct ccv_shop {
 /* Outcome classes a caller acts on, besides the cx_err code. */
 typedef enum ccv_status {
         CCV_OK = 0,
-        CCV_BUDGET,     /* our own budget is spent: wait *wait_s, not an error */
-        CCV_THROTTLED,  /* the shop answered 429: back off *wait_s */
-        CCV_NOT_FOUND,  /* 404 for a single resource */
-        CCV_FAILED,     /* transport error, other HTTP status, bad signature, bad JSON */
+        CCV_BUDGET,    /* our own budget is spent: wait *wait_s, not an error */
+        CCV_THROTTLED, /* the shop answered 429: back off *wait_s */
+        CCV_NOT_FOUND, /* 404 for a single resource */
+        CCV_FAILED,    /* transport error, other HTTP status, bad signature, bad JSON */
 } ccv_status;
 
 /** @brief Reset the budget (credentials or limits changed). */

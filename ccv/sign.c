@@ -10,8 +10,8 @@
 void ccv_sign(const char *public_key, const char *secret, const char *method, const char *uri,
               const char *body, size_t body_len, const char *date, char out[129])
 {
-        size_t len = strlen(public_key) + strlen(method) + strlen(uri) + body_len +
-                     strlen(date) + 8;
+        size_t len = strlen(public_key) + strlen(method) + strlen(uri) + body_len + strlen(date) +
+                     8;
         char *msg = malloc(len);
         int n;
 

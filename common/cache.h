@@ -21,8 +21,10 @@ typedef struct cx_cache {
 } cx_cache;
 
 /** @brief Static initializer for a cache of entries of @p type, cleaned up by @p free_fn. */
-#define CX_CACHE_INIT(type, free_fn) \
-        { PTHREAD_MUTEX_INITIALIZER, sizeof(type), (free_fn), NULL, 0, 0 }
+#define CX_CACHE_INIT(type, free_fn)                                           \
+        {                                                                      \
+                PTHREAD_MUTEX_INITIALIZER, sizeof(type), (free_fn), NULL, 0, 0 \
+        }
 
 void cx_cache_lock(cx_cache *c);
 void cx_cache_unlock(cx_cache *c);

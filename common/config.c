@@ -70,8 +70,7 @@ static const cx_cfg_var *find_var(const cx_cfg_var *const *tables, const char *n
 
 /* NAME_FILE names a secret variable NAME: its value is read from that file (docker secrets,
  * Kubernetes secret volumes). Returns the secret row, or NULL when @p name is no such form. */
-static const cx_cfg_var *file_form_of(const cx_cfg_var *const *tables, const char *name,
-                                      size_t len)
+static const cx_cfg_var *file_form_of(const cx_cfg_var *const *tables, const char *name, size_t len)
 {
         const size_t suffix = strlen(CX_CFG_FILE_SUFFIX);
         const cx_cfg_var *v;
@@ -85,7 +84,9 @@ static const cx_cfg_var *file_form_of(const cx_cfg_var *const *tables, const cha
 /* The whole file, without its trailing line break(s); never echoes the content. */
 static char *read_secret_file(const cx_cfg_var *v, const char *path, cx_err *err)
 {
-        enum { MAX_SECRET = 64 * 1024 };
+        enum {
+                MAX_SECRET = 64 * 1024
+        };
         FILE *f = fopen(path, "r");
         char *buf;
         size_t n;
@@ -103,8 +104,8 @@ static char *read_secret_file(const cx_cfg_var *v, const char *path, cx_err *err
         }
         n = fread(buf, 1, MAX_SECRET + 1, f);
         if (ferror(f) || n > MAX_SECRET) {
-                cx_fail(err, CX_ERR_CONFIG, false, "%s%s: %s %s", v->name, CX_CFG_FILE_SUFFIX,
-                        path, ferror(f) ? "cannot be read" : "is larger than 64 KiB");
+                cx_fail(err, CX_ERR_CONFIG, false, "%s%s: %s %s", v->name, CX_CFG_FILE_SUFFIX, path,
+                        ferror(f) ? "cannot be read" : "is larger than 64 KiB");
                 fclose(f);
                 free(buf);
                 return NULL;
@@ -114,8 +115,8 @@ static char *read_secret_file(const cx_cfg_var *v, const char *path, cx_err *err
                 n--;
         buf[n] = '\0';
         if (n == 0 || memchr(buf, '\0', n)) {
-                cx_fail(err, CX_ERR_CONFIG, false, "%s%s: %s %s", v->name, CX_CFG_FILE_SUFFIX,
-                        path, n ? "holds a NUL byte" : "is empty");
+                cx_fail(err, CX_ERR_CONFIG, false, "%s%s: %s %s", v->name, CX_CFG_FILE_SUFFIX, path,
+                        n ? "holds a NUL byte" : "is empty");
                 free(buf);
                 return NULL;
         }
@@ -124,8 +125,7 @@ static char *read_secret_file(const cx_cfg_var *v, const char *path, cx_err *err
 
 /* The value of @p v from the environment: NAME, or the content of the file NAME_FILE names
  * (secrets only; not both). *owned is set when the text was allocated here. */
-static int env_value(const cx_cfg_var *v, char **envp, const char **text, char **owned,
-                     cx_err *err)
+static int env_value(const cx_cfg_var *v, char **envp, const char **text, char **owned, cx_err *err)
 {
         char file_name[128];
         const char *path = NULL;
@@ -156,8 +156,7 @@ static int parse_value(struct cx_config_value *val, const char *text, cx_err *er
         char *end;
 
         switch (v->type) {
-        case CX_CFG_STR:
-                break;
+        case CX_CFG_STR: break;
         case CX_CFG_INT:
                 errno = 0;
                 val->num = strtoll(text, &end, 10);
@@ -207,14 +206,14 @@ cx_config *cx_config_load(const cx_cfg_var *const *tables, char **envp, cx_err *
 
                 if (strncmp(*e, CX_ENV_PREFIX, strlen(CX_ENV_PREFIX)) != 0 || !eq)
                         continue;
-                if (kafka && !strncmp(*e, CX_KAFKA_PROPERTY_PREFIX,
-                                      strlen(CX_KAFKA_PROPERTY_PREFIX)))
+                if (kafka &&
+                    !strncmp(*e, CX_KAFKA_PROPERTY_PREFIX, strlen(CX_KAFKA_PROPERTY_PREFIX)))
                         continue; /* checked against librdkafka below */
                 if (!find_var(tables, *e, (size_t)(eq - *e)) &&
                     !file_form_of(tables, *e, (size_t)(eq - *e))) {
                         cx_fail(err, CX_ERR_CONFIG, false,
-                                "%.*s: unknown variable (not read by this program)",
-                                (int)(eq - *e), *e);
+                                "%.*s: unknown variable (not read by this program)", (int)(eq - *e),
+                                *e);
                         cx_config_free(cfg);
                         return NULL;
                 }
@@ -242,8 +241,8 @@ cx_config *cx_config_load(const cx_cfg_var *const *tables, char **envp, cx_err *
                         if (!text)
                                 text = v->def;
                         if (!text) {
-                                cx_fail(err, CX_ERR_CONFIG, false,
-                                        "%s: required but not set (%s)", v->name, v->help);
+                                cx_fail(err, CX_ERR_CONFIG, false, "%s: required but not set (%s)",
+                                        v->name, v->help);
                                 cx_config_free(cfg);
                                 return NULL;
                         }
@@ -268,8 +267,7 @@ oom:
         return NULL;
 }
 
-cx_config *cx_config_load_or_exit(const char *program, const cx_cfg_var *const *tables,
-                                  char **envp)
+cx_config *cx_config_load_or_exit(const char *program, const cx_cfg_var *const *tables, char **envp)
 {
         cx_err err = { 0 };
         cx_config *cfg = cx_config_load(tables, envp, &err);
@@ -332,8 +330,10 @@ static const char *type_name(cx_cfg_type t)
 
 void cx_config_print_reference(FILE *out, const char *program, const cx_cfg_var *const *tables)
 {
-        fprintf(out, "## %s\n\n| variable | type | default | range | secret | meaning |\n"
-                     "|---|---|---|---|---|---|\n", program);
+        fprintf(out,
+                "## %s\n\n| variable | type | default | range | secret | meaning |\n"
+                "|---|---|---|---|---|---|\n",
+                program);
         for (const cx_cfg_var *const *t = tables; *t; t++) {
                 for (const cx_cfg_var *v = *t; v->name; v++) {
                         char range[64] = "";
@@ -347,11 +347,12 @@ void cx_config_print_reference(FILE *out, const char *program, const cx_cfg_var 
                 }
         }
         if (takes_kafka_properties(tables))
-                fprintf(out, "| `%s<NAME>` | string | (unset) |  | by name | librdkafka client "
-                             "property NAME for every Kafka client, '.' written '_' and '_' "
-                             "written '__' (`%sSECURITY_PROTOCOL=SASL_SSL`); `%s<NAME>_FILE` "
-                             "reads the value from a file; passwords, secrets and private keys "
-                             "are never logged |\n",
+                fprintf(out,
+                        "| `%s<NAME>` | string | (unset) |  | by name | librdkafka client "
+                        "property NAME for every Kafka client, '.' written '_' and '_' "
+                        "written '__' (`%sSECURITY_PROTOCOL=SASL_SSL`); `%s<NAME>_FILE` "
+                        "reads the value from a file; passwords, secrets and private keys "
+                        "are never logged |\n",
                         CX_KAFKA_PROPERTY_PREFIX, CX_KAFKA_PROPERTY_PREFIX,
                         CX_KAFKA_PROPERTY_PREFIX);
         fputc('\n', out);

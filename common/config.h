@@ -25,17 +25,20 @@ typedef enum cx_cfg_type {
 } cx_cfg_type;
 
 typedef struct cx_cfg_var {
-        const char *name;  /**< full variable name, CX_... */
+        const char *name; /**< full variable name, CX_... */
         cx_cfg_type type;
-        const char *def;   /**< default as text; NULL means required */
-        long long min;     /**< bounds for CX_CFG_INT (inclusive) */
+        const char *def; /**< default as text; NULL means required */
+        long long min;   /**< bounds for CX_CFG_INT (inclusive) */
         long long max;
-        bool secret;       /**< never printed, redacted from logs */
+        bool secret; /**< never printed, redacted from logs */
         const char *help;
 } cx_cfg_var;
 
 /* Tables end with a row whose name is NULL. */
-#define CX_CFG_END { NULL, CX_CFG_STR, NULL, 0, 0, false, NULL }
+#define CX_CFG_END                                        \
+        {                                                 \
+                NULL, CX_CFG_STR, NULL, 0, 0, false, NULL \
+        }
 
 /** Variables every daemon reads: Kafka, PostgreSQL, logging, the HTTP port. */
 extern const cx_cfg_var cx_common_vars[];

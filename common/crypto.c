@@ -93,11 +93,11 @@ char *cx_secret_seal(const unsigned char key[CX_KEY_LEN], const char *context,
         ok = ok && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw) == 1;
         ok = ok && EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)context,
                                      (int)strlen(context)) == 1;
-        ok = ok && EVP_EncryptUpdate(ctx, raw + NONCE_LEN, &len,
-                                     (const unsigned char *)plaintext, (int)plen) == 1;
+        ok = ok && EVP_EncryptUpdate(ctx, raw + NONCE_LEN, &len, (const unsigned char *)plaintext,
+                                     (int)plen) == 1;
         ok = ok && EVP_EncryptFinal_ex(ctx, raw + NONCE_LEN + len, &len) == 1;
-        ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
-                                       raw + NONCE_LEN + plen) == 1;
+        ok = ok &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, raw + NONCE_LEN + plen) == 1;
         EVP_CIPHER_CTX_free(ctx);
         if (ok) {
                 memcpy(out, PREFIX, strlen(PREFIX));
@@ -113,8 +113,8 @@ char *cx_secret_seal(const unsigned char key[CX_KEY_LEN], const char *context,
         return out;
 }
 
-char *cx_secret_open(const unsigned char key[CX_KEY_LEN], const char *context,
-                     const char *sealed, cx_err *err)
+char *cx_secret_open(const unsigned char key[CX_KEY_LEN], const char *context, const char *sealed,
+                     cx_err *err)
 {
         size_t cap;
         unsigned char *raw = NULL;
@@ -143,8 +143,7 @@ char *cx_secret_open(const unsigned char key[CX_KEY_LEN], const char *context,
                                      (int)strlen(context)) == 1;
         ok = ok && EVP_DecryptUpdate(ctx, (unsigned char *)plain, &len, raw + NONCE_LEN,
                                      (int)(n - NONCE_LEN - TAG_LEN)) == 1;
-        ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
-                                       raw + n - TAG_LEN) == 1;
+        ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, raw + n - TAG_LEN) == 1;
         /* The tag check happens here: a changed byte anywhere fails. */
         ok = ok && EVP_DecryptFinal_ex(ctx, (unsigned char *)plain + len, &len) == 1;
         EVP_CIPHER_CTX_free(ctx);

@@ -28,8 +28,8 @@ char *cx_secret_seal(const unsigned char key[CX_KEY_LEN], const char *context,
  * @returns a malloc'd plaintext, or NULL (CX_ERR_CRYPTO) when the key, the context or the
  *          data do not match: tampering is detected, never silently accepted.
  */
-char *cx_secret_open(const unsigned char key[CX_KEY_LEN], const char *context,
-                     const char *sealed, cx_err *err);
+char *cx_secret_open(const unsigned char key[CX_KEY_LEN], const char *context, const char *sealed,
+                     cx_err *err);
 
 /** @brief Lower-case hex HMAC-SHA512 of @p data keyed with @p key into @p out (129 bytes). */
 void cx_hmac_sha512_hex(const char *key, const void *data, size_t len, char out[129]);

@@ -58,8 +58,9 @@ void cx_daemon_start(cx_daemon *d, const char *program, const char *summary,
         cx_log_init(program, CX_LOG_INFO);
         d->cfg = cx_config_load_or_exit(program, tables, envp);
         if (cx_log_level_parse(cx_config_str(d->cfg, "CX_LOG_LEVEL"), &level) < 0) {
-                fprintf(stderr, "%s: configuration error: CX_LOG_LEVEL: expected debug, info, "
-                                "warn or error, got \"%s\"\n",
+                fprintf(stderr,
+                        "%s: configuration error: CX_LOG_LEVEL: expected debug, info, "
+                        "warn or error, got \"%s\"\n",
                         program, cx_config_str(d->cfg, "CX_LOG_LEVEL"));
                 exit(2);
         }
@@ -71,8 +72,7 @@ void cx_daemon_start(cx_daemon *d, const char *program, const char *summary,
                 char host[64] = "host";
 
                 gethostname(host, sizeof(host) - 1);
-                snprintf(d->instance_id, sizeof(d->instance_id), "%s-%ld", host,
-                         (long)getpid());
+                snprintf(d->instance_id, sizeof(d->instance_id), "%s-%ld", host, (long)getpid());
         }
         cx_topics_init(cx_config_str(d->cfg, "CX_TOPIC_PREFIX"));
         cx_signals_install();
@@ -80,8 +80,8 @@ void cx_daemon_start(cx_daemon *d, const char *program, const char *summary,
         atomic_init(&d->ready, false);
         snprintf(d->not_ready_reason, sizeof(d->not_ready_reason), "starting");
         d->http = cx_http_server_start(cx_config_str(d->cfg, "CX_HTTP_ADDR"),
-                                       (int)cx_config_int(d->cfg, "CX_HTTP_PORT"), ready_check,
-                                       d, &err);
+                                       (int)cx_config_int(d->cfg, "CX_HTTP_PORT"), ready_check, d,
+                                       &err);
         if (!d->http) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "%s", err.msg);
                 exit(1);

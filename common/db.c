@@ -64,8 +64,7 @@ cx_db *cx_db_open(const char *dsn, int timeout_s, cx_err *err)
                         return db;
                 if (time(NULL) >= deadline)
                         break;
-                cx_log(CX_LOG_WARN, "pg.connect_retry", "PostgreSQL not reachable yet: %s",
-                       why);
+                cx_log(CX_LOG_WARN, "pg.connect_retry", "PostgreSQL not reachable yet: %s", why);
                 usleep(delay_ms * 1000);
                 delay_ms = delay_ms < 2000 ? delay_ms * 2 : 2000;
         }
@@ -106,13 +105,12 @@ static bool retriable_state(const char *state)
 {
         /* 40001 serialization, 40P01 deadlock, 55P03 lock not available, 57P01 admin shutdown,
          * 08xxx connection exceptions. */
-        return state && (!strcmp(state, "40001") || !strcmp(state, "40P01") ||
-                         !strcmp(state, "55P03") || !strncmp(state, "57P", 3) ||
-                         !strncmp(state, "08", 2));
+        return state &&
+               (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03") ||
+                !strncmp(state, "57P", 3) || !strncmp(state, "08", 2));
 }
 
-PGresult *cx_db_query(cx_db *db, const char *sql, int n, const char *const *params,
-                      cx_err *err)
+PGresult *cx_db_query(cx_db *db, const char *sql, int n, const char *const *params, cx_err *err)
 {
         for (int attempt = 0; attempt < 2; attempt++) {
                 PGresult *r;
@@ -135,10 +133,9 @@ PGresult *cx_db_query(cx_db *db, const char *sql, int n, const char *const *para
                         PQclear(r);
                         continue; /* lost between statements: one more try on a new link */
                 }
-                cx_fail(err, CX_ERR_DB, retriable_state(state) ||
-                                        PQstatus(db->conn) != CONNECTION_OK,
-                        "%s%s%s", state ? state : "", state ? ": " : "",
-                        PQerrorMessage(db->conn));
+                cx_fail(err, CX_ERR_DB,
+                        retriable_state(state) || PQstatus(db->conn) != CONNECTION_OK, "%s%s%s",
+                        state ? state : "", state ? ": " : "", PQerrorMessage(db->conn));
                 err ? (void)(err->msg[strcspn(err->msg, "\n")] = '\0') : (void)0;
                 if (PQstatus(db->conn) != CONNECTION_OK)
                         db->in_tx = false;
@@ -233,17 +230,18 @@ int cx_db_migrate(cx_db *db, cx_err *err)
                         goto fail;
                 /* A migration file may hold several statements: simple query protocol. */
                 r = PQexec(db->conn, m->sql);
-                if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-                    PQresultStatus(r) != PGRES_TUPLES_OK) {
-                        cx_fail(err, CX_ERR_DB, false, "migration %04d_%s: %s", m->version,
-                                m->name, PQerrorMessage(db->conn));
+                if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+                        cx_fail(err, CX_ERR_DB, false, "migration %04d_%s: %s", m->version, m->name,
+                                PQerrorMessage(db->conn));
                         PQclear(r);
                         cx_db_rollback(db);
                         goto fail;
                 }
                 PQclear(r);
-                if (cx_db_exec(db, "INSERT INTO schema_migrations (version, name) VALUES "
-                                   "($1::int, $2)", 2, params, err) < 0 ||
+                if (cx_db_exec(db,
+                               "INSERT INTO schema_migrations (version, name) VALUES "
+                               "($1::int, $2)",
+                               2, params, err) < 0 ||
                     cx_db_commit(db, err) < 0) {
                         cx_db_rollback(db);
                         goto fail;

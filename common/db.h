@@ -28,8 +28,7 @@ void cx_db_close(cx_db *db);
  *          @p err otherwise (retriable for lost connections, serialization failures,
  *          deadlocks and lock timeouts).
  */
-PGresult *cx_db_query(cx_db *db, const char *sql, int n, const char *const *params,
-                      cx_err *err);
+PGresult *cx_db_query(cx_db *db, const char *sql, int n, const char *const *params, cx_err *err);
 
 /** @brief cx_db_query() for statements whose result is not needed. */
 int cx_db_exec(cx_db *db, const char *sql, int n, const char *const *params, cx_err *err);

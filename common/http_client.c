@@ -100,8 +100,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         while (vstart < n && (data[vstart] == ' ' || data[vstart] == '\t'))
                 vstart++;
         vend = n;
-        while (vend > vstart && (data[vend - 1] == '\r' || data[vend - 1] == '\n' ||
-                                 data[vend - 1] == ' '))
+        while (vend > vstart &&
+               (data[vend - 1] == '\r' || data[vend - 1] == '\n' || data[vend - 1] == ' '))
                 vend--;
         names = realloc(r->header_names, (r->n_headers + 1) * sizeof(*names));
         if (!names)
@@ -139,8 +139,8 @@ int cx_http_do(cx_http_client *c, const cx_http_client_request *req, cx_http_res
         curl_easy_setopt(h, CURLOPT_URL, req->url);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms
-                                                                : c->default_timeout_ms);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                         req->timeout_ms ? req->timeout_ms : c->default_timeout_ms);
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);

@@ -17,19 +17,19 @@ typedef struct cx_http_client cx_http_client;
 
 /* What the client sends. (An incoming request of http_server.h is a cx_http_request.) */
 typedef struct cx_http_client_request {
-        const char *method;         /**< "GET", "POST", "PUT", "DELETE" */
+        const char *method; /**< "GET", "POST", "PUT", "DELETE" */
         const char *url;
         const char *const *headers; /**< NULL-terminated "Name: value" list, or NULL */
         const char *body;           /**< NULL for none */
         size_t body_len;
-        long timeout_ms;            /**< whole request; 0 means the client default */
+        long timeout_ms; /**< whole request; 0 means the client default */
 } cx_http_client_request;
 
 typedef struct cx_http_response {
-        long status;   /**< 0 when no response arrived */
-        char *body;    /**< NUL-terminated, malloc'd */
+        long status; /**< 0 when no response arrived */
+        char *body;  /**< NUL-terminated, malloc'd */
         size_t body_len;
-        char **header_names;  /**< lower-cased */
+        char **header_names; /**< lower-cased */
         char **header_values;
         size_t n_headers;
         /** true when the request may have reached the server although no complete answer

@@ -65,8 +65,7 @@ const char *cx_http_request_body(const cx_http_request *req, size_t *len)
         return req->body ? req->body : "";
 }
 
-void cx_http_reply_set(cx_http_reply *reply, int status, const char *content_type,
-                       const char *body)
+void cx_http_reply_set(cx_http_reply *reply, int status, const char *content_type, const char *body)
 {
         free(reply->body);
         reply->status = status;
@@ -140,8 +139,8 @@ static void dispatch(cx_http_server *srv, cx_http_request *req, cx_http_reply *r
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **state)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **state)
 {
         cx_http_server *srv = cls;
         cx_http_request *req = *state;
@@ -190,8 +189,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         reply.body = NULL;
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 reply.content_type ? reply.content_type : "application/json");
-        for (size_t i = 0; i < sizeof(reply.extra_headers) / sizeof(reply.extra_headers[0]);
-             i++) {
+        for (size_t i = 0; i < sizeof(reply.extra_headers) / sizeof(reply.extra_headers[0]); i++) {
                 char *h = reply.extra_headers[i];
                 char *colon = h ? strchr(h, ':') : NULL;
 
@@ -227,8 +225,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         cx_log(CX_LOG_WARN, "http_server", "%s", msg);
 }
 
-cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn ready,
-                                     void *ready_ud, cx_err *err)
+cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn ready, void *ready_ud,
+                                     cx_err *err)
 {
         cx_http_server *srv = calloc(1, sizeof(*srv));
         struct sockaddr_in sin;
@@ -243,21 +241,18 @@ cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn rea
         sin.sin_port = htons((uint16_t)port);
         if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
                 free(srv);
-                cx_fail(err, CX_ERR_CONFIG, false, "HTTP listen address \"%s\" is not IPv4",
-                        addr);
+                cx_fail(err, CX_ERR_CONFIG, false, "HTTP listen address \"%s\" is not IPv4", addr);
                 return NULL;
         }
         pthread_mutex_init(&srv->lock, NULL);
         srv->ready = ready;
         srv->ready_ud = ready_ud;
-        srv->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-                                    NULL, NULL, on_request, srv,
-                                    /* first, so that no message goes to MHD's own logger */
-                                    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-                                    MHD_OPTION_SOCK_ADDR, &sin,
-                                    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+        srv->mhd = MHD_start_daemon(
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, srv,
+                /* first, so that no message goes to MHD's own logger */
+                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &sin,
+                MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+                (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
         if (!srv->mhd) {
                 pthread_mutex_destroy(&srv->lock);
                 free(srv);

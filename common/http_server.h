@@ -21,7 +21,7 @@ typedef struct cx_http_reply {
         const char *content_type; /**< static string; default application/json */
         char *body;               /**< malloc'd, freed by the server */
         size_t len;
-        char *extra_headers[8];   /**< malloc'd "Name: value" strings, freed by the server */
+        char *extra_headers[8]; /**< malloc'd "Name: value" strings, freed by the server */
 } cx_http_reply;
 
 /** @brief Route handler. Runs on a libmicrohttpd thread: it must lock what it shares. */
@@ -34,8 +34,8 @@ typedef bool (*cx_ready_fn)(void *ud, char *why, size_t why_size);
  * @brief Start listening on @p addr:@p port (port 0 picks a free one; see cx_http_server_port).
  * @returns the server, or NULL with @p err (address in use, bad address).
  */
-cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn ready,
-                                     void *ready_ud, cx_err *err);
+cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn ready, void *ready_ud,
+                                     cx_err *err);
 
 /** @brief Add a route for @p method ("GET", "POST" or NULL for any) and a path prefix. */
 int cx_http_server_route(cx_http_server *srv, const char *method, const char *prefix,

@@ -37,7 +37,7 @@ int cx_sync_log(cx_db *db, const char *tenant, const char *stage, const char *en
                 const char *source_id, const char *status, const char *message,
                 const char *trace_id, cx_err *err)
 {
-        const char *params[7] = { tenant ? tenant : "", stage, entity ? entity : "",
+        const char *params[7] = { tenant ? tenant : "",       stage,  entity ? entity : "",
                                   source_id ? source_id : "", status, message ? message : "",
                                   trace_id ? trace_id : "" };
 
@@ -50,18 +50,17 @@ int cx_sync_log(cx_db *db, const char *tenant, const char *stage, const char *en
 int cx_dead_letter_publish(cx_producer *producer, bool wait_ack, cx_db *db,
                            const cx_dead_letter *dl, cx_err *err)
 {
-        json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                                "tenant", dl->tenant ? dl->tenant : "",
-                                "stage", dl->stage,
-                                "source_topic", dl->source_topic ? dl->source_topic : "",
-                                "source_id", dl->source_id ? dl->source_id : "",
-                                "reason", dl->reason,
-                                "payload", dl->payload ? dl->payload : "",
-                                "trace_id", dl->trace_id ? dl->trace_id : "");
+        json_t *rec = json_pack(
+                "{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "tenant", dl->tenant ? dl->tenant : "",
+                "stage", dl->stage, "source_topic", dl->source_topic ? dl->source_topic : "",
+                "source_id", dl->source_id ? dl->source_id : "", "reason", dl->reason, "payload",
+                dl->payload ? dl->payload : "", "trace_id", dl->trace_id ? dl->trace_id : "");
         char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-        const char *params[7] = { dl->tenant ? dl->tenant : "", dl->stage,
+        const char *params[7] = { dl->tenant ? dl->tenant : "",
+                                  dl->stage,
                                   dl->source_topic ? dl->source_topic : "",
-                                  dl->source_id ? dl->source_id : "", dl->reason,
+                                  dl->source_id ? dl->source_id : "",
+                                  dl->reason,
                                   dl->payload ? dl->payload : "",
                                   dl->trace_id ? dl->trace_id : "" };
         int rc = -1;
@@ -89,11 +88,10 @@ int cx_dead_letter_publish(cx_producer *producer, bool wait_ack, cx_db *db,
                         dl->reason, dl->trace_id, err) < 0)
                 goto out;
         cx_metrics_label(label, sizeof(label), "stage", dl->stage);
-        cx_counter_add("cx_dead_letters_total", "Records sent to the dead-letter topic", label,
-                       1);
+        cx_counter_add("cx_dead_letters_total", "Records sent to the dead-letter topic", label, 1);
         cx_log_fields(CX_LOG_WARN, "dead_letter",
-                      json_pack("{s:s, s:s}", "tenant", dl->tenant ? dl->tenant : "",
-                                "source_id", dl->source_id ? dl->source_id : ""),
+                      json_pack("{s:s, s:s}", "tenant", dl->tenant ? dl->tenant : "", "source_id",
+                                dl->source_id ? dl->source_id : ""),
                       "%s", dl->reason);
         rc = 0;
 out:

@@ -10,11 +10,11 @@
 #include "common/error.h"
 #include "common/kafka.h"
 
-#define CX_TOPIC_SHOP_ORDERS    "shop.orders"
-#define CX_TOPIC_SHOP_PRODUCTS  "shop.products"
+#define CX_TOPIC_SHOP_ORDERS "shop.orders"
+#define CX_TOPIC_SHOP_PRODUCTS "shop.products"
 #define CX_TOPIC_SHOP_CUSTOMERS "shop.customers"
 #define CX_TOPIC_EXACT_COMMANDS "exact.commands"
-#define CX_TOPIC_DEAD_LETTERS   "dead.letters"
+#define CX_TOPIC_DEAD_LETTERS "dead.letters"
 
 /** @brief Set the prefix that cx_topic() puts before every topic name (once, at start). */
 void cx_topics_init(const char *prefix);
@@ -23,12 +23,12 @@ void cx_topics_init(const char *prefix);
 const char *cx_topic(const char *base);
 
 typedef struct cx_dead_letter {
-        const char *tenant;       /**< may be "" when the record named no tenant */
-        const char *stage;        /**< "extract", "transform" or "load" */
+        const char *tenant; /**< may be "" when the record named no tenant */
+        const char *stage;  /**< "extract", "transform" or "load" */
         const char *source_topic;
         const char *source_id;
-        const char *reason;       /**< what a person must fix */
-        const char *payload;      /**< the record as received */
+        const char *reason;  /**< what a person must fix */
+        const char *payload; /**< the record as received */
         const char *trace_id;
 } cx_dead_letter;
 

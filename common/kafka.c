@@ -15,7 +15,7 @@ struct cx_producer {
         rd_kafka_t *rk;
         bool transactional;
         pthread_mutex_t lock;
-        long failed;         /**< failed deliveries since the last flush */
+        long failed; /**< failed deliveries since the last flush */
         char last_error[256];
 };
 
@@ -29,8 +29,8 @@ static char auth_error[512];
 
 /* The client properties from the environment (cx_kafka_properties_load()). */
 struct kafka_property {
-        char *env;   /**< the variable it came from */
-        char *name;  /**< librdkafka's name */
+        char *env;  /**< the variable it came from */
+        char *name; /**< librdkafka's name */
         char *value;
 };
 static struct kafka_property *props;
@@ -39,16 +39,25 @@ static atomic_bool props_logged;
 
 /* Properties the connector sets itself and relies on (exactly once, its own offsets). */
 static const char *const owned_properties[] = {
-        "bootstrap.servers", "metadata.broker.list", "group.id", "transactional.id",
-        "enable.idempotence", "acks", "request.required.acks", "isolation.level",
-        "enable.auto.commit", "auto.commit.enable", "enable.auto.offset.store",
-        "auto.offset.reset", NULL,
+        "bootstrap.servers",
+        "metadata.broker.list",
+        "group.id",
+        "transactional.id",
+        "enable.idempotence",
+        "acks",
+        "request.required.acks",
+        "isolation.level",
+        "enable.auto.commit",
+        "auto.commit.enable",
+        "enable.auto.offset.store",
+        "auto.offset.reset",
+        NULL,
 };
 
 bool cx_kafka_property_is_secret(const char *name)
 {
-        return strstr(name, "password") || strstr(name, "secret") ||
-               !strcmp(name, "ssl.key.pem") || !strcmp(name, "sasl.oauthbearer.config");
+        return strstr(name, "password") || strstr(name, "secret") || !strcmp(name, "ssl.key.pem") ||
+               !strcmp(name, "sasl.oauthbearer.config");
 }
 
 static void free_properties(struct kafka_property *list, size_t n)
@@ -130,8 +139,7 @@ static const char *env_value(char **envp, const char *name)
 }
 
 /* Check one NAME=VALUE against librdkafka; the message never shows a secret value. */
-static int check_property(rd_kafka_conf_t *scratch, const struct kafka_property *p,
-                          cx_err *err)
+static int check_property(rd_kafka_conf_t *scratch, const struct kafka_property *p, cx_err *err)
 {
         char errstr[512];
         rd_kafka_conf_res_t r;
@@ -140,24 +148,26 @@ static int check_property(rd_kafka_conf_t *scratch, const struct kafka_property 
                 if (!strcmp(p->name, *o))
                         return cx_fail(err, CX_ERR_CONFIG, false,
                                        "%s: %s is set by the connector itself and cannot be "
-                                       "overridden%s", p->env, p->name,
+                                       "overridden%s",
+                                       p->env, p->name,
                                        strstr(p->name, "broker") || strstr(p->name, "bootstrap")
-                                       ? " (use CX_KAFKA_BROKERS)" : "");
+                                               ? " (use CX_KAFKA_BROKERS)"
+                                               : "");
         r = rd_kafka_conf_set(scratch, p->name, p->value, errstr, sizeof(errstr));
         if (r == RD_KAFKA_CONF_UNKNOWN)
                 return cx_fail(err, CX_ERR_CONFIG, false,
                                "%s: librdkafka has no property \"%s\" (write each '.' as '_' "
-                               "and each '_' as '__')", p->env, p->name);
+                               "and each '_' as '__')",
+                               p->env, p->name);
         if (r != RD_KAFKA_CONF_OK) {
                 size_t n = strlen(errstr);
 
                 while (n && isspace((unsigned char)errstr[n - 1]))
                         errstr[--n] = '\0';
-                if (cx_kafka_property_is_secret(p->name) && *p->value &&
-                    strstr(errstr, p->value))
+                if (cx_kafka_property_is_secret(p->name) && *p->value && strstr(errstr, p->value))
                         snprintf(errstr, sizeof(errstr), "invalid value");
-                return cx_fail(err, CX_ERR_CONFIG, false, "%s: librdkafka refuses %s: %s",
-                               p->env, p->name, errstr);
+                return cx_fail(err, CX_ERR_CONFIG, false, "%s: librdkafka refuses %s: %s", p->env,
+                               p->name, errstr);
         }
         return 0;
 }
@@ -181,11 +191,11 @@ int cx_kafka_properties_load(char **envp, cx_err *err)
                 snprintf(var, sizeof(var), "%.*s", (int)(eq - *e), *e);
                 len = strlen(var) - plen;
                 from_file = len > 5 && !strcmp(var + strlen(var) - 5, "_FILE");
-                if (property_name(var + plen, from_file ? len - 5 : len, name,
-                                  sizeof(name)) < 0) {
+                if (property_name(var + plen, from_file ? len - 5 : len, name, sizeof(name)) < 0) {
                         cx_fail(err, CX_ERR_CONFIG, false,
                                 "%s: not a property name (capitals, digits, '_' for '.', '__' "
-                                "for '_')", var);
+                                "for '_')",
+                                var);
                         goto fail;
                 }
                 if (from_file) {
@@ -243,9 +253,9 @@ int cx_kafka_apply_properties(rd_kafka_conf_t *conf, cx_err *err)
 
                 for (size_t i = 0; i < n_props; i++)
                         json_object_set_new(fields, props[i].name,
-                                            json_string(cx_kafka_property_is_secret(
-                                                            props[i].name)
-                                                        ? "***" : props[i].value));
+                                            json_string(cx_kafka_property_is_secret(props[i].name)
+                                                                ? "***"
+                                                                : props[i].value));
                 cx_log_fields(CX_LOG_INFO, "kafka.properties",
                               json_pack("{s:o}", "properties", fields),
                               "%zu Kafka client properties from the environment", n_props);
@@ -277,13 +287,15 @@ static void note_auth_error(const char *reason)
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-        cx_log_level lvl = level <= 3 ? CX_LOG_ERROR : level <= 4 ? CX_LOG_WARN
-                           : level <= 6 ? CX_LOG_INFO : CX_LOG_DEBUG;
+        cx_log_level lvl = level <= 3   ? CX_LOG_ERROR
+                           : level <= 4 ? CX_LOG_WARN
+                           : level <= 6 ? CX_LOG_INFO
+                                        : CX_LOG_DEBUG;
 
         /* The client's own threads log a refused login at once; the error callback only
          * comes when the application polls, which nobody does while waiting at start. */
-        if (!strcmp(fac, "FAIL") && (strstr(buf, "SASL authentication error") ||
-                                     strstr(buf, "SSL handshake failed")))
+        if (!strcmp(fac, "FAIL") &&
+            (strstr(buf, "SASL authentication error") || strstr(buf, "SSL handshake failed")))
                 note_auth_error(buf);
 
         cx_log_fields(lvl, "kafka.client", json_pack("{s:s}", "facility", fac), "%s", buf);
@@ -300,8 +312,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         /* Transport errors (broker down) are retried by the client; they are worth a warn. */
         cx_log_fields(fatal || auth ? CX_LOG_ERROR : CX_LOG_WARN,
                       auth ? "kafka.auth_failed" : "kafka.error",
-                      json_pack("{s:s}", "code", rd_kafka_err2name((rd_kafka_resp_err_t)err)),
-                      "%s", reason);
+                      json_pack("{s:s}", "code", rd_kafka_err2name((rd_kafka_resp_err_t)err)), "%s",
+                      reason);
         cx_counter_add("cx_kafka_errors_total", "Kafka client errors", NULL, 1);
 }
 
@@ -330,8 +342,7 @@ static int set(rd_kafka_conf_t *conf, const char *name, const char *value, cx_er
         char errstr[512];
 
         if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
-                return cx_fail(err, CX_ERR_CONFIG, false, "kafka %s=%s: %s", name, value,
-                               errstr);
+                return cx_fail(err, CX_ERR_CONFIG, false, "kafka %s=%s: %s", name, value, errstr);
         return 0;
 }
 
@@ -358,8 +369,8 @@ static int txn_error(rd_kafka_error_t *e, const char *what, cx_err *err)
         if (!e)
                 return 0;
         retriable = rd_kafka_error_is_retriable(e) || rd_kafka_error_txn_requires_abort(e);
-        rc = cx_fail(err, CX_ERR_KAFKA, retriable && !rd_kafka_error_is_fatal(e), "%s: %s",
-                     what, rd_kafka_error_string(e));
+        rc = cx_fail(err, CX_ERR_KAFKA, retriable && !rd_kafka_error_is_fatal(e), "%s: %s", what,
+                     rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         return rc;
 }
@@ -375,10 +386,8 @@ cx_producer *cx_producer_new(const char *brokers, const char *transactional_id, 
         pthread_mutex_init(&p->lock, NULL);
         rd_kafka_conf_set_opaque(conf, p);
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-        if (set(conf, "enable.idempotence", "true", err) < 0 ||
-            set(conf, "acks", "all", err) < 0 ||
-            set(conf, "linger.ms", "5", err) < 0 ||
-            set(conf, "compression.type", "lz4", err) < 0)
+        if (set(conf, "enable.idempotence", "true", err) < 0 || set(conf, "acks", "all", err) < 0 ||
+            set(conf, "linger.ms", "5", err) < 0 || set(conf, "compression.type", "lz4", err) < 0)
                 goto fail;
         if (transactional_id && (set(conf, "transactional.id", transactional_id, err) < 0 ||
                                  set(conf, "transaction.timeout.ms", "60000", err) < 0))
@@ -393,8 +402,8 @@ cx_producer *cx_producer_new(const char *brokers, const char *transactional_id, 
         conf = NULL; /* owned by p->rk now */
         if (transactional_id) {
                 p->transactional = true;
-                if (txn_error(rd_kafka_init_transactions(p->rk, 30000), "init transactions",
-                              err) < 0) {
+                if (txn_error(rd_kafka_init_transactions(p->rk, 30000), "init transactions", err) <
+                    0) {
                         rd_kafka_destroy(p->rk);
                         p->rk = NULL;
                         goto fail;
@@ -415,8 +424,7 @@ int cx_producer_send(cx_producer *p, const char *topic, const char *key, const v
 {
         for (;;) {
                 rd_kafka_resp_err_t e = rd_kafka_producev(
-                        p->rk, RD_KAFKA_V_TOPIC(topic),
-                        RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
                         RD_KAFKA_V_VALUE((void *)value, len),
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 
@@ -448,8 +456,8 @@ int cx_producer_flush(cx_producer *p, int timeout_ms, cx_err *err)
                                "flush: %d message(s) not acknowledged in %d ms",
                                rd_kafka_outq_len(p->rk), timeout_ms);
         if (failed)
-                return cx_fail(err, CX_ERR_KAFKA, true, "%ld message(s) not delivered: %s",
-                               failed, last);
+                return cx_fail(err, CX_ERR_KAFKA, true, "%ld message(s) not delivered: %s", failed,
+                               last);
         return 0;
 }
 
@@ -595,8 +603,7 @@ int cx_consumer_commit_offsets(cx_consumer *c, rd_kafka_topic_partition_list_t *
         rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, offsets, 0);
 
         if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
-                return cx_fail(err, CX_ERR_KAFKA, true, "commit offsets: %s",
-                               rd_kafka_err2str(e));
+                return cx_fail(err, CX_ERR_KAFKA, true, "commit offsets: %s", rd_kafka_err2str(e));
         return 0;
 }
 

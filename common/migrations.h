@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 struct cx_migration {
-        int version;      /**< from the file name NNNN_name.sql */
+        int version; /**< from the file name NNNN_name.sql */
         const char *name;
         const char *sql;
 };

@@ -200,13 +200,12 @@ char *exact_filter_guid(const char *field, const char *guid, const char *select)
 int exact_read_failed(const exact_result *res, const char *what, cx_err *err)
 {
         if (res->outcome == EX_CLIENT_ERROR)
-                return cx_fail(err, CX_ERR_HTTP, false, "Exact refused %s: %s", what,
-                               res->message);
+                return cx_fail(err, CX_ERR_HTTP, false, "Exact refused %s: %s", what, res->message);
         return cx_fail(err, CX_ERR_HTTP, true, "%s: %s", what, res->message);
 }
 
-int exact_lookup(const exact_reader *rd, const char *endpoint, const char *query,
-                 const char *what, json_t **row, cx_err *err)
+int exact_lookup(const exact_reader *rd, const char *endpoint, const char *query, const char *what,
+                 json_t **row, cx_err *err)
 {
         exact_result res;
 

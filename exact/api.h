@@ -33,7 +33,7 @@ typedef struct exact_result {
 
 typedef struct exact_conn {
         cx_http_client *http;
-        const char *base_url;     /**< e.g. https://start.exactonline.nl */
+        const char *base_url; /**< e.g. https://start.exactonline.nl */
         long division;
         const char *access_token;
         long timeout_ms;
@@ -80,8 +80,8 @@ typedef struct exact_reader {
  * @returns 0, or -1 with @p err: retriable unless Exact refused the request; err->code is
  *          CX_OK when the reader stopped the call (it has recorded why).
  */
-int exact_lookup(const exact_reader *rd, const char *endpoint, const char *query,
-                 const char *what, json_t **row, cx_err *err);
+int exact_lookup(const exact_reader *rd, const char *endpoint, const char *query, const char *what,
+                 json_t **row, cx_err *err);
 
 /** @brief Fill @p err for an answer that is not EX_OK to a read of @p what. @returns -1. */
 int exact_read_failed(const exact_result *res, const char *what, cx_err *err);

@@ -64,8 +64,8 @@ static bool parse_ll(const char *s, long long *out)
 }
 
 bool exact_budget_update(exact_budget *b, const char *day_limit, const char *day_remaining,
-                         const char *day_reset, const char *min_limit,
-                         const char *min_remaining, const char *min_reset)
+                         const char *day_reset, const char *min_limit, const char *min_remaining,
+                         const char *min_reset)
 {
         long long dl, dr, dz, ml, mr, mz;
         bool any = false;

@@ -12,16 +12,16 @@
 #include <stdint.h>
 
 typedef struct exact_budget {
-        bool known;              /**< headers seen at least once */
+        bool known; /**< headers seen at least once */
         long min_limit;
         long min_remaining;
-        int64_t min_reset_ms;    /**< epoch ms when the minute window resets */
+        int64_t min_reset_ms; /**< epoch ms when the minute window resets */
         long day_limit;
         long day_remaining;
         int64_t day_reset_ms;
-        long calls;              /**< calls started through this budget */
-        long rate_limited;       /**< 429s received */
-        int64_t persisted_ms;    /**< when it was last written to exact_budget */
+        long calls;           /**< calls started through this budget */
+        long rate_limited;    /**< 429s received */
+        int64_t persisted_ms; /**< when it was last written to exact_budget */
 } exact_budget;
 
 typedef enum exact_budget_verdict {
@@ -50,7 +50,7 @@ void exact_budget_note_call(exact_budget *b);
  * @returns true when any header was understood.
  */
 bool exact_budget_update(exact_budget *b, const char *day_limit, const char *day_remaining,
-                         const char *day_reset, const char *min_limit,
-                         const char *min_remaining, const char *min_reset);
+                         const char *day_reset, const char *min_limit, const char *min_remaining,
+                         const char *min_reset);
 
 #endif

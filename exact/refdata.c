@@ -11,8 +11,8 @@
 
 struct exact_refdata {
         long division;
-        json_t *vat;       /* object: trimmed code -> true; NULL until listed */
-        json_t *groups;    /* object: code -> guid or null (not found) */
+        json_t *vat;    /* object: trimmed code -> true; NULL until listed */
+        json_t *groups; /* object: code -> guid or null (not found) */
         json_t *gl;
 };
 
@@ -81,7 +81,8 @@ static int vat_page(exact_refdata *d, const exact_reader *rd, json_t *set, char 
                 exact_result_clear(&res);
                 return -1;
         }
-        json_array_foreach(exact_rows(&res), i, row) {
+        json_array_foreach(exact_rows(&res), i, row)
+        {
                 char code[32];
 
                 trim_copy(text(row, "Code"), code, sizeof(code));

@@ -70,8 +70,7 @@ static char *cache_get(const char *tenant, int64_t min_expiry_ms)
         return out;
 }
 
-int exact_token_mark_needs_consent(cx_db *db, const char *tenant, const char *reason,
-                                   cx_err *err)
+int exact_token_mark_needs_consent(cx_db *db, const char *tenant, const char *reason, cx_err *err)
 {
         const char *p[2] = { tenant, reason };
 
@@ -175,14 +174,13 @@ static int store_tokens(exact_token_ctx *t, const char *tenant, const json_t *an
         return rc;
 }
 
-#define TOKEN_ROW_SQL                                                                          \
-        "SELECT k.access_token_sealed, k.refresh_token_sealed, "                               \
-        "(extract(epoch FROM k.access_expires_at) * 1000)::bigint, k.state, k.state_reason, "  \
-        "t.exact_base_url, t.exact_client_id, t.exact_client_secret_sealed "                   \
+#define TOKEN_ROW_SQL                                                                         \
+        "SELECT k.access_token_sealed, k.refresh_token_sealed, "                              \
+        "(extract(epoch FROM k.access_expires_at) * 1000)::bigint, k.state, k.state_reason, " \
+        "t.exact_base_url, t.exact_client_id, t.exact_client_secret_sealed "                  \
         "FROM exact_tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.tenant_id = $1"
 
-static char *open_col(exact_token_ctx *t, PGresult *r, int col, const char *tenant,
-                      cx_err *err)
+static char *open_col(exact_token_ctx *t, PGresult *r, int col, const char *tenant, cx_err *err)
 {
         if (PQgetisnull(r, 0, col)) {
                 cx_fail(err, CX_ERR_INVALID, false, "no token stored");
@@ -356,8 +354,7 @@ int exact_token_access(exact_token_ctx *t, const char *tenant, char **out, cx_er
         return refresh_locked(t, tenant, out, err);
 }
 
-int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char *code,
-                              cx_err *err)
+int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char *code, cx_err *err)
 {
         const char *p[1] = { tenant };
         PGresult *r;

@@ -45,8 +45,7 @@ int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char
                               cx_err *err);
 
 /** @brief Record that @p tenant needs a new consent, with @p reason. @returns 0 or -1. */
-int exact_token_mark_needs_consent(cx_db *db, const char *tenant, const char *reason,
-                                   cx_err *err);
+int exact_token_mark_needs_consent(cx_db *db, const char *tenant, const char *reason, cx_err *err);
 
 /** @brief Free the token cache (at exit). */
 void exact_token_cache_free(void);

@@ -54,8 +54,7 @@ static int batch_add(ex_batch *b, int entity, const char *source_id, const char 
 }
 
 int ex_known_get(extractor *x, const ex_tenant *t, const ex_batch *b, int entity,
-                 const char *source_id, char hash[65], char head[65], char event[12],
-                 cx_err *err)
+                 const char *source_id, char hash[65], char head[65], char event[12], cx_err *err)
 {
         const char *params[3] = { t->id, ex_ent_names[entity], source_id };
         PGresult *r;
@@ -68,7 +67,8 @@ int ex_known_get(extractor *x, const ex_tenant *t, const ex_batch *b, int entity
                         return 1;
                 }
         }
-        r = cx_db_query(x->db, "SELECT content_hash, head_hash, event FROM extract_hashes "
+        r = cx_db_query(x->db,
+                        "SELECT content_hash, head_hash, event FROM extract_hashes "
                         "WHERE tenant_id = $1 AND entity = $2 AND source_id = $3",
                         3, params, err);
         if (!r)
@@ -86,9 +86,9 @@ int ex_known_get(extractor *x, const ex_tenant *t, const ex_batch *b, int entity
 
 static const char *topic_of(int entity)
 {
-        return cx_topic(entity == ENT_ORDER ? CX_TOPIC_SHOP_ORDERS :
-                        entity == ENT_PRODUCT ? CX_TOPIC_SHOP_PRODUCTS :
-                        CX_TOPIC_SHOP_CUSTOMERS);
+        return cx_topic(entity == ENT_ORDER     ? CX_TOPIC_SHOP_ORDERS
+                        : entity == ENT_PRODUCT ? CX_TOPIC_SHOP_PRODUCTS
+                                                : CX_TOPIC_SHOP_CUSTOMERS);
 }
 
 int ex_publish(extractor *x, ex_tenant *t, ex_batch *b, int entity, const char *event,
@@ -113,10 +113,10 @@ int ex_publish(extractor *x, ex_tenant *t, ex_batch *b, int entity, const char *
         }
         cx_random_id(trace);
         cx_iso8601_format((long long)time(NULL), now, sizeof(now));
-        env = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "v", 1, "tenant",
-                        t->id, "entity", ex_ent_names[entity], "event", event, "source_id",
-                        source_id, "content_hash", hash, "extracted_at", now, "trace_id", trace,
-                        "payload", payload);
+        env = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "v", 1, "tenant", t->id,
+                        "entity", ex_ent_names[entity], "event", event, "source_id", source_id,
+                        "content_hash", hash, "extracted_at", now, "trace_id", trace, "payload",
+                        payload);
         text = env ? json_dumps(env, JSON_COMPACT) : NULL;
         json_decref(env);
         if (!text)
@@ -145,8 +145,10 @@ static int batch_commit(extractor *x, ex_tenant *t, ex_batch *b, cx_err *err)
                 return -1;
         if (cx_db_begin(x->db, err) < 0)
                 return -1;
-        r = cx_db_query(x->db, "SELECT 1 FROM extract_leases WHERE tenant_id = $1 AND owner = $2"
-                        " FOR UPDATE", 2, p2, err);
+        r = cx_db_query(x->db,
+                        "SELECT 1 FROM extract_leases WHERE tenant_id = $1 AND owner = $2"
+                        " FOR UPDATE",
+                        2, p2, err);
         if (!r)
                 goto fail;
         if (PQntuples(r) != 1) {
@@ -158,10 +160,12 @@ static int batch_commit(extractor *x, ex_tenant *t, ex_batch *b, cx_err *err)
         PQclear(r);
         for (size_t i = 0; i < b->n; i++) {
                 const ex_write *w = &b->w[i];
-                const char *p[6] = { t->id, ex_ent_names[w->entity], w->source_id, w->hash,
-                                     w->head, w->event };
+                const char *p[6] = { t->id,        ex_ent_names[w->entity],
+                                     w->source_id, w->hash,
+                                     w->head,      w->event };
 
-                if (cx_db_exec(x->db, "INSERT INTO extract_hashes (tenant_id, entity, source_id,"
+                if (cx_db_exec(x->db,
+                               "INSERT INTO extract_hashes (tenant_id, entity, source_id,"
                                " content_hash, head_hash, event) VALUES ($1,$2,$3,$4,$5,$6)"
                                " ON CONFLICT (tenant_id, entity, source_id) DO UPDATE SET"
                                " content_hash = $4, head_hash = $5, event = $6,"
@@ -173,9 +177,11 @@ static int batch_commit(extractor *x, ex_tenant *t, ex_batch *b, cx_err *err)
         if (b->cursor_entity) {
                 const char *p[3] = { t->id, b->cursor_entity, b->cursor };
 
-                if (cx_db_exec(x->db, "INSERT INTO extract_cursors (tenant_id, entity, cursor)"
+                if (cx_db_exec(x->db,
+                               "INSERT INTO extract_cursors (tenant_id, entity, cursor)"
                                " VALUES ($1,$2,$3) ON CONFLICT (tenant_id, entity) DO UPDATE"
-                               " SET cursor = $3, updated_at = now()", 3, p, err) < 0)
+                               " SET cursor = $3, updated_at = now()",
+                               3, p, err) < 0)
                         goto fail;
         }
         for (int i = 0; i < b->n_hints; i++) {

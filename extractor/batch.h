@@ -20,7 +20,7 @@ typedef struct ex_batch {
         size_t n, cap;
         long long hint_ids[EX_HINTS_PER_SLICE];
         int n_hints;
-        const char *cursor_entity;   /* "orders" or "products", or NULL */
+        const char *cursor_entity; /* "orders" or "products", or NULL */
         char cursor[32];
         int sent;
         int counts[ENT_COUNT][4];
@@ -35,8 +35,7 @@ void ex_content_hash(const json_t *j, char out[65]);
  * @returns 1 found, 0 not found, -1 database error (err set).
  */
 int ex_known_get(extractor *x, const ex_tenant *t, const ex_batch *b, int entity,
-                 const char *source_id, char hash[65], char head[65], char event[12],
-                 cx_err *err);
+                 const char *source_id, char hash[65], char head[65], char event[12], cx_err *err);
 
 /**
  * @brief Publish @p payload (borrowed) unless the same content was published last; @p head

@@ -19,8 +19,10 @@ void ex_log(cx_log_level lvl, const char *event, const ex_tenant *t, const char 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        cx_log_fields(lvl, event, json_pack("{s:s, s:s}", "tenant", t->id, "resource",
-                                            resource ? resource : ""), "%s", msg);
+        cx_log_fields(
+                lvl, event,
+                json_pack("{s:s, s:s}", "tenant", t->id, "resource", resource ? resource : ""),
+                "%s", msg);
 }
 
 void ex_set_wait(ex_tenant *t, double wait_s)
@@ -58,8 +60,8 @@ ex_rc ex_failed(extractor *x, ex_tenant *t, const char *entity, const char *reso
         return EX_FAIL;
 }
 
-ex_rc ex_request_failed(extractor *x, ex_tenant *t, ccv_status st, double wait,
-                        const char *entity, const char *resource, const cx_err *err)
+ex_rc ex_request_failed(extractor *x, ex_tenant *t, ccv_status st, double wait, const char *entity,
+                        const char *resource, const cx_err *err)
 {
         if (st == CCV_BUDGET) {
                 ex_set_wait(t, wait);
@@ -73,8 +75,7 @@ ex_rc ex_request_failed(extractor *x, ex_tenant *t, ccv_status st, double wait,
         return ex_failed(x, t, entity, resource, err);
 }
 
-ex_rc ex_get_all(extractor *x, ex_tenant *t, const char *path, const char *entity,
-                 json_t **out)
+ex_rc ex_get_all(extractor *x, ex_tenant *t, const char *path, const char *entity, json_t **out)
 {
         cx_err err = { 0 };
         double wait = 0;

@@ -21,26 +21,36 @@
 #define EX_MAX_HINTS 32
 #define EX_HINTS_PER_SLICE 8
 
-enum { ENT_ORDER, ENT_PRODUCT, ENT_CUSTOMER, ENT_COUNT };
-extern const char *const ex_ent_names[ENT_COUNT];   /* "order", "product", "customer" */
+enum {
+        ENT_ORDER,
+        ENT_PRODUCT,
+        ENT_CUSTOMER,
+        ENT_COUNT
+};
+extern const char *const ex_ent_names[ENT_COUNT]; /* "order", "product", "customer" */
 
 /* Per-entity counts, flushed to the sync log at housekeeping. */
-enum { C_PUB, C_SAME, C_SKIP, C_FAIL };
+enum {
+        C_PUB,
+        C_SAME,
+        C_SKIP,
+        C_FAIL
+};
 
 /* Outcome of a slice or of one item in it. */
 typedef enum ex_rc {
-        EX_DONE,  /* handled (published, unchanged or not for publishing) */
-        EX_IDLE,  /* the tenant had nothing to do */
-        EX_WAIT,  /* budget spent or throttled: t->wait_until is set */
-        EX_FAIL,  /* error: logged, backoff set */
+        EX_DONE, /* handled (published, unchanged or not for publishing) */
+        EX_IDLE, /* the tenant had nothing to do */
+        EX_WAIT, /* budget spent or throttled: t->wait_until is set */
+        EX_FAIL, /* error: logged, backoff set */
 } ex_rc;
 
 typedef struct ex_pass {
         bool active;
-        long long start;      /* offset into the listing */
-        long long min;        /* orders: min_create_date of the pass */
-        long long max_seen;   /* products: newest modifydate seen in the pass */
-        double next_at;       /* monotonic time the next pass is due */
+        long long start;    /* offset into the listing */
+        long long min;      /* orders: min_create_date of the pass */
+        long long max_seen; /* products: newest modifydate seen in the pass */
+        double next_at;     /* monotonic time the next pass is due */
 } ex_pass;
 
 typedef struct ex_hint {
@@ -52,16 +62,16 @@ typedef struct ex_hint {
 typedef struct ex_tenant {
         char id[64];
         bool held;
-        bool broken;          /* credentials cannot be opened; retried when the row changes */
-        char *sealed;         /* the sealed secret we opened, to notice changes */
+        bool broken;  /* credentials cannot be opened; retried when the row changes */
+        char *sealed; /* the sealed secret we opened, to notice changes */
         ccv_shop shop;
         bool want[ENT_COUNT];
         bool require_paid;
         int statuses[16];
         int n_statuses;
         long long extract_from;
-        long long cursor;          /* orders: create_date of the last order handled */
-        long long prod_watermark;  /* products: modifydate every earlier pass reached */
+        long long cursor;         /* orders: create_date of the last order handled */
+        long long prod_watermark; /* products: modifydate every earlier pass reached */
         ex_pass orders, reread, products, users;
         bool hooks_done;
         double hooks_retry_at;
@@ -105,12 +115,11 @@ ex_rc ex_failed(extractor *x, ex_tenant *t, const char *entity, const char *reso
 
 /** @brief Map a request outcome @p st (not CCV_OK) to a slice outcome: a wait for the budget
  *         or a 429, ex_failed() for the rest. */
-ex_rc ex_request_failed(extractor *x, ex_tenant *t, ccv_status st, double wait,
-                        const char *entity, const char *resource, const cx_err *err);
+ex_rc ex_request_failed(extractor *x, ex_tenant *t, ccv_status st, double wait, const char *entity,
+                        const char *resource, const cx_err *err);
 
 /** @brief GET every page of the collection at @p path into a new array (*out).
  *  @returns EX_DONE, or the outcome of the failure (reported against @p entity). */
-ex_rc ex_get_all(extractor *x, ex_tenant *t, const char *path, const char *entity,
-                 json_t **out);
+ex_rc ex_get_all(extractor *x, ex_tenant *t, const char *path, const char *entity, json_t **out);
 
 #endif

@@ -15,7 +15,7 @@ typedef struct ex_settings {
         unsigned char key[CX_KEY_LEN];
         bool have_key;
         const char *dsn;
-        const char *webhook_base;   /* "" disables webhook registration */
+        const char *webhook_base; /* "" disables webhook registration */
         int page_size;
         int reread_days;
         double orders_interval_s;

@@ -63,8 +63,8 @@ static void tenant_load_state(extractor *x, ex_tenant *t)
         PGresult *r;
 
         t->cursor = t->extract_from;
-        r = cx_db_query(x->db, "SELECT entity, cursor FROM extract_cursors WHERE tenant_id = $1",
-                        1, p, &err);
+        r = cx_db_query(x->db, "SELECT entity, cursor FROM extract_cursors WHERE tenant_id = $1", 1,
+                        p, &err);
         for (int i = 0; r && i < PQntuples(r); i++) {
                 long long v;
 
@@ -81,8 +81,10 @@ static void tenant_load_state(extractor *x, ex_tenant *t)
                 const char *p2[2] = { t->id, addr };
 
                 snprintf(addr, sizeof(addr), "%s/webhooks/%s", x->set.webhook_base, t->id);
-                r = cx_db_query(x->db, "SELECT count(*) FROM extract_webhooks WHERE tenant_id = $1"
-                                " AND address = $2", 2, p2, &err);
+                r = cx_db_query(x->db,
+                                "SELECT count(*) FROM extract_webhooks WHERE tenant_id = $1"
+                                " AND address = $2",
+                                2, p2, &err);
                 t->hooks_done = r && PQntuples(r) == 1 &&
                                 strtol(PQgetvalue(r, 0, 0), NULL, 10) >= ex_hook_events_count();
                 PQclear(r);
@@ -144,8 +146,7 @@ static void tenant_apply(extractor *x, ex_tenant *t, PGresult *r, int row)
 
 static void tenant_drop(extractor *x, size_t i)
 {
-        cx_log_fields(CX_LOG_INFO, "lease.dropped", json_pack("{s:s}", "tenant",
-                                                             x->tenants[i]->id),
+        cx_log_fields(CX_LOG_INFO, "lease.dropped", json_pack("{s:s}", "tenant", x->tenants[i]->id),
                       "no longer extracting this tenant");
         tenant_free(x->tenants[i]);
         x->tenants[i] = x->tenants[--x->n_tenants];
@@ -161,8 +162,10 @@ static void flush_counts(extractor *x, ex_tenant *t)
 
                 if (c[C_PUB] == 0 && c[C_FAIL] == 0)
                         continue;
-                snprintf(msg, sizeof(msg), "published %d, unchanged %d, not bookable %d, "
-                         "failed %d", c[C_PUB], c[C_SAME], c[C_SKIP], c[C_FAIL]);
+                snprintf(msg, sizeof(msg),
+                         "published %d, unchanged %d, not bookable %d, "
+                         "failed %d",
+                         c[C_PUB], c[C_SAME], c[C_SKIP], c[C_FAIL]);
                 if (cx_sync_log(x->db, t->id, "extract", ex_ent_names[e], "",
                                 c[C_FAIL] ? "failed" : "ok", msg, "", &err) < 0)
                         cx_log(CX_LOG_WARN, "sync_log.failed", "%s", err.msg);
@@ -175,7 +178,8 @@ static int lease_give_back(extractor *x, const char *tenant, cx_err *err)
 {
         const char *p[2] = { tenant, x->d->instance_id };
 
-        return cx_db_exec(x->db, "UPDATE extract_leases SET owner = NULL,"
+        return cx_db_exec(x->db,
+                          "UPDATE extract_leases SET owner = NULL,"
                           " expires_at = '-infinity' WHERE tenant_id = $1 AND owner = $2",
                           2, p, err);
 }
@@ -188,24 +192,33 @@ static int lease_heartbeat(extractor *x, const char *lease, long *target, cx_err
         long enabled, live;
         PGresult *r;
 
-        if (cx_db_exec(x->db, "INSERT INTO extract_instances (instance_id) VALUES ($1)"
-                       " ON CONFLICT (instance_id) DO UPDATE SET seen_at = now()", 1, p2,
-                       err) < 0)
+        if (cx_db_exec(x->db,
+                       "INSERT INTO extract_instances (instance_id) VALUES ($1)"
+                       " ON CONFLICT (instance_id) DO UPDATE SET seen_at = now()",
+                       1, p2, err) < 0)
                 return -1;
-        if (cx_db_exec(x->db, "DELETE FROM extract_instances WHERE seen_at < now() - interval"
-                       " '1 day'", 0, NULL, err) < 0)
+        if (cx_db_exec(x->db,
+                       "DELETE FROM extract_instances WHERE seen_at < now() - interval"
+                       " '1 day'",
+                       0, NULL, err) < 0)
                 return -1;
-        if (cx_db_exec(x->db, "INSERT INTO extract_leases (tenant_id) SELECT id FROM tenants"
-                       " WHERE enabled ON CONFLICT DO NOTHING", 0, NULL, err) < 0)
+        if (cx_db_exec(x->db,
+                       "INSERT INTO extract_leases (tenant_id) SELECT id FROM tenants"
+                       " WHERE enabled ON CONFLICT DO NOTHING",
+                       0, NULL, err) < 0)
                 return -1;
         /* give back what was disabled, keep the rest */
-        if (cx_db_exec(x->db, "UPDATE extract_leases SET owner = NULL, expires_at = '-infinity'"
+        if (cx_db_exec(x->db,
+                       "UPDATE extract_leases SET owner = NULL, expires_at = '-infinity'"
                        " WHERE owner = $1 AND tenant_id IN (SELECT id FROM tenants WHERE NOT"
-                       " enabled)", 1, p2, err) < 0)
+                       " enabled)",
+                       1, p2, err) < 0)
                 return -1;
-        r = cx_db_query(x->db, "SELECT (SELECT count(*) FROM tenants WHERE enabled),"
+        r = cx_db_query(x->db,
+                        "SELECT (SELECT count(*) FROM tenants WHERE enabled),"
                         " (SELECT count(*) FROM extract_instances WHERE instance_id <> $1 AND"
-                        "  seen_at > now() - $2 * interval '1 second')", 2, p2, err);
+                        "  seen_at > now() - $2 * interval '1 second')",
+                        2, p2, err);
         if (!r)
                 return -1;
         enabled = strtol(PQgetvalue(r, 0, 0), NULL, 10);
@@ -221,8 +234,10 @@ static int lease_renew(extractor *x, const char *lease, long *mine, cx_err *err)
         const char *p2[2] = { x->d->instance_id, lease };
         PGresult *r;
 
-        r = cx_db_query(x->db, "UPDATE extract_leases SET expires_at = now() + $2 * interval"
-                        " '1 second' WHERE owner = $1 RETURNING tenant_id", 2, p2, err);
+        r = cx_db_query(x->db,
+                        "UPDATE extract_leases SET expires_at = now() + $2 * interval"
+                        " '1 second' WHERE owner = $1 RETURNING tenant_id",
+                        2, p2, err);
         if (!r)
                 return -1;
         *mine = PQntuples(r);
@@ -256,7 +271,8 @@ static int lease_take(extractor *x, const char *lease, long n, cx_err *err)
         PGresult *r;
 
         snprintf(limit, sizeof(limit), "%ld", n);
-        r = cx_db_query(x->db, "UPDATE extract_leases SET owner = $1, acquired_at = now(),"
+        r = cx_db_query(x->db,
+                        "UPDATE extract_leases SET owner = $1, acquired_at = now(),"
                         " expires_at = now() + $2 * interval '1 second' WHERE tenant_id IN"
                         " (SELECT l.tenant_id FROM extract_leases l JOIN tenants t ON"
                         "  t.id = l.tenant_id WHERE t.enabled AND (l.owner IS NULL OR"
@@ -321,11 +337,13 @@ static int tenants_reread(extractor *x, cx_err *err)
                 off += (size_t)snprintf(held_arr + off, sizeof(held_arr) - off, "%s%s",
                                         i ? "," : "", x->tenants[i]->id);
         snprintf(held_arr + off, sizeof(held_arr) - off, "}");
-        r = cx_db_query(x->db, "SELECT id, shop_base_url, shop_public_key,"
+        r = cx_db_query(x->db,
+                        "SELECT id, shop_base_url, shop_public_key,"
                         " shop_secret_sealed, sync_entities::text, bookable_require_paid,"
                         " bookable_statuses::text,"
                         " extract(epoch FROM extract_from)::bigint"
-                        " FROM tenants WHERE id = ANY($1::text[])", 1, p, err);
+                        " FROM tenants WHERE id = ANY($1::text[])",
+                        1, p, err);
         if (!r)
                 return -1;
         for (int k = 0; k < PQntuples(r); k++) {
@@ -395,10 +413,12 @@ void ex_leases_release(extractor *x)
         x->tenants = NULL;
         x->n_tenants = 0;
         /* our state is committed after every slice, so the leases can go at once */
-        if (cx_db_exec(x->db, "UPDATE extract_leases SET owner = NULL, expires_at = '-infinity'"
-                       " WHERE owner = $1", 1, p, &err) < 0 ||
-            cx_db_exec(x->db, "DELETE FROM extract_instances WHERE instance_id = $1", 1, p,
-                       &err) < 0)
+        if (cx_db_exec(x->db,
+                       "UPDATE extract_leases SET owner = NULL, expires_at = '-infinity'"
+                       " WHERE owner = $1",
+                       1, p, &err) < 0 ||
+            cx_db_exec(x->db, "DELETE FROM extract_instances WHERE instance_id = $1", 1, p, &err) <
+                    0)
                 cx_log(CX_LOG_WARN, "lease.release_failed", "%s", err.msg);
         else
                 cx_log(CX_LOG_INFO, "lease.released", "leases released");

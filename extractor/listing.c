@@ -59,8 +59,8 @@ static void order_customer(extractor *x, ex_tenant *t, ex_batch *b, const json_t
                 }
                 payload = json_pack("{s:b, s:s?, s:O}", "guest", 1, "email", email, "customer",
                                     customer);
-                if (payload && ex_publish(x, t, b, ENT_CUSTOMER, "upsert", sid, payload, NULL,
-                                          &err) < 0)
+                if (payload &&
+                    ex_publish(x, t, b, ENT_CUSTOMER, "upsert", sid, payload, NULL, &err) < 0)
                         ex_log(CX_LOG_WARN, "customer.failed", t, "orders", "%s", err.msg);
                 json_decref(payload);
         }
@@ -148,24 +148,24 @@ ex_rc ex_order_handle(extractor *x, ex_tenant *t, ex_batch *b, const json_t *ord
 typedef struct ex_listing ex_listing;
 
 struct ex_listing {
-        const char *entity;    /* failure reports and the sync log: "order" */
-        const char *resource;  /* "orders" */
-        const char *noun;      /* what an item is, in messages: "user" */
-        int ent;               /* ENT_* the items are published as */
+        const char *entity;   /* failure reports and the sync log: "order" */
+        const char *resource; /* "orders" */
+        const char *noun;     /* what an item is, in messages: "user" */
+        int ent;              /* ENT_* the items are published as */
         ex_pass *ps;
-        double interval_s;     /* the next pass is due this long after one ends */
+        double interval_s; /* the next pass is due this long after one ends */
         /* one item: EX_DONE to go on (also for an item dead-lettered), else stop the page */
         ex_rc (*item)(extractor *x, ex_tenant *t, ex_listing *l, json_t *it);
         /* before the commit: the cursor the batch records (optional) */
         void (*record)(ex_tenant *t, ex_listing *l);
         /* after the commit: the tenant's copy of what was recorded (optional) */
         void (*recorded)(ex_tenant *t, ex_listing *l);
-        bool incremental;      /* orders: new orders, not the re-read window */
-        long long last;        /* orders: newest create_date handled */
-        bool reached;          /* products: the watermark was reached, the pass is complete */
+        bool incremental; /* orders: new orders, not the re-read window */
+        long long last;   /* orders: newest create_date handled */
+        bool reached;     /* products: the watermark was reached, the pass is complete */
         ex_batch b;
-        size_t done;           /* items of the page handled */
-        bool complete;         /* the pass has read its whole listing */
+        size_t done;   /* items of the page handled */
+        bool complete; /* the pass has read its whole listing */
 };
 
 /* GET one page at @p path, hand its items to l->item, commit, advance the pass. */
@@ -249,9 +249,15 @@ ex_rc ex_slice_orders(extractor *x, ex_tenant *t, bool incremental)
 {
         ex_pass *ps = incremental ? &t->orders : &t->reread;
         ex_listing l = {
-                .entity = "order", .resource = "orders", .noun = "order", .ent = ENT_ORDER,
-                .ps = ps, .item = order_item, .record = order_record,
-                .recorded = order_recorded, .incremental = incremental,
+                .entity = "order",
+                .resource = "orders",
+                .noun = "order",
+                .ent = ENT_ORDER,
+                .ps = ps,
+                .item = order_item,
+                .record = order_record,
+                .recorded = order_recorded,
+                .incremental = incremental,
                 .interval_s = incremental ? x->set.orders_interval_s : x->set.reread_interval_s,
         };
         char path[256], mind[32];
@@ -269,8 +275,10 @@ ex_rc ex_slice_orders(extractor *x, ex_tenant *t, bool incremental)
         }
         l.last = ps->min;
         cx_iso8601_format(ps->min, mind, sizeof(mind));
-        snprintf(path, sizeof(path), "orders?min_create_date=%s&orderby=create_date&start=%lld"
-                 "&size=%d", mind, ps->start, x->set.page_size);
+        snprintf(path, sizeof(path),
+                 "orders?min_create_date=%s&orderby=create_date&start=%lld"
+                 "&size=%d",
+                 mind, ps->start, x->set.page_size);
         return listing_page(x, t, &l, path);
 }
 
@@ -321,9 +329,14 @@ static void product_recorded(ex_tenant *t, ex_listing *l)
 ex_rc ex_slice_products(extractor *x, ex_tenant *t)
 {
         ex_listing l = {
-                .entity = "product", .resource = "products", .noun = "product",
-                .ent = ENT_PRODUCT, .ps = &t->products, .item = listed_item,
-                .record = product_record, .recorded = product_recorded,
+                .entity = "product",
+                .resource = "products",
+                .noun = "product",
+                .ent = ENT_PRODUCT,
+                .ps = &t->products,
+                .item = listed_item,
+                .record = product_record,
+                .recorded = product_recorded,
                 .interval_s = x->set.products_interval_s,
         };
         char path[200];
@@ -341,8 +354,12 @@ ex_rc ex_slice_products(extractor *x, ex_tenant *t)
 ex_rc ex_slice_users(extractor *x, ex_tenant *t)
 {
         ex_listing l = {
-                .entity = "customer", .resource = "users", .noun = "user",
-                .ent = ENT_CUSTOMER, .ps = &t->users, .item = listed_item,
+                .entity = "customer",
+                .resource = "users",
+                .noun = "user",
+                .ent = ENT_CUSTOMER,
+                .ps = &t->users,
+                .item = listed_item,
                 .interval_s = x->set.users_interval_s,
         };
         char path[200];

@@ -23,9 +23,11 @@ void ex_poll_hints(extractor *x)
 
         if (x->n_tenants == 0)
                 return;
-        r = cx_db_query(x->db, "SELECT h.id, h.tenant_id, h.entity, h.source_id FROM extract_hints"
+        r = cx_db_query(x->db,
+                        "SELECT h.id, h.tenant_id, h.entity, h.source_id FROM extract_hints"
                         " h JOIN extract_leases l ON l.tenant_id = h.tenant_id AND l.owner = $1"
-                        " ORDER BY h.id LIMIT 500", 1, p, &err);
+                        " ORDER BY h.id LIMIT 500",
+                        1, p, &err);
         if (!r) {
                 cx_log(CX_LOG_WARN, "hints.failed", "%s", err.msg);
                 return;
@@ -69,8 +71,8 @@ ex_rc ex_slice_hints(extractor *x, ex_tenant *t)
                 double wait = 0;
                 ccv_status st;
 
-                snprintf(path, sizeof(path), "%s/%s", h->entity == ENT_ORDER ? "orders" :
-                         "products", h->source_id);
+                snprintf(path, sizeof(path), "%s/%s",
+                         h->entity == ENT_ORDER ? "orders" : "products", h->source_id);
                 if (!t->want[h->entity]) {
                         b.hint_ids[b.n_hints++] = h->id;
                         continue;
@@ -80,8 +82,7 @@ ex_rc ex_slice_hints(extractor *x, ex_tenant *t)
                         /* deleted since: nothing to publish, nothing to retry */
                         ex_log(CX_LOG_INFO, "hint.gone", t, path, "%s", err.msg);
                 } else if (st != CCV_OK) {
-                        r = ex_request_failed(x, t, st, wait, ex_ent_names[h->entity], path,
-                                              &err);
+                        r = ex_request_failed(x, t, st, wait, ex_ent_names[h->entity], path, &err);
                         break;
                 } else if (h->entity == ENT_ORDER) {
                         r = ex_order_handle(x, t, &b, obj);
@@ -112,8 +113,8 @@ ex_rc ex_slice_hints(extractor *x, ex_tenant *t)
 /* ---- webhook registration ------------------------------------------------ */
 
 static const char *const hook_events[] = {
-        "orders.created", "orders.updated.status", "orders.updated.ispaid",
-        "products.created", "products.updated", NULL,
+        "orders.created",   "orders.updated.status", "orders.updated.ispaid",
+        "products.created", "products.updated",      NULL,
 };
 
 static int hook_record(extractor *x, ex_tenant *t, const json_t *hook, cx_err *err)
@@ -136,7 +137,8 @@ static int hook_record(extractor *x, ex_tenant *t, const json_t *hook, cx_err *e
                 free(sealed);
                 return cx_fail(err, CX_ERR_PARSE, false, "webhook answer without event/address");
         }
-        rc = cx_db_exec(x->db, "INSERT INTO extract_webhooks (tenant_id, event, address, hook_id,"
+        rc = cx_db_exec(x->db,
+                        "INSERT INTO extract_webhooks (tenant_id, event, address, hook_id,"
                         " hook_key_sealed) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
                         5, p, err);
         free(sealed);
@@ -173,7 +175,8 @@ ex_rc ex_slice_hooks(extractor *x, ex_tenant *t)
                 ccv_status st;
                 bool have = false;
 
-                json_array_foreach(list, i, it) {
+                json_array_foreach(list, i, it)
+                {
                         const char *ev = json_string_value(json_object_get(it, "event"));
                         const char *ad = json_string_value(json_object_get(it, "address"));
 
@@ -219,8 +222,8 @@ ex_rc ex_slice_hooks(extractor *x, ex_tenant *t)
         {
                 cx_err e2 = { 0 };
 
-                cx_sync_log(x->db, t->id, "extract", "webhook", "", "info",
-                            "webhooks registered", "", &e2);
+                cx_sync_log(x->db, t->id, "extract", "webhook", "", "info", "webhooks registered",
+                            "", &e2);
         }
         return EX_DONE;
 failed:
@@ -262,12 +265,12 @@ void ex_webhook_route(void *ud, const cx_http_request *req, cx_http_reply *reply
         body = cx_http_request_body(req, &len);
         j = body ? json_loadb(body, len, 0, &jerr) : NULL;
         href = json_string_value(json_object_get(j, "href"));
-        entity = href && strstr(href, "/products/") ? "product" :
-                 href && strstr(href, "/orders/") ? "order" : NULL;
+        entity = href && strstr(href, "/products/") ? "product"
+                 : href && strstr(href, "/orders/") ? "order"
+                                                    : NULL;
         if (!json_is_object(j) || !entity ||
             !ccv_json_id(json_object_get(j, "id"), id, sizeof(id))) {
-                cx_log_fields(CX_LOG_WARN, "webhook.rejected", json_pack("{s:s}", "tenant",
-                                                                         tenant),
+                cx_log_fields(CX_LOG_WARN, "webhook.rejected", json_pack("{s:s}", "tenant", tenant),
                               "delivery without an order/product href and id");
                 json_decref(j);
                 reply_text(reply, 400, "expected a JSON object with href and id");
@@ -284,10 +287,12 @@ void ex_webhook_route(void *ud, const cx_http_request *req, cx_http_reply *reply
 
                 /* a newer delivery for a queued resource renumbers it, so the engine does not
                  * delete it after handling the older state */
-                rc = cx_db_exec(x->hook_db, "INSERT INTO extract_hints (tenant_id, entity,"
+                rc = cx_db_exec(x->hook_db,
+                                "INSERT INTO extract_hints (tenant_id, entity,"
                                 " source_id) VALUES ($1,$2,$3) ON CONFLICT (tenant_id, entity,"
                                 " source_id) DO UPDATE SET id = nextval('extract_hints_id_seq'),"
-                                " received_at = now()", 3, p, &err);
+                                " received_at = now()",
+                                3, p, &err);
         }
         if (rc == 0) {
                 x->hint_flag = true;
@@ -299,8 +304,8 @@ void ex_webhook_route(void *ud, const cx_http_request *req, cx_http_reply *reply
 
                 cx_log_fields(CX_LOG_WARN, "webhook.failed", json_pack("{s:s}", "tenant", tenant),
                               "%s", err.msg);
-                reply_text(reply, unknown ? 404 : 503, unknown ? "unknown tenant" :
-                           "could not store the delivery");
+                reply_text(reply, unknown ? 404 : 503,
+                           unknown ? "unknown tenant" : "could not store the delivery");
                 return;
         }
         cx_counter_add("cx_extractor_webhooks_total", "Webhook deliveries accepted", NULL, 1);

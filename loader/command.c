@@ -45,25 +45,36 @@ static int validate_vat(run *r, exact_refdata *rd)
                 return run_fail_with(r, &e);
         code = json_string_value(json_object_get(acc, "SalesVATCode"));
         if (code && !exact_refdata_vat_known(rd, code))
-                return run_set(r, RUN_FAIL, 0, "VAT code %s (account) is not known in division "
-                               "%ld", code, r->division), -1;
-        json_array_foreach(items, i, v) {
+                return run_set(r, RUN_FAIL, 0,
+                               "VAT code %s (account) is not known in division "
+                               "%ld",
+                               code, r->division),
+                       -1;
+        json_array_foreach(items, i, v)
+        {
                 code = json_string_value(json_object_get(v, "SalesVatCode"));
                 if (code && !exact_refdata_vat_known(rd, code))
-                        return run_set(r, RUN_FAIL, 0, "VAT code %s (item %s) is not known in "
-                                       "division %ld", code, jstr(v, "Code"), r->division), -1;
+                        return run_set(r, RUN_FAIL, 0,
+                                       "VAT code %s (item %s) is not known in "
+                                       "division %ld",
+                                       code, jstr(v, "Code"), r->division),
+                               -1;
         }
-        json_array_foreach(lines, i, v) {
+        json_array_foreach(lines, i, v)
+        {
                 code = json_string_value(json_object_get(v, "VATCode"));
                 if (code && !exact_refdata_vat_known(rd, code))
-                        return run_set(r, RUN_FAIL, 0, "VAT code %s (line %zu) is not known in "
-                                       "division %ld", code, i + 1, r->division), -1;
+                        return run_set(r, RUN_FAIL, 0,
+                                       "VAT code %s (line %zu) is not known in "
+                                       "division %ld",
+                                       code, i + 1, r->division),
+                               -1;
         }
         return 0;
 }
 
-static void dead_letter(run *r, const char *reason, job_outcome *outcome, int64_t *until,
-                        char *why, size_t why_size)
+static void dead_letter(run *r, const char *reason, job_outcome *outcome, int64_t *until, char *why,
+                        size_t why_size)
 {
         loader_shared *sh = r->w->sh;
         cx_dead_letter dl = { 0 };
@@ -174,7 +185,8 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                 if (entity_account(r, acc, true, g) == 0)
                         snprintf(summary, summary_size, "account %s is %s", jstr(acc, "Code"), g);
         } else if (!strcmp(r->kind, "item_upsert")) {
-                json_array_foreach(items, i, v) {
+                json_array_foreach(items, i, v)
+                {
                         if (rc == 0)
                                 rc = entity_item(r, rd, v, true, g);
                 }
@@ -191,8 +203,8 @@ static void report_done(run *r, bool skipped, const char *summary)
         int64_t lat = r->j->kafka_ts_ms > 0 ? exact_now_ms() - r->j->kafka_ts_ms : 0;
         char lab[600];
 
-        cx_sync_log(r->w->db, r->tenant, "load", r->kind, r->source_id,
-                    skipped ? "skipped" : "ok", summary, r->trace, NULL);
+        cx_sync_log(r->w->db, r->tenant, "load", r->kind, r->source_id, skipped ? "skipped" : "ok",
+                    summary, r->trace, NULL);
         cx_metrics_label2(lab, sizeof(lab), "kind", r->kind, "result",
                           skipped ? "skipped" : "loaded");
         cx_counter_add("cx_loader_commands_total", "Commands finished", lab, 1);
@@ -208,8 +220,7 @@ static void report_done(run *r, bool skipped, const char *summary)
         }
         cx_log_fields(CX_LOG_INFO, skipped ? "command.skipped" : "command.loaded",
                       json_pack("{s:s,s:s,s:s,s:s,s:i}", "tenant", r->tenant, "kind", r->kind,
-                                "source_id", r->source_id, "trace_id", r->trace, "calls",
-                                r->calls),
+                                "source_id", r->source_id, "trace_id", r->trace, "calls", r->calls),
                       "%s", summary);
 }
 
@@ -226,8 +237,7 @@ static void retry_later(run *r, job_outcome *outcome, int64_t *until_ms, char *r
         if (j->attempts >= cfg->max_attempts) {
                 char msg[800];
 
-                snprintf(msg, sizeof(msg), "gave up after %d attempts: %s", j->attempts,
-                         r->reason);
+                snprintf(msg, sizeof(msg), "gave up after %d attempts: %s", j->attempts, r->reason);
                 dead_letter(r, msg, outcome, until_ms, reason, reason_size);
                 return;
         }
@@ -245,9 +255,7 @@ static void settle(run *r, bool skipped, const char *summary, job_outcome *outco
                    int64_t *until_ms, char *reason, size_t reason_size)
 {
         switch (r->st) {
-        case RUN_OK:
-                report_done(r, skipped, summary);
-                break;
+        case RUN_OK: report_done(r, skipped, summary); break;
         case RUN_WAIT:
                 *outcome = JOB_LATER;
                 *until_ms = r->until;
@@ -255,12 +263,8 @@ static void settle(run *r, bool skipped, const char *summary, job_outcome *outco
                 if (strstr(r->reason, "daily") || strstr(r->reason, "blocked"))
                         run_save_budget(r, r->until, r->reason);
                 break;
-        case RUN_RETRY:
-                retry_later(r, outcome, until_ms, reason, reason_size);
-                break;
-        case RUN_FAIL:
-                dead_letter(r, r->reason, outcome, until_ms, reason, reason_size);
-                break;
+        case RUN_RETRY: retry_later(r, outcome, until_ms, reason, reason_size); break;
+        case RUN_FAIL: dead_letter(r, r->reason, outcome, until_ms, reason, reason_size); break;
         }
 }
 

@@ -22,13 +22,13 @@
 #include "loader/scheduler.h"
 
 typedef struct loader_cfg {
-        long http_timeout_ms;    /**< REST calls */
-        long token_timeout_ms;   /**< token calls (long: an answer lost may burn a token) */
-        int max_attempts;        /**< tries of a command before it is dead-lettered */
+        long http_timeout_ms;  /**< REST calls */
+        long token_timeout_ms; /**< token calls (long: an answer lost may burn a token) */
+        int max_attempts;      /**< tries of a command before it is dead-lettered */
         long backoff_base_ms;
         long backoff_max_ms;
-        long skew_ms;            /**< margin after a rate-limit reset time */
-        long grace_ms;           /**< wait after a write in doubt before looking it up */
+        long skew_ms;             /**< margin after a rate-limit reset time */
+        long grace_ms;            /**< wait after a write in doubt before looking it up */
         int endpoint_error_limit; /**< errors per endpoint per window before we stop calling */
         long error_window_ms;
         bool tls_insecure;
@@ -36,7 +36,7 @@ typedef struct loader_cfg {
 
 typedef struct loader_shared {
         loader_cfg cfg;
-        cx_producer *producer;   /**< dead letters; may be NULL (PostgreSQL only) */
+        cx_producer *producer; /**< dead letters; may be NULL (PostgreSQL only) */
         pthread_mutex_t dl_lock;
         const unsigned char *key; /**< CX_SECRET_KEY or NULL */
 } loader_shared;

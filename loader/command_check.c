@@ -49,26 +49,28 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                 if (!json_is_object(acc))
                         return fail(why, why_size, "command has no account");
                 if (!jstr(acc, "Code")[0] || strlen(jstr(acc, "Code")) > 18)
-                        return fail(why, why_size, "account needs a Code of 1-18 "
-                                        "characters");
+                        return fail(why, why_size,
+                                    "account needs a Code of 1-18 "
+                                    "characters");
                 if (!jstr(acc, "Name")[0])
                         return fail(why, why_size, "Mandatory: Name (account %s)",
-                                        jstr(acc, "Code"));
+                                    jstr(acc, "Code"));
                 v = json_object_get(acc, "contact");
-                if (v && (!json_is_object(v) ||
-                          (!jstr(v, "FirstName")[0] && !jstr(v, "LastName")[0])))
+                if (v &&
+                    (!json_is_object(v) || (!jstr(v, "FirstName")[0] && !jstr(v, "LastName")[0])))
                         return fail(why, why_size, "contact needs a first or last name");
         }
         if (items && !json_is_array(items))
                 return fail(why, why_size, "items must be an array");
         if (!strcmp(kind, "item_upsert") && json_array_size(items) == 0)
                 return fail(why, why_size, "item_upsert without items");
-        json_array_foreach(items, i, v) {
+        json_array_foreach(items, i, v)
+        {
                 if (!json_is_object(v) || !jstr(v, "Code")[0])
                         return fail(why, why_size, "Mandatory: Code (item %zu)", i);
                 if (!jstr(v, "Description")[0])
                         return fail(why, why_size, "Mandatory: Description (item %s)",
-                                        jstr(v, "Code"));
+                                    jstr(v, "Code"));
         }
         if (!doc)
                 return 0;
@@ -80,8 +82,7 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                                            : "salesorder/SalesOrders";
 
                 if (ep[0] && strcmp(ep, want))
-                        return fail(why, why_size, "endpoint %s does not match kind %s", ep,
-                                        kind);
+                        return fail(why, why_size, "endpoint %s does not match kind %s", ep, kind);
                 if (!json_is_object(body))
                         return fail(why, why_size, "command has no body");
                 if (!jstr(body, "YourRef")[0])
@@ -92,29 +93,29 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                         return fail(why, why_size, "Mandatory: Journal");
                 if (!json_is_array(lines) || json_array_size(lines) == 0)
                         return fail(why, why_size, "Mandatory: %s (at least one line)",
-                                        lines_member(invoice));
-                json_array_foreach(lines, i, v) {
+                                    lines_member(invoice));
+                json_array_foreach(lines, i, v)
+                {
                         if (!json_is_object(v) || !jstr(v, "Item")[0])
-                                return fail(why, why_size, "Mandatory: Item (line %zu)",
-                                                i + 1);
+                                return fail(why, why_size, "Mandatory: Item (line %zu)", i + 1);
                         if (!json_is_number(json_object_get(v, "Quantity")))
-                                return fail(why, why_size, "Mandatory: Quantity (line %zu)",
-                                                i + 1);
-                        if (json_object_get(v, "VATCode") && !json_is_string(json_object_get(v,
-                                                                                    "VATCode")))
+                                return fail(why, why_size, "Mandatory: Quantity (line %zu)", i + 1);
+                        if (json_object_get(v, "VATCode") &&
+                            !json_is_string(json_object_get(v, "VATCode")))
                                 return fail(why, why_size, "VATCode must be text (line %zu)",
-                                                i + 1);
+                                            i + 1);
                 }
                 static const char *const refs_to_account[] = { "OrderedBy", "InvoiceTo",
                                                                "DeliverTo" };
                 for (i = 0; i < 3; i++) {
-                        const char *ref = json_string_value(json_object_get(body,
-                                                                            refs_to_account[i]));
+                        const char *ref = json_string_value(
+                                json_object_get(body, refs_to_account[i]));
 
                         if (ref && strcmp(ref, jstr(acc, "Code")) != 0)
-                                return fail(why, why_size, "%s %s is not the command's "
-                                                "account %s", refs_to_account[i], ref,
-                                                jstr(acc, "Code"));
+                                return fail(why, why_size,
+                                            "%s %s is not the command's "
+                                            "account %s",
+                                            refs_to_account[i], ref, jstr(acc, "Code"));
                 }
         }
         return 0;
@@ -143,8 +144,7 @@ int command_parse(const char *payload, size_t len, const char *key, json_t **out
         if (!tenant[0])
                 return fail(why, why_size, "command names no tenant");
         if (key && key[0] && strcmp(key, tenant) != 0)
-                return fail(why, why_size, "message key %s does not match tenant %s", key,
-                            tenant);
+                return fail(why, why_size, "message key %s does not match tenant %s", key, tenant);
         if (!jstr(cmd, "source_id")[0])
                 return fail(why, why_size, "command has no source_id");
         return command_validate(cmd, why, why_size);

@@ -63,7 +63,8 @@ static int ensure_parties(run *r, exact_refdata *rd, char acc_guid[64])
 
         if (entity_account(r, json_object_get(r->cmd, "account"), false, acc_guid) < 0)
                 return -1;
-        json_array_foreach(json_object_get(r->cmd, "items"), i, v) {
+        json_array_foreach(json_object_get(r->cmd, "items"), i, v)
+        {
                 char g[64];
 
                 if (entity_item(r, rd, v, false, g) < 0)
@@ -81,7 +82,8 @@ static int resolve_lines(run *r, exact_refdata *rd, json_t *lines)
         json_t *v;
         size_t i;
 
-        json_array_foreach(lines, i, v) {
+        json_array_foreach(lines, i, v)
+        {
                 const char *code = jstr(v, "Item");
                 const char *gl = json_string_value(json_object_get(v, "GLAccount"));
                 char g[64] = "";
@@ -97,8 +99,7 @@ static int resolve_lines(run *r, exact_refdata *rd, json_t *lines)
                 if (gl && *gl) {
                         char glg[64];
 
-                        if (exact_refdata_guid(rd, &reader, EXACT_REF_GL_ACCOUNT, gl, glg,
-                                               &e) < 0)
+                        if (exact_refdata_guid(rd, &reader, EXACT_REF_GL_ACCOUNT, gl, glg, &e) < 0)
                                 return run_fail_with(r, &e);
                         json_object_set_new(v, "GLAccount", json_string(glg));
                 }
@@ -144,8 +145,7 @@ static int post_document(run *r, const doc_spec *s, const json_t *body, const ch
         exact_result_clear(&res);
         if (!guid[0]) {
                 /* created, but the answer did not say as what: look it up next time */
-                run_set(r, RUN_RETRY, 0, "document created without %s in the answer",
-                        s->id_field);
+                run_set(r, RUN_RETRY, 0, "document created without %s in the answer", s->id_field);
                 return -1;
         }
         return 0;
@@ -163,8 +163,7 @@ static int doubt_resolved(run *r, const doc_spec *s, const ledger_row *L, const 
         return 0;
 }
 
-int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary,
-                  size_t summary_size)
+int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_t summary_size)
 {
         const doc_spec *s = !strcmp(r->kind, "sales_invoice") ? &SPEC_INVOICE : &SPEC_ORDER;
         json_t *src = json_object_get(r->cmd, "body");

@@ -18,7 +18,6 @@
  *        booked already, and a line for the sync log in @p summary.
  * @returns 0, or -1 with the run's verdict set.
  */
-int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary,
-                  size_t summary_size);
+int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_t summary_size);
 
 #endif

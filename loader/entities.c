@@ -12,10 +12,10 @@
 #define jstr command_str
 
 typedef struct ent_spec {
-        const char *kind;     /* ledger kind */
+        const char *kind; /* ledger kind */
         const char *endpoint;
         const char *id_field;
-        const char *label;    /* for messages */
+        const char *label; /* for messages */
 } ent_spec;
 
 static const ent_spec SPEC_ACCOUNT = { "account", "crm/Accounts", "ID", "account" };
@@ -55,8 +55,7 @@ static int create_entity(run *r, const ent_spec *s, const char *key, const json_
         exact_result res;
         cx_err e = { 0 };
 
-        if (run_write(r, s->kind, key, key, hash, "POST", s->endpoint, NULL, body, what,
-                      &res) < 0)
+        if (run_write(r, s->kind, key, key, hash, "POST", s->endpoint, NULL, body, what, &res) < 0)
                 return -1;
         snprintf(guid, 64, "%s", jstr(res.d, s->id_field));
         exact_result_clear(&res);
@@ -140,9 +139,8 @@ static int ensure_in_exact(run *r, const ent_spec *s, const char *key, const jso
  * taken over and freed; NULL when out of memory). With @p update, an existing entity whose
  * definition changed (content hash) gets a PUT.
  */
-static int ensure_entity(run *r, const ent_spec *s, const char *key, json_t *body,
-                         char *lookup, bool update, bool skip_lookup, bool *created,
-                         char guid[64])
+static int ensure_entity(run *r, const ent_spec *s, const char *key, json_t *body, char *lookup,
+                         bool update, bool skip_lookup, bool *created, char guid[64])
 {
         int rc = ensure_in_exact(r, s, key, body, lookup, update, skip_lookup, created, guid);
 
@@ -218,8 +216,10 @@ int entity_known_item(run *r, const char *code, char guid[64])
         if (rc < 0)
                 return -1;
         if (!guid[0]) {
-                run_set(r, RUN_FAIL, 0, "item %s is used by a line but neither defined by the "
-                        "command nor present in Exact", code);
+                run_set(r, RUN_FAIL, 0,
+                        "item %s is used by a line but neither defined by the "
+                        "command nor present in Exact",
+                        code);
                 return -1;
         }
         if (ledger_done(r->w->db, r->tenant, "item", code, guid, -1, "", r->trace, &e) < 0)

@@ -96,8 +96,8 @@ void guard_error(cx_db *db, const char *tenant, const char *endpoint, const char
         cx_counter_add("cx_loader_endpoint_blocks_total",
                        "Endpoints the loader stopped calling after repeated errors", labels, 1);
         cx_log_fields(CX_LOG_ERROR, "endpoint.blocked",
-                      json_pack("{s:s,s:s,s:i}", "tenant", tenant, "endpoint", endpoint,
-                                "errors", recent),
+                      json_pack("{s:s,s:s,s:i}", "tenant", tenant, "endpoint", endpoint, "errors",
+                                recent),
                       "%s", msg);
         ledger_save_block(db, tenant, endpoint, recent, until, message, NULL);
         cx_sync_log(db, tenant, "load", endpoint, "", "failed", msg, "", NULL);

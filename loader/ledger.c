@@ -17,8 +17,8 @@ void ledger_content_hash(const json_t *def, char out[80])
         free(text);
 }
 
-int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key,
-               ledger_row *row, cx_err *err)
+int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key, ledger_row *row,
+               cx_err *err)
 {
         const char *p[3] = { tenant, kind, key };
         PGresult *r;
@@ -35,13 +35,12 @@ int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key,
         if (PQntuples(r) == 1) {
                 const char *s = PQgetvalue(r, 0, 0);
 
-                row->state = !strcmp(s, "done")      ? LEDGER_DONE
+                row->state = !strcmp(s, "done")     ? LEDGER_DONE
                              : !strcmp(s, "failed") ? LEDGER_FAILED
                                                     : LEDGER_PENDING;
                 snprintf(row->guid, sizeof(row->guid), "%s", PQgetvalue(r, 0, 1));
                 row->number = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-                snprintf(row->content_hash, sizeof(row->content_hash), "%s",
-                         PQgetvalue(r, 0, 3));
+                snprintf(row->content_hash, sizeof(row->content_hash), "%s", PQgetvalue(r, 0, 3));
                 row->in_doubt = PQgetvalue(r, 0, 4)[0] == 't';
                 row->intent_ms = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
                 row->attempts = (int)strtol(PQgetvalue(r, 0, 6), NULL, 10);
@@ -80,12 +79,16 @@ int ledger_clear_intent(cx_db *db, const char *tenant, const char *kind, const c
                           4, p, err);
 }
 
-int ledger_done(cx_db *db, const char *tenant, const char *kind, const char *key,
-                const char *guid, long long number, const char *hash, const char *trace,
-                cx_err *err)
+int ledger_done(cx_db *db, const char *tenant, const char *kind, const char *key, const char *guid,
+                long long number, const char *hash, const char *trace, cx_err *err)
 {
         char num[32];
-        const char *p[7] = { tenant, kind, key, guid, number >= 0 ? num : NULL, hash ? hash : "",
+        const char *p[7] = { tenant,
+                             kind,
+                             key,
+                             guid,
+                             number >= 0 ? num : NULL,
+                             hash ? hash : "",
                              trace ? trace : "" };
 
         snprintf(num, sizeof(num), "%lld", number);
@@ -100,8 +103,8 @@ int ledger_done(cx_db *db, const char *tenant, const char *kind, const char *key
                           7, p, err);
 }
 
-int ledger_failed(cx_db *db, const char *tenant, const char *kind, const char *key,
-                  const char *why, cx_err *err)
+int ledger_failed(cx_db *db, const char *tenant, const char *kind, const char *key, const char *why,
+                  cx_err *err)
 {
         const char *p[4] = { tenant, kind, key, why };
 
@@ -117,8 +120,7 @@ int ledger_failed(cx_db *db, const char *tenant, const char *kind, const char *k
 bool ledger_try_lock_tenant(cx_db *db, const char *tenant)
 {
         const char *p[1] = { tenant };
-        PGresult *r = cx_db_query(db,
-                                  "SELECT pg_try_advisory_lock(hashtext('cx-loader:' || $1))",
+        PGresult *r = cx_db_query(db, "SELECT pg_try_advisory_lock(hashtext('cx-loader:' || $1))",
                                   1, p, NULL);
         bool ok = r && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
 
@@ -196,11 +198,12 @@ int ledger_save_block(cx_db *db, const char *tenant, const char *endpoint, int e
 
         snprintf(n, sizeof(n), "%d", errors);
         snprintf(u, sizeof(u), "%lld", (long long)until_ms);
-        return cx_db_exec(db,
-                          "INSERT INTO exact_endpoint_blocks (tenant_id, endpoint, errors, "
-                          "blocked_until, last_error) VALUES ($1, $2, $3::int, "
-                          "to_timestamp($4::bigint / 1000.0), $5) ON CONFLICT (tenant_id, endpoint) "
-                          "DO UPDATE SET errors = $3::int, blocked_until = "
-                          "to_timestamp($4::bigint / 1000.0), last_error = $5, updated_at = now()",
-                          5, p, err);
+        return cx_db_exec(
+                db,
+                "INSERT INTO exact_endpoint_blocks (tenant_id, endpoint, errors, "
+                "blocked_until, last_error) VALUES ($1, $2, $3::int, "
+                "to_timestamp($4::bigint / 1000.0), $5) ON CONFLICT (tenant_id, endpoint) "
+                "DO UPDATE SET errors = $3::int, blocked_until = "
+                "to_timestamp($4::bigint / 1000.0), last_error = $5, updated_at = now()",
+                5, p, err);
 }

@@ -29,8 +29,8 @@ typedef struct ledger_row {
         char guid[64];
         long long number;
         char content_hash[80];
-        bool in_doubt;        /**< an intent is recorded: a write's outcome is unknown */
-        int64_t intent_ms;    /**< when that write started */
+        bool in_doubt;     /**< an intent is recorded: a write's outcome is unknown */
+        int64_t intent_ms; /**< when that write started */
         int attempts;
 } ledger_row;
 
@@ -38,8 +38,8 @@ typedef struct ledger_row {
 void ledger_content_hash(const json_t *def, char out[80]);
 
 /** @brief Read one row. @returns 0 (state LEDGER_ABSENT when there is none) or -1. */
-int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key,
-               ledger_row *row, cx_err *err);
+int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key, ledger_row *row,
+               cx_err *err);
 
 /** @brief Record the intent to write (pending, intent_at = now, attempts + 1). */
 int ledger_intent(cx_db *db, const char *tenant, const char *kind, const char *key,
@@ -50,13 +50,12 @@ int ledger_clear_intent(cx_db *db, const char *tenant, const char *kind, const c
                         const char *why, cx_err *err);
 
 /** @brief The entity exists in Exact as @p guid (number may be < 0 for none). */
-int ledger_done(cx_db *db, const char *tenant, const char *kind, const char *key,
-                const char *guid, long long number, const char *hash, const char *trace,
-                cx_err *err);
+int ledger_done(cx_db *db, const char *tenant, const char *kind, const char *key, const char *guid,
+                long long number, const char *hash, const char *trace, cx_err *err);
 
 /** @brief Exact refused the write for good (4xx, or retries exhausted). */
-int ledger_failed(cx_db *db, const char *tenant, const char *kind, const char *key,
-                  const char *why, cx_err *err);
+int ledger_failed(cx_db *db, const char *tenant, const char *kind, const char *key, const char *why,
+                  cx_err *err);
 
 /** @brief Serialize work on @p tenant across loader instances (session advisory lock). */
 bool ledger_try_lock_tenant(cx_db *db, const char *tenant);

@@ -194,11 +194,10 @@ int main(int argc, char **argv)
 
         topics[0] = cx_topic(CX_TOPIC_EXACT_COMMANDS);
         a.sh.producer = cx_producer_new(cx_config_str(d.cfg, "CX_KAFKA_BROKERS"), NULL, &err);
-        consumer = a.sh.producer
-                           ? cx_consumer_new(cx_config_str(d.cfg, "CX_KAFKA_BROKERS"),
-                                             cx_config_str(d.cfg, "CX_LOADER_GROUP"), topics,
-                                             true, true, &err)
-                           : NULL;
+        consumer = a.sh.producer ? cx_consumer_new(cx_config_str(d.cfg, "CX_KAFKA_BROKERS"),
+                                                   cx_config_str(d.cfg, "CX_LOADER_GROUP"), topics,
+                                                   true, true, &err)
+                                 : NULL;
         if (!consumer || !cx_daemon_wait_kafka(&d, cx_consumer_handle(consumer))) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "Kafka: %s",
                        consumer ? "brokers not reachable" : err.msg);

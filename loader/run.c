@@ -39,8 +39,8 @@ void run_save_budget(run *r, int64_t parked_until, const char *why)
         /* exact_budget is for people (status, panel): once a second is fresh enough, while a
          * write after every call made PostgreSQL the busiest process. Parking always counts. */
         if (parked_until || why[0] || now - r->budget->persisted_ms >= 1000) {
-                ledger_save_budget(r->w->db, r->tenant, r->division, r->budget, parked_until,
-                                   why, NULL);
+                ledger_save_budget(r->w->db, r->tenant, r->division, r->budget, parked_until, why,
+                                   NULL);
                 r->budget->persisted_ms = now;
         }
         cx_metrics_label(lab, sizeof(lab), "tenant", r->tenant);
@@ -62,11 +62,8 @@ static bool budget_allows(run *r)
         case EXACT_BUDGET_WAIT_MINUTE:
                 run_set(r, RUN_WAIT, until, "minutely budget spent");
                 return false;
-        case EXACT_BUDGET_WAIT_DAY:
-                run_set(r, RUN_WAIT, until, "daily budget spent");
-                return false;
-        default:
-                return true;
+        case EXACT_BUDGET_WAIT_DAY: run_set(r, RUN_WAIT, until, "daily budget spent"); return false;
+        default: return true;
         }
 }
 
@@ -194,8 +191,8 @@ static int judge_write(run *r, const char *kind, const char *key, const char *wh
         } else {
                 /* the write may have happened: the intent stays and the retry looks first */
                 cx_counter_add("cx_loader_writes_in_doubt_total",
-                               "Writes whose outcome was unknown (looked up before retrying)",
-                               NULL, 1);
+                               "Writes whose outcome was unknown (looked up before retrying)", NULL,
+                               1);
                 run_set(r, RUN_RETRY, 0, "%s in doubt: %s", what, res->message);
         }
         exact_result_clear(res);

@@ -28,8 +28,8 @@ struct part {
         uint64_t generation;
         struct part_slot *slots; /* offsets in arrival order, done prefix trimmed */
         size_t n, cap;
-        int64_t next_offset;     /* one past the last offset seen */
-        int64_t committed;       /* last offset handed out for commit, -1 none */
+        int64_t next_offset; /* one past the last offset seen */
+        int64_t committed;   /* last offset handed out for commit, -1 none */
 };
 
 struct sched {

@@ -19,14 +19,14 @@ typedef struct sched sched;
 typedef struct sched_tenant sched_tenant;
 
 typedef struct job {
-        char *tenant;      /**< message key, or "" when it has none */
-        char *payload;     /**< NUL-terminated copy of the value */
+        char *tenant;  /**< message key, or "" when it has none */
+        char *payload; /**< NUL-terminated copy of the value */
         size_t len;
         char *topic;
         int32_t partition;
         int64_t offset;
         int64_t kafka_ts_ms; /**< message timestamp, for end-to-end latency */
-        int attempts;      /**< failed tries in this instance */
+        int attempts;        /**< failed tries in this instance */
         uint64_t generation; /**< of its partition when it was queued */
         sched_tenant *ts;
         struct job *next;

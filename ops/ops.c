@@ -23,17 +23,12 @@
 int ops_exit_code(const cx_err *err)
 {
         switch (err->code) {
-        case CX_OK:
-                return OPS_EXIT_OK;
+        case CX_OK: return OPS_EXIT_OK;
         case CX_ERR_CONFIG:
-        case CX_ERR_PARSE:
-                return OPS_EXIT_USAGE;
-        case CX_ERR_INVALID:
-                return OPS_EXIT_REFUSED;
-        case CX_ERR_NOT_FOUND:
-                return OPS_EXIT_NOT_FOUND;
-        default:
-                return OPS_EXIT_FAILURE;
+        case CX_ERR_PARSE: return OPS_EXIT_USAGE;
+        case CX_ERR_INVALID: return OPS_EXIT_REFUSED;
+        case CX_ERR_NOT_FOUND: return OPS_EXIT_NOT_FOUND;
+        default: return OPS_EXIT_FAILURE;
         }
 }
 
@@ -45,22 +40,16 @@ static json_t *value_json(const PGresult *r, int row, int col)
         if (PQgetisnull(r, row, col))
                 return json_null();
         switch (PQftype(r, col)) {
-        case OID_BOOL:
-                return json_boolean(v[0] == 't');
+        case OID_BOOL: return json_boolean(v[0] == 't');
         case OID_INT2:
         case OID_INT4:
-        case OID_INT8:
-                return json_integer(strtoll(v, NULL, 10));
+        case OID_INT8: return json_integer(strtoll(v, NULL, 10));
         case OID_FLOAT4:
         case OID_FLOAT8:
-        case OID_NUMERIC:
-                return json_real(strtod(v, NULL));
+        case OID_NUMERIC: return json_real(strtod(v, NULL));
         case OID_JSON:
-        case OID_JSONB:
-                j = json_loads(v, JSON_DECODE_ANY, NULL);
-                return j ? j : json_string(v);
-        default:
-                return json_string(v);
+        case OID_JSONB: j = json_loads(v, JSON_DECODE_ANY, NULL); return j ? j : json_string(v);
+        default: return json_string(v);
         }
 }
 
@@ -98,7 +87,8 @@ int ops_check_tenant_id(const char *id, cx_err *err)
 bad:
         return cx_fail(err, CX_ERR_PARSE, false,
                        "tenant id \"%s\": expected 1-63 characters a-z, 0-9, '_' or '-', "
-                       "starting with a letter or digit", id ? id : "");
+                       "starting with a letter or digit",
+                       id ? id : "");
 }
 
 int ops_tenant_exists(ops_ctx *ctx, const char *id, cx_err *err)
@@ -126,8 +116,10 @@ int ops_parse_time(const char *text, long long *epoch, char iso[32], cx_err *err
         /* the one ISO 8601 parser refuses impossible dates; before 1970 is no date of ours
          * (four digits, so comparing the text compares the year) */
         if (cx_iso8601_parse(text, &t) < 0 || strncmp(text, "1970", 4) < 0)
-                return cx_fail(err, CX_ERR_PARSE, false, "time \"%s\": expected YYYY-MM-DD or"
-                               " YYYY-MM-DDTHH:MM:SS[Z|+HH:MM]", text ? text : "");
+                return cx_fail(err, CX_ERR_PARSE, false,
+                               "time \"%s\": expected YYYY-MM-DD or"
+                               " YYYY-MM-DDTHH:MM:SS[Z|+HH:MM]",
+                               text ? text : "");
         if (epoch)
                 *epoch = t;
         if (iso)

@@ -30,12 +30,12 @@ enum {
 
 typedef struct ops_ctx {
         cx_db *db;
-        const char *brokers;     /**< Kafka bootstrap servers; "" when not configured */
-        bool have_key;           /**< key holds CX_SECRET_KEY */
+        const char *brokers; /**< Kafka bootstrap servers; "" when not configured */
+        bool have_key;       /**< key holds CX_SECRET_KEY */
         unsigned char key[CX_KEY_LEN];
-        long http_timeout_ms;    /**< calls to Exact (consent, propose) */
-        long token_timeout_ms;   /**< the token call of ops_exchange_code() */
-        bool tls_insecure;       /**< ops_exchange_code() skips TLS verification (tests) */
+        long http_timeout_ms;  /**< calls to Exact (consent, propose) */
+        long token_timeout_ms; /**< the token call of ops_exchange_code() */
+        bool tls_insecure;     /**< ops_exchange_code() skips TLS verification (tests) */
 } ops_ctx;
 
 /** @brief The exit code for an operation that failed with @p err. */

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DL_COLUMNS                                                                           \
-        "id, tenant_id, stage, source_topic, source_id, reason, trace_id, state, resolution, " \
+#define DL_COLUMNS                                                                                 \
+        "id, tenant_id, stage, source_topic, source_id, reason, trace_id, state, resolution, "     \
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, " \
         "to_char(resolved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS resolved_at"
 
@@ -26,9 +26,11 @@ json_t *ops_deadletter_list(ops_ctx *ctx, const char *tenant, const char *state,
         if (tenant && ops_check_tenant_id(tenant, err) < 0)
                 return NULL;
         snprintf(lim, sizeof(lim), "%d", limit > 0 ? limit : 50);
-        r = cx_db_query(ctx->db, "SELECT " DL_COLUMNS " FROM dead_letters WHERE ($1::text IS NULL"
+        r = cx_db_query(ctx->db,
+                        "SELECT " DL_COLUMNS " FROM dead_letters WHERE ($1::text IS NULL"
                         " OR tenant_id = $1) AND ($2::text IS NULL OR state = $2)"
-                        " ORDER BY created_at DESC, id DESC LIMIT $3::integer", 3, p, err);
+                        " ORDER BY created_at DESC, id DESC LIMIT $3::integer",
+                        3, p, err);
         if (!r)
                 return NULL;
         out = ops_rows_json(r);
@@ -62,7 +64,8 @@ json_t *ops_deadletter_show(ops_ctx *ctx, long long id, cx_err *err)
 static PGresult *lock_open(ops_ctx *ctx, const char *ids, cx_err *err)
 {
         const char *p[1] = { ids };
-        PGresult *r = cx_db_query(ctx->db, "SELECT tenant_id, source_topic, source_id, payload,"
+        PGresult *r = cx_db_query(ctx->db,
+                                  "SELECT tenant_id, source_topic, source_id, payload,"
                                   " state, resolution FROM dead_letters WHERE id = $1 FOR UPDATE",
                                   1, p, err);
 
@@ -71,9 +74,10 @@ static PGresult *lock_open(ops_ctx *ctx, const char *ids, cx_err *err)
         if (PQntuples(r) != 1) {
                 cx_fail(err, CX_ERR_NOT_FOUND, false, "no dead letter %s", ids);
         } else if (strcmp(PQgetvalue(r, 0, 4), "open") != 0) {
-                cx_fail(err, CX_ERR_INVALID, false, "dead letter %s is already %s (%s): only "
-                        "open ones can be redriven or dropped", ids, PQgetvalue(r, 0, 4),
-                        PQgetvalue(r, 0, 5));
+                cx_fail(err, CX_ERR_INVALID, false,
+                        "dead letter %s is already %s (%s): only "
+                        "open ones can be redriven or dropped",
+                        ids, PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5));
         } else {
                 return r;
         }
@@ -88,8 +92,10 @@ static int resolve(ops_ctx *ctx, const char *ids, const char *tenant, const char
         char msg[600];
 
         snprintf(msg, sizeof(msg), "dead letter %s %s: %s", ids, state, resolution);
-        if (cx_db_exec(ctx->db, "UPDATE dead_letters SET state = $2, resolved_at = now(),"
-                       " resolution = $3 WHERE id = $1", 3, p, err) < 0)
+        if (cx_db_exec(ctx->db,
+                       "UPDATE dead_letters SET state = $2, resolved_at = now(),"
+                       " resolution = $3 WHERE id = $1",
+                       3, p, err) < 0)
                 return -1;
         return ops_audit(ctx, tenant, "dead_letter", source_id, msg, err);
 }
@@ -112,8 +118,10 @@ int ops_deadletter_redrive(ops_ctx *ctx, cx_producer *producer, long long id, cx
         topic = PQgetvalue(r, 0, 1);
         payload = PQgetvalue(r, 0, 3);
         if (!*topic) {
-                cx_fail(err, CX_ERR_INVALID, false, "dead letter %s names no source topic; drop "
-                        "it instead", ids);
+                cx_fail(err, CX_ERR_INVALID, false,
+                        "dead letter %s names no source topic; drop "
+                        "it instead",
+                        ids);
                 goto fail;
         }
         /* publish first: the mark is only written once the broker has the record */
@@ -143,8 +151,10 @@ int ops_deadletter_drop(ops_ctx *ctx, long long id, const char *reason, cx_err *
         if (cx_db_begin(ctx->db, err) < 0)
                 return -1;
         r = lock_open(ctx, ids, err);
-        if (!r || resolve(ctx, ids, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2), "dropped", reason,
-                          err) < 0 || cx_db_commit(ctx->db, err) < 0) {
+        if (!r ||
+            resolve(ctx, ids, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2), "dropped", reason, err) <
+                    0 ||
+            cx_db_commit(ctx->db, err) < 0) {
                 PQclear(r);
                 cx_db_rollback(ctx->db);
                 return -1;
@@ -161,8 +171,10 @@ json_t *ops_deadletter_open_ids(ops_ctx *ctx, const char *tenant, cx_err *err)
 
         if (ops_tenant_exists(ctx, tenant, err) < 0)
                 return NULL;
-        r = cx_db_query(ctx->db, "SELECT id FROM dead_letters WHERE tenant_id = $1 AND state ="
-                        " 'open' ORDER BY id", 1, p, err);
+        r = cx_db_query(ctx->db,
+                        "SELECT id FROM dead_letters WHERE tenant_id = $1 AND state ="
+                        " 'open' ORDER BY id",
+                        1, p, err);
         if (!r)
                 return NULL;
         a = json_array();

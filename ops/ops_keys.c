@@ -13,9 +13,10 @@ static int reseal_column(ops_ctx *ctx, const unsigned char *new_key, const char 
         int n = 0;
 
         /* names come from information_schema, quoted as identifiers all the same */
-        snprintf(sql, sizeof(sql), "SELECT ctid::text, \"%s\", \"%s\" FROM \"%s\" WHERE \"%s\""
-                 " IS NOT NULL AND \"%s\" <> '' FOR UPDATE", tenant_col, column, table, column,
-                 column);
+        snprintf(sql, sizeof(sql),
+                 "SELECT ctid::text, \"%s\", \"%s\" FROM \"%s\" WHERE \"%s\""
+                 " IS NOT NULL AND \"%s\" <> '' FOR UPDATE",
+                 tenant_col, column, table, column, column);
         r = cx_db_query(ctx->db, sql, 0, NULL, err);
         if (!r)
                 return -1;
@@ -33,9 +34,10 @@ static int reseal_column(ops_ctx *ctx, const unsigned char *new_key, const char 
                         free(plain);
                 }
                 if (!sealed) {
-                        cx_fail(err, CX_ERR_CRYPTO, false, "%s.%s of tenant %s does not open "
-                                "with the current CX_SECRET_KEY: nothing was changed", table,
-                                column, tenant);
+                        cx_fail(err, CX_ERR_CRYPTO, false,
+                                "%s.%s of tenant %s does not open "
+                                "with the current CX_SECRET_KEY: nothing was changed",
+                                table, column, tenant);
                         PQclear(r);
                         return -1;
                 }
@@ -65,26 +67,28 @@ json_t *ops_rotate_key(ops_ctx *ctx, const unsigned char new_key[CX_KEY_LEN], cx
                 json_decref(list);
                 return NULL;
         }
-        cols = cx_db_query(ctx->db, "SELECT c.table_name, c.column_name, CASE WHEN c.table_name ="
+        cols = cx_db_query(ctx->db,
+                           "SELECT c.table_name, c.column_name, CASE WHEN c.table_name ="
                            " 'tenants' THEN 'id' ELSE 'tenant_id' END FROM"
                            " information_schema.columns c WHERE c.table_schema = current_schema()"
                            " AND c.column_name LIKE '%\\_sealed' AND EXISTS (SELECT 1 FROM"
                            " information_schema.columns t WHERE t.table_schema = c.table_schema"
                            " AND t.table_name = c.table_name AND t.column_name = CASE WHEN"
                            " c.table_name = 'tenants' THEN 'id' ELSE 'tenant_id' END)"
-                           " ORDER BY 1, 2", 0, NULL, err);
+                           " ORDER BY 1, 2",
+                           0, NULL, err);
         if (!cols)
                 goto fail;
         for (int i = 0; i < PQntuples(cols); i++) {
-                int n = reseal_column(ctx, new_key, PQgetvalue(cols, i, 0),
-                                      PQgetvalue(cols, i, 1), PQgetvalue(cols, i, 2), err);
+                int n = reseal_column(ctx, new_key, PQgetvalue(cols, i, 0), PQgetvalue(cols, i, 1),
+                                      PQgetvalue(cols, i, 2), err);
 
                 if (n < 0)
                         goto fail;
                 total += n;
-                json_array_append_new(list, json_pack("{s:s, s:s, s:i}", "table",
-                                                      PQgetvalue(cols, i, 0), "column",
-                                                      PQgetvalue(cols, i, 1), "rows", n));
+                json_array_append_new(list,
+                                      json_pack("{s:s, s:s, s:i}", "table", PQgetvalue(cols, i, 0),
+                                                "column", PQgetvalue(cols, i, 1), "rows", n));
         }
         if (cx_db_commit(ctx->db, err) < 0)
                 goto fail;

@@ -47,8 +47,10 @@ static json_t *checked_rules(ops_ctx *ctx, const char *tenant, const char *text,
         }
         if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
             strtoll(PQgetvalue(res, 0, 0), NULL, 10) != r->division) {
-                cx_fail(err, CX_ERR_PARSE, false, "the rules name division %lld but tenant \"%s\" "
-                        "books into division %s", r->division, tenant, PQgetvalue(res, 0, 0));
+                cx_fail(err, CX_ERR_PARSE, false,
+                        "the rules name division %lld but tenant \"%s\" "
+                        "books into division %s",
+                        r->division, tenant, PQgetvalue(res, 0, 0));
                 PQclear(res);
                 rules_free(r);
                 return NULL;
@@ -84,10 +86,12 @@ json_t *ops_mapping_import(ops_ctx *ctx, const char *tenant, const char *text, c
         }
         if (cx_db_begin(ctx->db, err) < 0)
                 goto out;
-        r = cx_db_query(ctx->db, "INSERT INTO mapping_rules (tenant_id, rules) VALUES"
+        r = cx_db_query(ctx->db,
+                        "INSERT INTO mapping_rules (tenant_id, rules) VALUES"
                         " ($1, $2::jsonb) ON CONFLICT (tenant_id) DO UPDATE SET rules = $2::jsonb,"
                         " version = mapping_rules.version + 1, updated_at = now()"
-                        " RETURNING version", 2, p, err);
+                        " RETURNING version",
+                        2, p, err);
         if (!r || PQntuples(r) != 1)
                 goto rollback;
         out = json_pack("{s:s, s:I, s:I}", "tenant", tenant, "version",
@@ -123,15 +127,16 @@ json_t *ops_mapping_export(ops_ctx *ctx, const char *tenant, int *version, cx_er
 
         if (ops_tenant_exists(ctx, tenant, err) < 0)
                 return NULL;
-        r = cx_db_query(ctx->db, "SELECT rules, version FROM mapping_rules WHERE tenant_id = $1",
-                        1, p, err);
+        r = cx_db_query(ctx->db, "SELECT rules, version FROM mapping_rules WHERE tenant_id = $1", 1,
+                        p, err);
         if (!r)
                 return NULL;
         if (PQntuples(r) != 1) {
                 PQclear(r);
-                cx_fail(err, CX_ERR_NOT_FOUND, false, "tenant \"%s\" has no mapping rules yet "
-                        "(import some with: connector-admin mappings import %s FILE)", tenant,
-                        tenant);
+                cx_fail(err, CX_ERR_NOT_FOUND, false,
+                        "tenant \"%s\" has no mapping rules yet "
+                        "(import some with: connector-admin mappings import %s FILE)",
+                        tenant, tenant);
                 return NULL;
         }
         out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
@@ -189,8 +194,7 @@ static void note(json_t *review, const char *fmt, const char *a, const char *b)
 json_t *ops_mapping_propose_from(const char *tenant, long long division, const char *home,
                                  const json_t *vat_codes)
 {
-        static const char *const export_words[] = { "export", "buiten", "outside", "non-eu",
-                                                    NULL };
+        static const char *const export_words[] = { "export", "buiten", "outside", "non-eu", NULL };
         const struct vat_country *home_c = vat_rates_find(home);
         json_t *codes = json_array(), *review = json_array(), *out;
         size_t i;
@@ -201,7 +205,8 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                 json_decref(review);
                 return NULL;
         }
-        json_array_foreach(vat_codes, i, row) {
+        json_array_foreach(vat_codes, i, row)
+        {
                 char code[16], country[8], key[64];
                 const char *desc = str_of(row, "Description"), *scenario = NULL;
                 const struct vat_country *c = home_c;
@@ -219,8 +224,10 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                         continue;
                 if (json_is_true(json_object_get(row, "Charged")) ||
                     !strcmp(str_of(row, "Type"), "N")) {
-                        note(review, "code %s (%s) left out: reverse charge or no VAT; map it by "
-                             "hand if the shop needs it", code, desc);
+                        note(review,
+                             "code %s (%s) left out: reverse charge or no VAT; map it by "
+                             "hand if the shop needs it",
+                             code, desc);
                         continue;
                 }
                 if (*country && strcmp(country, home) != 0) {
@@ -244,20 +251,25 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                                 char pbuf[16];
 
                                 vat_pct_format(bp, pbuf, sizeof(pbuf));
-                                note(review, "code %s left out: %s%% is not a rate of its "
-                                     "country", code, pbuf);
+                                note(review,
+                                     "code %s left out: %s%% is not a rate of its "
+                                     "country",
+                                     code, pbuf);
                                 continue;
                         }
                 }
                 snprintf(key, sizeof(key), "%s/%s/%s/%d", scenario, *country ? country : "",
                          vat_class_name(cls), bp);
-                json_array_foreach(codes, k, e) {
+                json_array_foreach(codes, k, e)
+                {
                         if (!strcmp(str_of(e, "_key"), key))
                                 dup = true;
                 }
                 if (dup) {
-                        note(review, "code %s duplicates an earlier code for %s; the first one "
-                             "is proposed", code, key);
+                        note(review,
+                             "code %s duplicates an earlier code for %s; the first one "
+                             "is proposed",
+                             code, key);
                         continue;
                 }
                 entry = json_pack("{s:s, s:s, s:s, s:f}", "_key", key, "code", code, "scenario",
@@ -268,21 +280,22 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                         json_object_set_new(entry, "country", json_string(country));
                 json_array_append_new(codes, entry);
         }
-        json_array_foreach(codes, i, row)
-                json_object_del((json_t *)row, "_key");
-        note(review, "proposed from %s VAT codes of Exact; check every scenario and class "
-             "before importing%s", json_array_size(vat_codes) ? "the division's" : "no", "");
+        json_array_foreach(codes, i, row) json_object_del((json_t *)row, "_key");
+        note(review,
+             "proposed from %s VAT codes of Exact; check every scenario and class "
+             "before importing%s",
+             json_array_size(vat_codes) ? "the division's" : "no", "");
         /* Without them every order with shipping, payment costs or a discount dead-letters.
          * The loader creates an item that the division does not have yet. */
-        note(review, "service items %s proposed (shipping, discount, payment costs, rounding); "
+        note(review,
+             "service items %s proposed (shipping, discount, payment costs, rounding); "
              "the loader creates any the division lacks: %s",
              "VERZEND, KORTING, BETAAL and AFROND",
              "replace them with the division's own item codes if it has them");
-        out = json_pack("{s:s, s:I, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tenant",
-                        tenant, "division", (json_int_t)division, "home_country", home,
-                        "oss_registered", 1, "book_as", "salesorder",
-                        "shipping_item", "VERZEND", "discount_item", "KORTING",
-                        "payment_cost_item", "BETAAL", "rounding_item", "AFROND",
+        out = json_pack("{s:s, s:I, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "tenant", tenant,
+                        "division", (json_int_t)division, "home_country", home, "oss_registered", 1,
+                        "book_as", "salesorder", "shipping_item", "VERZEND", "discount_item",
+                        "KORTING", "payment_cost_item", "BETAAL", "rounding_item", "AFROND",
                         "vat_codes", codes, "review", review);
         return out;
 }
@@ -300,15 +313,19 @@ json_t *ops_mapping_propose(ops_ctx *ctx, const char *tenant, cx_err *err)
 
         if (ops_tenant_exists(ctx, tenant, err) < 0 || ops_need_key(ctx, err) < 0)
                 return NULL;
-        r = cx_db_query(ctx->db, "SELECT t.exact_base_url, t.exact_division,"
+        r = cx_db_query(ctx->db,
+                        "SELECT t.exact_base_url, t.exact_division,"
                         " m.rules->>'home_country' FROM tenants t LEFT JOIN mapping_rules m"
-                        " ON m.tenant_id = t.id WHERE t.id = $1", 1, p, err);
+                        " ON m.tenant_id = t.id WHERE t.id = $1",
+                        1, p, err);
         if (!r)
                 return NULL;
         if (PQgetisnull(r, 0, 1)) {
                 PQclear(r);
-                cx_fail(err, CX_ERR_CONFIG, false, "tenant \"%s\" has no Exact division (set it "
-                        "with tenants update %s --division N)", tenant, tenant);
+                cx_fail(err, CX_ERR_CONFIG, false,
+                        "tenant \"%s\" has no Exact division (set it "
+                        "with tenants update %s --division N)",
+                        tenant, tenant);
                 return NULL;
         }
         snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));

@@ -30,8 +30,10 @@ static struct rules *load_rules(ops_ctx *ctx, const char *tenant, const json_t *
                 stored = ops_mapping_export(ctx, tenant, &v, err);
                 if (!stored) {
                         if (err->code == CX_ERR_NOT_FOUND)
-                                cx_fail(err, CX_ERR_NOT_FOUND, false, "tenant %s has no mapping "
-                                        "rules yet: save some first", tenant);
+                                cx_fail(err, CX_ERR_NOT_FOUND, false,
+                                        "tenant %s has no mapping "
+                                        "rules yet: save some first",
+                                        tenant);
                         return NULL;
                 }
                 json_decref(*version);
@@ -65,9 +67,11 @@ static json_t *order_from_dead_letters(ops_ctx *ctx, const char *tenant, const c
                                        cx_err *err)
 {
         const char *params[3] = { tenant, cx_topic(CX_TOPIC_SHOP_ORDERS), id };
-        PGresult *r = cx_db_query(ctx->db, "SELECT payload FROM dead_letters WHERE tenant_id = $1"
+        PGresult *r = cx_db_query(ctx->db,
+                                  "SELECT payload FROM dead_letters WHERE tenant_id = $1"
                                   " AND source_topic = $2 AND source_id = $3 ORDER BY id DESC"
-                                  " LIMIT 1", 3, params, err);
+                                  " LIMIT 1",
+                                  3, params, err);
         json_t *order = NULL;
 
         if (r && PQntuples(r) == 1)
@@ -90,13 +94,17 @@ static json_t *order_from_shop(ops_ctx *ctx, const char *tenant, const char *id,
 
         memset(&shop, 0, sizeof(shop));
         if (!ctx->have_key) {
-                cx_fail(err, CX_ERR_NOT_FOUND, false, "order %s is not among the tenant's dead "
+                cx_fail(err, CX_ERR_NOT_FOUND, false,
+                        "order %s is not among the tenant's dead "
                         "letters, and without CX_SECRET_KEY the panel cannot ask the shop: paste "
-                        "the order JSON instead", id);
+                        "the order JSON instead",
+                        id);
                 return NULL;
         }
-        r = cx_db_query(ctx->db, "SELECT shop_base_url, shop_public_key, shop_secret_sealed"
-                        " FROM tenants WHERE id = $1", 1, params, err);
+        r = cx_db_query(ctx->db,
+                        "SELECT shop_base_url, shop_public_key, shop_secret_sealed"
+                        " FROM tenants WHERE id = $1",
+                        1, params, err);
         if (!r)
                 return NULL;
         if (PQntuples(r) != 1) {
@@ -107,10 +115,12 @@ static json_t *order_from_shop(ops_ctx *ctx, const char *tenant, const char *id,
         secret = cx_secret_open(ctx->key, tenant, PQgetvalue(r, 0, 2), err);
         if (!secret) {
                 PQclear(r);
-                cx_fail(err, CX_ERR_INVALID, false, "order %s is not among the tenant's dead "
+                cx_fail(err, CX_ERR_INVALID, false,
+                        "order %s is not among the tenant's dead "
                         "letters, and the shop secret of %s cannot be opened to ask the shop "
                         "(set it with connector-admin tenants credentials): paste the order "
-                        "JSON instead", id, tenant);
+                        "JSON instead",
+                        id, tenant);
                 return NULL;
         }
         snprintf(shop.tenant, sizeof(shop.tenant), "%s", tenant);
@@ -137,8 +147,10 @@ static json_t *order_from_shop(ops_ctx *ctx, const char *tenant, const char *id,
                 goto fail;
         rows = json_object_get(page, "items");
         if (!json_is_object(order) || !json_is_array(rows)) {
-                cx_fail(err, CX_ERR_PARSE, false, "the shop's answer for order %s is not an "
-                        "order with rows", id);
+                cx_fail(err, CX_ERR_PARSE, false,
+                        "the shop's answer for order %s is not an "
+                        "order with rows",
+                        id);
                 goto fail;
         }
         json_object_set(order, "orderrows", rows);
@@ -148,8 +160,10 @@ fail:
                 char why[sizeof(err->msg)];
 
                 snprintf(why, sizeof(why), "%s", err->msg);
-                cx_fail(err, CX_ERR_HTTP, false, "order %s is not among the tenant's dead "
-                        "letters and the shop could not be asked: %.300s", id, why);
+                cx_fail(err, CX_ERR_HTTP, false,
+                        "order %s is not among the tenant's dead "
+                        "letters and the shop could not be asked: %.300s",
+                        id, why);
         }
         json_decref(order);
         order = NULL;
@@ -212,7 +226,8 @@ json_t *ops_preview(ops_ctx *ctx, const char *tenant, const json_t *req, cx_err 
                          strspn(json_string_value(jid), "0123456789") == json_string_length(jid))
                         snprintf(id, sizeof(id), "%s", json_string_value(jid));
                 else {
-                        cx_fail(err, CX_ERR_PARSE, false, "give \"order\" (the order JSON) or "
+                        cx_fail(err, CX_ERR_PARSE, false,
+                                "give \"order\" (the order JSON) or "
                                 "\"order_id\" (digits)");
                         return NULL;
                 }
@@ -239,6 +254,6 @@ json_t *ops_preview(ops_ctx *ctx, const char *tenant, const json_t *req, cx_err 
                 json_decref(version);
                 return NULL;
         }
-        return json_pack("{s:o, s:s, s:o}", "result", res, "order_source", source,
-                         "rules_version", version);
+        return json_pack("{s:o, s:s, s:o}", "result", res, "order_source", source, "rules_version",
+                         version);
 }

@@ -12,8 +12,10 @@
 
 static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-        cx_log(level <= 3 ? CX_LOG_ERROR : level <= 4 ? CX_LOG_WARN : CX_LOG_DEBUG, "kafka.log",
-               "%s: %s", fac, buf);
+        cx_log(level <= 3   ? CX_LOG_ERROR
+               : level <= 4 ? CX_LOG_WARN
+                            : CX_LOG_DEBUG,
+               "kafka.log", "%s: %s", fac, buf);
 }
 
 static rd_kafka_t *replay_client(const char *brokers, const char *group, cx_err *err)
@@ -62,8 +64,8 @@ static int check_group_idle(rd_kafka_t *rk, const char *group, cx_err *err)
                 if (g->member_cnt > 0)
                         rc = cx_fail(err, CX_ERR_INVALID, false,
                                      "consumer group %s has %d active member(s) (state %s): stop "
-                                     "its consumers first, then replay", group, g->member_cnt,
-                                     g->state);
+                                     "its consumers first, then replay",
+                                     group, g->member_cnt, g->state);
         }
         rd_kafka_group_list_destroy(list);
         return rc;
@@ -159,10 +161,10 @@ json_t *ops_replay_offsets(ops_ctx *ctx, const char *group, const char *topic, l
                         }
                         p->offset = hi;
                 }
-                json_array_append_new(parts, json_pack("{s:i, s:I, s:I}", "partition",
-                                                       (int)p->partition, "committed",
-                                                       (json_int_t)committed->elems[i].offset,
-                                                       "new", (json_int_t)p->offset));
+                json_array_append_new(parts,
+                                      json_pack("{s:i, s:I, s:I}", "partition", (int)p->partition,
+                                                "committed", (json_int_t)committed->elems[i].offset,
+                                                "new", (json_int_t)p->offset));
         }
         if (!dry_run) {
                 /* assign, never subscribe: this client must not join the group */
@@ -171,11 +173,13 @@ json_t *ops_replay_offsets(ops_ctx *ctx, const char *group, const char *topic, l
                         e = rd_kafka_commit(rk, target, 0);
                 rd_kafka_assign(rk, NULL);
                 if (e) {
-                        cx_fail(err, e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
-                                e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
-                                e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ?
-                                CX_ERR_INVALID : CX_ERR_KAFKA, false,
-                                "commit refused: %s (did a consumer of the group start?)",
+                        cx_fail(err,
+                                e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+                                                e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+                                                e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS
+                                        ? CX_ERR_INVALID
+                                        : CX_ERR_KAFKA,
+                                false, "commit refused: %s (did a consumer of the group start?)",
                                 rd_kafka_err2str(e));
                         goto out;
                 }
@@ -206,8 +210,10 @@ json_t *ops_replay_extract(ops_ctx *ctx, const char *tenant, const char *from, c
                 return NULL;
         if (cx_db_begin(ctx->db, err) < 0)
                 return NULL;
-        r = cx_db_query(ctx->db, "SELECT extract_from > $2::timestamptz FROM tenants WHERE"
-                        " id = $1 FOR UPDATE", 2, p, err);
+        r = cx_db_query(ctx->db,
+                        "SELECT extract_from > $2::timestamptz FROM tenants WHERE"
+                        " id = $1 FOR UPDATE",
+                        2, p, err);
         if (!r)
                 goto fail;
         if (PQntuples(r) != 1) {
@@ -216,24 +222,31 @@ json_t *ops_replay_extract(ops_ctx *ctx, const char *tenant, const char *from, c
         }
         out = json_pack("{s:s, s:s}", "tenant", tenant, "from", iso);
         if (PQgetvalue(r, 0, 0)[0] == 't')
-                json_object_set_new(out, "note", json_string("the tenant's extract_from is "
+                json_object_set_new(
+                        out, "note",
+                        json_string("the tenant's extract_from is "
                                     "later than this date; orders before extract_from are not "
                                     "read (tenants update --extract-from to change it)"));
         PQclear(r);
         r = NULL;
-        if (cx_db_exec(ctx->db, "INSERT INTO extract_cursors (tenant_id, entity, cursor)"
+        if (cx_db_exec(ctx->db,
+                       "INSERT INTO extract_cursors (tenant_id, entity, cursor)"
                        " VALUES ($1, 'orders', $2), ($1, 'products', $2) ON CONFLICT"
                        " (tenant_id, entity) DO UPDATE SET cursor = $2, updated_at = now()",
                        2, p, err) < 0)
                 goto fail;
-        r = cx_db_query(ctx->db, "DELETE FROM extract_hashes WHERE tenant_id = $1 AND entity IN"
-                        " ('order', 'product') RETURNING 1", 1, p, err);
+        r = cx_db_query(ctx->db,
+                        "DELETE FROM extract_hashes WHERE tenant_id = $1 AND entity IN"
+                        " ('order', 'product') RETURNING 1",
+                        1, p, err);
         if (!r)
                 goto fail;
         json_object_set_new(out, "hashes_cleared", json_integer(PQntuples(r)));
         /* the lease holder keeps its cursors in memory: take the tenant away from it */
-        if (cx_db_exec(ctx->db, "UPDATE extract_leases SET owner = NULL, expires_at ="
-                       " '-infinity' WHERE tenant_id = $1", 1, p, err) < 0)
+        if (cx_db_exec(ctx->db,
+                       "UPDATE extract_leases SET owner = NULL, expires_at ="
+                       " '-infinity' WHERE tenant_id = $1",
+                       1, p, err) < 0)
                 goto fail;
         snprintf(msg, sizeof(msg), "re-extraction from %s requested", iso);
         if (ops_audit(ctx, tenant, "replay", "", msg, err) < 0 || cx_db_commit(ctx->db, err) < 0)

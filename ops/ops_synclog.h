@@ -10,14 +10,14 @@
 
 /* What to look for; NULL members do not filter. */
 typedef struct ops_synclog_filter {
-        const char *status;   /**< ok, failed, skipped or info */
-        const char *stage;    /**< extract, transform, load or admin */
+        const char *status; /**< ok, failed, skipped or info */
+        const char *stage;  /**< extract, transform, load or admin */
         const char *entity;
-        const char *text;     /**< a source id, a trace id, or words in the message */
-        const char *before;   /**< entries with a smaller id than this (paging) */
-        const char *since;    /**< at or after this time (ISO 8601, see ops_parse_time()) */
-        const char *until;    /**< before this time */
-        long long limit;      /**< at most this many entries */
+        const char *text;   /**< a source id, a trace id, or words in the message */
+        const char *before; /**< entries with a smaller id than this (paging) */
+        const char *since;  /**< at or after this time (ISO 8601, see ops_parse_time()) */
+        const char *until;  /**< before this time */
+        long long limit;    /**< at most this many entries */
 } ops_synclog_filter;
 
 /**

@@ -8,18 +8,28 @@
 #include "exact/token.h"
 
 /* One settable column: where its value comes from, its SQL cast and how it is checked. */
-enum field_kind { F_TEXT, F_URL, F_DIVISION, F_TIME, F_ENTITIES, F_BOOL, F_NONEMPTY };
+enum field_kind {
+        F_TEXT,
+        F_URL,
+        F_DIVISION,
+        F_TIME,
+        F_ENTITIES,
+        F_BOOL,
+        F_NONEMPTY
+};
 
 struct field_def {
         const char *column;
         const char *cast;
         enum field_kind kind;
-        const char *option;   /* how the CLI names it, for messages */
+        const char *option; /* how the CLI names it, for messages */
         size_t offset;
 };
 
-#define FIELD(col, cast, kind, opt, member) \
-        { col, cast, kind, opt, offsetof(ops_tenant_fields, member) }
+#define FIELD(col, cast, kind, opt, member)                               \
+        {                                                                 \
+                col, cast, kind, opt, offsetof(ops_tenant_fields, member) \
+        }
 
 static const struct field_def field_defs[] = {
         FIELD("name", "", F_TEXT, "--name", name),
@@ -48,8 +58,7 @@ static int check_field(const struct field_def *d, const char *v, char *out, size
         long long n;
 
         switch (d->kind) {
-        case F_TEXT:
-                break;
+        case F_TEXT: break;
         case F_NONEMPTY:
                 if (!*v)
                         return cx_fail(err, CX_ERR_PARSE, false, "%s: expected a non-empty value",
@@ -67,10 +76,10 @@ static int check_field(const struct field_def *d, const char *v, char *out, size
                 if (!*v || *end || n <= 0 || n > 2147483647)
                         return cx_fail(err, CX_ERR_PARSE, false,
                                        "%s: expected a positive integer (the Exact division), "
-                                       "got \"%s\"", d->option, v);
+                                       "got \"%s\"",
+                                       d->option, v);
                 break;
-        case F_TIME:
-                return ops_parse_time(v, NULL, out, err);
+        case F_TIME: return ops_parse_time(v, NULL, out, err);
         case F_ENTITIES: {
                 size_t off = 0;
                 const char *p = v;
@@ -84,9 +93,10 @@ static int check_field(const struct field_def *d, const char *v, char *out, size
                               (len == 9 && !strncmp(p, "customers", 9))))
                                 return cx_fail(err, CX_ERR_PARSE, false,
                                                "%s: expected a comma list of orders, products, "
-                                               "customers, got \"%s\"", d->option, v);
-                        off += (size_t)snprintf(out + off, size - off, "%s%.*s",
-                                                off > 1 ? "," : "", (int)len, p);
+                                               "customers, got \"%s\"",
+                                               d->option, v);
+                        off += (size_t)snprintf(out + off, size - off, "%s%.*s", off > 1 ? "," : "",
+                                                (int)len, p);
                         p += len;
                         if (*p == ',')
                                 p++;
@@ -160,20 +170,22 @@ int ops_tenant_add(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, boo
         params[n++] = enabled ? "true" : "false";
         params[n++] = shop_sealed ? shop_sealed : "";
         params[n++] = exact_sealed;
-        cl += (size_t)snprintf(cols, sizeof(cols), "id, enabled, shop_secret_sealed, "
+        cl += (size_t)snprintf(cols, sizeof(cols),
+                               "id, enabled, shop_secret_sealed, "
                                "exact_client_secret_sealed");
         al += (size_t)snprintf(args, sizeof(args), "$1, $2::boolean, $3, $4");
         for (size_t i = 0; i < N_FIELDS; i++) {
                 if (!given[i])
                         continue;
                 params[n++] = vals[i];
-                cl += (size_t)snprintf(cols + cl, sizeof(cols) - cl, ", %s",
-                                       field_defs[i].column);
+                cl += (size_t)snprintf(cols + cl, sizeof(cols) - cl, ", %s", field_defs[i].column);
                 al += (size_t)snprintf(args + al, sizeof(args) - al, ", $%d%s", n,
                                        field_defs[i].cast);
         }
-        snprintf(sql, sizeof(sql), "INSERT INTO tenants (%s) VALUES (%s) ON CONFLICT (id) DO "
-                 "NOTHING RETURNING id", cols, args);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO tenants (%s) VALUES (%s) ON CONFLICT (id) DO "
+                 "NOTHING RETURNING id",
+                 cols, args);
         if (cx_db_begin(ctx->db, err) < 0)
                 goto out;
         {
@@ -188,8 +200,10 @@ int ops_tenant_add(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, boo
                         goto rollback;
                 }
         }
-        if (cx_db_exec(ctx->db, "INSERT INTO exact_tokens (tenant_id) VALUES ($1)"
-                       " ON CONFLICT DO NOTHING", 1, params, err) < 0 ||
+        if (cx_db_exec(ctx->db,
+                       "INSERT INTO exact_tokens (tenant_id) VALUES ($1)"
+                       " ON CONFLICT DO NOTHING",
+                       1, params, err) < 0 ||
             ops_audit(ctx, id, "tenant", id, "tenant added", err) < 0 ||
             cx_db_commit(ctx->db, err) < 0)
                 goto rollback;
@@ -244,23 +258,22 @@ int ops_tenant_update(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, 
         return 0;
 }
 
-#define TENANT_COLUMNS                                                                        \
-        "t.id, t.name, t.enabled, t.shop_base_url, t.shop_public_key, "                      \
+#define TENANT_COLUMNS                                                                            \
+        "t.id, t.name, t.enabled, t.shop_base_url, t.shop_public_key, "                           \
         "t.shop_secret_sealed <> '' AS shop_secret_set, t.sync_entities::text AS sync_entities, " \
-        "t.bookable_require_paid, t.bookable_statuses::text AS bookable_statuses, "           \
-        "to_char(t.extract_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "        \
-        "AS extract_from, t.exact_base_url, t.exact_division, t.exact_client_id, "            \
-        "t.exact_client_secret_sealed IS NOT NULL AS exact_client_secret_set, "               \
-        "t.exact_redirect_uri, coalesce(k.state, 'needs_consent') AS token_state, "           \
-        "coalesce(k.state_reason, '') AS token_reason, "                                     \
-        "(SELECT version FROM mapping_rules m WHERE m.tenant_id = t.id) AS mapping_version, " \
-        "t.created_at::text AS created_at, t.updated_at::text AS updated_at "                 \
+        "t.bookable_require_paid, t.bookable_statuses::text AS bookable_statuses, "               \
+        "to_char(t.extract_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "           \
+        "AS extract_from, t.exact_base_url, t.exact_division, t.exact_client_id, "                \
+        "t.exact_client_secret_sealed IS NOT NULL AS exact_client_secret_set, "                   \
+        "t.exact_redirect_uri, coalesce(k.state, 'needs_consent') AS token_state, "               \
+        "coalesce(k.state_reason, '') AS token_reason, "                                          \
+        "(SELECT version FROM mapping_rules m WHERE m.tenant_id = t.id) AS mapping_version, "     \
+        "t.created_at::text AS created_at, t.updated_at::text AS updated_at "                     \
         "FROM tenants t LEFT JOIN exact_tokens k ON k.tenant_id = t.id"
 
 json_t *ops_tenant_list(ops_ctx *ctx, cx_err *err)
 {
-        PGresult *r = cx_db_query(ctx->db, "SELECT " TENANT_COLUMNS " ORDER BY t.id", 0, NULL,
-                                  err);
+        PGresult *r = cx_db_query(ctx->db, "SELECT " TENANT_COLUMNS " ORDER BY t.id", 0, NULL, err);
         json_t *out;
 
         if (!r)
@@ -278,9 +291,11 @@ json_t *ops_tenant_show(ops_ctx *ctx, const char *id, cx_err *err)
 
         if (ops_check_tenant_id(id, err) < 0)
                 return NULL;
-        r = cx_db_query(ctx->db, "SELECT " TENANT_COLUMNS ", to_char(k.access_expires_at AT TIME"
+        r = cx_db_query(ctx->db,
+                        "SELECT " TENANT_COLUMNS ", to_char(k.access_expires_at AT TIME"
                         " ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS token_expires_at"
-                        " WHERE t.id = $1", 1, p, err);
+                        " WHERE t.id = $1",
+                        1, p, err);
         if (!r)
                 return NULL;
         if (PQntuples(r) != 1) {
@@ -301,14 +316,17 @@ int ops_tenant_set_enabled(ops_ctx *ctx, const char *id, bool enabled, cx_err *e
 
         if (ops_check_tenant_id(id, err) < 0 || cx_db_begin(ctx->db, err) < 0)
                 return -1;
-        r = cx_db_query(ctx->db, "UPDATE tenants SET enabled = $2::boolean, updated_at = now()"
-                        " WHERE id = $1 RETURNING id", 2, p, err);
+        r = cx_db_query(ctx->db,
+                        "UPDATE tenants SET enabled = $2::boolean, updated_at = now()"
+                        " WHERE id = $1 RETURNING id",
+                        2, p, err);
         rows = r ? PQntuples(r) : -1;
         PQclear(r);
         if (rows == 0)
                 cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
-        if (rows != 1 || ops_audit(ctx, id, "tenant", id, enabled ? "tenant enabled" :
-                                   "tenant disabled", err) < 0 ||
+        if (rows != 1 ||
+            ops_audit(ctx, id, "tenant", id, enabled ? "tenant enabled" : "tenant disabled", err) <
+                    0 ||
             cx_db_commit(ctx->db, err) < 0) {
                 cx_db_rollback(ctx->db);
                 return -1;
@@ -338,18 +356,22 @@ int ops_tenant_set_credentials(ops_ctx *ctx, const char *id, const char *shop_se
         p[2] = exact_sealed;
         if (cx_db_begin(ctx->db, err) < 0)
                 goto out;
-        r = cx_db_query(ctx->db, "UPDATE tenants SET shop_secret_sealed = coalesce($2,"
+        r = cx_db_query(ctx->db,
+                        "UPDATE tenants SET shop_secret_sealed = coalesce($2,"
                         " shop_secret_sealed), exact_client_secret_sealed = coalesce($3,"
                         " exact_client_secret_sealed), updated_at = now() WHERE id = $1"
-                        " RETURNING id", 3, p, err);
+                        " RETURNING id",
+                        3, p, err);
         rows = r ? PQntuples(r) : -1;
         PQclear(r);
         if (rows == 0)
                 cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
         if (rows != 1 ||
-            ops_audit(ctx, id, "tenant", id, shop_secret && exact_secret ?
-                      "shop and Exact client secrets replaced" : shop_secret ?
-                      "shop secret replaced" : "Exact client secret replaced", err) < 0 ||
+            ops_audit(ctx, id, "tenant", id,
+                      shop_secret && exact_secret ? "shop and Exact client secrets replaced"
+                      : shop_secret               ? "shop secret replaced"
+                                                  : "Exact client secret replaced",
+                      err) < 0 ||
             cx_db_commit(ctx->db, err) < 0) {
                 cx_db_rollback(ctx->db);
                 goto out;
@@ -370,8 +392,10 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
 
         if (ops_check_tenant_id(id, err) < 0)
                 return NULL;
-        r = cx_db_query(ctx->db, "SELECT exact_base_url, exact_client_id, exact_redirect_uri"
-                        " FROM tenants WHERE id = $1", 1, p, err);
+        r = cx_db_query(ctx->db,
+                        "SELECT exact_base_url, exact_client_id, exact_redirect_uri"
+                        " FROM tenants WHERE id = $1",
+                        1, p, err);
         if (!r)
                 return NULL;
         if (PQntuples(r) != 1) {
@@ -379,23 +403,28 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
                 goto out;
         }
         if (PQgetisnull(r, 0, 1) || PQgetisnull(r, 0, 2)) {
-                cx_fail(err, CX_ERR_CONFIG, false, "tenant \"%s\" has no Exact client id or "
+                cx_fail(err, CX_ERR_CONFIG, false,
+                        "tenant \"%s\" has no Exact client id or "
                         "redirect URI (set them with tenants update --exact-client-id "
-                        "--redirect-uri)", id);
+                        "--redirect-uri)",
+                        id);
                 goto out;
         }
         cx_random_id(state);
         p[1] = state;
         e_id = cx_http_escape(PQgetvalue(r, 0, 1));
         e_red = cx_http_escape(PQgetvalue(r, 0, 2));
-        if (!e_id || !e_red || asprintf(&url, "%s/api/oauth2/auth?client_id=%s&redirect_uri=%s"
-                                        "&response_type=code&state=%s", PQgetvalue(r, 0, 0),
-                                        e_id, e_red, state) < 0) {
+        if (!e_id || !e_red ||
+            asprintf(&url,
+                     "%s/api/oauth2/auth?client_id=%s&redirect_uri=%s"
+                     "&response_type=code&state=%s",
+                     PQgetvalue(r, 0, 0), e_id, e_red, state) < 0) {
                 url = NULL;
                 cx_fail(err, CX_ERR_IO, false, "out of memory");
                 goto out;
         }
-        if (cx_db_exec(ctx->db, "INSERT INTO admin_consents (tenant_id, state) VALUES ($1, $2)"
+        if (cx_db_exec(ctx->db,
+                       "INSERT INTO admin_consents (tenant_id, state) VALUES ($1, $2)"
                        " ON CONFLICT (tenant_id) DO UPDATE SET state = $2, created_at = now()",
                        2, p, err) < 0)
                 goto out;
@@ -411,14 +440,17 @@ out:
 int ops_consent_tenant(ops_ctx *ctx, const char *state, char tenant[64], cx_err *err)
 {
         const char *p[1] = { state };
-        PGresult *r = cx_db_query(ctx->db, "SELECT tenant_id FROM admin_consents WHERE state = $1"
-                                  " AND created_at > now() - interval '15 minutes'", 1, p, err);
+        PGresult *r = cx_db_query(ctx->db,
+                                  "SELECT tenant_id FROM admin_consents WHERE state = $1"
+                                  " AND created_at > now() - interval '15 minutes'",
+                                  1, p, err);
 
         if (!r)
                 return -1;
         if (PQntuples(r) != 1) {
                 PQclear(r);
-                return cx_fail(err, CX_ERR_NOT_FOUND, false, "no consent in progress with that "
+                return cx_fail(err, CX_ERR_NOT_FOUND, false,
+                               "no consent in progress with that "
                                "state");
         }
         snprintf(tenant, 64, "%s", PQgetvalue(r, 0, 0));
@@ -427,8 +459,8 @@ int ops_consent_tenant(ops_ctx *ctx, const char *state, char tenant[64], cx_err 
 }
 
 /* The code exchange itself, through the loader's token module. */
-static int exchange(ops_ctx *ctx, const char *id, const char *code, long timeout_ms,
-                    bool insecure, cx_err *err)
+static int exchange(ops_ctx *ctx, const char *id, const char *code, long timeout_ms, bool insecure,
+                    cx_err *err)
 {
         exact_token_ctx t = { 0 };
         int rc;
@@ -463,16 +495,20 @@ int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const c
         if (!code || !*code)
                 return cx_fail(err, CX_ERR_PARSE, false, "expected the authorization code");
         if (state) {
-                PGresult *r = cx_db_query(ctx->db, "SELECT 1 FROM admin_consents WHERE"
-                                          " tenant_id = $1 AND state = $2", 2, p, err);
+                PGresult *r = cx_db_query(ctx->db,
+                                          "SELECT 1 FROM admin_consents WHERE"
+                                          " tenant_id = $1 AND state = $2",
+                                          2, p, err);
                 int rows = r ? PQntuples(r) : -1;
 
                 PQclear(r);
                 if (rows < 0)
                         return -1;
                 if (rows == 0)
-                        return cx_fail(err, CX_ERR_INVALID, false, "the state does not match the "
-                                       "consent started for tenant \"%s\"", id);
+                        return cx_fail(err, CX_ERR_INVALID, false,
+                                       "the state does not match the "
+                                       "consent started for tenant \"%s\"",
+                                       id);
         }
         if (exchange(ctx, id, code, ctx->http_timeout_ms, false, err) < 0)
                 return -1;

@@ -16,12 +16,12 @@ typedef struct ops_tenant_fields {
         const char *shop_base_url;
         const char *shop_public_key;
         const char *exact_base_url;
-        const char *exact_division;   /**< positive integer as text */
+        const char *exact_division; /**< positive integer as text */
         const char *exact_client_id;
         const char *exact_redirect_uri;
-        const char *extract_from;     /**< see ops_parse_time() */
-        const char *sync_entities;    /**< comma list of orders, products, customers */
-        const char *require_paid;     /**< "true" or "false" */
+        const char *extract_from;  /**< see ops_parse_time() */
+        const char *sync_entities; /**< comma list of orders, products, customers */
+        const char *require_paid;  /**< "true" or "false" */
 } ops_tenant_fields;
 
 /**

@@ -60,20 +60,22 @@ static int check_name(const char *name, cx_err *err)
         size_t n = strlen(name);
 
         if (n == 0 || n > 64 || !isalnum((unsigned char)name[0]))
-                return cx_fail(err, CX_ERR_PARSE, false, "a user name is 1 to 64 characters and "
+                return cx_fail(err, CX_ERR_PARSE, false,
+                               "a user name is 1 to 64 characters and "
                                "starts with a letter or digit");
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)name[i];
 
                 if (!isalnum(c) && !strchr("._@-", c))
-                        return cx_fail(err, CX_ERR_PARSE, false, "a user name may hold letters, "
+                        return cx_fail(err, CX_ERR_PARSE, false,
+                                       "a user name may hold letters, "
                                        "digits, '.', '_', '@' and '-' only");
         }
         return 0;
 }
 
 int ops_user_set(cx_db *db, const char *name, const char *role, const char *tenant,
-                  const char *password, cx_err *err)
+                 const char *password, cx_err *err)
 {
         char hash[crypto_pwhash_STRBYTES];
         const char *p[4];
@@ -90,7 +92,8 @@ int ops_user_set(cx_db *db, const char *name, const char *role, const char *tena
         if (!strcmp(role, "owner") && !tenant)
                 return cx_fail(err, CX_ERR_PARSE, false, "a shop owner needs --tenant");
         if (!strcmp(role, "operator") && tenant)
-                return cx_fail(err, CX_ERR_PARSE, false, "an operator sees every tenant: "
+                return cx_fail(err, CX_ERR_PARSE, false,
+                               "an operator sees every tenant: "
                                "leave out --tenant");
         if (pwlen < OPS_MIN_PASSWORD || pwlen > OPS_MAX_PASSWORD)
                 return cx_fail(err, CX_ERR_PARSE, false, "a password has %d to %d characters",
@@ -115,14 +118,14 @@ int ops_user_set(cx_db *db, const char *name, const char *role, const char *tena
         p[3] = tenant;
         if (cx_db_begin(db, err) < 0)
                 return -1;
-        rc = cx_db_exec(db, "INSERT INTO panel_users (name, password_hash, role, tenant_id)"
+        rc = cx_db_exec(db,
+                        "INSERT INTO panel_users (name, password_hash, role, tenant_id)"
                         " VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET"
                         " password_hash = $2, role = $3, tenant_id = $4, failed_logins = 0,"
                         " last_failed_at = NULL, locked_until = NULL, updated_at = now()",
                         4, p, err);
         if (rc == 0)
-                rc = cx_db_exec(db, "DELETE FROM panel_sessions WHERE user_name = $1", 1, p,
-                                err);
+                rc = cx_db_exec(db, "DELETE FROM panel_sessions WHERE user_name = $1", 1, p, err);
         if (rc == 0)
                 rc = cx_db_commit(db, err);
         if (rc < 0)
@@ -150,13 +153,15 @@ static int open_session(cx_db *db, const ops_auth_policy *pol, const char *name,
         random_hex(csrf);
         cx_sha256_hex(token, strlen(token), hash);
         snprintf(ttl, sizeof(ttl), "%ld", pol->session_ttl_s);
-        return cx_db_exec(db, "INSERT INTO panel_sessions (token_hash, user_name, csrf_token,"
+        return cx_db_exec(db,
+                          "INSERT INTO panel_sessions (token_hash, user_name, csrf_token,"
                           " expires_at) VALUES ($1, $2, $3, now() + $4::bigint *"
-                          " interval '1 second')", 4, p, err);
+                          " interval '1 second')",
+                          4, p, err);
 }
 
 int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const char *password,
-               ops_user *user, char *token, char *csrf, long *retry_after_s, cx_err *err)
+              ops_user *user, char *token, char *csrf, long *retry_after_s, cx_err *err)
 {
         const char *p[4] = { name, NULL, NULL, NULL };
         char lock[24], failed_s[24];
@@ -175,10 +180,12 @@ int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const cha
         cx_db_exec(db, "DELETE FROM panel_sessions WHERE expires_at < now()", 0, NULL, NULL);
         if (cx_db_begin(db, err) < 0)
                 return -1;
-        r = cx_db_query(db, "SELECT password_hash, role, coalesce(tenant_id, ''), failed_logins,"
+        r = cx_db_query(db,
+                        "SELECT password_hash, role, coalesce(tenant_id, ''), failed_logins,"
                         " coalesce((extract(epoch FROM now() - last_failed_at) * 1000)::bigint,"
                         " -1), coalesce(ceil(extract(epoch FROM locked_until - now()))::bigint, 0)"
-                        " FROM panel_users WHERE name = $1 FOR UPDATE", 1, p, err);
+                        " FROM panel_users WHERE name = $1 FOR UPDATE",
+                        1, p, err);
         if (!r)
                 goto fail;
         if (PQntuples(r) != 1) {
@@ -195,8 +202,10 @@ int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const cha
                 PQclear(r);
                 cx_db_rollback(db);
                 *retry_after_s = lock_left;
-                return cx_fail(err, CX_ERR_LIMIT, false, "too many wrong passwords: this account "
-                               "is locked for another %ld s", lock_left);
+                return cx_fail(err, CX_ERR_LIMIT, false,
+                               "too many wrong passwords: this account "
+                               "is locked for another %ld s",
+                               lock_left);
         }
         if (failed > 0 && since_ms >= 0 && since_ms < fail_wait_ms(pol, failed)) {
                 long wait_ms = fail_wait_ms(pol, failed) - since_ms;
@@ -204,8 +213,10 @@ int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const cha
                 PQclear(r);
                 cx_db_rollback(db);
                 *retry_after_s = (wait_ms + 999) / 1000;
-                return cx_fail(err, CX_ERR_LIMIT, false, "wrong password a moment ago: wait %ld "
-                               "ms before trying again", wait_ms);
+                return cx_fail(err, CX_ERR_LIMIT, false,
+                               "wrong password a moment ago: wait %ld "
+                               "ms before trying again",
+                               wait_ms);
         }
         ok = crypto_pwhash_str_verify(PQgetvalue(r, 0, 0), password, pwlen) == 0;
         if (!ok) {
@@ -217,11 +228,13 @@ int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const cha
                 PQclear(r);
                 /* clock_timestamp(), not now(): the wait counts from the refusal, not from
                  * the start of this transaction, before the slow hash check. */
-                if (cx_db_exec(db, "UPDATE panel_users SET failed_logins = CASE WHEN $3::bigint"
+                if (cx_db_exec(db,
+                               "UPDATE panel_users SET failed_logins = CASE WHEN $3::bigint"
                                " IS NULL THEN $2::integer ELSE 0 END,"
                                " last_failed_at = clock_timestamp(), locked_until ="
                                " clock_timestamp() + $3::bigint * interval '1 second'"
-                               " WHERE name = $1", 3, p, err) < 0 ||
+                               " WHERE name = $1",
+                               3, p, err) < 0 ||
                     cx_db_commit(db, err) < 0)
                         goto fail;
                 cx_log_fields(CX_LOG_WARN, "panel.login_failed",
@@ -229,17 +242,20 @@ int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const cha
                                         "locked", p[2] != NULL),
                               "wrong password for panel user %s", name);
                 if (p[2])
-                        return cx_fail(err, CX_ERR_INVALID, false, "wrong user name or password;"
-                                       " the account is now locked for %ld s", pol->lockout_s);
+                        return cx_fail(err, CX_ERR_INVALID, false,
+                                       "wrong user name or password;"
+                                       " the account is now locked for %ld s",
+                                       pol->lockout_s);
                 return cx_fail(err, CX_ERR_INVALID, false, "wrong user name or password");
         }
         snprintf(user->name, sizeof(user->name), "%s", name);
         snprintf(user->role, sizeof(user->role), "%s", PQgetvalue(r, 0, 1));
         snprintf(user->tenant, sizeof(user->tenant), "%s", PQgetvalue(r, 0, 2));
         PQclear(r);
-        if (cx_db_exec(db, "UPDATE panel_users SET failed_logins = 0, last_failed_at = NULL,"
-                       " locked_until = NULL, last_login_at = now() WHERE name = $1", 1, p,
-                       err) < 0 ||
+        if (cx_db_exec(db,
+                       "UPDATE panel_users SET failed_logins = 0, last_failed_at = NULL,"
+                       " locked_until = NULL, last_login_at = now() WHERE name = $1",
+                       1, p, err) < 0 ||
             open_session(db, pol, name, token, csrf, err) < 0 || cx_db_commit(db, err) < 0)
                 goto fail;
         return 0;
@@ -249,7 +265,7 @@ fail:
 }
 
 int ops_session(cx_db *db, const ops_auth_policy *pol, const char *token, ops_user *user,
-                 char *csrf, cx_err *err)
+                char *csrf, cx_err *err)
 {
         char hash[65], ttl[24];
         const char *p[2] = { hash, ttl };
@@ -259,16 +275,19 @@ int ops_session(cx_db *db, const ops_auth_policy *pol, const char *token, ops_us
                 return cx_fail(err, CX_ERR_NOT_FOUND, false, "not signed in");
         cx_sha256_hex(token, strlen(token), hash);
         snprintf(ttl, sizeof(ttl), "%ld", pol->session_ttl_s);
-        r = cx_db_query(db, "UPDATE panel_sessions s SET last_seen_at = now(), expires_at ="
+        r = cx_db_query(db,
+                        "UPDATE panel_sessions s SET last_seen_at = now(), expires_at ="
                         " now() + $2::bigint * interval '1 second' FROM panel_users u"
                         " WHERE s.token_hash = $1 AND s.expires_at > now() AND u.name ="
                         " s.user_name RETURNING u.name, u.role, coalesce(u.tenant_id, ''),"
-                        " s.csrf_token", 2, p, err);
+                        " s.csrf_token",
+                        2, p, err);
         if (!r)
                 return -1;
         if (PQntuples(r) != 1) {
                 PQclear(r);
-                return cx_fail(err, CX_ERR_NOT_FOUND, false, "not signed in (or the session "
+                return cx_fail(err, CX_ERR_NOT_FOUND, false,
+                               "not signed in (or the session "
                                "expired)");
         }
         snprintf(user->name, sizeof(user->name), "%s", PQgetvalue(r, 0, 0));

@@ -16,21 +16,21 @@
 #include "common/db.h"
 #include "common/error.h"
 
-#define OPS_TOKEN_LEN 64         /* hex characters of a session or CSRF token */
+#define OPS_TOKEN_LEN 64 /* hex characters of a session or CSRF token */
 #define OPS_MIN_PASSWORD 10
 #define OPS_MAX_PASSWORD 1024
 
 typedef struct ops_auth_policy {
-        long session_ttl_s;       /**< idle life of a session (sliding) */
-        long fail_delay_ms;       /**< wait after the first wrong password; doubles after each */
-        int lockout_after;        /**< wrong passwords in a row that lock the account */
-        long lockout_s;           /**< how long the lock lasts */
+        long session_ttl_s; /**< idle life of a session (sliding) */
+        long fail_delay_ms; /**< wait after the first wrong password; doubles after each */
+        int lockout_after;  /**< wrong passwords in a row that lock the account */
+        long lockout_s;     /**< how long the lock lasts */
 } ops_auth_policy;
 
 typedef struct ops_user {
         char name[65];
-        char role[16];            /**< "operator" or "owner" */
-        char tenant[64];          /**< the owner's tenant; "" for operators */
+        char role[16];   /**< "operator" or "owner" */
+        char tenant[64]; /**< the owner's tenant; "" for operators */
 } ops_user;
 
 /** @brief Prepare libsodium and a dummy hash (so unknown names cost what known ones do). */
@@ -47,7 +47,7 @@ void ops_auth_cleanup(void);
  *          CX_ERR_NOT_FOUND for an unknown tenant.
  */
 int ops_user_set(cx_db *db, const char *name, const char *role, const char *tenant,
-                  const char *password, cx_err *err);
+                 const char *password, cx_err *err);
 
 /**
  * @brief Check @p name and @p password and open a session.
@@ -58,14 +58,14 @@ int ops_user_set(cx_db *db, const char *name, const char *role, const char *tena
  *          CX_ERR_LIMIT when the account must wait (delay after a wrong password, or locked).
  */
 int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const char *password,
-               ops_user *user, char *token, char *csrf, long *retry_after_s, cx_err *err);
+              ops_user *user, char *token, char *csrf, long *retry_after_s, cx_err *err);
 
 /**
  * @brief The user of the session whose cookie value is @p token, extending its idle life.
  * @returns 0, or -1 with CX_ERR_NOT_FOUND when there is no such live session.
  */
 int ops_session(cx_db *db, const ops_auth_policy *pol, const char *token, ops_user *user,
-                 char *csrf, cx_err *err);
+                char *csrf, cx_err *err);
 
 /** @brief End the session of @p token (nothing happens when there is none). */
 int ops_logout(cx_db *db, const char *token, cx_err *err);

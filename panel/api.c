@@ -97,8 +97,8 @@ static void api_tenant(rq *q)
                 api_deadletters_action(q, t, q->seg[4], q->seg[5]);
         else if (what && !strcmp(what, "exact") && q->n_seg == 4 && get)
                 api_exact_show(q, t);
-        else if (what && !strcmp(what, "exact") && q->n_seg == 5 &&
-                 !strcmp(q->seg[4], "connect") && method_is(q, "POST"))
+        else if (what && !strcmp(what, "exact") && q->n_seg == 5 && !strcmp(q->seg[4], "connect") &&
+                 method_is(q, "POST"))
                 api_exact_connect(q, t);
         else if (what && !strcmp(what, "preview") && q->n_seg == 4 && method_is(q, "POST"))
                 api_tenants_preview(q, t);
@@ -129,8 +129,9 @@ static void api(rq *q)
         const char *sent;
 
         if (change && !same_origin(q)) {
-                rq_reply_error(q, 403, "cross-site request refused (Origin does not match the "
-                            "panel's address)");
+                rq_reply_error(q, 403,
+                               "cross-site request refused (Origin does not match the "
+                               "panel's address)");
                 return;
         }
         if (q->n_seg == 2 && !strcmp(q->seg[1], "login")) {
@@ -155,8 +156,9 @@ static void api(rq *q)
                                       json_pack("{s:s, s:s}", "user", q->user.name, "path",
                                                 cx_http_request_path(q->req)),
                                       "change without a valid CSRF token refused");
-                        rq_reply_error(q, 403, "missing or wrong X-CSRF-Token header: reload the "
-                                    "page and try again");
+                        rq_reply_error(q, 403,
+                                       "missing or wrong X-CSRF-Token header: reload the "
+                                       "page and try again");
                         return;
                 }
         }
@@ -191,8 +193,8 @@ void panel_route(void *ud, const cx_http_request *req, cx_http_reply *reply)
         pthread_mutex_lock(&q->p->lock);
         if (q->n_seg >= 1 && !strcmp(q->seg[0], "api"))
                 api(q);
-        else if (q->n_seg == 2 && !strcmp(q->seg[0], "oauth") && !strcmp(q->seg[1], "callback")
-                 && method_is(q, "GET"))
+        else if (q->n_seg == 2 && !strcmp(q->seg[0], "oauth") && !strcmp(q->seg[1], "callback") &&
+                 method_is(q, "GET"))
                 api_exact_callback(q);
         else if (!(method_is(q, "GET") && serve_asset(q, path)))
                 rq_reply_error(q, 404, "no such resource");

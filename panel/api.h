@@ -22,12 +22,12 @@
 typedef struct panel {
         cx_daemon *d;
         ops_ctx ops;
-        cx_producer *producer;     /**< made on the first redrive; NULL until then */
+        cx_producer *producer; /**< made on the first redrive; NULL until then */
         pthread_mutex_t lock;
         ops_auth_policy policy;
-        bool cookie_secure;        /**< Secure cookies (off only for http://localhost tests) */
-        char public_url[512];      /**< where browsers reach the panel; "" when unknown */
-        long lag_warn_s;           /**< extraction older than this: "lagging" */
+        bool cookie_secure;   /**< Secure cookies (off only for http://localhost tests) */
+        char public_url[512]; /**< where browsers reach the panel; "" when unknown */
+        long lag_warn_s;      /**< extraction older than this: "lagging" */
 } panel;
 
 /** @brief The route handler for every path (registered on "/"). */

@@ -66,10 +66,11 @@ void api_deadletters_action(rq *q, const char *t, const char *ids, const char *a
                 if (!q->p->producer && q->p->ops.brokers[0])
                         q->p->producer = cx_producer_new(q->p->ops.brokers, NULL, &err);
                 if (!q->p->producer && err.code == CX_OK)
-                        cx_fail(&err, CX_ERR_CONFIG, false, "redrive needs Kafka "
+                        cx_fail(&err, CX_ERR_CONFIG, false,
+                                "redrive needs Kafka "
                                 "(CX_KAFKA_BROKERS)");
-                rc = q->p->producer ? ops_deadletter_redrive(&q->p->ops, q->p->producer, id,
-                                                             &err) : -1;
+                rc = q->p->producer ? ops_deadletter_redrive(&q->p->ops, q->p->producer, id, &err)
+                                    : -1;
         } else if (!strcmp(action, "drop")) {
                 b = rq_body_object(q);
                 if (!b)
@@ -88,6 +89,7 @@ void api_deadletters_action(rq *q, const char *t, const char *ids, const char *a
         }
         snprintf(detail, sizeof(detail), "dead letter %lld", id);
         rq_audit(q, t, !strcmp(action, "drop") ? "deadletter.drop" : "deadletter.redrive", detail);
-        rq_reply_json(q, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
-                                     !strcmp(action, "drop") ? "dropped" : "redriven"));
+        rq_reply_json(q, 200,
+                      json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
+                                !strcmp(action, "drop") ? "dropped" : "redriven"));
 }

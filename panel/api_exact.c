@@ -19,10 +19,15 @@ void api_exact_show(rq *q, const char *t)
         cx_err err = { 0 };
         json_t *show = ops_tenant_show(&q->p->ops, t, &err), *out;
         char cb[600];
-        static const char *const keep[] = {
-                "exact_base_url", "exact_division", "exact_client_id", "exact_client_secret_set",
-                "exact_redirect_uri", "token_state", "token_reason", "token_expires_at", NULL
-        };
+        static const char *const keep[] = { "exact_base_url",
+                                            "exact_division",
+                                            "exact_client_id",
+                                            "exact_client_secret_set",
+                                            "exact_redirect_uri",
+                                            "token_state",
+                                            "token_reason",
+                                            "token_expires_at",
+                                            NULL };
 
         if (!show) {
                 rq_reply_err(q, &err);
@@ -61,9 +66,12 @@ void api_exact_connect(rq *q, const char *t)
                         return;
                 }
         } else if (cb[0] && strcmp(redirect, cb) != 0) {
-                rq_reply_error(q, 409, "the tenant's Exact redirect URI is %s, but the panel "
-                            "receives consents at %s: an operator must change it (connector-admin"
-                            " tenants update --redirect-uri) and in the Exact app", redirect, cb);
+                rq_reply_error(
+                        q, 409,
+                        "the tenant's Exact redirect URI is %s, but the panel "
+                        "receives consents at %s: an operator must change it (connector-admin"
+                        " tenants update --redirect-uri) and in the Exact app",
+                        redirect, cb);
                 json_decref(show);
                 return;
         }
@@ -95,20 +103,23 @@ void api_exact_callback(rq *q)
                 return;
         }
         if (!state || !*state || strlen(state) > 64 || !code || !*code || strlen(code) > 4096) {
-                rq_reply_html(q, 400, "Consent failed", "The answer from Exact Online has no code "
-                           "or state.", NULL);
+                rq_reply_html(q, 400, "Consent failed",
+                              "The answer from Exact Online has no code "
+                              "or state.",
+                              NULL);
                 return;
         }
         if (ops_consent_tenant(&q->p->ops, state, tenant, &err) < 0) {
-                rq_reply_html(q, 400, "Consent failed", "This consent is unknown or expired: start "
-                           "it again with \"Connect to Exact Online\".", NULL);
+                rq_reply_html(q, 400, "Consent failed",
+                              "This consent is unknown or expired: start "
+                              "it again with \"Connect to Exact Online\".",
+                              NULL);
                 return;
         }
         if (ops_consent_complete(&q->p->ops, tenant, code, state, &err) < 0) {
                 cx_log_fields(CX_LOG_WARN, "panel.consent_failed",
                               json_pack("{s:s}", "tenant", tenant), "%s", err.msg);
-                snprintf(msg, sizeof(msg), "Exact Online did not accept the consent: %s",
-                         err.msg);
+                snprintf(msg, sizeof(msg), "Exact Online did not accept the consent: %s", err.msg);
                 rq_reply_html(q, 502, "Consent failed", msg, NULL);
                 return;
         }

@@ -6,11 +6,11 @@
 
 json_t *api_session_json(const rq *q)
 {
-        json_t *j = json_pack("{s:s, s:s, s:s}", "user", q->user.name, "role", q->user.role,
-                              "csrf", q->csrf);
+        json_t *j = json_pack("{s:s, s:s, s:s}", "user", q->user.name, "role", q->user.role, "csrf",
+                              q->csrf);
 
-        json_object_set_new(j, "tenant", q->user.tenant[0] ? json_string(q->user.tenant)
-                                                           : json_null());
+        json_object_set_new(j, "tenant",
+                            q->user.tenant[0] ? json_string(q->user.tenant) : json_null());
         return j;
 }
 
@@ -30,13 +30,14 @@ void api_session_login(rq *q)
                 rq_reply_error(q, 400, "expected {\"user\": ..., \"password\": ...}");
                 return;
         }
-        if (ops_login(q->p->d->db, &q->p->policy, name, pw, &q->user, q->token, q->csrf,
-                       &retry, &err) < 0) {
+        if (ops_login(q->p->d->db, &q->p->policy, name, pw, &q->user, q->token, q->csrf, &retry,
+                      &err) < 0) {
                 json_decref(b);
                 cx_counter_add("cx_panel_logins_total", "sign-in attempts by result",
-                               err.code == CX_ERR_LIMIT ? "result=\"throttled\"" :
-                               err.code == CX_ERR_INVALID ? "result=\"refused\"" :
-                                                            "result=\"error\"", 1);
+                               err.code == CX_ERR_LIMIT     ? "result=\"throttled\""
+                               : err.code == CX_ERR_INVALID ? "result=\"refused\""
+                                                            : "result=\"error\"",
+                               1);
                 if (err.code == CX_ERR_INVALID) {
                         rq_reply_error(q, 401, "%s", err.msg);
                         return;
@@ -48,12 +49,12 @@ void api_session_login(rq *q)
         }
         json_decref(b);
         cx_counter_add("cx_panel_logins_total", "sign-in attempts by result", "result=\"ok\"", 1);
-        cx_log_fields(CX_LOG_INFO, "panel.login", json_pack("{s:s, s:s}", "user", q->user.name,
-                                                             "role", q->user.role),
+        cx_log_fields(CX_LOG_INFO, "panel.login",
+                      json_pack("{s:s, s:s}", "user", q->user.name, "role", q->user.role),
                       "panel user %s signed in", q->user.name);
         rq_add_header(q, "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
-                   rq_cookie_name(q->p), q->token, q->p->policy.session_ttl_s,
-                   q->p->cookie_secure ? "; Secure" : "");
+                      rq_cookie_name(q->p), q->token, q->p->policy.session_ttl_s,
+                      q->p->cookie_secure ? "; Secure" : "");
         rq_reply_json(q, 200, api_session_json(q));
 }
 
@@ -66,6 +67,6 @@ void api_session_logout(rq *q)
                 return;
         }
         rq_add_header(q, "Set-Cookie: %s=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",
-                   rq_cookie_name(q->p), q->p->cookie_secure ? "; Secure" : "");
+                      rq_cookie_name(q->p), q->p->cookie_secure ? "; Secure" : "");
         rq_reply_json(q, 200, json_pack("{s:b}", "signed_out", 1));
 }

@@ -16,8 +16,8 @@ static void derive_state(const panel *p, json_t *st)
         json_t *counts = json_object_get(st, "counts");
         json_t *budget = json_object_get(st, "budget");
         json_t *lag = json_object_get(json_object_get(st, "extraction"), "lag_seconds");
-        const char *token = json_string_value(json_object_get(json_object_get(st, "token"),
-                                                              "state"));
+        const char *token = json_string_value(
+                json_object_get(json_object_get(st, "token"), "state"));
         const char *state = "healthy", *why = "everything is flowing";
         char buf[160];
 
@@ -33,8 +33,8 @@ static void derive_state(const panel *p, json_t *st)
                 state = "failing";
                 snprintf(buf, sizeof(buf), "%lld failed, %lld dead letters open",
                          (long long)json_integer_value(json_object_get(counts, "failed")),
-                         (long long)json_integer_value(json_object_get(counts,
-                                                                       "dead_letters_open")));
+                         (long long)json_integer_value(
+                                 json_object_get(counts, "dead_letters_open")));
                 why = buf;
         } else if (!json_is_integer(lag)) {
                 state = "lagging";
@@ -72,7 +72,8 @@ void api_tenants_list(rq *q)
         } else {
                 mine = all;
         }
-        json_array_foreach(mine, i, st) {
+        json_array_foreach(mine, i, st)
+        {
                 const char *t = json_string_value(json_object_get(st, "tenant"));
 
                 derive_state(q->p, st);
@@ -199,19 +200,25 @@ void api_tenants_log(rq *q, const char *t)
                 rq_reply_error(q, 400, "%s", err.msg);
                 return;
         }
-        f = (ops_synclog_filter){ .status = status, .stage = stage, .entity = entity,
-                                  .text = text, .before = before,
+        f = (ops_synclog_filter){ .status = status,
+                                  .stage = stage,
+                                  .entity = entity,
+                                  .text = text,
+                                  .before = before,
                                   .since = since ? since_iso : NULL,
-                                  .until = until ? until_iso : NULL, .limit = n };
+                                  .until = until ? until_iso : NULL,
+                                  .limit = n };
         rows = ops_synclog_list(&q->p->ops, t, &f, &err);
         if (!rows) {
                 rq_reply_err(q, &err);
                 return;
         }
-        last = json_array_size(rows) == (size_t)n ?
-               json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id") : NULL;
-        rq_reply_json(q, 200, json_pack("{s:o, s:O}", "entries", rows, "next_before",
-                                     last ? last : json_null()));
+        last = json_array_size(rows) == (size_t)n
+                       ? json_object_get(json_array_get(rows, json_array_size(rows) - 1), "id")
+                       : NULL;
+        rq_reply_json(
+                q, 200,
+                json_pack("{s:o, s:O}", "entries", rows, "next_before", last ? last : json_null()));
 }
 
 void api_tenants_preview(rq *q, const char *t)

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 struct panel_asset {
-        const char *path;          /**< "/index.html", "/app.js", ... */
+        const char *path; /**< "/index.html", "/app.js", ... */
         const char *content_type;
         const unsigned char *data;
         size_t len;

@@ -75,8 +75,10 @@ int main(int argc, char **argv)
         cx_err err = { 0 };
         const char *key;
 
-        cx_daemon_start(&d, PROG, "the control panel: web page and JSON API for operators and "
-                        "shop owners", panel_vars, argc, argv, environ);
+        cx_daemon_start(&d, PROG,
+                        "the control panel: web page and JSON API for operators and "
+                        "shop owners",
+                        panel_vars, argc, argv, environ);
         memset(&p, 0, sizeof(p));
         pthread_mutex_init(&p.lock, NULL);
         p.d = &d;
@@ -104,7 +106,8 @@ int main(int argc, char **argv)
                 p.public_url[strlen(p.public_url) - 1] = '\0';
         if (!p.cookie_secure && (!local_http(p.public_url) ||
                                  strcmp(cx_config_str(d.cfg, "CX_HTTP_ADDR"), "127.0.0.1"))) {
-                cx_log(CX_LOG_ERROR, "startup.failed", "CX_PANEL_COOKIE_SECURE=false is only for "
+                cx_log(CX_LOG_ERROR, "startup.failed",
+                       "CX_PANEL_COOKIE_SECURE=false is only for "
                        "tests: it needs CX_PANEL_PUBLIC_URL on http://localhost or "
                        "http://127.0.0.1 and CX_HTTP_ADDR=127.0.0.1");
                 cx_daemon_finish(&d);
@@ -123,8 +126,10 @@ int main(int argc, char **argv)
         while (cx_running()) {
                 bool ok = schema_ready(&p);
 
-                cx_daemon_set_ready(&d, ok, ok ? NULL : "database unreachable or schema not "
-                                    "migrated (run connector-admin migrate)");
+                cx_daemon_set_ready(&d, ok,
+                                    ok ? NULL
+                                       : "database unreachable or schema not "
+                                         "migrated (run connector-admin migrate)");
                 for (int i = 0; i < 10 && cx_running(); i++)
                         usleep(100 * 1000);
         }

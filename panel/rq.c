@@ -32,9 +32,10 @@ void rq_add_header(rq *q, const char *fmt, ...)
 
 void rq_security_headers(rq *q)
 {
-        rq_add_header(q, "Content-Security-Policy: default-src 'self'; script-src 'self'; "
-                   "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-                   "frame-ancestors 'none'; form-action 'self'");
+        rq_add_header(q,
+                      "Content-Security-Policy: default-src 'self'; script-src 'self'; "
+                      "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                      "frame-ancestors 'none'; form-action 'self'");
         rq_add_header(q, "X-Content-Type-Options: nosniff");
         rq_add_header(q, "X-Frame-Options: DENY");
         rq_add_header(q, "Referrer-Policy: no-referrer");
@@ -70,39 +71,27 @@ void rq_reply_err(rq *q, const cx_err *err)
 {
         switch (err->code) {
         case CX_ERR_PARSE:
-        case CX_ERR_CONFIG:
-                rq_reply_error(q, 400, "%s", err->msg);
-                return;
-        case CX_ERR_INVALID:
-                rq_reply_error(q, 409, "%s", err->msg);
-                return;
-        case CX_ERR_NOT_FOUND:
-                rq_reply_error(q, 404, "%s", err->msg);
-                return;
-        case CX_ERR_LIMIT:
-                rq_reply_error(q, 429, "%s", err->msg);
-                return;
-        case CX_ERR_HTTP:
-                rq_reply_error(q, 502, "%s", err->msg);
-                return;
-        case CX_ERR_KAFKA:
-                rq_reply_error(q, 503, "Kafka: %s", err->msg);
-                return;
+        case CX_ERR_CONFIG: rq_reply_error(q, 400, "%s", err->msg); return;
+        case CX_ERR_INVALID: rq_reply_error(q, 409, "%s", err->msg); return;
+        case CX_ERR_NOT_FOUND: rq_reply_error(q, 404, "%s", err->msg); return;
+        case CX_ERR_LIMIT: rq_reply_error(q, 429, "%s", err->msg); return;
+        case CX_ERR_HTTP: rq_reply_error(q, 502, "%s", err->msg); return;
+        case CX_ERR_KAFKA: rq_reply_error(q, 503, "Kafka: %s", err->msg); return;
         default:
                 cx_log_fields(CX_LOG_ERROR, "panel.internal",
-                              json_pack("{s:s, s:s}", "path", cx_http_request_path(q->req),
-                                        "code", cx_code_name(err->code)),
+                              json_pack("{s:s, s:s}", "path", cx_http_request_path(q->req), "code",
+                                        cx_code_name(err->code)),
                               "%s", err->msg);
                 rq_reply_error(q, 500, "internal error (%s); the panel's log has the details",
-                            cx_code_name(err->code));
+                               cx_code_name(err->code));
         }
 }
 
 void rq_audit(rq *q, const char *tenant, const char *action, const char *detail)
 {
         cx_log_fields(CX_LOG_INFO, "panel.change",
-                      json_pack("{s:s, s:s, s:s, s:s}", "user", q->user.name, "role",
-                                q->user.role, "tenant", tenant ? tenant : "", "action", action),
+                      json_pack("{s:s, s:s, s:s, s:s}", "user", q->user.name, "role", q->user.role,
+                                "tenant", tenant ? tenant : "", "action", action),
                       "%s by %s: %s", action, q->user.name, detail ? detail : "");
 }
 
@@ -145,13 +134,13 @@ json_t *rq_body_object(rq *q)
         }
         if (len > PANEL_MAX_BODY) {
                 rq_reply_error(q, 413, "request body too large (%zu bytes; the limit is %d)", len,
-                            PANEL_MAX_BODY);
+                               PANEL_MAX_BODY);
                 return NULL;
         }
         j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!j) {
                 rq_reply_error(q, 400, "malformed JSON: %s (line %d, column %d)", jerr.text,
-                            jerr.line, jerr.column);
+                               jerr.line, jerr.column);
                 return NULL;
         }
         if (!json_is_object(j)) {
@@ -210,8 +199,12 @@ static char *html_escape(const char *s)
                 return NULL;
         o = out;
         for (const char *c = s; *c; c++) {
-                const char *rep = *c == '&' ? "&amp;" : *c == '<' ? "&lt;" : *c == '>' ? "&gt;" :
-                                  *c == '"' ? "&quot;" : *c == '\'' ? "&#39;" : NULL;
+                const char *rep = *c == '&'    ? "&amp;"
+                                  : *c == '<'  ? "&lt;"
+                                  : *c == '>'  ? "&gt;"
+                                  : *c == '"'  ? "&quot;"
+                                  : *c == '\'' ? "&#39;"
+                                               : NULL;
 
                 if (rep) {
                         memcpy(o, rep, strlen(rep));
@@ -233,14 +226,14 @@ void rq_reply_html(rq *q, int status, const char *title, const char *msg, const 
         etitle = html_escape(title);
         emsg = html_escape(msg);
         if (!etitle || !emsg ||
-            asprintf(&html, "<!doctype html><html><head><meta charset=\"utf-8\">"
+            asprintf(&html,
+                     "<!doctype html><html><head><meta charset=\"utf-8\">"
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                      "%s%s%s<title>%s</title><link rel=\"stylesheet\" href=\"/app.css\"></head>"
                      "<body><main class=\"card narrow\"><h1>%s</h1><p>%s</p>"
                      "<p><a href=\"%s\">Back to the control panel</a></p></main></body></html>",
-                     next ? "<meta http-equiv=\"refresh\" content=\"2; url=" : "",
-                     next ? next : "", next ? "\">" : "", etitle, etitle, emsg,
-                     next ? next : "/") < 0)
+                     next ? "<meta http-equiv=\"refresh\" content=\"2; url=" : "", next ? next : "",
+                     next ? "\">" : "", etitle, etitle, emsg, next ? next : "/") < 0)
                 html = NULL;
         free(etitle);
         free(emsg);

@@ -42,8 +42,7 @@ void rq_security_headers(rq *q);
 void rq_reply_json(rq *q, int status, json_t *j);
 
 /** @brief Reply @p status with {"error": message}. */
-void rq_reply_error(rq *q, int status, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+void rq_reply_error(rq *q, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /** @brief Reply with the status for an operation's @p err; internal details stay in the log. */
 void rq_reply_err(rq *q, const cx_err *err);

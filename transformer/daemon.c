@@ -58,8 +58,8 @@ static void count(const char *result)
         char label[64];
 
         cx_metrics_label(label, sizeof(label), "result", result);
-        cx_counter_add("cx_transformer_records_total", "Shop events transformed, by outcome",
-                       label, 1);
+        cx_counter_add("cx_transformer_records_total", "Shop events transformed, by outcome", label,
+                       1);
 }
 
 /* Send the command text @p text (freed here) to exact.commands in the open transaction. */
@@ -87,12 +87,11 @@ static int produce_command(struct transformer *t, const char *tenant, json_t *cm
 }
 
 static int dead_letter(struct transformer *t, const rd_kafka_message_t *m, const char *tenant,
-                       const char *source_id, const char *trace_id, const char *reason,
-                       cx_err *err)
+                       const char *source_id, const char *trace_id, const char *reason, cx_err *err)
 {
         char *payload = strndup(m->payload ? (const char *)m->payload : "", m->len);
-        cx_dead_letter dl = { tenant ? tenant : "", "transform", rd_kafka_topic_name(m->rkt),
-                              source_id ? source_id : "", reason, payload,
+        cx_dead_letter dl = { tenant ? tenant : "",       "transform", rd_kafka_topic_name(m->rkt),
+                              source_id ? source_id : "", reason,      payload,
                               trace_id ? trace_id : "" };
         int rc = cx_dead_letter_publish(t->producer, false, t->d.db, &dl, err);
 
@@ -151,14 +150,13 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m,
         if (produce_text(t, tenant, booking_command_dumps(&b, r, trace_id), err) < 0)
                 goto fail;
         if (b.threshold_net_cents > 0 &&
-            rules_store_oss_add(t->rules, tenant, year, source_id, b.threshold_net_cents,
-                                err) < 0)
+            rules_store_oss_add(t->rules, tenant, year, source_id, b.threshold_net_cents, err) < 0)
                 goto fail;
-        snprintf(msg, sizeof(msg), "%s: %s, gross %lld.%02lld, %zu line(s)",
-                 b.endpoint, vat_scenario_name(b.decision.scenario), b.gross_cents / 100,
-                 b.gross_cents % 100, json_array_size(json_object_get(b.body,
-                         r->book_as == BOOK_AS_SALES_INVOICE ? "SalesInvoiceLines"
-                                                             : "SalesOrderLines")));
+        snprintf(msg, sizeof(msg), "%s: %s, gross %lld.%02lld, %zu line(s)", b.endpoint,
+                 vat_scenario_name(b.decision.scenario), b.gross_cents / 100, b.gross_cents % 100,
+                 json_array_size(json_object_get(b.body, r->book_as == BOOK_AS_SALES_INVOICE
+                                                                 ? "SalesInvoiceLines"
+                                                                 : "SalesOrderLines")));
         booking_clear(&b);
         return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "ok", msg, trace_id,
                            err);
@@ -195,8 +193,10 @@ static int transform_message(struct transformer *t, const rd_kafka_message_t *m,
         trace_id = str_member(env, "trace_id");
         payload = json_object_get(env, "payload");
         if (!*tenant || strcmp(tenant, key)) {
-                snprintf(why, sizeof(why), "envelope tenant \"%s\" does not match message key "
-                         "\"%s\"", tenant, key);
+                snprintf(why, sizeof(why),
+                         "envelope tenant \"%s\" does not match message key "
+                         "\"%s\"",
+                         tenant, key);
                 rc = dead_letter(t, m, key, source_id, trace_id, why, err);
                 goto out;
         }
@@ -241,8 +241,10 @@ static int transform_message(struct transformer *t, const rd_kafka_message_t *m,
                 rc = cmd ? produce_command(t, tenant, cmd, err)
                          : dead_letter(t, m, tenant, source_id, trace_id, why, err);
         } else {
-                snprintf(why, sizeof(why), "unknown entity \"%s\" (expected order, product or "
-                         "customer)", entity);
+                snprintf(why, sizeof(why),
+                         "unknown entity \"%s\" (expected order, product or "
+                         "customer)",
+                         entity);
                 rc = dead_letter(t, m, tenant, source_id, trace_id, why, err);
         }
 out:

@@ -9,10 +9,10 @@
 
 struct cached_rules {
         char *tenant;
-        long version;       /* mapping_rules.version, -1 when there are none */
+        long version; /* mapping_rules.version, -1 when there are none */
         bool enabled;
         struct rules *rules;
-        char why[256];      /* why rules is NULL */
+        char why[256]; /* why rules is NULL */
         long long checked_at;
         struct cached_rules *next;
 };
@@ -95,8 +95,8 @@ static int load(rules_store *s, struct cached_rules *c, cx_err *err)
                         c->rules = NULL;
                 }
                 if (!c->rules)
-                        snprintf(c->why, sizeof(c->why), "mapping rules of \"%.40s\" are invalid: %.180s",
-                                 c->tenant, perr);
+                        snprintf(c->why, sizeof(c->why),
+                                 "mapping rules of \"%.40s\" are invalid: %.180s", c->tenant, perr);
                 else
                         cx_log_fields(CX_LOG_INFO, "rules.loaded",
                                       json_pack("{s:s, s:i}", "tenant", c->tenant, "version",
@@ -132,8 +132,8 @@ static int stale(rules_store *s, struct cached_rules *c, bool *changed, cx_err *
         return 0;
 }
 
-const struct rules *rules_store_get(rules_store *s, const char *tenant, char *why,
-                                    size_t why_size, cx_err *err)
+const struct rules *rules_store_get(rules_store *s, const char *tenant, char *why, size_t why_size,
+                                    cx_err *err)
 {
         struct cached_rules *c;
         bool changed = false;

@@ -31,13 +31,24 @@ bool territory_iso_known(const char *cc)
 
 /* Overseas countries and territories with their own ISO code: all outside the EU VAT area. */
 static const char *const outside_codes[][2] = {
-        {"EA", "Ceuta/Melilla"},   {"IC", "Canary Islands"},  {"GP", "Guadeloupe"},
-        {"MQ", "Martinique"},      {"GF", "French Guiana"},   {"RE", "Reunion"},
-        {"YT", "Mayotte"},         {"MF", "Saint-Martin"},    {"PM", "Saint-Pierre-et-Miquelon"},
-        {"BL", "Saint-Barthelemy"}, {"WF", "Wallis and Futuna"}, {"PF", "French Polynesia"},
-        {"NC", "New Caledonia"},   {"TF", "French Southern Territories"},
-        {"AX", "Aland Islands"},   {"JE", "Jersey"},          {"GG", "Guernsey"},
-        {"IM", "Isle of Man"},
+        { "EA", "Ceuta/Melilla" },
+        { "IC", "Canary Islands" },
+        { "GP", "Guadeloupe" },
+        { "MQ", "Martinique" },
+        { "GF", "French Guiana" },
+        { "RE", "Reunion" },
+        { "YT", "Mayotte" },
+        { "MF", "Saint-Martin" },
+        { "PM", "Saint-Pierre-et-Miquelon" },
+        { "BL", "Saint-Barthelemy" },
+        { "WF", "Wallis and Futuna" },
+        { "PF", "French Polynesia" },
+        { "NC", "New Caledonia" },
+        { "TF", "French Southern Territories" },
+        { "AX", "Aland Islands" },
+        { "JE", "Jersey" },
+        { "GG", "Guernsey" },
+        { "IM", "Isle of Man" },
 };
 
 static void set_code(char dst[3], const char *src)
@@ -85,8 +96,7 @@ static const char *special_by_postcode(const char *cc, const char *pc)
         if (!strcmp(cc, "FR") && is_digits(pc, 5)) {
                 if (!strncmp(pc, "97", 2))
                         return "French overseas department/collectivity";
-                if (!strncmp(pc, "986", 3) || !strncmp(pc, "987", 3) ||
-                    !strncmp(pc, "988", 3))
+                if (!strncmp(pc, "986", 3) || !strncmp(pc, "987", 3) || !strncmp(pc, "988", 3))
                         return "French overseas collectivity";
         }
         if (!strcmp(cc, "GR") && (!strcmp(pc, "63086") || !strcmp(pc, "63087")))

@@ -12,9 +12,9 @@ enum territory_kind {
 
 struct territory {
         enum territory_kind kind;
-        char vat_country[3];  /* EU: whose VAT rules apply (MC -> FR, GB+BT -> XI) */
-        char iso[3];          /* the country code as given, upper-cased */
-        const char *special;  /* name of the special territory that decided it, or NULL */
+        char vat_country[3]; /* EU: whose VAT rules apply (MC -> FR, GB+BT -> XI) */
+        char iso[3];         /* the country code as given, upper-cased */
+        const char *special; /* name of the special territory that decided it, or NULL */
 };
 
 /* Resolves a country code (ISO 3166 alpha-2, case-insensitive; EL is taken as GR) and a

@@ -107,8 +107,8 @@ static enum vat_number_status check_bg(const char *n, size_t len)
         if ((len != 9 && len != 10) || !all_digits(n, len))
                 return VAT_NUMBER_FORMAT_INVALID;
         if (len == 9) {
-                static const int w1[] = {1, 2, 3, 4, 5, 6, 7, 8};
-                static const int w2[] = {3, 4, 5, 6, 7, 8, 9, 10};
+                static const int w1[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+                static const int w2[] = { 3, 4, 5, 6, 7, 8, 9, 10 };
                 int c = weighted_sum(n, w1, 8) % 11;
 
                 if (c == 10)
@@ -116,16 +116,16 @@ static enum vat_number_status check_bg(const char *n, size_t len)
                 return c == dig(n[8]) ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
         }
         /* ten digits: personal number (EGN), foreigner number (PNF) or other */
-        static const int egn[] = {2, 4, 8, 5, 10, 9, 7, 3, 6};
-        static const int pnf[] = {21, 19, 17, 13, 11, 9, 7, 3, 1};
-        static const int oth[] = {4, 3, 2, 7, 6, 5, 4, 3, 2};
+        static const int egn[] = { 2, 4, 8, 5, 10, 9, 7, 3, 6 };
+        static const int pnf[] = { 21, 19, 17, 13, 11, 9, 7, 3, 1 };
+        static const int oth[] = { 4, 3, 2, 7, 6, 5, 4, 3, 2 };
         int last = dig(n[9]);
         int month = dig(n[2]) * 10 + dig(n[3]);
         int day = dig(n[4]) * 10 + dig(n[5]);
         /* EGN months are offset by 20 (1800s) or 40 (2000s) */
-        bool egn_date = day >= 1 && day <= 31 && ((month >= 1 && month <= 12) ||
-                                                  (month >= 21 && month <= 32) ||
-                                                  (month >= 41 && month <= 52));
+        bool egn_date = day >= 1 && day <= 31 &&
+                        ((month >= 1 && month <= 12) || (month >= 21 && month <= 32) ||
+                         (month >= 41 && month <= 52));
 
         if (egn_date && weighted_sum(n, egn, 9) % 11 % 10 == last)
                 return VAT_NUMBER_VALID;
@@ -142,7 +142,7 @@ static enum vat_number_status check_bg(const char *n, size_t len)
 
 static enum vat_number_status check_cy(const char *n, size_t len)
 {
-        static const int tr[] = {1, 0, 5, 7, 9, 13, 15, 17, 19, 21};
+        static const int tr[] = { 1, 0, 5, 7, 9, 13, 15, 17, 19, 21 };
 
         if (len != 9 || !all_digits(n, 8) || !isupper((unsigned char)n[8]))
                 return VAT_NUMBER_FORMAT_INVALID;
@@ -160,7 +160,7 @@ static enum vat_number_status check_cz(const char *n, size_t len)
         if (len < 8 || len > 10 || !all_digits(n, len))
                 return VAT_NUMBER_FORMAT_INVALID;
         if (len == 8) {
-                static const int w[] = {8, 7, 6, 5, 4, 3, 2};
+                static const int w[] = { 8, 7, 6, 5, 4, 3, 2 };
 
                 if (n[0] == '9')
                         return VAT_NUMBER_FORMAT_INVALID;
@@ -193,7 +193,7 @@ static enum vat_number_status check_de(const char *n, size_t len)
 
 static enum vat_number_status check_dk(const char *n, size_t len)
 {
-        static const int w[] = {2, 7, 6, 5, 4, 3, 2, 1};
+        static const int w[] = { 2, 7, 6, 5, 4, 3, 2, 1 };
 
         if (len != 8 || !all_digits(n, 8) || n[0] == '0')
                 return VAT_NUMBER_FORMAT_INVALID;
@@ -202,7 +202,7 @@ static enum vat_number_status check_dk(const char *n, size_t len)
 
 static enum vat_number_status check_ee(const char *n, size_t len)
 {
-        static const int w[] = {3, 7, 1, 3, 7, 1, 3, 7, 1};
+        static const int w[] = { 3, 7, 1, 3, 7, 1, 3, 7, 1 };
 
         if (len != 9 || !all_digits(n, 9))
                 return VAT_NUMBER_FORMAT_INVALID;
@@ -251,7 +251,7 @@ static enum vat_number_status check_es(const char *n, size_t len)
                 for (int i = 1; i < 8; i++)
                         num = num * 10 + dig(n[i]);
                 return dni_letters[num % 23] == n[8] ? VAT_NUMBER_VALID
-                                                      : VAT_NUMBER_CHECKSUM_INVALID;
+                                                     : VAT_NUMBER_CHECKSUM_INVALID;
         }
         if (!strchr("ABCDEFGHJNPQRSUVW", n[0]))
                 return VAT_NUMBER_FORMAT_INVALID;
@@ -270,7 +270,7 @@ static enum vat_number_status check_es(const char *n, size_t len)
 
 static enum vat_number_status check_fi(const char *n, size_t len)
 {
-        static const int w[] = {7, 9, 10, 5, 8, 4, 2, 1};
+        static const int w[] = { 7, 9, 10, 5, 8, 4, 2, 1 };
 
         if (len != 8 || !all_digits(n, 8))
                 return VAT_NUMBER_FORMAT_INVALID;
@@ -284,8 +284,8 @@ static enum vat_number_status check_fr(const char *n, size_t len)
         for (int i = 0; i < 2; i++) {
                 char c = n[i];
 
-                if (!isdigit((unsigned char)c) && (!isupper((unsigned char)c) || c == 'I' ||
-                                                   c == 'O'))
+                if (!isdigit((unsigned char)c) &&
+                    (!isupper((unsigned char)c) || c == 'I' || c == 'O'))
                         return VAT_NUMBER_FORMAT_INVALID;
         }
         /* SIREN 000... are Monaco numbers without a Luhn-valid SIREN */
@@ -311,7 +311,7 @@ static enum vat_number_status check_hr(const char *n, size_t len)
 
 static enum vat_number_status check_hu(const char *n, size_t len)
 {
-        static const int w[] = {9, 7, 3, 1, 9, 7, 3, 1};
+        static const int w[] = { 9, 7, 3, 1, 9, 7, 3, 1 };
 
         if (len != 8 || !all_digits(n, 8))
                 return VAT_NUMBER_FORMAT_INVALID;
@@ -326,8 +326,8 @@ static enum vat_number_status check_ie(const char *n, size_t len)
         if (len != 8 && len != 9)
                 return VAT_NUMBER_FORMAT_INVALID;
         if (len == 8 && isdigit((unsigned char)n[0]) &&
-            (isupper((unsigned char)n[1]) || n[1] == '+' || n[1] == '*') &&
-            all_digits(n + 2, 5) && isupper((unsigned char)n[7])) {
+            (isupper((unsigned char)n[1]) || n[1] == '+' || n[1] == '*') && all_digits(n + 2, 5) &&
+            isupper((unsigned char)n[7])) {
                 /* old style: digit, letter or + or *, five digits, check letter */
                 num[0] = '0';
                 memcpy(num + 1, n + 2, 5);
@@ -364,8 +364,8 @@ static enum vat_number_status check_it(const char *n, size_t len)
                 return VAT_NUMBER_FORMAT_INVALID;
         int office = dig(n[7]) * 100 + dig(n[8]) * 10 + dig(n[9]);
 
-        if (!((office >= 1 && office <= 100) || office == 120 || office == 121 ||
-              office == 888 || office == 999))
+        if (!((office >= 1 && office <= 100) || office == 120 || office == 121 || office == 888 ||
+              office == 999))
                 return VAT_NUMBER_FORMAT_INVALID;
         return luhn_sum(n, 11) == 0 ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
 }
@@ -400,18 +400,18 @@ static enum vat_number_status check_lu(const char *n, size_t len)
         for (int i = 0; i < 6; i++)
                 head = head * 10 + dig(n[i]);
         return head % 89 == dig(n[6]) * 10 + dig(n[7]) ? VAT_NUMBER_VALID
-                                                        : VAT_NUMBER_CHECKSUM_INVALID;
+                                                       : VAT_NUMBER_CHECKSUM_INVALID;
 }
 
 static enum vat_number_status check_lv(const char *n, size_t len)
 {
-        static const int w[] = {9, 1, 4, 8, 3, 10, 2, 5, 7, 6, 1};
+        static const int w[] = { 9, 1, 4, 8, 3, 10, 2, 5, 7, 6, 1 };
 
         if (len != 11 || !all_digits(n, 11))
                 return VAT_NUMBER_FORMAT_INVALID;
         if (dig(n[0]) > 3)
                 return weighted_sum(n, w, 11) % 11 == 3 ? VAT_NUMBER_VALID
-                                                         : VAT_NUMBER_CHECKSUM_INVALID;
+                                                        : VAT_NUMBER_CHECKSUM_INVALID;
         /* natural person: the first six digits are a birth date ddmmyy */
         int day = dig(n[0]) * 10 + dig(n[1]);
         int month = dig(n[2]) * 10 + dig(n[3]);
@@ -423,7 +423,7 @@ static enum vat_number_status check_lv(const char *n, size_t len)
 
 static enum vat_number_status check_mt(const char *n, size_t len)
 {
-        static const int w[] = {3, 4, 6, 7, 8, 9, 10, 1};
+        static const int w[] = { 3, 4, 6, 7, 8, 9, 10, 1 };
 
         if (len != 8 || !all_digits(n, 8) || n[0] == '0')
                 return VAT_NUMBER_FORMAT_INVALID;
@@ -469,7 +469,7 @@ static enum vat_number_status check_nl(const char *n, size_t len)
                 return VAT_NUMBER_VALID;
         /* RSIN-based numbers: 11-proof on the nine digits, sequence number > 0 */
         if (all_digits(n, 9) && !(n[10] == '0' && n[11] == '0')) {
-                static const int w[] = {9, 8, 7, 6, 5, 4, 3, 2};
+                static const int w[] = { 9, 8, 7, 6, 5, 4, 3, 2 };
                 int sum = weighted_sum(n, w, 8) - dig(n[8]);
 
                 if (sum % 11 == 0 && strncmp(n, "000000000", 9))
@@ -480,17 +480,16 @@ static enum vat_number_status check_nl(const char *n, size_t len)
 
 static enum vat_number_status check_pl(const char *n, size_t len)
 {
-        static const int w[] = {6, 5, 7, 2, 3, 4, 5, 6, 7, -1};
+        static const int w[] = { 6, 5, 7, 2, 3, 4, 5, 6, 7, -1 };
 
         if (len != 10 || !all_digits(n, 10))
                 return VAT_NUMBER_FORMAT_INVALID;
-        return weighted_sum(n, w, 10) % 11 == 0 ? VAT_NUMBER_VALID
-                                                 : VAT_NUMBER_CHECKSUM_INVALID;
+        return weighted_sum(n, w, 10) % 11 == 0 ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
 }
 
 static enum vat_number_status check_pt(const char *n, size_t len)
 {
-        static const int w[] = {9, 8, 7, 6, 5, 4, 3, 2};
+        static const int w[] = { 9, 8, 7, 6, 5, 4, 3, 2 };
 
         if (len != 9 || !all_digits(n, 9) || n[0] == '0')
                 return VAT_NUMBER_FORMAT_INVALID;
@@ -501,7 +500,7 @@ static enum vat_number_status check_pt(const char *n, size_t len)
 
 static enum vat_number_status check_ro(const char *n, size_t len)
 {
-        static const int w[] = {7, 5, 3, 2, 1, 7, 5, 3, 2};
+        static const int w[] = { 7, 5, 3, 2, 1, 7, 5, 3, 2 };
 
         if (len < 2 || len > 10 || !all_digits(n, len) || n[0] == '0')
                 return VAT_NUMBER_FORMAT_INVALID;
@@ -524,7 +523,7 @@ static enum vat_number_status check_se(const char *n, size_t len)
 
 static enum vat_number_status check_si(const char *n, size_t len)
 {
-        static const int w[] = {8, 7, 6, 5, 4, 3, 2};
+        static const int w[] = { 8, 7, 6, 5, 4, 3, 2 };
 
         if (len != 8 || !all_digits(n, 8) || n[0] == '0')
                 return VAT_NUMBER_FORMAT_INVALID;
@@ -546,10 +545,9 @@ static enum vat_number_status check_sk(const char *n, size_t len)
 
 static enum vat_number_status check_xi(const char *n, size_t len)
 {
-        static const int w[] = {8, 7, 6, 5, 4, 3, 2, 10, 1};
+        static const int w[] = { 8, 7, 6, 5, 4, 3, 2, 10, 1 };
 
-        if (len == 5 && (!strncmp(n, "GD", 2) || !strncmp(n, "HA", 2)) &&
-            all_digits(n + 2, 3)) {
+        if (len == 5 && (!strncmp(n, "GD", 2) || !strncmp(n, "HA", 2)) && all_digits(n + 2, 3)) {
                 int v = dig(n[2]) * 100 + dig(n[3]) * 10 + dig(n[4]);
 
                 /* government departments below 500, health authorities from 500 */
@@ -570,16 +568,16 @@ static const struct {
         const char iso[3];
         enum vat_number_status (*check)(const char *n, size_t len);
 } checkers[] = {
-        {"AT", "AT", check_at}, {"BE", "BE", check_be}, {"BG", "BG", check_bg},
-        {"CY", "CY", check_cy}, {"CZ", "CZ", check_cz}, {"DE", "DE", check_de},
-        {"DK", "DK", check_dk}, {"EE", "EE", check_ee}, {"EL", "GR", check_el},
-        {"ES", "ES", check_es}, {"FI", "FI", check_fi}, {"FR", "FR", check_fr},
-        {"HR", "HR", check_hr}, {"HU", "HU", check_hu}, {"IE", "IE", check_ie},
-        {"IT", "IT", check_it}, {"LT", "LT", check_lt}, {"LU", "LU", check_lu},
-        {"LV", "LV", check_lv}, {"MT", "MT", check_mt}, {"NL", "NL", check_nl},
-        {"PL", "PL", check_pl}, {"PT", "PT", check_pt}, {"RO", "RO", check_ro},
-        {"SE", "SE", check_se}, {"SI", "SI", check_si}, {"SK", "SK", check_sk},
-        {"XI", "XI", check_xi},
+        { "AT", "AT", check_at }, { "BE", "BE", check_be }, { "BG", "BG", check_bg },
+        { "CY", "CY", check_cy }, { "CZ", "CZ", check_cz }, { "DE", "DE", check_de },
+        { "DK", "DK", check_dk }, { "EE", "EE", check_ee }, { "EL", "GR", check_el },
+        { "ES", "ES", check_es }, { "FI", "FI", check_fi }, { "FR", "FR", check_fr },
+        { "HR", "HR", check_hr }, { "HU", "HU", check_hu }, { "IE", "IE", check_ie },
+        { "IT", "IT", check_it }, { "LT", "LT", check_lt }, { "LU", "LU", check_lu },
+        { "LV", "LV", check_lv }, { "MT", "MT", check_mt }, { "NL", "NL", check_nl },
+        { "PL", "PL", check_pl }, { "PT", "PT", check_pt }, { "RO", "RO", check_ro },
+        { "SE", "SE", check_se }, { "SI", "SI", check_si }, { "SK", "SK", check_sk },
+        { "XI", "XI", check_xi },
 };
 
 #define N_CHECKERS (sizeof(checkers) / sizeof(checkers[0]))
@@ -646,16 +644,11 @@ enum vat_number_status vat_number_check(const char *input, char *out, size_t out
 const char *vat_number_status_name(enum vat_number_status st)
 {
         switch (st) {
-        case VAT_NUMBER_EMPTY:
-                return "empty";
-        case VAT_NUMBER_VALID:
-                return "valid";
-        case VAT_NUMBER_UNKNOWN_PREFIX:
-                return "unknown_prefix";
-        case VAT_NUMBER_FORMAT_INVALID:
-                return "format_invalid";
-        case VAT_NUMBER_CHECKSUM_INVALID:
-                return "checksum_invalid";
+        case VAT_NUMBER_EMPTY: return "empty";
+        case VAT_NUMBER_VALID: return "valid";
+        case VAT_NUMBER_UNKNOWN_PREFIX: return "unknown_prefix";
+        case VAT_NUMBER_FORMAT_INVALID: return "format_invalid";
+        case VAT_NUMBER_CHECKSUM_INVALID: return "checksum_invalid";
         }
         return "unknown";
 }

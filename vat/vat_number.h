@@ -5,9 +5,9 @@
 #include <stddef.h>
 
 enum vat_number_status {
-        VAT_NUMBER_EMPTY = 0,        /* nothing given */
-        VAT_NUMBER_VALID,            /* format and offline checksum pass */
-        VAT_NUMBER_UNKNOWN_PREFIX,   /* no EU/XI prefix (GB, EU OSS numbers, no prefix at all) */
+        VAT_NUMBER_EMPTY = 0,      /* nothing given */
+        VAT_NUMBER_VALID,          /* format and offline checksum pass */
+        VAT_NUMBER_UNKNOWN_PREFIX, /* no EU/XI prefix (GB, EU OSS numbers, no prefix at all) */
         VAT_NUMBER_FORMAT_INVALID,
         VAT_NUMBER_CHECKSUM_INVALID,
 };

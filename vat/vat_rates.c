@@ -39,18 +39,12 @@ enum vat_class vat_rates_class_of(const struct vat_country *c, int pct_bp)
 const char *vat_class_name(enum vat_class cls)
 {
         switch (cls) {
-        case VAT_CLASS_STANDARD:
-                return "standard";
-        case VAT_CLASS_REDUCED:
-                return "reduced";
-        case VAT_CLASS_SUPER_REDUCED:
-                return "super_reduced";
-        case VAT_CLASS_PARKING:
-                return "parking";
-        case VAT_CLASS_ZERO:
-                return "zero";
-        case VAT_CLASS_NONE:
-                break;
+        case VAT_CLASS_STANDARD: return "standard";
+        case VAT_CLASS_REDUCED: return "reduced";
+        case VAT_CLASS_SUPER_REDUCED: return "super_reduced";
+        case VAT_CLASS_PARKING: return "parking";
+        case VAT_CLASS_ZERO: return "zero";
+        case VAT_CLASS_NONE: break;
         }
         return "";
 }
@@ -61,10 +55,12 @@ int vat_class_parse(const char *name, enum vat_class *out)
                 const char *name;
                 enum vat_class cls;
         } names[] = {
-                {"standard", VAT_CLASS_STANDARD},     {"reduced", VAT_CLASS_REDUCED},
-                {"super_reduced", VAT_CLASS_SUPER_REDUCED},
-                {"super-reduced", VAT_CLASS_SUPER_REDUCED},
-                {"parking", VAT_CLASS_PARKING},       {"zero", VAT_CLASS_ZERO},
+                { "standard", VAT_CLASS_STANDARD },
+                { "reduced", VAT_CLASS_REDUCED },
+                { "super_reduced", VAT_CLASS_SUPER_REDUCED },
+                { "super-reduced", VAT_CLASS_SUPER_REDUCED },
+                { "parking", VAT_CLASS_PARKING },
+                { "zero", VAT_CLASS_ZERO },
         };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
                 if (!strcmp(names[i].name, name)) {

@@ -21,16 +21,16 @@ enum vat_area {
 };
 
 struct vat_country {
-        const char *iso;      /* ISO 3166 code as used in addresses (GR, not EL) */
-        const char *prefix;   /* VAT number prefix (EL for Greece) */
+        const char *iso;    /* ISO 3166 code as used in addresses (GR, not EL) */
+        const char *prefix; /* VAT number prefix (EL for Greece) */
         const char *name;
-        int area;             /* enum vat_area */
+        int area; /* enum vat_area */
         const char *currency;
-        int standard;         /* basis points */
-        int reduced[3];       /* -1 = unused */
+        int standard;   /* basis points */
+        int reduced[3]; /* -1 = unused */
         int n_reduced;
-        int super_reduced;    /* -1 = none */
-        int parking;          /* -1 = none */
+        int super_reduced; /* -1 = none */
+        int parking;       /* -1 = none */
 };
 
 extern const struct vat_country vat_rates_table[];

@@ -16,9 +16,9 @@
 struct ccv_order {
         int64_t id;
         time_t created;
-        json_t *obj;            /* body of GET /orders/{id} */
-        json_t *rows;           /* items of GET /orders/{id}/orderrows */
-        json_t *expect;         /* _fake_expect, only shown in dump mode and admin answers */
+        json_t *obj;    /* body of GET /orders/{id} */
+        json_t *rows;   /* items of GET /orders/{id}/orderrows */
+        json_t *expect; /* _fake_expect, only shown in dump mode and admin answers */
 };
 
 struct ccv_webhook {
@@ -31,29 +31,29 @@ struct ccv_webhook {
 };
 
 struct ccv_rl_slot {
-        char key[48];           /* "METHOD resource" */
-        double start;           /* monotonic start of the current window */
+        char key[48]; /* "METHOD resource" */
+        double start; /* monotonic start of the current window */
         int count;
 };
 
 #define CCV_RL_SLOTS 48
 
 struct ccv_shop {
-        int n;                  /* 1-based shop number, path /shop/{n}/ */
+        int n; /* 1-based shop number, path /shop/{n}/ */
         int64_t id;
         char name[64];
         char public_key[40];
         char secret[72];
-        bool oss;               /* registered for the OSS Union scheme */
+        bool oss; /* registered for the OSS Union scheme */
         char ordernumber_prefix[16];
-        char base_url[256];     /* absolute, ends in /api/rest/v1/ */
-        char path_prefix[32];   /* "/shop/{n}" */
+        char base_url[256];   /* absolute, ends in /api/rest/v1/ */
+        char path_prefix[32]; /* "/shop/{n}" */
 
-        struct ccv_order *orders;       /* sorted by id */
+        struct ccv_order *orders; /* sorted by id */
         size_t n_orders, cap_orders;
-        json_t *products;       /* array of product objects */
-        json_t *users;          /* array of user objects */
-        int *user_case;         /* generator case of each user (for reuse) */
+        json_t *products; /* array of product objects */
+        json_t *users;    /* array of user objects */
+        int *user_case;   /* generator case of each user (for reuse) */
         json_t *categories;
         json_t *paymethods;
         struct ccv_webhook *hooks;
@@ -63,11 +63,11 @@ struct ccv_shop {
         size_t n_slots;
         double total_start;
         int total_count;
-        int throttle_left;      /* forced 429s still to answer */
-        double throttle_until;  /* forced 429s until this monotonic time */
+        int throttle_left;     /* forced 429s still to answer */
+        double throttle_until; /* forced 429s until this monotonic time */
         char throttle_code[8];
 
-        struct ccv_rng rng;     /* runtime stream (admin-created data) */
+        struct ccv_rng rng; /* runtime stream (admin-created data) */
         int64_t next_order_id, next_row_id, next_ordernumber, next_product_id, next_user_id;
         int64_t next_hook_id;
         uint64_t requests;
@@ -76,7 +76,7 @@ struct ccv_shop {
 };
 
 enum ccv_oss_mode {
-        CCV_OSS_ALTERNATE = 0,  /* odd shops registered, even not */
+        CCV_OSS_ALTERNATE = 0, /* odd shops registered, even not */
         CCV_OSS_ALL,
         CCV_OSS_NONE,
 };
@@ -84,11 +84,11 @@ enum ccv_oss_mode {
 struct ccv_gen_opts {
         uint64_t seed;
         int shops;
-        int orders;             /* per shop */
-        int products;           /* per shop */
-        time_t epoch;           /* create date of the first generated order */
+        int orders;   /* per shop */
+        int products; /* per shop */
+        time_t epoch; /* create date of the first generated order */
         enum ccv_oss_mode oss_mode;
-        const char *base_fmt;   /* printf format with one %d (shop n) -> base_url */
+        const char *base_fmt; /* printf format with one %d (shop n) -> base_url */
 };
 
 /*

@@ -37,9 +37,21 @@ enum gen_case {
 };
 
 static const char *const case_names[GC_COUNT] = {
-        "nl_b2c", "nl_b2b", "eu_b2c", "eu_b2b_valid_vat", "eu_b2b_invalid_vat",
-        "export_b2c", "export_b2b", "canary_islands", "heligoland", "northern_ireland",
-        "livigno", "fr_overseas", "monaco", "bad_icp_invalid_vat", "bad_vat_on_export",
+        "nl_b2c",
+        "nl_b2b",
+        "eu_b2c",
+        "eu_b2b_valid_vat",
+        "eu_b2b_invalid_vat",
+        "export_b2c",
+        "export_b2b",
+        "canary_islands",
+        "heligoland",
+        "northern_ireland",
+        "livigno",
+        "fr_overseas",
+        "monaco",
+        "bad_icp_invalid_vat",
+        "bad_vat_on_export",
         "bad_icp_without_vat",
 };
 
@@ -57,7 +69,7 @@ const char *const *ccv_gen_case_names(size_t *ret_n)
 struct place {
         const char *iso;
         const char *city;
-        const char *postcode;   /* '#' = random digit, 'a' = random lower-case letter */
+        const char *postcode; /* '#' = random digit, 'a' = random lower-case letter */
         const char *street;
         const char *phone;
 };
@@ -86,23 +98,23 @@ static const struct place places[] = {
 };
 
 static const char *const first_names[] = {
-        "Jan", "Sanne", "Pieter", "Femke", "Lukas", "Anna", "Marie", "Louis", "Giulia",
-        "Marco", "Lucía", "Pablo", "Emma", "Noah", "Olivia", "Liam", "Ingrid", "Sven",
+        "Jan",   "Sanne", "Pieter", "Femke", "Lukas", "Anna",   "Marie", "Louis",  "Giulia",
+        "Marco", "Lucía", "Pablo",  "Emma",  "Noah",  "Olivia", "Liam",  "Ingrid", "Sven",
 };
 static const char *const last_names[] = {
         "de Vries", "Jansen", "Bakker", "Visser", "Müller", "Schmidt", "Peeters", "Martin",
-        "Rossi", "García", "Smith", "Huber", "Nowak", "Hansen", "Dubois", "Bianchi",
+        "Rossi",    "García", "Smith",  "Huber",  "Nowak",  "Hansen",  "Dubois",  "Bianchi",
 };
 static const char *const company_words[] = {
-        "Techniek", "Handel", "Solutions", "Trading", "Logistik", "Distribuzione",
-        "Services", "Import", "Consult", "Works",
+        "Techniek",      "Handel",   "Solutions", "Trading", "Logistik",
+        "Distribuzione", "Services", "Import",    "Consult", "Works",
 };
 
 struct category_def {
         const char *name;
-        bool reduced;           /* products in it use the reduced VAT class */
+        bool reduced; /* products in it use the reduced VAT class */
         const char *thing;
-        int min_price, max_price;       /* cents incl. NL VAT */
+        int min_price, max_price; /* cents incl. NL VAT */
 };
 
 static const struct category_def category_defs[] = {
@@ -119,14 +131,12 @@ struct paymethod_def {
         int id;
         const char *method;
         const char *label;
-        int costs;      /* cents */
+        int costs; /* cents */
 };
 
 static const struct paymethod_def paymethod_defs[] = {
-        { 1, "iDEAL", "iDEAL", 0 },
-        { 2, "BankTransfer", "Vooraf overmaken", 0 },
-        { 3, "PayPal", "PayPal", 35 },
-        { 4, "AfterPay", "Achteraf betalen", 195 },
+        { 1, "iDEAL", "iDEAL", 0 },           { 2, "BankTransfer", "Vooraf overmaken", 0 },
+        { 3, "PayPal", "PayPal", 35 },        { 4, "AfterPay", "Achteraf betalen", 195 },
         { 5, "CreditCard", "Creditcard", 0 },
 };
 #define N_PAYMETHODS (sizeof(paymethod_defs) / sizeof(paymethod_defs[0]))
@@ -198,9 +208,8 @@ static json_t *make_address(struct ccv_rng *r, const char *iso, const char *city
                       company ? company : "", "address_line_1", line1, "address_line_2", "",
                       "street", street, "housenumber", hn, "housenumber_suffix",
                       ccv_rng_chance(r, 10) ? "A" : "", "zipcode", postcode, "city", city,
-                      "province", "", "telephone", phone, "mobile", "", "comment", "",
-                      "country", c ? c->name_nl : iso, "country_code",
-                      strcmp(iso, "XI") == 0 ? "GB" : iso);
+                      "province", "", "telephone", phone, "mobile", "", "comment", "", "country",
+                      c ? c->name_nl : iso, "country_code", strcmp(iso, "XI") == 0 ? "GB" : iso);
         if (a && billing) {
                 json_object_set_new(a, "first_name", json_string(first));
                 json_object_set_new(a, "last_name", json_string(last));
@@ -211,12 +220,12 @@ static json_t *make_address(struct ccv_rng *r, const char *iso, const char *city
 
 /* Customer (Personalinfo) snapshot; see spec section 3.6. */
 struct customer_spec {
-        const char *iso;        /* billing country code as CCV stores it */
+        const char *iso; /* billing country code as CCV stores it */
         const char *city;
-        const char *postcode;   /* NULL = random from the place pattern */
+        const char *postcode; /* NULL = random from the place pattern */
         const char *street;
         bool company;
-        const char *btw;        /* "" when none */
+        const char *btw; /* "" when none */
         const char *kvk;
         bool separate_delivery;
 };
@@ -236,11 +245,11 @@ static json_t *make_customer(struct ccv_rng *r, const struct customer_spec *cs)
                         lower[i] = (char)(lower[i] - 'A' + 'a');
         snprintf(email, sizeof(email), "%s.%u@example.test", lower,
                  (unsigned)ccv_rng_range(r, 1000, 99999));
-        bill = make_address(r, cs->iso, cs->city, cs->postcode, cs->street, first, last,
-                            company, true);
+        bill = make_address(r, cs->iso, cs->city, cs->postcode, cs->street, first, last, company,
+                            true);
         if (cs->separate_delivery)
-                del = make_address(r, cs->iso, cs->city, cs->postcode, NULL, first, last,
-                                   company, false);
+                del = make_address(r, cs->iso, cs->city, cs->postcode, NULL, first, last, company,
+                                   false);
         else
                 del = make_address(r, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false);
         c = json_pack("{s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
@@ -281,8 +290,10 @@ static json_t *product_new(struct ccv_shop *s, struct ccv_rng *r, int64_t id, in
 {
         const struct category_def *cd = &category_defs[idx % N_CATEGORIES];
         char name[128], pnum[32], ean[16], cdate[32], mdate[32], deeplink[256];
-        int64_t price = price_override > 0 ? price_override :
-                        (ccv_rng_range(r, cd->min_price / 100, cd->max_price / 100) * 100 - 5);
+        int64_t price =
+                price_override > 0
+                        ? price_override
+                        : (ccv_rng_range(r, cd->min_price / 100, cd->max_price / 100) * 100 - 5);
         int64_t discount = ccv_rng_chance(r, 15) ? ccv_div_round(price * 10, 100) : 0;
         json_t *p;
 
@@ -298,23 +309,22 @@ static json_t *product_new(struct ccv_shop *s, struct ccv_rng *r, int64_t id, in
         time_str(modified, mdate);
         snprintf(deeplink, sizeof(deeplink), "https://shop%d.example.test/p/%lld", s->n,
                  (long long)id);
-        p = json_pack("{s:o,s:I,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:i,"
-                      "s:i,s:s,s:b,s:i,s:o,s:s,s:s,s:n,s:i,s:s,s:s,s:o,s:o}",
-                      "href", href(s, "products/%lld", id), "id", (json_int_t)id, "is_active",
-                      !ccv_rng_chance(r, 5), "createdate", cdate, "modifydate", mdate,
-                      "productnumber", pnum, "eannumber", ean, "mpnnumber", "", "name", name,
-                      "shortdescription", "", "description", "<p>Omschrijving</p>", "taxtariff",
-                      cd->reduced ? "reduced" : "normal", "price", ccv_money_json(price),
-                      "discount", ccv_money_json(discount), "purchaseprice",
-                      ccv_money_json(price / 2), "container_deposit_price", 0,
-                      "safety_deposit_price", 0, "unit", "stuk", "stockenabled", 1, "stock",
-                      (int)ccv_rng_range(r, 0, 250), "weight",
-                      json_real((double)ccv_rng_range(r, 1, 40) / 10.0), "maincategory",
-                      cd->name, "subcategory", "", "brand", "product_layout", 1, "deeplink",
-                      deeplink, "productmainphoto", "", "producttocategories",
-                      href_obj(s, "products/%lld/producttocategories/", id),
-                      "attributecombinations",
-                      href_obj(s, "products/%lld/attributecombinations/", id));
+        p = json_pack(
+                "{s:o,s:I,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:i,"
+                "s:i,s:s,s:b,s:i,s:o,s:s,s:s,s:n,s:i,s:s,s:s,s:o,s:o}",
+                "href", href(s, "products/%lld", id), "id", (json_int_t)id, "is_active",
+                !ccv_rng_chance(r, 5), "createdate", cdate, "modifydate", mdate, "productnumber",
+                pnum, "eannumber", ean, "mpnnumber", "", "name", name, "shortdescription", "",
+                "description", "<p>Omschrijving</p>", "taxtariff",
+                cd->reduced ? "reduced" : "normal", "price", ccv_money_json(price), "discount",
+                ccv_money_json(discount), "purchaseprice", ccv_money_json(price / 2),
+                "container_deposit_price", 0, "safety_deposit_price", 0, "unit", "stuk",
+                "stockenabled", 1, "stock", (int)ccv_rng_range(r, 0, 250), "weight",
+                json_real((double)ccv_rng_range(r, 1, 40) / 10.0), "maincategory", cd->name,
+                "subcategory", "", "brand", "product_layout", 1, "deeplink", deeplink,
+                "productmainphoto", "", "producttocategories",
+                href_obj(s, "products/%lld/producttocategories/", id), "attributecombinations",
+                href_obj(s, "products/%lld/attributecombinations/", id));
         return p;
 }
 
@@ -348,13 +358,13 @@ json_t *ccv_gen_product(struct ccv_shop *s, const json_t *params, time_t created
 /* ---- orders ------------------------------------------------------------- */
 
 struct vat_plan {
-        const char *scenario;   /* domestic icp export oss distance_origin */
-        const char *vat_country;        /* whose rates apply, "" for zero-rated */
+        const char *scenario;    /* domestic icp export oss distance_origin */
+        const char *vat_country; /* whose rates apply, "" for zero-rated */
         bool zero;
-        bool icp_flag;          /* is_intra_community_order as the shop sets it */
+        bool icp_flag; /* is_intra_community_order as the shop sets it */
         bool reject;
         const char *reason;
-        const char *charge_country;     /* rates actually charged, NULL = zero */
+        const char *charge_country; /* rates actually charged, NULL = zero */
 };
 
 static int rate_for(const char *iso, bool reduced)
@@ -404,8 +414,8 @@ static const char *const eu_b2b_countries[] = { "DE", "BE", "FR", "AT", "IT", "E
 static const char *const export_countries[] = { "US", "CH", "NO", "GB" };
 
 struct line {
-        int64_t amount;         /* cents, incl. or excl. VAT per the order's mode */
-        int rate;               /* tenths of a percent */
+        int64_t amount; /* cents, incl. or excl. VAT per the order's mode */
+        int rate;       /* tenths of a percent */
 };
 
 static int64_t line_vat(const struct line *l, bool incl)
@@ -491,10 +501,13 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
         k = (int)ccv_rng_range(r, 0, 99);
         if (k < 5)
                 completed = false;
-        status = k < 5 ? 0 : k < 9 ? 8 : (int)PICK(r, ((const int[]){ 1, 1, 2, 4, 5, 5, 6, 7,
-                                                                          7, 7, 9, 10, 11, 13 }));
-        paid = status == 5 || status == 6 || status == 7 ? !ccv_rng_chance(r, 5) :
-               status == 4 ? false : ccv_rng_chance(r, 50);
+        status = k < 5   ? 0
+                 : k < 9 ? 8
+                         : (int)PICK(r, ((const int[]){ 1, 1, 2, 4, 5, 5, 6, 7, 7, 7, 9, 10, 11,
+                                                        13 }));
+        paid = status == 5 || status == 6 || status == 7 ? !ccv_rng_chance(r, 5)
+               : status == 4                             ? false
+                                                         : ccv_rng_chance(r, 50);
         v = params ? json_object_get(params, "is_completed") : NULL;
         if (json_is_boolean(v)) {
                 completed = json_is_true(v);
@@ -523,9 +536,7 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
         memset(&cs, 0, sizeof(cs));
         cs.separate_delivery = ccv_rng_chance(r, 25);
         switch (gc) {
-        case GC_NL_B2C:
-                cs.iso = "NL";
-                break;
+        case GC_NL_B2C: cs.iso = "NL"; break;
         case GC_NL_B2B:
                 cs.iso = "NL";
                 cs.company = true;
@@ -535,9 +546,7 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                         kvk[0] = '6';
                 break;
         case GC_EU_B2C:
-        case GC_BAD_ICP_WITHOUT_VAT:
-                cs.iso = PICK(r, eu_b2c_countries);
-                break;
+        case GC_BAD_ICP_WITHOUT_VAT: cs.iso = PICK(r, eu_b2c_countries); break;
         case GC_EU_B2B_VALID:
         case GC_EU_B2B_INVALID:
         case GC_BAD_ICP_INVALID_VAT:
@@ -545,9 +554,7 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                 cs.company = true;
                 break;
         case GC_EXPORT_B2C:
-        case GC_BAD_VAT_ON_EXPORT:
-                cs.iso = PICK(r, export_countries);
-                break;
+        case GC_BAD_VAT_ON_EXPORT: cs.iso = PICK(r, export_countries); break;
         case GC_EXPORT_B2B:
                 cs.iso = PICK(r, ((const char *const[]){ "CH", "NO", "US" }));
                 cs.company = true;
@@ -630,8 +637,7 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                 ccv_vatno_make(r, cs.iso, true, btw, sizeof(btw));
         else if (gc == GC_EU_B2B_INVALID || gc == GC_BAD_ICP_INVALID_VAT)
                 ccv_vatno_make(r, cs.iso, false, btw, sizeof(btw));
-        if (cs.company && cs.iso && strcmp(cs.iso, "NL") != 0 && !kvk[0] &&
-            ccv_rng_chance(r, 20))
+        if (cs.company && cs.iso && strcmp(cs.iso, "NL") != 0 && !kvk[0] && ccv_rng_chance(r, 20))
                 fill_pattern(r, "HRB #####", kvk, sizeof(kvk));
         cs.btw = btw;
         cs.kvk = kvk;
@@ -649,12 +655,11 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                                 json_t *ju = json_array_get(s->users, u);
                                 char ids[24];
 
-                                snprintf(ids, sizeof(ids), "%lld", (long long)json_integer_value(
-                                                 json_object_get(ju, "id")));
+                                snprintf(ids, sizeof(ids), "%lld",
+                                         (long long)json_integer_value(json_object_get(ju, "id")));
                                 customer = json_deep_copy(json_object_get(ju, "userinfo"));
-                                user = json_pack("{s:s,s:i,s:O}", "id", ids,
-                                                 "discount_percentage", 0, "href",
-                                                 json_object_get(ju, "href"));
+                                user = json_pack("{s:s,s:i,s:O}", "id", ids, "discount_percentage",
+                                                 0, "href", json_object_get(ju, "href"));
                                 break;
                         }
                 }
@@ -672,16 +677,16 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
 
                 ship_pc = json_string_value(json_object_get(ship, "zipcode"));
                 snprintf(btw, sizeof(btw), "%s", cust_btw ? cust_btw : "");
-                plan_law(s, ship_iso ? ship_iso : "NL", ship_pc, ccv_vatno_valid(btw), btw,
-                         &plan);
+                plan_law(s, ship_iso ? ship_iso : "NL", ship_pc, ccv_vatno_valid(btw), btw, &plan);
         }
         switch (gc) {
         case GC_BAD_ICP_INVALID_VAT:
         case GC_BAD_ICP_WITHOUT_VAT:
                 plan.reject = true;
-                plan.reason = gc == GC_BAD_ICP_INVALID_VAT ?
-                              "0% intra-community VAT on a VAT number that fails its checksum" :
-                              "0% intra-community VAT for a customer without a VAT number";
+                plan.reason =
+                        gc == GC_BAD_ICP_INVALID_VAT
+                                ? "0% intra-community VAT on a VAT number that fails its checksum"
+                                : "0% intra-community VAT for a customer without a VAT number";
                 plan.zero = true;
                 plan.icp_flag = true;
                 plan.charge_country = NULL;
@@ -692,8 +697,7 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                 plan.zero = false;
                 plan.charge_country = "NL";
                 break;
-        default:
-                break;
+        default: break;
         }
         if (status == 8 && !plan.reject) {
                 plan.reject = true;
@@ -724,8 +728,8 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                 int rate;
 
                 for (tries = 0; tries < 64 && np; tries++) {
-                        p = json_array_get(s->products, (size_t)ccv_rng_range(r, 0,
-                                                                              (int64_t)np - 1));
+                        p = json_array_get(s->products,
+                                           (size_t)ccv_rng_range(r, 0, (int64_t)np - 1));
                         red = strcmp(json_string_value(json_object_get(p, "taxtariff")),
                                      "reduced") == 0;
                         if (mixed || red == reduced_class)
@@ -754,30 +758,28 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                 if (rate > ship_rate)
                         ship_rate = rate;
                 row_id = s->next_row_id++;
-                row = json_pack("{s:o,s:I,s:I,s:s,s:O,s:s,s:O,s:s,s:s,s:s,s:O,s:O,s:I,s:o,s:i,"
-                                "s:o,s:b,s:o,s:s,s:i,s:s,s:i,s:s,s:s,s:s,s:i,s:o,s:o,s:o,s:o,"
-                                "s:o,s:i,s:o,s:o,s:[],s:[],s:o}",
-                                "href", href(s, "orderrows/%lld/", row_id), "id",
-                                (json_int_t)row_id, "order_id", (json_int_t)order_id,
-                                "product_type", "product", "product_name",
-                                json_object_get(p, "name"), "product_name_google", "",
-                                "product_number", json_object_get(p, "productnumber"),
-                                "sub_product_number", "", "sub_sku_number", "",
-                                "sub_ean_number", "", "product_id", json_object_get(p, "id"),
-                                "product_href", json_object_get(p, "href"), "count",
-                                (json_int_t)count, "price", ccv_money_json(price),
-                                "product_purchase_price", 0, "discount", ccv_money_json(disc),
-                                "custom_price", 0, "tax", ccv_rate_json(rate), "unit", "stuk",
-                                "weight", 0, "memo", "", "package_id", 1, "package_name",
-                                "Kartonnen doos", "stock_location", "", "supplier", "",
-                                "user_discount", 0, "original_price", ccv_money_json(sell),
-                                "selling_price", ccv_money_json(sell), "price_without_discount",
-                                ccv_money_json(price), "price_without_discount_with_attributes",
-                                ccv_money_json(price), "total_price", ccv_money_json(rtotal),
-                                "total_extra_option_price", 0, "price_with_attributes",
-                                ccv_money_json(sell), "total_price_with_attributes",
-                                ccv_money_json(rtotal), "attributes", "uploads", "parent",
-                                href_obj(s, "orders/%lld", order_id));
+                row = json_pack(
+                        "{s:o,s:I,s:I,s:s,s:O,s:s,s:O,s:s,s:s,s:s,s:O,s:O,s:I,s:o,s:i,"
+                        "s:o,s:b,s:o,s:s,s:i,s:s,s:i,s:s,s:s,s:s,s:i,s:o,s:o,s:o,s:o,"
+                        "s:o,s:i,s:o,s:o,s:[],s:[],s:o}",
+                        "href", href(s, "orderrows/%lld/", row_id), "id", (json_int_t)row_id,
+                        "order_id", (json_int_t)order_id, "product_type", "product", "product_name",
+                        json_object_get(p, "name"), "product_name_google", "", "product_number",
+                        json_object_get(p, "productnumber"), "sub_product_number", "",
+                        "sub_sku_number", "", "sub_ean_number", "", "product_id",
+                        json_object_get(p, "id"), "product_href", json_object_get(p, "href"),
+                        "count", (json_int_t)count, "price", ccv_money_json(price),
+                        "product_purchase_price", 0, "discount", ccv_money_json(disc),
+                        "custom_price", 0, "tax", ccv_rate_json(rate), "unit", "stuk", "weight", 0,
+                        "memo", "", "package_id", 1, "package_name", "Kartonnen doos",
+                        "stock_location", "", "supplier", "", "user_discount", 0, "original_price",
+                        ccv_money_json(sell), "selling_price", ccv_money_json(sell),
+                        "price_without_discount", ccv_money_json(price),
+                        "price_without_discount_with_attributes", ccv_money_json(price),
+                        "total_price", ccv_money_json(rtotal), "total_extra_option_price", 0,
+                        "price_with_attributes", ccv_money_json(sell),
+                        "total_price_with_attributes", ccv_money_json(rtotal), "attributes",
+                        "uploads", "parent", href_obj(s, "orders/%lld", order_id));
                 if (!row || json_array_append_new(rows, row) < 0)
                         goto out;
         }
@@ -799,12 +801,11 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                 coupon_obj = json_pack("{s:s,s:i,s:s,s:n,s:b,s:i,s:b}", "code",
                                        pct ? "WELKOM10" : "VIJFEURO", "discount", pct ? 10 : 5,
                                        "type", pct ? "percentage" : "price", "enddate",
-                                       "onetimeuse", 0, "minimumprice", 0,
-                                       "givesfreeshipping", 0);
+                                       "onetimeuse", 0, "minimumprice", 0, "givesfreeshipping", 0);
         } else {
-                coupon_obj = json_pack("{s:s,s:i,s:s,s:n,s:b,s:i,s:b}", "code", "", "discount",
-                                       0, "type", "", "enddate", "onetimeuse", 0,
-                                       "minimumprice", 0, "givesfreeshipping", 0);
+                coupon_obj = json_pack("{s:s,s:i,s:s,s:n,s:b,s:i,s:b}", "code", "", "discount", 0,
+                                       "type", "", "enddate", "onetimeuse", 0, "minimumprice", 0,
+                                       "givesfreeshipping", 0);
         }
         if (!coupon_obj)
                 goto out;
@@ -840,11 +841,10 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                 if (!uc)
                         goto out;
                 s->user_case = uc;
-                ju = json_pack("{s:o,s:I,s:O,s:n,s:b,s:s,s:s,s:O,s:o,s:o,s:o}",
-                               "href", href(s, "users/%lld", uid), "id", (json_int_t)uid,
-                               "username", json_object_get(customer, "email"), "group_id",
-                               "status", 1, "approval_status",
-                               ccv_rng_chance(r, 10) ? "pending" : "accepted",
+                ju = json_pack("{s:o,s:I,s:O,s:n,s:b,s:s,s:s,s:O,s:o,s:o,s:o}", "href",
+                               href(s, "users/%lld", uid), "id", (json_int_t)uid, "username",
+                               json_object_get(customer, "email"), "group_id", "status", 1,
+                               "approval_status", ccv_rng_chance(r, 10) ? "pending" : "accepted",
                                "product_in_category_discount", "highest", "userinfo", customer,
                                "creditpoints", href_obj(s, "users/%lld/creditpoints/", uid),
                                "creditpointmutations",
@@ -861,20 +861,18 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                 if (!user)
                         goto out;
         }
-        order = json_pack("{s:o,s:I,s:s,s:s,s:o,s:s,s:n,s:{s:n,s:n},s:b,s:s,s:b,s:b,s:b,"
-                          "s:i,s:s,s:s,s:b,s:b,s:b,s:o,s:b}",
-                          "href", href(s, "orders/%lld/", order_id), "id",
-                          (json_int_t)order_id, "create_date", cdate, "deliver_method",
-                          "shipping", "deliver_date", json_null(), "orderedinlng",
-                          strcmp(cs.iso ? cs.iso : "NL", "NL") == 0 ? "nl" : "en",
-                          "invoicenumber", "take_out_window", "start", "end",
-                          "is_platform_sale", 0, "transaction_id",
-                          paid && pm->id != 2 ? "" : "", "is_completed", completed, "paid", paid,
-                          "safety_deposit_returned", 0, "paymethod_id", pm->id, "paymethod",
-                          pm->method, "paymethod_label", pm->label, "taxes_included", 1,
-                          "order_row_taxes_included", incl, "shipping_taxes_included", incl,
-                          "shipping_tax_percentage", ccv_rate_json(ship_rate),
-                          "is_intra_community_order", plan.icp_flag);
+        order = json_pack(
+                "{s:o,s:I,s:s,s:s,s:o,s:s,s:n,s:{s:n,s:n},s:b,s:s,s:b,s:b,s:b,"
+                "s:i,s:s,s:s,s:b,s:b,s:b,s:o,s:b}",
+                "href", href(s, "orders/%lld/", order_id), "id", (json_int_t)order_id,
+                "create_date", cdate, "deliver_method", "shipping", "deliver_date", json_null(),
+                "orderedinlng", strcmp(cs.iso ? cs.iso : "NL", "NL") == 0 ? "nl" : "en",
+                "invoicenumber", "take_out_window", "start", "end", "is_platform_sale", 0,
+                "transaction_id", paid && pm->id != 2 ? "" : "", "is_completed", completed, "paid",
+                paid, "safety_deposit_returned", 0, "paymethod_id", pm->id, "paymethod", pm->method,
+                "paymethod_label", pm->label, "taxes_included", 1, "order_row_taxes_included", incl,
+                "shipping_taxes_included", incl, "shipping_tax_percentage",
+                ccv_rate_json(ship_rate), "is_intra_community_order", plan.icp_flag);
         if (!order)
                 goto out;
         /* transaction_id: PSP id for paid online payments, else null. */
@@ -885,8 +883,8 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                 json_object_set_new(order, "transaction_id", json_null());
         if (completed) {
                 json_object_set_new(order, "ordernumber_prefix",
-                                    s->ordernumber_prefix[0] ?
-                                    json_string(s->ordernumber_prefix) : json_null());
+                                    s->ordernumber_prefix[0] ? json_string(s->ordernumber_prefix)
+                                                             : json_null());
                 json_object_set_new(order, "ordernumber", json_integer(s->next_ordernumber));
                 json_object_set_new(order, "ordernumber_full", json_string(full));
                 json_object_set_new(order, "status", json_integer(status));
@@ -947,8 +945,8 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
                             href_obj(s, "orders/%lld/orderlabels/", order_id));
         json_object_set_new(order, "invoices", href_obj(s, "orders/%lld/invoices/", order_id));
 
-        expect = json_pack("{s:s,s:b,s:s,s:s}", "scenario", plan.scenario, "reject",
-                           plan.reject, "case", case_names[gc], "vat_country",
+        expect = json_pack("{s:s,s:b,s:s,s:s}", "scenario", plan.scenario, "reject", plan.reject,
+                           "case", case_names[gc], "vat_country",
                            plan.vat_country ? plan.vat_country : "");
         if (!expect)
                 goto out;
@@ -1031,10 +1029,10 @@ int ccv_gen_shop(struct ccv_shop *s, const struct ccv_gen_opts *o, int n)
                 json_t *c;
 
                 snprintf(alias, sizeof(alias), "cat-%d-%zu", n, i + 1);
-                c = json_pack("{s:o,s:I,s:s,s:s,s:i,s:b,s:s,s:s,s:{s:n,s:n},s:o,s:o}",
-                              "href", href(s, "categories/%lld", cid), "id", (json_int_t)cid,
-                              "name", category_defs[i].name, "description", "", "position",
-                              (int)i + 1, "show_on_website", 1, "alias", alias, "deeplink", "",
+                c = json_pack("{s:o,s:I,s:s,s:s,s:i,s:b,s:s,s:s,s:{s:n,s:n},s:o,s:o}", "href",
+                              href(s, "categories/%lld", cid), "id", (json_int_t)cid, "name",
+                              category_defs[i].name, "description", "", "position", (int)i + 1,
+                              "show_on_website", 1, "alias", alias, "deeplink", "",
                               "parentcategory", "id", "href", "categories",
                               href_obj(s, "categories/%lld/categories/", cid),
                               "producttocategories",
@@ -1047,9 +1045,8 @@ int ccv_gen_shop(struct ccv_shop *s, const struct ccv_gen_opts *o, int n)
                                       href(s, "paymethods/%lld", paymethod_defs[i].id), "id",
                                       paymethod_defs[i].id, "psp", "CCV", "method",
                                       paymethod_defs[i].method, "combined_name",
-                                      paymethod_defs[i].method, "label",
-                                      paymethod_defs[i].label, "extra_costs",
-                                      ccv_money_json(paymethod_defs[i].costs));
+                                      paymethod_defs[i].method, "label", paymethod_defs[i].label,
+                                      "extra_costs", ccv_money_json(paymethod_defs[i].costs));
 
                 if (!p || json_array_append_new(s->paymethods, p) < 0)
                         return -ENOMEM;
@@ -1117,7 +1114,8 @@ json_t *ccv_shop_product(struct ccv_shop *s, int64_t id)
         size_t i;
         json_t *p;
 
-        json_array_foreach(s->products, i, p) {
+        json_array_foreach(s->products, i, p)
+        {
                 if (json_integer_value(json_object_get(p, "id")) == id)
                         return p;
         }

@@ -137,8 +137,8 @@ struct ccv_hooks *ccv_hooks_new(long timeout_ms)
         return h;
 }
 
-int ccv_hooks_enqueue(struct ccv_hooks *h, const char *address, const char *key,
-                      const char *event, const char *body)
+int ccv_hooks_enqueue(struct ccv_hooks *h, const char *address, const char *key, const char *event,
+                      const char *body)
 {
         struct hook_job *j = calloc(1, sizeof(*j));
         struct ccv_buf msg = { 0 };

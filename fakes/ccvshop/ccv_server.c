@@ -37,7 +37,7 @@ struct ccv_fake {
 };
 
 struct req {
-        char *uri;              /* raw request-target as received */
+        char *uri; /* raw request-target as received */
         struct ccv_buf body;
         bool started;
         bool too_big;
@@ -58,8 +58,8 @@ struct query {
 /* What a handler produces; the dispatcher turns it into an MHD response. */
 struct reply {
         unsigned status;
-        char *body;             /* malloc'd JSON text or NULL */
-        bool sign;              /* sign with the shop's secret */
+        char *body; /* malloc'd JSON text or NULL */
+        bool sign;  /* sign with the shop's secret */
         char retry_after[16];
 };
 
@@ -142,8 +142,9 @@ static void reply_json(struct reply *rp, unsigned status, json_t *j)
 
 static void reply_error(struct reply *rp, unsigned status, const char *code, const char *msg)
 {
-        reply_json(rp, status, json_pack("{s:i,s:s,s:s}", "status", (int)status, "code", code,
-                                         "developermessage", msg));
+        reply_json(rp, status,
+                   json_pack("{s:i,s:s,s:s}", "status", (int)status, "code", code,
+                             "developermessage", msg));
         rp->sign = false;
 }
 
@@ -223,22 +224,23 @@ static json_t *collection(const struct ccv_shop *s, const char *res, const struc
                 return NULL;
         for (i = (size_t)pg->start; i < n && i < (size_t)(pg->start + pg->size); i++)
                 json_array_append(arr, items[i]);
-        c = json_pack("{s:o,s:I,s:I,s:o,s:o,s:o,s:o}", "href",
-                      page_href(s, res, q, pg->start, pg->size), "start", (json_int_t)pg->start,
-                      "size", (json_int_t)pg->size, "first", page_href(s, res, q, 0, pg->size),
-                      "previous",
-                      pg->start > 0 ? page_href(s, res, q, pg->start > pg->size ?
-                                                pg->start - pg->size : 0, pg->size) :
-                      json_null(),
-                      "next",
-                      (size_t)(pg->start + pg->size) < n ?
-                      page_href(s, res, q, pg->start + pg->size, pg->size) : json_null(),
-                      "items", arr);
+        c = json_pack(
+                "{s:o,s:I,s:I,s:o,s:o,s:o,s:o}", "href", page_href(s, res, q, pg->start, pg->size),
+                "start", (json_int_t)pg->start, "size", (json_int_t)pg->size, "first",
+                page_href(s, res, q, 0, pg->size), "previous",
+                pg->start > 0 ? page_href(s, res, q,
+                                          pg->start > pg->size ? pg->start - pg->size : 0, pg->size)
+                              : json_null(),
+                "next",
+                (size_t)(pg->start + pg->size) < n
+                        ? page_href(s, res, q, pg->start + pg->size, pg->size)
+                        : json_null(),
+                "items", arr);
         return c;
 }
 
 struct sort_ctx {
-        const char *field;      /* member name, "created" for orders' time */
+        const char *field; /* member name, "created" for orders' time */
         bool desc;
         bool numeric;
 };
@@ -312,8 +314,8 @@ static int parse_bool(const char *v, bool *ret)
 
 static void api_root(struct ccv_shop *s, struct reply *rp)
 {
-        static const char *const res[] = { "orders", "orderrows", "users", "products",
-                                           "categories", "webshops", "paymethods", "webhooks" };
+        static const char *const res[] = { "orders",     "orderrows", "users",      "products",
+                                           "categories", "webshops",  "paymethods", "webhooks" };
         json_t *items = json_array();
         char h[512];
         size_t i;
@@ -329,8 +331,8 @@ static void api_root(struct ccv_shop *s, struct reply *rp)
 
 static void orders_list(struct ccv_shop *s, const struct query *q, struct reply *rp)
 {
-        static const char *const sortable[] = { "id", "ordernumber", "create_date",
-                                                "deliver_date", NULL };
+        static const char *const sortable[] = { "id", "ordernumber", "create_date", "deliver_date",
+                                                NULL };
         struct sort_ctx sc = { "id", false, true };
         bool completed = true, paid = false, has_paid = false;
         int64_t status = 0, onum = 0, pmid = 0, txid = 0;
@@ -375,7 +377,7 @@ static void orders_list(struct ccv_shop *s, const struct query *q, struct reply 
                 if (ccv_time_parse(v, true, &maxd, &date_only) < 0)
                         goto bad;
                 if (date_only)
-                        maxd += 86399;  /* a bare date includes the whole day */
+                        maxd += 86399; /* a bare date includes the whole day */
                 has_max = true;
         }
         deliver = query_get(q, "deliver_date");
@@ -489,9 +491,9 @@ static void array_list(struct ccv_shop *s, json_t *arr, const char *res, const s
                 reply_error(rp, 500, "500.00", "out of memory");
                 return;
         }
-        json_array_foreach(arr, i, it) {
-                if (appr && strcmp(appr, json_string_value(json_object_get(it,
-                                                                           "approval_status"))))
+        json_array_foreach(arr, i, it)
+        {
+                if (appr && strcmp(appr, json_string_value(json_object_get(it, "approval_status"))))
                         continue;
                 if (pnum && strcmp(pnum, json_string_value(json_object_get(it, "productnumber"))))
                         continue;
@@ -510,12 +512,14 @@ static void array_list(struct ccv_shop *s, json_t *arr, const char *res, const s
                         size_t m, best = k;
 
                         for (m = k + 1; m < n; m++) {
-                                const char *a = json_string_value(json_object_get(json_object_get(
-                                        json_object_get(keyed[m], "userinfo"), "billingaddress"),
+                                const char *a = json_string_value(json_object_get(
+                                        json_object_get(json_object_get(keyed[m], "userinfo"),
+                                                        "billingaddress"),
                                         sc.field));
-                                const char *b = json_string_value(json_object_get(json_object_get(
-                                        json_object_get(keyed[best], "userinfo"),
-                                        "billingaddress"), sc.field));
+                                const char *b = json_string_value(json_object_get(
+                                        json_object_get(json_object_get(keyed[best], "userinfo"),
+                                                        "billingaddress"),
+                                        sc.field));
                                 int c = strcmp(a ? a : "", b ? b : "");
 
                                 if (sc.desc ? c > 0 : c < 0)
@@ -537,7 +541,8 @@ static json_t *find_by_id(json_t *arr, int64_t id)
         size_t i;
         json_t *it;
 
-        json_array_foreach(arr, i, it) {
+        json_array_foreach(arr, i, it)
+        {
                 if (json_integer_value(json_object_get(it, "id")) == id)
                         return it;
         }
@@ -554,8 +559,8 @@ static json_t *webshop_obj(const struct ccv_shop *s)
         p = strstr(root, "/api/rest/v1/");
         if (p)
                 root[p - root] = '\0';
-        return json_pack("{s:I,s:s,s:s,s:s,s:b,s:b,s:i,s:i,s:s}", "id", (json_int_t)s->id,
-                         "href", h, "create_date", "2020-01-01T00:00:00Z", "name", s->name,
+        return json_pack("{s:I,s:s,s:s,s:s,s:b,s:b,s:i,s:i,s:s}", "id", (json_int_t)s->id, "href",
+                         h, "create_date", "2020-01-01T00:00:00Z", "name", s->name,
                          "is_multishop_system", 0, "is_salespos", 0, "product_limit", 10000,
                          "product_limit_left", 10000 - (int)json_array_size(s->products),
                          "api_root", root);
@@ -564,11 +569,14 @@ static json_t *webshop_obj(const struct ccv_shop *s)
 /* ---- webhooks ------------------------------------------------------------ */
 
 static const char *const hook_events[] = {
-        "orders.created", "orders.updated.ispaid", "orders.updated.status",
-        "orders.updated.trackandtrace", "orders.deleted", "invoices.updated.status",
-        "products.created", "products.updated", "products.deleted", "returns.created",
-        "returns.updated", "returns.deleted", "categories.created", "categories.updated",
-        "categories.deleted", NULL,
+        "orders.created",        "orders.updated.ispaid",
+        "orders.updated.status", "orders.updated.trackandtrace",
+        "orders.deleted",        "invoices.updated.status",
+        "products.created",      "products.updated",
+        "products.deleted",      "returns.created",
+        "returns.updated",       "returns.deleted",
+        "categories.created",    "categories.updated",
+        "categories.deleted",    NULL,
 };
 
 static json_t *hook_json(const struct ccv_shop *s, const struct ccv_webhook *w)
@@ -578,8 +586,8 @@ static json_t *hook_json(const struct ccv_shop *s, const struct ccv_webhook *w)
         snprintf(h, sizeof(h), "%swebhooks/%lld", s->base_url, (long long)w->id);
         ccv_time_format(w->created, cd, sizeof(cd));
         return json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:b}", "href", h, "id", (json_int_t)w->id,
-                         "createdate", cd, "event", w->event, "address", w->address, "key",
-                         w->key, "is_active", w->active);
+                         "createdate", cd, "event", w->event, "address", w->address, "key", w->key,
+                         "is_active", w->active);
 }
 
 static bool valid_address(const json_t *v)
@@ -601,7 +609,8 @@ static void hooks_create(struct ccv_shop *s, json_t *body, struct reply *rp)
         bool known = false;
         static const char hex[] = "0123456789abcdef";
 
-        json_object_foreach(body, key, extra) {
+        json_object_foreach(body, key, extra)
+        {
                 if (strcmp(key, "event") && strcmp(key, "address") && strcmp(key, "is_active")) {
                         reply_error(rp, 400, "400.11", "unknown member in webhook body");
                         return;
@@ -663,8 +672,7 @@ static struct ccv_webhook *hook_find(struct ccv_shop *s, int64_t id)
         return NULL;
 }
 
-static void hooks_patch(struct ccv_shop *s, struct ccv_webhook *w, json_t *body,
-                        struct reply *rp)
+static void hooks_patch(struct ccv_shop *s, struct ccv_webhook *w, json_t *body, struct reply *rp)
 {
         json_t *addr = json_object_get(body, "address"), *act = json_object_get(body, "is_active");
         const char *key;
@@ -672,7 +680,8 @@ static void hooks_patch(struct ccv_shop *s, struct ccv_webhook *w, json_t *body,
         char *na = NULL;
 
         (void)s;
-        json_object_foreach(body, key, v) {
+        json_object_foreach(body, key, v)
+        {
                 if (strcmp(key, "address") && strcmp(key, "is_active")) {
                         reply_error(rp, 400, "400.11", "only address and is_active can change");
                         return;
@@ -736,10 +745,9 @@ static json_t *order_hook_body(const struct ccv_shop *s, const struct ccv_order 
 
         snprintf(h, sizeof(h), "%sorders/%lld", s->base_url, (long long)o->id);
         return json_pack("{s:s,s:s,s:I,s:O,s:O,s:O,s:O,s:O,s:s}", "triggered_at", "", "href", h,
-                         "id", (json_int_t)o->id, "order_number",
-                         json_object_get(j, "ordernumber"), "ordernumber_prefix",
-                         json_object_get(j, "ordernumber_prefix"), "ordernumber_full",
-                         json_object_get(j, "ordernumber_full"), "total_price",
+                         "id", (json_int_t)o->id, "order_number", json_object_get(j, "ordernumber"),
+                         "ordernumber_prefix", json_object_get(j, "ordernumber_prefix"),
+                         "ordernumber_full", json_object_get(j, "ordernumber_full"), "total_price",
                          json_object_get(j, "total_price"), "customer_email",
                          json_object_get(c, "email"), "customer_mobile", "");
 }
@@ -775,8 +783,8 @@ static int check_auth(struct ccv_fake *f, struct ccv_shop *s, struct MHD_Connect
                             "x-date differs more than 5 minutes from server time");
                 return -EACCES;
         }
-        if (ccv_sign(pub, s->secret, method, rq->uri, rq->body.data, rq->body.len, date,
-                     want) < 0) {
+        if (ccv_sign(pub, s->secret, method, rq->uri, rq->body.data, rq->body.len, date, want) <
+            0) {
                 reply_error(rp, 500, "500.00", "out of memory");
                 return -ENOMEM;
         }
@@ -864,8 +872,8 @@ static int parse_body(const struct req *rq, json_t **ret, struct reply *rp)
         json_error_t jerr;
         json_t *j;
 
-        j = json_loadb(rq->body.data ? rq->body.data : "", rq->body.len,
-                       JSON_REJECT_DUPLICATES, &jerr);
+        j = json_loadb(rq->body.data ? rq->body.data : "", rq->body.len, JSON_REJECT_DUPLICATES,
+                       &jerr);
         if (!j || !json_is_object(j)) {
                 json_decref(j);
                 reply_error(rp, 400, "400.10", "request body is not a JSON object");
@@ -875,9 +883,8 @@ static int parse_body(const struct req *rq, json_t **ret, struct reply *rp)
         return 0;
 }
 
-static void api_route(struct ccv_fake *f, struct ccv_shop *s, const char *method,
-                      char **seg, size_t nseg, const struct query *q, const struct req *rq,
-                      struct reply *rp)
+static void api_route(struct ccv_fake *f, struct ccv_shop *s, const char *method, char **seg,
+                      size_t nseg, const struct query *q, const struct req *rq, struct reply *rp)
 {
         static const char *const user_sort[] = { "id", "first_name", "last_name", NULL };
         static const char *const product_sort[] = { "id", "name", "createdate", "modifydate",
@@ -936,16 +943,20 @@ static void api_route(struct ccv_fake *f, struct ccv_shop *s, const char *method
         }
         if (strcmp(res, "users") == 0 || strcmp(res, "products") == 0 ||
             strcmp(res, "categories") == 0 || strcmp(res, "paymethods") == 0) {
-                json_t *arr = res[0] == 'u' ? s->users : res[0] == 'p' && res[1] == 'r' ?
-                              s->products : res[0] == 'c' ? s->categories : s->paymethods;
+                json_t *arr = res[0] == 'u'                    ? s->users
+                              : res[0] == 'p' && res[1] == 'r' ? s->products
+                              : res[0] == 'c'                  ? s->categories
+                                                               : s->paymethods;
                 char rname[32];
 
                 if (!get)
                         goto not_allowed;
                 if (nseg == 1) {
                         snprintf(rname, sizeof(rname), "%s/", res);
-                        array_list(s, arr, rname, q, res[0] == 'u' ? user_sort :
-                                   res[0] == 'p' && res[1] == 'r' ? product_sort : plain_sort,
+                        array_list(s, arr, rname, q,
+                                   res[0] == 'u'                    ? user_sort
+                                   : res[0] == 'p' && res[1] == 'r' ? product_sort
+                                                                    : plain_sort,
                                    rp);
                         return;
                 }
@@ -1000,8 +1011,8 @@ static void api_route(struct ccv_fake *f, struct ccv_shop *s, const char *method
                         for (i = 0; i < s->n_hooks; i++)
                                 items[i] = hook_json(s, &s->hooks[i]);
                         if (page_parse(q, &pg, rp) == 0)
-                                reply_json(rp, 200, collection(s, "webhooks/", q, items,
-                                                               s->n_hooks, &pg));
+                                reply_json(rp, 200,
+                                           collection(s, "webhooks/", q, items, s->n_hooks, &pg));
                         for (i = 0; i < s->n_hooks; i++)
                                 json_decref(items[i]);
                         free(items);
@@ -1056,7 +1067,7 @@ static int split_path(char *path, char **seg, int max)
                 *slash = '\0';
                 p = slash + 1;
                 if (*p == '/')
-                        return -1;      /* empty segment */
+                        return -1; /* empty segment */
         }
         return n;
 }
@@ -1137,9 +1148,9 @@ static void handle_api(struct ccv_fake *f, struct MHD_Connection *c, const char 
 static json_t *shop_info(const struct ccv_shop *s)
 {
         return json_pack("{s:i,s:I,s:s,s:s,s:s,s:s,s:s,s:b,s:s?,s:I,s:I}", "n", s->n, "id",
-                         (json_int_t)s->id, "name", s->name, "base_url", s->base_url,
-                         "path_prefix", s->path_prefix, "public_key", s->public_key, "secret",
-                         s->secret, "oss_registered", s->oss, "ordernumber_prefix",
+                         (json_int_t)s->id, "name", s->name, "base_url", s->base_url, "path_prefix",
+                         s->path_prefix, "public_key", s->public_key, "secret", s->secret,
+                         "oss_registered", s->oss, "ordernumber_prefix",
                          s->ordernumber_prefix[0] ? s->ordernumber_prefix : NULL, "orders",
                          (json_int_t)s->n_orders, "products",
                          (json_int_t)json_array_size(s->products));
@@ -1147,8 +1158,8 @@ static json_t *shop_info(const struct ccv_shop *s)
 
 static json_t *order_admin_json(const struct ccv_order *o)
 {
-        return json_pack("{s:I,s:O,s:O,s:O}", "id", (json_int_t)o->id, "order", o->obj,
-                         "orderrows", o->rows, "_fake_expect", o->expect);
+        return json_pack("{s:I,s:O,s:O,s:O}", "id", (json_int_t)o->id, "order", o->obj, "orderrows",
+                         o->rows, "_fake_expect", o->expect);
 }
 
 static void admin_patch_order(struct ccv_fake *f, struct ccv_shop *s, struct ccv_order *o,
@@ -1161,8 +1172,8 @@ static void admin_patch_order(struct ccv_fake *f, struct ccv_shop *s, struct ccv
         json_int_t prev = json_integer_value(json_object_get(j, "status"));
         bool was_completed = json_is_true(json_object_get(j, "is_completed"));
 
-        if ((st && (!json_is_integer(st) || json_integer_value(st) < 1 ||
-                    json_integer_value(st) > 14)) ||
+        if ((st &&
+             (!json_is_integer(st) || json_integer_value(st) < 1 || json_integer_value(st) > 14)) ||
             (paid && !json_is_boolean(paid)) || (comp && !json_is_true(comp)) ||
             (tt && !json_is_string(tt))) {
                 reply_error(rp, 400, "400.11",
@@ -1182,8 +1193,8 @@ static void admin_patch_order(struct ccv_fake *f, struct ccv_shop *s, struct ccv
                 json_object_set_new(j, "ordernumber", json_integer(s->next_ordernumber++));
                 json_object_set_new(j, "ordernumber_full", json_string(full));
                 json_object_set_new(j, "ordernumber_prefix",
-                                    s->ordernumber_prefix[0] ? json_string(s->ordernumber_prefix) :
-                                    json_null());
+                                    s->ordernumber_prefix[0] ? json_string(s->ordernumber_prefix)
+                                                             : json_null());
                 json_object_set_new(j, "status", json_integer(st ? json_integer_value(st) : 1));
                 json_object_del(j, "basket_href");
                 json_object_del(j, "checkout_href");
@@ -1227,15 +1238,16 @@ static void admin_patch_order(struct ccv_fake *f, struct ccv_shop *s, struct ccv
 static void admin_patch_product(struct ccv_fake *f, struct ccv_shop *s, json_t *p, json_t *body,
                                 struct reply *rp)
 {
-        static const char *const fields[] = { "name", "price", "stock", "is_active", "discount",
-                                              NULL };
+        static const char *const fields[] = { "name",      "price",    "stock",
+                                              "is_active", "discount", NULL };
         char now[32], h[512];
         const char *key;
         json_t *v;
         size_t i;
         bool ok;
 
-        json_object_foreach(body, key, v) {
+        json_object_foreach(body, key, v)
+        {
                 ok = false;
                 for (i = 0; fields[i]; i++)
                         if (strcmp(fields[i], key) == 0)
@@ -1251,11 +1263,13 @@ static void admin_patch_product(struct ccv_fake *f, struct ccv_shop *s, json_t *
                         return;
                 }
         }
-        json_object_foreach(body, key, v) {
+        json_object_foreach(body, key, v)
+        {
                 /* Money keeps the CCV form: integral amounts as integers. */
                 if (json_is_number(v) && strcmp(key, "stock") != 0)
-                        json_object_set_new(p, key, ccv_money_json(
-                                (int64_t)llround(json_number_value(v) * 100.0)));
+                        json_object_set_new(
+                                p, key,
+                                ccv_money_json((int64_t)llround(json_number_value(v) * 100.0)));
                 else
                         json_object_set(p, key, v);
         }
@@ -1263,8 +1277,9 @@ static void admin_patch_product(struct ccv_fake *f, struct ccv_shop *s, json_t *
         json_object_set_new(p, "modifydate", json_string(now));
         snprintf(h, sizeof(h), "%sproducts/%lld", s->base_url,
                  (long long)json_integer_value(json_object_get(p, "id")));
-        fire(f, s, "products.updated", json_pack("{s:s,s:s,s:O}", "triggered_at", "", "href", h,
-                                                 "id", json_object_get(p, "id")));
+        fire(f, s, "products.updated",
+             json_pack("{s:s,s:s,s:O}", "triggered_at", "", "href", h, "id",
+                       json_object_get(p, "id")));
         reply_json(rp, 200, json_incref(p));
 }
 
@@ -1286,10 +1301,11 @@ static void admin_throttle(struct ccv_shop *s, json_t *body, double minute, stru
         if (!req && !sec)
                 s->throttle_until = mono_now() + minute;
         snprintf(s->throttle_code, sizeof(s->throttle_code), "%s", cv ? cv : "429.10");
-        reply_json(rp, 200, json_pack("{s:i,s:i,s:f,s:s}", "shop", s->n, "requests",
-                                      s->throttle_left, "seconds",
-                                      s->throttle_until > 0 ? s->throttle_until - mono_now() :
-                                      0.0, "code", s->throttle_code));
+        reply_json(rp, 200,
+                   json_pack("{s:i,s:i,s:f,s:s}", "shop", s->n, "requests", s->throttle_left,
+                             "seconds",
+                             s->throttle_until > 0 ? s->throttle_until - mono_now() : 0.0, "code",
+                             s->throttle_code));
 }
 
 static json_t *stats_json(struct ccv_fake *f)
@@ -1300,22 +1316,18 @@ static json_t *stats_json(struct ccv_fake *f)
 
         ccv_hooks_stats(f->hooks, &hs);
         for (i = 0; i < f->n_shops; i++)
-                json_array_append_new(shops, json_pack("{s:i,s:I,s:I,s:I,s:I,s:I}", "n",
-                                                       f->shops[i].n, "requests",
-                                                       (json_int_t)f->shops[i].requests,
-                                                       "rate_limited",
-                                                       (json_int_t)f->shops[i].rate_limited,
-                                                       "auth_failures",
-                                                       (json_int_t)f->shops[i].auth_failures,
-                                                       "orders",
-                                                       (json_int_t)f->shops[i].n_orders,
-                                                       "webhooks",
-                                                       (json_int_t)f->shops[i].n_hooks));
+                json_array_append_new(
+                        shops, json_pack("{s:i,s:I,s:I,s:I,s:I,s:I}", "n", f->shops[i].n,
+                                         "requests", (json_int_t)f->shops[i].requests,
+                                         "rate_limited", (json_int_t)f->shops[i].rate_limited,
+                                         "auth_failures", (json_int_t)f->shops[i].auth_failures,
+                                         "orders", (json_int_t)f->shops[i].n_orders, "webhooks",
+                                         (json_int_t)f->shops[i].n_hooks));
         j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I},"
                       "s:{s:I,s:I,s:I,s:I},s:o}",
-                      "requests", (json_int_t)f->st.requests, "api_requests",
-                      (json_int_t)f->st.api, "admin_requests", (json_int_t)f->st.admin,
-                      "auth_failures", (json_int_t)f->st.auth_failures, "rate_limited",
+                      "requests", (json_int_t)f->st.requests, "api_requests", (json_int_t)f->st.api,
+                      "admin_requests", (json_int_t)f->st.admin, "auth_failures",
+                      (json_int_t)f->st.auth_failures, "rate_limited",
                       (json_int_t)f->st.rate_limited, "bad_requests",
                       (json_int_t)f->st.bad_requests, "not_found", (json_int_t)f->st.not_found,
                       "oversized", (json_int_t)f->st.oversized, "by_status_class", "1xx",
@@ -1366,8 +1378,8 @@ static void handle_admin(struct ccv_fake *f, const char *method, const struct re
                 reply_json(rp, 200, json_pack("{s:b}", "ok", 1));
                 return;
         }
-        if (nseg < 4 || strcmp(seg[1], "shops") != 0 || ccv_parse_i64(seg[2], &n) < 0 ||
-            n < 1 || n > f->n_shops)
+        if (nseg < 4 || strcmp(seg[1], "shops") != 0 || ccv_parse_i64(seg[2], &n) < 0 || n < 1 ||
+            n > f->n_shops)
                 goto not_found;
         s = &f->shops[n - 1];
         if (nseg == 5 && ccv_parse_i64(seg[4], &id) < 0)
@@ -1491,9 +1503,8 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
         *con_cls = NULL;
 }
 
-static enum MHD_Result send_reply(struct ccv_fake *f, struct MHD_Connection *c,
-                                  struct reply *rp, const struct ccv_shop *s, const char *method,
-                                  const char *uri)
+static enum MHD_Result send_reply(struct ccv_fake *f, struct MHD_Connection *c, struct reply *rp,
+                                  const struct ccv_shop *s, const char *method, const char *uri)
 {
         struct MHD_Response *resp;
         size_t len = rp->body ? strlen(rp->body) : 0;
@@ -1502,8 +1513,7 @@ static enum MHD_Result send_reply(struct ccv_fake *f, struct MHD_Connection *c,
 
         if (s && (rp->sign || f->o.sign_errors)) {
                 ccv_time_format(time(NULL), date, sizeof(date));
-                if (ccv_sign(s->public_key, s->secret, method, uri, rp->body, len, date,
-                             hash) < 0)
+                if (ccv_sign(s->public_key, s->secret, method, uri, rp->body, len, date, hash) < 0)
                         hash[0] = '\0';
         }
         if (rp->body) {
@@ -1530,9 +1540,8 @@ static enum MHD_Result send_reply(struct ccv_fake *f, struct MHD_Connection *c,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
         struct ccv_fake *f = cls;
         struct req *rq = *con_cls;
@@ -1600,8 +1609,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return ret;
 }
 
-struct ccv_fake *ccv_fake_new(const struct ccv_fake_opts *o, struct ccv_shop *shops,
-                              int n_shops)
+struct ccv_fake *ccv_fake_new(const struct ccv_fake_opts *o, struct ccv_shop *shops, int n_shops)
 {
         struct ccv_fake *f = calloc(1, sizeof(*f));
 
@@ -1624,16 +1632,13 @@ int ccv_fake_start(struct ccv_fake *f, int listen_fd)
 {
         unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY;
 
-        f->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, f,
-                                  MHD_OPTION_LISTEN_SOCKET, listen_fd,
-                                  MHD_OPTION_URI_LOG_CALLBACK, on_uri, f,
-                                  MHD_OPTION_NOTIFY_COMPLETED, on_done, f,
-                                  MHD_OPTION_THREAD_POOL_SIZE,
-                                  (unsigned int)(f->o.threads > 0 ? f->o.threads : 2),
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
-                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-                                  MHD_OPTION_END);
+        f->mhd = MHD_start_daemon(
+                flags, 0, NULL, NULL, on_request, f, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                MHD_OPTION_URI_LOG_CALLBACK, on_uri, f, MHD_OPTION_NOTIFY_COMPLETED, on_done, f,
+                MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(f->o.threads > 0 ? f->o.threads : 2),
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_CONNECTION_LIMIT,
+                (unsigned int)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                MHD_OPTION_END);
         return f->mhd ? 0 : -EIO;
 }
 

@@ -26,15 +26,9 @@ static const struct {
         const char *iso;
         int rates[6];
 } real_rates[] = {
-        { "NL", { 210, 90 } },
-        { "DE", { 190, 70 } },
-        { "BE", { 210, 60, 120 } },
-        { "FR", { 200, 55, 100, 21 } },
-        { "AT", { 200, 100, 130 } },
-        { "IT", { 220, 50, 100, 40 } },
-        { "ES", { 210, 100, 40 } },
-        { "PL", { 230, 50, 80 } },
-        { "XI", { 200, 50 } },
+        { "NL", { 210, 90 } },          { "DE", { 190, 70 } },       { "BE", { 210, 60, 120 } },
+        { "FR", { 200, 55, 100, 21 } }, { "AT", { 200, 100, 130 } }, { "IT", { 220, 50, 100, 40 } },
+        { "ES", { 210, 100, 40 } },     { "PL", { 230, 50, 80 } },   { "XI", { 200, 50 } },
 };
 
 const struct ccv_country *ccv_country_get(const char *iso)
@@ -84,15 +78,15 @@ bool ccv_vat_destination(const char *iso, const char *postcode, const char **ret
                 *ret_vat_country = "FR";
                 return true;
         }
-        if (strcmp(iso, "ES") == 0 && (starts(pc, "35") || starts(pc, "38") ||
-                                       starts(pc, "51") || starts(pc, "52")))
+        if (strcmp(iso, "ES") == 0 &&
+            (starts(pc, "35") || starts(pc, "38") || starts(pc, "51") || starts(pc, "52")))
                 return false;
         if (strcmp(iso, "DE") == 0 && (starts(pc, "27498") || starts(pc, "78266")))
                 return false;
         if (strcmp(iso, "IT") == 0 && (starts(pc, "23041") || starts(pc, "22061")))
                 return false;
-        if (strcmp(iso, "FR") == 0 && (starts(pc, "97") || starts(pc, "986") ||
-                                       starts(pc, "987") || starts(pc, "988")))
+        if (strcmp(iso, "FR") == 0 &&
+            (starts(pc, "97") || starts(pc, "986") || starts(pc, "987") || starts(pc, "988")))
                 return false;
         c = ccv_country_get(iso);
         return c && c->eu;
@@ -303,8 +297,7 @@ static void make_valid(struct ccv_rng *rng, const char *iso, char *out, size_t l
                                 s += (9 - i) * (d[i] - '0');
                         if (s % 11 == 10)
                                 continue;
-                        snprintf(out, len, "NL%s%dB%02d", d, s % 11,
-                                 (int)ccv_rng_range(rng, 1, 3));
+                        snprintf(out, len, "NL%s%dB%02d", d, s % 11, (int)ccv_rng_range(rng, 1, 3));
                 } else if (strcmp(iso, "BE") == 0) {
                         long n8 = 0;
 

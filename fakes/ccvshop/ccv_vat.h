@@ -11,12 +11,12 @@
 
 /* Rates are in tenths of a percent (55 = 5.5 %). */
 struct ccv_country {
-        const char *iso;        /* ISO 3166-1 alpha-2 */
-        const char *name_nl;    /* localized name as CCV shows it */
-        bool eu;                /* member of the EU VAT area for goods (XI included) */
+        const char *iso;     /* ISO 3166-1 alpha-2 */
+        const char *name_nl; /* localized name as CCV shows it */
+        bool eu;             /* member of the EU VAT area for goods (XI included) */
         int standard;
-        int reduced;            /* the reduced rate used for "reduced" products, 0 = none */
-        int reduced_alt;        /* a second reduced rate of the country, 0 = none */
+        int reduced;     /* the reduced rate used for "reduced" products, 0 = none */
+        int reduced_alt; /* a second reduced rate of the country, 0 = none */
 };
 
 const struct ccv_country *ccv_country_get(const char *iso);

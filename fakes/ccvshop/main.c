@@ -58,7 +58,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
         c->gen.shops = 2;
         c->gen.orders = 50;
         c->gen.products = 20;
-        c->gen.epoch = 1736150400;      /* 2025-01-06T08:00:00Z */
+        c->gen.epoch = 1736150400; /* 2025-01-06T08:00:00Z */
         c->gen.oss_mode = CCV_OSS_ALTERNATE;
         c->fake.rate_get = 150;
         c->fake.rate_write = 100;
@@ -180,7 +180,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
                 if (used)
                         i++;
                 continue;
-bad:
+        bad:
                 fprintf(stderr, "ccvshop-fake: bad value for %s: %s\n", a, v);
                 return -EINVAL;
         }
@@ -216,7 +216,8 @@ static int load_fixtures(const char *path, struct cli *c, struct ccv_shop **ret,
         shops = calloc((size_t)n, sizeof(*shops));
         if (!shops)
                 goto out;
-        json_array_foreach(arr, i, js) {
+        json_array_foreach(arr, i, js)
+        {
                 struct ccv_shop *s = &shops[i];
                 struct ccv_gen_opts g = c->gen;
                 json_t *orders = json_object_get(js, "orders"), *o;
@@ -227,8 +228,7 @@ static int load_fixtures(const char *path, struct cli *c, struct ccv_shop **ret,
                         goto out;
                 v = json_object_get(js, "public_key");
                 if (json_is_string(v))
-                        snprintf(s->public_key, sizeof(s->public_key), "%s",
-                                 json_string_value(v));
+                        snprintf(s->public_key, sizeof(s->public_key), "%s", json_string_value(v));
                 v = json_object_get(js, "secret");
                 if (json_is_string(v))
                         snprintf(s->secret, sizeof(s->secret), "%s", json_string_value(v));
@@ -262,13 +262,16 @@ static int load_fixtures(const char *path, struct cli *c, struct ccv_shop **ret,
                 if (!s->orders)
                         goto out;
                 s->cap_orders = json_array_size(orders) + 1;
-                json_array_foreach(orders, k, o) {
+                json_array_foreach(orders, k, o)
+                {
                         struct ccv_order *d = &s->orders[s->n_orders];
                         json_t *id = json_object_get(o, "id");
 
                         if (!json_is_object(o) || !json_is_integer(id)) {
-                                fprintf(stderr, "ccvshop-fake: %s: shop %zu order %zu: needs an "
-                                        "integer id\n", path, i + 1, k);
+                                fprintf(stderr,
+                                        "ccvshop-fake: %s: shop %zu order %zu: needs an "
+                                        "integer id\n",
+                                        path, i + 1, k);
                                 goto out;
                         }
                         d->obj = json_copy(o);
@@ -288,9 +291,9 @@ static int load_fixtures(const char *path, struct cli *c, struct ccv_shop **ret,
                         /* Keep the orderrows href object if present, else add one. */
                         if (!json_is_object(json_object_get(d->obj, "orderrows")))
                                 json_object_del(d->obj, "orderrows");
-                        if (ccv_time_parse(json_string_value(json_object_get(d->obj,
-                                                                             "create_date")),
-                                           true, &d->created, NULL) < 0)
+                        if (ccv_time_parse(
+                                    json_string_value(json_object_get(d->obj, "create_date")), true,
+                                    &d->created, NULL) < 0)
                                 d->created = 0;
                         s->n_orders++;
                         if (d->id >= s->next_order_id)
@@ -337,10 +340,9 @@ static int make_shops(struct cli *c, struct ccv_shop **ret, int *ret_n)
 
 static json_t *shop_line(const struct ccv_shop *s)
 {
-        return json_pack("{s:i,s:I,s:s,s:s,s:s,s:s,s:b,s:s?}", "n", s->n, "id",
-                         (json_int_t)s->id, "name", s->name, "base_url", s->base_url,
-                         "public_key", s->public_key, "secret", s->secret, "oss_registered",
-                         s->oss, "ordernumber_prefix",
+        return json_pack("{s:i,s:I,s:s,s:s,s:s,s:s,s:b,s:s?}", "n", s->n, "id", (json_int_t)s->id,
+                         "name", s->name, "base_url", s->base_url, "public_key", s->public_key,
+                         "secret", s->secret, "oss_registered", s->oss, "ordernumber_prefix",
                          s->ordernumber_prefix[0] ? s->ordernumber_prefix : NULL);
 }
 

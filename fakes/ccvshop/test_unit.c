@@ -11,13 +11,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                   \
-        do {                                                                          \
-                if (!(cond)) {                                                        \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,        \
-                                __LINE__, #cond);                                     \
-                        failures++;                                                   \
-                }                                                                     \
+#define CHECK(cond)                                                                              \
+        do {                                                                                     \
+                if (!(cond)) {                                                                   \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+                        failures++;                                                              \
+                }                                                                                \
         } while (0)
 
 static void test_sign_vectors(void)
@@ -45,10 +44,9 @@ static void test_sign_vectors(void)
 
 static void test_vat_numbers(void)
 {
-        static const char *const good[] = { "NL000099998B57", "NL002455799B11",
-                                             "NL002342672B42", "NL001162938B28",
-                                             "NL004495445B01", "BE0428759497", "BE0403019261",
-                                             "DE136695976", "ATU13585627" };
+        static const char *const good[] = { "NL000099998B57", "NL002455799B11", "NL002342672B42",
+                                            "NL001162938B28", "NL004495445B01", "BE0428759497",
+                                            "BE0403019261",   "DE136695976",    "ATU13585627" };
         static const char *const bad[] = { "NL123456789B90", "BE0431150351", "DE136695978" };
         static const char *const isos[] = { "NL", "BE", "DE", "FR", "AT", "IT", "ES" };
         struct ccv_rng r;
@@ -81,12 +79,9 @@ static void test_time(void)
         bool d = false;
 
         CHECK(ccv_time_parse("2024-01-01T12:00:00Z", false, &t, NULL) == 0 && t == 1704110400);
-        CHECK(ccv_time_parse("2024-01-01T13:00:00+01:00", false, &t, NULL) == 0 &&
-              t == 1704110400);
-        CHECK(ccv_time_parse("2024-01-01T13:00:00+0100", false, &t, NULL) == 0 &&
-              t == 1704110400);
-        CHECK(ccv_time_parse("2024-01-01T12:00:00.123Z", false, &t, NULL) == 0 &&
-              t == 1704110400);
+        CHECK(ccv_time_parse("2024-01-01T13:00:00+01:00", false, &t, NULL) == 0 && t == 1704110400);
+        CHECK(ccv_time_parse("2024-01-01T13:00:00+0100", false, &t, NULL) == 0 && t == 1704110400);
+        CHECK(ccv_time_parse("2024-01-01T12:00:00.123Z", false, &t, NULL) == 0 && t == 1704110400);
         CHECK(ccv_time_parse("2024-1-1T12:0:0Z", false, &t, NULL) == 0 && t == 1704110400);
         CHECK(ccv_time_parse("2024-01-01", true, &t, &d) == 0 && d && t == 1704067200);
         CHECK(ccv_time_parse("2024-01-01", false, &t, NULL) < 0);

@@ -18,27 +18,27 @@
 /* Field types of the entity schemas. */
 enum xf_ftype {
         XF_T_STR,
-        XF_T_NUM,       /* Edm.Double */
-        XF_T_INT,       /* Edm.Int32/Int16 */
-        XF_T_BYTE,      /* Edm.Byte 0/1 */
+        XF_T_NUM,  /* Edm.Double */
+        XF_T_INT,  /* Edm.Int32/Int16 */
+        XF_T_BYTE, /* Edm.Byte 0/1 */
         XF_T_BOOL,
         XF_T_GUID,
-        XF_T_DATE,      /* stored as "/Date(ms)/" */
-        XF_T_LINES,     /* navigation collection of child lines */
-        XF_T_COLL,      /* other collection, accepted on POST only, not stored */
+        XF_T_DATE,  /* stored as "/Date(ms)/" */
+        XF_T_LINES, /* navigation collection of child lines */
+        XF_T_COLL,  /* other collection, accepted on POST only, not stored */
 };
 
-#define XF_F_POST 1u    /* settable on POST */
-#define XF_F_PUT 2u     /* settable on PUT */
-#define XF_F_MAND 4u    /* mandatory on POST */
+#define XF_F_POST 1u /* settable on POST */
+#define XF_F_PUT 2u  /* settable on PUT */
+#define XF_F_MAND 4u /* mandatory on POST */
 #define XF_F_W (XF_F_POST | XF_F_PUT)
 
 struct xf_field {
         const char *name;
         enum xf_ftype type;
         unsigned flags;
-        const char *caption;    /* English caption used in validation messages */
-        int maxlen;             /* 0 = unchecked */
+        const char *caption; /* English caption used in validation messages */
+        int maxlen;          /* 0 = unchecked */
 };
 
 enum xf_ent {
@@ -70,22 +70,22 @@ struct xf_entity_def {
         const char *service;
         const char *name;
         const char *key;
-        const char *model;              /* __metadata.type */
-        const struct xf_field *fields;  /* NULL-name terminated */
+        const char *model;             /* __metadata.type */
+        const struct xf_field *fields; /* NULL-name terminated */
         unsigned methods;
-        int lines_ent;                  /* child entity for deep insert, or -1 */
-        const char *lines_prop;         /* e.g. "SalesOrderLines" */
-        const char *parent_key;         /* in the child: "OrderID" */
+        int lines_ent;          /* child entity for deep insert, or -1 */
+        const char *lines_prop; /* e.g. "SalesOrderLines" */
+        const char *parent_key; /* in the child: "OrderID" */
 };
 
 extern const struct xf_entity_def xf_entities[XF_E_ALL];
 
 struct xf_div {
         long number;
-        json_t *sets[XF_E_COUNT];       /* arrays of stored entity objects */
+        json_t *sets[XF_E_COUNT]; /* arrays of stored entity objects */
         long next_order_number;
         long next_invoice_order_number;
-        json_t *invoice_numbers;        /* journal code -> last invoice number */
+        json_t *invoice_numbers; /* journal code -> last invoice number */
         /* fault injection */
         double fail_before_write;
         double fail_after_write;
@@ -107,7 +107,7 @@ struct xf_config {
         double minute_s;
         long minutely_limit;
         long daily_limit;
-        bool day_start_now;     /* day windows from the start (else 00:00 UTC) */
+        bool day_start_now; /* day windows from the start (else 00:00 UTC) */
         long default_division;
         long token_daily_cap;
         long error_limit;
@@ -162,10 +162,10 @@ struct xf_query {
         const char *orderby;
         const char *skiptoken;
         const char *expand;
-        long top;               /* -1 = none */
+        long top; /* -1 = none */
         bool inlinecount;
-        const char *next_prefix;        /* absolute URL + query without $skiptoken/$top */
-        const char *uri_base;           /* absolute ".../api/v1/{div}/" for __metadata */
+        const char *next_prefix; /* absolute URL + query without $skiptoken/$top */
+        const char *uri_base;    /* absolute ".../api/v1/{div}/" for __metadata */
         long page_size;
         bool bare_array;
 };
@@ -179,16 +179,16 @@ json_t *xf_find(struct xf_div *d, int ent, const char *field, const char *value)
  */
 int xf_query_run(struct xf_div *d, int ent, json_t *set, const struct xf_query *q,
                  json_t **ret_body, long *ret_count, char *err, size_t errlen);
-json_t *xf_entity_out(struct xf_div *d, int ent, json_t *e, const char *uri_base,
-                      bool expand_lines, json_t *select);
+json_t *xf_entity_out(struct xf_div *d, int ent, json_t *e, const char *uri_base, bool expand_lines,
+                      json_t *select);
 /*
  * Validate and create an entity from @body. Returns the HTTP status: 201 with
  * @ret_entity set (borrowed, stored in @d), or an error status with @err filled.
  */
-int xf_create(struct xf_div *d, int ent, json_t *body, int validation_status,
-              json_t **ret_entity, char *err, size_t errlen);
-int xf_update(struct xf_div *d, int ent, json_t *e, json_t *body, int validation_status,
+int xf_create(struct xf_div *d, int ent, json_t *body, int validation_status, json_t **ret_entity,
               char *err, size_t errlen);
+int xf_update(struct xf_div *d, int ent, json_t *e, json_t *body, int validation_status, char *err,
+              size_t errlen);
 int xf_delete(struct xf_div *d, int ent, const char *key, int validation_status, char *err,
               size_t errlen);
 json_t *xf_lines_of(struct xf_div *d, int ent, const char *key);

@@ -75,33 +75,51 @@ static int add_client(struct xf_config *cfg, const char *spec)
 int main(int argc, char **argv)
 {
         enum {
-                O_LISTEN = 1000, O_CLIENT, O_TTL, O_RTTL, O_MINUTE, O_MINUTELY, O_DAILY, O_DIV,
-                O_CAP, O_NOLIMITS, O_SEED, O_ERRLIM, O_ERRSTAT, O_VALSTAT, O_MAXBODY, O_REVOKE,
-                O_SINGLE, O_BARE, O_THREADS, O_DAYSTART, O_HELP
+                O_LISTEN = 1000,
+                O_CLIENT,
+                O_TTL,
+                O_RTTL,
+                O_MINUTE,
+                O_MINUTELY,
+                O_DAILY,
+                O_DIV,
+                O_CAP,
+                O_NOLIMITS,
+                O_SEED,
+                O_ERRLIM,
+                O_ERRSTAT,
+                O_VALSTAT,
+                O_MAXBODY,
+                O_REVOKE,
+                O_SINGLE,
+                O_BARE,
+                O_THREADS,
+                O_DAYSTART,
+                O_HELP
         };
         static const struct option opts[] = {
-                {"listen", required_argument, NULL, O_LISTEN},
-                {"client", required_argument, NULL, O_CLIENT},
-                {"token-ttl", required_argument, NULL, O_TTL},
-                {"refresh-ttl", required_argument, NULL, O_RTTL},
-                {"minute", required_argument, NULL, O_MINUTE},
-                {"minutely-limit", required_argument, NULL, O_MINUTELY},
-                {"daily-limit", required_argument, NULL, O_DAILY},
-                {"day-start", required_argument, NULL, O_DAYSTART},
-                {"default-division", required_argument, NULL, O_DIV},
-                {"token-daily-cap", required_argument, NULL, O_CAP},
-                {"no-limits", no_argument, NULL, O_NOLIMITS},
-                {"seed", required_argument, NULL, O_SEED},
-                {"error-limit", required_argument, NULL, O_ERRLIM},
-                {"error-limit-status", required_argument, NULL, O_ERRSTAT},
-                {"validation-status", required_argument, NULL, O_VALSTAT},
-                {"max-body", required_argument, NULL, O_MAXBODY},
-                {"revoke-old-access", no_argument, NULL, O_REVOKE},
-                {"single-token-set", no_argument, NULL, O_SINGLE},
-                {"bare-array-on-top", no_argument, NULL, O_BARE},
-                {"threads", required_argument, NULL, O_THREADS},
-                {"help", no_argument, NULL, O_HELP},
-                {NULL, 0, NULL, 0},
+                { "listen", required_argument, NULL, O_LISTEN },
+                { "client", required_argument, NULL, O_CLIENT },
+                { "token-ttl", required_argument, NULL, O_TTL },
+                { "refresh-ttl", required_argument, NULL, O_RTTL },
+                { "minute", required_argument, NULL, O_MINUTE },
+                { "minutely-limit", required_argument, NULL, O_MINUTELY },
+                { "daily-limit", required_argument, NULL, O_DAILY },
+                { "day-start", required_argument, NULL, O_DAYSTART },
+                { "default-division", required_argument, NULL, O_DIV },
+                { "token-daily-cap", required_argument, NULL, O_CAP },
+                { "no-limits", no_argument, NULL, O_NOLIMITS },
+                { "seed", required_argument, NULL, O_SEED },
+                { "error-limit", required_argument, NULL, O_ERRLIM },
+                { "error-limit-status", required_argument, NULL, O_ERRSTAT },
+                { "validation-status", required_argument, NULL, O_VALSTAT },
+                { "max-body", required_argument, NULL, O_MAXBODY },
+                { "revoke-old-access", no_argument, NULL, O_REVOKE },
+                { "single-token-set", no_argument, NULL, O_SINGLE },
+                { "bare-array-on-top", no_argument, NULL, O_BARE },
+                { "threads", required_argument, NULL, O_THREADS },
+                { "help", no_argument, NULL, O_HELP },
+                { NULL, 0, NULL, 0 },
         };
         struct xf_config cfg = {
                 .listen = "127.0.0.1:0",
@@ -128,27 +146,13 @@ int main(int argc, char **argv)
                 int bad = 0;
 
                 switch (c) {
-                case O_LISTEN:
-                        cfg.listen = optarg;
-                        break;
-                case O_CLIENT:
-                        bad = add_client(&cfg, optarg);
-                        break;
-                case O_TTL:
-                        bad = num_double(optarg, 1, 1e9, &cfg.token_ttl);
-                        break;
-                case O_RTTL:
-                        bad = num_double(optarg, 1, 1e10, &cfg.refresh_ttl);
-                        break;
-                case O_MINUTE:
-                        bad = num_double(optarg, 0.01, 86400, &cfg.minute_s);
-                        break;
-                case O_MINUTELY:
-                        bad = num_long(optarg, 1, 100000000, &cfg.minutely_limit);
-                        break;
-                case O_DAILY:
-                        bad = num_long(optarg, 1, 1000000000, &cfg.daily_limit);
-                        break;
+                case O_LISTEN: cfg.listen = optarg; break;
+                case O_CLIENT: bad = add_client(&cfg, optarg); break;
+                case O_TTL: bad = num_double(optarg, 1, 1e9, &cfg.token_ttl); break;
+                case O_RTTL: bad = num_double(optarg, 1, 1e10, &cfg.refresh_ttl); break;
+                case O_MINUTE: bad = num_double(optarg, 0.01, 86400, &cfg.minute_s); break;
+                case O_MINUTELY: bad = num_long(optarg, 1, 100000000, &cfg.minutely_limit); break;
+                case O_DAILY: bad = num_long(optarg, 1, 1000000000, &cfg.daily_limit); break;
                 case O_DAYSTART:
                         /* "now": compressed days start with the fake, so a test never
                          * crosses a day boundary by where the wall clock happens to fall. */
@@ -157,23 +161,15 @@ int main(int argc, char **argv)
                         else
                                 bad = strcmp(optarg, "epoch") != 0 ? -1 : 0;
                         break;
-                case O_DIV:
-                        bad = num_long(optarg, 1, 2147483647L, &cfg.default_division);
-                        break;
-                case O_CAP:
-                        bad = num_long(optarg, 0, 1000000000, &cfg.token_daily_cap);
-                        break;
-                case O_NOLIMITS:
-                        cfg.no_limits = true;
-                        break;
+                case O_DIV: bad = num_long(optarg, 1, 2147483647L, &cfg.default_division); break;
+                case O_CAP: bad = num_long(optarg, 0, 1000000000, &cfg.token_daily_cap); break;
+                case O_NOLIMITS: cfg.no_limits = true; break;
                 case O_SEED:
                         bad = num_long(optarg, 0, 2147483647L, &lv);
                         cfg.have_seed = true;
                         cfg.seed = (uint64_t)lv;
                         break;
-                case O_ERRLIM:
-                        bad = num_long(optarg, 0, 100000, &cfg.error_limit);
-                        break;
+                case O_ERRLIM: bad = num_long(optarg, 0, 100000, &cfg.error_limit); break;
                 case O_ERRSTAT:
                         bad = num_long(optarg, 400, 599, &lv);
                         cfg.error_limit_status = (int)lv;
@@ -186,25 +182,15 @@ int main(int argc, char **argv)
                         bad = num_long(optarg, 1, 256L * 1024 * 1024, &lv);
                         cfg.max_body = (size_t)lv;
                         break;
-                case O_REVOKE:
-                        cfg.revoke_old_access = true;
-                        break;
-                case O_SINGLE:
-                        cfg.single_token_set = true;
-                        break;
-                case O_BARE:
-                        cfg.bare_array_top = true;
-                        break;
+                case O_REVOKE: cfg.revoke_old_access = true; break;
+                case O_SINGLE: cfg.single_token_set = true; break;
+                case O_BARE: cfg.bare_array_top = true; break;
                 case O_THREADS:
                         bad = num_long(optarg, 1, 64, &lv);
                         cfg.threads = (unsigned)lv;
                         break;
-                case O_HELP:
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
+                case O_HELP: usage(stdout); return 0;
+                default: usage(stderr); return 2;
                 }
                 if (bad) {
                         fprintf(stderr, "exact-fake: bad value for option: %s\n", optarg);

@@ -16,14 +16,44 @@
 #include <string.h>
 #include <strings.h>
 
-enum node_kind { N_OR, N_AND, N_NOT, N_CMP, N_FIELD, N_LIT, N_FUNC };
-enum cmp_op { OP_EQ, OP_NE, OP_GT, OP_GE, OP_LT, OP_LE };
-enum val_type { V_NULL, V_STR, V_NUM, V_BOOL, V_GUID, V_DATE, V_ERR };
-enum func_id { F_TRIM, F_TOLOWER, F_TOUPPER, F_STARTSWITH, F_ENDSWITH, F_SUBSTRINGOF };
+enum node_kind {
+        N_OR,
+        N_AND,
+        N_NOT,
+        N_CMP,
+        N_FIELD,
+        N_LIT,
+        N_FUNC
+};
+enum cmp_op {
+        OP_EQ,
+        OP_NE,
+        OP_GT,
+        OP_GE,
+        OP_LT,
+        OP_LE
+};
+enum val_type {
+        V_NULL,
+        V_STR,
+        V_NUM,
+        V_BOOL,
+        V_GUID,
+        V_DATE,
+        V_ERR
+};
+enum func_id {
+        F_TRIM,
+        F_TOLOWER,
+        F_TOUPPER,
+        F_STARTSWITH,
+        F_ENDSWITH,
+        F_SUBSTRINGOF
+};
 
 struct node {
         enum node_kind kind;
-        int op;                 /* cmp_op or func_id */
+        int op; /* cmp_op or func_id */
         struct node *a;
         struct node *b;
         const struct xf_field *field;
@@ -175,20 +205,14 @@ static struct node *parse_or(struct parser *p);
 static enum val_type field_vtype(const struct xf_field *f)
 {
         switch (f->type) {
-        case XF_T_STR:
-                return V_STR;
+        case XF_T_STR: return V_STR;
         case XF_T_NUM:
         case XF_T_INT:
-        case XF_T_BYTE:
-                return V_NUM;
-        case XF_T_BOOL:
-                return V_BOOL;
-        case XF_T_GUID:
-                return V_GUID;
-        case XF_T_DATE:
-                return V_DATE;
-        default:
-                return V_ERR;
+        case XF_T_BYTE: return V_NUM;
+        case XF_T_BOOL: return V_BOOL;
+        case XF_T_GUID: return V_GUID;
+        case XF_T_DATE: return V_DATE;
+        default: return V_ERR;
         }
 }
 
@@ -272,8 +296,8 @@ static struct node *parse_primary(struct parser *p)
                 p->pos += 9;
                 n->lit_type = V_DATE;
                 n->str = read_quoted(p);
-                if (n->str != NULL && (strchr(n->str, 'T') == NULL ||
-                                       xf_date_parse(n->str, &n->ms) != 0))
+                if (n->str != NULL &&
+                    (strchr(n->str, 'T') == NULL || xf_date_parse(n->str, &n->ms) != 0))
                         fail(p, "Unrecognized 'Edm.DateTime' literal");
                 return n;
         }
@@ -319,9 +343,9 @@ static struct node *parse_primary(struct parser *p)
                         enum func_id id;
                         int nargs;
                 } funcs[] = {
-                        {"trim", F_TRIM, 1},           {"tolower", F_TOLOWER, 1},
-                        {"toupper", F_TOUPPER, 1},     {"startswith", F_STARTSWITH, 2},
-                        {"endswith", F_ENDSWITH, 2},   {"substringof", F_SUBSTRINGOF, 2},
+                        { "trim", F_TRIM, 1 },         { "tolower", F_TOLOWER, 1 },
+                        { "toupper", F_TOUPPER, 1 },   { "startswith", F_STARTSWITH, 2 },
+                        { "endswith", F_ENDSWITH, 2 }, { "substringof", F_SUBSTRINGOF, 2 },
                 };
                 size_t i;
 
@@ -373,8 +397,8 @@ static struct node *parse_cmp(struct parser *p)
                 const char *kw;
                 enum cmp_op op;
         } ops[] = {
-                {"eq", OP_EQ}, {"ne", OP_NE}, {"gt", OP_GT},
-                {"ge", OP_GE}, {"lt", OP_LT}, {"le", OP_LE},
+                { "eq", OP_EQ }, { "ne", OP_NE }, { "gt", OP_GT },
+                { "ge", OP_GE }, { "lt", OP_LT }, { "le", OP_LE },
         };
         struct node *left;
         struct node *n;
@@ -471,7 +495,7 @@ static struct node *parse_or(struct parser *p)
 
 struct xf_filter *xf_filter_compile(const char *text, int ent, char *err, size_t errlen)
 {
-        struct parser p = {.s = text, .ent = ent, .err = err, .errlen = errlen};
+        struct parser p = { .s = text, .ent = ent, .err = err, .errlen = errlen };
         struct xf_filter *f;
         struct node *root;
 
@@ -516,7 +540,7 @@ static struct val eval(const struct node *n, json_t *e);
 static struct val eval_func(const struct node *n, json_t *e)
 {
         struct val a = eval(n->a, e);
-        struct val r = {.t = V_NULL};
+        struct val r = { .t = V_NULL };
 
         if (n->op <= F_TOUPPER) {
                 char *out;
@@ -562,7 +586,7 @@ out:
 
 static struct val eval_field(const struct node *n, json_t *e)
 {
-        struct val r = {.t = V_NULL};
+        struct val r = { .t = V_NULL };
         json_t *j = json_object_get(e, n->field->name);
 
         if (j == NULL || json_is_null(j))
@@ -596,24 +620,18 @@ static struct val eval_field(const struct node *n, json_t *e)
 static int compare(const struct val *a, const struct val *b)
 {
         switch (a->t) {
-        case V_STR:
-                return strcmp(a->s, b->s);
-        case V_GUID:
-                return strcasecmp(a->s, b->s);
-        case V_NUM:
-                return a->n < b->n ? -1 : a->n > b->n ? 1 : 0;
-        case V_DATE:
-                return a->ms < b->ms ? -1 : a->ms > b->ms ? 1 : 0;
-        case V_BOOL:
-                return (int)a->b - (int)b->b;
-        default:
-                return 0;
+        case V_STR: return strcmp(a->s, b->s);
+        case V_GUID: return strcasecmp(a->s, b->s);
+        case V_NUM: return a->n < b->n ? -1 : a->n > b->n ? 1 : 0;
+        case V_DATE: return a->ms < b->ms ? -1 : a->ms > b->ms ? 1 : 0;
+        case V_BOOL: return (int)a->b - (int)b->b;
+        default: return 0;
         }
 }
 
 static struct val eval(const struct node *n, json_t *e)
 {
-        struct val r = {.t = V_BOOL};
+        struct val r = { .t = V_BOOL };
 
         switch (n->kind) {
         case N_OR:
@@ -654,34 +672,20 @@ static struct val eval(const struct node *n, json_t *e)
                         int c = compare(&a, &b);
 
                         switch (n->op) {
-                        case OP_EQ:
-                                r.b = c == 0;
-                                break;
-                        case OP_NE:
-                                r.b = c != 0;
-                                break;
-                        case OP_GT:
-                                r.b = c > 0;
-                                break;
-                        case OP_GE:
-                                r.b = c >= 0;
-                                break;
-                        case OP_LT:
-                                r.b = c < 0;
-                                break;
-                        default:
-                                r.b = c <= 0;
-                                break;
+                        case OP_EQ: r.b = c == 0; break;
+                        case OP_NE: r.b = c != 0; break;
+                        case OP_GT: r.b = c > 0; break;
+                        case OP_GE: r.b = c >= 0; break;
+                        case OP_LT: r.b = c < 0; break;
+                        default: r.b = c <= 0; break;
                         }
                 }
                 val_clear(&a);
                 val_clear(&b);
                 return r;
         }
-        case N_FIELD:
-                return eval_field(n, e);
-        case N_FUNC:
-                return eval_func(n, e);
+        case N_FIELD: return eval_field(n, e);
+        case N_FUNC: return eval_func(n, e);
         case N_LIT:
                 r.t = n->lit_type;
                 r.s = n->str;

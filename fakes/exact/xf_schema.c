@@ -6,16 +6,31 @@
  */
 #include "xf.h"
 
-#define RO(n, t) {n, t, 0, n, 0}
-#define W(n, t) {n, t, XF_F_W, n, 0}
-#define WC(n, t, c) {n, t, XF_F_W, c, 0}
-#define PO(n, t, c) {n, t, XF_F_POST, c, 0}
-#define END {NULL, XF_T_STR, 0, NULL, 0}
+#define RO(n, t)              \
+        {                     \
+                n, t, 0, n, 0 \
+        }
+#define W(n, t)                    \
+        {                          \
+                n, t, XF_F_W, n, 0 \
+        }
+#define WC(n, t, c)                \
+        {                          \
+                n, t, XF_F_W, c, 0 \
+        }
+#define PO(n, t, c)                   \
+        {                             \
+                n, t, XF_F_POST, c, 0 \
+        }
+#define END                                \
+        {                                  \
+                NULL, XF_T_STR, 0, NULL, 0 \
+        }
 
 static const struct xf_field f_accounts[] = {
         RO("ID", XF_T_GUID),
         WC("Code", XF_T_STR, "Code"),
-        {"Name", XF_T_STR, XF_F_W | XF_F_MAND, "Name", 50},
+        { "Name", XF_T_STR, XF_F_W | XF_F_MAND, "Name", 50 },
         W("Status", XF_T_STR),
         RO("IsSales", XF_T_BOOL),
         W("IsSupplier", XF_T_BOOL),
@@ -54,35 +69,24 @@ static const struct xf_field f_accounts[] = {
 };
 
 static const struct xf_field f_contacts[] = {
-        RO("ID", XF_T_GUID),
-        {"Account", XF_T_GUID, XF_F_POST | XF_F_MAND, "Account", 0},
-        RO("AccountName", XF_T_STR),
-        W("FirstName", XF_T_STR),
-        W("LastName", XF_T_STR),
-        W("MiddleName", XF_T_STR),
-        W("Initials", XF_T_STR),
-        RO("FullName", XF_T_STR),
-        W("Email", XF_T_STR),
-        W("Phone", XF_T_STR),
-        W("Mobile", XF_T_STR),
-        W("BusinessEmail", XF_T_STR),
-        W("BusinessPhone", XF_T_STR),
-        W("JobTitleDescription", XF_T_STR),
-        W("Gender", XF_T_STR),
-        W("Title", XF_T_STR),
-        W("Language", XF_T_STR),
-        W("Notes", XF_T_STR),
-        RO("Division", XF_T_INT),
-        RO("Created", XF_T_DATE),
-        RO("Modified", XF_T_DATE),
-        END,
+        RO("ID", XF_T_GUID),          { "Account", XF_T_GUID, XF_F_POST | XF_F_MAND, "Account", 0 },
+        RO("AccountName", XF_T_STR),  W("FirstName", XF_T_STR),
+        W("LastName", XF_T_STR),      W("MiddleName", XF_T_STR),
+        W("Initials", XF_T_STR),      RO("FullName", XF_T_STR),
+        W("Email", XF_T_STR),         W("Phone", XF_T_STR),
+        W("Mobile", XF_T_STR),        W("BusinessEmail", XF_T_STR),
+        W("BusinessPhone", XF_T_STR), W("JobTitleDescription", XF_T_STR),
+        W("Gender", XF_T_STR),        W("Title", XF_T_STR),
+        W("Language", XF_T_STR),      W("Notes", XF_T_STR),
+        RO("Division", XF_T_INT),     RO("Created", XF_T_DATE),
+        RO("Modified", XF_T_DATE),    END,
 };
 
 static const struct xf_field f_items[] = {
         RO("ID", XF_T_GUID),
-        {"Code", XF_T_STR, XF_F_W | XF_F_MAND, "Code", 30},
-        {"Description", XF_T_STR, XF_F_W | XF_F_MAND, "Description", 60},
-        {"ExtraDescription", XF_T_STR, XF_F_W, "Extra description", 255},
+        { "Code", XF_T_STR, XF_F_W | XF_F_MAND, "Code", 30 },
+        { "Description", XF_T_STR, XF_F_W | XF_F_MAND, "Description", 60 },
+        { "ExtraDescription", XF_T_STR, XF_F_W, "Extra description", 255 },
         WC("ItemGroup", XF_T_GUID, "Item group"),
         RO("ItemGroupCode", XF_T_STR),
         RO("ItemGroupDescription", XF_T_STR),
@@ -111,26 +115,19 @@ static const struct xf_field f_items[] = {
 };
 
 static const struct xf_field f_itemgroups[] = {
-        RO("ID", XF_T_GUID),
-        RO("Code", XF_T_STR),
-        RO("Description", XF_T_STR),
-        RO("IsDefault", XF_T_BYTE),
-        RO("GLRevenue", XF_T_GUID),
-        RO("GLRevenueCode", XF_T_STR),
-        RO("GLCosts", XF_T_GUID),
-        RO("GLCostsCode", XF_T_STR),
-        RO("GLStock", XF_T_GUID),
-        RO("GLStockCode", XF_T_STR),
-        RO("Division", XF_T_INT),
-        RO("Created", XF_T_DATE),
-        RO("Modified", XF_T_DATE),
-        END,
+        RO("ID", XF_T_GUID),         RO("Code", XF_T_STR),
+        RO("Description", XF_T_STR), RO("IsDefault", XF_T_BYTE),
+        RO("GLRevenue", XF_T_GUID),  RO("GLRevenueCode", XF_T_STR),
+        RO("GLCosts", XF_T_GUID),    RO("GLCostsCode", XF_T_STR),
+        RO("GLStock", XF_T_GUID),    RO("GLStockCode", XF_T_STR),
+        RO("Division", XF_T_INT),    RO("Created", XF_T_DATE),
+        RO("Modified", XF_T_DATE),   END,
 };
 
 static const struct xf_field f_salesorders[] = {
         RO("OrderID", XF_T_GUID),
         WC("OrderNumber", XF_T_INT, "Order number"),
-        {"OrderedBy", XF_T_GUID, XF_F_POST | XF_F_MAND, "Ordered by", 0},
+        { "OrderedBy", XF_T_GUID, XF_F_POST | XF_F_MAND, "Ordered by", 0 },
         RO("OrderedByName", XF_T_STR),
         PO("DeliverTo", XF_T_GUID, "Deliver to"),
         RO("DeliverToName", XF_T_STR),
@@ -167,7 +164,7 @@ static const struct xf_field f_salesorders[] = {
         RO("Division", XF_T_INT),
         RO("Created", XF_T_DATE),
         RO("Modified", XF_T_DATE),
-        {"SalesOrderLines", XF_T_LINES, XF_F_POST | XF_F_MAND, "Sales order lines", 0},
+        { "SalesOrderLines", XF_T_LINES, XF_F_POST | XF_F_MAND, "Sales order lines", 0 },
         END,
 };
 
@@ -176,10 +173,10 @@ static const struct xf_field f_salesorderlines[] = {
         RO("OrderID", XF_T_GUID),
         RO("OrderNumber", XF_T_INT),
         RO("LineNumber", XF_T_INT),
-        {"Item", XF_T_GUID, XF_F_W | XF_F_MAND, "Item", 0},
+        { "Item", XF_T_GUID, XF_F_W | XF_F_MAND, "Item", 0 },
         RO("ItemCode", XF_T_STR),
         RO("ItemDescription", XF_T_STR),
-        {"Description", XF_T_STR, XF_F_W, "Description", 60},
+        { "Description", XF_T_STR, XF_F_W, "Description", 60 },
         WC("Quantity", XF_T_NUM, "Quantity"),
         WC("UnitPrice", XF_T_NUM, "Unit price"),
         W("NetPrice", XF_T_NUM),
@@ -203,10 +200,10 @@ static const struct xf_field f_salesorderlines[] = {
 static const struct xf_field f_salesinvoices[] = {
         RO("InvoiceID", XF_T_GUID),
         RO("InvoiceNumber", XF_T_INT),
-        {"Journal", XF_T_STR, XF_F_POST | XF_F_MAND, "Journal", 0},
-        {"OrderedBy", XF_T_GUID, XF_F_POST | XF_F_MAND, "Ordered by", 0},
+        { "Journal", XF_T_STR, XF_F_POST | XF_F_MAND, "Journal", 0 },
+        { "OrderedBy", XF_T_GUID, XF_F_POST | XF_F_MAND, "Ordered by", 0 },
         RO("OrderedByName", XF_T_STR),
-        {"InvoiceTo", XF_T_GUID, XF_F_POST | XF_F_MAND, "Invoice to", 0},
+        { "InvoiceTo", XF_T_GUID, XF_F_POST | XF_F_MAND, "Invoice to", 0 },
         RO("InvoiceToName", XF_T_STR),
         PO("DeliverTo", XF_T_GUID, "Deliver to"),
         RO("DeliverToName", XF_T_STR),
@@ -235,7 +232,7 @@ static const struct xf_field f_salesinvoices[] = {
         RO("Division", XF_T_INT),
         RO("Created", XF_T_DATE),
         RO("Modified", XF_T_DATE),
-        {"SalesInvoiceLines", XF_T_LINES, XF_F_POST | XF_F_MAND, "Sales invoice lines", 0},
+        { "SalesInvoiceLines", XF_T_LINES, XF_F_POST | XF_F_MAND, "Sales invoice lines", 0 },
         END,
 };
 
@@ -246,7 +243,7 @@ static const struct xf_field f_salesinvoicelines[] = {
         WC("Item", XF_T_GUID, "Item"),
         RO("ItemCode", XF_T_STR),
         RO("ItemDescription", XF_T_STR),
-        {"Description", XF_T_STR, XF_F_W, "Description", 60},
+        { "Description", XF_T_STR, XF_F_W, "Description", 60 },
         WC("GLAccount", XF_T_GUID, "G/L account"),
         WC("Quantity", XF_T_NUM, "Quantity"),
         WC("UnitPrice", XF_T_NUM, "Unit price"),
@@ -270,8 +267,8 @@ static const struct xf_field f_salesinvoicelines[] = {
 
 static const struct xf_field f_vatcodes[] = {
         RO("ID", XF_T_GUID),
-        {"Code", XF_T_STR, XF_F_W | XF_F_MAND, "Code", 3},
-        {"Description", XF_T_STR, XF_F_W | XF_F_MAND, "Description", 30},
+        { "Code", XF_T_STR, XF_F_W | XF_F_MAND, "Code", 3 },
+        { "Description", XF_T_STR, XF_F_W | XF_F_MAND, "Description", 30 },
         RO("Percentage", XF_T_NUM),
         W("Type", XF_T_STR),
         W("VATTransactionType", XF_T_STR),
@@ -283,7 +280,7 @@ static const struct xf_field f_vatcodes[] = {
         WC("GLToPay", XF_T_GUID, "G/L account to pay"),
         WC("GLToClaim", XF_T_GUID, "G/L account to claim"),
         W("Account", XF_T_GUID),
-        {"VATPercentages", XF_T_COLL, XF_F_POST, "VAT percentages", 0},
+        { "VATPercentages", XF_T_COLL, XF_F_POST, "VAT percentages", 0 },
         RO("Division", XF_T_INT),
         RO("Created", XF_T_DATE),
         RO("Modified", XF_T_DATE),
@@ -292,8 +289,8 @@ static const struct xf_field f_vatcodes[] = {
 
 static const struct xf_field f_paymentconditions[] = {
         RO("ID", XF_T_GUID),
-        {"Code", XF_T_STR, XF_F_POST | XF_F_MAND, "Code", 2},
-        {"Description", XF_T_STR, XF_F_POST | XF_F_MAND, "Description", 30},
+        { "Code", XF_T_STR, XF_F_POST | XF_F_MAND, "Code", 2 },
+        { "Description", XF_T_STR, XF_F_POST | XF_F_MAND, "Description", 30 },
         PO("PaymentDays", XF_T_INT, "Payment days"),
         PO("PaymentEndOfMonths", XF_T_INT, "End of months"),
         PO("DiscountPaymentDays", XF_T_INT, "Discount payment days"),
@@ -308,8 +305,8 @@ static const struct xf_field f_paymentconditions[] = {
 
 static const struct xf_field f_glaccounts[] = {
         RO("ID", XF_T_GUID),
-        {"Code", XF_T_STR, XF_F_W | XF_F_MAND, "Code", 20},
-        {"Description", XF_T_STR, XF_F_W | XF_F_MAND, "Description", 60},
+        { "Code", XF_T_STR, XF_F_W | XF_F_MAND, "Code", 20 },
+        { "Description", XF_T_STR, XF_F_W | XF_F_MAND, "Description", 60 },
         W("Type", XF_T_INT),
         W("BalanceType", XF_T_STR),
         W("BalanceSide", XF_T_STR),
@@ -366,37 +363,37 @@ static const struct xf_field f_me[] = {
 #define MODEL(x) "Exact.Web.Api.Models." x
 
 const struct xf_entity_def xf_entities[XF_E_ALL] = {
-        [XF_E_ACCOUNTS] = {"crm", "Accounts", "ID", MODEL("Account"), f_accounts, ALL, -1, NULL,
-                           NULL},
-        [XF_E_CONTACTS] = {"crm", "Contacts", "ID", MODEL("Contact"), f_contacts, ALL, -1, NULL,
-                           NULL},
-        [XF_E_ITEMS] = {"logistics", "Items", "ID", MODEL("Logistics.Item"), f_items, ALL, -1,
-                        NULL, NULL},
-        [XF_E_ITEMGROUPS] = {"logistics", "ItemGroups", "ID", MODEL("Logistics.ItemGroup"),
-                             f_itemgroups, XF_M_GET, -1, NULL, NULL},
-        [XF_E_SALESORDERS] = {"salesorder", "SalesOrders", "OrderID",
-                              MODEL("SalesOrder.SalesOrder"), f_salesorders, ALL,
-                              XF_E_SALESORDERLINES, "SalesOrderLines", "OrderID"},
-        [XF_E_SALESORDERLINES] = {"salesorder", "SalesOrderLines", "ID",
-                                  MODEL("SalesOrder.SalesOrderLine"), f_salesorderlines,
-                                  XF_M_GET, -1, NULL, NULL},
-        [XF_E_SALESINVOICES] = {"salesinvoice", "SalesInvoices", "InvoiceID",
-                                MODEL("SalesInvoice.SalesInvoice"), f_salesinvoices, ALL,
-                                XF_E_SALESINVOICELINES, "SalesInvoiceLines", "InvoiceID"},
-        [XF_E_SALESINVOICELINES] = {"salesinvoice", "SalesInvoiceLines", "ID",
-                                    MODEL("SalesInvoice.SalesInvoiceLine"),
-                                    f_salesinvoicelines, XF_M_GET, -1, NULL, NULL},
-        [XF_E_VATCODES] = {"vat", "VATCodes", "ID", MODEL("VATCode"), f_vatcodes, ALL, -1, NULL,
-                           NULL},
-        [XF_E_PAYMENTCONDITIONS] = {"cashflow", "PaymentConditions", "ID",
-                                    MODEL("Cashflow.PaymentCondition"), f_paymentconditions,
-                                    XF_M_GET | XF_M_POST, -1, NULL, NULL},
-        [XF_E_GLACCOUNTS] = {"financial", "GLAccounts", "ID", MODEL("Financial.GLAccount"),
-                             f_glaccounts, ALL, -1, NULL, NULL},
-        [XF_E_JOURNALS] = {"financial", "Journals", "ID", MODEL("Financial.Journal"),
-                           f_journals, XF_M_GET, -1, NULL, NULL},
-        [XF_E_DIVISIONS] = {"system", "Divisions", "Code", "Exact.Web.Api.System.Division",
-                            f_divisions, XF_M_GET, -1, NULL, NULL},
-        [XF_E_ME] = {"current", "Me", "UserID", "Exact.Web.Api.System.Me", f_me, XF_M_GET, -1,
-                     NULL, NULL},
+        [XF_E_ACCOUNTS] = { "crm", "Accounts", "ID", MODEL("Account"), f_accounts, ALL, -1, NULL,
+                            NULL },
+        [XF_E_CONTACTS] = { "crm", "Contacts", "ID", MODEL("Contact"), f_contacts, ALL, -1, NULL,
+                            NULL },
+        [XF_E_ITEMS] = { "logistics", "Items", "ID", MODEL("Logistics.Item"), f_items, ALL, -1,
+                         NULL, NULL },
+        [XF_E_ITEMGROUPS] = { "logistics", "ItemGroups", "ID", MODEL("Logistics.ItemGroup"),
+                              f_itemgroups, XF_M_GET, -1, NULL, NULL },
+        [XF_E_SALESORDERS] = { "salesorder", "SalesOrders", "OrderID",
+                               MODEL("SalesOrder.SalesOrder"), f_salesorders, ALL,
+                               XF_E_SALESORDERLINES, "SalesOrderLines", "OrderID" },
+        [XF_E_SALESORDERLINES] = { "salesorder", "SalesOrderLines", "ID",
+                                   MODEL("SalesOrder.SalesOrderLine"), f_salesorderlines, XF_M_GET,
+                                   -1, NULL, NULL },
+        [XF_E_SALESINVOICES] = { "salesinvoice", "SalesInvoices", "InvoiceID",
+                                 MODEL("SalesInvoice.SalesInvoice"), f_salesinvoices, ALL,
+                                 XF_E_SALESINVOICELINES, "SalesInvoiceLines", "InvoiceID" },
+        [XF_E_SALESINVOICELINES] = { "salesinvoice", "SalesInvoiceLines", "ID",
+                                     MODEL("SalesInvoice.SalesInvoiceLine"), f_salesinvoicelines,
+                                     XF_M_GET, -1, NULL, NULL },
+        [XF_E_VATCODES] = { "vat", "VATCodes", "ID", MODEL("VATCode"), f_vatcodes, ALL, -1, NULL,
+                            NULL },
+        [XF_E_PAYMENTCONDITIONS] = { "cashflow", "PaymentConditions", "ID",
+                                     MODEL("Cashflow.PaymentCondition"), f_paymentconditions,
+                                     XF_M_GET | XF_M_POST, -1, NULL, NULL },
+        [XF_E_GLACCOUNTS] = { "financial", "GLAccounts", "ID", MODEL("Financial.GLAccount"),
+                              f_glaccounts, ALL, -1, NULL, NULL },
+        [XF_E_JOURNALS] = { "financial", "Journals", "ID", MODEL("Financial.Journal"), f_journals,
+                            XF_M_GET, -1, NULL, NULL },
+        [XF_E_DIVISIONS] = { "system", "Divisions", "Code", "Exact.Web.Api.System.Division",
+                             f_divisions, XF_M_GET, -1, NULL, NULL },
+        [XF_E_ME] = { "current", "Me", "UserID", "Exact.Web.Api.System.Me", f_me, XF_M_GET, -1,
+                      NULL, NULL },
 };

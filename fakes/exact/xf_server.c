@@ -29,7 +29,7 @@ struct chain {
         char *client;
         char *user;
         long division;
-        char *access[2];        /* current, previous */
+        char *access[2]; /* current, previous */
         int64_t access_exp[2];
         int64_t issued_ms;
         char *refresh;
@@ -57,22 +57,22 @@ struct bucket {
 };
 
 struct err_bucket {
-        char *key;              /* client \n user \n division \n endpoint */
-        int64_t *times;         /* ring of the last error_limit error times */
+        char *key;      /* client \n user \n division \n endpoint */
+        int64_t *times; /* ring of the last error_limit error times */
         size_t n;
         size_t head;
         int64_t blocked_until;
 };
 
 struct tok_cap {
-        char *key;              /* client \n user */
+        char *key; /* client \n user */
         int64_t day_idx;
         long count;
 };
 
 struct xf_server {
         const struct xf_config *cfg;
-        int64_t day_origin_ms;  /* day windows count from here: the epoch (00:00 UTC) or start */
+        int64_t day_origin_ms; /* day windows count from here: the epoch (00:00 UTC) or start */
         struct MHD_Daemon *mhd;
         unsigned port;
         pthread_mutex_t lock;
@@ -117,7 +117,7 @@ struct req {
         const char *body;
         size_t body_len;
         bool too_big;
-        json_t *args;           /* array of [name, value-or-null] in request order */
+        json_t *args; /* array of [name, value-or-null] in request order */
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -201,7 +201,8 @@ static const char *arg(const struct req *q, const char *name)
         json_t *p;
         const char *found = NULL;
 
-        json_array_foreach(q->args, i, p) {
+        json_array_foreach(q->args, i, p)
+        {
                 if (strcmp(json_string_value(json_array_get(p, 0)), name) == 0)
                         found = json_string_value(json_array_get(p, 1));
         }
@@ -213,7 +214,8 @@ static bool has_arg(const struct req *q, const char *name)
         size_t i;
         json_t *p;
 
-        json_array_foreach(q->args, i, p) {
+        json_array_foreach(q->args, i, p)
+        {
                 if (strcmp(json_string_value(json_array_get(p, 0)), name) == 0)
                         return true;
         }
@@ -377,16 +379,16 @@ static void token_reply(struct xf_server *s, struct chain *ch, struct reply *r)
         char ttl[32];
 
         snprintf(ttl, sizeof(ttl), "%ld", (long)llround(s->cfg->token_ttl));
-        set_json(r, 200, json_pack("{s:s,s:s,s:s,s:s}", "access_token", ch->access[0],
-                                   "token_type", "bearer", "expires_in", ttl, "refresh_token",
-                                   ch->refresh));
+        set_json(r, 200,
+                 json_pack("{s:s,s:s,s:s,s:s}", "access_token", ch->access[0], "token_type",
+                           "bearer", "expires_in", ttl, "refresh_token", ch->refresh));
 }
 
 static void oauth_error(struct reply *r, int status, const char *error, const char *desc)
 {
         if (desc != NULL)
-                set_json(r, status, json_pack("{s:s,s:s}", "error", error, "error_description",
-                                              desc));
+                set_json(r, status,
+                         json_pack("{s:s,s:s}", "error", error, "error_description", desc));
         else
                 set_json(r, status, json_pack("{s:s}", "error", error));
 }
@@ -469,8 +471,8 @@ static void us_date(int64_t ms, char *buf, size_t len)
 
         gmtime_r(&t, &tm);
         h = tm.tm_hour % 12 == 0 ? 12 : tm.tm_hour % 12;
-        snprintf(buf, len, "%d/%d/%d %d:%02d:%02d %s", tm.tm_mon + 1, tm.tm_mday,
-                 tm.tm_year + 1900, h, tm.tm_min, tm.tm_sec, tm.tm_hour < 12 ? "AM" : "PM");
+        snprintf(buf, len, "%d/%d/%d %d:%02d:%02d %s", tm.tm_mon + 1, tm.tm_mday, tm.tm_year + 1900,
+                 h, tm.tm_min, tm.tm_sec, tm.tm_hour < 12 ? "AM" : "PM");
 }
 
 static void handle_token(struct req *q, struct reply *r)
@@ -573,8 +575,7 @@ static void handle_token(struct req *q, struct reply *r)
                         us_date(ch->refresh_exp, exp, sizeof(exp));
                         us_date(now, nowtxt, sizeof(nowtxt));
                         snprintf(msg, sizeof(msg),
-                                 "The refresh token expired at %s and it is now %s.", exp,
-                                 nowtxt);
+                                 "The refresh token expired at %s and it is now %s.", exp, nowtxt);
                         stat_inc(ts, "expired_refresh_token");
                         oauth_error(r, 400, "invalid_request", msg);
                         ch = NULL;
@@ -722,8 +723,8 @@ static struct bucket *bucket_get(struct xf_server *s, const char *client, long d
 }
 
 /* Returns 0 when the call may go ahead (and counts it), or 429 with @r filled. */
-static int rate_take(struct xf_server *s, const char *client, struct xf_div *d,
-                     struct rl_state *rl, struct reply *r)
+static int rate_take(struct xf_server *s, const char *client, struct xf_div *d, struct rl_state *rl,
+                     struct reply *r)
 {
         int64_t now = xf_now_ms();
         double mlen = minute_ms(s);
@@ -781,8 +782,8 @@ static void rate_headers(const struct rl_state *rl, struct reply *r)
         hdr(r, "X-RateLimit-Minutely-Reset", "%lld", (long long)rl->min_reset);
 }
 
-static struct err_bucket *err_bucket_get(struct xf_server *s, const struct chain *ch,
-                                         long division, const char *endpoint)
+static struct err_bucket *err_bucket_get(struct xf_server *s, const struct chain *ch, long division,
+                                         const char *endpoint)
 {
         char *key = NULL;
         size_t i;
@@ -894,7 +895,8 @@ static char *next_prefix(const struct req *q, const char *base)
         json_t *p;
         char *out;
 
-        json_array_foreach(q->args, i, p) {
+        json_array_foreach(q->args, i, p)
+        {
                 const char *v = json_string_value(json_array_get(p, 1));
 
                 cap += strlen(json_string_value(json_array_get(p, 0))) * 3 +
@@ -904,7 +906,8 @@ static char *next_prefix(const struct req *q, const char *base)
         if (out == NULL)
                 return NULL;
         snprintf(out, cap, "%s%s?", base, q->url);
-        json_array_foreach(q->args, i, p) {
+        json_array_foreach(q->args, i, p)
+        {
                 const char *k = json_string_value(json_array_get(p, 0));
                 const char *v = json_string_value(json_array_get(p, 1));
                 char *ek, *ev;
@@ -937,22 +940,19 @@ static void build_virtual(struct xf_server *s, int ent, const struct chain *ch, 
                 json_array_append_new(
                         set, json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "UserID", guid,
                                        "CurrentDivision", (json_int_t)ch->division, "FullName",
-                                       name, "UserName", ch->user, "Email",
-                                       "user@example.invalid", "LanguageCode", "nl-NL",
-                                       "Language", "NL", "DivisionCustomer",
-                                       "00000000-0000-4000-8000-000000000001",
-                                       "DivisionCustomerName", "Fake Customer", "IsClientUser",
-                                       0));
+                                       name, "UserName", ch->user, "Email", "user@example.invalid",
+                                       "LanguageCode", "nl-NL", "Language", "NL",
+                                       "DivisionCustomer", "00000000-0000-4000-8000-000000000001",
+                                       "DivisionCustomerName", "Fake Customer", "IsClientUser", 0));
                 return;
         }
         snprintf(name, sizeof(name), "Administratie %ld", ch->division);
-        json_array_append_new(
-                set, json_pack("{s:i,s:s,s:i,s:s,s:s,s:b,s:s,s:s,s:b,s:i}", "Code",
-                               (json_int_t)ch->division, "Description", name, "HID",
-                               (json_int_t)ch->division, "Country", "NL", "Currency", "EUR",
-                               "Current", 1, "Customer", "00000000-0000-4000-8000-000000000001",
-                               "CustomerName", "Fake Customer", "IsMainDivision", 1, "Status",
-                               1));
+        json_array_append_new(set, json_pack("{s:i,s:s,s:i,s:s,s:s,s:b,s:s,s:s,s:b,s:i}", "Code",
+                                             (json_int_t)ch->division, "Description", name, "HID",
+                                             (json_int_t)ch->division, "Country", "NL", "Currency",
+                                             "EUR", "Current", 1, "Customer",
+                                             "00000000-0000-4000-8000-000000000001", "CustomerName",
+                                             "Fake Customer", "IsMainDivision", 1, "Status", 1));
         (void)s;
 }
 
@@ -966,9 +966,9 @@ static bool accept_json(const struct req *q)
 /* Query options this fake knows; anything else starting with '$' is refused. */
 static bool known_option(const char *k)
 {
-        static const char *const opts[] = {"$filter", "$select", "$top", "$orderby",
-                                           "$skiptoken", "$expand", "$inlinecount", "$format",
-                                           NULL};
+        static const char *const opts[] = { "$filter",      "$select",    "$top",
+                                            "$orderby",     "$skiptoken", "$expand",
+                                            "$inlinecount", "$format",    NULL };
         size_t i;
 
         for (i = 0; opts[i] != NULL; i++) {
@@ -994,18 +994,18 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
         json_t *p;
         int st;
 
-        json_array_foreach(q->args, i, p) {
+        json_array_foreach(q->args, i, p)
+        {
                 const char *k = json_string_value(json_array_get(p, 0));
 
                 if (k[0] == '$' && !known_option(k)) {
-                        snprintf(err, sizeof(err), "The query parameter '%s' is not supported.",
-                                 k);
+                        snprintf(err, sizeof(err), "The query parameter '%s' is not supported.", k);
                         set_error(r, 400, err);
                         return;
                 }
         }
-        if (has_arg(q, "$format") && strcmp(arg(q, "$format") ? arg(q, "$format") : "",
-                                            "json") != 0) {
+        if (has_arg(q, "$format") &&
+            strcmp(arg(q, "$format") ? arg(q, "$format") : "", "json") != 0) {
                 set_error(r, 400, "Only $format=json is supported.");
                 return;
         }
@@ -1043,7 +1043,8 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
                         size_t j;
                         json_t *x;
 
-                        json_array_foreach(set, j, x) {
+                        json_array_foreach(set, j, x)
+                        {
                                 const char *kv = json_string_value(
                                         json_object_get(x, xf_entities[ent].key));
 
@@ -1063,10 +1064,10 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
 
                         if (arg(q, "$select") != NULL) {
                                 /* reuse the query path to validate $select */
-                                struct xf_query tmp = {.select = arg(q, "$select"),
-                                                       .top = 0,
-                                                       .uri_base = uri_base ? uri_base : "",
-                                                       .next_prefix = ""};
+                                struct xf_query tmp = { .select = arg(q, "$select"),
+                                                        .top = 0,
+                                                        .uri_base = uri_base ? uri_base : "",
+                                                        .next_prefix = "" };
                                 json_t *ignored = NULL;
 
                                 if (xf_query_run(d, ent, set, &tmp, &ignored, NULL, err,
@@ -1081,8 +1082,8 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
                                         char *save = NULL, *part;
 
                                         save = copy;
-                                        for (part = xf_next_token(&save, ',');
-                                             part != NULL; part = xf_next_token(&save, ',')) {
+                                        for (part = xf_next_token(&save, ','); part != NULL;
+                                             part = xf_next_token(&save, ',')) {
                                                 char t[128];
 
                                                 xf_trim(part, t, sizeof(t));
@@ -1093,13 +1094,12 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
                         }
                         set_json(r, 200,
                                  json_pack("{s:o}", "d",
-                                           xf_entity_out(d, ent, e, uri_base ? uri_base : "",
-                                                         ex != NULL &&
-                                                                 xf_entities[ent].lines_prop &&
-                                                                 strcmp(ex, xf_entities[ent]
-                                                                                    .lines_prop) ==
-                                                                         0,
-                                                         sel)));
+                                           xf_entity_out(
+                                                   d, ent, e, uri_base ? uri_base : "",
+                                                   ex != NULL && xf_entities[ent].lines_prop &&
+                                                           strcmp(ex,
+                                                                  xf_entities[ent].lines_prop) == 0,
+                                                   sel)));
                         json_decref(sel);
                 }
                 goto out;
@@ -1178,8 +1178,8 @@ static json_t *parse_body(const struct req *q, struct reply *r)
         return j;
 }
 
-static void api_write(struct req *q, struct reply *r, struct xf_div *d, int ent,
-                      const char *key, const char *base)
+static void api_write(struct req *q, struct reply *r, struct xf_div *d, int ent, const char *key,
+                      const char *base)
 {
         const struct xf_config *cfg = q->s->cfg;
         json_t *st = obj_child(div_stats(d), "faults");
@@ -1221,7 +1221,8 @@ static void api_write(struct req *q, struct reply *r, struct xf_div *d, int ent,
                                 json_t *v;
                                 void *tmp;
 
-                                json_object_foreach_safe(out, tmp, k, v) {
+                                json_object_foreach_safe(out, tmp, k, v)
+                                {
                                         if (strcmp(k, "__metadata") == 0)
                                                 continue;
                                         if (json_object_get(body, k) == NULL)
@@ -1307,7 +1308,7 @@ static void handle_api(struct req *q, struct reply *r)
         const char *path = q->url + strlen("/api/v1/");
         const char *auth = header(q, MHD_HTTP_HEADER_AUTHORIZATION);
         char *copy = strdup(path);
-        char *segs[5] = {NULL};
+        char *segs[5] = { NULL };
         int nseg = 0;
         char *save = NULL, *tok;
         struct chain *ch = NULL;
@@ -1363,8 +1364,9 @@ static void handle_api(struct req *q, struct reply *r)
                 } else if (strcmp(q->method, "GET") != 0) {
                         set_error(r, 405, "Method not allowed.");
                 } else if (!accept_json(q)) {
-                        set_error(r, 406, "exact-fake only answers JSON: send Accept: "
-                                          "application/json.");
+                        set_error(r, 406,
+                                  "exact-fake only answers JSON: send Accept: "
+                                  "application/json.");
                 } else {
                         api_get(q, r, div_get(s, ch->division), XF_E_ME, NULL, false, ch, base);
                 }
@@ -1438,8 +1440,9 @@ static void handle_api(struct req *q, struct reply *r)
                 if (!(xf_entities[ent].methods & XF_M_GET)) {
                         set_error(r, 405, "Method not allowed.");
                 } else if (!count_only && !accept_json(q)) {
-                        set_error(r, 406, "exact-fake only answers JSON: send Accept: "
-                                          "application/json.");
+                        set_error(r, 406,
+                                  "exact-fake only answers JSON: send Accept: "
+                                  "application/json.");
                 } else if (count_only && key != NULL) {
                         set_error(r, 400, "$count is not allowed on a single entity.");
                 } else if (fault_roll(d->fail_read)) {
@@ -1461,8 +1464,9 @@ static void handle_api(struct req *q, struct reply *r)
                 } else if ((m == XF_M_POST) != (key == NULL)) {
                         set_error(r, 405, "Method not allowed.");
                 } else if (!accept_json(q)) {
-                        set_error(r, 406, "exact-fake only answers JSON: send Accept: "
-                                          "application/json.");
+                        set_error(r, 406,
+                                  "exact-fake only answers JSON: send Accept: "
+                                  "application/json.");
                 } else {
                         api_write(q, r, d, ent, key, base);
                 }
@@ -1569,7 +1573,8 @@ static int admin_faults(struct req *q, struct reply *r)
                 return 400;
         }
         d = div_ensure(q->s, (long)json_integer_value(div));
-        json_object_foreach(j, k, v) {
+        json_object_foreach(j, k, v)
+        {
                 double *p = NULL;
 
                 if (strcmp(k, "division") == 0)
@@ -1704,8 +1709,9 @@ static void admin_reset(struct req *q, struct reply *r)
                         xf_div_free(fresh);
                 }
         }
-        set_json(r, 200, json_pack("{s:b,s:b,s:b,s:b,s:b}", "counters", counters, "limits",
-                                   limits, "data", data, "tokens", tokens, "faults", faults));
+        set_json(r, 200,
+                 json_pack("{s:b,s:b,s:b,s:b,s:b}", "counters", counters, "limits", limits, "data",
+                           data, "tokens", tokens, "faults", faults));
         json_decref(j);
 }
 
@@ -1801,9 +1807,8 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
         struct xf_server *s = cls;
         struct conn_ctx *cc = *con_cls;
@@ -1921,8 +1926,8 @@ struct xf_server *xf_server_start(const struct xf_config *cfg)
                 return NULL;
         if (cfg->day_start_now) /* whole minutes, so a day holds 1,440 of them exactly */
                 s->day_origin_ms = (int64_t)llround(
-                        (double)window_idx(xf_now_ms(), cfg->minute_s * 1000.0) *
-                        cfg->minute_s * 1000.0);
+                        (double)window_idx(xf_now_ms(), cfg->minute_s * 1000.0) * cfg->minute_s *
+                        1000.0);
         if (colon == NULL || (size_t)(colon - cfg->listen) >= sizeof(host) ||
             !parse_long(colon + 1, 0, 65535, &port)) {
                 fprintf(stderr, "exact-fake: bad --listen '%s' (want ADDR:PORT)\n", cfg->listen);
@@ -1948,15 +1953,12 @@ struct xf_server *xf_server_start(const struct xf_config *cfg)
                 xf_server_stop(s);
                 return NULL;
         }
-        s->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                          MHD_USE_ERROR_LOG,
-                                  0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
-                                  MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
-                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-                                  MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-                                  MHD_OPTION_END);
+        s->mhd = MHD_start_daemon(
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                on_request, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+                MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+                (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
         if (s->mhd == NULL) {
                 fprintf(stderr, "exact-fake: cannot listen on %s\n", cfg->listen);
                 xf_server_stop(s);

@@ -13,8 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define SHAPE_MSG "Error processing request stream. The request should be a valid top-level " \
-                  "resource object."
+#define SHAPE_MSG                                                                   \
+        "Error processing request stream. The request should be a valid top-level " \
+        "resource object."
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
@@ -56,7 +57,8 @@ static void add_msg(json_t *msgs, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        json_array_foreach(msgs, i, m) {
+        json_array_foreach(msgs, i, m)
+        {
                 if (strcmp(json_string_value(m), buf) == 0)
                         return;
         }
@@ -69,7 +71,8 @@ static void join_msgs(json_t *msgs, char *err, size_t errlen)
         json_t *m;
 
         err[0] = '\0';
-        json_array_foreach(msgs, i, m) {
+        json_array_foreach(msgs, i, m)
+        {
                 int n = snprintf(err + o, errlen - o, "%s%s", i ? "\r\n" : "",
                                  json_string_value(m));
 
@@ -87,7 +90,8 @@ json_t *xf_find(struct xf_div *d, int ent, const char *field, const char *value)
 
         if (value == NULL)
                 return NULL;
-        json_array_foreach(d->sets[ent], i, e) {
+        json_array_foreach(d->sets[ent], i, e)
+        {
                 const char *v = sget(e, field);
 
                 if (v != NULL && strcasecmp(v, value) == 0)
@@ -106,7 +110,8 @@ static json_t *find_code(struct xf_div *d, int ent, const char *code)
         if (code == NULL)
                 return NULL;
         xf_trim(code, want, sizeof(want));
-        json_array_foreach(d->sets[ent], i, e) {
+        json_array_foreach(d->sets[ent], i, e)
+        {
                 const char *v = sget(e, "Code");
 
                 if (v == NULL)
@@ -155,7 +160,8 @@ json_t *xf_lines_of(struct xf_div *d, int ent, const char *key)
 
         if (def->lines_ent < 0)
                 return out;
-        json_array_foreach(d->sets[def->lines_ent], i, l) {
+        json_array_foreach(d->sets[def->lines_ent], i, l)
+        {
                 const char *p = sget(l, def->parent_key);
 
                 if (p != NULL && strcasecmp(p, key) == 0)
@@ -190,10 +196,9 @@ static void seed_vat(struct xf_div *d, const char *code, const char *desc, doubl
         xf_pad_right(code, 3, padded, sizeof(padded));
         seed(d, XF_E_VATCODES,
              json_pack("{s:s,s:s,s:f,s:s,s:s,s:b,s:b,s:s,s:s?,s:s?,s:s?}", "Code", padded,
-                       "Description", desc, "Percentage", pct, "Type", type,
-                       "VATTransactionType", tt, "IsBlocked", 0, "Charged", charged,
-                       "EUSalesListing", listing, "OssCountry", oss, "LegalText", legal,
-                       "GLToPay", gl_id(d, gl)));
+                       "Description", desc, "Percentage", pct, "Type", type, "VATTransactionType",
+                       tt, "IsBlocked", 0, "Charged", charged, "EUSalesListing", listing,
+                       "OssCountry", oss, "LegalText", legal, "GLToPay", gl_id(d, gl)));
 }
 
 static void seed_division(struct xf_div *d)
@@ -203,44 +208,44 @@ static void seed_division(struct xf_div *d)
                 int type;
                 const char *bt, *side;
         } gls[] = {
-                {"1300", "Debiteuren", 20, "B", "D"},
-                {"1500", "Te betalen btw hoog", 24, "B", "C"},
-                {"1510", "Te betalen btw laag", 24, "B", "C"},
-                {"1520", "Te betalen btw OSS", 24, "B", "C"},
-                {"1100", "Bank", 12, "B", "D"},
-                {"3000", "Voorraad handelsgoederen", 30, "B", "D"},
-                {"7000", "Kostprijs verkopen", 111, "W", "D"},
-                {"8000", "Omzet hoog tarief", 110, "W", "C"},
-                {"8010", "Omzet laag tarief", 110, "W", "C"},
-                {"8020", "Omzet 0% / export", 110, "W", "C"},
-                {"8030", "Omzet intracommunautair (ICP)", 110, "W", "C"},
-                {"8040", "Omzet afstandsverkopen OSS", 110, "W", "C"},
-                {"8100", "Omzet verzendkosten", 110, "W", "C"},
+                { "1300", "Debiteuren", 20, "B", "D" },
+                { "1500", "Te betalen btw hoog", 24, "B", "C" },
+                { "1510", "Te betalen btw laag", 24, "B", "C" },
+                { "1520", "Te betalen btw OSS", 24, "B", "C" },
+                { "1100", "Bank", 12, "B", "D" },
+                { "3000", "Voorraad handelsgoederen", 30, "B", "D" },
+                { "7000", "Kostprijs verkopen", 111, "W", "D" },
+                { "8000", "Omzet hoog tarief", 110, "W", "C" },
+                { "8010", "Omzet laag tarief", 110, "W", "C" },
+                { "8020", "Omzet 0% / export", 110, "W", "C" },
+                { "8030", "Omzet intracommunautair (ICP)", 110, "W", "C" },
+                { "8040", "Omzet afstandsverkopen OSS", 110, "W", "C" },
+                { "8100", "Omzet verzendkosten", 110, "W", "C" },
         };
         static const struct {
                 const char *code, *desc;
                 double pct;
                 const char *type, *listing, *oss, *gl;
         } oss[] = {
-                {"D1", "OSS Duitsland hoog 19%", 0.19, "E", "N", "DE", "1520"},
-                {"D2", "OSS Duitsland laag 7%", 0.07, "E", "N", "DE", "1520"},
-                {"F1", "OSS Frankrijk hoog 20%", 0.20, "E", "N", "FR", "1520"},
-                {"F2", "OSS Frankrijk laag 5,5%", 0.055, "E", "N", "FR", "1520"},
-                {"F3", "OSS Frankrijk laag 10%", 0.10, "E", "N", "FR", "1520"},
-                {"F4", "OSS Frankrijk 2,1%", 0.021, "E", "N", "FR", "1520"},
-                {"B1", "OSS Belgie hoog 21%", 0.21, "E", "N", "BE", "1520"},
-                {"B2", "OSS Belgie laag 6%", 0.06, "E", "N", "BE", "1520"},
-                {"B3", "OSS Belgie 12%", 0.12, "E", "N", "BE", "1520"},
-                {"A1", "OSS Oostenrijk hoog 20%", 0.20, "E", "N", "AT", "1520"},
-                {"A2", "OSS Oostenrijk laag 10%", 0.10, "E", "N", "AT", "1520"},
-                {"A3", "OSS Oostenrijk 13%", 0.13, "E", "N", "AT", "1520"},
-                {"I1", "OSS Italie hoog 22%", 0.22, "E", "N", "IT", "1520"},
-                {"I2", "OSS Italie laag 10%", 0.10, "E", "N", "IT", "1520"},
-                {"I3", "OSS Italie 5%", 0.05, "E", "N", "IT", "1520"},
-                {"I4", "OSS Italie 4%", 0.04, "E", "N", "IT", "1520"},
-                {"E1", "OSS Spanje hoog 21%", 0.21, "E", "N", "ES", "1520"},
-                {"E2", "OSS Spanje laag 10%", 0.10, "E", "N", "ES", "1520"},
-                {"E3", "OSS Spanje 4%", 0.04, "E", "N", "ES", "1520"},
+                { "D1", "OSS Duitsland hoog 19%", 0.19, "E", "N", "DE", "1520" },
+                { "D2", "OSS Duitsland laag 7%", 0.07, "E", "N", "DE", "1520" },
+                { "F1", "OSS Frankrijk hoog 20%", 0.20, "E", "N", "FR", "1520" },
+                { "F2", "OSS Frankrijk laag 5,5%", 0.055, "E", "N", "FR", "1520" },
+                { "F3", "OSS Frankrijk laag 10%", 0.10, "E", "N", "FR", "1520" },
+                { "F4", "OSS Frankrijk 2,1%", 0.021, "E", "N", "FR", "1520" },
+                { "B1", "OSS Belgie hoog 21%", 0.21, "E", "N", "BE", "1520" },
+                { "B2", "OSS Belgie laag 6%", 0.06, "E", "N", "BE", "1520" },
+                { "B3", "OSS Belgie 12%", 0.12, "E", "N", "BE", "1520" },
+                { "A1", "OSS Oostenrijk hoog 20%", 0.20, "E", "N", "AT", "1520" },
+                { "A2", "OSS Oostenrijk laag 10%", 0.10, "E", "N", "AT", "1520" },
+                { "A3", "OSS Oostenrijk 13%", 0.13, "E", "N", "AT", "1520" },
+                { "I1", "OSS Italie hoog 22%", 0.22, "E", "N", "IT", "1520" },
+                { "I2", "OSS Italie laag 10%", 0.10, "E", "N", "IT", "1520" },
+                { "I3", "OSS Italie 5%", 0.05, "E", "N", "IT", "1520" },
+                { "I4", "OSS Italie 4%", 0.04, "E", "N", "IT", "1520" },
+                { "E1", "OSS Spanje hoog 21%", 0.21, "E", "N", "ES", "1520" },
+                { "E2", "OSS Spanje laag 10%", 0.10, "E", "N", "ES", "1520" },
+                { "E3", "OSS Spanje 4%", 0.04, "E", "N", "ES", "1520" },
         };
         size_t i;
 
@@ -258,41 +263,41 @@ static void seed_division(struct xf_div *d)
                  "Intracommunautaire levering, btw verlegd (art. 138 Btw-richtlijn)", "1500");
         seed_vat(d, "EXP", "Leveringen buiten EU (export)", 0.0, "B", "S", "N", NULL, false,
                  "Export, 0% btw", "1500");
-        seed_vat(d, "VL", "Btw verlegd binnenland", 0.0, "B", "S", "N", NULL, true,
-                 "Btw verlegd", "1500");
+        seed_vat(d, "VL", "Btw verlegd binnenland", 0.0, "B", "S", "N", NULL, true, "Btw verlegd",
+                 "1500");
         seed_vat(d, "GB", "Geen btw", 0.0, "N", "S", "N", NULL, false, NULL, "1500");
         for (i = 0; i < sizeof(oss) / sizeof(oss[0]); i++)
-                seed_vat(d, oss[i].code, oss[i].desc, oss[i].pct, oss[i].type, "S",
-                         oss[i].listing, oss[i].oss, false, NULL, oss[i].gl);
+                seed_vat(d, oss[i].code, oss[i].desc, oss[i].pct, oss[i].type, "S", oss[i].listing,
+                         oss[i].oss, false, NULL, oss[i].gl);
 
         seed(d, XF_E_ITEMGROUPS,
              json_pack("{s:s,s:s,s:i,s:s?,s:s,s:s?,s:s,s:s?,s:s}", "Code", "001", "Description",
-                       "Algemeen", "IsDefault", 1, "GLRevenue", gl_id(d, "8000"),
-                       "GLRevenueCode", "8000", "GLCosts", gl_id(d, "7000"), "GLCostsCode",
-                       "7000", "GLStock", gl_id(d, "3000"), "GLStockCode", "3000"));
+                       "Algemeen", "IsDefault", 1, "GLRevenue", gl_id(d, "8000"), "GLRevenueCode",
+                       "8000", "GLCosts", gl_id(d, "7000"), "GLCostsCode", "7000", "GLStock",
+                       gl_id(d, "3000"), "GLStockCode", "3000"));
         seed(d, XF_E_ITEMGROUPS,
              json_pack("{s:s,s:s,s:i,s:s?,s:s,s:s?,s:s,s:s?,s:s}", "Code", "100", "Description",
                        "Handelsgoederen", "IsDefault", 0, "GLRevenue", gl_id(d, "8000"),
-                       "GLRevenueCode", "8000", "GLCosts", gl_id(d, "7000"), "GLCostsCode",
-                       "7000", "GLStock", gl_id(d, "3000"), "GLStockCode", "3000"));
+                       "GLRevenueCode", "8000", "GLCosts", gl_id(d, "7000"), "GLCostsCode", "7000",
+                       "GLStock", gl_id(d, "3000"), "GLStockCode", "3000"));
         seed(d, XF_E_ITEMGROUPS,
              json_pack("{s:s,s:s,s:i,s:s?,s:s,s:s?,s:s,s:n,s:n}", "Code", "200", "Description",
-                       "Verzendkosten en diensten", "IsDefault", 0, "GLRevenue",
-                       gl_id(d, "8100"), "GLRevenueCode", "8100", "GLCosts", gl_id(d, "7000"),
-                       "GLCostsCode", "7000", "GLStock", "GLStockCode"));
+                       "Verzendkosten en diensten", "IsDefault", 0, "GLRevenue", gl_id(d, "8100"),
+                       "GLRevenueCode", "8100", "GLCosts", gl_id(d, "7000"), "GLCostsCode", "7000",
+                       "GLStock", "GLStockCode"));
 
         {
                 static const struct {
                         const char *code, *desc, *method;
                         int days;
                 } pcs[] = {
-                        {"00", "Direct", "B", 0},
-                        {"14", "14 dagen", "B", 14},
-                        {"21", "21 dagen", "B", 21},
-                        {"30", "30 dagen", "B", 30},
-                        {"IC", "Incasso", "I", 14},
-                        {"ID", "iDEAL (vooruitbetaald)", "K", 0},
-                        {"PP", "PayPal (vooruitbetaald)", "K", 0},
+                        { "00", "Direct", "B", 0 },
+                        { "14", "14 dagen", "B", 14 },
+                        { "21", "21 dagen", "B", 21 },
+                        { "30", "30 dagen", "B", 30 },
+                        { "IC", "Incasso", "I", 14 },
+                        { "ID", "iDEAL (vooruitbetaald)", "K", 0 },
+                        { "PP", "PayPal (vooruitbetaald)", "K", 0 },
                 };
 
                 for (i = 0; i < sizeof(pcs) / sizeof(pcs[0]); i++)
@@ -300,26 +305,26 @@ static void seed_division(struct xf_div *d)
                              json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:s,s:f}", "Code", pcs[i].code,
                                        "Description", pcs[i].desc, "PaymentDays", pcs[i].days,
                                        "PaymentEndOfMonths", 0, "DiscountPaymentDays", 0,
-                                       "DiscountPercentage", 0.0, "PaymentMethod",
-                                       pcs[i].method, "Percentage", 0.0));
+                                       "DiscountPercentage", 0.0, "PaymentMethod", pcs[i].method,
+                                       "Percentage", 0.0));
         }
         {
                 static const struct {
                         const char *code, *desc, *tdesc, *gl;
                         int type;
                 } js[] = {
-                        {"10", "Kas", "Kas", NULL, 10},
-                        {"20", "Bank", "Bank", "1100", 12},
-                        {"70", "Verkoopboek", "Verkoopboek", "1300", 20},
-                        {"71", "Verkoopboek webshop", "Verkoopboek", "1300", 20},
-                        {"90", "Memoriaal", "Memoriaal", NULL, 90},
+                        { "10", "Kas", "Kas", NULL, 10 },
+                        { "20", "Bank", "Bank", "1100", 12 },
+                        { "70", "Verkoopboek", "Verkoopboek", "1300", 20 },
+                        { "71", "Verkoopboek webshop", "Verkoopboek", "1300", 20 },
+                        { "90", "Memoriaal", "Memoriaal", NULL, 90 },
                 };
 
                 for (i = 0; i < sizeof(js) / sizeof(js[0]); i++)
                         seed(d, XF_E_JOURNALS,
-                             json_pack("{s:s,s:s,s:i,s:s,s:s?}", "Code", js[i].code,
-                                       "Description", js[i].desc, "Type", js[i].type,
-                                       "TypeDescription", js[i].tdesc, "GLAccount",
+                             json_pack("{s:s,s:s,s:i,s:s,s:s?}", "Code", js[i].code, "Description",
+                                       js[i].desc, "Type", js[i].type, "TypeDescription",
+                                       js[i].tdesc, "GLAccount",
                                        js[i].gl ? gl_id(d, js[i].gl) : NULL));
         }
 }
@@ -370,7 +375,8 @@ static int decode_body(int ent, json_t *body, json_t *e, bool put, json_t *msgs,
         const char *k;
         json_t *v;
 
-        json_object_foreach(body, k, v) {
+        json_object_foreach(body, k, v)
+        {
                 const struct xf_field *f = xf_field_find(ent, k);
                 json_t *conv = NULL;
 
@@ -400,9 +406,7 @@ static int decode_body(int ent, json_t *body, json_t *e, bool put, json_t *msgs,
                         bool ok = true;
 
                         switch (f->type) {
-                        case XF_T_STR:
-                                ok = json_is_string(v);
-                                break;
+                        case XF_T_STR: ok = json_is_string(v); break;
                         case XF_T_NUM:
                                 ok = json_is_number(v);
                                 if (ok)
@@ -420,9 +424,7 @@ static int decode_body(int ent, json_t *body, json_t *e, bool put, json_t *msgs,
                                     (json_number_value(v) < 0 || json_number_value(v) > 255))
                                         ok = false;
                                 break;
-                        case XF_T_BOOL:
-                                ok = json_is_boolean(v);
-                                break;
+                        case XF_T_BOOL: ok = json_is_boolean(v); break;
                         case XF_T_GUID:
                                 ok = json_is_string(v) && xf_guid_valid(json_string_value(v));
                                 if (json_is_string(v) && !ok) {
@@ -440,8 +442,7 @@ static int decode_body(int ent, json_t *body, json_t *e, bool put, json_t *msgs,
                                         conv = json_string(xf_date_str(ms, buf, sizeof(buf)));
                                 break;
                         }
-                        default:
-                                break;
+                        default: break;
                         }
                         if (!ok) {
                                 json_decref(conv);
@@ -459,8 +460,8 @@ static int decode_body(int ent, json_t *body, json_t *e, bool put, json_t *msgs,
 
                                 if (!json_equal(old, nv) &&
                                     !(json_is_string(old) && json_is_string(nv) &&
-                                      strcasecmp(json_string_value(old),
-                                                 json_string_value(nv)) == 0))
+                                      strcasecmp(json_string_value(old), json_string_value(nv)) ==
+                                              0))
                                         add_msg(msgs,
                                                 "%s: for an existing record this value can not "
                                                 "be changed",
@@ -494,8 +495,7 @@ static bool str_empty(json_t *e, const char *k)
 
 /* Checks a GUID reference; fills the companion name field when @name_field is set. */
 static void check_ref(struct xf_div *d, json_t *e, const char *field, int target,
-                      const char *caption, const char *name_field, const char *src,
-                      json_t *msgs)
+                      const char *caption, const char *name_field, const char *src, json_t *msgs)
 {
         json_t *t;
 
@@ -521,8 +521,8 @@ static json_t *check_vat(struct xf_div *d, json_t *e, const char *field, json_t 
         v = find_code(d, XF_E_VATCODES, sget(e, field));
         if (v == NULL || json_is_true(json_object_get(v, "IsBlocked")) ||
             strcmp(sget(v, "VATTransactionType"), "P") == 0) {
-                add_msg(msgs, "Invalid reference: %s", xf_field_find(XF_E_ITEMS, "SalesVatCode")
-                                                               ->caption);
+                add_msg(msgs, "Invalid reference: %s",
+                        xf_field_find(XF_E_ITEMS, "SalesVatCode")->caption);
                 return NULL;
         }
         xf_trim(sget(v, "Code"), t, sizeof(t));
@@ -566,8 +566,7 @@ static bool code_taken(struct xf_div *d, int ent, const char *code, json_t *self
 
 /* ---- per-entity rules --------------------------------------------------------------- */
 
-static void rules_account(struct xf_div *d, json_t *e, bool create, json_t *body,
-                          json_t *msgs)
+static void rules_account(struct xf_div *d, json_t *e, bool create, json_t *body, json_t *msgs)
 {
         const char *status = sget(e, "Status");
         const char *country = sget(e, "Country");
@@ -592,7 +591,8 @@ static void rules_account(struct xf_div *d, json_t *e, bool create, json_t *body
                         size_t i;
                         json_t *a;
 
-                        json_array_foreach(d->sets[XF_E_ACCOUNTS], i, a) {
+                        json_array_foreach(d->sets[XF_E_ACCOUNTS], i, a)
+                        {
                                 const char *c = sget(a, "Code");
                                 long long v = c ? strtoll(c, NULL, 10) : 0;
 
@@ -678,7 +678,8 @@ static void rules_item(struct xf_div *d, json_t *e, bool create, json_t *msgs)
                 size_t i;
                 json_t *g;
 
-                json_array_foreach(d->sets[XF_E_ITEMGROUPS], i, g) {
+                json_array_foreach(d->sets[XF_E_ITEMGROUPS], i, g)
+                {
                         if (json_integer_value(json_object_get(g, "IsDefault")) == 1)
                                 grp = g;
                 }
@@ -720,8 +721,7 @@ static void rules_simple_code(struct xf_div *d, int ent, json_t *e, json_t *msgs
                 add_msg(msgs, "Mandatory: Description");
 }
 
-static void rules_vatcode(struct xf_div *d, json_t *e, bool create, json_t *body,
-                          json_t *msgs)
+static void rules_vatcode(struct xf_div *d, json_t *e, bool create, json_t *body, json_t *msgs)
 {
         json_t *pcts = json_object_get(body, "VATPercentages");
         const char *code = sget(e, "Code");
@@ -769,14 +769,15 @@ struct doc_kind {
         int line;
         const char *lines_prop;
         const char *key;
-        const char *vat_field;  /* VATAmount or VATAmountFC */
+        const char *vat_field; /* VATAmount or VATAmountFC */
         bool invoice;
 };
 
-static const struct doc_kind k_order = {XF_E_SALESORDERS, XF_E_SALESORDERLINES,
-                                        "SalesOrderLines", "OrderID", "VATAmount", false};
-static const struct doc_kind k_invoice = {XF_E_SALESINVOICES, XF_E_SALESINVOICELINES,
-                                          "SalesInvoiceLines", "InvoiceID", "VATAmountFC", true};
+static const struct doc_kind k_order = { XF_E_SALESORDERS, XF_E_SALESORDERLINES, "SalesOrderLines",
+                                         "OrderID",        "VATAmount",          false };
+static const struct doc_kind k_invoice = { XF_E_SALESINVOICES,  XF_E_SALESINVOICELINES,
+                                           "SalesInvoiceLines", "InvoiceID",
+                                           "VATAmountFC",       true };
 
 struct totals {
         double excl;
@@ -887,13 +888,13 @@ static void line_rules(struct xf_div *d, const struct doc_kind *k, json_t *head,
         t->discount += qty * price * disc;
 }
 
-static bool number_taken(struct xf_div *d, int ent, const char *field, json_int_t n,
-                         json_t *self)
+static bool number_taken(struct xf_div *d, int ent, const char *field, json_int_t n, json_t *self)
 {
         size_t i;
         json_t *e;
 
-        json_array_foreach(d->sets[ent], i, e) {
+        json_array_foreach(d->sets[ent], i, e)
+        {
                 json_t *v = json_object_get(e, field);
 
                 if (!same_key(ent, e, self) && json_is_integer(v) && json_integer_value(v) == n)
@@ -962,7 +963,8 @@ static long next_free(struct xf_div *d, int ent, const char *field, long start)
         json_t *e;
         long max = start - 1;
 
-        json_array_foreach(d->sets[ent], i, e) {
+        json_array_foreach(d->sets[ent], i, e)
+        {
                 json_t *v = json_object_get(e, field);
 
                 if (json_is_integer(v) && json_integer_value(v) > max)
@@ -977,7 +979,7 @@ static int doc_create(struct xf_div *d, const struct doc_kind *k, json_t *body, 
         json_t *lines_in = json_object_get(body, k->lines_prop);
         json_t *lines = json_array();
         json_t *acct = NULL;
-        struct totals t = {0, 0, 0};
+        struct totals t = { 0, 0, 0 };
         int64_t today = today_ms();
         size_t i;
         json_t *lin;
@@ -1020,8 +1022,7 @@ static int doc_create(struct xf_div *d, const struct doc_kind *k, json_t *body, 
                         json_t *pc = find_code(d, XF_E_PAYMENTCONDITIONS,
                                                sget(e, "PaymentCondition"));
                         int64_t base = today;
-                        json_int_t days =
-                                json_integer_value(json_object_get(pc, "PaymentDays"));
+                        json_int_t days = json_integer_value(json_object_get(pc, "PaymentDays"));
 
                         xf_date_value(sget(e, "InvoiceDate"), &base);
                         now_date(e, "DueDate", base + (int64_t)days * 86400000);
@@ -1044,9 +1045,10 @@ static int doc_create(struct xf_div *d, const struct doc_kind *k, json_t *body, 
                         json_object_set(e, "DeliveryDate", json_object_get(e, "OrderDate"));
         }
         if (!json_is_array(lines_in) || json_array_size(lines_in) == 0)
-                add_msg(msgs, "Mandatory: %s", k->invoice ? "Sales invoice lines"
-                                                          : "Sales order lines");
-        json_array_foreach(lines_in, i, lin) {
+                add_msg(msgs, "Mandatory: %s",
+                        k->invoice ? "Sales invoice lines" : "Sales order lines");
+        json_array_foreach(lines_in, i, lin)
+        {
                 json_t *l;
 
                 if (!json_is_object(lin)) {
@@ -1087,14 +1089,14 @@ static int doc_create(struct xf_div *d, const struct doc_kind *k, json_t *body, 
                 json_object_set_new(e, "VATAmountFC", json_real(xf_round2(t.vat)));
                 json_object_set_new(e, "VATAmountDC", json_real(xf_round2(t.vat)));
         } else {
-                json_object_set_new(e, "AmountDiscountExclVat",
-                                    json_real(xf_round2(t.discount)));
+                json_object_set_new(e, "AmountDiscountExclVat", json_real(xf_round2(t.discount)));
         }
         json_object_set_new(e, "AmountFCExclVat", json_real(xf_round2(t.excl)));
         json_object_set_new(e, "AmountFC", json_real(xf_round2(t.excl + t.vat)));
         json_object_set_new(e, "AmountDC", json_real(xf_round2(t.excl + t.vat)));
         json_object_set_new(e, "AmountDiscount", json_real(xf_round2(t.discount)));
-        json_array_foreach(lines, i, lin) {
+        json_array_foreach(lines, i, lin)
+        {
                 if (!k->invoice)
                         json_object_set(lin, "OrderNumber", json_object_get(e, "OrderNumber"));
                 json_array_append(d->sets[k->line], lin);
@@ -1106,41 +1108,29 @@ out:
 
 /* ---- create / update / delete ------------------------------------------------------- */
 
-static void run_rules(struct xf_div *d, int ent, json_t *e, bool create, json_t *body,
-                      json_t *msgs)
+static void run_rules(struct xf_div *d, int ent, json_t *e, bool create, json_t *body, json_t *msgs)
 {
         switch (ent) {
-        case XF_E_ACCOUNTS:
-                rules_account(d, e, create, body, msgs);
-                break;
-        case XF_E_CONTACTS:
-                rules_contact(d, e, create, msgs);
-                break;
-        case XF_E_ITEMS:
-                rules_item(d, e, create, msgs);
-                break;
-        case XF_E_VATCODES:
-                rules_vatcode(d, e, create, body, msgs);
-                break;
+        case XF_E_ACCOUNTS: rules_account(d, e, create, body, msgs); break;
+        case XF_E_CONTACTS: rules_contact(d, e, create, msgs); break;
+        case XF_E_ITEMS: rules_item(d, e, create, msgs); break;
+        case XF_E_VATCODES: rules_vatcode(d, e, create, body, msgs); break;
         case XF_E_PAYMENTCONDITIONS:
-        case XF_E_GLACCOUNTS:
-                rules_simple_code(d, ent, e, msgs);
-                break;
+        case XF_E_GLACCOUNTS: rules_simple_code(d, ent, e, msgs); break;
         case XF_E_SALESORDERS:
         case XF_E_SALESINVOICES: {
                 json_t *acct;
 
-                doc_header_rules(d, ent == XF_E_SALESORDERS ? &k_order : &k_invoice, e, false,
-                                 msgs, &acct);
+                doc_header_rules(d, ent == XF_E_SALESORDERS ? &k_order : &k_invoice, e, false, msgs,
+                                 &acct);
                 break;
         }
-        default:
-                break;
+        default: break;
         }
 }
 
-int xf_create(struct xf_div *d, int ent, json_t *body, int validation_status,
-              json_t **ret_entity, char *err, size_t errlen)
+int xf_create(struct xf_div *d, int ent, json_t *body, int validation_status, json_t **ret_entity,
+              char *err, size_t errlen)
 {
         json_t *e = ent_start(d, ent);
         json_t *msgs = json_array();
@@ -1173,8 +1163,8 @@ fail:
         return r;
 }
 
-int xf_update(struct xf_div *d, int ent, json_t *e, json_t *body, int validation_status,
-              char *err, size_t errlen)
+int xf_update(struct xf_div *d, int ent, json_t *e, json_t *body, int validation_status, char *err,
+              size_t errlen)
 {
         json_t *copy = json_deep_copy(e);
         json_t *msgs = json_array();
@@ -1254,8 +1244,9 @@ int xf_delete(struct xf_div *d, int ent, const char *key, int validation_status,
         }
         if (used != NULL) {
                 snprintf(err, errlen, "Can't delete: %s %s - Used in: %s",
-                         ent == XF_E_ACCOUNTS ? "Account" : ent == XF_E_ITEMS ? "Item"
-                                                                              : "VAT code",
+                         ent == XF_E_ACCOUNTS ? "Account"
+                         : ent == XF_E_ITEMS  ? "Item"
+                                              : "VAT code",
                          code, used);
                 return validation_status;
         }
@@ -1274,7 +1265,8 @@ static bool selected(json_t *select, const char *name)
 
         if (select == NULL)
                 return true;
-        json_array_foreach(select, i, s) {
+        json_array_foreach(select, i, s)
+        {
                 if (strcmp(json_string_value(s), name) == 0)
                         return true;
         }
@@ -1292,8 +1284,8 @@ static void key_literal(int ent, json_t *e, char *buf, size_t len)
                 snprintf(buf, len, "guid'%s'", json_string_value(k) ? json_string_value(k) : "");
 }
 
-json_t *xf_entity_out(struct xf_div *d, int ent, json_t *e, const char *uri_base,
-                      bool expand_lines, json_t *select)
+json_t *xf_entity_out(struct xf_div *d, int ent, json_t *e, const char *uri_base, bool expand_lines,
+                      json_t *select)
 {
         const struct xf_entity_def *def = &xf_entities[ent];
         const struct xf_field *f;
@@ -1317,10 +1309,9 @@ json_t *xf_entity_out(struct xf_div *d, int ent, json_t *e, const char *uri_base
                                 size_t i;
                                 json_t *l;
 
-                                json_array_foreach(lines, i, l)
-                                        json_array_append_new(
-                                                res, xf_entity_out(d, def->lines_ent, l, uri_base,
-                                                                   false, NULL));
+                                json_array_foreach(lines, i, l) json_array_append_new(
+                                        res,
+                                        xf_entity_out(d, def->lines_ent, l, uri_base, false, NULL));
                                 json_decref(lines);
                                 json_object_set_new(out, f->name,
                                                     json_pack("{s:o}", "results", res));
@@ -1336,9 +1327,9 @@ json_t *xf_entity_out(struct xf_div *d, int ent, json_t *e, const char *uri_base
 
                         if (asprintf(&nav, "%s/%s", uri ? uri : "", f->name) < 0)
                                 nav = NULL;
-                        json_object_set_new(out, f->name,
-                                            json_pack("{s:{s:s}}", "__deferred", "uri",
-                                                      nav ? nav : ""));
+                        json_object_set_new(
+                                out, f->name,
+                                json_pack("{s:{s:s}}", "__deferred", "uri", nav ? nav : ""));
                         free(nav);
                         continue;
                 }
@@ -1396,8 +1387,7 @@ static int sort_cmp(const void *pa, const void *pb, void *arg)
         return cmp_json(json_object_get(a, key), json_object_get(b, key));
 }
 
-static int parse_orderby(int ent, const char *text, struct sort_ctx *c, char *err,
-                         size_t errlen)
+static int parse_orderby(int ent, const char *text, struct sort_ctx *c, char *err, size_t errlen)
 {
         char *copy = strdup(text);
         char *save = NULL;
@@ -1483,7 +1473,7 @@ int xf_query_run(struct xf_div *d, int ent, json_t *set, const struct xf_query *
 {
         const struct xf_entity_def *def = &xf_entities[ent];
         struct xf_filter *flt = NULL;
-        struct sort_ctx sc = {.ent = ent};
+        struct sort_ctx sc = { .ent = ent };
         json_t *select = NULL;
         json_t **rows = NULL;
         json_t *results = NULL;
@@ -1518,7 +1508,8 @@ int xf_query_run(struct xf_div *d, int ent, json_t *set, const struct xf_query *
                 r = 500;
                 goto out;
         }
-        json_array_foreach(set, i, e) {
+        json_array_foreach(set, i, e)
+        {
                 if (flt == NULL || xf_filter_match(flt, e))
                         rows[n++] = e;
         }
@@ -1541,15 +1532,13 @@ int xf_query_run(struct xf_div *d, int ent, json_t *set, const struct xf_query *
                         char kb[64];
 
                         if (json_is_integer(k))
-                                snprintf(kb, sizeof(kb), "%lld",
-                                         (long long)json_integer_value(k));
+                                snprintf(kb, sizeof(kb), "%lld", (long long)json_integer_value(k));
                         else
                                 snprintf(kb, sizeof(kb), "%s", json_string_value(k));
                         if (sc.n == 0) {
                                 /* key order: continue after the token even if it vanished */
                                 int c = json_is_integer(k)
-                                                ? (json_integer_value(k) >
-                                                   strtoll(tok, NULL, 10))
+                                                ? (json_integer_value(k) > strtoll(tok, NULL, 10))
                                                 : strcasecmp(kb, tok) > 0;
 
                                 if (c) {
@@ -1585,10 +1574,9 @@ int xf_query_run(struct xf_div *d, int ent, json_t *set, const struct xf_query *
 
                         key_literal(ent, rows[start + take - 1], key, sizeof(key));
                         if (q->top >= 0)
-                                snprintf(topbuf, sizeof(topbuf), "&$top=%ld",
-                                         q->top - (long)take);
-                        if (asprintf(&next, "%s$skiptoken=%s%s", q->next_prefix, key,
-                                     topbuf) >= 0) {
+                                snprintf(topbuf, sizeof(topbuf), "&$top=%ld", q->top - (long)take);
+                        if (asprintf(&next, "%s$skiptoken=%s%s", q->next_prefix, key, topbuf) >=
+                            0) {
                                 json_object_set_new(dobj, "__next", json_string(next));
                                 free(next);
                         }

@@ -34,7 +34,8 @@ static char *make_order(int id)
 
         if (!buf)
                 return NULL;
-        n = snprintf(buf, 8192,
+        n = snprintf(
+                buf, 8192,
                 "{\"id\":%d,\"ordernumber\":%d,\"ordernumber_full\":\"%d\",\"is_completed\":true,"
                 "\"status\":7,\"create_date\":\"2025-03-01T10:00:00Z\",\"deliver_method\":"
                 "\"shipping\",\"paymethod\":\"iDEAL\",\"paymethod_id\":1,\"currency\":\"EUR\","
@@ -83,9 +84,9 @@ static double now(void)
 /* One order through the whole path. A function of its own so that instructions per order
  * can be counted exactly: valgrind --tool=callgrind --toggle-collect=transform_one.
  * Returns 0 when booked, 1 when rejected (reason in err), -1 when the text does not parse. */
-__attribute__((noinline))
-static int transform_one(const struct rules *r, const char *text, size_t len, size_t *bytes,
-                         char *err, size_t errlen)
+__attribute__((noinline)) static int transform_one(const struct rules *r, const char *text,
+                                                   size_t len, size_t *bytes, char *err,
+                                                   size_t errlen)
 {
         json_t *order = booking_loadb(text, len, 0, NULL);
         struct booking b;

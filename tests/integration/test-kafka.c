@@ -10,8 +10,7 @@
 
 static const char *brokers;
 
-static int consume_all(cx_consumer *c, const char *expect_key, int want, int timeout_s,
-                       bool commit)
+static int consume_all(cx_consumer *c, const char *expect_key, int want, int timeout_s, bool commit)
 {
         time_t deadline = time(NULL) + timeout_s;
         int got = 0;

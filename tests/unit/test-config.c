@@ -212,7 +212,9 @@ static void test_kafka_properties_reach_every_client(void)
                               "CX_KAFKA_PROPERTY_SASL_MECHANISM=SCRAM-SHA-512",
                               "CX_KAFKA_PROPERTY_SASL_USERNAME=connector",
                               "CX_KAFKA_PROPERTY_LOG__LEVEL=3",
-                              "CX_KAFKA_PROPERTY_LINGER_MS=50", var, NULL };
+                              "CX_KAFKA_PROPERTY_LINGER_MS=50",
+                              var,
+                              NULL };
         cx_err err;
         cx_config *cfg;
         rd_kafka_conf_t *conf;
@@ -230,7 +232,7 @@ static void test_kafka_properties_reach_every_client(void)
         conf_value(conf, "sasl.username", got, sizeof(got));
         T_EQ_STR(got, "connector");
         conf_value(conf, "sasl.password", got, sizeof(got));
-        T_EQ_STR(got, "s3cr3t-from-file");  /* the file's last newline is not the value's */
+        T_EQ_STR(got, "s3cr3t-from-file"); /* the file's last newline is not the value's */
         conf_value(conf, "log_level", got, sizeof(got));
         T_EQ_STR(got, "3");
         conf_value(conf, "linger.ms", got, sizeof(got));
@@ -259,8 +261,7 @@ static void test_kafka_properties_refused_with_the_variable_named(void)
                 char name[128];
                 cx_err err;
 
-                snprintf(name, sizeof(name), "%.*s", (int)strcspn(cases[i].var, "="),
-                         cases[i].var);
+                snprintf(name, sizeof(name), "%.*s", (int)strcspn(cases[i].var, "="), cases[i].var);
                 T_ASSERT(kload(env, &err) == NULL, "%s was accepted", cases[i].var);
                 T_CONTAINS(err.msg, name);
                 T_CONTAINS(err.msg, cases[i].want);

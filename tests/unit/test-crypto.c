@@ -50,8 +50,9 @@ static void test_crypto_key_parse(void)
         unsigned char k[CX_KEY_LEN];
         cx_err err;
 
-        T_EQ_INT(cx_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-                              k, &err), 0);
+        T_EQ_INT(cx_key_parse("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", k,
+                              &err),
+                 0);
         T_EQ_INT(k[31], 0x1f);
         T_EQ_INT(cx_key_parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", k, &err), 0);
         T_EQ_INT(k[31], 0x1f);

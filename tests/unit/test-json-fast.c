@@ -38,8 +38,8 @@ static void same_parse(const char *t, size_t len, size_t flags)
 
                 /* booking_dumps serialises containers; compare where jansson would too. */
                 if (json_is_object(a) || json_is_array(a))
-                        T_ASSERT(d1 && d2 && !strcmp(d1, d2), "dumps differ: %s vs %s",
-                                 t_str(d1), t_str(d2));
+                        T_ASSERT(d1 && d2 && !strcmp(d1, d2), "dumps differ: %s vs %s", t_str(d1),
+                                 t_str(d2));
                 free(d1);
                 free(d2);
         }
@@ -52,20 +52,45 @@ static void same_parse(const char *t, size_t len, size_t flags)
 static void test_json_fast_awkward_inputs(void)
 {
         static const char *const odd[] = {
-                "{\"a\":1,\"a\":2}", "{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud83d\\ude00\"}",
-                "{\"a\":\"\\ud83d\"}", "{\"a\":\"\\udc00x\"}",
+                "{\"a\":1,\"a\":2}",
+                "{\"a\":\"\\u0000\"}",
+                "{\"a\":\"\\ud83d\\ude00\"}",
+                "{\"a\":\"\\ud83d\"}",
+                "{\"a\":\"\\udc00x\"}",
                 "[1e5,1E-3,-0,-0.0,0.1e1,123456789012345678,1234567890123456789,"
                 "99999999999999999999]",
-                "[1.7976931348623157e309]", "[01]", "[1.]", "[.5]", "[-]", "{\"a\":1,}", "[1,]",
-                "[]", "{}", " [ 1 , 2 ] ", "[1] x", "\"str\"", "5",
-                "{\"\\u00e9\\/\\\\\\\"\\b\\f\\n\\r\\t\":\"\\u20ac\"}", "[\"\xc3\x28\"]",
-                "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"tab\there\"]",
-                "[true,false,null]", "[tru]",
+                "[1.7976931348623157e309]",
+                "[01]",
+                "[1.]",
+                "[.5]",
+                "[-]",
+                "{\"a\":1,}",
+                "[1,]",
+                "[]",
+                "{}",
+                " [ 1 , 2 ] ",
+                "[1] x",
+                "\"str\"",
+                "5",
+                "{\"\\u00e9\\/\\\\\\\"\\b\\f\\n\\r\\t\":\"\\u20ac\"}",
+                "[\"\xc3\x28\"]",
+                "[\"\xed\xa0\x80\"]",
+                "[\"\xf4\x90\x80\x80\"]",
+                "[\"tab\there\"]",
+                "[true,false,null]",
+                "[tru]",
                 "[0.30000000000000004, 2.2250738585072014e-308, 4.9e-324, 1e-400]",
                 "[123456789012345.6, 1234567890123456.7, 0.000000000000001, 9007199254740993.0]",
-                "\xef\xbb\xbf[1]", "[1]\n", "", "   ",
-                "[9223372036854775807,-9223372036854775808,9223372036854775808]", "[\"\\u00\"]",
-                "[\"\\x\"]", "{\"a\" 1}", "{1:2}", NULL,
+                "\xef\xbb\xbf[1]",
+                "[1]\n",
+                "",
+                "   ",
+                "[9223372036854775807,-9223372036854775808,9223372036854775808]",
+                "[\"\\u00\"]",
+                "[\"\\x\"]",
+                "{\"a\" 1}",
+                "{1:2}",
+                NULL,
         };
 
         for (int i = 0; odd[i]; i++) {
@@ -79,10 +104,9 @@ static void test_json_fast_random_numbers(void)
         srand(3);
         for (int i = 0; i < 20000; i++) {
                 char buf[128];
-                int k = snprintf(buf, sizeof(buf), "[%s%d.%0*d,%d.%d,%de%d]",
-                                 rand() % 2 ? "-" : "", rand() % 100000, rand() % 10 + 1,
-                                 rand() % 1000000000, rand(), rand() % 1000, rand() % 999,
-                                 rand() % 40 - 20);
+                int k = snprintf(buf, sizeof(buf), "[%s%d.%0*d,%d.%d,%de%d]", rand() % 2 ? "-" : "",
+                                 rand() % 100000, rand() % 10 + 1, rand() % 1000000000, rand(),
+                                 rand() % 1000, rand() % 999, rand() % 40 - 20);
 
                 same_parse(buf, (size_t)k, 0);
         }
@@ -109,8 +133,8 @@ static void test_json_fast_orders(int argc, char **argv, const struct rules *r)
                         char *slow = json_dumps(cmd, DUMP_FLAGS);
                         char *fast = booking_command_dumps(&b, r, "trace-1");
 
-                        T_ASSERT(slow && fast && !strcmp(slow, fast),
-                                 "%s: command bytes differ", argv[i]);
+                        T_ASSERT(slow && fast && !strcmp(slow, fast), "%s: command bytes differ",
+                                 argv[i]);
                         free(slow);
                         free(fast);
                         json_decref(cmd);

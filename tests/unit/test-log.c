@@ -55,8 +55,8 @@ static void emit_secret(void)
         cx_log_init("unit", CX_LOG_DEBUG);
         cx_log_add_secret("s3cr3t-Token!value");
         cx_log(CX_LOG_INFO, "token", "refreshing with s3cr3t-Token!value now");
-        cx_log_fields(CX_LOG_INFO, "token2", json_pack("{s:s}", "auth", "Bearer s3cr3t-Token!value"),
-                      "x");
+        cx_log_fields(CX_LOG_INFO, "token2",
+                      json_pack("{s:s}", "auth", "Bearer s3cr3t-Token!value"), "x");
 }
 
 static void test_log_each_line_is_json(void)

@@ -49,13 +49,13 @@ static void test_tenant_ids_and_exit_codes(void)
         T_EQ_INT(ops_exit_code(&err), OPS_EXIT_FAILURE);
 }
 
-static json_t *vat(const char *code, const char *desc, double pct, const char *type,
-                   const char *tx, const char *listing, const char *oss, int charged)
+static json_t *vat(const char *code, const char *desc, double pct, const char *type, const char *tx,
+                   const char *listing, const char *oss, int charged)
 {
         return json_pack("{s:s, s:s, s:f, s:s, s:s, s:s, s:s, s:b, s:b}", "Code", code,
-                         "Description", desc, "Percentage", pct, "Type", type,
-                         "VATTransactionType", tx, "EUSalesListing", listing, "OssCountry",
-                         oss, "Charged", charged, "IsBlocked", 0);
+                         "Description", desc, "Percentage", pct, "Type", type, "VATTransactionType",
+                         tx, "EUSalesListing", listing, "OssCountry", oss, "Charged", charged,
+                         "IsBlocked", 0);
 }
 
 static const char *code_for(const json_t *rules, const char *scenario, const char *country,
@@ -64,7 +64,8 @@ static const char *code_for(const json_t *rules, const char *scenario, const cha
         size_t i;
         json_t *c;
 
-        json_array_foreach(json_object_get(rules, "vat_codes"), i, c) {
+        json_array_foreach(json_object_get(rules, "vat_codes"), i, c)
+        {
                 const char *co = json_string_value(json_object_get(c, "country"));
                 const char *cl = json_string_value(json_object_get(c, "class"));
 
@@ -87,15 +88,15 @@ static void test_propose(void)
         json_array_append_new(codes, vat("3  ", "Ook hoog", 0.21, "E", "S", "N", "", 0));
         json_array_append_new(codes, vat("5  ", "Inkopen hoog", 0.21, "E", "P", "N", "", 0));
         json_array_append_new(codes, vat("ICP", "Leveringen binnen EU", 0, "B", "S", "L", "", 0));
-        json_array_append_new(codes, vat("EXP", "Leveringen buiten EU (export)", 0, "B", "S",
-                                         "N", "", 0));
+        json_array_append_new(codes,
+                              vat("EXP", "Leveringen buiten EU (export)", 0, "B", "S", "N", "", 0));
         json_array_append_new(codes, vat("VL ", "Btw verlegd", 0, "B", "S", "N", "", 1));
-        json_array_append_new(codes, vat("D1 ", "OSS Duitsland hoog", 0.19, "E", "S", "N", "DE",
-                                         0));
-        json_array_append_new(codes, vat("D2 ", "OSS Duitsland laag", 0.07, "E", "S", "N", "DE",
-                                         0));
-        json_array_append_new(codes, vat("X9 ", "OSS Duitsland fout", 0.11, "E", "S", "N", "DE",
-                                         0));
+        json_array_append_new(codes,
+                              vat("D1 ", "OSS Duitsland hoog", 0.19, "E", "S", "N", "DE", 0));
+        json_array_append_new(codes,
+                              vat("D2 ", "OSS Duitsland laag", 0.07, "E", "S", "N", "DE", 0));
+        json_array_append_new(codes,
+                              vat("X9 ", "OSS Duitsland fout", 0.11, "E", "S", "N", "DE", 0));
         p = ops_mapping_propose_from("demo", 123456, "NL", codes);
         T_FATAL(p != NULL, "no proposal");
         T_EQ_STR(code_for(p, "domestic", "", "standard"), "2");
@@ -107,8 +108,8 @@ static void test_propose(void)
         T_EQ_STR(code_for(p, "oss", "DE", "reduced"), "D2");
         T_EQ_INT(json_array_size(json_object_get(p, "vat_codes")), 7);
         text = json_dumps(json_object_get(p, "review"), 0);
-        T_CONTAINS(text, "VL");   /* reverse charge left out, and said so */
-        T_CONTAINS(text, "X9");   /* not a German rate */
+        T_CONTAINS(text, "VL"); /* reverse charge left out, and said so */
+        T_CONTAINS(text, "X9"); /* not a German rate */
         T_CONTAINS(text, "code 3 duplicates");
         T_CONTAINS(text, "service items");
         free(text);

@@ -23,8 +23,8 @@ static void test_signing(void)
                              "9adeb28a4c28f20040ddad7c6ac0da8721f9778405bf5f7e3cc749b5538d2c4"),
                  "POST vector: %s", h);
         /* response signing: request method and uri, response body and date */
-        ccv_sign("demo-public", "demo-secret", "GET", "/api/rest/v1/orders/123", "{\"id\":123}",
-                 10, "2024-01-01T12:00:01Z", h);
+        ccv_sign("demo-public", "demo-secret", "GET", "/api/rest/v1/orders/123", "{\"id\":123}", 10,
+                 "2024-01-01T12:00:01Z", h);
         T_ASSERT(t_str_eq(h, "9e777de98faff75beae36ca8c527acd7e18bd08f97cfe3669a1c1520ec7985b99"
                              "b125fd3dd829bcde47762f9bc3b44cb3d34afcee884b6462a914d2603982c14"),
                  "response vector: %s", h);

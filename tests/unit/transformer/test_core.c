@@ -13,15 +13,15 @@
 
 static int failed, checks;
 
-#define CHECK(cond, ...)                                        \
-        do {                                                    \
-                checks++;                                       \
-                if (!(cond)) {                                  \
-                        failed++;                               \
-                        printf("FAIL line %d: ", __LINE__);     \
-                        printf(__VA_ARGS__);                    \
-                        printf("\n");                           \
-                }                                               \
+#define CHECK(cond, ...)                                    \
+        do {                                                \
+                checks++;                                   \
+                if (!(cond)) {                              \
+                        failed++;                           \
+                        printf("FAIL line %d: ", __LINE__); \
+                        printf(__VA_ARGS__);                \
+                        printf("\n");                       \
+                }                                           \
         } while (0)
 
 static const char base_rules[] =
@@ -67,20 +67,34 @@ static void test_territory(void)
                 enum territory_kind kind;
                 const char *vat_country;
         } t[] = {
-                {"NL", "1234 AB", TERRITORY_EU, "NL"},  {"es", "35001", TERRITORY_OUTSIDE, ""},
-                {"ES", "28001", TERRITORY_EU, "ES"},    {"ES", "51001", TERRITORY_OUTSIDE, ""},
-                {"ES", "52006", TERRITORY_OUTSIDE, ""}, {"DE", "27498", TERRITORY_OUTSIDE, ""},
-                {"DE", "78266", TERRITORY_OUTSIDE, ""}, {"DE", "10115", TERRITORY_EU, "DE"},
-                {"IT", "23041", TERRITORY_OUTSIDE, ""}, {"IT", "22061", TERRITORY_OUTSIDE, ""},
-                {"GR", "63086", TERRITORY_OUTSIDE, ""}, {"EL", "10431", TERRITORY_EU, "GR"},
-                {"FI", "22100", TERRITORY_OUTSIDE, ""}, {"FI", "00100", TERRITORY_EU, "FI"},
-                {"FR", "97100", TERRITORY_OUTSIDE, ""}, {"FR", "98000", TERRITORY_EU, "FR"},
-                {"FR", "98800", TERRITORY_OUTSIDE, ""}, {"MC", "98000", TERRITORY_EU, "FR"},
-                {"GB", "BT1 1AA", TERRITORY_EU, "XI"},  {"gb", "bt7-1nn", TERRITORY_EU, "XI"},
-                {"GB", "SW1A 1AA", TERRITORY_OUTSIDE, ""}, {"XI", "", TERRITORY_EU, "XI"},
-                {"AX", "", TERRITORY_OUTSIDE, ""},      {"JE", "JE2", TERRITORY_OUTSIDE, ""},
-                {"CH", "8001", TERRITORY_OUTSIDE, ""},  {"ZZ", "", TERRITORY_UNKNOWN, ""},
-                {"", "", TERRITORY_UNKNOWN, ""},        {"NLD", "", TERRITORY_UNKNOWN, ""},
+                { "NL", "1234 AB", TERRITORY_EU, "NL" },
+                { "es", "35001", TERRITORY_OUTSIDE, "" },
+                { "ES", "28001", TERRITORY_EU, "ES" },
+                { "ES", "51001", TERRITORY_OUTSIDE, "" },
+                { "ES", "52006", TERRITORY_OUTSIDE, "" },
+                { "DE", "27498", TERRITORY_OUTSIDE, "" },
+                { "DE", "78266", TERRITORY_OUTSIDE, "" },
+                { "DE", "10115", TERRITORY_EU, "DE" },
+                { "IT", "23041", TERRITORY_OUTSIDE, "" },
+                { "IT", "22061", TERRITORY_OUTSIDE, "" },
+                { "GR", "63086", TERRITORY_OUTSIDE, "" },
+                { "EL", "10431", TERRITORY_EU, "GR" },
+                { "FI", "22100", TERRITORY_OUTSIDE, "" },
+                { "FI", "00100", TERRITORY_EU, "FI" },
+                { "FR", "97100", TERRITORY_OUTSIDE, "" },
+                { "FR", "98000", TERRITORY_EU, "FR" },
+                { "FR", "98800", TERRITORY_OUTSIDE, "" },
+                { "MC", "98000", TERRITORY_EU, "FR" },
+                { "GB", "BT1 1AA", TERRITORY_EU, "XI" },
+                { "gb", "bt7-1nn", TERRITORY_EU, "XI" },
+                { "GB", "SW1A 1AA", TERRITORY_OUTSIDE, "" },
+                { "XI", "", TERRITORY_EU, "XI" },
+                { "AX", "", TERRITORY_OUTSIDE, "" },
+                { "JE", "JE2", TERRITORY_OUTSIDE, "" },
+                { "CH", "8001", TERRITORY_OUTSIDE, "" },
+                { "ZZ", "", TERRITORY_UNKNOWN, "" },
+                { "", "", TERRITORY_UNKNOWN, "" },
+                { "NLD", "", TERRITORY_UNKNOWN, "" },
         };
 
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -89,8 +103,8 @@ static void test_territory(void)
                 territory_resolve(t[i].cc, t[i].pc, &out);
                 CHECK(out.kind == t[i].kind, "%s %s: kind %d", t[i].cc, t[i].pc, out.kind);
                 if (t[i].kind == TERRITORY_EU)
-                        CHECK(strcmp(out.vat_country, t[i].vat_country) == 0, "%s %s: %s",
-                              t[i].cc, t[i].pc, out.vat_country);
+                        CHECK(strcmp(out.vat_country, t[i].vat_country) == 0, "%s %s: %s", t[i].cc,
+                              t[i].pc, out.vat_country);
         }
 }
 
@@ -122,7 +136,8 @@ static void test_rules(void)
         CHECK(r2 != NULL && r2->n_vat_codes == r->n_vat_codes, "round trip: %s", err);
         CHECK(json_object_get(j, "custom_field") != NULL, "unknown member kept");
         CHECK(json_real_value(json_object_get(json_array_get(json_object_get(j, "vat_codes"), 5),
-                                              "percentage")) == 5.5, "5.5 kept");
+                                              "percentage")) == 5.5,
+              "5.5 kept");
         free(s);
         json_decref(j);
         rules_free(r2);
@@ -136,9 +151,11 @@ static void test_rules(void)
         CHECK(strcmp(vat_engine_code(r, &d, 1300, err, sizeof(err)), "A13") == 0, "AT 13 parking");
         CHECK(strcmp(vat_engine_code(r, &d, 1000, err, sizeof(err)), "A10") == 0, "AT 10");
         CHECK(vat_engine_code(r, &d, 2000, err, sizeof(err)) == NULL &&
-              strstr(err, "no VAT code mapped for OSS AT standard 20%") != NULL, "%s", err);
+                      strstr(err, "no VAT code mapped for OSS AT standard 20%") != NULL,
+              "%s", err);
         CHECK(vat_engine_code(r, &d, 1900, err, sizeof(err)) == NULL &&
-              strstr(err, "wrong destination rate") != NULL, "%s", err);
+                      strstr(err, "wrong destination rate") != NULL,
+              "%s", err);
         memcpy(d.rate_country, "FR", 3);
         CHECK(strcmp(vat_engine_code(r, &d, 550, err, sizeof(err)), "F55") == 0, "FR 5.5");
         d.scenario = VAT_SCENARIO_DISTANCE_ORIGIN;
@@ -146,10 +163,12 @@ static void test_rules(void)
         CHECK(strcmp(vat_engine_code(r, &d, 900, err, sizeof(err)), "1") == 0, "origin 9");
         d.scenario = VAT_SCENARIO_EXPORT;
         CHECK(vat_engine_code(r, &d, 0, err, sizeof(err)) == NULL &&
-              strstr(err, "no VAT code mapped for export 0%") != NULL, "%s", err);
+                      strstr(err, "no VAT code mapped for export 0%") != NULL,
+              "%s", err);
         d.scenario = VAT_SCENARIO_ICP;
         CHECK(vat_engine_code(r, &d, 2100, err, sizeof(err)) == NULL &&
-              strstr(err, "VAT charged") != NULL, "%s", err);
+                      strstr(err, "VAT charged") != NULL,
+              "%s", err);
         rules_free(r);
 
         expect_rules_error("{", "malformed JSON");
@@ -167,18 +186,24 @@ static void test_rules(void)
                            "\"scenario\":\"domestic\",\"class\":\"reduced\",\"percentage\":21}]}",
                            "is a standard rate");
         expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":[{\"code\":\"1\","
-                           "\"scenario\":\"oss\",\"percentage\":19}]}", "need a \"country\"");
+                           "\"scenario\":\"oss\",\"percentage\":19}]}",
+                           "need a \"country\"");
         expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":[{\"code\":\"TOOLONG\","
-                           "\"scenario\":\"icp\"}]}", "3 characters");
+                           "\"scenario\":\"icp\"}]}",
+                           "3 characters");
         expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":[{\"code\":\"1\","
-                           "\"scenario\":\"export\",\"percentage\":21}]}", "are 0%");
+                           "\"scenario\":\"export\",\"percentage\":21}]}",
+                           "are 0%");
         expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"vat_codes\":["
                            "{\"code\":\"1\",\"scenario\":\"icp\"},{\"code\":\"2\","
-                           "\"scenario\":\"icp\"}]}", "map the same situation");
+                           "\"scenario\":\"icp\"}]}",
+                           "map the same situation");
         expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"book_as\":\"salesinvoice\","
-                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}", "journal");
+                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}",
+                           "journal");
         expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"oss_mode\":\"maybe\","
-                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}", "oss_mode");
+                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}",
+                           "oss_mode");
         expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"item_groups\":{\"a\":1},"
                            "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}",
                            "item_groups");
@@ -197,10 +222,12 @@ static void test_envelopes(void)
                 "\"last_name\":\"Jansen\",\"company\":\"Acme BV\",\"street\":\"Dorpsstraat\","
                 "\"housenumber\":3,\"housenumber_suffix\":\"a\",\"zipcode\":\"1234AB\","
                 "\"city\":\"Utrecht\",\"country_code\":\"nl\"},\"email\":\"jan@acme.test\","
-                "\"btw\":\"nl 0000.99998 b57\",\"kvk\":\"12345678\"}}", 0, &jerr);
+                "\"btw\":\"nl 0000.99998 b57\",\"kvk\":\"12345678\"}}",
+                0, &jerr);
         json_t *product = json_loads(
                 "{\"id\":845754960,\"productnumber\":\"\",\"name\":\"Kookboek\",\"price\":21.8,"
-                "\"discount\":0,\"taxtariff\":\"reduced\",\"maincategory\":\"Boeken\"}", 0, &jerr);
+                "\"discount\":0,\"taxtariff\":\"reduced\",\"maincategory\":\"Boeken\"}",
+                0, &jerr);
 
         if (r == NULL || user == NULL || product == NULL) {
                 CHECK(0, "setup: %s %s", err, jerr.text);
@@ -214,8 +241,8 @@ static void test_envelopes(void)
               "kind");
         CHECK(strcmp(json_string_value(json_object_get(a, "Code")), "24464274") == 0, "code");
         CHECK(strcmp(json_string_value(json_object_get(a, "Name")), "Acme BV") == 0, "name");
-        CHECK(strcmp(json_string_value(json_object_get(a, "AddressLine1")),
-                     "Dorpsstraat 3a") == 0, "address");
+        CHECK(strcmp(json_string_value(json_object_get(a, "AddressLine1")), "Dorpsstraat 3a") == 0,
+              "address");
         CHECK(strcmp(json_string_value(json_object_get(a, "Country")), "NL") == 0, "country");
         CHECK(strcmp(json_string_value(json_object_get(a, "VATNumber")), "NL000099998B57") == 0,
               "vat number");
@@ -249,7 +276,8 @@ static void test_envelopes(void)
               "guest code stable");
         json_object_set_new(info, "email", json_string(""));
         CHECK(booking_account_def(info, NULL, err, sizeof(err)) == NULL &&
-              strstr(err, "e-mail") != NULL, "guest without e-mail: %s", err);
+                      strstr(err, "e-mail") != NULL,
+              "guest without e-mail: %s", err);
 
         /* an order command carries account, items, body and a stable hash */
         json_t *order = json_loads(
@@ -257,7 +285,8 @@ static void test_envelopes(void)
                 "\"total_price\":24.2,\"user\":{\"id\":12},\"customer\":{\"billingaddress\":"
                 "{\"full_name\":\"Jo\",\"country_code\":\"NL\"},\"email\":\"jo@x.test\"},"
                 "\"orderrows\":{\"items\":[{\"product_id\":9,\"count\":2,\"tax\":21,"
-                "\"total_price\":24.2}]}}", 0, &jerr);
+                "\"total_price\":24.2}]}}",
+                0, &jerr);
         struct booking b;
         char e3[256] = "";
 
@@ -271,8 +300,8 @@ static void test_envelopes(void)
                 CHECK(strcmp(json_string_value(json_object_get(cmd1, "content_hash")),
                              json_string_value(json_object_get(cmd2, "content_hash"))) == 0,
                       "hash independent of trace id");
-                CHECK(json_object_get(cmd1, "account") && json_array_size(json_object_get(cmd1,
-                                                                                "items")) == 1,
+                CHECK(json_object_get(cmd1, "account") &&
+                              json_array_size(json_object_get(cmd1, "items")) == 1,
                       "account and items");
                 CHECK(b.gross_cents == 2420 && b.net_cents == 2000 && b.vat_cents == 420,
                       "totals %lld %lld %lld", b.net_cents, b.vat_cents, b.gross_cents);
@@ -285,8 +314,7 @@ static void test_envelopes(void)
         json_t *dl = booking_dead_letter_json("t1", "shop.orders", "42", "tr", "bad", "{x");
 
         CHECK(strcmp(json_string_value(json_object_get(dl, "payload")), "{x") == 0, "payload");
-        CHECK(strcmp(json_string_value(json_object_get(dl, "stage")), "transformer") == 0,
-              "stage");
+        CHECK(strcmp(json_string_value(json_object_get(dl, "stage")), "transformer") == 0, "stage");
         json_decref(dl);
         json_decref(g1);
         json_decref(g2);
