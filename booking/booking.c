@@ -529,12 +529,12 @@ static json_t *item_def(const struct line *l, const struct rules *r, const struc
 
                 memset(&home, 0, sizeof(home));
                 home.scenario = VAT_SCENARIO_DOMESTIC;
+                home.tax_date = d->tax_date;
                 field_copy(home.rate_country, sizeof(home.rate_country), r->home_country);
                 const char *code = vat_engine_code(r, &home, l->pct_bp, e, sizeof(e));
 
                 field_set_str(it, "SalesVatCode", code);
         }
-        (void)d;
         return it;
 }
 
@@ -834,7 +834,8 @@ static int decide_scenario(const struct rules *r, const json_t *order, const jso
         in.vies = ctx ? ctx->vies : VIES_NOT_CHECKED;
         in.order_net_cents = a->has_tax ? a->total - a->tax : goods_net_shop;
         in.oss_ytd_cents = ctx ? ctx->oss_ytd_cents : 0;
-        in.oss_prev_year_over = (ctx && ctx->oss_prev_year_over) || r->oss_prev_year_over;
+        in.oss_prev_year_over = ctx ? ctx->oss_prev_year_over : r->oss_prev_year_over;
+        in.tax_date = booking_tax_point(order);
         if (vat_engine_decide(&in, &out->decision, err, errlen) != 0)
                 return -1;
         if (out->decision.counts_for_threshold)
@@ -1049,6 +1050,18 @@ static int map_order(const struct rules *r, const json_t *order, const struct bo
             balance(b, r, a.total, err, errlen) != 0)
                 return -1;
         return build_document(r, order, customer, b, out, err, errlen);
+}
+
+long booking_tax_point(const json_t *order)
+{
+        const char *d = field_str(order, "create_date");
+        int y, m, day;
+        char c1, c2;
+
+        if (sscanf(d, "%4d%c%2d%c%2d", &y, &c1, &m, &c2, &day) != 5 || c1 != '-' || c2 != '-' ||
+            y < 1000 || m < 1 || m > 12 || day < 1 || day > 31)
+                return 0;
+        return (long)y * 10000 + m * 100 + day;
 }
 
 int booking_from_order(const struct rules *r, const json_t *order, const struct booking_ctx *ctx,

@@ -45,6 +45,11 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
 
 void booking_clear(struct booking *b);
 
+/* The order's tax point as YYYYMMDD: the date part of its create_date (UTC), the moment the
+ * customer bought and paid; 0 when the order has no readable create_date (the rates then in
+ * force are today's). CCV orders carry no invoice date of their own. */
+long booking_tax_point(const json_t *order);
+
 /* Account definition from a CCV Personalinfo (order.customer or user.userinfo) and the
  * customer's user id (NULL or "" for guests). NULL with err when no stable code can be made
  * (guest without e-mail) or no name is known. */

@@ -30,21 +30,53 @@ static void emit_error(FILE *out, const char *source_id, const char *reason)
         emit(out, o);
 }
 
+/* The running intra-EU B2C total per calendar year, as the daemon keeps it in PostgreSQL. */
+struct oss_years {
+        int year[16];
+        long long cents[16];
+        int n;
+};
+
+static long long *oss_year_slot(struct oss_years *y, int year)
+{
+        for (int i = 0; i < y->n; i++) {
+                if (y->year[i] == year)
+                        return &y->cents[i];
+        }
+        if (y->n == 16)
+                return NULL;
+        y->year[y->n] = year;
+        y->cents[y->n] = 0;
+        return &y->cents[y->n++];
+}
+
+/* The context of one order: the rules' onboarding figures plus what this run booked. */
+static void order_ctx(const struct rules *r, const json_t *order, struct oss_years *y,
+                      struct booking_ctx *ctx, long long **slot)
+{
+        int year = (int)(booking_tax_point(order) / 10000);
+
+        rules_oss_start(r, year, &ctx->oss_ytd_cents, &ctx->oss_prev_year_over);
+        *slot = oss_year_slot(y, year);
+        if (*slot)
+                ctx->oss_ytd_cents += **slot;
+        ctx->vies = VIES_NOT_CHECKED;
+}
+
 int dryrun_run_rules(FILE *in, FILE *out, const struct rules *r)
 {
         char *line = NULL;
         size_t cap = 0;
         ssize_t len;
-        /* the running intra-EU B2C total the daemon keeps in PostgreSQL, kept here in memory */
-        struct booking_ctx ctx = { .oss_ytd_cents = r->oss_ytd_cents,
-                                   .oss_prev_year_over = r->oss_prev_year_over,
-                                   .vies = VIES_NOT_CHECKED };
+        struct oss_years years = { .n = 0 };
 
         errno = 0;
         while ((len = getline(&line, &cap, in)) >= 0) {
                 json_error_t jerr;
                 json_t *order;
                 struct booking b;
+                struct booking_ctx ctx;
+                long long *slot;
                 char err[512];
 
                 while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -56,10 +88,12 @@ int dryrun_run_rules(FILE *in, FILE *out, const struct rules *r)
                         emit_error(out, NULL, err);
                         continue;
                 }
+                order_ctx(r, order, &years, &ctx, &slot);
                 if (booking_from_order(r, order, &ctx, &b, err, sizeof(err)) != 0) {
                         emit_error(out, b.source_id[0] ? b.source_id : NULL, err);
                 } else {
-                        ctx.oss_ytd_cents += b.threshold_net_cents;
+                        if (slot)
+                                *slot += b.threshold_net_cents;
                         emit(out, booking_result_json(&b));
                         booking_clear(&b);
                 }

@@ -154,6 +154,7 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
         json_t *country = json_object_get(e, "country");
         json_t *cls = json_object_get(e, "class");
         json_t *pct = json_object_get(e, "percentage");
+        json_t *region = json_object_get(e, "region");
 
         vc->cls = VAT_CLASS_NONE;
         vc->pct_bp = -1;
@@ -192,6 +193,17 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
                                  i);
                         return -1;
                 }
+        }
+        if (region && !json_is_null(region)) {
+                if (!json_is_string(region) || json_string_length(region) == 0 ||
+                    json_string_length(region) >= sizeof(vc->region)) {
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu].region must be a region code such as "
+                                 "\"PT-30\"",
+                                 i);
+                        return -1;
+                }
+                snprintf(vc->region, sizeof(vc->region), "%s", json_string_value(region));
         }
         if (cls && !json_is_null(cls)) {
                 if (!json_is_string(cls) ||
@@ -319,7 +331,18 @@ static int parse_members(const json_t *obj, struct rules *r, char *err, size_t e
         return 0;
 }
 
-/* The dry run's OSS figures: oss_ytd_eur, oss_prev_year_over. */
+void rules_oss_start(const struct rules *r, int year, long long *ytd_cents, bool *prev_over)
+{
+        bool same = r->oss_ytd_year == 0 || r->oss_ytd_year == year;
+
+        *ytd_cents = same ? r->oss_ytd_cents : 0;
+        /* a year over the threshold also puts the following year at destination VAT */
+        *prev_over = (same && r->oss_prev_year_over) ||
+                     (r->oss_ytd_year && year == r->oss_ytd_year + 1 &&
+                      r->oss_ytd_cents > 1000000LL);
+}
+
+/* The onboarding OSS figures: oss_ytd_eur, oss_ytd_year, oss_prev_year_over. */
 static int parse_oss_figures(const json_t *obj, struct rules *r, char *err, size_t errlen)
 {
         json_t *v = json_object_get(obj, "oss_ytd_eur");
@@ -330,6 +353,17 @@ static int parse_oss_figures(const json_t *obj, struct rules *r, char *err, size
                         return -1;
                 }
                 r->oss_ytd_cents = llround(json_number_value(v) * 100.0);
+        }
+        v = json_object_get(obj, "oss_ytd_year");
+        if (v && !json_is_null(v)) {
+                if (!json_is_integer(v) || json_integer_value(v) < 2021 ||
+                    json_integer_value(v) > 9999) {
+                        snprintf(err, errlen,
+                                 "rules: \"oss_ytd_year\" must be a year (2021 or later: the "
+                                 "EU-wide threshold started on 2021-07-01)");
+                        return -1;
+                }
+                r->oss_ytd_year = (int)json_integer_value(v);
         }
         v = json_object_get(obj, "oss_prev_year_over");
         if (v && !json_is_boolean(v)) {
@@ -382,6 +416,7 @@ static void keep_extra(const json_t *obj, struct rules *r)
                 "payment_conditions",
                 "gl_accounts",
                 "oss_ytd_eur",
+                "oss_ytd_year",
                 "oss_prev_year_over",
                 "vat_codes",
         };
@@ -473,6 +508,108 @@ static const char *entry_country(const struct rules *r, const struct rules_vat_c
         return "";
 }
 
+/* One vat_codes entry against the rates table. */
+static int validate_code(const struct rules *r, const struct rules_vat_code *vc, size_t i,
+                         char *err, size_t errlen)
+{
+        char pct[16];
+
+        vat_pct_format(vc->pct_bp, pct, sizeof(pct));
+        if (strlen(vc->code) > 3) {
+                snprintf(err, errlen,
+                         "rules: vat_codes[%zu].code \"%s\" is longer than "
+                         "Exact's 3 characters",
+                         i, vc->code);
+                return -1;
+        }
+        switch (vc->scenario) {
+        case VAT_SCENARIO_ICP:
+        case VAT_SCENARIO_EXPORT:
+                if (vc->pct_bp > 0 || (vc->cls != VAT_CLASS_NONE && vc->cls != VAT_CLASS_ZERO)) {
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu] (%s): %s codes are "
+                                 "0%%",
+                                 i, vc->code, vat_scenario_name(vc->scenario));
+                        return -1;
+                }
+                break;
+        case VAT_SCENARIO_OSS:
+                if (vc->country[0] == '\0') {
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu] (%s): oss codes need "
+                                 "a \"country\"",
+                                 i, vc->code);
+                        return -1;
+                }
+                if (!strcmp(vc->country, r->home_country) || !vat_rates_find(vc->country)) {
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu] (%s): %s is not an "
+                                 "OSS destination",
+                                 i, vc->code, vc->country);
+                        return -1;
+                }
+                if (vc->region[0] && !vat_rates_region_known(vc->country, vc->region)) {
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu] (%s): %s has no region %s with "
+                                 "rates of its own (known: PT-30 Madeira, PT-20 Azores, "
+                                 "AT-JM Jungholz/Mittelberg)",
+                                 i, vc->code, vc->country, vc->region);
+                        return -1;
+                }
+                /* fall through */
+        case VAT_SCENARIO_DOMESTIC:
+        case VAT_SCENARIO_DISTANCE_ORIGIN:
+                if (vc->scenario == VAT_SCENARIO_DOMESTIC && vc->region[0]) {
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu] (%s): a region is only for oss "
+                                 "codes",
+                                 i, vc->code);
+                        return -1;
+                }
+                if (vc->scenario == VAT_SCENARIO_DOMESTIC && vc->country[0] != '\0' &&
+                    strcmp(vc->country, r->home_country)) {
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu] (%s): domestic code "
+                                 "for %s, but home_country is %s",
+                                 i, vc->code, vc->country, r->home_country);
+                        return -1;
+                }
+                if (vc->cls == VAT_CLASS_NONE && vc->pct_bp < 0) {
+                        snprintf(err, errlen,
+                                 "rules: vat_codes[%zu] (%s): give a class "
+                                 "or a percentage",
+                                 i, vc->code);
+                        return -1;
+                }
+                if (vc->pct_bp >= 0) {
+                        const char *cc = entry_country(r, vc);
+                        const char *rg = vc->scenario == VAT_SCENARIO_OSS ? vc->region : "";
+                        /* any period counts: codes stay mapped for replays */
+                        enum vat_class real = vat_rates_class_ever(cc, rg, vc->pct_bp);
+                        const struct vat_country *now = vat_rates_find_region(cc, rg, 0);
+
+                        if (real == VAT_CLASS_NONE) {
+                                snprintf(err, errlen,
+                                         "rules: vat_codes[%zu] (%s): %s%% "
+                                         "is not a %s%s%s VAT rate",
+                                         i, vc->code, pct, cc, rg[0] ? " " : "", rg);
+                                return -1;
+                        }
+                        if (vc->cls != VAT_CLASS_NONE && vc->cls != real &&
+                            !(vc->cls == VAT_CLASS_PARKING && now && now->parking == vc->pct_bp)) {
+                                snprintf(err, errlen,
+                                         "rules: vat_codes[%zu] (%s): %s%% "
+                                         "is a %s rate in %s, not %s",
+                                         i, vc->code, pct, vat_class_name(real), cc,
+                                         vat_class_name(vc->cls));
+                                return -1;
+                        }
+                }
+                break;
+        }
+        return 0;
+}
+
 int rules_validate(const struct rules *r, char *err, size_t errlen)
 {
         const struct vat_country *home = vat_rates_find(r->home_country);
@@ -490,92 +627,15 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
         }
         for (size_t i = 0; i < r->n_vat_codes; i++) {
                 const struct rules_vat_code *vc = &r->vat_codes[i];
-                char pct[16];
 
-                vat_pct_format(vc->pct_bp, pct, sizeof(pct));
-                if (strlen(vc->code) > 3) {
-                        snprintf(err, errlen,
-                                 "rules: vat_codes[%zu].code \"%s\" is longer than "
-                                 "Exact's 3 characters",
-                                 i, vc->code);
+                if (validate_code(r, vc, i, err, errlen) != 0)
                         return -1;
-                }
-                switch (vc->scenario) {
-                case VAT_SCENARIO_ICP:
-                case VAT_SCENARIO_EXPORT:
-                        if (vc->pct_bp > 0 ||
-                            (vc->cls != VAT_CLASS_NONE && vc->cls != VAT_CLASS_ZERO)) {
-                                snprintf(err, errlen,
-                                         "rules: vat_codes[%zu] (%s): %s codes are "
-                                         "0%%",
-                                         i, vc->code, vat_scenario_name(vc->scenario));
-                                return -1;
-                        }
-                        break;
-                case VAT_SCENARIO_OSS:
-                        if (vc->country[0] == '\0') {
-                                snprintf(err, errlen,
-                                         "rules: vat_codes[%zu] (%s): oss codes need "
-                                         "a \"country\"",
-                                         i, vc->code);
-                                return -1;
-                        }
-                        if (!strcmp(vc->country, r->home_country) || !vat_rates_find(vc->country)) {
-                                snprintf(err, errlen,
-                                         "rules: vat_codes[%zu] (%s): %s is not an "
-                                         "OSS destination",
-                                         i, vc->code, vc->country);
-                                return -1;
-                        }
-                        /* fall through */
-                case VAT_SCENARIO_DOMESTIC:
-                case VAT_SCENARIO_DISTANCE_ORIGIN:
-                        if (vc->scenario == VAT_SCENARIO_DOMESTIC && vc->country[0] != '\0' &&
-                            strcmp(vc->country, r->home_country)) {
-                                snprintf(err, errlen,
-                                         "rules: vat_codes[%zu] (%s): domestic code "
-                                         "for %s, but home_country is %s",
-                                         i, vc->code, vc->country, r->home_country);
-                                return -1;
-                        }
-                        if (vc->cls == VAT_CLASS_NONE && vc->pct_bp < 0) {
-                                snprintf(err, errlen,
-                                         "rules: vat_codes[%zu] (%s): give a class "
-                                         "or a percentage",
-                                         i, vc->code);
-                                return -1;
-                        }
-                        if (vc->pct_bp >= 0) {
-                                const char *cc = entry_country(r, vc);
-                                enum vat_class real = vat_rates_class_of(vat_rates_find(cc),
-                                                                         vc->pct_bp);
-
-                                if (real == VAT_CLASS_NONE) {
-                                        snprintf(err, errlen,
-                                                 "rules: vat_codes[%zu] (%s): %s%% "
-                                                 "is not a %s VAT rate",
-                                                 i, vc->code, pct, cc);
-                                        return -1;
-                                }
-                                if (vc->cls != VAT_CLASS_NONE && vc->cls != real &&
-                                    !(vc->cls == VAT_CLASS_PARKING &&
-                                      vat_rates_find(cc)->parking == vc->pct_bp)) {
-                                        snprintf(err, errlen,
-                                                 "rules: vat_codes[%zu] (%s): %s%% "
-                                                 "is a %s rate in %s, not %s",
-                                                 i, vc->code, pct, vat_class_name(real), cc,
-                                                 vat_class_name(vc->cls));
-                                        return -1;
-                                }
-                        }
-                        break;
-                }
                 for (size_t j = 0; j < i; j++) {
                         const struct rules_vat_code *o = &r->vat_codes[j];
 
                         if (o->scenario == vc->scenario && !strcmp(o->country, vc->country) &&
-                            o->cls == vc->cls && o->pct_bp == vc->pct_bp &&
-                            strcmp(o->code, vc->code)) {
+                            !strcmp(o->region, vc->region) && o->cls == vc->cls &&
+                            o->pct_bp == vc->pct_bp && strcmp(o->code, vc->code)) {
                                 snprintf(err, errlen,
                                          "rules: vat_codes[%zu] (%s) and [%zu] (%s) "
                                          "map the same situation",
@@ -627,6 +687,8 @@ json_t *rules_to_json(const struct rules *r)
         json_object_set(obj, "gl_accounts", r->gl_accounts);
         if (r->oss_ytd_cents > 0)
                 json_object_set_new(obj, "oss_ytd_eur", json_real(r->oss_ytd_cents / 100.0));
+        if (r->oss_ytd_year)
+                json_object_set_new(obj, "oss_ytd_year", json_integer(r->oss_ytd_year));
         if (r->oss_prev_year_over)
                 json_object_set_new(obj, "oss_prev_year_over", json_true());
         for (size_t i = 0; i < r->n_vat_codes; i++) {
@@ -637,6 +699,8 @@ json_t *rules_to_json(const struct rules *r)
                 json_object_set_new(e, "scenario", json_string(vat_scenario_name(vc->scenario)));
                 if (vc->country[0])
                         json_object_set_new(e, "country", json_string(vc->country));
+                if (vc->region[0])
+                        json_object_set_new(e, "region", json_string(vc->region));
                 if (vc->cls != VAT_CLASS_NONE)
                         json_object_set_new(e, "class", json_string(vat_class_name(vc->cls)));
                 if (vc->pct_bp >= 0) {

@@ -32,6 +32,7 @@ struct rules_vat_code {
         char *code;
         enum vat_scenario scenario;
         char country[3];    /* "" when not given */
+        char region[8];     /* oss: region with its own rates ("PT-30"); "" = mainland */
         enum vat_class cls; /* VAT_CLASS_NONE when not given */
         int pct_bp;         /* -1 when not given */
 };
@@ -57,8 +58,9 @@ struct rules {
         json_t *item_groups;        /* object: shop category -> Exact item group code */
         json_t *payment_conditions; /* object: paymethod (or its id) -> payment condition */
         json_t *gl_accounts;        /* object: line kind -> G/L account code */
-        long long oss_ytd_cents;    /* dry run: year-to-date intra-EU B2C net in auto mode */
-        bool oss_prev_year_over;    /* threshold exceeded last year: destination VAT all year */
+        long long oss_ytd_cents;    /* onboarding: intra-EU B2C net of oss_ytd_year so far */
+        int oss_ytd_year;           /* the year of oss_ytd_cents; 0 = every year (old files) */
+        bool oss_prev_year_over;    /* threshold exceeded the year before oss_ytd_year */
         json_t *extra;              /* members this version does not know, kept for export */
 };
 
@@ -86,6 +88,11 @@ const char *vat_scenario_name(enum vat_scenario s);
 int vat_scenario_parse(const char *name, enum vat_scenario *out);
 
 const char *oss_mode_name(enum oss_mode m);
+
+/* The auto-mode starting figures for an order of calendar year @p year: the onboarding
+ * year-to-date (rules oss_ytd_eur) when it belongs to that year, and whether the previous year
+ * was over the threshold. The daemon adds its own running total for the year to *ytd_cents. */
+void rules_oss_start(const struct rules *r, int year, long long *ytd_cents, bool *prev_over);
 
 /* String value of key in one of the map members (item_groups, ...), or NULL. */
 const char *rules_map_get(const json_t *map, const char *key);

@@ -28,6 +28,7 @@ int vat_engine_decide(const struct vat_input *in, struct vat_decision *out, char
         char vat_cc[3] = "";
 
         memset(out, 0, sizeof(*out));
+        out->tax_date = in->tax_date;
         out->vat_status = vat_number_check(in->vat_number, out->vat_number,
                                            sizeof(out->vat_number));
         if (out->vat_status == VAT_NUMBER_VALID)
@@ -94,11 +95,36 @@ int vat_engine_decide(const struct vat_input *in, struct vat_decision *out, char
                 }
                 break;
         }
-        if (out->scenario == VAT_SCENARIO_OSS)
+        if (out->scenario == VAT_SCENARIO_OSS) {
                 copy_cc(out->rate_country, out->dest_country);
-        else
+                snprintf(out->rate_region, sizeof(out->rate_region), "%s", out->territory.region);
+        } else
                 copy_cc(out->rate_country, r->home_country);
         return 0;
+}
+
+/* "21% is not a DE VAT rate ..." for a rate the country (or region) did not have on the
+ * tax point. */
+static void rate_error(const struct vat_decision *d, int pct_bp, char *err, size_t errlen)
+{
+        char pct[16], on[32] = "", where[64] = "";
+
+        vat_pct_format(pct_bp, pct, sizeof(pct));
+        if (d->tax_date) {
+                memcpy(on, ", rates of ", 11);
+                vat_date_format(d->tax_date, on + 11, sizeof(on) - 11);
+        }
+        if (d->rate_region[0])
+                snprintf(where, sizeof(where), " in %s (%s)",
+                         d->territory.region_name ? d->territory.region_name : d->rate_region,
+                         d->rate_region);
+        if (d->scenario == VAT_SCENARIO_OSS)
+                snprintf(err, errlen,
+                         "wrong destination rate: %s%% is not a %s VAT rate%s (OSS sale to %s%s)",
+                         pct, d->rate_country, where, d->rate_country, on);
+        else
+                snprintf(err, errlen, "%s%% is not a %s VAT rate (%s sale%s)", pct, d->rate_country,
+                         vat_scenario_name(d->scenario), on);
 }
 
 const char *vat_engine_code(const struct rules *r, const struct vat_decision *d, int pct_bp,
@@ -128,18 +154,10 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
                         return NULL;
                 }
         } else {
-                vc = vat_rates_find(d->rate_country);
+                vc = vat_rates_find_region(d->rate_country, d->rate_region, d->tax_date);
                 cls = vat_rates_class_of(vc, pct_bp);
                 if (cls == VAT_CLASS_NONE) {
-                        vat_pct_format(pct_bp, pct, sizeof(pct));
-                        if (scen == VAT_SCENARIO_OSS)
-                                snprintf(err, errlen,
-                                         "wrong destination rate: %s%% is not a %s "
-                                         "VAT rate (OSS sale to %s)",
-                                         pct, d->rate_country, d->rate_country);
-                        else
-                                snprintf(err, errlen, "%s%% is not a %s VAT rate (%s sale)", pct,
-                                         d->rate_country, vat_scenario_name(scen));
+                        rate_error(d, pct_bp, err, errlen);
                         return NULL;
                 }
         }
@@ -155,7 +173,8 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
 
                 if (e->scenario != want)
                         continue;
-                if (want == VAT_SCENARIO_OSS && strcmp(e->country, d->rate_country))
+                if (want == VAT_SCENARIO_OSS &&
+                    (strcmp(e->country, d->rate_country) || strcmp(e->region, d->rate_region)))
                         continue;
                 if (e->cls != VAT_CLASS_NONE) {
                         bool parking = e->cls == VAT_CLASS_PARKING && vc && vc->parking == pct_bp;
@@ -183,9 +202,10 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
         if (scen == VAT_SCENARIO_ICP || scen == VAT_SCENARIO_EXPORT)
                 snprintf(what, sizeof(what), "%s 0%%", scen == VAT_SCENARIO_ICP ? "ICP" : "export");
         else
-                snprintf(what, sizeof(what), "%s %s %s %s%%",
+                snprintf(what, sizeof(what), "%s %s%s%s %s %s%%",
                          scen == VAT_SCENARIO_OSS ? "OSS" : "domestic", d->rate_country,
-                         vat_class_name(cls), pct);
+                         d->rate_region[0] ? " region " : "", d->rate_region, vat_class_name(cls),
+                         pct);
         if (!best) {
                 snprintf(err, errlen, "no VAT code mapped for %s", what);
                 return NULL;

@@ -29,6 +29,7 @@ struct vat_input {
         long long order_net_cents; /* this order excl. VAT, for the auto-mode threshold */
         long long oss_ytd_cents;   /* intra-EU B2C net so far this year, excl. this order */
         bool oss_prev_year_over;   /* threshold exceeded in the previous calendar year */
+        long tax_date;             /* YYYYMMDD: the rates in force that day apply; 0 = today */
 };
 
 #define VAT_MAX_WARNINGS 3
@@ -37,6 +38,8 @@ struct vat_decision {
         enum vat_scenario scenario;
         char rate_country[3]; /* whose rates the lines carry (home, or OSS destination) */
         char dest_country[3]; /* EU destination (vat rules), "" for exports */
+        char rate_region[8];  /* OSS to a region with its own rates ("PT-30"), else "" */
+        long tax_date;        /* YYYYMMDD whose rates apply; 0 = today */
         struct territory territory;
         char vat_number[48]; /* normalised */
         enum vat_number_status vat_status;

@@ -23,6 +23,7 @@
 #include "common/metrics.h"
 #include "common/signals.h"
 #include "transformer/rules_store.h"
+#include "vat/vat_rates.h"
 
 extern char **environ;
 
@@ -35,6 +36,9 @@ static const cx_cfg_var transformer_vars[] = {
           "longest time a transaction stays open collecting messages" },
         { "CX_RULES_REFRESH_MS", CX_CFG_INT, "2000", 0, 600000, false,
           "how often a tenant's stored mapping rules are checked for changes" },
+        { "CX_TRANSFORMER_VAT_RATES_FILE", CX_CFG_STR, "", 0, 0, false,
+          "EU VAT rates file (eu-vat-rates.csv format with valid_from/valid_to) replacing the "
+          "compiled-in table; checked at start, refused with the line at fault" },
         CX_CFG_END,
 };
 
@@ -119,16 +123,31 @@ static void source_id_of(const json_t *env, char *out, size_t size)
                 snprintf(out, size, "%s", json_is_string(v) ? json_string_value(v) : "");
 }
 
+/* The calendar year of the order's tax point (this year when it has no date). */
 static int order_year(const json_t *order)
 {
-        const char *date = json_string_value(json_object_get(order, "create_date"));
+        long d = booking_tax_point(order);
         time_t now = time(NULL);
         struct tm tm;
 
-        if (date && strlen(date) >= 4 && date[0] >= '1' && date[0] <= '9')
-                return (int)strtol(date, NULL, 10);
+        if (d)
+                return (int)(d / 10000);
         gmtime_r(&now, &tm);
         return tm.tm_year + 1900;
+}
+
+/* The sync-log text of a booked order: what was booked and the engine's review warnings. */
+static void booked_message(const struct booking *b, const struct rules *r, char *msg, size_t len)
+{
+        const json_t *lines = json_object_get(b->body, r->book_as == BOOK_AS_SALES_INVOICE
+                                                               ? "SalesInvoiceLines"
+                                                               : "SalesOrderLines");
+        int n = snprintf(msg, len, "%s: %s, gross %lld.%02lld, %zu line(s)", b->endpoint,
+                         vat_scenario_name(b->decision.scenario), b->gross_cents / 100,
+                         b->gross_cents % 100, json_array_size(lines));
+
+        for (int i = 0; i < b->decision.n_warnings && n > 0 && (size_t)n < len; i++)
+                n += snprintf(msg + n, len - (size_t)n, "; warning: %s", b->decision.warnings[i]);
 }
 
 static int transform_order(struct transformer *t, const rd_kafka_message_t *m,
@@ -137,13 +156,16 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m,
 {
         struct booking_ctx ctx = { 0 };
         struct booking b;
-        char why[512], msg[256];
+        char why[512], msg[768];
         int year = order_year(order);
+        long long stored = 0;
 
         if (r->oss_mode == OSS_MODE_AUTO &&
-            rules_store_oss_ytd(t->rules, tenant, year, source_id, &ctx.oss_ytd_cents, err) < 0)
+            rules_store_oss_ytd(t->rules, tenant, year, source_id, &stored, err) < 0)
                 return -1;
-        ctx.oss_prev_year_over = r->oss_prev_year_over;
+        /* the onboarding year-to-date (rules) plus what this connector counted since */
+        rules_oss_start(r, year, &ctx.oss_ytd_cents, &ctx.oss_prev_year_over);
+        ctx.oss_ytd_cents += stored;
         if (booking_from_order(r, order, &ctx, &b, why, sizeof(why)) < 0)
                 return dead_letter(t, m, tenant, source_id, trace_id, why, err);
         /* One serialisation gives both the message and its content hash. */
@@ -152,11 +174,7 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m,
         if (b.threshold_net_cents > 0 &&
             rules_store_oss_add(t->rules, tenant, year, source_id, b.threshold_net_cents, err) < 0)
                 goto fail;
-        snprintf(msg, sizeof(msg), "%s: %s, gross %lld.%02lld, %zu line(s)", b.endpoint,
-                 vat_scenario_name(b.decision.scenario), b.gross_cents / 100, b.gross_cents % 100,
-                 json_array_size(json_object_get(b.body, r->book_as == BOOK_AS_SALES_INVOICE
-                                                                 ? "SalesInvoiceLines"
-                                                                 : "SalesOrderLines")));
+        booked_message(&b, r, msg, sizeof(msg));
         booking_clear(&b);
         return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "ok", msg, trace_id,
                            err);
@@ -320,6 +338,12 @@ int transformer_daemon_main(int argc, char **argv)
 
         cx_daemon_start(&t.d, "transformer", "turns shop events into Exact Online commands",
                         transformer_vars, argc, argv, environ);
+        if (*cx_config_str(t.d.cfg, "CX_TRANSFORMER_VAT_RATES_FILE") &&
+            vat_rates_load_file(cx_config_str(t.d.cfg, "CX_TRANSFORMER_VAT_RATES_FILE"), err.msg,
+                                sizeof(err.msg)) != 0) {
+                cx_log(CX_LOG_ERROR, "startup.failed", "%s", err.msg);
+                goto out;
+        }
         topics[0] = cx_topic(CX_TOPIC_SHOP_ORDERS);
         topics[1] = cx_topic(CX_TOPIC_SHOP_PRODUCTS);
         topics[2] = cx_topic(CX_TOPIC_SHOP_CUSTOMERS);

@@ -1,9 +1,11 @@
 /* transformer: --dry-run over stdin/stdout, otherwise the daemon. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "booking/dryrun.h"
 #include "transformer/daemon.h"
+#include "vat/vat_rates.h"
 
 static void usage(FILE *f)
 {
@@ -16,6 +18,8 @@ static void usage(FILE *f)
                 "               the Exact booking or the rejection; no Kafka, no database, no\n"
                 "               network\n"
                 "--rules FILE   tenant rules file (JSON; see docs/vat-engine.md)\n"
+                "--vat-rates FILE  EU VAT rates file replacing the compiled-in table\n"
+                "               (default: $CX_TRANSFORMER_VAT_RATES_FILE, as the daemon)\n"
                 "--help         this text\n"
                 "\n"
                 "Without --dry-run the transformer runs as a daemon (Kafka in, Kafka out).\n");
@@ -24,6 +28,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
         const char *rules = NULL;
+        const char *rates = getenv("CX_TRANSFORMER_VAT_RATES_FILE");
+        char err[512];
         int dry = 0;
 
         for (int i = 1; i < argc; i++) {
@@ -37,6 +43,8 @@ int main(int argc, char **argv)
                         rules = argv[++i];
                 else if (!strncmp(argv[i], "--rules=", 8))
                         rules = argv[i] + 8;
+                else if (!strcmp(argv[i], "--vat-rates") && i + 1 < argc)
+                        rates = argv[++i];
         }
         if (!dry)
                 return transformer_daemon_main(argc, argv);
@@ -44,6 +52,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "transformer: --dry-run needs --rules FILE\n");
                 usage(stderr);
                 return 2;
+        }
+        if (rates && *rates && vat_rates_load_file(rates, err, sizeof(err)) != 0) {
+                fprintf(stderr, "transformer: %s\n", err);
+                return 1;
         }
         return dryrun_run(stdin, stdout, rules);
 }

@@ -118,6 +118,27 @@ static const char *special_by_postcode(const char *cc, const char *pc)
         return NULL;
 }
 
+/* Regions inside the EU VAT area with rates of their own, by postcode (vat.md 1.5). */
+static void region_by_postcode(const char *cc, const char *pc, struct territory *out)
+{
+        int n;
+
+        if (strlen(pc) < 4 || !isdigit((unsigned char)pc[0]) || !isdigit((unsigned char)pc[1]) ||
+            !isdigit((unsigned char)pc[2]) || !isdigit((unsigned char)pc[3]))
+                return;
+        n = (pc[0] - '0') * 1000 + (pc[1] - '0') * 100 + (pc[2] - '0') * 10 + (pc[3] - '0');
+        /* PT: NNNN-NNN, 9000-9499 Madeira, 9500-9999 Azores */
+        if (!strcmp(cc, "PT") && n >= 9000) {
+                snprintf(out->region, sizeof(out->region), "%s", n < 9500 ? "PT-30" : "PT-20");
+                out->region_name = n < 9500 ? "Madeira" : "Azores";
+        }
+        /* AT: Jungholz 6691; Mittelberg (Riezlern 6991, Hirschegg 6992, Mittelberg 6993) */
+        if (!strcmp(cc, "AT") && strlen(pc) == 4 && (n == 6691 || (n >= 6991 && n <= 6993))) {
+                snprintf(out->region, sizeof(out->region), "AT-JM");
+                out->region_name = n == 6691 ? "Jungholz" : "Mittelberg";
+        }
+}
+
 int territory_resolve(const char *country, const char *postcode, struct territory *out)
 {
         char cc[3] = "";
@@ -168,5 +189,6 @@ int territory_resolve(const char *country, const char *postcode, struct territor
         }
         out->kind = TERRITORY_EU;
         set_code(out->vat_country, cc);
+        region_by_postcode(cc, pc, out);
         return 0;
 }

@@ -15,6 +15,8 @@ struct territory {
         char vat_country[3]; /* EU: whose VAT rules apply (MC -> FR, GB+BT -> XI) */
         char iso[3];         /* the country code as given, upper-cased */
         const char *special; /* name of the special territory that decided it, or NULL */
+        char region[8];      /* EU: region with its own rates ("PT-30", "PT-20", "AT-JM"), or "" */
+        const char *region_name; /* "Madeira", "Azores", "Jungholz/Mittelberg", or NULL */
 };
 
 /* Resolves a country code (ISO 3166 alpha-2, case-insensitive; EL is taken as GR) and a

@@ -1,20 +1,116 @@
 /* vat_rates: look-ups over the generated table (vat_rates_table.c). */
 #include "vat/vat_rates.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-const struct vat_country *vat_rates_find(const char *iso)
+/* The table in use: the compiled-in one, or an operator's rates file loaded at start. */
+static const struct vat_country *active = vat_rates_table;
+static size_t active_len;
+static bool active_loaded;
+
+static const struct vat_country *table(size_t *len)
 {
+        *len = active_loaded ? active_len : vat_rates_table_len;
+        return active;
+}
+
+static long today(void)
+{
+        time_t now = time(NULL);
+        struct tm tm;
+
+        gmtime_r(&now, &tm);
+        return (long)(tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+static bool in_force(const struct vat_country *c, long date)
+{
+        return (c->valid_from == 0 || c->valid_from <= date) &&
+               (c->valid_to == 0 || date <= c->valid_to);
+}
+
+static bool same_place(const struct vat_country *c, const char *iso, const char *region)
+{
+        return !strcmp(c->iso, iso) && !strcmp(c->region, region ? region : "");
+}
+
+const struct vat_country *vat_rates_find_region(const char *iso, const char *region, long date)
+{
+        size_t n;
+        const struct vat_country *t = table(&n);
+
         if (!iso)
                 return NULL;
         if (!strcmp(iso, "EL"))
                 iso = "GR";
-        for (size_t i = 0; i < vat_rates_table_len; i++) {
-                if (!strcmp(vat_rates_table[i].iso, iso))
-                        return &vat_rates_table[i];
+        if (date == 0)
+                date = today();
+        for (size_t i = 0; i < n; i++) {
+                if (same_place(&t[i], iso, region) && in_force(&t[i], date))
+                        return &t[i];
         }
         return NULL;
+}
+
+const struct vat_country *vat_rates_find_on(const char *iso, long date)
+{
+        return vat_rates_find_region(iso, "", date);
+}
+
+bool vat_rates_region_known(const char *iso, const char *region)
+{
+        size_t n;
+        const struct vat_country *t = table(&n);
+
+        for (size_t i = 0; iso && i < n; i++) {
+                if (same_place(&t[i], iso, region))
+                        return true;
+        }
+        return false;
+}
+
+const struct vat_country *vat_rates_find(const char *iso)
+{
+        return vat_rates_find_on(iso, 0);
+}
+
+enum vat_class vat_rates_class_ever(const char *iso, const char *region, int pct_bp)
+{
+        size_t n;
+        const struct vat_country *t = table(&n);
+
+        if (iso && !strcmp(iso, "EL"))
+                iso = "GR";
+        for (size_t i = 0; iso && i < n; i++) {
+                enum vat_class c = same_place(&t[i], iso, region)
+                                           ? vat_rates_class_of(&t[i], pct_bp)
+                                           : VAT_CLASS_NONE;
+
+                if (c != VAT_CLASS_NONE)
+                        return c;
+        }
+        return pct_bp == 0 ? VAT_CLASS_ZERO : VAT_CLASS_NONE;
+}
+
+void vat_rates_set_table(const struct vat_country *rows, size_t n)
+{
+        active = rows;
+        active_len = n;
+        active_loaded = true;
+}
+
+void vat_rates_use_builtin(void)
+{
+        active = vat_rates_table;
+        active_loaded = false;
+}
+
+void vat_date_format(long date, char *buf, size_t len)
+{
+        snprintf(buf, len, "%04ld-%02ld-%02ld", date / 10000, date / 100 % 100, date % 100);
 }
 
 enum vat_class vat_rates_class_of(const struct vat_country *c, int pct_bp)

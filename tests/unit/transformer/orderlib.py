@@ -54,7 +54,7 @@ def make_order(oid, rows, country='NL', zipcode='1234AB', ship_country=None, shi
                vat_number='', incl=True, shipping=0, shipping_pct=None, payment=0, discount=0,
                deliver_method='shipping', icp_flag=False, completed=True, user_id=None,
                email='klant@example.test', company='', currency='EUR', total_adjust=0,
-               status=7):
+               status=7, create_date='2025-06-01T12:00:00Z'):
     """rows: list of (qty, unit_price, tax_pct[, unit_discount]) in the order's price mode."""
     orderrows = []
     groups = {}
@@ -114,7 +114,7 @@ def make_order(oid, rows, country='NL', zipcode='1234AB', ship_country=None, shi
                       "city": "Elders", "country": ship_country, "country_code": ship_country})
     order = {
         "id": oid, "ordernumber_prefix": None, "ordernumber": oid % 100000,
-        "ordernumber_full": "WEB-%d" % oid, "create_date": "2025-06-01T12:00:00Z",
+        "ordernumber_full": "WEB-%d" % oid, "create_date": create_date,
         "deliver_method": deliver_method, "status": status if completed else None,
         "is_completed": completed, "paid": True, "paymethod_id": 3, "paymethod": "iDEAL",
         "taxes_included": incl, "order_row_taxes_included": incl,

@@ -50,7 +50,14 @@ static void test_rates(void)
         CHECK(vat_rates_class_of(vat_rates_find("DE"), 2100) == VAT_CLASS_NONE, "DE 21");
         CHECK(vat_rates_class_of(vat_rates_find("DE"), 0) == VAT_CLASS_ZERO, "DE 0");
         CHECK(vat_rates_find("XI")->area == VAT_AREA_GOODS_ONLY, "XI goods only");
-        CHECK(vat_rates_table_len == 28, "28 rows, got %zu", vat_rates_table_len);
+        CHECK(vat_rates_find_on("FI", 20251231)->reduced[1] == 1400, "FI 14 in 2025");
+        CHECK(vat_rates_find_on("FI", 20260101)->reduced[1] == 1350, "FI 13.5 in 2026");
+        CHECK(vat_rates_find_on("FI", 20240831)->standard == 2400, "FI 24 before 2024-09");
+        CHECK(vat_rates_find_on("SK", 20241231)->standard == 2000, "SK 20 in 2024");
+        CHECK(vat_rates_find_on("EE", 20250630)->standard == 2200, "EE 22 to 2025-06-30");
+        CHECK(vat_rates_find_on("RO", 20250801)->standard == 2100, "RO 21 from 2025-08-01");
+        CHECK(vat_rates_find_region("PT", "PT-30", 20250101)->standard == 2200, "Madeira 22");
+        CHECK(vat_rates_find_region("AT", "AT-JM", 20250101)->standard == 1900, "AT-JM 19");
         CHECK(vat_rates_find("US") == NULL, "US not in table");
         char buf[16];
 

@@ -25,7 +25,8 @@ def full_rules(oss_registered):
     with open(CSV, newline='', encoding='utf-8') as f:
         for row in csv.DictReader(f):
             cc = row['iso_code']
-            if cc == 'NL':
+            # today's mainland rates only (the generator prices orders at them)
+            if cc == 'NL' or row['region'] or row['valid_to']:
                 continue
             rates = [('standard', row['standard_rate'])]
             rates += [('reduced', r) for r in row['reduced_rates'].split(';') if r]
