@@ -12,6 +12,7 @@
 #include "common/journal.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/tenant.h"
 #include "exact/refdata.h"
 #include "loader/command_check.h"
 #include "loader/documents.h"
@@ -112,42 +113,28 @@ static void dead_letter(run *r, const char *reason, job_outcome *outcome, int64_
 
 static int load_tenant(run *r)
 {
-        const char *p[1] = { r->tenant };
         cx_err e = { 0 };
-        PGresult *res = cx_db_query(r->w->db,
-                                    "SELECT enabled, exact_division, exact_base_url FROM tenants "
-                                    "WHERE id = $1",
-                                    1, p, &e);
+        cx_tenant t;
+        int rc = -1;
 
-        if (!res) {
-                run_set(r, RUN_RETRY, 0, "database: %s", e.msg);
+        if (cx_tenant_get(r->w->db, r->tenant, &t, &e) < 0) {
+                if (e.code == CX_ERR_NOT_FOUND)
+                        run_set(r, RUN_FAIL, 0, "unknown tenant \"%s\"", r->tenant);
+                else
+                        run_set(r, RUN_RETRY, 0, "database: %s", e.msg);
                 return -1;
         }
-        if (PQntuples(res) != 1) {
-                PQclear(res);
-                run_set(r, RUN_FAIL, 0, "unknown tenant \"%s\"", r->tenant);
-                return -1;
-        }
-        if (PQgetvalue(res, 0, 0)[0] != 't') {
-                PQclear(res);
+        if (!t.enabled) {
                 run_set(r, RUN_FAIL, 0, "tenant %s is disabled", r->tenant);
-                return -1;
-        }
-        if (PQgetisnull(res, 0, 1)) {
-                PQclear(res);
+        } else if (!t.has_division) {
                 run_set(r, RUN_FAIL, 0, "tenant %s has no Exact division configured", r->tenant);
-                return -1;
+        } else {
+                r->division = t.exact_division;
+                snprintf(r->base, sizeof(r->base), "%s", t.exact_base_url);
+                rc = 0;
         }
-        r->division = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-        snprintf(r->base, sizeof(r->base), "%s", PQgetvalue(res, 0, 2));
-        {
-                size_t n = strlen(r->base);
-
-                while (n > 0 && r->base[n - 1] == '/')
-                        r->base[--n] = '\0';
-        }
-        PQclear(res);
-        return 0;
+        cx_tenant_clear(&t);
+        return rc;
 }
 
 static int64_t backoff_ms(const loader_cfg *cfg, int attempt)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/http_client.h"
+#include "common/tenant.h"
 #include "exact/token.h"
 
 /* One settable column: where its value comes from, its SQL cast and how it is checked. */
@@ -388,21 +389,16 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
         const char *p[2] = { id, NULL };
         char state[33], *url = NULL, *e_id = NULL, *e_red = NULL;
         json_t *out = NULL;
-        PGresult *r;
+        cx_tenant t;
 
         if (ops_check_tenant_id(id, err) < 0)
                 return NULL;
-        r = cx_db_query(ctx->db,
-                        "SELECT exact_base_url, exact_client_id, exact_redirect_uri"
-                        " FROM tenants WHERE id = $1",
-                        1, p, err);
-        if (!r)
+        if (cx_tenant_get(ctx->db, id, &t, err) < 0) {
+                if (err->code == CX_ERR_NOT_FOUND)
+                        cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
                 return NULL;
-        if (PQntuples(r) != 1) {
-                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
-                goto out;
         }
-        if (PQgetisnull(r, 0, 1) || PQgetisnull(r, 0, 2)) {
+        if (!t.exact_client_id || !t.exact_redirect_uri) {
                 cx_fail(err, CX_ERR_CONFIG, false,
                         "tenant \"%s\" has no Exact client id or "
                         "redirect URI (set them with tenants update --exact-client-id "
@@ -412,13 +408,13 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
         }
         cx_random_id(state);
         p[1] = state;
-        e_id = cx_http_escape(PQgetvalue(r, 0, 1));
-        e_red = cx_http_escape(PQgetvalue(r, 0, 2));
+        e_id = cx_http_escape(t.exact_client_id);
+        e_red = cx_http_escape(t.exact_redirect_uri);
         if (!e_id || !e_red ||
             asprintf(&url,
                      "%s/api/oauth2/auth?client_id=%s&redirect_uri=%s"
                      "&response_type=code&state=%s",
-                     PQgetvalue(r, 0, 0), e_id, e_red, state) < 0) {
+                     t.exact_base_url, e_id, e_red, state) < 0) {
                 url = NULL;
                 cx_fail(err, CX_ERR_IO, false, "out of memory");
                 goto out;
@@ -430,7 +426,7 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
                 goto out;
         out = json_pack("{s:s, s:s, s:s}", "tenant", id, "url", url, "state", state);
 out:
-        PQclear(r);
+        cx_tenant_clear(&t);
         free(url);
         free(e_id);
         free(e_red);
