@@ -108,8 +108,7 @@ static int get_map(const json_t *obj, const char *key, json_t **dst, char *err, 
                 snprintf(err, errlen, "rules: \"%s\" must be an object", key);
                 return -1;
         }
-        json_object_foreach((json_t *)v, k, val)
-        {
+        json_object_foreach ((json_t *)v, k, val) {
                 if (!json_is_string(val) || json_string_length(val) == 0) {
                         snprintf(err, errlen, "rules: \"%s\".\"%s\" must be a non-empty string",
                                  key, k);
@@ -389,8 +388,7 @@ static void keep_extra(const json_t *obj, struct rules *r)
         json_t *val;
 
         r->extra = json_object();
-        json_object_foreach((json_t *)obj, k, val)
-        {
+        json_object_foreach ((json_t *)obj, k, val) {
                 bool is_known = false;
 
                 for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

@@ -81,8 +81,7 @@ static int vat_page(exact_refdata *d, const exact_reader *rd, json_t *set, char 
                 exact_result_clear(&res);
                 return -1;
         }
-        json_array_foreach(exact_rows(&res), i, row)
-        {
+        json_array_foreach (exact_rows(&res), i, row) {
                 char code[32];
 
                 trim_copy(text(row, "Code"), code, sizeof(code));

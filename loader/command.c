@@ -51,8 +51,7 @@ static int validate_vat(run *r, exact_refdata *rd)
                                "%ld",
                                code, r->division),
                        -1;
-        json_array_foreach(items, i, v)
-        {
+        json_array_foreach (items, i, v) {
                 code = json_string_value(json_object_get(v, "SalesVatCode"));
                 if (code && !exact_refdata_vat_known(rd, code))
                         return run_set(r, RUN_FAIL, 0,
@@ -61,8 +60,7 @@ static int validate_vat(run *r, exact_refdata *rd)
                                        code, jstr(v, "Code"), r->division),
                                -1;
         }
-        json_array_foreach(lines, i, v)
-        {
+        json_array_foreach (lines, i, v) {
                 code = json_string_value(json_object_get(v, "VATCode"));
                 if (code && !exact_refdata_vat_known(rd, code))
                         return run_set(r, RUN_FAIL, 0,
@@ -172,8 +170,7 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                 if (entity_account(r, acc, true, g) == 0)
                         snprintf(summary, summary_size, "account %s is %s", jstr(acc, "Code"), g);
         } else if (!strcmp(r->kind, "item_upsert")) {
-                json_array_foreach(items, i, v)
-                {
+                json_array_foreach (items, i, v) {
                         if (rc == 0)
                                 rc = entity_item(r, rd, v, true, g);
                 }

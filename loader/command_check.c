@@ -64,8 +64,7 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                 return fail(why, why_size, "items must be an array");
         if (!strcmp(kind, "item_upsert") && json_array_size(items) == 0)
                 return fail(why, why_size, "item_upsert without items");
-        json_array_foreach(items, i, v)
-        {
+        json_array_foreach (items, i, v) {
                 if (!json_is_object(v) || !jstr(v, "Code")[0])
                         return fail(why, why_size, "Mandatory: Code (item %zu)", i);
                 if (!jstr(v, "Description")[0])
@@ -94,8 +93,7 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                 if (!json_is_array(lines) || json_array_size(lines) == 0)
                         return fail(why, why_size, "Mandatory: %s (at least one line)",
                                     lines_member(invoice));
-                json_array_foreach(lines, i, v)
-                {
+                json_array_foreach (lines, i, v) {
                         if (!json_is_object(v) || !jstr(v, "Item")[0])
                                 return fail(why, why_size, "Mandatory: Item (line %zu)", i + 1);
                         if (!json_is_number(json_object_get(v, "Quantity")))

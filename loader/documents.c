@@ -63,8 +63,7 @@ static int ensure_parties(run *r, exact_refdata *rd, char acc_guid[64])
 
         if (entity_account(r, json_object_get(r->cmd, "account"), false, acc_guid) < 0)
                 return -1;
-        json_array_foreach(json_object_get(r->cmd, "items"), i, v)
-        {
+        json_array_foreach (json_object_get(r->cmd, "items"), i, v) {
                 char g[64];
 
                 if (entity_item(r, rd, v, false, g) < 0)
@@ -82,8 +81,7 @@ static int resolve_lines(run *r, exact_refdata *rd, json_t *lines)
         json_t *v;
         size_t i;
 
-        json_array_foreach(lines, i, v)
-        {
+        json_array_foreach (lines, i, v) {
                 const char *code = jstr(v, "Item");
                 const char *gl = json_string_value(json_object_get(v, "GLAccount"));
                 char g[64] = "";

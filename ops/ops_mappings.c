@@ -204,8 +204,7 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                 json_decref(review);
                 return NULL;
         }
-        json_array_foreach(vat_codes, i, row)
-        {
+        json_array_foreach (vat_codes, i, row) {
                 char code[16], country[8], key[64];
                 const char *desc = str_of(row, "Description"), *scenario = NULL;
                 const struct vat_country *c = home_c;
@@ -259,8 +258,7 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                 }
                 snprintf(key, sizeof(key), "%s/%s/%s/%d", scenario, *country ? country : "",
                          vat_class_name(cls), bp);
-                json_array_foreach(codes, k, e)
-                {
+                json_array_foreach (codes, k, e) {
                         if (!strcmp(str_of(e, "_key"), key))
                                 dup = true;
                 }
@@ -279,7 +277,8 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                         json_object_set_new(entry, "country", json_string(country));
                 json_array_append_new(codes, entry);
         }
-        json_array_foreach(codes, i, row) json_object_del((json_t *)row, "_key");
+        json_array_foreach (codes, i, row)
+                json_object_del((json_t *)row, "_key");
         note(review,
              "proposed from %s VAT codes of Exact; check every scenario and class "
              "before importing%s",

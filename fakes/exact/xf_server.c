@@ -201,8 +201,7 @@ static const char *arg(const struct req *q, const char *name)
         json_t *p;
         const char *found = NULL;
 
-        json_array_foreach(q->args, i, p)
-        {
+        json_array_foreach (q->args, i, p) {
                 if (strcmp(json_string_value(json_array_get(p, 0)), name) == 0)
                         found = json_string_value(json_array_get(p, 1));
         }
@@ -214,8 +213,7 @@ static bool has_arg(const struct req *q, const char *name)
         size_t i;
         json_t *p;
 
-        json_array_foreach(q->args, i, p)
-        {
+        json_array_foreach (q->args, i, p) {
                 if (strcmp(json_string_value(json_array_get(p, 0)), name) == 0)
                         return true;
         }
@@ -895,8 +893,7 @@ static char *next_prefix(const struct req *q, const char *base)
         json_t *p;
         char *out;
 
-        json_array_foreach(q->args, i, p)
-        {
+        json_array_foreach (q->args, i, p) {
                 const char *v = json_string_value(json_array_get(p, 1));
 
                 cap += strlen(json_string_value(json_array_get(p, 0))) * 3 +
@@ -906,8 +903,7 @@ static char *next_prefix(const struct req *q, const char *base)
         if (out == NULL)
                 return NULL;
         snprintf(out, cap, "%s%s?", base, q->url);
-        json_array_foreach(q->args, i, p)
-        {
+        json_array_foreach (q->args, i, p) {
                 const char *k = json_string_value(json_array_get(p, 0));
                 const char *v = json_string_value(json_array_get(p, 1));
                 char *ek, *ev;
@@ -994,8 +990,7 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
         json_t *p;
         int st;
 
-        json_array_foreach(q->args, i, p)
-        {
+        json_array_foreach (q->args, i, p) {
                 const char *k = json_string_value(json_array_get(p, 0));
 
                 if (k[0] == '$' && !known_option(k)) {
@@ -1043,8 +1038,7 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
                         size_t j;
                         json_t *x;
 
-                        json_array_foreach(set, j, x)
-                        {
+                        json_array_foreach (set, j, x) {
                                 const char *kv = json_string_value(
                                         json_object_get(x, xf_entities[ent].key));
 
@@ -1221,8 +1215,7 @@ static void api_write(struct req *q, struct reply *r, struct xf_div *d, int ent,
                                 json_t *v;
                                 void *tmp;
 
-                                json_object_foreach_safe(out, tmp, k, v)
-                                {
+                                json_object_foreach_safe (out, tmp, k, v) {
                                         if (strcmp(k, "__metadata") == 0)
                                                 continue;
                                         if (json_object_get(body, k) == NULL)
@@ -1529,7 +1522,7 @@ static void admin_entities(struct req *q, struct reply *r, struct xf_div *d)
                 if (type != NULL && strcmp(type, xf_entities[i].name) != 0)
                         continue;
                 arr = json_array();
-                json_array_foreach(d->sets[i], j, e)
+                json_array_foreach (d->sets[i], j, e)
                         json_array_append_new(arr, raw_with_lines(d, i, e));
                 if (type != NULL) {
                         json_object_set_new(out, "type", json_string(type));
@@ -1573,8 +1566,7 @@ static int admin_faults(struct req *q, struct reply *r)
                 return 400;
         }
         d = div_ensure(q->s, (long)json_integer_value(div));
-        json_object_foreach(j, k, v)
-        {
+        json_object_foreach (j, k, v) {
                 double *p = NULL;
 
                 if (strcmp(k, "division") == 0)

@@ -57,8 +57,7 @@ static void add_msg(json_t *msgs, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        json_array_foreach(msgs, i, m)
-        {
+        json_array_foreach (msgs, i, m) {
                 if (strcmp(json_string_value(m), buf) == 0)
                         return;
         }
@@ -71,8 +70,7 @@ static void join_msgs(json_t *msgs, char *err, size_t errlen)
         json_t *m;
 
         err[0] = '\0';
-        json_array_foreach(msgs, i, m)
-        {
+        json_array_foreach (msgs, i, m) {
                 int n = snprintf(err + o, errlen - o, "%s%s", i ? "\r\n" : "",
                                  json_string_value(m));
 
@@ -90,8 +88,7 @@ json_t *xf_find(struct xf_div *d, int ent, const char *field, const char *value)
 
         if (value == NULL)
                 return NULL;
-        json_array_foreach(d->sets[ent], i, e)
-        {
+        json_array_foreach (d->sets[ent], i, e) {
                 const char *v = sget(e, field);
 
                 if (v != NULL && strcasecmp(v, value) == 0)
@@ -110,8 +107,7 @@ static json_t *find_code(struct xf_div *d, int ent, const char *code)
         if (code == NULL)
                 return NULL;
         xf_trim(code, want, sizeof(want));
-        json_array_foreach(d->sets[ent], i, e)
-        {
+        json_array_foreach (d->sets[ent], i, e) {
                 const char *v = sget(e, "Code");
 
                 if (v == NULL)
@@ -160,8 +156,7 @@ json_t *xf_lines_of(struct xf_div *d, int ent, const char *key)
 
         if (def->lines_ent < 0)
                 return out;
-        json_array_foreach(d->sets[def->lines_ent], i, l)
-        {
+        json_array_foreach (d->sets[def->lines_ent], i, l) {
                 const char *p = sget(l, def->parent_key);
 
                 if (p != NULL && strcasecmp(p, key) == 0)
@@ -375,8 +370,7 @@ static int decode_body(int ent, json_t *body, json_t *e, bool put, json_t *msgs,
         const char *k;
         json_t *v;
 
-        json_object_foreach(body, k, v)
-        {
+        json_object_foreach (body, k, v) {
                 const struct xf_field *f = xf_field_find(ent, k);
                 json_t *conv = NULL;
 
@@ -591,8 +585,7 @@ static void rules_account(struct xf_div *d, json_t *e, bool create, json_t *body
                         size_t i;
                         json_t *a;
 
-                        json_array_foreach(d->sets[XF_E_ACCOUNTS], i, a)
-                        {
+                        json_array_foreach (d->sets[XF_E_ACCOUNTS], i, a) {
                                 const char *c = sget(a, "Code");
                                 long long v = c ? strtoll(c, NULL, 10) : 0;
 
@@ -678,8 +671,7 @@ static void rules_item(struct xf_div *d, json_t *e, bool create, json_t *msgs)
                 size_t i;
                 json_t *g;
 
-                json_array_foreach(d->sets[XF_E_ITEMGROUPS], i, g)
-                {
+                json_array_foreach (d->sets[XF_E_ITEMGROUPS], i, g) {
                         if (json_integer_value(json_object_get(g, "IsDefault")) == 1)
                                 grp = g;
                 }
@@ -893,8 +885,7 @@ static bool number_taken(struct xf_div *d, int ent, const char *field, json_int_
         size_t i;
         json_t *e;
 
-        json_array_foreach(d->sets[ent], i, e)
-        {
+        json_array_foreach (d->sets[ent], i, e) {
                 json_t *v = json_object_get(e, field);
 
                 if (!same_key(ent, e, self) && json_is_integer(v) && json_integer_value(v) == n)
@@ -963,8 +954,7 @@ static long next_free(struct xf_div *d, int ent, const char *field, long start)
         json_t *e;
         long max = start - 1;
 
-        json_array_foreach(d->sets[ent], i, e)
-        {
+        json_array_foreach (d->sets[ent], i, e) {
                 json_t *v = json_object_get(e, field);
 
                 if (json_is_integer(v) && json_integer_value(v) > max)
@@ -1047,8 +1037,7 @@ static int doc_create(struct xf_div *d, const struct doc_kind *k, json_t *body, 
         if (!json_is_array(lines_in) || json_array_size(lines_in) == 0)
                 add_msg(msgs, "Mandatory: %s",
                         k->invoice ? "Sales invoice lines" : "Sales order lines");
-        json_array_foreach(lines_in, i, lin)
-        {
+        json_array_foreach (lines_in, i, lin) {
                 json_t *l;
 
                 if (!json_is_object(lin)) {
@@ -1095,8 +1084,7 @@ static int doc_create(struct xf_div *d, const struct doc_kind *k, json_t *body, 
         json_object_set_new(e, "AmountFC", json_real(xf_round2(t.excl + t.vat)));
         json_object_set_new(e, "AmountDC", json_real(xf_round2(t.excl + t.vat)));
         json_object_set_new(e, "AmountDiscount", json_real(xf_round2(t.discount)));
-        json_array_foreach(lines, i, lin)
-        {
+        json_array_foreach (lines, i, lin) {
                 if (!k->invoice)
                         json_object_set(lin, "OrderNumber", json_object_get(e, "OrderNumber"));
                 json_array_append(d->sets[k->line], lin);
@@ -1265,8 +1253,7 @@ static bool selected(json_t *select, const char *name)
 
         if (select == NULL)
                 return true;
-        json_array_foreach(select, i, s)
-        {
+        json_array_foreach (select, i, s) {
                 if (strcmp(json_string_value(s), name) == 0)
                         return true;
         }
@@ -1309,9 +1296,10 @@ json_t *xf_entity_out(struct xf_div *d, int ent, json_t *e, const char *uri_base
                                 size_t i;
                                 json_t *l;
 
-                                json_array_foreach(lines, i, l) json_array_append_new(
-                                        res,
-                                        xf_entity_out(d, def->lines_ent, l, uri_base, false, NULL));
+                                json_array_foreach (lines, i, l)
+                                        json_array_append_new(res,
+                                                              xf_entity_out(d, def->lines_ent, l,
+                                                                            uri_base, false, NULL));
                                 json_decref(lines);
                                 json_object_set_new(out, f->name,
                                                     json_pack("{s:o}", "results", res));
@@ -1508,8 +1496,7 @@ int xf_query_run(struct xf_div *d, int ent, json_t *set, const struct xf_query *
                 r = 500;
                 goto out;
         }
-        json_array_foreach(set, i, e)
-        {
+        json_array_foreach (set, i, e) {
                 if (flt == NULL || xf_filter_match(flt, e))
                         rows[n++] = e;
         }
