@@ -19,6 +19,7 @@
 #include "loader/entities.h"
 #include "loader/guard.h"
 #include "loader/ledger.h"
+#include "loader/refcheck.h"
 #include "loader/run.h"
 
 #define jstr command_str
@@ -27,49 +28,6 @@ void command_caches_free(void)
 {
         exact_refdata_free_all();
         guard_free();
-}
-
-/* VAT codes of lines, items and the account must exist in the division (cached list). */
-static int validate_vat(run *r, exact_refdata *rd)
-{
-        json_t *acc = json_object_get(r->cmd, "account");
-        json_t *items = json_object_get(r->cmd, "items");
-        json_t *lines = json_object_get(json_object_get(r->cmd, "body"),
-                                        command_lines_member(!strcmp(r->kind, "sales_invoice")));
-        exact_reader reader = run_reader(r);
-        cx_err e = { 0 };
-        const char *code;
-        json_t *v;
-        size_t i;
-
-        if (exact_refdata_load_vat(rd, &reader, &e) < 0)
-                return run_fail_with(r, &e);
-        code = json_string_value(json_object_get(acc, "SalesVATCode"));
-        if (code && !exact_refdata_vat_known(rd, code))
-                return run_set(r, RUN_FAIL, 0,
-                               "VAT code %s (account) is not known in division "
-                               "%ld",
-                               code, r->division),
-                       -1;
-        json_array_foreach (items, i, v) {
-                code = json_string_value(json_object_get(v, "SalesVatCode"));
-                if (code && !exact_refdata_vat_known(rd, code))
-                        return run_set(r, RUN_FAIL, 0,
-                                       "VAT code %s (item %s) is not known in "
-                                       "division %ld",
-                                       code, jstr(v, "Code"), r->division),
-                               -1;
-        }
-        json_array_foreach (lines, i, v) {
-                code = json_string_value(json_object_get(v, "VATCode"));
-                if (code && !exact_refdata_vat_known(rd, code))
-                        return run_set(r, RUN_FAIL, 0,
-                                       "VAT code %s (line %zu) is not known in "
-                                       "division %ld",
-                                       code, i + 1, r->division),
-                               -1;
-        }
-        return 0;
 }
 
 static void dead_letter(run *r, const char *reason, job_outcome *outcome, int64_t *until, char *why,
@@ -164,7 +122,7 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                 run_set(r, RUN_RETRY, 0, "out of memory");
                 return;
         }
-        if (validate_vat(r, rd) < 0)
+        if (refcheck_vat(r, rd) < 0)
                 return;
         if (!strcmp(r->kind, "account_upsert")) {
                 if (entity_account(r, acc, true, g) == 0)

@@ -7,6 +7,7 @@
 
 #include "common/metrics.h"
 #include "exact/api.h"
+#include "loader/amounts.h"
 #include "loader/command_check.h"
 #include "loader/entities.h"
 #include "loader/ledger.h"
@@ -129,7 +130,7 @@ static json_t *document_body(run *r, const doc_spec *s, exact_refdata *rd, const
 
 /* POST the document; its GUID and number from the answer. */
 static int post_document(run *r, const doc_spec *s, const json_t *body, const char *yourref,
-                         const char *hash, char guid[64], long long *number)
+                         const char *hash, char guid[64], long long *number, json_t **answer)
 {
         exact_result res;
         char what[200];
@@ -140,6 +141,7 @@ static int post_document(run *r, const doc_spec *s, const json_t *body, const ch
                 return -1;
         snprintf(guid, 64, "%s", jstr(res.d, s->id_field));
         *number = number_of(res.d, s->number_field);
+        *answer = json_incref(res.d);
         exact_result_clear(&res);
         if (!guid[0]) {
                 /* created, but the answer did not say as what: look it up next time */
@@ -168,7 +170,7 @@ int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_
         const char *yourref = jstr(src, "YourRef");
         char acc_guid[64], guid[64] = "", hash[80];
         long long number = -1;
-        json_t *body;
+        json_t *body, *answer = NULL;
         ledger_row L;
         cx_err e = { 0 };
         int rc = -1;
@@ -190,7 +192,7 @@ int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_
         if (L.state == LEDGER_PENDING && L.in_doubt &&
             doubt_resolved(r, s, &L, yourref, guid, &number) < 0)
                 goto out;
-        if (!guid[0] && post_document(r, s, body, yourref, hash, guid, &number) < 0)
+        if (!guid[0] && post_document(r, s, body, yourref, hash, guid, &number, &answer) < 0)
                 goto out;
         if (ledger_done(r->w->db, r->tenant, r->kind, r->source_id, guid, number, hash, r->trace,
                         &e) < 0) {
@@ -198,9 +200,13 @@ int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_
                 run_ledger_error(r, &e);
                 goto out;
         }
+        /* booked and in the ledger whatever the check says: it is never posted again */
+        if (amounts_check(r, s->invoice, s->endpoint, guid, number, answer) < 0)
+                goto out;
         snprintf(summary, summary_size, "booked as %s %lld (%s)", s->number_field, number, guid);
         rc = 0;
 out:
+        json_decref(answer);
         json_decref(body);
         return rc;
 }

@@ -341,6 +341,24 @@ class Amounts(FakeCase):
         self.assertEqual(ents["count"], 2)
         self.assertEqual(len(ents["entities"][0]["SalesOrderLines"]), 4)
         self.assertEqual(ents["entities"][1]["OrderNumber"], 2)
+        # amount_skew fault: the next document's first line books 3 cents more VAT, then off
+        st, cfg = f.admin("POST", "faults", {"division": DIV, "amount_skew_cents": 3,
+                                             "amount_skew_documents": 1})
+        self.assertEqual((st, cfg["amount_skew_documents"]), (200, 1))
+        inv["YourRef"] = "WEB-3"
+        del inv["SalesInvoiceLines"][1]["VATAmountFC"]
+        st, _, res = f.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, inv)
+        self.assertEqual(st, 201, res)
+        self.assertEqual(res["d"]["SalesInvoiceLines"]["results"][0]["VATAmountFC"], 1575.03)
+        self.assertEqual(res["d"]["VATAmountFC"], 1581.32)
+        self.assertEqual(res["d"]["AmountFC"], 9111.27)
+        self.assertEqual(f.admin("GET", "faults?division=%d" % DIV)[1]["amount_skew_documents"],
+                         0)
+        inv["YourRef"] = "WEB-4"
+        st, _, res = f.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, inv)
+        self.assertEqual(res["d"]["AmountFC"], 9111.24)
+        self.assertEqual(f.admin("POST", "faults", {"division": DIV,
+                                                    "amount_skew_documents": -1})[0], 400)
 
 
 class RateLimits(FakeCase):

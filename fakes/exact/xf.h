@@ -93,6 +93,8 @@ struct xf_div {
         double token_fail_after_write;
         long latency_ms;
         bool drop_connection;
+        long amount_skew_cents; /* added to the VAT of the next documents' first line */
+        long amount_skew_docs;  /* how many documents still get it */
         int fault_status;
         json_t *stats;
 };

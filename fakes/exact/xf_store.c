@@ -1058,6 +1058,18 @@ static int doc_create(struct xf_div *d, const struct doc_kind *k, json_t *body, 
         }
         if (json_array_size(msgs) > 0)
                 goto out;
+        if (d->amount_skew_docs > 0 && json_array_size(lines) > 0) {
+                /* fault: Exact books a VAT amount other than the shop's */
+                json_t *l0 = json_array_get(lines, 0);
+                double skew = (double)d->amount_skew_cents / 100.0;
+                double v = json_number_value(json_object_get(l0, k->vat_field)) + skew;
+
+                json_object_set_new(l0, k->vat_field, json_real(xf_round2(v)));
+                if (k->invoice)
+                        json_object_set_new(l0, "VATAmountDC", json_real(xf_round2(v)));
+                t.vat += skew;
+                d->amount_skew_docs--;
+        }
         if (!has(e, "OrderNumber")) {
                 long n = next_free(d, k->head, "OrderNumber", 1);
 
