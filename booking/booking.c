@@ -511,6 +511,76 @@ static const json_t *ship_address(const json_t *customer)
         return json_object_get(customer, "billingaddress");
 }
 
+/* Text compared for "same address": trimmed, case and spaces ignored (CCV's "1234ab" is
+ * "1234 AB"). */
+static void addr_key(const char *in, char *out, size_t len)
+{
+        size_t k = 0;
+
+        for (; *in && k + 1 < len; in++) {
+                if (!isspace((unsigned char)*in))
+                        out[k++] = (char)toupper((unsigned char)*in);
+        }
+        out[k] = '\0';
+}
+
+static bool addr_same_field(const char *a, const char *b)
+{
+        char ka[256], kb[256];
+
+        addr_key(a, ka, sizeof(ka));
+        addr_key(b, kb, sizeof(kb));
+        return strcmp(ka, kb) == 0;
+}
+
+static bool same_place(const json_t *a, const json_t *b)
+{
+        static const char *const k[] = { "address_line_2", "zipcode", "city", "country_code" };
+        char la[256], lb[256];
+
+        address_line(a, la, sizeof(la));
+        address_line(b, lb, sizeof(lb));
+        if (!addr_same_field(la, lb))
+                return false;
+        for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+                if (!addr_same_field(field_str(a, k[i]), field_str(b, k[i])))
+                        return false;
+        }
+        return true;
+}
+
+json_t *booking_delivery_address(const json_t *customer, const char *deliver_method)
+{
+        const json_t *bill = json_object_get(customer, "billingaddress");
+        const json_t *ship = ship_address(customer);
+        char line[256], name[256], cc[3] = "";
+        const char *c = field_str(ship, "country_code");
+        const char *phone = field_str(ship, "telephone");
+        json_t *a;
+
+        /* collected at the shop, or shipped to the invoice address: nothing to add */
+        if (!strcasecmp(deliver_method, "pickup") || !json_is_object(ship) || ship == bill ||
+            same_place(ship, bill) || strlen(c) != 2)
+                return NULL;
+        a = json_object();
+        json_object_set_new_nocheck(a, "Type", json_integer(4));
+        address_line(ship, line, sizeof(line));
+        field_set_str(a, "AddressLine1", line);
+        field_set_str(a, "AddressLine2", field_str(ship, "address_line_2"));
+        /* the recipient, when the shop names one: crm/Addresses has no name field */
+        person_name(ship, name, sizeof(name));
+        field_set_str(a, "AddressLine3",
+                      field_str(ship, "company")[0] ? field_str(ship, "company") : name);
+        field_set_str(a, "Postcode", field_str(ship, "zipcode"));
+        field_set_str(a, "City", field_str(ship, "city"));
+        field_set_str(a, "State", field_str(ship, "province"));
+        cc[0] = (char)toupper((unsigned char)c[0]);
+        cc[1] = (char)toupper((unsigned char)c[1]);
+        field_set_str(a, "Country", cc);
+        field_set_str(a, "Phone", phone[0] ? phone : field_str(ship, "mobile"));
+        return a;
+}
+
 static json_t *item_def(const struct line *l, const struct rules *r, const struct vat_decision *d)
 {
         json_t *it = json_object();
@@ -1020,6 +1090,17 @@ static int build_document(const struct rules *r, const json_t *order, const json
         acc = json_string_value(json_object_get(out->account, "Code"));
         out->endpoint = invoice ? "salesinvoice/SalesInvoices" : "salesorder/SalesOrders";
         document_header(body, r, order, acc, out->source_id, invoice);
+        {
+                json_t *ship = booking_delivery_address(customer,
+                                                        field_str(order, "deliver_method"));
+
+                if (ship) {
+                        /* the loader turns the address into its crm/Addresses GUID */
+                        json_object_set_new_nocheck(body, "DeliverTo", json_string(acc));
+                        json_object_set_new_nocheck(
+                                body, invoice ? "DeliverToAddress" : "DeliveryAddress", ship);
+                }
+        }
         document_lines(lines, items, b, r, invoice, out);
         json_object_set_new_nocheck(body, invoice ? "SalesInvoiceLines" : "SalesOrderLines", lines);
         return 0;

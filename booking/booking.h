@@ -45,6 +45,12 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
 
 void booking_clear(struct booking *b);
 
+/* The ship-to of an order (CCV Personalinfo `customer`) as a crm/Addresses row of Type 4
+ * (AddressLine1-3, Postcode, City, State, Country, Phone), or NULL when there is nothing to
+ * deliver elsewhere: the delivery address is empty (CCV: same as billing) or the same place
+ * as the billing address, or the order is picked up (`deliver_method` "pickup"). */
+json_t *booking_delivery_address(const json_t *customer, const char *deliver_method);
+
 /* Account definition from a CCV Personalinfo (order.customer or user.userinfo) and the
  * customer's user id (NULL or "" for guests). NULL with err when no stable code can be made
  * (guest without e-mail) or no name is known. */

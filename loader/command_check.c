@@ -33,6 +33,26 @@ const char *command_lines_member(int invoice)
 #define jstr command_str
 #define lines_member command_lines_member
 
+/* A document's ship-to, when it has one: the crm/Addresses row the loader makes of it. */
+static int check_delivery_address(const json_t *body, bool invoice, char *why, size_t why_size)
+{
+        const char *member = invoice ? "DeliverToAddress" : "DeliveryAddress";
+        const json_t *a = json_object_get(body, member);
+
+        if (!a)
+                return 0;
+        if (!json_is_object(a))
+                return fail(why, why_size, "%s must be an object of crm/Addresses fields", member);
+        if (json_integer_value(json_object_get(a, "Type")) != 4 ||
+            !json_is_integer(json_object_get(a, "Type")))
+                return fail(why, why_size, "%s needs Type 4 (delivery)", member);
+        if (!jstr(a, "AddressLine1")[0])
+                return fail(why, why_size, "Mandatory: AddressLine1 (%s)", member);
+        if (strlen(jstr(a, "Country")) != 2)
+                return fail(why, why_size, "%s needs a two-letter Country", member);
+        return 0;
+}
+
 int command_validate(const json_t *c, char *why, size_t why_size)
 {
         const char *kind = jstr(c, "kind");
@@ -115,6 +135,8 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                                             "account %s",
                                             refs_to_account[i], ref, jstr(acc, "Code"));
                 }
+                if (check_delivery_address(body, invoice, why, why_size) < 0)
+                        return -1;
         }
         return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "common/metrics.h"
 #include "exact/api.h"
+#include "loader/addresses.h"
 #include "loader/amounts.h"
 #include "loader/command_check.h"
 #include "loader/entities.h"
@@ -106,7 +107,24 @@ static int resolve_lines(run *r, exact_refdata *rd, json_t *lines)
         return 0;
 }
 
-/* The body to POST: the command's, with the account and the lines' codes as GUIDs. */
+/* The command's ship-to object -> the GUID of its crm/Addresses row (addresses.h). */
+static int delivery_address(run *r, const doc_spec *s, json_t *body, const char *acc_guid)
+{
+        const char *member = s->invoice ? "DeliverToAddress" : "DeliveryAddress";
+        json_t *def = json_object_get(body, member);
+        char g[64];
+
+        if (!def)
+                return 0;
+        if (address_ensure(r, jstr(json_object_get(r->cmd, "account"), "Code"), acc_guid, def, g) <
+            0)
+                return -1;
+        json_object_set_new(body, member, json_string(g));
+        return 0;
+}
+
+/* The body to POST: the command's, with the account, the ship-to and the lines' codes as
+ * GUIDs. */
 static json_t *document_body(run *r, const doc_spec *s, exact_refdata *rd, const json_t *src,
                              const char *acc_guid)
 {
@@ -121,7 +139,8 @@ static json_t *document_body(run *r, const doc_spec *s, exact_refdata *rd, const
                 json_object_set_new(body, "InvoiceTo", json_string(acc_guid));
         if (json_object_get(body, "DeliverTo"))
                 json_object_set_new(body, "DeliverTo", json_string(acc_guid));
-        if (resolve_lines(r, rd, json_object_get(body, command_lines_member(s->invoice))) < 0) {
+        if (delivery_address(r, s, body, acc_guid) < 0 ||
+            resolve_lines(r, rd, json_object_get(body, command_lines_member(s->invoice))) < 0) {
                 json_decref(body);
                 return NULL;
         }

@@ -513,5 +513,123 @@ class Inspection(FakeCase):
         self.assertEqual(f.admin("GET", "health")[1], {"ok": True})
 
 
+
+class AddressesAndPrices(FakeCase):
+    """crm/Addresses, DeliveryAddress/DeliverToAddress references, logistics/SalesItemPrices and
+    the read-only StandardSalesPrice (docs/research/exact-items-prices-currency-dates.md)."""
+
+    def msg(self, data):
+        return data["error"]["message"]["value"]
+
+    def order(self, tok, acct, item, **extra):
+        body = {"OrderedBy": acct, "SalesOrderLines": [
+            {"Item": item, "Quantity": 1, "UnitPrice": 10.0, "VATCode": "2"}]}
+        body.update(extra)
+        return self.fake.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, body)
+
+    def test_addresses(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        a = self.account(tok, "1", "Een")["ID"]
+        b = self.account(tok, "2", "Twee")["ID"]
+        it = self.item(tok, "A1")["ID"]
+        ep = "%d/crm/Addresses" % DIV
+        addr = {"Account": a, "Type": 4, "AddressLine1": "Keizersgracht 1",
+                "Postcode": "1015 AA", "City": "Amsterdam", "Country": "NL"}
+        for bad, want in [({"Type": 4, "AddressLine1": "x", "Country": "NL"},
+                           "Mandatory: Account"),
+                          ({"Account": a, "AddressLine1": "x", "Country": "NL"},
+                           "Mandatory: Type"),
+                          ({"Account": a, "Type": 7, "AddressLine1": "x", "Country": "NL"},
+                           "Invalid value: Type"),
+                          ({"Account": a, "Type": 4, "Country": "NL"},
+                           "Mandatory: Address line 1"),
+                          ({"Account": a, "Type": 4, "AddressLine1": "x"}, "Mandatory: Country"),
+                          ({"Account": a, "Type": 4, "AddressLine1": "x", "Country": "nl"},
+                           "Invalid reference: Country"),
+                          ({"Account": "00000000-0000-0000-0000-000000000001", "Type": 4,
+                            "AddressLine1": "x", "Country": "NL"}, "Invalid reference: Account")]:
+            st, _, data = f.api(tok, "POST", ep, bad)
+            self.assertEqual(st, 400, bad)
+            self.assertIn(want, self.msg(data), bad)
+        st, _, d1 = f.api(tok, "POST", ep, addr)
+        self.assertEqual(st, 201, d1)
+        d1 = d1["d"]
+        self.assertEqual((d1["Country"], d1["AccountName"], d1["Main"]), ("NL ", "Een", False))
+        # the same address again: Exact answers with the one it has
+        st, _, d2 = f.api(tok, "POST", ep, addr)
+        self.assertEqual((st, d2["d"]["ID"]), (201, d1["ID"]))
+        st, _, d3 = f.api(tok, "POST", ep, dict(addr, City="Haarlem", Main=True))
+        self.assertNotEqual(d3["d"]["ID"], d1["ID"])
+        st, _, rows = f.api(tok, "GET", ep + "?$filter=" + q("Account eq guid'%s' and Type eq 4" % a))
+        self.assertEqual(len(rows["d"]["results"]), 2)
+        # a document refers to a type-4 address of the account it delivers to
+        st, _, data = self.order(tok, a, it, DeliveryAddress=d1["ID"])
+        self.assertEqual(st, 201, data)
+        self.assertEqual(data["d"]["DeliveryAddress"], d1["ID"])
+        for guid in ("00000000-0000-0000-0000-000000000002", d1["ID"]):
+            st, _, data = self.order(tok, b, it, DeliveryAddress=guid)
+            self.assertEqual(st, 400)
+            self.assertIn("Invalid reference: Delivery address", self.msg(data))
+        st, _, data = f.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, {
+            "Journal": "70", "OrderedBy": b, "InvoiceTo": b, "DeliverToAddress": d1["ID"],
+            "SalesInvoiceLines": [{"Item": it, "Quantity": 1, "UnitPrice": 1.0}]})
+        self.assertEqual(st, 400)
+        self.assertIn("Invalid reference: Deliver to address", self.msg(data))
+        st, _, data = f.api(tok, "DELETE", ep + "(guid'%s')" % d1["ID"])
+        self.assertEqual(st, 400)
+        self.assertIn("Used in: Sales orders", self.msg(data))
+
+    def test_item_prices(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        ep = "%d/logistics/SalesItemPrices" % DIV
+        # StandardSalesPrice is GET only: a posted value is ignored
+        it = self.item(tok, "P1", StandardSalesPrice=99.0)
+        self.assertEqual(it["StandardSalesPrice"], 0)
+        rows = f.api(tok, "GET", ep + "?$filter=" + q("Item eq guid'%s'" % it["ID"]))[2]
+        rows = rows["d"]["results"]
+        self.assertEqual(len(rows), 1)  # the usual row of 0 made with the item
+        row = rows[0]
+        self.assertEqual((row["Price"], row["Account"], row["Currency"], row["Unit"]),
+                         (0, None, "EUR", "pc"))
+        st, _, _ = f.api(tok, "PUT", ep + "(guid'%s')" % row["ID"], {"Price": 12.5})
+        self.assertEqual(st, 204)
+        got = f.api(tok, "GET", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]))[2]["d"]
+        self.assertEqual(got["StandardSalesPrice"], 12.5)
+        st, _, _ = f.api(tok, "PUT", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]),
+                         {"StandardSalesPrice": 1.0})
+        self.assertEqual(st, 204)
+        got = f.api(tok, "GET", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]))[2]["d"]
+        self.assertEqual(got["StandardSalesPrice"], 12.5)
+        # a price agreement (with Account) and a future row leave the usual price alone
+        acct = self.account(tok, "5", "Vijf")["ID"]
+        st, _, _ = f.api(tok, "POST", ep, {"Item": it["ID"], "Price": 3.0, "Account": acct})
+        self.assertEqual(st, 201)
+        st, _, _ = f.api(tok, "POST", ep, {"Item": it["ID"], "Price": 4.0,
+                                           "StartDate": "2999-01-01"})
+        self.assertEqual(st, 201)
+        got = f.api(tok, "GET", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]))[2]["d"]
+        self.assertEqual(got["StandardSalesPrice"], 12.5)
+        # a newer usual row takes over
+        st, _, _ = f.api(tok, "POST", ep, {"Item": it["ID"], "Price": 14.0,
+                                           "StartDate": "2020-01-01"})
+        got = f.api(tok, "GET", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]))[2]["d"]
+        self.assertEqual(got["StandardSalesPrice"], 14.0)
+        for bad, want in [({"Price": 1.0}, "Mandatory: Item"),
+                          ({"Item": it["ID"]}, "Mandatory: Price"),
+                          ({"Item": "00000000-0000-0000-0000-000000000003", "Price": 1.0},
+                           "Invalid reference: Item"),
+                          ({"Item": it["ID"], "Price": 1.0, "Currency": "USD"},
+                           "Invalid reference: Currency")]:
+            st, _, data = f.api(tok, "POST", ep, bad)
+            self.assertEqual(st, 400, bad)
+            self.assertIn(want, self.msg(data), bad)
+        # deleting the item takes its prices along
+        st, _, _ = f.api(tok, "DELETE", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]))
+        self.assertEqual(st, 204)
+        rows = f.api(tok, "GET", ep + "?$filter=" + q("Item eq guid'%s'" % it["ID"]))[2]
+        self.assertEqual(rows["d"]["results"], [])
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

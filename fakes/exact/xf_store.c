@@ -558,6 +558,231 @@ static bool code_taken(struct xf_div *d, int ent, const char *code, json_t *self
         return o != NULL && !same_key(ent, o, self);
 }
 
+/* ---- addresses and item prices ------------------------------------------------------ */
+
+/* A country code must be two capitals; stored padded to 3 as on accounts. */
+static void check_country(json_t *e, json_t *msgs)
+{
+        const char *country = sget(e, "Country");
+        char t[8], p[8];
+
+        if (country == NULL)
+                return;
+        xf_trim(country, t, sizeof(t));
+        if (strlen(t) != 2 || !isupper((unsigned char)t[0]) || !isupper((unsigned char)t[1])) {
+                add_msg(msgs, "Invalid reference: Country");
+                return;
+        }
+        xf_pad_right(t, 3, p, sizeof(p));
+        json_object_set_new(e, "Country", json_string(p));
+}
+
+/* Type 1 visit, 2 postal, 3 invoice, 4 delivery; a warehouse address is type 4 without an
+ * account. Stricter than the reference, which marks nothing mandatory: Type, Account (or
+ * Warehouse), AddressLine1 and Country. */
+static void rules_address(struct xf_div *d, json_t *e, bool create, json_t *msgs)
+{
+        json_int_t type = json_integer_value(json_object_get(e, "Type"));
+        json_t *acct;
+
+        if (!has(e, "Type"))
+                add_msg(msgs, "Mandatory: Type");
+        else if (type < 1 || type > 4)
+                add_msg(msgs, "Invalid value: Type");
+        if (has(e, "Warehouse")) {
+                if (type != 4)
+                        add_msg(msgs, "Invalid value: Warehouse");
+                if (has(e, "Account"))
+                        add_msg(msgs, "Invalid value: Account");
+        } else if (!has(e, "Account")) {
+                add_msg(msgs, "Mandatory: Account");
+        }
+        check_ref(d, e, "Account", XF_E_ACCOUNTS, "Account", "AccountName", "Name", msgs);
+        acct = xf_find(d, XF_E_ACCOUNTS, "ID", sget(e, "Account"));
+        if (acct != NULL)
+                json_object_set(e, "AccountIsSupplier", json_object_get(acct, "IsSupplier"));
+        check_ref(d, e, "Contact", XF_E_CONTACTS, "Contact", "ContactName", "FullName", msgs);
+        if (str_empty(e, "AddressLine1"))
+                add_msg(msgs, "Mandatory: Address line 1");
+        if (str_empty(e, "Country"))
+                add_msg(msgs, "Mandatory: Country");
+        else
+                check_country(e, msgs);
+        if (create && !has(e, "Main"))
+                json_object_set_new(e, "Main", json_false());
+}
+
+static bool same_text(json_t *a, json_t *b, const char *k)
+{
+        char ta[256], tb[256];
+
+        xf_trim(sget(a, k) ? sget(a, k) : "", ta, sizeof(ta));
+        xf_trim(sget(b, k) ? sget(b, k) : "", tb, sizeof(tb));
+        return strcasecmp(ta, tb) == 0;
+}
+
+/* Exact: "a POST first checks whether the same address already exists; if so it returns that
+ * address's ID". Which fields it compares is not documented; these are. */
+static json_t *same_address(struct xf_div *d, json_t *e)
+{
+        static const char *const k[] = { "Account",      "Warehouse",    "AddressLine1",
+                                         "AddressLine2", "AddressLine3", "Postcode",
+                                         "City",         "State",        "Country" };
+        size_t i, j;
+        json_t *a;
+
+        json_array_foreach (d->sets[XF_E_ADDRESSES], i, a) {
+                bool same = json_equal(json_object_get(a, "Type"), json_object_get(e, "Type"));
+
+                for (j = 0; same && j < sizeof(k) / sizeof(k[0]); j++)
+                        same = same_text(a, e, k[j]);
+                if (same)
+                        return a;
+        }
+        return NULL;
+}
+
+/* A document's delivery address: a type-4 address of the account it is delivered to. */
+static void check_delivery_address(struct xf_div *d, json_t *e, const char *field,
+                                   const char *caption, json_t *msgs)
+{
+        json_t *a;
+        const char *to = sget(e, "DeliverTo") ? sget(e, "DeliverTo") : sget(e, "OrderedBy");
+
+        if (!has(e, field))
+                return;
+        a = xf_find(d, XF_E_ADDRESSES, "ID", sget(e, field));
+        if (a == NULL || json_integer_value(json_object_get(a, "Type")) != 4 ||
+            sget(a, "Account") == NULL || to == NULL || strcasecmp(sget(a, "Account"), to) != 0)
+                add_msg(msgs, "Invalid reference: %s", caption);
+}
+
+static void rules_item_price(struct xf_div *d, json_t *e, bool create, json_t *msgs)
+{
+        json_t *item = NULL;
+
+        if (!has(e, "Item")) {
+                add_msg(msgs, "Mandatory: Item");
+        } else {
+                item = xf_find(d, XF_E_ITEMS, "ID", sget(e, "Item"));
+                if (item == NULL) {
+                        add_msg(msgs, "Invalid reference: Item");
+                } else {
+                        json_object_set(e, "ItemCode", json_object_get(item, "Code"));
+                        json_object_set(e, "ItemDescription", json_object_get(item, "Description"));
+                        json_object_set(e, "DefaultItemUnit", json_object_get(item, "Unit"));
+                        json_object_set(e, "DefaultItemUnitDescription",
+                                        json_object_get(item, "UnitDescription"));
+                }
+        }
+        if (!has(e, "Price"))
+                add_msg(msgs, "Mandatory: Price");
+        check_ref(d, e, "Account", XF_E_ACCOUNTS, "Account", "AccountName", "Name", msgs);
+        if (!has(e, "Currency")) {
+                if (create)
+                        json_object_set_new(e, "Currency", json_string("EUR"));
+        } else if (strcmp(sget(e, "Currency"), "EUR") != 0) {
+                add_msg(msgs, "Invalid reference: Currency");
+        }
+        if (create && !has(e, "Unit") && item != NULL)
+                json_object_set(e, "Unit", json_object_get(item, "Unit"));
+        if (create && !has(e, "Quantity"))
+                json_object_set_new(e, "Quantity", json_real(0));
+        if (create && !has(e, "NumberOfItemsPerUnit"))
+                json_object_set_new(e, "NumberOfItemsPerUnit", json_real(1));
+        if (json_number_value(json_object_get(e, "Quantity")) < 0)
+                add_msg(msgs, "Invalid value: Quantity");
+        if (item != NULL && same_text(e, item, "Unit"))
+                json_object_set(e, "UnitDescription", json_object_get(item, "UnitDescription"));
+}
+
+static int64_t date_or(json_t *e, const char *k, int64_t dflt)
+{
+        int64_t ms;
+
+        return sget(e, k) && xf_date_value(sget(e, k), &ms) ? ms : dflt;
+}
+
+/* A usual sales price (no account, division currency, the item's unit, no minimum quantity)
+ * that is active today (EndDate inclusive). */
+static bool usual_price_now(json_t *p, json_t *item, int64_t today)
+{
+        return !has(p, "Account") &&
+               strcmp(sget(p, "Currency") ? sget(p, "Currency") : "", "EUR") == 0 &&
+               json_number_value(json_object_get(p, "Quantity")) == 0 &&
+               same_text(p, item, "Unit") && date_or(p, "StartDate", INT64_MIN) <= today &&
+               date_or(p, "EndDate", INT64_MAX) >= today;
+}
+
+/* StandardSalesPrice is GET only (research §1): it shows the usual row active today, the one
+ * with the latest StartDate (no StartDate counts as the earliest), 0 when there is none. */
+static void item_price_refresh(struct xf_div *d, const char *item_id)
+{
+        json_t *item = xf_find(d, XF_E_ITEMS, "ID", item_id);
+        int64_t today = today_ms(), best_start = INT64_MIN;
+        json_t *best = NULL, *p;
+        size_t i;
+
+        if (item == NULL)
+                return;
+        json_array_foreach (d->sets[XF_E_SALESITEMPRICES], i, p) {
+                const char *pi = sget(p, "Item");
+
+                if (pi == NULL || strcasecmp(pi, item_id) != 0 || !usual_price_now(p, item, today))
+                        continue;
+                if (best == NULL || date_or(p, "StartDate", INT64_MIN) >= best_start) {
+                        best = p;
+                        best_start = date_or(p, "StartDate", INT64_MIN);
+                }
+        }
+        json_object_set_new(
+                item, "StandardSalesPrice",
+                json_real(best ? json_number_value(json_object_get(best, "Price")) : 0));
+}
+
+/* A new item comes with a usual price row of 0 (picqer #558: "one at 0, created together
+ * with the item"). */
+static void item_price_row(struct xf_div *d, json_t *item)
+{
+        json_t *p = ent_start(d, XF_E_SALESITEMPRICES);
+
+        json_object_set(p, "Item", json_object_get(item, "ID"));
+        json_object_set(p, "ItemCode", json_object_get(item, "Code"));
+        json_object_set(p, "ItemDescription", json_object_get(item, "Description"));
+        json_object_set_new(p, "Price", json_real(0));
+        json_object_set_new(p, "Currency", json_string("EUR"));
+        json_object_set_new(p, "Quantity", json_real(0));
+        json_object_set_new(p, "NumberOfItemsPerUnit", json_real(1));
+        json_object_set(p, "Unit", json_object_get(item, "Unit"));
+        json_object_set(p, "UnitDescription", json_object_get(item, "UnitDescription"));
+        json_object_set(p, "DefaultItemUnit", json_object_get(item, "Unit"));
+        json_object_set(p, "DefaultItemUnitDescription", json_object_get(item, "UnitDescription"));
+        json_array_append_new(d->sets[XF_E_SALESITEMPRICES], p);
+}
+
+/* What a stored write changes elsewhere: item prices, the one main address per type. */
+static void after_write(struct xf_div *d, int ent, json_t *e, bool create, const char *old_item)
+{
+        size_t i;
+        json_t *a;
+
+        if (ent == XF_E_ITEMS) {
+                if (create)
+                        item_price_row(d, e);
+                item_price_refresh(d, sget(e, "ID"));
+        } else if (ent == XF_E_SALESITEMPRICES) {
+                item_price_refresh(d, sget(e, "Item"));
+                if (old_item != NULL)
+                        item_price_refresh(d, old_item);
+        } else if (ent == XF_E_ADDRESSES && json_is_true(json_object_get(e, "Main"))) {
+                json_array_foreach (d->sets[XF_E_ADDRESSES], i, a) {
+                        if (a != e && same_text(a, e, "Account") &&
+                            json_equal(json_object_get(a, "Type"), json_object_get(e, "Type")))
+                                json_object_set_new(a, "Main", json_false());
+                }
+        }
+}
+
 /* ---- per-entity rules --------------------------------------------------------------- */
 
 static void rules_account(struct xf_div *d, json_t *e, bool create, json_t *body, json_t *msgs)
@@ -918,6 +1143,8 @@ static void doc_header_rules(struct xf_div *d, const struct doc_kind *k, json_t 
         }
         check_ref(d, e, "InvoiceTo", XF_E_ACCOUNTS, "Invoice to", "InvoiceToName", "Name", msgs);
         check_ref(d, e, "DeliverTo", XF_E_ACCOUNTS, "Deliver to", "DeliverToName", "Name", msgs);
+        check_delivery_address(d, e, k->invoice ? "DeliverToAddress" : "DeliveryAddress",
+                               k->invoice ? "Deliver to address" : "Delivery address", msgs);
         if (!k->invoice) {
                 check_ref(d, e, "OrderedByContactPerson", XF_E_CONTACTS,
                           "Ordered by contact person", NULL, NULL, msgs);
@@ -1117,6 +1344,8 @@ static void run_rules(struct xf_div *d, int ent, json_t *e, bool create, json_t 
         case XF_E_VATCODES: rules_vatcode(d, e, create, body, msgs); break;
         case XF_E_PAYMENTCONDITIONS:
         case XF_E_GLACCOUNTS: rules_simple_code(d, ent, e, msgs); break;
+        case XF_E_ADDRESSES: rules_address(d, e, create, msgs); break;
+        case XF_E_SALESITEMPRICES: rules_item_price(d, e, create, msgs); break;
         case XF_E_SALESORDERS:
         case XF_E_SALESINVOICES: {
                 json_t *acct;
@@ -1152,7 +1381,15 @@ int xf_create(struct xf_div *d, int ent, json_t *body, int validation_status, js
                 r = validation_status;
                 goto fail;
         }
+        if (ent == XF_E_ADDRESSES && same_address(d, e) != NULL) {
+                /* the same address again: Exact answers with the one it has */
+                *ret_entity = same_address(d, e);
+                json_decref(e);
+                json_decref(msgs);
+                return 201;
+        }
         json_array_append(d->sets[ent], e);
+        after_write(d, ent, e, true, NULL);
         *ret_entity = e;
         json_decref(e);
         json_decref(msgs);
@@ -1181,7 +1418,14 @@ int xf_update(struct xf_div *d, int ent, json_t *e, json_t *body, int validation
         }
         if (json_object_get(copy, "Modified") != NULL)
                 now_date(copy, "Modified", xf_now_ms());
-        json_object_update(e, copy);
+        {
+                char old_item[40] = "";
+
+                if (sget(e, "Item") != NULL)
+                        snprintf(old_item, sizeof(old_item), "%s", sget(e, "Item"));
+                json_object_update(e, copy);
+                after_write(d, ent, e, false, old_item[0] ? old_item : NULL);
+        }
         r = 204;
 out:
         json_decref(copy);
@@ -1234,6 +1478,11 @@ int xf_delete(struct xf_div *d, int ent, const char *key, int validation_status,
                         used = "Sales order lines";
                 else if (referenced(d, XF_E_SALESINVOICELINES, "Item", key))
                         used = "Sales invoice lines";
+        } else if (ent == XF_E_ADDRESSES) {
+                if (referenced(d, XF_E_SALESORDERS, "DeliveryAddress", key))
+                        used = "Sales orders";
+                else if (referenced(d, XF_E_SALESINVOICES, "DeliverToAddress", key))
+                        used = "Sales invoices";
         } else if (ent == XF_E_VATCODES) {
                 char padded[8];
 
@@ -1244,15 +1493,26 @@ int xf_delete(struct xf_div *d, int ent, const char *key, int validation_status,
         }
         if (used != NULL) {
                 snprintf(err, errlen, "Can't delete: %s %s - Used in: %s",
-                         ent == XF_E_ACCOUNTS ? "Account"
-                         : ent == XF_E_ITEMS  ? "Item"
-                                              : "VAT code",
+                         ent == XF_E_ACCOUNTS    ? "Account"
+                         : ent == XF_E_ITEMS     ? "Item"
+                         : ent == XF_E_ADDRESSES ? "Address"
+                                                 : "VAT code",
                          code, used);
                 return validation_status;
         }
         if (def->lines_ent >= 0)
                 remove_where(d, def->lines_ent, def->parent_key, key);
-        remove_where(d, ent, def->key, key);
+        if (ent == XF_E_ITEMS)
+                remove_where(d, XF_E_SALESITEMPRICES, "Item", key);
+        {
+                char item[40] = "";
+
+                if (ent == XF_E_SALESITEMPRICES && sget(e, "Item") != NULL)
+                        snprintf(item, sizeof(item), "%s", sget(e, "Item"));
+                remove_where(d, ent, def->key, key);
+                if (item[0])
+                        item_price_refresh(d, item);
+        }
         return 204;
 }
 
