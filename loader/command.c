@@ -82,12 +82,14 @@ static void dead_letter(run *r, const char *reason, job_outcome *outcome, int64_
         char lab[256];
         int rc;
 
-        dl.tenant = r->tenant ? r->tenant : "";
+        /* Before the command is parsed only the message key names a tenant. */
+        dl.tenant = r->tenant ? r->tenant : r->j->tenant[0] ? r->j->tenant : jstr(r->cmd, "tenant");
         dl.stage = "load";
         dl.source_topic = r->j->topic;
         dl.source_id = r->source_id ? r->source_id : "";
         dl.reason = reason;
         dl.payload = r->j->payload;
+        dl.payload_len = r->j->len;
         dl.trace_id = r->trace ? r->trace : "";
         pthread_mutex_lock(&sh->dl_lock);
         rc = cx_dead_letter_publish(sh->producer, sh->producer != NULL, r->w->db, &dl, &e);
