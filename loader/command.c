@@ -161,7 +161,8 @@ static int64_t backoff_ms(const loader_cfg *cfg, int attempt)
                 d *= 2;
         if (d > cfg->backoff_max_ms)
                 d = cfg->backoff_max_ms;
-        cx_random_bytes(rnd, sizeof(rnd));
+        if (cx_random_bytes(rnd, sizeof(rnd)) < 0)
+                return d; /* no jitter without random bytes: the full delay, never a zero one */
         /* full jitter on half the delay: between d/2 and d */
         return d / 2 + (int64_t)(((rnd[0] << 8) | rnd[1]) % (d / 2 + 1));
 }

@@ -410,7 +410,8 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
                         id);
                 goto out;
         }
-        cx_random_id(state);
+        if (cx_random_id(state, err) < 0)
+                goto out;
         p[1] = state;
         e_id = cx_http_escape(PQgetvalue(r, 0, 1));
         e_red = cx_http_escape(PQgetvalue(r, 0, 2));
