@@ -95,9 +95,9 @@ static int dead_letter(struct transformer *t, const rd_kafka_message_t *m, const
                               rd_kafka_topic_name(m->rkt),
                               source_id ? source_id : "",
                               reason,
-                              m->payload ? (const char *)m->payload : "",
+                              m->payload && m->len ? (const char *)m->payload : "",
                               trace_id ? trace_id : "",
-                              m->payload ? m->len : 0 };
+                              m->payload && m->len ? m->len : 0 };
         int rc = cx_dead_letter_publish(t->producer, false, t->d.db, &dl, err);
 
         if (rc == 0)
