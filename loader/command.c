@@ -39,12 +39,14 @@ static void dead_letter(run *r, const char *reason, job_outcome *outcome, int64_
         char lab[256];
         int rc;
 
-        dl.tenant = r->tenant ? r->tenant : "";
+        /* Before the command is parsed only the message key names a tenant. */
+        dl.tenant = r->tenant ? r->tenant : r->j->tenant[0] ? r->j->tenant : jstr(r->cmd, "tenant");
         dl.stage = "load";
         dl.source_topic = r->j->topic;
         dl.source_id = r->source_id ? r->source_id : "";
         dl.reason = reason;
         dl.payload = r->j->payload;
+        dl.payload_len = r->j->len;
         dl.trace_id = r->trace ? r->trace : "";
         pthread_mutex_lock(&sh->dl_lock);
         rc = cx_dead_letter_publish(sh->producer, sh->producer != NULL, r->w->db, &dl, &e);
@@ -102,7 +104,8 @@ static int64_t backoff_ms(const loader_cfg *cfg, int attempt)
                 d *= 2;
         if (d > cfg->backoff_max_ms)
                 d = cfg->backoff_max_ms;
-        cx_random_bytes(rnd, sizeof(rnd));
+        if (cx_random_bytes(rnd, sizeof(rnd)) < 0)
+                return d; /* no jitter without random bytes: the full delay, never a zero one */
         /* full jitter on half the delay: between d/2 and d */
         return d / 2 + (int64_t)(((rnd[0] << 8) | rnd[1]) % (d / 2 + 1));
 }

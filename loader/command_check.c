@@ -163,7 +163,9 @@ int command_parse(const char *payload, size_t len, const char *key, json_t **out
         }
         if (!tenant[0])
                 return fail(why, why_size, "command names no tenant");
-        if (key && key[0] && strcmp(key, tenant) != 0)
+        if (!key || !key[0])
+                return fail(why, why_size, "message has no tenant key");
+        if (strcmp(key, tenant) != 0)
                 return fail(why, why_size, "message key %s does not match tenant %s", key, tenant);
         if (!jstr(cmd, "source_id")[0])
                 return fail(why, why_size, "command has no source_id");

@@ -1,5 +1,6 @@
 #include "ops/ops_tenants.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,30 @@ static const char *field_value(const ops_tenant_fields *f, const struct field_de
         return *(const char *const *)((const char *)f + d->offset);
 }
 
+/* Secrets and tokens travel to these URLs: https:// only, except http:// to this machine
+ * (localhost, 127.0.0.0/8, [::1]), which the tests and the demo use for the fakes. */
+static bool url_allowed(const char *v)
+{
+        const char *host = v + 7;
+        size_t n;
+
+        if (!strncmp(v, "https://", 8))
+                return strlen(v) > 8;
+        if (strncmp(v, "http://", 7) != 0)
+                return false;
+        n = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":/?#");
+        if (memchr(host, '@', n) || (host[n] && !strchr(":/?#", host[n])))
+                return false;
+        if ((n == 9 && !strncmp(host, "localhost", 9)) || (n == 5 && !strncmp(host, "[::1]", 5)))
+                return true;
+        if (n < 7 || strncmp(host, "127.", 4) != 0)
+                return false;
+        for (size_t i = 4; i < n; i++)
+                if (!strchr("0123456789.", host[i]))
+                        return false;
+        return true;
+}
+
 /* Check one value and put what goes to PostgreSQL into out. */
 static int check_field(const struct field_def *d, const char *v, char *out, size_t size,
                        cx_err *err)
@@ -66,10 +91,10 @@ static int check_field(const struct field_def *d, const char *v, char *out, size
                                        d->option);
                 break;
         case F_URL:
-                if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
-                    strpbrk(v, " \t\r\n") || strlen(v) < 10)
+                if (!url_allowed(v) || strpbrk(v, " \t\r\n") || strlen(v) < 10)
                         return cx_fail(err, CX_ERR_PARSE, false,
-                                       "%s: expected an http:// or https:// URL, got \"%s\"",
+                                       "%s: expected an https:// URL (http:// only to localhost, "
+                                       "127.0.0.0/8 or [::1]), got \"%s\"",
                                        d->option, v);
                 break;
         case F_DIVISION:
@@ -406,7 +431,8 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
                         id);
                 goto out;
         }
-        cx_random_id(state);
+        if (cx_random_id(state, err) < 0)
+                goto out;
         p[1] = state;
         e_id = cx_http_escape(t.exact_client_id);
         e_red = cx_http_escape(t.exact_redirect_uri);

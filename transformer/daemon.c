@@ -89,13 +89,17 @@ static int produce_command(struct transformer *t, const char *tenant, json_t *cm
 static int dead_letter(struct transformer *t, const rd_kafka_message_t *m, const char *tenant,
                        const char *source_id, const char *trace_id, const char *reason, cx_err *err)
 {
-        char *payload = strndup(m->payload ? (const char *)m->payload : "", m->len);
-        cx_dead_letter dl = { tenant ? tenant : "",       "transform", rd_kafka_topic_name(m->rkt),
-                              source_id ? source_id : "", reason,      payload,
-                              trace_id ? trace_id : "" };
+        /* The bytes as received, whatever they are: the journal keeps them as base64. */
+        cx_dead_letter dl = { tenant ? tenant : "",
+                              "transform",
+                              rd_kafka_topic_name(m->rkt),
+                              source_id ? source_id : "",
+                              reason,
+                              m->payload && m->len ? (const char *)m->payload : "",
+                              trace_id ? trace_id : "",
+                              m->payload && m->len ? m->len : 0 };
         int rc = cx_dead_letter_publish(t->producer, false, t->d.db, &dl, err);
 
-        free(payload);
         if (rc == 0)
                 count("dead_letter");
         return rc;
@@ -192,6 +196,12 @@ static int transform_message(struct transformer *t, const rd_kafka_message_t *m,
         event = str_member(env, "event");
         trace_id = str_member(env, "trace_id");
         payload = json_object_get(env, "payload");
+        if (!*key) {
+                /* The key routes the record to its tenant's partition: never guess it. */
+                rc = dead_letter(t, m, tenant, source_id, trace_id, "message has no tenant key",
+                                 err);
+                goto out;
+        }
         if (!*tenant || strcmp(tenant, key)) {
                 snprintf(why, sizeof(why),
                          "envelope tenant \"%s\" does not match message key "
