@@ -134,6 +134,7 @@ class DeliveryAndPrices(unittest.TestCase):
             for ln in lines:
                 ln["VATCode"] = "2"
             c["body"] = body
+            c["totals"] = r["totals"]  # what the transformer computed for this body
             c["source_id"] = r["source_id"]
             cmds.append(c)
         self.refs = [c["body"]["YourRef"] for c in cmds]

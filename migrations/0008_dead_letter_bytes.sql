@@ -10,7 +10,7 @@ ALTER TABLE dead_letters ADD COLUMN payload_base64 text NOT NULL DEFAULT '';
 -- the oldest.
 UPDATE dead_letters d
    SET state = 'dropped', resolved_at = now(),
-       resolution = 'duplicate of dead letter ' || k.keep || ' (migration 0007)'
+       resolution = 'duplicate of dead letter ' || k.keep || ' (migration 0008)'
   FROM (SELECT id, min(id) OVER (PARTITION BY tenant_id, stage, source_topic, source_id,
                                               md5(reason)) AS keep
           FROM dead_letters WHERE state = 'open' AND source_id <> '') k
