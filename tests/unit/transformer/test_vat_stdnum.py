@@ -7,7 +7,8 @@ DRIVER is vat-number-driver (one number per line on stdin -> "status<TAB>normali
 NUMBERS.tsv holds stdnum's published test numbers (tests/data/, see extract_stdnum_vat.py).
 On top of them PER_FORMAT (default 1000) seeded random numbers are made for every format of
 every EU state and XI; half of them get their check characters made valid by stdnum itself,
-so both sides of each check are exercised.
+so both sides of each check are exercised. Twice PER_FORMAT more are written as customers
+write them (lower case, spaces).
 
 A number agrees when both call it valid (with the same normalised form) or both call it
 invalid. The one documented exception: OSS identification numbers (EU... non-Union scheme,
@@ -221,6 +222,16 @@ def make_numbers(per_format, seed):
             if fix is not None and i % 2 == 1:
                 n = fix(rng, n) if callable(fix) else brute(n, fix, rng)
             out.append((state, fmt, n))
+    # how customers write them: lower case, spaces (the one separator every stdnum module
+    # takes) anywhere after the prefix
+    for i in range(2 * per_format):
+        state, fmt, gen, fix = rng.choice([f for f in FORMATS if f[0] != 'OSS'])
+        n = gen(rng)
+        if fix is not None and i % 2 == 1:
+            n = fix(rng, n) if callable(fix) else brute(n, fix, rng)
+        body = ''.join(c + ' ' * (rng.random() < 0.3) for c in n[2:])
+        n = rng.choice((n[:2], n[:2] + ' ')) + body
+        out.append((state, 'written with spaces, lower case', n.lower()))
     return out
 
 
