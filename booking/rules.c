@@ -1,6 +1,8 @@
 /* rules: parse, validate and export the tenant rules file. */
 #include "booking/rules.h"
 
+#include "booking/dates.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,6 +64,7 @@ void rules_free(struct rules *r)
         free(r->journal);
         free(r->default_item_group);
         free(r->default_payment_condition);
+        free(r->time_zone);
         for (size_t i = 0; i < r->n_vat_codes; i++)
                 free(r->vat_codes[i].code);
         free(r->vat_codes);
@@ -319,6 +322,46 @@ static int parse_members(const json_t *obj, struct rules *r, char *err, size_t e
         return 0;
 }
 
+/* time_zone and the invoicing switches {"process","send_email"}. */
+static int parse_invoicing(const json_t *obj, struct rules *r, char *err, size_t errlen)
+{
+        static const char *const keys[] = { "process", "send_email" };
+        bool *dst[] = { &r->process_invoices, &r->email_invoices };
+        json_t *v = json_object_get(obj, "invoicing");
+        const char *k;
+        json_t *x;
+
+        if (get_opt_string(obj, "time_zone", &r->time_zone, err, errlen))
+                return -1;
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_object(v)) {
+                snprintf(err, errlen, "rules: \"invoicing\" must be an object");
+                return -1;
+        }
+        json_object_foreach(v, k, x)
+        {
+                size_t i = 0;
+
+                while (i < 2 && strcmp(keys[i], k))
+                        i++;
+                if (i == 2 || !json_is_boolean(x)) {
+                        snprintf(err, errlen,
+                                 "rules: invoicing.%.40s: expected process or send_email, "
+                                 "true or false",
+                                 k);
+                        return -1;
+                }
+                *dst[i] = json_is_true(x);
+        }
+        return 0;
+}
+
+const char *rules_time_zone(const struct rules *r)
+{
+        return r->time_zone ? r->time_zone : BOOKING_DEFAULT_TIME_ZONE;
+}
+
 /* The dry run's OSS figures: oss_ytd_eur, oss_prev_year_over. */
 static int parse_oss_figures(const json_t *obj, struct rules *r, char *err, size_t errlen)
 {
@@ -384,6 +427,8 @@ static void keep_extra(const json_t *obj, struct rules *r)
                 "oss_ytd_eur",
                 "oss_prev_year_over",
                 "vat_codes",
+                "time_zone",
+                "invoicing",
         };
         const char *k;
         json_t *val;
@@ -415,7 +460,7 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
         }
         r->prices_incl_vat = true;
         if (parse_identity(obj, r, err, errlen) != 0 || parse_modes(obj, r, err, errlen) != 0 ||
-            parse_members(obj, r, err, errlen) != 0 ||
+            parse_members(obj, r, err, errlen) != 0 || parse_invoicing(obj, r, err, errlen) != 0 ||
             parse_oss_figures(obj, r, err, errlen) != 0 ||
             parse_vat_codes(obj, r, err, errlen) != 0)
                 goto fail;
@@ -473,6 +518,31 @@ static const char *entry_country(const struct rules *r, const struct rules_vat_c
         return "";
 }
 
+/* time_zone known to the tz database; the invoicing switches consistent with book_as. */
+static int validate_dates_invoicing(const struct rules *r, char *err, size_t errlen)
+{
+        if (!dates_zone_known(rules_time_zone(r))) {
+                snprintf(err, errlen,
+                         "rules: time_zone \"%s\" is not in the tz database (a name such as "
+                         "Europe/Amsterdam; is tzdata installed?)",
+                         rules_time_zone(r));
+                return -1;
+        }
+        if (r->email_invoices && !r->process_invoices) {
+                snprintf(err, errlen,
+                         "rules: invoicing.send_email needs invoicing.process (Exact e-mails "
+                         "an invoice when it is processed)");
+                return -1;
+        }
+        if (r->process_invoices && r->book_as != BOOK_AS_SALES_INVOICE) {
+                snprintf(err, errlen,
+                         "rules: invoicing.process needs book_as salesinvoice (sales orders are "
+                         "not invoiced by the connector yet)");
+                return -1;
+        }
+        return 0;
+}
+
 int rules_validate(const struct rules *r, char *err, size_t errlen)
 {
         const struct vat_country *home = vat_rates_find(r->home_country);
@@ -482,6 +552,8 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                          r->home_country);
                 return -1;
         }
+        if (validate_dates_invoicing(r, err, errlen) != 0)
+                return -1;
         if (r->book_as == BOOK_AS_SALES_INVOICE && !r->journal) {
                 snprintf(err, errlen,
                          "rules: book_as salesinvoice needs a \"journal\" (sales "
@@ -625,6 +697,14 @@ json_t *rules_to_json(const struct rules *r)
         json_object_set(obj, "item_groups", r->item_groups);
         json_object_set(obj, "payment_conditions", r->payment_conditions);
         json_object_set(obj, "gl_accounts", r->gl_accounts);
+        set_opt(obj, "time_zone", r->time_zone);
+        if (r->process_invoices || r->email_invoices) {
+                json_t *inv = json_object();
+
+                json_object_set_new(inv, "process", json_boolean(r->process_invoices));
+                json_object_set_new(inv, "send_email", json_boolean(r->email_invoices));
+                json_object_set_new(obj, "invoicing", inv);
+        }
         if (r->oss_ytd_cents > 0)
                 json_object_set_new(obj, "oss_ytd_eur", json_real(r->oss_ytd_cents / 100.0));
         if (r->oss_prev_year_over)

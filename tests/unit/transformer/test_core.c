@@ -6,6 +6,7 @@
 
 #include "booking/booking.h"
 #include "booking/commands.h"
+#include "booking/dates.h"
 #include "booking/rules.h"
 #include "booking/vat_engine.h"
 #include "vat/territory.h"
@@ -325,12 +326,57 @@ static void test_envelopes(void)
         rules_free(r);
 }
 
+/* Calendar days in the administration's zone (issue 17 item 4). */
+static void test_dates(void)
+{
+        static const struct {
+                const char *iso, *tz, *want;
+        } t[] = {
+                /* 01:30 summer time on 1 April */
+                { "2026-03-31T23:30:00Z", "Europe/Amsterdam", "2026-04-01T00:00:00" },
+                /* 00:30 CET the next day */
+                { "2026-01-14T23:30:00Z", "Europe/Amsterdam", "2026-01-15T00:00:00" },
+                { "2026-01-14T22:59:59Z", "Europe/Amsterdam", "2026-01-14T00:00:00" },
+                /* the research's example: UTC+1 until 02:00 on 29 March */
+                { "2026-03-28T23:30:00Z", "Europe/Amsterdam", "2026-03-29T00:00:00" },
+                { "2026-10-24T22:30:00Z", "Europe/Amsterdam", "2026-10-25T00:00:00" },
+                { "2026-06-30T21:59:00Z", "Europe/Amsterdam", "2026-06-30T00:00:00" },
+                { "2026-06-30T23:30:00+02:00", "Europe/Amsterdam", "2026-06-30T00:00:00" },
+                { "2026-03-31T23:30:00Z", "UTC", "2026-03-31T00:00:00" },
+                { "2026-03-31T23:30:00Z", "Europe/London", "2026-04-01T00:00:00" },
+                { "2026-03-31T23:30:00Z", NULL, "2026-04-01T00:00:00" },
+        };
+        char out[20], err[256];
+
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                int rc = dates_local_day(t[i].iso, t[i].tz, out, err, sizeof(err));
+
+                CHECK(rc == 0 && !strcmp(out, t[i].want), "%s in %s: %s (%s)", t[i].iso,
+                      t[i].tz ? t[i].tz : "default", rc == 0 ? out : "-", rc == 0 ? "" : err);
+        }
+        CHECK(dates_local_day("2026-02-30T10:00:00Z", "UTC", out, err, sizeof(err)) < 0 &&
+                      strstr(err, "not an ISO 8601"),
+              "31 February refused: %s", err);
+        CHECK(dates_local_day("2026-01-01T10:00:00Z", "Mars/Olympus", out, err, sizeof(err)) < 0 &&
+                      strstr(err, "Mars/Olympus"),
+              "unknown zone named: %s", err);
+        CHECK(!dates_zone_known("../etc/passwd") && !dates_zone_known("/etc/passwd") &&
+                      dates_zone_known("Europe/Amsterdam"),
+              "zone names checked");
+        CHECK(getenv("TZ") == NULL, "TZ restored");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"time_zone\":\"Nowhere/City\",\"vat_codes\":[{\"code\":\"2\","
+                           "\"scenario\":\"domestic\",\"percentage\":21}]}",
+                           "Nowhere/City");
+}
+
 int main(void)
 {
         test_rates();
         test_territory();
         test_rules();
         test_envelopes();
+        test_dates();
         printf("%d/%d core checks passed\n", checks - failed, checks);
         return failed ? 1 : 0;
 }
