@@ -54,6 +54,8 @@ enum xf_ent {
         XF_E_PAYMENTCONDITIONS,
         XF_E_GLACCOUNTS,
         XF_E_JOURNALS,
+        XF_E_PRINTEDSALESINVOICES, /* POST only: processing an invoice */
+        XF_E_INVOICESALESORDERS,   /* POST only: invoicing sales orders */
         XF_E_COUNT,
         /* virtual sets, built per request */
         XF_E_DIVISIONS = XF_E_COUNT,
