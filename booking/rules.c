@@ -322,11 +322,11 @@ static int parse_members(const json_t *obj, struct rules *r, char *err, size_t e
         return 0;
 }
 
-/* time_zone and the invoicing switches {"process","send_email"}. */
+/* time_zone and the invoicing switches {"process","send_email","invoice_sales_orders"}. */
 static int parse_invoicing(const json_t *obj, struct rules *r, char *err, size_t errlen)
 {
-        static const char *const keys[] = { "process", "send_email" };
-        bool *dst[] = { &r->process_invoices, &r->email_invoices };
+        static const char *const keys[] = { "process", "send_email", "invoice_sales_orders" };
+        bool *dst[] = { &r->process_invoices, &r->email_invoices, &r->invoice_sales_orders };
         json_t *v = json_object_get(obj, "invoicing");
         const char *k;
         json_t *x;
@@ -343,12 +343,12 @@ static int parse_invoicing(const json_t *obj, struct rules *r, char *err, size_t
         {
                 size_t i = 0;
 
-                while (i < 2 && strcmp(keys[i], k))
+                while (i < 3 && strcmp(keys[i], k))
                         i++;
-                if (i == 2 || !json_is_boolean(x)) {
+                if (i == 3 || !json_is_boolean(x)) {
                         snprintf(err, errlen,
-                                 "rules: invoicing.%.40s: expected process or send_email, "
-                                 "true or false",
+                                 "rules: invoicing.%.40s: expected process, send_email or "
+                                 "invoice_sales_orders, true or false",
                                  k);
                         return -1;
                 }
@@ -534,10 +534,17 @@ static int validate_dates_invoicing(const struct rules *r, char *err, size_t err
                          "an invoice when it is processed)");
                 return -1;
         }
-        if (r->process_invoices && r->book_as != BOOK_AS_SALES_INVOICE) {
+        if (r->process_invoices && r->book_as != BOOK_AS_SALES_INVOICE &&
+            !r->invoice_sales_orders) {
                 snprintf(err, errlen,
-                         "rules: invoicing.process needs book_as salesinvoice (sales orders are "
-                         "not invoiced by the connector yet)");
+                         "rules: invoicing.process needs book_as salesinvoice or "
+                         "invoicing.invoice_sales_orders");
+                return -1;
+        }
+        if (r->invoice_sales_orders && (r->book_as != BOOK_AS_SALES_ORDER || !r->journal)) {
+                snprintf(err, errlen,
+                         "rules: invoicing.invoice_sales_orders needs book_as salesorder and a "
+                         "\"journal\" (the sales journal of the invoices)");
                 return -1;
         }
         return 0;
@@ -698,11 +705,13 @@ json_t *rules_to_json(const struct rules *r)
         json_object_set(obj, "payment_conditions", r->payment_conditions);
         json_object_set(obj, "gl_accounts", r->gl_accounts);
         set_opt(obj, "time_zone", r->time_zone);
-        if (r->process_invoices || r->email_invoices) {
+        if (r->process_invoices || r->email_invoices || r->invoice_sales_orders) {
                 json_t *inv = json_object();
 
                 json_object_set_new(inv, "process", json_boolean(r->process_invoices));
                 json_object_set_new(inv, "send_email", json_boolean(r->email_invoices));
+                json_object_set_new(inv, "invoice_sales_orders",
+                                    json_boolean(r->invoice_sales_orders));
                 json_object_set_new(obj, "invoicing", inv);
         }
         if (r->oss_ytd_cents > 0)

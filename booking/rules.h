@@ -62,6 +62,7 @@ struct rules {
         char *time_zone;            /* tz database name of the administration, NULL = default */
         bool process_invoices;      /* invoicing.process: make invoices final (printed) */
         bool email_invoices;        /* invoicing.send_email: Exact e-mails the processed one */
+        bool invoice_sales_orders;  /* invoicing.invoice_sales_orders: Exact invoices orders */
         json_t *extra;              /* members this version does not know, kept for export */
 };
 

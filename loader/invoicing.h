@@ -1,6 +1,8 @@
-/* invoicing: what follows a booked sales invoice when the tenant's rules ask for it
- * (command member "invoicing"): processing it through salesinvoice/PrintedSalesInvoices, dated
- * on the order's day, optionally e-mailed by Exact.
+/* invoicing: what follows a booked document when the tenant's rules ask for it (command
+ * member "invoicing"): a sales order invoiced on Exact's side (salesinvoice/InvoiceSalesOrders,
+ * ledger kind order_invoice, the invoice found by its lines' SalesOrder), and a sales invoice
+ * processed through salesinvoice/PrintedSalesInvoices, dated on the order's day, optionally
+ * e-mailed by Exact.
  *
  * Processing is a second write after the invoice's POST, framed by its own ledger row (kind
  * invoice_print, keyed by the shop order): done once it happened; after a write in doubt, a
@@ -15,7 +17,7 @@
 #include "loader/run.h"
 
 /**
- * @brief After document_book(): process the run's sales invoice when its command asks for it.
+ * @brief After document_book(): invoice the order and/or process the invoice when asked.
  *        Clears @p skipped and extends @p summary when it wrote something.
  * @returns 0 (also when there is nothing to do), or -1 with the run's verdict set.
  */

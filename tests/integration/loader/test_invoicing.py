@@ -3,7 +3,8 @@
 3): sales invoices booked once and processed once (PrintedSalesInvoices) with writes failing
 after the fact, dated on the order's day in Europe/Amsterdam, due after the payment
 condition's days, the e-mail flag passed on; read back field by field from exact-fake. The
-dates come from the real booking library through `transformer --dry-run`."""
+dates come from the real booking library through `transformer --dry-run`. And a sales-order
+tenant whose orders Exact invoices (InvoiceSalesOrders), once each, then processed."""
 import json
 import os
 import random
@@ -134,6 +135,63 @@ class InvoicingTest(unittest.TestCase):
         logged = L.psql(dsn, "SELECT count(*) FROM sync_log WHERE stage = 'load' AND "
                         "status = 'ok' AND message LIKE '%processed%'")
         self.assertGreaterEqual(int(logged), len(expected))
+        for d in self.loaders:
+            self.assertEqual(d.stop(timeout=30), 0)
+
+
+    def test_sales_orders_invoiced_by_exact_once(self):
+        rng = random.Random(L.random_seed())
+        self.fake = L.Fake("--no-limits", "--seed", "12")
+        env = L.new_env("t_ld_iso")
+        tenants = L.add_tenants(env, self.fake, 1, first_division=3200)
+        div = tenants["t00"]
+        self.fake.post("/_fake/faults", {"division": div, "fail_after_write": 0.25})
+        day = "2026-04-01T00:00:00"
+        records, expected = [], {}
+        for i in range(12):
+            cmd = L.order_command("t00", i, rng)
+            cmd["body"].update({"OrderDate": day, "PaymentCondition": "30"})
+            cmd["invoicing"] = {"process": True, "send_email": False, "invoice_date": day,
+                                "invoice_sales_orders": True, "journal": "70"}
+            expected[cmd["body"]["YourRef"]] = cmd["totals"]["net"]
+            records.append(("t00", json.dumps(cmd)))
+        L.produce(env, records + records)
+        self.loaders = L.start_loaders(env, 2)
+        dsn = env["CX_PG_DSN"]
+
+        def done():
+            return int(L.psql(dsn, "SELECT count(*) FROM ledger WHERE kind = 'invoice_print' "
+                              "AND state = 'done'")) >= len(expected)
+        self.assertTrue(L.wait_until(done, 180), "\n".join(d.output()[-3000:]
+                                                            for d in self.loaders))
+        time.sleep(2)
+        orders = {o["OrderID"]: o for o in L.booked(self.fake, div, "SalesOrders")}
+        invs = L.booked(self.fake, div, "SalesInvoices")
+        prints = L.booked(self.fake, div, "PrintedSalesInvoices")
+        self.assertEqual(sorted(o["YourRef"] for o in orders.values()), sorted(expected))
+        self.assertEqual(sorted(i["YourRef"] for i in invs), sorted(expected),
+                         "one invoice per order, none twice")
+        self.assertEqual(len(prints), len(expected), "each invoice processed once")
+        ledger = dict(line.split("|") for line in L.psql(
+            dsn, "SELECT source_key, exact_guid FROM ledger WHERE kind = 'order_invoice' "
+            "AND state = 'done'").split())
+        self.assertEqual(len(ledger), len(expected))
+        for inv in invs:
+            lines = inv["SalesInvoiceLines"]
+            order = orders[lines[0]["SalesOrder"]]
+            self.assertEqual(order["YourRef"], inv["YourRef"])
+            self.assertEqual(order["InvoiceStatus"], 21)
+            self.assertIn(inv["InvoiceID"], ledger.values())
+            self.assertEqual(inv["Status"], 50)
+            self.assertEqual(inv["Journal"], "70")
+            self.assertEqual(inv["OrderDate"], "/Date(%d)/" % ms(day))
+            self.assertEqual(inv["InvoiceDate"], "/Date(%d)/" % ms(day))
+            self.assertEqual(inv["DueDate"], "/Date(%d)/" % (ms(day) + 30 * DAY))
+            self.assertAlmostEqual(round(sum(l["AmountFC"] for l in lines), 2),
+                                   expected[inv["YourRef"]], places=2)
+        self.assertFalse(any(p["SendEmailToCustomer"] for p in prints))
+        dl = int(L.psql(dsn, "SELECT count(*) FROM dead_letters"))
+        self.assertEqual(dl, 0, L.psql(dsn, "SELECT reason FROM dead_letters"))
         for d in self.loaders:
             self.assertEqual(d.stop(timeout=30), 0)
 

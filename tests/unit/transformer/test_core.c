@@ -326,6 +326,57 @@ static void test_envelopes(void)
         rules_free(r);
 }
 
+/* The invoicing member of an order command: what the loader does after the POST. */
+static void test_invoicing_member(void)
+{
+        char err[512] = "";
+        const char *base = "{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"journal\":\"70\",\"vat_codes\":[{\"code\":\"2\","
+                           "\"scenario\":\"domestic\",\"percentage\":21}],";
+        char text[512];
+        struct booking b = { .source_id = "7" };
+        json_t *cmd, *inv;
+        struct rules *r;
+
+        b.body = json_pack("{s:s}", "OrderDate", "2026-04-01T00:00:00");
+        b.account = json_pack("{s:s}", "Code", "1");
+        b.items = json_array();
+        b.endpoint = "salesinvoice/SalesInvoices";
+        snprintf(text, sizeof(text), "%s%s", base,
+                 "\"book_as\":\"salesinvoice\",\"invoicing\":{\"process\":true,"
+                 "\"send_email\":true}}");
+        r = rules_parse(text, err, sizeof(err));
+        cmd = r ? booking_command_json(&b, r, NULL) : NULL;
+        inv = json_object_get(cmd, "invoicing");
+        CHECK(json_is_true(json_object_get(inv, "process")) &&
+                      json_is_true(json_object_get(inv, "send_email")) &&
+                      !strcmp(json_string_value(json_object_get(inv, "invoice_date")),
+                              "2026-04-01T00:00:00"),
+              "invoice command asks for processing: %s", err);
+        json_decref(cmd);
+        rules_free(r);
+        b.endpoint = "salesorder/SalesOrders";
+        snprintf(text, sizeof(text), "%s%s", base,
+                 "\"invoicing\":{\"invoice_sales_orders\":true,\"process\":true}}");
+        r = rules_parse(text, err, sizeof(err));
+        cmd = r ? booking_command_json(&b, r, NULL) : NULL;
+        inv = json_object_get(cmd, "invoicing");
+        CHECK(json_is_true(json_object_get(inv, "invoice_sales_orders")) &&
+                      !strcmp(json_string_value(json_object_get(inv, "journal")), "70") &&
+                      json_is_false(json_object_get(inv, "send_email")),
+              "order command asks Exact to invoice it: %s", err);
+        json_decref(cmd);
+        rules_free(r);
+        r = rules_parse(base_rules, err, sizeof(err));
+        cmd = r ? booking_command_json(&b, r, NULL) : NULL;
+        CHECK(cmd && !json_object_get(cmd, "invoicing"), "no invoicing member by default");
+        json_decref(cmd);
+        rules_free(r);
+        json_decref(b.body);
+        json_decref(b.account);
+        json_decref(b.items);
+}
+
 /* Calendar days in the administration's zone (issue 17 item 4). */
 static void test_dates(void)
 {
@@ -368,6 +419,18 @@ static void test_dates(void)
                            "\"time_zone\":\"Nowhere/City\",\"vat_codes\":[{\"code\":\"2\","
                            "\"scenario\":\"domestic\",\"percentage\":21}]}",
                            "Nowhere/City");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"invoicing\":{\"send_email\":true},\"vat_codes\":[{\"code\":"
+                           "\"2\",\"scenario\":\"domestic\",\"percentage\":21}]}",
+                           "send_email needs invoicing.process");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"invoicing\":{\"invoice_sales_orders\":true},\"vat_codes\":[{"
+                           "\"code\":\"2\",\"scenario\":\"domestic\",\"percentage\":21}]}",
+                           "needs book_as salesorder and a \"journal\"");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"invoicing\":{\"proces\":true},\"vat_codes\":[{"
+                           "\"code\":\"2\",\"scenario\":\"domestic\",\"percentage\":21}]}",
+                           "invoicing.proces");
 }
 
 int main(void)
@@ -377,6 +440,7 @@ int main(void)
         test_rules();
         test_envelopes();
         test_dates();
+        test_invoicing_member();
         printf("%d/%d core checks passed\n", checks - failed, checks);
         return failed ? 1 : 0;
 }
