@@ -145,6 +145,9 @@ class InvoicingTest(unittest.TestCase):
         env = L.new_env("t_ld_iso")
         tenants = L.add_tenants(env, self.fake, 1, first_division=3200)
         div = tenants["t00"]
+        # a new tenant books orders paid on account too (migration 0008)
+        self.assertEqual(L.psql(env["CX_PG_DSN"], "SELECT bookable_require_paid FROM tenants "
+                                "WHERE id = 't00'").strip(), "f")
         self.fake.post("/_fake/faults", {"division": div, "fail_after_write": 0.25})
         day = "2026-04-01T00:00:00"
         records, expected = [], {}
