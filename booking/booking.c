@@ -2,6 +2,8 @@
  * (booking/money.h has the arithmetic). */
 #include "booking/booking.h"
 
+#include "booking/dates.h"
+
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1012,10 +1014,11 @@ static int add_charges(struct builder *b, const struct rules *r, const json_t *o
 }
 
 /* The document's header: parties, references, date, payment condition. */
-static void document_header(json_t *body, const struct rules *r, const json_t *order,
-                            const char *acc, const char *source_id, bool invoice)
+static int document_header(json_t *body, const struct rules *r, const json_t *order,
+                           const char *acc, const char *source_id, bool invoice, char *err,
+                           size_t errlen)
 {
-        char ordernum[64], idbuf[32], descr[128], date[32], pmid[32];
+        char ordernum[64], idbuf[32], descr[128], date[20], pmid[32];
         const char *pm;
 
         if (invoice) {
@@ -1033,9 +1036,11 @@ static void document_header(json_t *body, const struct rules *r, const json_t *o
         json_object_set_new_nocheck(body, "YourRef", json_string(ordernum));
         snprintf(descr, sizeof(descr), "Webshop order %s", ordernum);
         json_object_set_new_nocheck(body, "Description", json_string(descr));
-        field_copy(date, sizeof(date), field_str(order, "create_date"));
-        if (strlen(date) >= 19) {
-                date[19] = '\0';
+        /* the calendar day in the administration's zone, not the UTC one (none: Exact's today) */
+        if (field_str(order, "create_date")[0] != '\0') {
+                if (dates_local_day(field_str(order, "create_date"), rules_time_zone(r), date, err,
+                                    errlen) != 0)
+                        return -1;
                 json_object_set_new_nocheck(body, "OrderDate", json_string(date));
         }
         pm = rules_map_get(r->payment_conditions, field_str(order, "paymethod"));
@@ -1045,6 +1050,7 @@ static void document_header(json_t *body, const struct rules *r, const json_t *o
                 pm = r->default_payment_condition;
         field_set_str(body, "PaymentCondition", pm);
         json_object_set_new_nocheck(body, "Currency", json_string("EUR"));
+        return 0;
 }
 
 /* The document lines and, once per item code, the item definitions; adds up the totals. */
@@ -1089,7 +1095,10 @@ static int build_document(const struct rules *r, const json_t *order, const json
         }
         acc = json_string_value(json_object_get(out->account, "Code"));
         out->endpoint = invoice ? "salesinvoice/SalesInvoices" : "salesorder/SalesOrders";
-        document_header(body, r, order, acc, out->source_id, invoice);
+        if (document_header(body, r, order, acc, out->source_id, invoice, err, errlen) != 0) {
+                json_decref(lines);
+                return -1;
+        }
         {
                 json_t *ship = booking_delivery_address(customer,
                                                         field_str(order, "deliver_method"));

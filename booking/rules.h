@@ -59,6 +59,10 @@ struct rules {
         json_t *gl_accounts;        /* object: line kind -> G/L account code */
         long long oss_ytd_cents;    /* dry run: year-to-date intra-EU B2C net in auto mode */
         bool oss_prev_year_over;    /* threshold exceeded last year: destination VAT all year */
+        char *time_zone;            /* tz database name of the administration, NULL = default */
+        bool process_invoices;      /* invoicing.process: make invoices final (printed) */
+        bool email_invoices;        /* invoicing.send_email: Exact e-mails the processed one */
+        bool invoice_sales_orders;  /* invoicing.invoice_sales_orders: Exact invoices orders */
         json_t *extra;              /* members this version does not know, kept for export */
 };
 
@@ -86,6 +90,9 @@ const char *vat_scenario_name(enum vat_scenario s);
 int vat_scenario_parse(const char *name, enum vat_scenario *out);
 
 const char *oss_mode_name(enum oss_mode m);
+
+/* The administration's time zone: time_zone, or Europe/Amsterdam. */
+const char *rules_time_zone(const struct rules *r);
 
 /* String value of key in one of the map members (item_groups, ...), or NULL. */
 const char *rules_map_get(const json_t *map, const char *key);

@@ -16,6 +16,7 @@
 #include "exact/refdata.h"
 #include "loader/command_check.h"
 #include "loader/documents.h"
+#include "loader/invoicing.h"
 #include "loader/entities.h"
 #include "loader/guard.h"
 #include "loader/ledger.h"
@@ -139,7 +140,8 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                         snprintf(summary, summary_size, "%zu item(s) in step",
                                  json_array_size(items));
         } else {
-                document_book(r, rd, skipped, summary, summary_size);
+                if (document_book(r, rd, skipped, summary, summary_size) == 0)
+                        invoicing_after_booking(r, skipped, summary, summary_size);
         }
 }
 

@@ -361,6 +361,111 @@ class Amounts(FakeCase):
                                                     "amount_skew_documents": -1})[0], 400)
 
 
+class Invoicing(FakeCase):
+    """PrintedSalesInvoices and InvoiceSalesOrders (docs/research/exact-payments.md §1.6-1.7)."""
+
+    def invoice(self, tok, acct, item, ref, **extra):
+        body = {"Journal": "70", "OrderedBy": acct, "InvoiceTo": acct, "YourRef": ref,
+                "PaymentCondition": "14", "OrderDate": "2026-04-01T00:00:00",
+                "SalesInvoiceLines": [{"Item": item, "Quantity": 2, "UnitPrice": 10,
+                                       "VATCode": "2"}]}
+        body.update(extra)
+        st, _, res = self.fake.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, body)
+        self.assertEqual(st, 201, res)
+        return res["d"]
+
+    def test_print_makes_final_and_dates(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "7", "Acme")["ID"]
+        item = self.item(tok, "A")["ID"]
+        inv = self.invoice(tok, acct, item, "WEB-7")
+        self.assertEqual(inv["Status"], 20)
+        path = "%d/salesinvoice/PrintedSalesInvoices" % DIV
+        st, _, res = f.api(tok, "POST", path, {"InvoiceID": inv["InvoiceID"],
+                                               "InvoiceDate": "2026-04-01T00:00:00",
+                                               "SendEmailToCustomer": True})
+        self.assertEqual(st, 201, res)
+        self.assertEqual(res["d"]["EmailCreationSuccess"], "Email created")
+        self.assertTrue(res["d"]["Document"])
+        st, _, got = f.api(tok, "GET", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
+            DIV, inv["InvoiceID"]))
+        d = got["d"]
+        self.assertEqual(d["Status"], 50)
+        self.assertEqual(d["InvoiceDate"], "/Date(1775001600000)/")  # 2026-04-01
+        self.assertEqual(d["DueDate"], "/Date(1776211200000)/")  # + 14 days
+        # a second print, a change and a deletion are refused
+        st, _, res = f.api(tok, "POST", path, {"InvoiceID": inv["InvoiceID"]})
+        self.assertNotEqual(st, 201)
+        self.assertIn("already processed", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "PUT", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
+            DIV, inv["InvoiceID"]), {"Description": "x"})
+        self.assertNotEqual(st, 204)
+        st, _, res = f.api(tok, "DELETE", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
+            DIV, inv["InvoiceID"]))
+        self.assertNotEqual(st, 204)
+        # strict: InvoiceID mandatory and must exist; POST only
+        st, _, res = f.api(tok, "POST", path, {"SendEmailToCustomer": False})
+        self.assertNotEqual(st, 201)
+        self.assertIn("Mandatory: Invoice", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "POST", path, {"InvoiceID": acct})
+        self.assertIn("Invalid reference: Invoice", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "GET", path)
+        self.assertNotEqual(st, 200)
+
+    def test_invoice_sales_orders(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "8", "Bcme")["ID"]
+        item = self.item(tok, "B")["ID"]
+        body = {"OrderedBy": acct, "YourRef": "WEB-8", "OrderDate": "2026-04-01T00:00:00",
+                "SalesOrderLines": [{"Item": item, "Quantity": 3, "UnitPrice": 5,
+                                     "VATCode": "2"}]}
+        st, _, res = f.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, body)
+        self.assertEqual(st, 201, res)
+        so = res["d"]
+        path = "%d/salesinvoice/InvoiceSalesOrders" % DIV
+        req = {"CreateMode": 1, "InvoiceMode": 1, "JournalCode": "70",
+               "SalesOrderIDs": [{"ID": so["OrderID"]}]}
+        st, _, res = f.api(tok, "POST", path, req)
+        self.assertEqual(st, 201, res)
+        self.assertEqual(res["d"]["NumberOfCreatedInvoices"], 1)
+        self.assertEqual(res["d"]["NumberOfFailedInvoices"], 0)
+        st, _, got = f.api(tok, "GET", "%d/salesinvoice/SalesInvoiceLines?$filter=%s" % (
+            DIV, q("SalesOrder eq guid'%s'" % so["OrderID"])))
+        lines = got["d"]["results"]
+        self.assertEqual(len(lines), 1)
+        self.assertEqual(lines[0]["Quantity"], 3)
+        self.assertEqual(lines[0]["SalesOrderNumber"], so["OrderNumber"])
+        st, _, got = f.api(tok, "GET", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
+            DIV, lines[0]["InvoiceID"]))
+        self.assertEqual(got["d"]["Status"], 20)
+        self.assertEqual(got["d"]["YourRef"], "WEB-8")
+        self.assertEqual(got["d"]["AmountFC"], 18.15)
+        st, _, got = f.api(tok, "GET", "%d/salesorder/SalesOrders(guid'%s')" % (
+            DIV, so["OrderID"]))
+        self.assertEqual(got["d"]["InvoiceStatus"], 21)
+        # a second time fails for that order, in Errors, not as an HTTP error
+        st, _, res = f.api(tok, "POST", path, req)
+        self.assertEqual(st, 201, res)
+        self.assertEqual(res["d"]["NumberOfCreatedInvoices"], 0)
+        self.assertEqual(res["d"]["NumberOfFailedInvoices"], 1)
+        self.assertIn("already invoiced", res["d"]["Errors"])
+        # by quantity delivered: nothing delivered, nothing invoiced
+        st, _, res = f.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, dict(body, YourRef="W9"))
+        st, _, res = f.api(tok, "POST", path, dict(req, InvoiceMode=0, SalesOrderIDs=[
+            {"ID": res["d"]["OrderID"]}]))
+        self.assertEqual(res["d"]["NumberOfFailedInvoices"], 1)
+        self.assertIn("Nothing delivered", res["d"]["Errors"])
+        # strict: the mandatory members and a sales journal
+        st, _, res = f.api(tok, "POST", path, {"CreateMode": 1, "InvoiceMode": 1,
+                                               "SalesOrderIDs": [{"ID": so["OrderID"]}]})
+        self.assertNotEqual(st, 201)
+        self.assertIn("Mandatory", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "POST", path, dict(req, JournalCode="NOPE"))
+        self.assertIn("Invalid reference: Journal", res["error"]["message"]["value"])
+
+
 class RateLimits(FakeCase):
     ARGS = ("--minute", "1", "--minutely-limit", "5", "--daily-limit", "8")
 

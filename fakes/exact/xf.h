@@ -56,6 +56,8 @@ enum xf_ent {
         XF_E_JOURNALS,
         XF_E_ADDRESSES,
         XF_E_SALESITEMPRICES,
+        XF_E_PRINTEDSALESINVOICES, /* POST only: processing an invoice */
+        XF_E_INVOICESALESORDERS,   /* POST only: invoicing sales orders */
         XF_E_COUNT,
         /* virtual sets, built per request */
         XF_E_DIVISIONS = XF_E_COUNT,

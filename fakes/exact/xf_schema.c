@@ -262,6 +262,8 @@ static const struct xf_field f_salesinvoicelines[] = {
         W("CostCenter", XF_T_STR),
         W("CostUnit", XF_T_STR),
         W("Project", XF_T_GUID),
+        RO("SalesOrder", XF_T_GUID),
+        RO("SalesOrderNumber", XF_T_INT),
         RO("Division", XF_T_INT),
         END,
 };
@@ -391,6 +393,48 @@ static const struct xf_field f_salesitemprices[] = {
         END,
 };
 
+/* salesinvoice/PrintedSalesInvoices (docs/research/exact-payments.md §1.6): the request and
+ * what the processing reports. Document is the Guid of the PDF document it creates. */
+static const struct xf_field f_printedsalesinvoices[] = {
+        RO("Document", XF_T_GUID),
+        { "InvoiceID", XF_T_GUID, XF_F_POST | XF_F_MAND, "Invoice", 0 },
+        PO("InvoiceDate", XF_T_DATE, "Invoice date"),
+        PO("ReportingYear", XF_T_INT, "Reporting year"),
+        PO("ReportingPeriod", XF_T_INT, "Reporting period"),
+        PO("DocumentLayout", XF_T_GUID, "Document layout"),
+        PO("EmailLayout", XF_T_GUID, "Email layout"),
+        PO("ExtraText", XF_T_STR, "Extra text"),
+        PO("SendEmailToCustomer", XF_T_BOOL, "Send email to customer"),
+        PO("SenderEmailAddress", XF_T_STR, "Sender email address"),
+        PO("SendInvoiceToCustomerPostbox", XF_T_BOOL, "Send invoice to customer postbox"),
+        PO("SendOutputBasedOnAccount", XF_T_BOOL, "Send output based on account"),
+        RO("DocumentCreationSuccess", XF_T_STR),
+        RO("DocumentCreationError", XF_T_STR),
+        RO("EmailCreationSuccess", XF_T_STR),
+        RO("EmailCreationError", XF_T_STR),
+        RO("Division", XF_T_INT),
+        END,
+};
+
+/* salesinvoice/InvoiceSalesOrders (research §1.7; SalesOrderIDs are [{"ID": guid}] per the
+ * SalesOrderID sub-entity). The answer holds counts and Errors, never the invoices' IDs. */
+static const struct xf_field f_invoicesalesorders[] = {
+        RO("ID", XF_T_GUID),
+        { "CreateMode", XF_T_INT, XF_F_POST | XF_F_MAND, "Create mode", 0 },
+        { "InvoiceMode", XF_T_INT, XF_F_POST | XF_F_MAND, "Invoice mode", 0 },
+        { "JournalCode", XF_T_STR, XF_F_POST | XF_F_MAND, "Journal", 0 },
+        { "SalesOrderIDs", XF_T_COLL, XF_F_POST | XF_F_MAND, "Sales order IDs", 0 },
+        PO("DeliveryNumber", XF_T_INT, "Delivery number"),
+        PO("StartDate", XF_T_DATE, "Start date"),
+        PO("EndDate", XF_T_DATE, "End date"),
+        PO("UserInvoiceDate", XF_T_DATE, "User invoice date"),
+        RO("NumberOfCreatedInvoices", XF_T_INT),
+        RO("NumberOfFailedInvoices", XF_T_INT),
+        RO("Errors", XF_T_STR),
+        RO("Division", XF_T_INT),
+        END,
+};
+
 static const struct xf_field f_divisions[] = {
         RO("Code", XF_T_INT),
         RO("Description", XF_T_STR),
@@ -457,6 +501,12 @@ const struct xf_entity_def xf_entities[XF_E_ALL] = {
         [XF_E_SALESITEMPRICES] = { "logistics", "SalesItemPrices", "ID",
                                    MODEL("Logistics.SalesItemPrice"), f_salesitemprices, ALL, -1,
                                    NULL, NULL },
+        [XF_E_PRINTEDSALESINVOICES] = { "salesinvoice", "PrintedSalesInvoices", "Document",
+                                        MODEL("SalesInvoice.PrintedSalesInvoice"),
+                                        f_printedsalesinvoices, XF_M_POST, -1, NULL, NULL },
+        [XF_E_INVOICESALESORDERS] = { "salesinvoice", "InvoiceSalesOrders", "ID",
+                                      MODEL("SalesInvoice.InvoiceSalesOrder"), f_invoicesalesorders,
+                                      XF_M_POST, -1, NULL, NULL },
         [XF_E_DIVISIONS] = { "system", "Divisions", "Code", "Exact.Web.Api.System.Division",
                              f_divisions, XF_M_GET, -1, NULL, NULL },
         [XF_E_ME] = { "current", "Me", "UserID", "Exact.Web.Api.System.Me", f_me, XF_M_GET, -1,

@@ -1358,6 +1358,171 @@ static void run_rules(struct xf_div *d, int ent, json_t *e, bool create, json_t 
         }
 }
 
+/* PrintedSalesInvoices: processing makes an open invoice (Status 20) final (50) and dates it:
+ * InvoiceDate as posted, else today; DueDate follows from that date and the payment
+ * condition's days (research §1.6; the recomputation of DueDate is our model, UNCONFIRMED).
+ * A second print of a processed invoice is refused (UNCONFIRMED, research "treat as an
+ * error"). SendEmailToCustomer is recorded on the print and reported as e-mail created. */
+static void rules_print(struct xf_div *d, json_t *e, json_t *msgs)
+{
+        const char *id = sget(e, "InvoiceID");
+        json_t *inv = id ? xf_find(d, XF_E_SALESINVOICES, "InvoiceID", id) : NULL;
+        int64_t date = today_ms();
+        json_t *pc;
+
+        if (!id) {
+                add_msg(msgs, "Mandatory: Invoice");
+                return;
+        }
+        if (!inv) {
+                add_msg(msgs, "Invalid reference: Invoice");
+                return;
+        }
+        if (json_integer_value(json_object_get(inv, "Status")) != 20) {
+                add_msg(msgs, "Invoice %s is already processed", id);
+                return;
+        }
+        if (has(e, "InvoiceDate"))
+                xf_date_value(sget(e, "InvoiceDate"), &date);
+        date -= date % 86400000;
+        json_object_set_new(inv, "Status", json_integer(50));
+        json_object_set_new(inv, "StatusDescription", json_string("Processed"));
+        now_date(inv, "InvoiceDate", date);
+        pc = find_code(d, XF_E_PAYMENTCONDITIONS, sget(inv, "PaymentCondition"));
+        now_date(inv, "DueDate",
+                 date + (int64_t)json_integer_value(json_object_get(pc, "PaymentDays")) * 86400000);
+        now_date(inv, "Modified", xf_now_ms());
+        json_object_set_new(e, "DocumentCreationSuccess", json_string("Document created"));
+        if (json_is_true(json_object_get(e, "SendEmailToCustomer")))
+                json_object_set_new(e, "EmailCreationSuccess", json_string("Email created"));
+}
+
+/* The invoice body for one sales order, by quantity ordered (InvoiceMode 1). */
+static json_t *order_invoice_body(struct xf_div *d, json_t *o, const char *journal)
+{
+        static const char *const head[] = { "OrderedBy",        "InvoiceTo", "DeliverTo",
+                                            "YourRef",          "OrderDate", "Description",
+                                            "PaymentCondition", "Currency" };
+        static const char *const line[] = { "Item",      "Description", "Quantity",
+                                            "UnitPrice", "Discount",    "VATCode" };
+        json_t *b = json_pack("{s:s}", "Journal", journal);
+        json_t *lines = json_array();
+        json_t *ol = xf_lines_of(d, XF_E_SALESORDERS, sget(o, "OrderID"));
+        json_t *l;
+        size_t i;
+
+        for (i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+                if (has(o, head[i]))
+                        json_object_set(b, head[i], json_object_get(o, head[i]));
+        json_array_foreach (ol, i, l) {
+                json_t *nl = json_object();
+
+                for (size_t k = 0; k < sizeof(line) / sizeof(line[0]); k++)
+                        if (has(l, line[k]))
+                                json_object_set(nl, line[k], json_object_get(l, line[k]));
+                json_array_append_new(lines, nl);
+        }
+        json_decref(ol);
+        json_object_set_new(b, "SalesInvoiceLines", lines);
+        return b;
+}
+
+/* Invoice one order: a new open invoice whose lines point back to it; the order's
+ * InvoiceStatus becomes 21 (complete). Returns false with the reason in err. */
+static bool invoice_one_order(struct xf_div *d, json_t *o, const char *journal, char *err,
+                              size_t errlen)
+{
+        json_t *body = order_invoice_body(d, o, journal);
+        json_t *inv = NULL, *lines, *l;
+        size_t i;
+        int code;
+
+        code = xf_create(d, XF_E_SALESINVOICES, body, 422, &inv, err, errlen);
+        json_decref(body);
+        if (code != 201)
+                return false;
+        lines = xf_lines_of(d, XF_E_SALESINVOICES, sget(inv, "InvoiceID"));
+        json_array_foreach (lines, i, l) {
+                json_t *stored = xf_find(d, XF_E_SALESINVOICELINES, "ID", sget(l, "ID"));
+
+                json_object_set(stored, "SalesOrder", json_object_get(o, "OrderID"));
+                json_object_set(stored, "SalesOrderNumber", json_object_get(o, "OrderNumber"));
+        }
+        json_decref(lines);
+        json_object_set_new(o, "InvoiceStatus", json_integer(21));
+        now_date(o, "Modified", xf_now_ms());
+        return true;
+}
+
+/* InvoiceSalesOrders (research §1.7): each order is invoiced by quantity ordered; one already
+ * invoiced, unknown, or (InvoiceMode 0) never delivered fails with a line in Errors and the
+ * others go on. More than one order: at most 500 lines together. CreateMode 0 (one invoice
+ * per customer) is modelled as one per order (UNCONFIRMED how Exact merges them). */
+static void rules_invoice_orders(struct xf_div *d, json_t *e, json_t *body, json_t *msgs)
+{
+        json_t *ids = json_object_get(body, "SalesOrderIDs");
+        json_int_t cm = json_integer_value(json_object_get(e, "CreateMode"));
+        json_int_t im = json_integer_value(json_object_get(e, "InvoiceMode"));
+        json_t *j = find_code(d, XF_E_JOURNALS, sget(e, "JournalCode"));
+        char errors[XF_MSG_MAX] = "", err[400];
+        long created = 0, failed = 0, n_lines = 0;
+        json_t *v;
+        size_t i;
+
+        if (!has(e, "CreateMode") || !has(e, "InvoiceMode") || !has(e, "JournalCode") ||
+            !json_is_array(ids) || json_array_size(ids) == 0) {
+                add_msg(msgs, "Mandatory: CreateMode, InvoiceMode, JournalCode, SalesOrderIDs");
+                return;
+        }
+        if ((cm != 0 && cm != 1) || (im != 0 && im != 1))
+                add_msg(msgs, "Invalid value: %s",
+                        cm != 0 && cm != 1 ? "CreateMode" : "InvoiceMode");
+        if (j == NULL || json_integer_value(json_object_get(j, "Type")) != 20)
+                add_msg(msgs, "Invalid reference: Journal");
+        json_array_foreach (ids, i, v) {
+                json_t *o = xf_find(d, XF_E_SALESORDERS, "OrderID", sget(v, "ID"));
+                json_t *ol = o ? xf_lines_of(d, XF_E_SALESORDERS, sget(o, "OrderID")) : NULL;
+
+                n_lines += ol ? (long)json_array_size(ol) : 0;
+                json_decref(ol);
+        }
+        if (json_array_size(ids) > 1 && n_lines > 500)
+                add_msg(msgs, "The sales orders have more than 500 lines together");
+        if (json_array_size(msgs) > 0)
+                return;
+        json_array_foreach (ids, i, v) {
+                const char *id = sget(v, "ID");
+                json_t *o = id ? xf_find(d, XF_E_SALESORDERS, "OrderID", id) : NULL;
+                const char *why = NULL;
+
+                if (o == NULL)
+                        why = "Sales order not found";
+                else if (json_integer_value(json_object_get(o, "InvoiceStatus")) == 21)
+                        why = "Sales order is already invoiced";
+                else if (im == 0 && json_integer_value(json_object_get(o, "DeliveryStatus")) != 21)
+                        why = "Nothing delivered to invoice";
+                else if (!invoice_one_order(d, o, json_string_value(json_object_get(j, "Code")),
+                                            err, sizeof(err)))
+                        why = err;
+                if (why == NULL) {
+                        created++;
+                        continue;
+                }
+                failed++;
+                snprintf(errors + strlen(errors), sizeof(errors) - strlen(errors),
+                         "%s%.40s: %.400s", errors[0] ? "; " : "", id ? id : "(no ID)", why);
+        }
+        json_object_set_new(e, "NumberOfCreatedInvoices", json_integer(created));
+        json_object_set_new(e, "NumberOfFailedInvoices", json_integer(failed));
+        json_object_set_new(e, "Errors", errors[0] ? json_string(errors) : json_null());
+}
+
+/* A processed invoice is final: no change, no deletion (research §1.6). */
+static bool processed_invoice(int ent, json_t *e)
+{
+        return ent == XF_E_SALESINVOICES && json_integer_value(json_object_get(e, "Status")) == 50;
+}
+
 int xf_create(struct xf_div *d, int ent, json_t *body, int validation_status, json_t **ret_entity,
               char *err, size_t errlen)
 {
@@ -1373,6 +1538,10 @@ int xf_create(struct xf_div *d, int ent, json_t *body, int validation_status, js
                                err, errlen);
                 if (r != 0)
                         goto fail;
+        } else if (ent == XF_E_PRINTEDSALESINVOICES) {
+                rules_print(d, e, msgs);
+        } else if (ent == XF_E_INVOICESALESORDERS) {
+                rules_invoice_orders(d, e, body, msgs);
         } else {
                 run_rules(d, ent, e, true, body, msgs);
         }
@@ -1407,6 +1576,11 @@ int xf_update(struct xf_div *d, int ent, json_t *e, json_t *body, int validation
         json_t *msgs = json_array();
         int r;
 
+        if (processed_invoice(ent, e)) {
+                snprintf(err, errlen, "A processed invoice cannot be changed");
+                r = validation_status;
+                goto out;
+        }
         r = decode_body(ent, body, copy, true, msgs, err, errlen);
         if (r != 0)
                 goto out;
@@ -1462,6 +1636,10 @@ int xf_delete(struct xf_div *d, int ent, const char *key, int validation_status,
 
         if (e == NULL)
                 return 404;
+        if (processed_invoice(ent, e)) {
+                snprintf(err, errlen, "A processed invoice cannot be deleted");
+                return validation_status;
+        }
         xf_trim(sget(e, "Code") ? sget(e, "Code") : "", code, sizeof(code));
         if (ent == XF_E_ACCOUNTS) {
                 if (referenced(d, XF_E_SALESORDERS, "OrderedBy", key) ||
