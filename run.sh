@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES="meson ninja-build pkg-config gcc libc6-dev librdkafka-dev libcurl4-openssl-dev
 libjansson-dev libpq-dev libmicrohttpd-dev libssl-dev postgresql postgresql-client maven
 default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium clang
-libclang-rt-14-dev ca-certificates git python3-venv prometheus clang-format docker.io debootstrap"
+libclang-rt-14-dev ca-certificates git python3-venv prometheus clang-format docker.io debootstrap tzdata"
 
 # Step output goes to a log of its own; a failing step prints its name and the end of its log.
 LOGS=${CX_LOG_DIR:-$PWD/build-logs}

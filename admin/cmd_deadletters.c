@@ -78,8 +78,7 @@ int cmd_dl_redrive(cli_inv *in)
                 rc = cli_fail(in, &err);
                 goto out;
         }
-        json_array_foreach(ids, i, v)
-        {
+        json_array_foreach (ids, i, v) {
                 if (ops_deadletter_redrive(&in->ctx, prod, json_integer_value(v), &err) < 0) {
                         rc = cli_fail(in, &err);
                         break;

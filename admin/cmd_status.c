@@ -22,8 +22,7 @@ int cmd_status(cli_inv *in)
                 size_t i;
                 json_t *t;
 
-                json_array_foreach(r, i, t)
-                {
+                json_array_foreach (r, i, t) {
                         output_human(stdout, t, 0);
                         fputc('\n', stdout);
                 }

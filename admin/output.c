@@ -26,8 +26,7 @@ void output_human(FILE *out, const json_t *v, int indent)
         size_t i;
 
         if (json_is_array(v)) {
-                json_array_foreach(v, i, val)
-                {
+                json_array_foreach (v, i, val) {
                         fprintf(out, "%*s- ", indent, "");
                         if (json_is_object(val) || json_is_array(val)) {
                                 fputc('\n', out);
@@ -45,8 +44,7 @@ void output_human(FILE *out, const json_t *v, int indent)
                 fputc('\n', out);
                 return;
         }
-        json_object_foreach((json_t *)v, key, val)
-        {
+        json_object_foreach ((json_t *)v, key, val) {
                 fprintf(out, "%*s%s:", indent, "", key);
                 if ((json_is_object(val) && json_object_size(val)) ||
                     (json_is_array(val) && json_array_size(val))) {
@@ -68,16 +66,13 @@ static void print_table(FILE *out, const json_t *arr)
         const char *key;
         size_t i;
 
-        json_object_foreach((json_t *)first, key, val)
-        {
+        json_object_foreach ((json_t *)first, key, val) {
                 if (!json_is_object(val) && !json_is_array(val))
                         fprintf(out, "%s\t", key);
         }
         fputc('\n', out);
-        json_array_foreach(arr, i, row)
-        {
-                json_object_foreach((json_t *)first, key, val)
-                {
+        json_array_foreach (arr, i, row) {
+                json_object_foreach ((json_t *)first, key, val) {
                         const json_t *cell = json_object_get(row, key);
 
                         if (json_is_object(val) || json_is_array(val))

@@ -2,6 +2,8 @@
  * (booking/money.h has the arithmetic). */
 #include "booking/booking.h"
 
+#include "booking/dates.h"
+
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -511,6 +513,76 @@ static const json_t *ship_address(const json_t *customer)
         return json_object_get(customer, "billingaddress");
 }
 
+/* Text compared for "same address": trimmed, case and spaces ignored (CCV's "1234ab" is
+ * "1234 AB"). */
+static void addr_key(const char *in, char *out, size_t len)
+{
+        size_t k = 0;
+
+        for (; *in && k + 1 < len; in++) {
+                if (!isspace((unsigned char)*in))
+                        out[k++] = (char)toupper((unsigned char)*in);
+        }
+        out[k] = '\0';
+}
+
+static bool addr_same_field(const char *a, const char *b)
+{
+        char ka[256], kb[256];
+
+        addr_key(a, ka, sizeof(ka));
+        addr_key(b, kb, sizeof(kb));
+        return strcmp(ka, kb) == 0;
+}
+
+static bool same_place(const json_t *a, const json_t *b)
+{
+        static const char *const k[] = { "address_line_2", "zipcode", "city", "country_code" };
+        char la[256], lb[256];
+
+        address_line(a, la, sizeof(la));
+        address_line(b, lb, sizeof(lb));
+        if (!addr_same_field(la, lb))
+                return false;
+        for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+                if (!addr_same_field(field_str(a, k[i]), field_str(b, k[i])))
+                        return false;
+        }
+        return true;
+}
+
+json_t *booking_delivery_address(const json_t *customer, const char *deliver_method)
+{
+        const json_t *bill = json_object_get(customer, "billingaddress");
+        const json_t *ship = ship_address(customer);
+        char line[256], name[256], cc[3] = "";
+        const char *c = field_str(ship, "country_code");
+        const char *phone = field_str(ship, "telephone");
+        json_t *a;
+
+        /* collected at the shop, or shipped to the invoice address: nothing to add */
+        if (!strcasecmp(deliver_method, "pickup") || !json_is_object(ship) || ship == bill ||
+            same_place(ship, bill) || strlen(c) != 2)
+                return NULL;
+        a = json_object();
+        json_object_set_new_nocheck(a, "Type", json_integer(4));
+        address_line(ship, line, sizeof(line));
+        field_set_str(a, "AddressLine1", line);
+        field_set_str(a, "AddressLine2", field_str(ship, "address_line_2"));
+        /* the recipient, when the shop names one: crm/Addresses has no name field */
+        person_name(ship, name, sizeof(name));
+        field_set_str(a, "AddressLine3",
+                      field_str(ship, "company")[0] ? field_str(ship, "company") : name);
+        field_set_str(a, "Postcode", field_str(ship, "zipcode"));
+        field_set_str(a, "City", field_str(ship, "city"));
+        field_set_str(a, "State", field_str(ship, "province"));
+        cc[0] = (char)toupper((unsigned char)c[0]);
+        cc[1] = (char)toupper((unsigned char)c[1]);
+        field_set_str(a, "Country", cc);
+        field_set_str(a, "Phone", phone[0] ? phone : field_str(ship, "mobile"));
+        return a;
+}
+
 static json_t *item_def(const struct line *l, const struct rules *r, const struct vat_decision *d)
 {
         json_t *it = json_object();
@@ -835,7 +907,7 @@ static int decide_scenario(const struct rules *r, const json_t *order, const jso
         in.order_net_cents = a->has_tax ? a->total - a->tax : goods_net_shop;
         in.oss_ytd_cents = ctx ? ctx->oss_ytd_cents : 0;
         in.oss_prev_year_over = ctx ? ctx->oss_prev_year_over : r->oss_prev_year_over;
-        in.tax_date = booking_tax_point(order);
+        in.tax_date = booking_tax_point(r, order);
         if (vat_engine_decide(&in, &out->decision, err, errlen) != 0)
                 return -1;
         if (out->decision.counts_for_threshold)
@@ -943,10 +1015,11 @@ static int add_charges(struct builder *b, const struct rules *r, const json_t *o
 }
 
 /* The document's header: parties, references, date, payment condition. */
-static void document_header(json_t *body, const struct rules *r, const json_t *order,
-                            const char *acc, const char *source_id, bool invoice)
+static int document_header(json_t *body, const struct rules *r, const json_t *order,
+                           const char *acc, const char *source_id, bool invoice, char *err,
+                           size_t errlen)
 {
-        char ordernum[64], idbuf[32], descr[128], date[32], pmid[32];
+        char ordernum[64], idbuf[32], descr[128], date[20], pmid[32];
         const char *pm;
 
         if (invoice) {
@@ -964,9 +1037,11 @@ static void document_header(json_t *body, const struct rules *r, const json_t *o
         json_object_set_new_nocheck(body, "YourRef", json_string(ordernum));
         snprintf(descr, sizeof(descr), "Webshop order %s", ordernum);
         json_object_set_new_nocheck(body, "Description", json_string(descr));
-        field_copy(date, sizeof(date), field_str(order, "create_date"));
-        if (strlen(date) >= 19) {
-                date[19] = '\0';
+        /* the calendar day in the administration's zone, not the UTC one (none: Exact's today) */
+        if (field_str(order, "create_date")[0] != '\0') {
+                if (dates_local_day(field_str(order, "create_date"), rules_time_zone(r), date, err,
+                                    errlen) != 0)
+                        return -1;
                 json_object_set_new_nocheck(body, "OrderDate", json_string(date));
         }
         pm = rules_map_get(r->payment_conditions, field_str(order, "paymethod"));
@@ -976,6 +1051,7 @@ static void document_header(json_t *body, const struct rules *r, const json_t *o
                 pm = r->default_payment_condition;
         field_set_str(body, "PaymentCondition", pm);
         json_object_set_new_nocheck(body, "Currency", json_string("EUR"));
+        return 0;
 }
 
 /* The document lines and, once per item code, the item definitions; adds up the totals. */
@@ -1020,7 +1096,21 @@ static int build_document(const struct rules *r, const json_t *order, const json
         }
         acc = json_string_value(json_object_get(out->account, "Code"));
         out->endpoint = invoice ? "salesinvoice/SalesInvoices" : "salesorder/SalesOrders";
-        document_header(body, r, order, acc, out->source_id, invoice);
+        if (document_header(body, r, order, acc, out->source_id, invoice, err, errlen) != 0) {
+                json_decref(lines);
+                return -1;
+        }
+        {
+                json_t *ship = booking_delivery_address(customer,
+                                                        field_str(order, "deliver_method"));
+
+                if (ship) {
+                        /* the loader turns the address into its crm/Addresses GUID */
+                        json_object_set_new_nocheck(body, "DeliverTo", json_string(acc));
+                        json_object_set_new_nocheck(
+                                body, invoice ? "DeliverToAddress" : "DeliveryAddress", ship);
+                }
+        }
         document_lines(lines, items, b, r, invoice, out);
         json_object_set_new_nocheck(body, invoice ? "SalesInvoiceLines" : "SalesOrderLines", lines);
         return 0;
@@ -1052,12 +1142,17 @@ static int map_order(const struct rules *r, const json_t *order, const struct bo
         return build_document(r, order, customer, b, out, err, errlen);
 }
 
-long booking_tax_point(const json_t *order)
+long booking_tax_point(const struct rules *r, const json_t *order)
 {
-        const char *d = field_str(order, "create_date");
+        char local[20], e[128];
+        const char *d = local;
         int y, m, day;
         char c1, c2;
 
+        /* the same calendar day as the document's OrderDate (administration's zone) */
+        if (dates_local_day(field_str(order, "create_date"), rules_time_zone(r), local, e,
+                            sizeof(e)) != 0)
+                return 0;
         if (sscanf(d, "%4d%c%2d%c%2d", &y, &c1, &m, &c2, &day) != 5 || c1 != '-' || c2 != '-' ||
             y < 1000 || m < 1 || m > 12 || day < 1 || day > 31)
                 return 0;

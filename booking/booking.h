@@ -45,10 +45,17 @@ int booking_from_order(const struct rules *r, const json_t *order, const struct 
 
 void booking_clear(struct booking *b);
 
-/* The order's tax point as YYYYMMDD: the date part of its create_date (UTC), the moment the
- * customer bought and paid; 0 when the order has no readable create_date (the rates then in
- * force are today's). CCV orders carry no invoice date of their own. */
-long booking_tax_point(const json_t *order);
+/* The order's tax point as YYYYMMDD: the calendar day of its create_date in the
+ * administration's time zone (the document's OrderDate), the moment the customer bought and
+ * paid; 0 when the order has no readable create_date (the rates then in force are today's).
+ * CCV orders carry no invoice date of their own. */
+long booking_tax_point(const struct rules *r, const json_t *order);
+
+/* The ship-to of an order (CCV Personalinfo `customer`) as a crm/Addresses row of Type 4
+ * (AddressLine1-3, Postcode, City, State, Country, Phone), or NULL when there is nothing to
+ * deliver elsewhere: the delivery address is empty (CCV: same as billing) or the same place
+ * as the billing address, or the order is picked up (`deliver_method` "pickup"). */
+json_t *booking_delivery_address(const json_t *customer, const char *deliver_method);
 
 /* Account definition from a CCV Personalinfo (order.customer or user.userinfo) and the
  * customer's user id (NULL or "" for guests). NULL with err when no stable code can be made

@@ -79,6 +79,25 @@ static void set_hash(json_t *e)
         json_decref(h);
 }
 
+/* What the loader does after posting the document: have Exact invoice the sales order
+ * (InvoiceSalesOrders), process the invoice (PrintedSalesInvoices) dated on the order's day,
+ * and whether Exact e-mails it. */
+static json_t *invoicing_json(const struct booking *b, const struct rules *r)
+{
+        json_t *o = json_object();
+        json_t *date = json_object_get(b->body, "OrderDate");
+
+        json_object_set_new_nocheck(o, "process", json_boolean(r->process_invoices));
+        json_object_set_new_nocheck(o, "send_email", json_boolean(r->email_invoices));
+        if (r->invoice_sales_orders) {
+                json_object_set_new_nocheck(o, "invoice_sales_orders", json_true());
+                json_object_set_new_nocheck(o, "journal", json_string(r->journal));
+        }
+        if (date)
+                json_object_set_nocheck(o, "invoice_date", date);
+        return o;
+}
+
 /* The order command without its content_hash. */
 static json_t *command_envelope(const struct booking *b, const struct rules *r,
                                 const char *trace_id)
@@ -97,6 +116,8 @@ static json_t *command_envelope(const struct booking *b, const struct rules *r,
         json_object_set_nocheck(e, "items", b->items);
         json_object_set_nocheck(e, "body", b->body);
         json_object_set_new_nocheck(e, "totals", totals_json(b));
+        if ((invoice && r->process_invoices) || (!invoice && r->invoice_sales_orders))
+                json_object_set_new_nocheck(e, "invoicing", invoicing_json(b, r));
         add_warnings(e, &b->decision);
         return e;
 }

@@ -54,7 +54,7 @@ static long long *oss_year_slot(struct oss_years *y, int year)
 static void order_ctx(const struct rules *r, const json_t *order, struct oss_years *y,
                       struct booking_ctx *ctx, long long **slot)
 {
-        int year = (int)(booking_tax_point(order) / 10000);
+        int year = (int)(booking_tax_point(r, order) / 10000);
 
         rules_oss_start(r, year, &ctx->oss_ytd_cents, &ctx->oss_prev_year_over);
         *slot = oss_year_slot(y, year);

@@ -1,6 +1,8 @@
 /* rules: parse, validate and export the tenant rules file. */
 #include "booking/rules.h"
 
+#include "booking/dates.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -62,6 +64,7 @@ void rules_free(struct rules *r)
         free(r->journal);
         free(r->default_item_group);
         free(r->default_payment_condition);
+        free(r->time_zone);
         for (size_t i = 0; i < r->n_vat_codes; i++)
                 free(r->vat_codes[i].code);
         free(r->vat_codes);
@@ -108,8 +111,7 @@ static int get_map(const json_t *obj, const char *key, json_t **dst, char *err, 
                 snprintf(err, errlen, "rules: \"%s\" must be an object", key);
                 return -1;
         }
-        json_object_foreach((json_t *)v, k, val)
-        {
+        json_object_foreach ((json_t *)v, k, val) {
                 if (!json_is_string(val) || json_string_length(val) == 0) {
                         snprintf(err, errlen, "rules: \"%s\".\"%s\" must be a non-empty string",
                                  key, k);
@@ -342,6 +344,45 @@ void rules_oss_start(const struct rules *r, int year, long long *ytd_cents, bool
                       r->oss_ytd_cents > 1000000LL);
 }
 
+/* time_zone and the invoicing switches {"process","send_email","invoice_sales_orders"}. */
+static int parse_invoicing(const json_t *obj, struct rules *r, char *err, size_t errlen)
+{
+        static const char *const keys[] = { "process", "send_email", "invoice_sales_orders" };
+        bool *dst[] = { &r->process_invoices, &r->email_invoices, &r->invoice_sales_orders };
+        json_t *v = json_object_get(obj, "invoicing");
+        const char *k;
+        json_t *x;
+
+        if (get_opt_string(obj, "time_zone", &r->time_zone, err, errlen))
+                return -1;
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_object(v)) {
+                snprintf(err, errlen, "rules: \"invoicing\" must be an object");
+                return -1;
+        }
+        json_object_foreach (v, k, x) {
+                size_t i = 0;
+
+                while (i < 3 && strcmp(keys[i], k))
+                        i++;
+                if (i == 3 || !json_is_boolean(x)) {
+                        snprintf(err, errlen,
+                                 "rules: invoicing.%.40s: expected process, send_email or "
+                                 "invoice_sales_orders, true or false",
+                                 k);
+                        return -1;
+                }
+                *dst[i] = json_is_true(x);
+        }
+        return 0;
+}
+
+const char *rules_time_zone(const struct rules *r)
+{
+        return r->time_zone ? r->time_zone : BOOKING_DEFAULT_TIME_ZONE;
+}
+
 /* The onboarding OSS figures: oss_ytd_eur, oss_ytd_year, oss_prev_year_over. */
 static int parse_oss_figures(const json_t *obj, struct rules *r, char *err, size_t errlen)
 {
@@ -419,13 +460,14 @@ static void keep_extra(const json_t *obj, struct rules *r)
                 "oss_ytd_year",
                 "oss_prev_year_over",
                 "vat_codes",
+                "time_zone",
+                "invoicing",
         };
         const char *k;
         json_t *val;
 
         r->extra = json_object();
-        json_object_foreach((json_t *)obj, k, val)
-        {
+        json_object_foreach ((json_t *)obj, k, val) {
                 bool is_known = false;
 
                 for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -450,7 +492,7 @@ struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
         }
         r->prices_incl_vat = true;
         if (parse_identity(obj, r, err, errlen) != 0 || parse_modes(obj, r, err, errlen) != 0 ||
-            parse_members(obj, r, err, errlen) != 0 ||
+            parse_members(obj, r, err, errlen) != 0 || parse_invoicing(obj, r, err, errlen) != 0 ||
             parse_oss_figures(obj, r, err, errlen) != 0 ||
             parse_vat_codes(obj, r, err, errlen) != 0)
                 goto fail;
@@ -610,6 +652,38 @@ static int validate_code(const struct rules *r, const struct rules_vat_code *vc,
         return 0;
 }
 
+/* time_zone known to the tz database; the invoicing switches consistent with book_as. */
+static int validate_dates_invoicing(const struct rules *r, char *err, size_t errlen)
+{
+        if (!dates_zone_known(rules_time_zone(r))) {
+                snprintf(err, errlen,
+                         "rules: time_zone \"%s\" is not in the tz database (a name such as "
+                         "Europe/Amsterdam; is tzdata installed?)",
+                         rules_time_zone(r));
+                return -1;
+        }
+        if (r->email_invoices && !r->process_invoices) {
+                snprintf(err, errlen,
+                         "rules: invoicing.send_email needs invoicing.process (Exact e-mails "
+                         "an invoice when it is processed)");
+                return -1;
+        }
+        if (r->process_invoices && r->book_as != BOOK_AS_SALES_INVOICE &&
+            !r->invoice_sales_orders) {
+                snprintf(err, errlen,
+                         "rules: invoicing.process needs book_as salesinvoice or "
+                         "invoicing.invoice_sales_orders");
+                return -1;
+        }
+        if (r->invoice_sales_orders && (r->book_as != BOOK_AS_SALES_ORDER || !r->journal)) {
+                snprintf(err, errlen,
+                         "rules: invoicing.invoice_sales_orders needs book_as salesorder and a "
+                         "\"journal\" (the sales journal of the invoices)");
+                return -1;
+        }
+        return 0;
+}
+
 int rules_validate(const struct rules *r, char *err, size_t errlen)
 {
         const struct vat_country *home = vat_rates_find(r->home_country);
@@ -619,6 +693,8 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                          r->home_country);
                 return -1;
         }
+        if (validate_dates_invoicing(r, err, errlen) != 0)
+                return -1;
         if (r->book_as == BOOK_AS_SALES_INVOICE && !r->journal) {
                 snprintf(err, errlen,
                          "rules: book_as salesinvoice needs a \"journal\" (sales "
@@ -685,6 +761,16 @@ json_t *rules_to_json(const struct rules *r)
         json_object_set(obj, "item_groups", r->item_groups);
         json_object_set(obj, "payment_conditions", r->payment_conditions);
         json_object_set(obj, "gl_accounts", r->gl_accounts);
+        set_opt(obj, "time_zone", r->time_zone);
+        if (r->process_invoices || r->email_invoices || r->invoice_sales_orders) {
+                json_t *inv = json_object();
+
+                json_object_set_new(inv, "process", json_boolean(r->process_invoices));
+                json_object_set_new(inv, "send_email", json_boolean(r->email_invoices));
+                json_object_set_new(inv, "invoice_sales_orders",
+                                    json_boolean(r->invoice_sales_orders));
+                json_object_set_new(obj, "invoicing", inv);
+        }
         if (r->oss_ytd_cents > 0)
                 json_object_set_new(obj, "oss_ytd_eur", json_real(r->oss_ytd_cents / 100.0));
         if (r->oss_ytd_year)

@@ -61,6 +61,10 @@ struct rules {
         long long oss_ytd_cents;    /* onboarding: intra-EU B2C net of oss_ytd_year so far */
         int oss_ytd_year;           /* the year of oss_ytd_cents; 0 = every year (old files) */
         bool oss_prev_year_over;    /* threshold exceeded the year before oss_ytd_year */
+        char *time_zone;            /* tz database name of the administration, NULL = default */
+        bool process_invoices;      /* invoicing.process: make invoices final (printed) */
+        bool email_invoices;        /* invoicing.send_email: Exact e-mails the processed one */
+        bool invoice_sales_orders;  /* invoicing.invoice_sales_orders: Exact invoices orders */
         json_t *extra;              /* members this version does not know, kept for export */
 };
 
@@ -93,6 +97,9 @@ const char *oss_mode_name(enum oss_mode m);
  * year-to-date (rules oss_ytd_eur) when it belongs to that year, and whether the previous year
  * was over the threshold. The daemon adds its own running total for the year to *ytd_cents. */
 void rules_oss_start(const struct rules *r, int year, long long *ytd_cents, bool *prev_over);
+
+/* The administration's time zone: time_zone, or Europe/Amsterdam. */
+const char *rules_time_zone(const struct rules *r);
 
 /* String value of key in one of the map members (item_groups, ...), or NULL. */
 const char *rules_map_get(const json_t *map, const char *key);

@@ -174,13 +174,17 @@ int cx_random_bytes(void *buf, size_t len)
         return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }
 
-void cx_random_id(char out[33])
+int cx_random_id(char out[33], cx_err *err)
 {
         unsigned char raw[16];
 
-        if (cx_random_bytes(raw, sizeof(raw)) < 0)
-                memset(raw, 0, sizeof(raw));
+        /* Never a predictable id (an OAuth state is one): no random bytes, no id. */
+        if (cx_random_bytes(raw, sizeof(raw)) < 0) {
+                out[0] = '\0';
+                return cx_fail(err, CX_ERR_CRYPTO, true, "the random number generator failed");
+        }
         to_hex(raw, sizeof(raw), out);
+        return 0;
 }
 
 void cx_sha256_hex(const void *data, size_t len, char out[65])

@@ -37,8 +37,9 @@ void cx_hmac_sha512_hex(const char *key, const void *data, size_t len, char out[
 /** @brief Fill @p buf with @p len cryptographically random bytes. @returns 0 or -1. */
 int cx_random_bytes(void *buf, size_t len);
 
-/** @brief A random identifier of 32 hex characters (trace ids), into @p out (33 bytes). */
-void cx_random_id(char out[33]);
+/** @brief A random identifier of 32 hex characters (trace ids, OAuth states), into @p out
+ *         (33 bytes). @returns 0, or -1 (CX_ERR_CRYPTO, @p out empty) when the RNG fails. */
+int cx_random_id(char out[33], cx_err *err);
 
 /** @brief Lower-case hex SHA-256 of @p data into @p out (65 bytes). */
 void cx_sha256_hex(const void *data, size_t len, char out[65]);

@@ -12,6 +12,7 @@
 #include "common/cache.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/tenant.h"
 #include "exact/ratelimit.h"
 
 /* Access tokens already opened, so a command costs no database read for its token. */
@@ -356,8 +357,7 @@ int exact_token_access(exact_token_ctx *t, const char *tenant, char **out, cx_er
 
 int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char *code, cx_err *err)
 {
-        const char *p[1] = { tenant };
-        PGresult *r;
+        cx_tenant row;
         char *grant = NULL, *form = NULL, *e_code = NULL, *e_red = NULL;
         json_t *ans = NULL;
         char why[400];
@@ -367,31 +367,27 @@ int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char
 
         if (!t->key)
                 return cx_fail(err, CX_ERR_CONFIG, false, "CX_SECRET_KEY is not set");
-        r = cx_db_query(t->db,
-                        "SELECT exact_base_url, exact_client_id, exact_client_secret_sealed, "
-                        "exact_redirect_uri FROM tenants WHERE id = $1",
-                        1, p, err);
-        if (!r)
+        if (cx_tenant_get(t->db, tenant, &row, err) < 0) {
+                if (err->code == CX_ERR_NOT_FOUND)
+                        cx_fail(err, CX_ERR_NOT_FOUND, false, "unknown tenant %s", tenant);
                 return -1;
-        if (PQntuples(r) != 1) {
-                cx_fail(err, CX_ERR_NOT_FOUND, false, "unknown tenant %s", tenant);
-                goto out;
         }
-        if (PQgetisnull(r, 0, 1) || PQgetisnull(r, 0, 2) || PQgetisnull(r, 0, 3)) {
+        if (!row.exact_client_id || !row.exact_client_secret_sealed || !row.exact_redirect_uri) {
                 cx_fail(err, CX_ERR_CONFIG, false,
                         "tenant has no Exact client id, secret or redirect URI");
                 goto out;
         }
         e_code = cx_http_escape(code);
-        e_red = cx_http_escape(PQgetvalue(r, 0, 3));
+        e_red = cx_http_escape(row.exact_redirect_uri);
         if (!e_code || !e_red ||
             asprintf(&grant, "grant_type=authorization_code&code=%s&redirect_uri=%s", e_code,
                      e_red) < 0)
                 grant = NULL;
-        form = client_form(t, tenant, grant, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), false, err);
+        form = client_form(t, tenant, grant, row.exact_client_id, row.exact_client_secret_sealed,
+                           false, err);
         if (!form)
                 goto out;
-        if (token_post(t, PQgetvalue(r, 0, 0), form, &status, &ans, why, sizeof(why), err) < 0)
+        if (token_post(t, row.exact_base_url, form, &status, &ans, why, sizeof(why), err) < 0)
                 goto out;
         if (status != 200) {
                 cx_fail(err, CX_ERR_INVALID, false, "code exchange refused: %s", why);
@@ -401,7 +397,7 @@ int exact_token_exchange_code(exact_token_ctx *t, const char *tenant, const char
         if (rc == 0)
                 exact_token_forget(tenant);
 out:
-        PQclear(r);
+        cx_tenant_clear(&row);
         json_decref(ans);
         free(grant);
         free(form);

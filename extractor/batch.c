@@ -111,7 +111,8 @@ int ex_publish(extractor *x, ex_tenant *t, ex_batch *b, int entity, const char *
                 b->counts[entity][C_SAME]++;
                 return 0;
         }
-        cx_random_id(trace);
+        if (cx_random_id(trace, err) < 0)
+                return -1;
         cx_iso8601_format((long long)time(NULL), now, sizeof(now));
         env = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "v", 1, "tenant", t->id,
                         "entity", ex_ent_names[entity], "event", event, "source_id", source_id,
@@ -222,7 +223,9 @@ void ex_dead_letter(extractor *x, ex_tenant *t, int entity, const char *source_i
         cx_err err = { 0 };
         char trace[33];
 
-        cx_random_id(trace);
+        /* The record matters more than its trace id: dead-letter it without one. */
+        if (cx_random_id(trace, &err) < 0)
+                ex_log(CX_LOG_ERROR, "trace_id.failed", t, ex_ent_names[entity], "%s", err.msg);
         dl.tenant = t->id;
         dl.stage = "extract";
         dl.source_topic = topic_of(entity);

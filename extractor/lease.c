@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/iso8601.h"
+#include "common/tenant.h"
 #include "common/journal.h"
 #include "common/metrics.h"
 #include "extractor/webhook.h"
@@ -91,31 +92,25 @@ static void tenant_load_state(extractor *x, ex_tenant *t)
         }
 }
 
-/* Apply one tenants row (id, shop_base_url, shop_public_key, shop_secret_sealed,
- * sync_entities, bookable_require_paid, bookable_statuses, extract_from epoch). */
-static void tenant_apply(extractor *x, ex_tenant *t, PGresult *r, int row)
+/* Apply the tenant's row; credentials are opened again only when they changed. */
+static void tenant_apply(extractor *x, ex_tenant *t, const cx_tenant *row)
 {
-        const char *base = PQgetvalue(r, row, 1), *pub = PQgetvalue(r, row, 2);
-        const char *sealed = PQgetvalue(r, row, 3);
-        size_t bl = strlen(base);
-        bool creds_changed;
+        const char *base = row->shop_base_url, *pub = row->shop_public_key;
+        const char *sealed = row->shop_secret_sealed;
+        bool creds_changed = !t->sealed || strcmp(t->sealed, sealed) ||
+                             strcmp(t->shop.public_key, pub) || strcmp(t->shop.base, base);
 
-        while (bl > 0 && base[bl - 1] == '/')
-                bl--;
-        creds_changed = !t->sealed || strcmp(t->sealed, sealed) ||
-                        strcmp(t->shop.public_key, pub) || strncmp(t->shop.base, base, bl) ||
-                        t->shop.base[bl];
-        parse_entities(t, PQgetvalue(r, row, 4));
-        t->require_paid = PQgetvalue(r, row, 5)[0] == 't';
-        parse_statuses(t, PQgetvalue(r, row, 6));
-        t->extract_from = PQgetisnull(r, row, 7) ? 0 : strtoll(PQgetvalue(r, row, 7), NULL, 10);
+        parse_entities(t, row->sync_entities);
+        t->require_paid = row->bookable_require_paid;
+        parse_statuses(t, row->bookable_statuses);
+        t->extract_from = row->extract_from;
         if (!creds_changed)
                 return;
         ccv_shop_clear(&t->shop);
         free(t->sealed);
         t->sealed = strdup(sealed);
         snprintf(t->shop.tenant, sizeof(t->shop.tenant), "%s", t->id);
-        snprintf(t->shop.base, sizeof(t->shop.base), "%.*s", (int)bl, base);
+        snprintf(t->shop.base, sizeof(t->shop.base), "%s", base);
         snprintf(t->shop.public_key, sizeof(t->shop.public_key), "%s", pub);
         t->shop.get_limit = x->set.get_limit;
         t->shop.write_limit = x->set.write_limit;
@@ -327,37 +322,31 @@ static int lease_balance(extractor *x, const char *lease, long target, long mine
 /* Re-read the held tenants' rows: changes take effect without a restart. */
 static int tenants_reread(extractor *x, cx_err *err)
 {
-        char held_arr[8192];
-        const char *p[1] = { held_arr };
-        size_t i, off = 0;
-        PGresult *r;
+        const char **ids = calloc(x->n_tenants ? x->n_tenants : 1, sizeof(*ids));
+        cx_tenant *rows = NULL;
+        size_t n = 0;
 
-        held_arr[off++] = '{';
-        for (i = 0; i < x->n_tenants && off + 70 < sizeof(held_arr); i++)
-                off += (size_t)snprintf(held_arr + off, sizeof(held_arr) - off, "%s%s",
-                                        i ? "," : "", x->tenants[i]->id);
-        snprintf(held_arr + off, sizeof(held_arr) - off, "}");
-        r = cx_db_query(x->db,
-                        "SELECT id, shop_base_url, shop_public_key,"
-                        " shop_secret_sealed, sync_entities::text, bookable_require_paid,"
-                        " bookable_statuses::text,"
-                        " extract(epoch FROM extract_from)::bigint"
-                        " FROM tenants WHERE id = ANY($1::text[])",
-                        1, p, err);
-        if (!r)
+        if (!ids)
+                return cx_fail(err, CX_ERR_DB, true, "out of memory");
+        for (size_t i = 0; i < x->n_tenants; i++)
+                ids[i] = x->tenants[i]->id;
+        if (cx_tenants_get(x->db, ids, x->n_tenants, &rows, &n, err) < 0) {
+                free(ids);
                 return -1;
-        for (int k = 0; k < PQntuples(r); k++) {
-                ex_tenant *t = ex_tenant_find(x, PQgetvalue(r, k, 0));
+        }
+        free(ids);
+        for (size_t k = 0; k < n; k++) {
+                ex_tenant *t = ex_tenant_find(x, rows[k].id);
                 bool fresh;
 
                 if (!t)
                         continue;
                 fresh = t->sealed == NULL;
-                tenant_apply(x, t, r, k);
+                tenant_apply(x, t, &rows[k]);
                 if (fresh)
                         tenant_load_state(x, t);
         }
-        PQclear(r);
+        cx_tenants_free(rows, n);
         return 0;
 }
 

@@ -175,8 +175,7 @@ ex_rc ex_slice_hooks(extractor *x, ex_tenant *t)
                 ccv_status st;
                 bool have = false;
 
-                json_array_foreach(list, i, it)
-                {
+                json_array_foreach (list, i, it) {
                         const char *ev = json_string_value(json_object_get(it, "event"));
                         const char *ad = json_string_value(json_object_get(it, "address"));
 

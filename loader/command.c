@@ -12,12 +12,15 @@
 #include "common/journal.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/tenant.h"
 #include "exact/refdata.h"
 #include "loader/command_check.h"
 #include "loader/documents.h"
+#include "loader/invoicing.h"
 #include "loader/entities.h"
 #include "loader/guard.h"
 #include "loader/ledger.h"
+#include "loader/refcheck.h"
 #include "loader/run.h"
 
 #define jstr command_str
@@ -26,51 +29,6 @@ void command_caches_free(void)
 {
         exact_refdata_free_all();
         guard_free();
-}
-
-/* VAT codes of lines, items and the account must exist in the division (cached list). */
-static int validate_vat(run *r, exact_refdata *rd)
-{
-        json_t *acc = json_object_get(r->cmd, "account");
-        json_t *items = json_object_get(r->cmd, "items");
-        json_t *lines = json_object_get(json_object_get(r->cmd, "body"),
-                                        command_lines_member(!strcmp(r->kind, "sales_invoice")));
-        exact_reader reader = run_reader(r);
-        cx_err e = { 0 };
-        const char *code;
-        json_t *v;
-        size_t i;
-
-        if (exact_refdata_load_vat(rd, &reader, &e) < 0)
-                return run_fail_with(r, &e);
-        code = json_string_value(json_object_get(acc, "SalesVATCode"));
-        if (code && !exact_refdata_vat_known(rd, code))
-                return run_set(r, RUN_FAIL, 0,
-                               "VAT code %s (account) is not known in division "
-                               "%ld",
-                               code, r->division),
-                       -1;
-        json_array_foreach(items, i, v)
-        {
-                code = json_string_value(json_object_get(v, "SalesVatCode"));
-                if (code && !exact_refdata_vat_known(rd, code))
-                        return run_set(r, RUN_FAIL, 0,
-                                       "VAT code %s (item %s) is not known in "
-                                       "division %ld",
-                                       code, jstr(v, "Code"), r->division),
-                               -1;
-        }
-        json_array_foreach(lines, i, v)
-        {
-                code = json_string_value(json_object_get(v, "VATCode"));
-                if (code && !exact_refdata_vat_known(rd, code))
-                        return run_set(r, RUN_FAIL, 0,
-                                       "VAT code %s (line %zu) is not known in "
-                                       "division %ld",
-                                       code, i + 1, r->division),
-                               -1;
-        }
-        return 0;
 }
 
 static void dead_letter(run *r, const char *reason, job_outcome *outcome, int64_t *until, char *why,
@@ -82,12 +40,14 @@ static void dead_letter(run *r, const char *reason, job_outcome *outcome, int64_
         char lab[256];
         int rc;
 
-        dl.tenant = r->tenant ? r->tenant : "";
+        /* Before the command is parsed only the message key names a tenant. */
+        dl.tenant = r->tenant ? r->tenant : r->j->tenant[0] ? r->j->tenant : jstr(r->cmd, "tenant");
         dl.stage = "load";
         dl.source_topic = r->j->topic;
         dl.source_id = r->source_id ? r->source_id : "";
         dl.reason = reason;
         dl.payload = r->j->payload;
+        dl.payload_len = r->j->len;
         dl.trace_id = r->trace ? r->trace : "";
         pthread_mutex_lock(&sh->dl_lock);
         rc = cx_dead_letter_publish(sh->producer, sh->producer != NULL, r->w->db, &dl, &e);
@@ -112,42 +72,28 @@ static void dead_letter(run *r, const char *reason, job_outcome *outcome, int64_
 
 static int load_tenant(run *r)
 {
-        const char *p[1] = { r->tenant };
         cx_err e = { 0 };
-        PGresult *res = cx_db_query(r->w->db,
-                                    "SELECT enabled, exact_division, exact_base_url FROM tenants "
-                                    "WHERE id = $1",
-                                    1, p, &e);
+        cx_tenant t;
+        int rc = -1;
 
-        if (!res) {
-                run_set(r, RUN_RETRY, 0, "database: %s", e.msg);
+        if (cx_tenant_get(r->w->db, r->tenant, &t, &e) < 0) {
+                if (e.code == CX_ERR_NOT_FOUND)
+                        run_set(r, RUN_FAIL, 0, "unknown tenant \"%s\"", r->tenant);
+                else
+                        run_set(r, RUN_RETRY, 0, "database: %s", e.msg);
                 return -1;
         }
-        if (PQntuples(res) != 1) {
-                PQclear(res);
-                run_set(r, RUN_FAIL, 0, "unknown tenant \"%s\"", r->tenant);
-                return -1;
-        }
-        if (PQgetvalue(res, 0, 0)[0] != 't') {
-                PQclear(res);
+        if (!t.enabled) {
                 run_set(r, RUN_FAIL, 0, "tenant %s is disabled", r->tenant);
-                return -1;
-        }
-        if (PQgetisnull(res, 0, 1)) {
-                PQclear(res);
+        } else if (!t.has_division) {
                 run_set(r, RUN_FAIL, 0, "tenant %s has no Exact division configured", r->tenant);
-                return -1;
+        } else {
+                r->division = t.exact_division;
+                snprintf(r->base, sizeof(r->base), "%s", t.exact_base_url);
+                rc = 0;
         }
-        r->division = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-        snprintf(r->base, sizeof(r->base), "%s", PQgetvalue(res, 0, 2));
-        {
-                size_t n = strlen(r->base);
-
-                while (n > 0 && r->base[n - 1] == '/')
-                        r->base[--n] = '\0';
-        }
-        PQclear(res);
-        return 0;
+        cx_tenant_clear(&t);
+        return rc;
 }
 
 static int64_t backoff_ms(const loader_cfg *cfg, int attempt)
@@ -159,7 +105,8 @@ static int64_t backoff_ms(const loader_cfg *cfg, int attempt)
                 d *= 2;
         if (d > cfg->backoff_max_ms)
                 d = cfg->backoff_max_ms;
-        cx_random_bytes(rnd, sizeof(rnd));
+        if (cx_random_bytes(rnd, sizeof(rnd)) < 0)
+                return d; /* no jitter without random bytes: the full delay, never a zero one */
         /* full jitter on half the delay: between d/2 and d */
         return d / 2 + (int64_t)(((rnd[0] << 8) | rnd[1]) % (d / 2 + 1));
 }
@@ -179,14 +126,13 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                 run_set(r, RUN_RETRY, 0, "out of memory");
                 return;
         }
-        if (validate_vat(r, rd) < 0)
+        if (refcheck_vat(r, rd) < 0)
                 return;
         if (!strcmp(r->kind, "account_upsert")) {
                 if (entity_account(r, acc, true, g) == 0)
                         snprintf(summary, summary_size, "account %s is %s", jstr(acc, "Code"), g);
         } else if (!strcmp(r->kind, "item_upsert")) {
-                json_array_foreach(items, i, v)
-                {
+                json_array_foreach (items, i, v) {
                         if (rc == 0)
                                 rc = entity_item(r, rd, v, true, g);
                 }
@@ -194,7 +140,8 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                         snprintf(summary, summary_size, "%zu item(s) in step",
                                  json_array_size(items));
         } else {
-                document_book(r, rd, skipped, summary, summary_size);
+                if (document_book(r, rd, skipped, summary, summary_size) == 0)
+                        invoicing_after_booking(r, skipped, summary, summary_size);
         }
 }
 

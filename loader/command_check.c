@@ -33,6 +33,26 @@ const char *command_lines_member(int invoice)
 #define jstr command_str
 #define lines_member command_lines_member
 
+/* A document's ship-to, when it has one: the crm/Addresses row the loader makes of it. */
+static int check_delivery_address(const json_t *body, bool invoice, char *why, size_t why_size)
+{
+        const char *member = invoice ? "DeliverToAddress" : "DeliveryAddress";
+        const json_t *a = json_object_get(body, member);
+
+        if (!a)
+                return 0;
+        if (!json_is_object(a))
+                return fail(why, why_size, "%s must be an object of crm/Addresses fields", member);
+        if (json_integer_value(json_object_get(a, "Type")) != 4 ||
+            !json_is_integer(json_object_get(a, "Type")))
+                return fail(why, why_size, "%s needs Type 4 (delivery)", member);
+        if (!jstr(a, "AddressLine1")[0])
+                return fail(why, why_size, "Mandatory: AddressLine1 (%s)", member);
+        if (strlen(jstr(a, "Country")) != 2)
+                return fail(why, why_size, "%s needs a two-letter Country", member);
+        return 0;
+}
+
 int command_validate(const json_t *c, char *why, size_t why_size)
 {
         const char *kind = jstr(c, "kind");
@@ -64,8 +84,7 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                 return fail(why, why_size, "items must be an array");
         if (!strcmp(kind, "item_upsert") && json_array_size(items) == 0)
                 return fail(why, why_size, "item_upsert without items");
-        json_array_foreach(items, i, v)
-        {
+        json_array_foreach (items, i, v) {
                 if (!json_is_object(v) || !jstr(v, "Code")[0])
                         return fail(why, why_size, "Mandatory: Code (item %zu)", i);
                 if (!jstr(v, "Description")[0])
@@ -94,8 +113,7 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                 if (!json_is_array(lines) || json_array_size(lines) == 0)
                         return fail(why, why_size, "Mandatory: %s (at least one line)",
                                     lines_member(invoice));
-                json_array_foreach(lines, i, v)
-                {
+                json_array_foreach (lines, i, v) {
                         if (!json_is_object(v) || !jstr(v, "Item")[0])
                                 return fail(why, why_size, "Mandatory: Item (line %zu)", i + 1);
                         if (!json_is_number(json_object_get(v, "Quantity")))
@@ -117,6 +135,8 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                                             "account %s",
                                             refs_to_account[i], ref, jstr(acc, "Code"));
                 }
+                if (check_delivery_address(body, invoice, why, why_size) < 0)
+                        return -1;
         }
         return 0;
 }
@@ -143,7 +163,9 @@ int command_parse(const char *payload, size_t len, const char *key, json_t **out
         }
         if (!tenant[0])
                 return fail(why, why_size, "command names no tenant");
-        if (key && key[0] && strcmp(key, tenant) != 0)
+        if (!key || !key[0])
+                return fail(why, why_size, "message has no tenant key");
+        if (strcmp(key, tenant) != 0)
                 return fail(why, why_size, "message key %s does not match tenant %s", key, tenant);
         if (!jstr(cmd, "source_id")[0])
                 return fail(why, why_size, "command has no source_id");

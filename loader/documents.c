@@ -7,6 +7,8 @@
 
 #include "common/metrics.h"
 #include "exact/api.h"
+#include "loader/addresses.h"
+#include "loader/amounts.h"
 #include "loader/command_check.h"
 #include "loader/entities.h"
 #include "loader/ledger.h"
@@ -63,8 +65,7 @@ static int ensure_parties(run *r, exact_refdata *rd, char acc_guid[64])
 
         if (entity_account(r, json_object_get(r->cmd, "account"), false, acc_guid) < 0)
                 return -1;
-        json_array_foreach(json_object_get(r->cmd, "items"), i, v)
-        {
+        json_array_foreach (json_object_get(r->cmd, "items"), i, v) {
                 char g[64];
 
                 if (entity_item(r, rd, v, false, g) < 0)
@@ -82,8 +83,7 @@ static int resolve_lines(run *r, exact_refdata *rd, json_t *lines)
         json_t *v;
         size_t i;
 
-        json_array_foreach(lines, i, v)
-        {
+        json_array_foreach (lines, i, v) {
                 const char *code = jstr(v, "Item");
                 const char *gl = json_string_value(json_object_get(v, "GLAccount"));
                 char g[64] = "";
@@ -107,7 +107,24 @@ static int resolve_lines(run *r, exact_refdata *rd, json_t *lines)
         return 0;
 }
 
-/* The body to POST: the command's, with the account and the lines' codes as GUIDs. */
+/* The command's ship-to object -> the GUID of its crm/Addresses row (addresses.h). */
+static int delivery_address(run *r, const doc_spec *s, json_t *body, const char *acc_guid)
+{
+        const char *member = s->invoice ? "DeliverToAddress" : "DeliveryAddress";
+        json_t *def = json_object_get(body, member);
+        char g[64];
+
+        if (!def)
+                return 0;
+        if (address_ensure(r, jstr(json_object_get(r->cmd, "account"), "Code"), acc_guid, def, g) <
+            0)
+                return -1;
+        json_object_set_new(body, member, json_string(g));
+        return 0;
+}
+
+/* The body to POST: the command's, with the account, the ship-to and the lines' codes as
+ * GUIDs. */
 static json_t *document_body(run *r, const doc_spec *s, exact_refdata *rd, const json_t *src,
                              const char *acc_guid)
 {
@@ -122,7 +139,8 @@ static json_t *document_body(run *r, const doc_spec *s, exact_refdata *rd, const
                 json_object_set_new(body, "InvoiceTo", json_string(acc_guid));
         if (json_object_get(body, "DeliverTo"))
                 json_object_set_new(body, "DeliverTo", json_string(acc_guid));
-        if (resolve_lines(r, rd, json_object_get(body, command_lines_member(s->invoice))) < 0) {
+        if (delivery_address(r, s, body, acc_guid) < 0 ||
+            resolve_lines(r, rd, json_object_get(body, command_lines_member(s->invoice))) < 0) {
                 json_decref(body);
                 return NULL;
         }
@@ -131,7 +149,7 @@ static json_t *document_body(run *r, const doc_spec *s, exact_refdata *rd, const
 
 /* POST the document; its GUID and number from the answer. */
 static int post_document(run *r, const doc_spec *s, const json_t *body, const char *yourref,
-                         const char *hash, char guid[64], long long *number)
+                         const char *hash, char guid[64], long long *number, json_t **answer)
 {
         exact_result res;
         char what[200];
@@ -142,6 +160,7 @@ static int post_document(run *r, const doc_spec *s, const json_t *body, const ch
                 return -1;
         snprintf(guid, 64, "%s", jstr(res.d, s->id_field));
         *number = number_of(res.d, s->number_field);
+        *answer = json_incref(res.d);
         exact_result_clear(&res);
         if (!guid[0]) {
                 /* created, but the answer did not say as what: look it up next time */
@@ -170,7 +189,7 @@ int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_
         const char *yourref = jstr(src, "YourRef");
         char acc_guid[64], guid[64] = "", hash[80];
         long long number = -1;
-        json_t *body;
+        json_t *body, *answer = NULL;
         ledger_row L;
         cx_err e = { 0 };
         int rc = -1;
@@ -192,7 +211,7 @@ int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_
         if (L.state == LEDGER_PENDING && L.in_doubt &&
             doubt_resolved(r, s, &L, yourref, guid, &number) < 0)
                 goto out;
-        if (!guid[0] && post_document(r, s, body, yourref, hash, guid, &number) < 0)
+        if (!guid[0] && post_document(r, s, body, yourref, hash, guid, &number, &answer) < 0)
                 goto out;
         if (ledger_done(r->w->db, r->tenant, r->kind, r->source_id, guid, number, hash, r->trace,
                         &e) < 0) {
@@ -200,9 +219,13 @@ int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_
                 run_ledger_error(r, &e);
                 goto out;
         }
+        /* booked and in the ledger whatever the check says: it is never posted again */
+        if (amounts_check(r, s->invoice, s->endpoint, guid, number, answer) < 0)
+                goto out;
         snprintf(summary, summary_size, "booked as %s %lld (%s)", s->number_field, number, guid);
         rc = 0;
 out:
+        json_decref(answer);
         json_decref(body);
         return rc;
 }

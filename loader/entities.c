@@ -8,6 +8,7 @@
 #include "exact/api.h"
 #include "loader/command_check.h"
 #include "loader/ledger.h"
+#include "loader/prices.h"
 
 #define jstr command_str
 
@@ -170,7 +171,8 @@ int entity_account(run *r, const json_t *def, bool update, char guid[64])
                              update, fresh, NULL, cguid);
 }
 
-/* Item definition as Exact takes it: item group code -> GUID, shop price -> sales price. */
+/* Item definition as Exact takes it: item group code -> GUID; the shop price goes to the
+ * item's usual SalesItemPrices row (prices.h), since StandardSalesPrice is read-only. */
 int entity_item(run *r, exact_refdata *rd, const json_t *def, bool update, char guid[64])
 {
         const char *code = jstr(def, "Code");
@@ -178,10 +180,7 @@ int entity_item(run *r, exact_refdata *rd, const json_t *def, bool update, char 
         json_t *price = json_object_get(def, "SalesPrice");
         const char *group = json_string_value(json_object_get(def, "ItemGroup"));
 
-        if (price) {
-                json_object_set(body, "StandardSalesPrice", price);
-                json_object_del(body, "SalesPrice");
-        }
+        json_object_del(body, "SalesPrice");
         if (group && *group) {
                 exact_reader reader = run_reader(r);
                 cx_err e = { 0 };
@@ -193,8 +192,10 @@ int entity_item(run *r, exact_refdata *rd, const json_t *def, bool update, char 
                 }
                 json_object_set_new(body, "ItemGroup", json_string(g));
         }
-        return ensure_entity(r, &SPEC_ITEM, code, body, exact_filter_eq("Code", code, "ID,Code"),
-                             update, false, NULL, guid);
+        if (ensure_entity(r, &SPEC_ITEM, code, body, exact_filter_eq("Code", code, "ID,Code"),
+                          update, false, NULL, guid) < 0)
+                return -1;
+        return json_is_number(price) ? price_ensure(r, code, guid, json_number_value(price)) : 0;
 }
 
 int entity_known_item(run *r, const char *code, char guid[64])

@@ -18,6 +18,7 @@
 #include "common/metrics.h"
 #include "common/signals.h"
 #include "exact/ratelimit.h"
+#include "exact/refdata.h"
 #include "exact/token.h"
 #include "loader/command.h"
 #include "loader/scheduler.h"
@@ -55,6 +56,12 @@ static const cx_cfg_var loader_vars[] = {
           "window of the endpoint error count, and how long calls stop after it is hit" },
         { "CX_LOADER_MAX_QUEUED", CX_CFG_INT, "10000", 10, 10000000, false,
           "commands held in memory before consumption pauses" },
+        { "CX_LOADER_REFDATA_TTL_S", CX_CFG_INT, "3600", 1, 86400, false,
+          "how long VAT codes, item groups and G/L accounts read from Exact are trusted before "
+          "they are read again" },
+        { "CX_LOADER_REFDATA_MISS_TTL_S", CX_CFG_INT, "30", 0, 3600, false,
+          "a code Exact did not have is looked up again after this many seconds (so a code "
+          "created in Exact is seen by the next command or redrive)" },
         { "CX_LOADER_TLS_INSECURE", CX_CFG_BOOL, "false", 0, 0, false,
           "turn off TLS verification towards Exact (tests only)" },
         CX_CFG_END,
@@ -188,6 +195,8 @@ int main(int argc, char **argv)
         a.sh.cfg.endpoint_error_limit = (int)cx_config_int(d.cfg, "CX_LOADER_ENDPOINT_ERROR_LIMIT");
         a.sh.cfg.error_window_ms = cx_config_int(d.cfg, "CX_LOADER_ERROR_WINDOW_S") * 1000;
         a.sh.cfg.tls_insecure = a.insecure;
+        exact_refdata_configure(cx_config_int(d.cfg, "CX_LOADER_REFDATA_TTL_S") * 1000LL,
+                                cx_config_int(d.cfg, "CX_LOADER_REFDATA_MISS_TTL_S") * 1000LL);
         pthread_mutex_init(&a.sh.dl_lock, NULL);
         n_workers = (int)cx_config_int(d.cfg, "CX_LOADER_WORKERS");
         max_queued = (size_t)cx_config_int(d.cfg, "CX_LOADER_MAX_QUEUED");

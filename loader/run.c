@@ -169,6 +169,36 @@ static int reader_get(void *ud, const char *endpoint, const char *query, exact_r
         return run_api(ud, "GET", endpoint, NULL, query, NULL, res);
 }
 
+int run_get_rows(run *r, const char *ep, const char *filter, const char *select, const char *what,
+                 json_t **rows)
+{
+        char *enc = cx_http_escape(filter);
+        char *q = NULL;
+        exact_result res;
+        cx_err e = { 0 };
+        int rc;
+
+        *rows = NULL;
+        if (!enc || asprintf(&q, "$filter=%s&$select=%s", enc, select) < 0) {
+                free(enc);
+                run_set(r, RUN_RETRY, 0, "out of memory");
+                return -1;
+        }
+        free(enc);
+        rc = run_api(r, "GET", ep, NULL, q, NULL, &res);
+        free(q);
+        if (rc < 0)
+                return -1;
+        if (res.outcome != EX_OK) {
+                exact_read_failed(&res, what, &e);
+                exact_result_clear(&res);
+                return run_fail_with(r, &e);
+        }
+        *rows = exact_rows(&res) ? json_incref(exact_rows(&res)) : json_array();
+        exact_result_clear(&res);
+        return 0;
+}
+
 exact_reader run_reader(run *r)
 {
         exact_reader rd = { reader_get, r };

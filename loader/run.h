@@ -62,6 +62,14 @@ int run_fail_with(run *r, const cx_err *e);
 int run_api(run *r, const char *method, const char *ep, const char *key, const char *query,
             const json_t *body, exact_result *res);
 
+/**
+ * @brief GET the rows of @p ep that match the OData @p filter (one page: callers filter
+ *        narrowly), with @p select. @p what names the read in a failure.
+ * @returns 0 with @p rows (a new reference, an array, maybe empty), or -1 with the verdict set.
+ */
+int run_get_rows(run *r, const char *ep, const char *filter, const char *select, const char *what,
+                 json_t **rows);
+
 /** @brief A reader for exact/ look-ups that sends its GETs through run_api(). */
 exact_reader run_reader(run *r);
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/journal.h"
+
 #define DL_COLUMNS                                                                                 \
         "id, tenant_id, stage, source_topic, source_id, reason, trace_id, state, resolution, "     \
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, " \
@@ -46,7 +48,9 @@ json_t *ops_deadletter_show(ops_ctx *ctx, long long id, cx_err *err)
         json_t *out;
 
         snprintf(ids, sizeof(ids), "%lld", id);
-        r = cx_db_query(ctx->db, "SELECT " DL_COLUMNS ", payload FROM dead_letters WHERE id = $1",
+        r = cx_db_query(ctx->db,
+                        "SELECT " DL_COLUMNS
+                        ", payload, payload_base64 FROM dead_letters WHERE id = $1",
                         1, p, err);
         if (!r)
                 return NULL;
@@ -66,7 +70,8 @@ static PGresult *lock_open(ops_ctx *ctx, const char *ids, cx_err *err)
         const char *p[1] = { ids };
         PGresult *r = cx_db_query(ctx->db,
                                   "SELECT tenant_id, source_topic, source_id, payload,"
-                                  " state, resolution FROM dead_letters WHERE id = $1 FOR UPDATE",
+                                  " state, resolution, payload_base64 FROM dead_letters"
+                                  " WHERE id = $1 FOR UPDATE",
                                   1, p, err);
 
         if (!r)
@@ -104,7 +109,9 @@ int ops_deadletter_redrive(ops_ctx *ctx, cx_producer *producer, long long id, cx
 {
         char ids[24];
         PGresult *r;
-        const char *topic, *tenant, *payload;
+        const char *topic, *tenant;
+        unsigned char *bytes = NULL;
+        long len;
 
         if (!producer)
                 return cx_fail(err, CX_ERR_CONFIG, false, "redrive needs Kafka (CX_KAFKA_BROKERS)");
@@ -116,7 +123,20 @@ int ops_deadletter_redrive(ops_ctx *ctx, cx_producer *producer, long long id, cx
                 goto fail;
         tenant = PQgetvalue(r, 0, 0);
         topic = PQgetvalue(r, 0, 1);
-        payload = PQgetvalue(r, 0, 3);
+        /* The exact bytes received, when the record kept them (payload is then readable). */
+        len = cx_base64_decode(PQgetvalue(r, 0, 6), &bytes);
+        if (len < 0 && *PQgetvalue(r, 0, 6)) {
+                cx_fail(err, CX_ERR_PARSE, false, "dead letter %s: payload_base64 is damaged", ids);
+                goto fail;
+        }
+        if (len < 0) {
+                bytes = (unsigned char *)strdup(PQgetvalue(r, 0, 3));
+                len = bytes ? (long)strlen((char *)bytes) : -1;
+        }
+        if (len < 0) {
+                cx_fail(err, CX_ERR_LIMIT, true, "out of memory");
+                goto fail;
+        }
         if (!*topic) {
                 cx_fail(err, CX_ERR_INVALID, false,
                         "dead letter %s names no source topic; drop "
@@ -125,7 +145,7 @@ int ops_deadletter_redrive(ops_ctx *ctx, cx_producer *producer, long long id, cx
                 goto fail;
         }
         /* publish first: the mark is only written once the broker has the record */
-        if (cx_producer_send(producer, topic, tenant, payload, strlen(payload), err) < 0 ||
+        if (cx_producer_send(producer, topic, tenant, (const char *)bytes, (size_t)len, err) < 0 ||
             cx_producer_flush(producer, 30000, err) < 0)
                 goto fail;
         if (resolve(ctx, ids, tenant, PQgetvalue(r, 0, 2), "redriven",
@@ -133,9 +153,11 @@ int ops_deadletter_redrive(ops_ctx *ctx, cx_producer *producer, long long id, cx
             cx_db_commit(ctx->db, err) < 0)
                 goto fail;
         PQclear(r);
+        free(bytes);
         return 0;
 fail:
         PQclear(r);
+        free(bytes);
         cx_db_rollback(ctx->db);
         return -1;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/http_client.h"
+#include "common/tenant.h"
 #include "exact/api.h"
 #include "exact/token.h"
 #include "booking/rules.h"
@@ -17,8 +18,7 @@ static json_t *checked_rules(ops_ctx *ctx, const char *tenant, const char *text,
 {
         char why[512] = "";
         struct rules *r;
-        const char *p[1] = { tenant };
-        PGresult *res;
+        cx_tenant row;
         json_t *out;
 
         if (ops_tenant_exists(ctx, tenant, err) < 0)
@@ -40,22 +40,21 @@ static json_t *checked_rules(ops_ctx *ctx, const char *tenant, const char *text,
                 return NULL;
         }
         /* a tenant's data must only ever reach its own division */
-        res = cx_db_query(ctx->db, "SELECT exact_division FROM tenants WHERE id = $1", 1, p, err);
-        if (!res) {
+        if (cx_tenant_get(ctx->db, tenant, &row, err) < 0 && err->code != CX_ERR_NOT_FOUND) {
                 rules_free(r);
                 return NULL;
         }
-        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
-            strtoll(PQgetvalue(res, 0, 0), NULL, 10) != r->division) {
+        cx_err_clear(err);
+        if (row.has_division && row.exact_division != r->division) {
                 cx_fail(err, CX_ERR_PARSE, false,
                         "the rules name division %lld but tenant \"%s\" "
-                        "books into division %s",
-                        r->division, tenant, PQgetvalue(res, 0, 0));
-                PQclear(res);
+                        "books into division %ld",
+                        r->division, tenant, row.exact_division);
+                cx_tenant_clear(&row);
                 rules_free(r);
                 return NULL;
         }
-        PQclear(res);
+        cx_tenant_clear(&row);
         out = rules_to_json(r);
         rules_free(r);
         if (!out)
@@ -205,8 +204,7 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                 json_decref(review);
                 return NULL;
         }
-        json_array_foreach(vat_codes, i, row)
-        {
+        json_array_foreach (vat_codes, i, row) {
                 char code[16], country[8], key[64];
                 const char *desc = str_of(row, "Description"), *scenario = NULL;
                 const struct vat_country *c = home_c;
@@ -260,8 +258,7 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                 }
                 snprintf(key, sizeof(key), "%s/%s/%s/%d", scenario, *country ? country : "",
                          vat_class_name(cls), bp);
-                json_array_foreach(codes, k, e)
-                {
+                json_array_foreach (codes, k, e) {
                         if (!strcmp(str_of(e, "_key"), key))
                                 dup = true;
                 }
@@ -280,7 +277,8 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                         json_object_set_new(entry, "country", json_string(country));
                 json_array_append_new(codes, entry);
         }
-        json_array_foreach(codes, i, row) json_object_del((json_t *)row, "_key");
+        json_array_foreach (codes, i, row)
+                json_object_del((json_t *)row, "_key");
         note(review,
              "proposed from %s VAT codes of Exact; check every scenario and class "
              "before importing%s",

@@ -7,6 +7,7 @@
 #include "common/crypto.h"
 #include "common/http_client.h"
 #include "common/journal.h"
+#include "common/tenant.h"
 #include "ccv/client.h"
 #include "ops/ops_mappings.h"
 #include "booking/dryrun.h"
@@ -83,8 +84,7 @@ static json_t *order_from_dead_letters(ops_ctx *ctx, const char *tenant, const c
 /* Fetch GET /orders/{id} and its rows from the shop, as the extractor would. */
 static json_t *order_from_shop(ops_ctx *ctx, const char *tenant, const char *id, cx_err *err)
 {
-        const char *params[1] = { tenant };
-        PGresult *r;
+        cx_tenant row;
         ccv_shop shop;
         cx_http_client *hc = NULL;
         json_t *order = NULL, *rows = NULL, *page = NULL;
@@ -101,20 +101,14 @@ static json_t *order_from_shop(ops_ctx *ctx, const char *tenant, const char *id,
                         id);
                 return NULL;
         }
-        r = cx_db_query(ctx->db,
-                        "SELECT shop_base_url, shop_public_key, shop_secret_sealed"
-                        " FROM tenants WHERE id = $1",
-                        1, params, err);
-        if (!r)
-                return NULL;
-        if (PQntuples(r) != 1) {
-                PQclear(r);
-                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", tenant);
+        if (cx_tenant_get(ctx->db, tenant, &row, err) < 0) {
+                if (err->code == CX_ERR_NOT_FOUND)
+                        cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", tenant);
                 return NULL;
         }
-        secret = cx_secret_open(ctx->key, tenant, PQgetvalue(r, 0, 2), err);
+        secret = cx_secret_open(ctx->key, tenant, row.shop_secret_sealed, err);
         if (!secret) {
-                PQclear(r);
+                cx_tenant_clear(&row);
                 cx_fail(err, CX_ERR_INVALID, false,
                         "order %s is not among the tenant's dead "
                         "letters, and the shop secret of %s cannot be opened to ask the shop "
@@ -124,11 +118,9 @@ static json_t *order_from_shop(ops_ctx *ctx, const char *tenant, const char *id,
                 return NULL;
         }
         snprintf(shop.tenant, sizeof(shop.tenant), "%s", tenant);
-        snprintf(shop.base, sizeof(shop.base), "%s", PQgetvalue(r, 0, 0));
-        if (strlen(shop.base) > 0 && shop.base[strlen(shop.base) - 1] == '/')
-                shop.base[strlen(shop.base) - 1] = '\0';
-        snprintf(shop.public_key, sizeof(shop.public_key), "%s", PQgetvalue(r, 0, 1));
-        PQclear(r);
+        snprintf(shop.base, sizeof(shop.base), "%s", row.shop_base_url);
+        snprintf(shop.public_key, sizeof(shop.public_key), "%s", row.shop_public_key);
+        cx_tenant_clear(&row);
         shop.secret = secret;
         shop.get_limit = 20;
         shop.write_limit = 1;

@@ -1,10 +1,12 @@
 #include "ops/ops_tenants.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/http_client.h"
+#include "common/tenant.h"
 #include "exact/token.h"
 
 /* One settable column: where its value comes from, its SQL cast and how it is checked. */
@@ -50,6 +52,30 @@ static const char *field_value(const ops_tenant_fields *f, const struct field_de
         return *(const char *const *)((const char *)f + d->offset);
 }
 
+/* Secrets and tokens travel to these URLs: https:// only, except http:// to this machine
+ * (localhost, 127.0.0.0/8, [::1]), which the tests and the demo use for the fakes. */
+static bool url_allowed(const char *v)
+{
+        const char *host = v + 7;
+        size_t n;
+
+        if (!strncmp(v, "https://", 8))
+                return strlen(v) > 8;
+        if (strncmp(v, "http://", 7) != 0)
+                return false;
+        n = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":/?#");
+        if (memchr(host, '@', n) || (host[n] && !strchr(":/?#", host[n])))
+                return false;
+        if ((n == 9 && !strncmp(host, "localhost", 9)) || (n == 5 && !strncmp(host, "[::1]", 5)))
+                return true;
+        if (n < 7 || strncmp(host, "127.", 4) != 0)
+                return false;
+        for (size_t i = 4; i < n; i++)
+                if (!strchr("0123456789.", host[i]))
+                        return false;
+        return true;
+}
+
 /* Check one value and put what goes to PostgreSQL into out. */
 static int check_field(const struct field_def *d, const char *v, char *out, size_t size,
                        cx_err *err)
@@ -65,10 +91,10 @@ static int check_field(const struct field_def *d, const char *v, char *out, size
                                        d->option);
                 break;
         case F_URL:
-                if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
-                    strpbrk(v, " \t\r\n") || strlen(v) < 10)
+                if (!url_allowed(v) || strpbrk(v, " \t\r\n") || strlen(v) < 10)
                         return cx_fail(err, CX_ERR_PARSE, false,
-                                       "%s: expected an http:// or https:// URL, got \"%s\"",
+                                       "%s: expected an https:// URL (http:// only to localhost, "
+                                       "127.0.0.0/8 or [::1]), got \"%s\"",
                                        d->option, v);
                 break;
         case F_DIVISION:
@@ -388,21 +414,16 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
         const char *p[2] = { id, NULL };
         char state[33], *url = NULL, *e_id = NULL, *e_red = NULL;
         json_t *out = NULL;
-        PGresult *r;
+        cx_tenant t;
 
         if (ops_check_tenant_id(id, err) < 0)
                 return NULL;
-        r = cx_db_query(ctx->db,
-                        "SELECT exact_base_url, exact_client_id, exact_redirect_uri"
-                        " FROM tenants WHERE id = $1",
-                        1, p, err);
-        if (!r)
+        if (cx_tenant_get(ctx->db, id, &t, err) < 0) {
+                if (err->code == CX_ERR_NOT_FOUND)
+                        cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
                 return NULL;
-        if (PQntuples(r) != 1) {
-                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
-                goto out;
         }
-        if (PQgetisnull(r, 0, 1) || PQgetisnull(r, 0, 2)) {
+        if (!t.exact_client_id || !t.exact_redirect_uri) {
                 cx_fail(err, CX_ERR_CONFIG, false,
                         "tenant \"%s\" has no Exact client id or "
                         "redirect URI (set them with tenants update --exact-client-id "
@@ -410,15 +431,16 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
                         id);
                 goto out;
         }
-        cx_random_id(state);
+        if (cx_random_id(state, err) < 0)
+                goto out;
         p[1] = state;
-        e_id = cx_http_escape(PQgetvalue(r, 0, 1));
-        e_red = cx_http_escape(PQgetvalue(r, 0, 2));
+        e_id = cx_http_escape(t.exact_client_id);
+        e_red = cx_http_escape(t.exact_redirect_uri);
         if (!e_id || !e_red ||
             asprintf(&url,
                      "%s/api/oauth2/auth?client_id=%s&redirect_uri=%s"
                      "&response_type=code&state=%s",
-                     PQgetvalue(r, 0, 0), e_id, e_red, state) < 0) {
+                     t.exact_base_url, e_id, e_red, state) < 0) {
                 url = NULL;
                 cx_fail(err, CX_ERR_IO, false, "out of memory");
                 goto out;
@@ -430,7 +452,7 @@ json_t *ops_consent_start(ops_ctx *ctx, const char *id, cx_err *err)
                 goto out;
         out = json_pack("{s:s, s:s, s:s}", "tenant", id, "url", url, "state", state);
 out:
-        PQclear(r);
+        cx_tenant_clear(&t);
         free(url);
         free(e_id);
         free(e_red);

@@ -72,8 +72,7 @@ void api_tenants_list(rq *q)
         } else {
                 mine = all;
         }
-        json_array_foreach(mine, i, st)
-        {
+        json_array_foreach (mine, i, st) {
                 const char *t = json_string_value(json_object_get(st, "tenant"));
 
                 derive_state(q->p, st);

@@ -93,13 +93,17 @@ static int produce_command(struct transformer *t, const char *tenant, json_t *cm
 static int dead_letter(struct transformer *t, const rd_kafka_message_t *m, const char *tenant,
                        const char *source_id, const char *trace_id, const char *reason, cx_err *err)
 {
-        char *payload = strndup(m->payload ? (const char *)m->payload : "", m->len);
-        cx_dead_letter dl = { tenant ? tenant : "",       "transform", rd_kafka_topic_name(m->rkt),
-                              source_id ? source_id : "", reason,      payload,
-                              trace_id ? trace_id : "" };
+        /* The bytes as received, whatever they are: the journal keeps them as base64. */
+        cx_dead_letter dl = { tenant ? tenant : "",
+                              "transform",
+                              rd_kafka_topic_name(m->rkt),
+                              source_id ? source_id : "",
+                              reason,
+                              m->payload && m->len ? (const char *)m->payload : "",
+                              trace_id ? trace_id : "",
+                              m->payload && m->len ? m->len : 0 };
         int rc = cx_dead_letter_publish(t->producer, false, t->d.db, &dl, err);
 
-        free(payload);
         if (rc == 0)
                 count("dead_letter");
         return rc;
@@ -124,9 +128,9 @@ static void source_id_of(const json_t *env, char *out, size_t size)
 }
 
 /* The calendar year of the order's tax point (this year when it has no date). */
-static int order_year(const json_t *order)
+static int order_year(const struct rules *r, const json_t *order)
 {
-        long d = booking_tax_point(order);
+        long d = booking_tax_point(r, order);
         time_t now = time(NULL);
         struct tm tm;
 
@@ -157,7 +161,7 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m,
         struct booking_ctx ctx = { 0 };
         struct booking b;
         char why[512], msg[768];
-        int year = order_year(order);
+        int year = order_year(r, order);
         long long stored = 0;
 
         if (r->oss_mode == OSS_MODE_AUTO &&
@@ -210,6 +214,12 @@ static int transform_message(struct transformer *t, const rd_kafka_message_t *m,
         event = str_member(env, "event");
         trace_id = str_member(env, "trace_id");
         payload = json_object_get(env, "payload");
+        if (!*key) {
+                /* The key routes the record to its tenant's partition: never guess it. */
+                rc = dead_letter(t, m, tenant, source_id, trace_id, "message has no tenant key",
+                                 err);
+                goto out;
+        }
         if (!*tenant || strcmp(tenant, key)) {
                 snprintf(why, sizeof(why),
                          "envelope tenant \"%s\" does not match message key "

@@ -78,6 +78,48 @@ static int mod_str(const char *s, int m)
         return r;
 }
 
+/* Integer value of n digits. */
+static long num_of(const char *s, size_t n)
+{
+        long v = 0;
+
+        for (size_t i = 0; i < n; i++)
+                v = v * 10 + dig(s[i]);
+        return v;
+}
+
+static bool real_date(int year, int month, int day)
+{
+        static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+        bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+
+        if (month < 1 || month > 12 || day < 1)
+                return false;
+        return day <= mdays[month - 1] + (month == 2 && leap);
+}
+
+/* Czech and Slovak birth number (rodné číslo), 9 or 10 digits: yymmdd with 50 added to the
+ * month for women and 20 more when a day's serials ran out (since 2004); 9-digit numbers were
+ * issued until 1953, 10-digit ones since 1954 and carry a mod 11 check digit. */
+static bool birth_number_valid(const char *n, size_t len)
+{
+        int year = 1900 + (int)num_of(n, 2);
+        int month = (int)num_of(n + 2, 2) % 50 % 20;
+        int day = (int)num_of(n + 4, 2);
+
+        if (len == 9) {
+                if (year >= 1980)
+                        year -= 100;
+                if (year > 1953)
+                        return false;
+        } else if (year < 1954) {
+                year += 100;
+        }
+        if (!real_date(year, month, day))
+                return false;
+        return len == 9 || num_of(n, 9) % 11 % 10 == dig(n[9]);
+}
+
 /* Each check returns VALID, FORMAT_INVALID or CHECKSUM_INVALID for the part after the prefix. */
 
 static enum vat_number_status check_at(const char *n, size_t len)
@@ -92,6 +134,8 @@ static enum vat_number_status check_at(const char *n, size_t len)
 static enum vat_number_status check_be(const char *n, size_t len)
 {
         if (len != 10 || !all_digits(n, 10) || (n[0] != '0' && n[0] != '1'))
+                return VAT_NUMBER_FORMAT_INVALID;
+        if (num_of(n, 10) == 0)
                 return VAT_NUMBER_FORMAT_INVALID;
         long head = 0;
 
@@ -120,12 +164,18 @@ static enum vat_number_status check_bg(const char *n, size_t len)
         static const int pnf[] = { 21, 19, 17, 13, 11, 9, 7, 3, 1 };
         static const int oth[] = { 4, 3, 2, 7, 6, 5, 4, 3, 2 };
         int last = dig(n[9]);
-        int month = dig(n[2]) * 10 + dig(n[3]);
-        int day = dig(n[4]) * 10 + dig(n[5]);
-        /* EGN months are offset by 20 (1800s) or 40 (2000s) */
-        bool egn_date = day >= 1 && day <= 31 &&
-                        ((month >= 1 && month <= 12) || (month >= 21 && month <= 32) ||
-                         (month >= 41 && month <= 52));
+        int year = 1900 + (int)num_of(n, 2);
+        int month = (int)num_of(n + 2, 2);
+
+        /* EGN months are offset by 20 (1800s) or 40 (2000s); the date must exist */
+        if (month > 40) {
+                year += 100;
+                month -= 40;
+        } else if (month > 20) {
+                year -= 100;
+                month -= 20;
+        }
+        bool egn_date = real_date(year, month, (int)num_of(n + 4, 2));
 
         if (egn_date && weighted_sum(n, egn, 9) % 11 % 10 == last)
                 return VAT_NUMBER_VALID;
@@ -160,6 +210,7 @@ static enum vat_number_status check_cz(const char *n, size_t len)
         if (len < 8 || len > 10 || !all_digits(n, len))
                 return VAT_NUMBER_FORMAT_INVALID;
         if (len == 8) {
+                /* legal entities */
                 static const int w[] = { 8, 7, 6, 5, 4, 3, 2 };
 
                 if (n[0] == '9')
@@ -170,18 +221,15 @@ static enum vat_number_status check_cz(const char *n, size_t len)
                         c = 1;
                 return c % 10 == dig(n[7]) ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
         }
-        if (len == 9)
-                return VAT_NUMBER_VALID; /* old birth numbers and special 6xx numbers: format only */
-        /* ten-digit birth number: divisible by 11 (or the 1954-1985 remainder-10 rule) */
-        if (mod_str(n, 11) == 0)
-                return VAT_NUMBER_VALID;
-        char head[10];
+        if (len == 9 && n[0] == '6') {
+                /* individuals without a birth number: the check skips the leading 6 */
+                static const int w[] = { 8, 7, 6, 5, 4, 3, 2 };
+                int r = weighted_sum(n + 1, w, 7) % 11;
+                int c = ((8 - (10 - r) % 11) % 10 + 10) % 10;
 
-        memcpy(head, n, 9);
-        head[9] = '\0';
-        if (mod_str(head, 11) == 10 && n[9] == '0')
-                return VAT_NUMBER_VALID;
-        return VAT_NUMBER_CHECKSUM_INVALID;
+                return c == dig(n[8]) ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
+        }
+        return birth_number_valid(n, len) ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
 }
 
 static enum vat_number_status check_de(const char *n, size_t len)
@@ -299,7 +347,16 @@ static enum vat_number_status check_fr(const char *n, size_t len)
 
                 return mod_str(buf, 97) == key ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
         }
-        return VAT_NUMBER_VALID; /* new-style alphanumeric keys: SIREN check only */
+        /* new-style key with a letter: both characters index an alphabet without I and O; the
+         * key's value and the SIREN must agree modulo 11 */
+        static const char alphabet[] = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+        long i0 = strchr(alphabet, n[0]) - alphabet;
+        long i1 = strchr(alphabet, n[1]) - alphabet;
+        long check = isdigit((unsigned char)n[0]) ? i0 * 24 + i1 - 10 : i0 * 34 + i1 - 100;
+
+        if ((num_of(n + 2, 9) + 1 + check / 11) % 11 != check % 11)
+                return VAT_NUMBER_CHECKSUM_INVALID;
+        return VAT_NUMBER_VALID;
 }
 
 static enum vat_number_status check_hr(const char *n, size_t len)
@@ -405,20 +462,25 @@ static enum vat_number_status check_lu(const char *n, size_t len)
 
 static enum vat_number_status check_lv(const char *n, size_t len)
 {
-        static const int w[] = { 9, 1, 4, 8, 3, 10, 2, 5, 7, 6, 1 };
+        static const int w_legal[] = { 9, 1, 4, 8, 3, 10, 2, 5, 7, 6, 1 };
+        static const int w_person[] = { 10, 5, 8, 4, 2, 1, 6, 3, 7, 9 };
 
         if (len != 11 || !all_digits(n, 11))
                 return VAT_NUMBER_FORMAT_INVALID;
         if (dig(n[0]) > 3)
-                return weighted_sum(n, w, 11) % 11 == 3 ? VAT_NUMBER_VALID
-                                                        : VAT_NUMBER_CHECKSUM_INVALID;
-        /* natural person: the first six digits are a birth date ddmmyy */
-        int day = dig(n[0]) * 10 + dig(n[1]);
-        int month = dig(n[2]) * 10 + dig(n[3]);
+                return weighted_sum(n, w_legal, 11) % 11 == 3 ? VAT_NUMBER_VALID
+                                                              : VAT_NUMBER_CHECKSUM_INVALID;
+        /* natural persons: ddmmyy and a century digit (0 = 1800s), except the codes from 32
+         * issued since July 2017, which carry no birth date */
+        if (!(n[0] == '3' && n[1] == '2')) {
+                int year = 1800 + 100 * dig(n[6]) + (int)num_of(n + 4, 2);
 
-        if (day < 1 || day > 31 || month < 1 || month > 12)
-                return VAT_NUMBER_CHECKSUM_INVALID;
-        return VAT_NUMBER_VALID;
+                if (!real_date(year, (int)num_of(n + 2, 2), (int)num_of(n, 2)))
+                        return VAT_NUMBER_CHECKSUM_INVALID;
+        }
+        return (1 + weighted_sum(n, w_person, 10)) % 11 % 10 == dig(n[10])
+                       ? VAT_NUMBER_VALID
+                       : VAT_NUMBER_CHECKSUM_INVALID;
 }
 
 static enum vat_number_status check_mt(const char *n, size_t len)
@@ -432,49 +494,24 @@ static enum vat_number_status check_mt(const char *n, size_t len)
 
 static enum vat_number_status check_nl(const char *n, size_t len)
 {
-        if (len != 12 || n[9] != 'B' || !all_digits(n + 10, 2))
+        /* digits only: the letters, + and * that the Belastingdienst reserved for the future
+         * are not issued, and python-stdnum refuses them too */
+        if (len != 12 || !all_digits(n, 9) || n[9] != 'B' || !all_digits(n + 10, 2))
                 return VAT_NUMBER_FORMAT_INVALID;
-        for (int i = 0; i < 9; i++) {
-                char c = n[i];
+        if (num_of(n, 9) == 0 || num_of(n + 10, 2) == 0)
+                return VAT_NUMBER_FORMAT_INVALID;
+        /* btw-id (since 2020): MOD 97-10 over "NL" + number, letters as two digits (N=23,
+         * L=21, B=11) */
+        char buf[24];
 
-                if (!isdigit((unsigned char)c) && !isupper((unsigned char)c) && c != '+' &&
-                    c != '*')
-                        return VAT_NUMBER_FORMAT_INVALID;
-        }
-        /* btw-id (since 2020): MOD 97-10 over "NL" + number with letters as two digits */
-        char buf[64];
-        size_t k = 0;
-        const char *full_prefix = "NL";
-        char all[16];
-
-        snprintf(all, sizeof(all), "%s%.12s", full_prefix, n);
-        for (const char *p = all; *p && k + 3 < sizeof(buf); p++) {
-                int v;
-
-                if (isdigit((unsigned char)*p)) {
-                        buf[k++] = *p;
-                        continue;
-                }
-                if (*p == '+')
-                        v = 36;
-                else if (*p == '*')
-                        v = 37;
-                else
-                        v = *p - 'A' + 10;
-                buf[k++] = (char)('0' + v / 10);
-                buf[k++] = (char)('0' + v % 10);
-        }
-        buf[k] = '\0';
+        snprintf(buf, sizeof(buf), "2321%.9s11%.2s", n, n + 10);
         if (mod_str(buf, 97) == 1)
                 return VAT_NUMBER_VALID;
-        /* RSIN-based numbers: 11-proof on the nine digits, sequence number > 0 */
-        if (all_digits(n, 9) && !(n[10] == '0' && n[11] == '0')) {
-                static const int w[] = { 9, 8, 7, 6, 5, 4, 3, 2 };
-                int sum = weighted_sum(n, w, 8) - dig(n[8]);
+        /* RSIN- and BSN-based numbers: 11-proof on the nine digits */
+        static const int w[] = { 9, 8, 7, 6, 5, 4, 3, 2 };
 
-                if (sum % 11 == 0 && strncmp(n, "000000000", 9))
-                        return VAT_NUMBER_VALID;
-        }
+        if ((weighted_sum(n, w, 8) - dig(n[8])) % 11 == 0)
+                return VAT_NUMBER_VALID;
         return VAT_NUMBER_CHECKSUM_INVALID;
 }
 
@@ -498,10 +535,46 @@ static enum vat_number_status check_pt(const char *n, size_t len)
         return c == dig(n[8]) ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
 }
 
+/* Romanian personal number (CNP), also accepted as a VAT number: sex/century digit, yymmdd,
+ * county code, serial, check digit. */
+static enum vat_number_status check_ro_cnp(const char *n)
+{
+        static const int w[] = { 2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9 };
+        int century;
+
+        if (n[0] == '0')
+                return VAT_NUMBER_FORMAT_INVALID;
+        switch (n[0]) {
+        case '3':
+        case '4': century = 1800; break;
+        case '5':
+        case '6': century = 2000; break;
+        default:
+                century = 1900; /* 1, 2 and the residents' 7, 8, 9 */
+                break;
+        }
+        if (!real_date(century + (int)num_of(n + 1, 2), (int)num_of(n + 3, 2),
+                       (int)num_of(n + 5, 2)))
+                return VAT_NUMBER_CHECKSUM_INVALID;
+        /* counties 01-46, Bucharest's former sectors 47-48, 51-52, and 70, 80-83 */
+        int county = (int)num_of(n + 7, 2);
+
+        if (!((county >= 1 && county <= 48) || county == 51 || county == 52 || county == 70 ||
+              (county >= 80 && county <= 83)))
+                return VAT_NUMBER_CHECKSUM_INVALID;
+        int c = weighted_sum(n, w, 12) % 11;
+
+        if (c == 10)
+                c = 1;
+        return c == dig(n[12]) ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
+}
+
 static enum vat_number_status check_ro(const char *n, size_t len)
 {
         static const int w[] = { 7, 5, 3, 2, 1, 7, 5, 3, 2 };
 
+        if (len == 13 && all_digits(n, 13))
+                return check_ro_cnp(n);
         if (len < 2 || len > 10 || !all_digits(n, len) || n[0] == '0')
                 return VAT_NUMBER_FORMAT_INVALID;
         char padded[10];
@@ -536,9 +609,12 @@ static enum vat_number_status check_si(const char *n, size_t len)
 
 static enum vat_number_status check_sk(const char *n, size_t len)
 {
-        if (len != 10 || !all_digits(n, 10) || n[0] == '0')
+        if (len != 10 || !all_digits(n, 10))
                 return VAT_NUMBER_FORMAT_INVALID;
-        if (!strchr("234789", n[2]))
+        /* individuals register with their birth number (shared with the Czech one) */
+        if (birth_number_valid(n, 10))
+                return VAT_NUMBER_VALID;
+        if (n[0] == '0' || !strchr("234789", n[2]))
                 return VAT_NUMBER_FORMAT_INVALID;
         return mod_str(n, 11) == 0 ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
 }
@@ -546,21 +622,35 @@ static enum vat_number_status check_sk(const char *n, size_t len)
 static enum vat_number_status check_xi(const char *n, size_t len)
 {
         static const int w[] = { 8, 7, 6, 5, 4, 3, 2, 10, 1 };
+        bool gd = !strncmp(n, "GD", 2), ha = !strncmp(n, "HA", 2);
 
-        if (len == 5 && (!strncmp(n, "GD", 2) || !strncmp(n, "HA", 2)) && all_digits(n + 2, 3)) {
-                int v = dig(n[2]) * 100 + dig(n[3]) * 10 + dig(n[4]);
+        /* government departments below 500, health authorities from 500; the EU form
+         * GD8888/HA8888 adds the three digits mod 97 */
+        if (len == 5 && (gd || ha)) {
+                if (!all_digits(n + 2, 3))
+                        return VAT_NUMBER_FORMAT_INVALID;
+                long v = num_of(n + 2, 3);
 
-                /* government departments below 500, health authorities from 500 */
-                if ((n[0] == 'G' && v < 500) || (n[0] == 'H' && v >= 500))
-                        return VAT_NUMBER_VALID;
-                return VAT_NUMBER_CHECKSUM_INVALID;
+                return (gd && v < 500) || (ha && v >= 500) ? VAT_NUMBER_VALID
+                                                           : VAT_NUMBER_CHECKSUM_INVALID;
+        }
+        if (len == 11 && (gd || ha) && !strncmp(n + 2, "8888", 4)) {
+                if (!all_digits(n + 6, 5))
+                        return VAT_NUMBER_FORMAT_INVALID;
+                long v = num_of(n + 6, 3);
+
+                if (!((gd && v < 500) || (ha && v >= 500)))
+                        return VAT_NUMBER_CHECKSUM_INVALID;
+                return v % 97 == num_of(n + 9, 2) ? VAT_NUMBER_VALID : VAT_NUMBER_CHECKSUM_INVALID;
         }
         if ((len != 9 && len != 12) || !all_digits(n, len))
                 return VAT_NUMBER_FORMAT_INVALID;
         int sum = weighted_sum(n, w, 9) % 97;
 
-        return (sum == 0 || sum == 42 || sum == 55) ? VAT_NUMBER_VALID
-                                                    : VAT_NUMBER_CHECKSUM_INVALID;
+        /* 42 and 55 are the remainders of the later series, which start at 100 */
+        if (sum == 0 || (num_of(n, 3) >= 100 && (sum == 42 || sum == 55)))
+                return VAT_NUMBER_VALID;
+        return VAT_NUMBER_CHECKSUM_INVALID;
 }
 
 static const struct {
@@ -630,6 +720,21 @@ enum vat_number_status vat_number_check(const char *input, char *out, size_t out
                         buf[2] = '0';
                         k++;
                 }
+        }
+        if (k >= 6 && k <= 13 && !strncmp(buf, "NL", 2) && buf[k - 3] == 'B' &&
+            all_digits(buf + 2, k - 5) && all_digits(buf + k - 2, 2)) {
+                /* leading zeros left out: NL4495445B01 is NL004495445B01 */
+                size_t pad = 14 - k;
+
+                memmove(buf + 2 + pad, buf + 2, k - 1);
+                memset(buf + 2, '0', pad);
+                k = 14;
+        }
+        if (k == 10 && !strncmp(buf, "EL", 2) && all_digits(buf + 2, 8)) {
+                /* old 8-digit numbers gain their leading 0 */
+                memmove(buf + 3, buf + 2, 9);
+                buf[2] = '0';
+                k++;
         }
         snprintf(out, outlen, "%s", buf);
         if (k < 2 || !isupper((unsigned char)buf[0]) || !isupper((unsigned char)buf[1]))

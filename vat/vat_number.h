@@ -12,9 +12,10 @@ enum vat_number_status {
         VAT_NUMBER_CHECKSUM_INVALID,
 };
 
-/* Normalises input (upper case, separators removed, GR -> EL, BE (0) and 9-digit forms) into
- * out as prefix + number and returns its status. out is always NUL-terminated (empty when
- * input is empty); an input longer than 40 characters is FORMAT_INVALID. */
+/* Normalises input (upper case, separators removed, GR -> EL, the leading zeros of BE (0) and
+ * 9-digit forms, EL 8-digit and short NL forms put back) into out as prefix + number and
+ * returns its status. out is always NUL-terminated (empty when input is empty); an input
+ * longer than 40 characters is FORMAT_INVALID. */
 enum vat_number_status vat_number_check(const char *input, char *out, size_t outlen);
 
 /* "empty", "valid", "unknown_prefix", "format_invalid", "checksum_invalid". */

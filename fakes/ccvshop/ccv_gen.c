@@ -1114,8 +1114,7 @@ json_t *ccv_shop_product(struct ccv_shop *s, int64_t id)
         size_t i;
         json_t *p;
 
-        json_array_foreach(s->products, i, p)
-        {
+        json_array_foreach (s->products, i, p) {
                 if (json_integer_value(json_object_get(p, "id")) == id)
                         return p;
         }

@@ -491,8 +491,7 @@ static void array_list(struct ccv_shop *s, json_t *arr, const char *res, const s
                 reply_error(rp, 500, "500.00", "out of memory");
                 return;
         }
-        json_array_foreach(arr, i, it)
-        {
+        json_array_foreach (arr, i, it) {
                 if (appr && strcmp(appr, json_string_value(json_object_get(it, "approval_status"))))
                         continue;
                 if (pnum && strcmp(pnum, json_string_value(json_object_get(it, "productnumber"))))
@@ -541,8 +540,7 @@ static json_t *find_by_id(json_t *arr, int64_t id)
         size_t i;
         json_t *it;
 
-        json_array_foreach(arr, i, it)
-        {
+        json_array_foreach (arr, i, it) {
                 if (json_integer_value(json_object_get(it, "id")) == id)
                         return it;
         }
@@ -609,8 +607,7 @@ static void hooks_create(struct ccv_shop *s, json_t *body, struct reply *rp)
         bool known = false;
         static const char hex[] = "0123456789abcdef";
 
-        json_object_foreach(body, key, extra)
-        {
+        json_object_foreach (body, key, extra) {
                 if (strcmp(key, "event") && strcmp(key, "address") && strcmp(key, "is_active")) {
                         reply_error(rp, 400, "400.11", "unknown member in webhook body");
                         return;
@@ -680,8 +677,7 @@ static void hooks_patch(struct ccv_shop *s, struct ccv_webhook *w, json_t *body,
         char *na = NULL;
 
         (void)s;
-        json_object_foreach(body, key, v)
-        {
+        json_object_foreach (body, key, v) {
                 if (strcmp(key, "address") && strcmp(key, "is_active")) {
                         reply_error(rp, 400, "400.11", "only address and is_active can change");
                         return;
@@ -1246,8 +1242,7 @@ static void admin_patch_product(struct ccv_fake *f, struct ccv_shop *s, json_t *
         size_t i;
         bool ok;
 
-        json_object_foreach(body, key, v)
-        {
+        json_object_foreach (body, key, v) {
                 ok = false;
                 for (i = 0; fields[i]; i++)
                         if (strcmp(fields[i], key) == 0)
@@ -1263,8 +1258,7 @@ static void admin_patch_product(struct ccv_fake *f, struct ccv_shop *s, json_t *
                         return;
                 }
         }
-        json_object_foreach(body, key, v)
-        {
+        json_object_foreach (body, key, v) {
                 /* Money keeps the CCV form: integral amounts as integers. */
                 if (json_is_number(v) && strcmp(key, "stock") != 0)
                         json_object_set_new(

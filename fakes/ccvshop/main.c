@@ -216,8 +216,7 @@ static int load_fixtures(const char *path, struct cli *c, struct ccv_shop **ret,
         shops = calloc((size_t)n, sizeof(*shops));
         if (!shops)
                 goto out;
-        json_array_foreach(arr, i, js)
-        {
+        json_array_foreach (arr, i, js) {
                 struct ccv_shop *s = &shops[i];
                 struct ccv_gen_opts g = c->gen;
                 json_t *orders = json_object_get(js, "orders"), *o;
@@ -262,8 +261,7 @@ static int load_fixtures(const char *path, struct cli *c, struct ccv_shop **ret,
                 if (!s->orders)
                         goto out;
                 s->cap_orders = json_array_size(orders) + 1;
-                json_array_foreach(orders, k, o)
-                {
+                json_array_foreach (orders, k, o) {
                         struct ccv_order *d = &s->orders[s->n_orders];
                         json_t *id = json_object_get(o, "id");
 

@@ -341,6 +341,129 @@ class Amounts(FakeCase):
         self.assertEqual(ents["count"], 2)
         self.assertEqual(len(ents["entities"][0]["SalesOrderLines"]), 4)
         self.assertEqual(ents["entities"][1]["OrderNumber"], 2)
+        # amount_skew fault: the next document's first line books 3 cents more VAT, then off
+        st, cfg = f.admin("POST", "faults", {"division": DIV, "amount_skew_cents": 3,
+                                             "amount_skew_documents": 1})
+        self.assertEqual((st, cfg["amount_skew_documents"]), (200, 1))
+        inv["YourRef"] = "WEB-3"
+        del inv["SalesInvoiceLines"][1]["VATAmountFC"]
+        st, _, res = f.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, inv)
+        self.assertEqual(st, 201, res)
+        self.assertEqual(res["d"]["SalesInvoiceLines"]["results"][0]["VATAmountFC"], 1575.03)
+        self.assertEqual(res["d"]["VATAmountFC"], 1581.32)
+        self.assertEqual(res["d"]["AmountFC"], 9111.27)
+        self.assertEqual(f.admin("GET", "faults?division=%d" % DIV)[1]["amount_skew_documents"],
+                         0)
+        inv["YourRef"] = "WEB-4"
+        st, _, res = f.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, inv)
+        self.assertEqual(res["d"]["AmountFC"], 9111.24)
+        self.assertEqual(f.admin("POST", "faults", {"division": DIV,
+                                                    "amount_skew_documents": -1})[0], 400)
+
+
+class Invoicing(FakeCase):
+    """PrintedSalesInvoices and InvoiceSalesOrders (docs/research/exact-payments.md §1.6-1.7)."""
+
+    def invoice(self, tok, acct, item, ref, **extra):
+        body = {"Journal": "70", "OrderedBy": acct, "InvoiceTo": acct, "YourRef": ref,
+                "PaymentCondition": "14", "OrderDate": "2026-04-01T00:00:00",
+                "SalesInvoiceLines": [{"Item": item, "Quantity": 2, "UnitPrice": 10,
+                                       "VATCode": "2"}]}
+        body.update(extra)
+        st, _, res = self.fake.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, body)
+        self.assertEqual(st, 201, res)
+        return res["d"]
+
+    def test_print_makes_final_and_dates(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "7", "Acme")["ID"]
+        item = self.item(tok, "A")["ID"]
+        inv = self.invoice(tok, acct, item, "WEB-7")
+        self.assertEqual(inv["Status"], 20)
+        path = "%d/salesinvoice/PrintedSalesInvoices" % DIV
+        st, _, res = f.api(tok, "POST", path, {"InvoiceID": inv["InvoiceID"],
+                                               "InvoiceDate": "2026-04-01T00:00:00",
+                                               "SendEmailToCustomer": True})
+        self.assertEqual(st, 201, res)
+        self.assertEqual(res["d"]["EmailCreationSuccess"], "Email created")
+        self.assertTrue(res["d"]["Document"])
+        st, _, got = f.api(tok, "GET", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
+            DIV, inv["InvoiceID"]))
+        d = got["d"]
+        self.assertEqual(d["Status"], 50)
+        self.assertEqual(d["InvoiceDate"], "/Date(1775001600000)/")  # 2026-04-01
+        self.assertEqual(d["DueDate"], "/Date(1776211200000)/")  # + 14 days
+        # a second print, a change and a deletion are refused
+        st, _, res = f.api(tok, "POST", path, {"InvoiceID": inv["InvoiceID"]})
+        self.assertNotEqual(st, 201)
+        self.assertIn("already processed", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "PUT", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
+            DIV, inv["InvoiceID"]), {"Description": "x"})
+        self.assertNotEqual(st, 204)
+        st, _, res = f.api(tok, "DELETE", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
+            DIV, inv["InvoiceID"]))
+        self.assertNotEqual(st, 204)
+        # strict: InvoiceID mandatory and must exist; POST only
+        st, _, res = f.api(tok, "POST", path, {"SendEmailToCustomer": False})
+        self.assertNotEqual(st, 201)
+        self.assertIn("Mandatory: Invoice", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "POST", path, {"InvoiceID": acct})
+        self.assertIn("Invalid reference: Invoice", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "GET", path)
+        self.assertNotEqual(st, 200)
+
+    def test_invoice_sales_orders(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "8", "Bcme")["ID"]
+        item = self.item(tok, "B")["ID"]
+        body = {"OrderedBy": acct, "YourRef": "WEB-8", "OrderDate": "2026-04-01T00:00:00",
+                "SalesOrderLines": [{"Item": item, "Quantity": 3, "UnitPrice": 5,
+                                     "VATCode": "2"}]}
+        st, _, res = f.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, body)
+        self.assertEqual(st, 201, res)
+        so = res["d"]
+        path = "%d/salesinvoice/InvoiceSalesOrders" % DIV
+        req = {"CreateMode": 1, "InvoiceMode": 1, "JournalCode": "70",
+               "SalesOrderIDs": [{"ID": so["OrderID"]}]}
+        st, _, res = f.api(tok, "POST", path, req)
+        self.assertEqual(st, 201, res)
+        self.assertEqual(res["d"]["NumberOfCreatedInvoices"], 1)
+        self.assertEqual(res["d"]["NumberOfFailedInvoices"], 0)
+        st, _, got = f.api(tok, "GET", "%d/salesinvoice/SalesInvoiceLines?$filter=%s" % (
+            DIV, q("SalesOrder eq guid'%s'" % so["OrderID"])))
+        lines = got["d"]["results"]
+        self.assertEqual(len(lines), 1)
+        self.assertEqual(lines[0]["Quantity"], 3)
+        self.assertEqual(lines[0]["SalesOrderNumber"], so["OrderNumber"])
+        st, _, got = f.api(tok, "GET", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
+            DIV, lines[0]["InvoiceID"]))
+        self.assertEqual(got["d"]["Status"], 20)
+        self.assertEqual(got["d"]["YourRef"], "WEB-8")
+        self.assertEqual(got["d"]["AmountFC"], 18.15)
+        st, _, got = f.api(tok, "GET", "%d/salesorder/SalesOrders(guid'%s')" % (
+            DIV, so["OrderID"]))
+        self.assertEqual(got["d"]["InvoiceStatus"], 21)
+        # a second time fails for that order, in Errors, not as an HTTP error
+        st, _, res = f.api(tok, "POST", path, req)
+        self.assertEqual(st, 201, res)
+        self.assertEqual(res["d"]["NumberOfCreatedInvoices"], 0)
+        self.assertEqual(res["d"]["NumberOfFailedInvoices"], 1)
+        self.assertIn("already invoiced", res["d"]["Errors"])
+        # by quantity delivered: nothing delivered, nothing invoiced
+        st, _, res = f.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, dict(body, YourRef="W9"))
+        st, _, res = f.api(tok, "POST", path, dict(req, InvoiceMode=0, SalesOrderIDs=[
+            {"ID": res["d"]["OrderID"]}]))
+        self.assertEqual(res["d"]["NumberOfFailedInvoices"], 1)
+        self.assertIn("Nothing delivered", res["d"]["Errors"])
+        # strict: the mandatory members and a sales journal
+        st, _, res = f.api(tok, "POST", path, {"CreateMode": 1, "InvoiceMode": 1,
+                                               "SalesOrderIDs": [{"ID": so["OrderID"]}]})
+        self.assertNotEqual(st, 201)
+        self.assertIn("Mandatory", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "POST", path, dict(req, JournalCode="NOPE"))
+        self.assertIn("Invalid reference: Journal", res["error"]["message"]["value"])
 
 
 class RateLimits(FakeCase):
@@ -494,6 +617,124 @@ class Inspection(FakeCase):
         s.close()
         self.assertEqual(f.admin("GET", "health")[1], {"ok": True})
 
+
+
+class AddressesAndPrices(FakeCase):
+    """crm/Addresses, DeliveryAddress/DeliverToAddress references, logistics/SalesItemPrices and
+    the read-only StandardSalesPrice (docs/research/exact-items-prices-currency-dates.md)."""
+
+    def msg(self, data):
+        return data["error"]["message"]["value"]
+
+    def order(self, tok, acct, item, **extra):
+        body = {"OrderedBy": acct, "SalesOrderLines": [
+            {"Item": item, "Quantity": 1, "UnitPrice": 10.0, "VATCode": "2"}]}
+        body.update(extra)
+        return self.fake.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, body)
+
+    def test_addresses(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        a = self.account(tok, "1", "Een")["ID"]
+        b = self.account(tok, "2", "Twee")["ID"]
+        it = self.item(tok, "A1")["ID"]
+        ep = "%d/crm/Addresses" % DIV
+        addr = {"Account": a, "Type": 4, "AddressLine1": "Keizersgracht 1",
+                "Postcode": "1015 AA", "City": "Amsterdam", "Country": "NL"}
+        for bad, want in [({"Type": 4, "AddressLine1": "x", "Country": "NL"},
+                           "Mandatory: Account"),
+                          ({"Account": a, "AddressLine1": "x", "Country": "NL"},
+                           "Mandatory: Type"),
+                          ({"Account": a, "Type": 7, "AddressLine1": "x", "Country": "NL"},
+                           "Invalid value: Type"),
+                          ({"Account": a, "Type": 4, "Country": "NL"},
+                           "Mandatory: Address line 1"),
+                          ({"Account": a, "Type": 4, "AddressLine1": "x"}, "Mandatory: Country"),
+                          ({"Account": a, "Type": 4, "AddressLine1": "x", "Country": "nl"},
+                           "Invalid reference: Country"),
+                          ({"Account": "00000000-0000-0000-0000-000000000001", "Type": 4,
+                            "AddressLine1": "x", "Country": "NL"}, "Invalid reference: Account")]:
+            st, _, data = f.api(tok, "POST", ep, bad)
+            self.assertEqual(st, 400, bad)
+            self.assertIn(want, self.msg(data), bad)
+        st, _, d1 = f.api(tok, "POST", ep, addr)
+        self.assertEqual(st, 201, d1)
+        d1 = d1["d"]
+        self.assertEqual((d1["Country"], d1["AccountName"], d1["Main"]), ("NL ", "Een", False))
+        # the same address again: Exact answers with the one it has
+        st, _, d2 = f.api(tok, "POST", ep, addr)
+        self.assertEqual((st, d2["d"]["ID"]), (201, d1["ID"]))
+        st, _, d3 = f.api(tok, "POST", ep, dict(addr, City="Haarlem", Main=True))
+        self.assertNotEqual(d3["d"]["ID"], d1["ID"])
+        st, _, rows = f.api(tok, "GET", ep + "?$filter=" + q("Account eq guid'%s' and Type eq 4" % a))
+        self.assertEqual(len(rows["d"]["results"]), 2)
+        # a document refers to a type-4 address of the account it delivers to
+        st, _, data = self.order(tok, a, it, DeliveryAddress=d1["ID"])
+        self.assertEqual(st, 201, data)
+        self.assertEqual(data["d"]["DeliveryAddress"], d1["ID"])
+        for guid in ("00000000-0000-0000-0000-000000000002", d1["ID"]):
+            st, _, data = self.order(tok, b, it, DeliveryAddress=guid)
+            self.assertEqual(st, 400)
+            self.assertIn("Invalid reference: Delivery address", self.msg(data))
+        st, _, data = f.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, {
+            "Journal": "70", "OrderedBy": b, "InvoiceTo": b, "DeliverToAddress": d1["ID"],
+            "SalesInvoiceLines": [{"Item": it, "Quantity": 1, "UnitPrice": 1.0}]})
+        self.assertEqual(st, 400)
+        self.assertIn("Invalid reference: Deliver to address", self.msg(data))
+        st, _, data = f.api(tok, "DELETE", ep + "(guid'%s')" % d1["ID"])
+        self.assertEqual(st, 400)
+        self.assertIn("Used in: Sales orders", self.msg(data))
+
+    def test_item_prices(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        ep = "%d/logistics/SalesItemPrices" % DIV
+        # StandardSalesPrice is GET only: a posted value is ignored
+        it = self.item(tok, "P1", StandardSalesPrice=99.0)
+        self.assertEqual(it["StandardSalesPrice"], 0)
+        rows = f.api(tok, "GET", ep + "?$filter=" + q("Item eq guid'%s'" % it["ID"]))[2]
+        rows = rows["d"]["results"]
+        self.assertEqual(len(rows), 1)  # the usual row of 0 made with the item
+        row = rows[0]
+        self.assertEqual((row["Price"], row["Account"], row["Currency"], row["Unit"]),
+                         (0, None, "EUR", "pc"))
+        st, _, _ = f.api(tok, "PUT", ep + "(guid'%s')" % row["ID"], {"Price": 12.5})
+        self.assertEqual(st, 204)
+        got = f.api(tok, "GET", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]))[2]["d"]
+        self.assertEqual(got["StandardSalesPrice"], 12.5)
+        st, _, _ = f.api(tok, "PUT", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]),
+                         {"StandardSalesPrice": 1.0})
+        self.assertEqual(st, 204)
+        got = f.api(tok, "GET", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]))[2]["d"]
+        self.assertEqual(got["StandardSalesPrice"], 12.5)
+        # a price agreement (with Account) and a future row leave the usual price alone
+        acct = self.account(tok, "5", "Vijf")["ID"]
+        st, _, _ = f.api(tok, "POST", ep, {"Item": it["ID"], "Price": 3.0, "Account": acct})
+        self.assertEqual(st, 201)
+        st, _, _ = f.api(tok, "POST", ep, {"Item": it["ID"], "Price": 4.0,
+                                           "StartDate": "2999-01-01"})
+        self.assertEqual(st, 201)
+        got = f.api(tok, "GET", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]))[2]["d"]
+        self.assertEqual(got["StandardSalesPrice"], 12.5)
+        # a newer usual row takes over
+        st, _, _ = f.api(tok, "POST", ep, {"Item": it["ID"], "Price": 14.0,
+                                           "StartDate": "2020-01-01"})
+        got = f.api(tok, "GET", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]))[2]["d"]
+        self.assertEqual(got["StandardSalesPrice"], 14.0)
+        for bad, want in [({"Price": 1.0}, "Mandatory: Item"),
+                          ({"Item": it["ID"]}, "Mandatory: Price"),
+                          ({"Item": "00000000-0000-0000-0000-000000000003", "Price": 1.0},
+                           "Invalid reference: Item"),
+                          ({"Item": it["ID"], "Price": 1.0, "Currency": "USD"},
+                           "Invalid reference: Currency")]:
+            st, _, data = f.api(tok, "POST", ep, bad)
+            self.assertEqual(st, 400, bad)
+            self.assertIn(want, self.msg(data), bad)
+        # deleting the item takes its prices along
+        st, _, _ = f.api(tok, "DELETE", "%d/logistics/Items(guid'%s')" % (DIV, it["ID"]))
+        self.assertEqual(st, 204)
+        rows = f.api(tok, "GET", ep + "?$filter=" + q("Item eq guid'%s'" % it["ID"]))[2]
+        self.assertEqual(rows["d"]["results"], [])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -54,6 +54,10 @@ enum xf_ent {
         XF_E_PAYMENTCONDITIONS,
         XF_E_GLACCOUNTS,
         XF_E_JOURNALS,
+        XF_E_ADDRESSES,
+        XF_E_SALESITEMPRICES,
+        XF_E_PRINTEDSALESINVOICES, /* POST only: processing an invoice */
+        XF_E_INVOICESALESORDERS,   /* POST only: invoicing sales orders */
         XF_E_COUNT,
         /* virtual sets, built per request */
         XF_E_DIVISIONS = XF_E_COUNT,
@@ -93,6 +97,8 @@ struct xf_div {
         double token_fail_after_write;
         long latency_ms;
         bool drop_connection;
+        long amount_skew_cents; /* added to the VAT of the next documents' first line */
+        long amount_skew_docs;  /* how many documents still get it */
         int fault_status;
         json_t *stats;
 };

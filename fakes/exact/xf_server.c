@@ -201,8 +201,7 @@ static const char *arg(const struct req *q, const char *name)
         json_t *p;
         const char *found = NULL;
 
-        json_array_foreach(q->args, i, p)
-        {
+        json_array_foreach (q->args, i, p) {
                 if (strcmp(json_string_value(json_array_get(p, 0)), name) == 0)
                         found = json_string_value(json_array_get(p, 1));
         }
@@ -214,8 +213,7 @@ static bool has_arg(const struct req *q, const char *name)
         size_t i;
         json_t *p;
 
-        json_array_foreach(q->args, i, p)
-        {
+        json_array_foreach (q->args, i, p) {
                 if (strcmp(json_string_value(json_array_get(p, 0)), name) == 0)
                         return true;
         }
@@ -895,8 +893,7 @@ static char *next_prefix(const struct req *q, const char *base)
         json_t *p;
         char *out;
 
-        json_array_foreach(q->args, i, p)
-        {
+        json_array_foreach (q->args, i, p) {
                 const char *v = json_string_value(json_array_get(p, 1));
 
                 cap += strlen(json_string_value(json_array_get(p, 0))) * 3 +
@@ -906,8 +903,7 @@ static char *next_prefix(const struct req *q, const char *base)
         if (out == NULL)
                 return NULL;
         snprintf(out, cap, "%s%s?", base, q->url);
-        json_array_foreach(q->args, i, p)
-        {
+        json_array_foreach (q->args, i, p) {
                 const char *k = json_string_value(json_array_get(p, 0));
                 const char *v = json_string_value(json_array_get(p, 1));
                 char *ek, *ev;
@@ -994,8 +990,7 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
         json_t *p;
         int st;
 
-        json_array_foreach(q->args, i, p)
-        {
+        json_array_foreach (q->args, i, p) {
                 const char *k = json_string_value(json_array_get(p, 0));
 
                 if (k[0] == '$' && !known_option(k)) {
@@ -1043,8 +1038,7 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
                         size_t j;
                         json_t *x;
 
-                        json_array_foreach(set, j, x)
-                        {
+                        json_array_foreach (set, j, x) {
                                 const char *kv = json_string_value(
                                         json_object_get(x, xf_entities[ent].key));
 
@@ -1221,8 +1215,7 @@ static void api_write(struct req *q, struct reply *r, struct xf_div *d, int ent,
                                 json_t *v;
                                 void *tmp;
 
-                                json_object_foreach_safe(out, tmp, k, v)
-                                {
+                                json_object_foreach_safe (out, tmp, k, v) {
                                         if (strcmp(k, "__metadata") == 0)
                                                 continue;
                                         if (json_object_get(body, k) == NULL)
@@ -1529,7 +1522,7 @@ static void admin_entities(struct req *q, struct reply *r, struct xf_div *d)
                 if (type != NULL && strcmp(type, xf_entities[i].name) != 0)
                         continue;
                 arr = json_array();
-                json_array_foreach(d->sets[i], j, e)
+                json_array_foreach (d->sets[i], j, e)
                         json_array_append_new(arr, raw_with_lines(d, i, e));
                 if (type != NULL) {
                         json_object_set_new(out, "type", json_string(type));
@@ -1549,12 +1542,14 @@ static void admin_entities(struct req *q, struct reply *r, struct xf_div *d)
 
 static json_t *faults_json(struct xf_div *d)
 {
-        return json_pack("{s:i,s:f,s:f,s:f,s:f,s:i,s:b,s:i}", "division", (json_int_t)d->number,
-                         "fail_before_write", d->fail_before_write, "fail_after_write",
-                         d->fail_after_write, "fail_read", d->fail_read, "token_fail_after_write",
-                         d->token_fail_after_write, "latency_ms", (json_int_t)d->latency_ms,
-                         "drop_connection", d->drop_connection, "status",
-                         (json_int_t)d->fault_status);
+        return json_pack("{s:i,s:f,s:f,s:f,s:f,s:i,s:b,s:i,s:i,s:i}", "division",
+                         (json_int_t)d->number, "fail_before_write", d->fail_before_write,
+                         "fail_after_write", d->fail_after_write, "fail_read", d->fail_read,
+                         "token_fail_after_write", d->token_fail_after_write, "latency_ms",
+                         (json_int_t)d->latency_ms, "drop_connection", d->drop_connection, "status",
+                         (json_int_t)d->fault_status, "amount_skew_cents",
+                         (json_int_t)d->amount_skew_cents, "amount_skew_documents",
+                         (json_int_t)d->amount_skew_docs);
 }
 
 static int admin_faults(struct req *q, struct reply *r)
@@ -1573,8 +1568,7 @@ static int admin_faults(struct req *q, struct reply *r)
                 return 400;
         }
         d = div_ensure(q->s, (long)json_integer_value(div));
-        json_object_foreach(j, k, v)
-        {
+        json_object_foreach (j, k, v) {
                 double *p = NULL;
 
                 if (strcmp(k, "division") == 0)
@@ -1601,6 +1595,16 @@ static int admin_faults(struct req *q, struct reply *r)
                         if (!json_is_boolean(v))
                                 goto bad;
                         d->drop_connection = json_is_true(v);
+                } else if (strcmp(k, "amount_skew_cents") == 0) {
+                        if (!json_is_integer(v) || json_integer_value(v) < -100000 ||
+                            json_integer_value(v) > 100000)
+                                goto bad;
+                        d->amount_skew_cents = (long)json_integer_value(v);
+                } else if (strcmp(k, "amount_skew_documents") == 0) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                            json_integer_value(v) > 1000000)
+                                goto bad;
+                        d->amount_skew_docs = (long)json_integer_value(v);
                 } else if (strcmp(k, "status") == 0) {
                         if (!json_is_integer(v) || json_integer_value(v) < 500 ||
                             json_integer_value(v) > 599)
@@ -1691,6 +1695,7 @@ static void admin_reset(struct req *q, struct reply *r)
                         d->token_fail_after_write = 0;
                         d->latency_ms = 0;
                         d->drop_connection = false;
+                        d->amount_skew_cents = d->amount_skew_docs = 0;
                         d->fault_status = 500;
                 }
                 if (data) {

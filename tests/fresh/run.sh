@@ -56,7 +56,8 @@ chmod +x "$root/usr/sbin/policy-rc.d"
 
 # This workplace reaches the package registries through a proxy that its own CA signs, and the
 # host's CA bundle carries that CA (containers get it mounted too). Hand it to the chroot as
-# local certificates, so the ca-certificates that run.sh installs trusts it, Java's included.
+# local certificates, so the ca-certificates that run.sh installs trusts it, Java's included
+# (pip keeps its own list unless PIP_CERT names the system's, as it does on the host).
 mkdir -p "$root/usr/local/share/ca-certificates/host"
 awk -v dir="$root/usr/local/share/ca-certificates/host" '
     /BEGIN CERTIFICATE/ { n++; f = sprintf("%s/host-%03d.crt", dir, n) }
@@ -64,7 +65,7 @@ awk -v dir="$root/usr/local/share/ca-certificates/host" '
     /END CERTIFICATE/ { close(f); f = "" }' /etc/ssl/certs/ca-certificates.crt
 
 inside() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    LANG=C.UTF-8 CI="${CI:-}" bash -c "$1"; }
+    LANG=C.UTF-8 CI="${CI:-}" PIP_CERT=/etc/ssl/certs/ca-certificates.crt bash -c "$1"; }
 start=$(date +%s)
 echo "fresh: installing git, the one thing a fresh machine has"
 inside 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git >/dev/null'

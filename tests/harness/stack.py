@@ -249,6 +249,8 @@ class Stack:
                    "--shop-url", base, "--shop-public-key", shop["public_key"],
                    "--exact-url", self.exact.url, "--division", str(division),
                    "--exact-client-id", CLIENT_ID, "--redirect-uri", REDIRECT,
+                   # the stack's tests count paid orders (new tenants book unpaid ones too)
+                   "--require-paid", "true",
                    "--shop-secret-file", "-", stdin=shop["secret"] + "\n")
         self.admin("tenants", "set-credentials", tenant, "--exact-secret-file", "-",
                    stdin=CLIENT_SECRET + "\n")

@@ -37,7 +37,7 @@ static void test_kafka_produce_then_consume(void)
         cx_producer *p;
         cx_consumer *c;
 
-        cx_random_id(id);
+        T_FATAL(cx_random_id(id, &err) == 0, "%s", err.msg);
         snprintf(topic, sizeof(topic), "t-%s", id);
         snprintf(group, sizeof(group), "g-%s", id);
         p = cx_producer_new(brokers, NULL, &err);
@@ -70,7 +70,7 @@ static void test_kafka_transaction_visibility(void)
         cx_producer *p;
         cx_consumer *c;
 
-        cx_random_id(id);
+        T_FATAL(cx_random_id(id, &err) == 0, "%s", err.msg);
         snprintf(topic, sizeof(topic), "tx-%s", id);
         snprintf(txid, sizeof(txid), "txid-%s", id);
         p = cx_producer_new(brokers, txid, &err);

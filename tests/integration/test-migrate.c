@@ -19,7 +19,7 @@ static void make_database(const char *admin_dsn)
         cx_db *db = cx_db_open(admin_dsn, 10, &err);
 
         T_FATAL(db != NULL, "%s", err.msg);
-        cx_random_id(id);
+        T_FATAL(cx_random_id(id, &err) == 0, "%s", err.msg);
         snprintf(name, sizeof(name), "t_migrate_%.12s", id);
         snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
         T_FATAL(cx_db_exec(db, sql, 0, NULL, &err) == 0, "%s", err.msg);

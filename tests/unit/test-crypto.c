@@ -1,4 +1,7 @@
 /* Secrets at rest: round trip, tamper detection, wrong key or owner; HMAC and key parsing. */
+#define OPENSSL_SUPPRESS_DEPRECATED /* RAND_set_rand_method: the one way to make RAND fail */
+#include <openssl/rand.h>
+
 #include "common/crypto.h"
 #include "tests/testlib.h"
 
@@ -70,6 +73,38 @@ static void test_crypto_hmac_sha512_vector(void)
                       "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737");
 }
 
+static int rand_fails(unsigned char *buf, int num)
+{
+        (void)buf;
+        (void)num;
+        return 0;
+}
+
+static int rand_status_bad(void)
+{
+        return 0;
+}
+
+/* An id is an OAuth state or a trace id: when the RNG fails there must be none, not zeros. */
+static void test_random_id_fails_loudly(void)
+{
+        static const RAND_METHOD broken = { .bytes = rand_fails, .status = rand_status_bad };
+        const RAND_METHOD *was = RAND_get_rand_method();
+        char id[33] = "untouched", other[33];
+        cx_err err = { 0 };
+
+        T_FATAL(cx_random_id(id, &err) == 0, "%s", err.msg);
+        T_FATAL(cx_random_id(other, &err) == 0, "%s", err.msg);
+        T_EQ_INT((int)strlen(id), 32);
+        T_ASSERT(strcmp(id, other) != 0, "two ids alike");
+        T_FATAL(RAND_set_rand_method(&broken) == 1, "cannot install the failing RNG");
+        T_EQ_INT(cx_random_id(id, &err), -1);
+        T_EQ_INT(err.code, CX_ERR_CRYPTO);
+        T_EQ_STR(id, "");
+        RAND_set_rand_method(was);
+        T_FATAL(cx_random_id(id, &err) == 0, "%s", err.msg);
+}
+
 int main(void)
 {
         memset(key, 0x42, sizeof(key));
@@ -78,5 +113,6 @@ int main(void)
         T_RUN(test_crypto_refuses_other_tenant_or_key);
         T_RUN(test_crypto_key_parse);
         T_RUN(test_crypto_hmac_sha512_vector);
+        T_RUN(test_random_id_fails_loudly);
         return t_done();
 }

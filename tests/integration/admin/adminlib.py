@@ -102,7 +102,7 @@ class Fake:
 
 def add_consented_tenant(adm, fake, tenant, division):
     """A tenant on the fake with sealed secrets and tokens in state ok, all through the CLI."""
-    adm.ok("tenants", "add", tenant, "--shop-url", "http://shop.invalid", "--shop-public-key",
+    adm.ok("tenants", "add", tenant, "--shop-url", "https://shop.invalid", "--shop-public-key",
            "pk-" + tenant, "--exact-url", fake.url, "--division", str(division),
            "--exact-client-id", CLIENT_ID, "--redirect-uri", REDIRECT,
            "--shop-secret-file", "-", stdin=SHOP_SECRET + "\n")

@@ -64,8 +64,7 @@ static const char *code_for(const json_t *rules, const char *scenario, const cha
         size_t i;
         json_t *c;
 
-        json_array_foreach(json_object_get(rules, "vat_codes"), i, c)
-        {
+        json_array_foreach (json_object_get(rules, "vat_codes"), i, c) {
                 const char *co = json_string_value(json_object_get(c, "country"));
                 const char *cl = json_string_value(json_object_get(c, "class"));
 

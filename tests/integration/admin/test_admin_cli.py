@@ -85,6 +85,33 @@ class AdminCli(unittest.TestCase):
         self.assertIn("`CX_SECRET_KEY`", r.out)
 
     # -- tenants ------------------------------------------------------------------
+    def test_tenant_urls_need_https_except_to_this_machine(self):
+        """Secrets and tokens travel to these URLs: plain http:// only to a loopback address."""
+        refused = ["http://shop.example", "http://127.0.0.1.evil.example", "http://10.0.0.1",
+                   "http://user@127.0.0.1/", "http://127.0.0.1@evil.example/",
+                   "http://localhost.evil.example", "http://[::2]:8080", "https://"]
+        for i, url in enumerate(refused):
+            for opt in ("--shop-url", "--exact-url", "--redirect-uri"):
+                r = self.adm("tenants", "add", f"plain{i}", "--shop-url",
+                             url if opt == "--shop-url" else "https://shop.example",
+                             "--shop-public-key", "pk", *(() if opt == "--shop-url"
+                                                          else (opt, url)))
+                self.assertEqual(r.rc, 2, f"{opt} {url}: {r!r}")
+                self.assertIn(opt, r.err)
+                self.assertIn("https://", r.err)
+            self.assertEqual(self.adm("tenants", "show", f"plain{i}").rc, 4)
+        allowed = ["https://shop.example", "http://127.0.0.1:8080/shop/1",
+                   "http://localhost:9000", "http://[::1]:9000/x", "http://127.1.2.3"]
+        for i, url in enumerate(allowed):
+            r = self.add(f"loop{i}", "--exact-url", url)
+            self.assertEqual(r.rc, 0, f"{url}: {r!r}")
+            self.assertEqual(self.adm.js("tenants", "show", f"loop{i}")["exact_base_url"], url)
+        r = self.adm("tenants", "update", "loop0", "--exact-url", "http://start.exactonline.nl")
+        self.assertEqual(r.rc, 2, repr(r))
+        self.assertEqual(self.adm.js("tenants", "show", "loop0")["exact_base_url"],
+                         "https://shop.example")
+        self.adm.ok("tenants", "update", "loop0", "--shop-url", "http://127.0.0.1:1/x")
+
     def test_tenants_lifecycle_and_refusals(self):
         r = self.add("acme", "--name", "Acme BV", "--division", "4242", "--extract-from",
                      "2024-01-01", "--entities", "orders,products", "--shop-secret-file", "-",

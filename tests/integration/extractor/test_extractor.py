@@ -74,9 +74,11 @@ class Env:
                                     env={**os.environ, "CX_SECRET_KEY": SECRET_KEY}, check=True,
                                     stdout=subprocess.PIPE, text=True).stdout.strip()
             base = shop["base_url"].split("/api/rest/v1")[0]
+            # bookable() below is "paid"; new tenants book unpaid orders too (migration 0010)
             cxtest.psql(self.dsn, "INSERT INTO tenants (id, shop_base_url, shop_public_key,"
-                        f" shop_secret_sealed) VALUES ('{tenant}', '{base}',"
-                        f" '{shop['public_key'].replace(chr(39), chr(39) * 2)}', '{sealed}')")
+                        " shop_secret_sealed, bookable_require_paid) VALUES"
+                        f" ('{tenant}', '{base}',"
+                        f" '{shop['public_key'].replace(chr(39), chr(39) * 2)}', '{sealed}', true)")
 
     def env(self, **extra):
         env = {"CX_KAFKA_BROKERS": self.brokers, "CX_PG_DSN": self.dsn,

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from decimal import ROUND_HALF_UP, Decimal
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "harness"))
 import cxtest  # noqa: E402
@@ -53,6 +54,27 @@ class Fake:
         qs = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
         return qs["code"][0]
 
+    def user_api(self, division):
+        """A token of our own for @division, as the accountant's session in Exact: returns
+        call(method, path, body) -> (status, parsed body)."""
+        form = urllib.parse.urlencode({"grant_type": "authorization_code",
+                                       "code": self.authorize(division), "redirect_uri": REDIRECT,
+                                       "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+        status, body, _ = cxtest.http("POST", self.url + "/api/oauth2/token", form,
+                                      {"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 200, body
+        token = json.loads(body)["access_token"]
+
+        def call(method, path, obj=None):
+            hdrs = {"Authorization": "Bearer " + token, "Accept": "application/json",
+                    "Prefer": "return=representation"}
+            if obj is not None:
+                hdrs["Content-Type"] = "application/json"
+            st, b, _ = cxtest.http(method, f"{self.url}/api/v1/{division}/{path}",
+                                   json.dumps(obj) if obj is not None else None, hdrs, timeout=30)
+            return st, (json.loads(b) if b.startswith("{") else b)
+        return call
+
     def entities(self, division, etype):
         return self.get(f"/_fake/divisions/{division}/entities?type={etype}")["entities"]
 
@@ -80,10 +102,13 @@ def new_env(prefix):
             "CX_LOADER_MAX_ATTEMPTS": "30"}
 
 
-def run_admin_cli(env, *args, stdin=None):
-    """connector-admin with the database and key of @env (it refuses the loader's settings)."""
+def run_admin_cli(env, *args, stdin=None, kafka=False):
+    """connector-admin with the database and key of @env (it refuses the loader's settings);
+    with @kafka also its brokers and topic prefix (for redrive)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
-    mine = {k: env[k] for k in ("CX_PG_DSN", "CX_SECRET_KEY") if k in env}
+    names = ("CX_PG_DSN", "CX_SECRET_KEY") + (("CX_KAFKA_BROKERS", "CX_TOPIC_PREFIX") if kafka
+                                               else ())
+    mine = {k: env[k] for k in names if k in env}
     p = subprocess.run([ADMIN, *args], env={**base, **mine}, input=stdin, text=True,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     assert p.returncode == 0, p.stderr
@@ -113,7 +138,7 @@ def order_command(tenant, n, rng, customers=5, items=6, invoice=False):
     acc = {"Code": code, "Name": f"Klant {tenant} {cust}", "Status": "C", "Country": "NL",
            "City": "Utrecht", "Email": f"k{cust}@example.invalid",
            "contact": {"FirstName": "Jan", "LastName": f"Klant{cust}"}}
-    lines, defs, net = [], {}, 0
+    lines, defs, net, vat = [], {}, 0, Decimal(0)
     for k in range(rng.randrange(3) + 1):
         it = rng.randrange(items) + 1
         icode = f"SKU-{it}"
@@ -125,6 +150,7 @@ def order_command(tenant, n, rng, customers=5, items=6, invoice=False):
                       "UnitPrice": price, "NetPrice": price, "VATCode": "2",
                       "VATPercentage": 0.21})
         net += round(qty * price, 2)
+        vat += cents(cents(Decimal(qty) * Decimal(str(price))) * Decimal("0.21"))
     body = {"OrderedBy": code, "InvoiceTo": code, "YourRef": f"{tenant}-{n:05d}",
             "Description": f"Webshop order {n}", "OrderDate": "2024-05-01T10:00:00",
             "Currency": "EUR", ("SalesInvoiceLines" if invoice else "SalesOrderLines"): lines}
@@ -134,7 +160,13 @@ def order_command(tenant, n, rng, customers=5, items=6, invoice=False):
             "source_id": str(n), "trace_id": f"tr-{tenant}-{n}",
             "endpoint": "salesinvoice/SalesInvoices" if invoice else "salesorder/SalesOrders",
             "account": acc, "items": list(defs.values()), "body": body,
-            "totals": {"net": round(net, 2)}}
+            "totals": {"net": round(net, 2), "vat": float(vat),
+                       "gross": float(cents(Decimal(str(round(net, 2))) + vat))}}
+
+
+def cents(d):
+    """Rounded to cents half away from zero, as Exact rounds each line."""
+    return d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def produce(env, records):

@@ -4,6 +4,7 @@
 * layers: a program folder (extractor/, transformer/, loader/, admin/, panel/) includes and
   links only common/ and the library folders, never another program;
 * no production function is longer than 120 lines;
+* README's layout table names exactly the repository's folders;
 * the C sources are formatted as .clang-format says (clang-format --dry-run --Werror).
 
 usage: test_code_shape.py SOURCE_DIR
@@ -77,6 +78,16 @@ class Layers(unittest.TestCase):
                 if other != prog and re.search(rf"\b{other}_(lib|dep|core)\w*", text):
                     bad.append(f"{prog}/meson.build uses {other}'s library")
         self.assertEqual(bad, [], "\n".join(bad))
+
+
+class Readme(unittest.TestCase):
+    def test_layout_table_matches_the_folders(self):
+        tracked = subprocess.run(["git", "ls-files"], cwd=SRC, stdout=subprocess.PIPE,
+                                 text=True, check=True).stdout.split("\n")
+        folders = {f.split("/")[0] for f in tracked if "/" in f and not f.startswith(".")}
+        table = set(re.findall(r"^\| `([a-z]+)/` \|", read(os.path.join(SRC, "README.md")),
+                               re.M))
+        self.assertEqual(table, folders, "README's layout table and the repository's folders")
 
 
 class Functions(unittest.TestCase):

@@ -6,6 +6,7 @@
 
 #include "booking/booking.h"
 #include "booking/commands.h"
+#include "booking/dates.h"
 #include "booking/rules.h"
 #include "booking/vat_engine.h"
 #include "vat/territory.h"
@@ -332,12 +333,121 @@ static void test_envelopes(void)
         rules_free(r);
 }
 
+/* The invoicing member of an order command: what the loader does after the POST. */
+static void test_invoicing_member(void)
+{
+        char err[512] = "";
+        const char *base = "{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"journal\":\"70\",\"vat_codes\":[{\"code\":\"2\","
+                           "\"scenario\":\"domestic\",\"percentage\":21}],";
+        char text[512];
+        struct booking b = { .source_id = "7" };
+        json_t *cmd, *inv;
+        struct rules *r;
+
+        b.body = json_pack("{s:s}", "OrderDate", "2026-04-01T00:00:00");
+        b.account = json_pack("{s:s}", "Code", "1");
+        b.items = json_array();
+        b.endpoint = "salesinvoice/SalesInvoices";
+        snprintf(text, sizeof(text), "%s%s", base,
+                 "\"book_as\":\"salesinvoice\",\"invoicing\":{\"process\":true,"
+                 "\"send_email\":true}}");
+        r = rules_parse(text, err, sizeof(err));
+        cmd = r ? booking_command_json(&b, r, NULL) : NULL;
+        inv = json_object_get(cmd, "invoicing");
+        CHECK(json_is_true(json_object_get(inv, "process")) &&
+                      json_is_true(json_object_get(inv, "send_email")) &&
+                      !strcmp(json_string_value(json_object_get(inv, "invoice_date")),
+                              "2026-04-01T00:00:00"),
+              "invoice command asks for processing: %s", err);
+        json_decref(cmd);
+        rules_free(r);
+        b.endpoint = "salesorder/SalesOrders";
+        snprintf(text, sizeof(text), "%s%s", base,
+                 "\"invoicing\":{\"invoice_sales_orders\":true,\"process\":true}}");
+        r = rules_parse(text, err, sizeof(err));
+        cmd = r ? booking_command_json(&b, r, NULL) : NULL;
+        inv = json_object_get(cmd, "invoicing");
+        CHECK(json_is_true(json_object_get(inv, "invoice_sales_orders")) &&
+                      !strcmp(json_string_value(json_object_get(inv, "journal")), "70") &&
+                      json_is_false(json_object_get(inv, "send_email")),
+              "order command asks Exact to invoice it: %s", err);
+        json_decref(cmd);
+        rules_free(r);
+        r = rules_parse(base_rules, err, sizeof(err));
+        cmd = r ? booking_command_json(&b, r, NULL) : NULL;
+        CHECK(cmd && !json_object_get(cmd, "invoicing"), "no invoicing member by default");
+        json_decref(cmd);
+        rules_free(r);
+        json_decref(b.body);
+        json_decref(b.account);
+        json_decref(b.items);
+}
+
+/* Calendar days in the administration's zone (issue 17 item 4). */
+static void test_dates(void)
+{
+        static const struct {
+                const char *iso, *tz, *want;
+        } t[] = {
+                /* 01:30 summer time on 1 April */
+                { "2026-03-31T23:30:00Z", "Europe/Amsterdam", "2026-04-01T00:00:00" },
+                /* 00:30 CET the next day */
+                { "2026-01-14T23:30:00Z", "Europe/Amsterdam", "2026-01-15T00:00:00" },
+                { "2026-01-14T22:59:59Z", "Europe/Amsterdam", "2026-01-14T00:00:00" },
+                /* the research's example: UTC+1 until 02:00 on 29 March */
+                { "2026-03-28T23:30:00Z", "Europe/Amsterdam", "2026-03-29T00:00:00" },
+                { "2026-10-24T22:30:00Z", "Europe/Amsterdam", "2026-10-25T00:00:00" },
+                { "2026-06-30T21:59:00Z", "Europe/Amsterdam", "2026-06-30T00:00:00" },
+                { "2026-06-30T23:30:00+02:00", "Europe/Amsterdam", "2026-06-30T00:00:00" },
+                { "2026-03-31T23:30:00Z", "UTC", "2026-03-31T00:00:00" },
+                { "2026-03-31T23:30:00Z", "Europe/London", "2026-04-01T00:00:00" },
+                { "2026-03-31T23:30:00Z", NULL, "2026-04-01T00:00:00" },
+        };
+        char out[20], err[256];
+
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                int rc = dates_local_day(t[i].iso, t[i].tz, out, err, sizeof(err));
+
+                CHECK(rc == 0 && !strcmp(out, t[i].want), "%s in %s: %s (%s)", t[i].iso,
+                      t[i].tz ? t[i].tz : "default", rc == 0 ? out : "-", rc == 0 ? "" : err);
+        }
+        CHECK(dates_local_day("2026-02-30T10:00:00Z", "UTC", out, err, sizeof(err)) < 0 &&
+                      strstr(err, "not an ISO 8601"),
+              "31 February refused: %s", err);
+        CHECK(dates_local_day("2026-01-01T10:00:00Z", "Mars/Olympus", out, err, sizeof(err)) < 0 &&
+                      strstr(err, "Mars/Olympus"),
+              "unknown zone named: %s", err);
+        CHECK(!dates_zone_known("../etc/passwd") && !dates_zone_known("/etc/passwd") &&
+                      dates_zone_known("Europe/Amsterdam"),
+              "zone names checked");
+        CHECK(getenv("TZ") == NULL, "TZ restored");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"time_zone\":\"Nowhere/City\",\"vat_codes\":[{\"code\":\"2\","
+                           "\"scenario\":\"domestic\",\"percentage\":21}]}",
+                           "Nowhere/City");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"invoicing\":{\"send_email\":true},\"vat_codes\":[{\"code\":"
+                           "\"2\",\"scenario\":\"domestic\",\"percentage\":21}]}",
+                           "send_email needs invoicing.process");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"invoicing\":{\"invoice_sales_orders\":true},\"vat_codes\":[{"
+                           "\"code\":\"2\",\"scenario\":\"domestic\",\"percentage\":21}]}",
+                           "needs book_as salesorder and a \"journal\"");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"invoicing\":{\"proces\":true},\"vat_codes\":[{"
+                           "\"code\":\"2\",\"scenario\":\"domestic\",\"percentage\":21}]}",
+                           "invoicing.proces");
+}
+
 int main(void)
 {
         test_rates();
         test_territory();
         test_rules();
         test_envelopes();
+        test_dates();
+        test_invoicing_member();
         printf("%d/%d core checks passed\n", checks - failed, checks);
         return failed ? 1 : 0;
 }
