@@ -271,7 +271,7 @@ static long long unit_price_micro(struct line *l)
 }
 
 /* Item code of an order row: variant SKU, variant number, product number, product id. */
-static const char *row_item_code(const json_t *row, const struct rules *r, char *buf, size_t len)
+static const char *row_item_code(const json_t *row, const rules *r, char *buf, size_t len)
 {
         static const char *const keys[] = { "sub_sku_number", "sub_product_number",
                                             "product_number" };
@@ -402,8 +402,7 @@ static int add_charge(struct builder *b, enum line_kind kind, const char *item, 
 
 /* Closes the gap between Exact's gross and the shop's total: first by moving single lines a
  * cent, then with a rounding line. Returns 0, or -1 with err. */
-static int balance(struct builder *b, const struct rules *r, long long total, char *err,
-                   size_t errlen)
+static int balance(struct builder *b, const rules *r, long long total, char *err, size_t errlen)
 {
         long long gross = 0;
 
@@ -583,7 +582,7 @@ json_t *booking_delivery_address(const json_t *customer, const char *deliver_met
         return a;
 }
 
-static json_t *item_def(const struct line *l, const struct rules *r, const struct vat_decision *d)
+static json_t *item_def(const struct line *l, const rules *r, const vat_decision *d)
 {
         json_t *it = json_object();
         char desc[256];
@@ -596,7 +595,7 @@ static json_t *item_def(const struct line *l, const struct rules *r, const struc
         field_set_str(it, "ItemGroup", r->default_item_group);
         /* the item's default sales VAT code is the home one for its rate, when mapped */
         {
-                struct vat_decision home;
+                vat_decision home;
                 char e[8];
 
                 memset(&home, 0, sizeof(home));
@@ -613,7 +612,7 @@ static json_t *item_def(const struct line *l, const struct rules *r, const struc
 /* A shop-level charge (shipping, payment costs, discount, rounding) as an item, so a command
  * stays self-contained: a division that has never seen the mapped code gets it created. It
  * carries no default VAT code, since each line brings the VAT of the goods it belongs to. */
-static json_t *service_item_def(const struct line *l, const struct rules *r)
+static json_t *service_item_def(const struct line *l, const rules *r)
 {
         static const char *const names[] = { "Artikel",        "Verzendkosten", "Betaalkosten",
                                              "Overige kosten", "Korting",       "Afronding" };
@@ -626,7 +625,7 @@ static json_t *service_item_def(const struct line *l, const struct rules *r)
         return it;
 }
 
-static json_t *line_json(struct line *l, const struct rules *r, bool invoice)
+static json_t *line_json(struct line *l, const rules *r, bool invoice)
 {
         json_t *j = json_object();
         long long np = unit_price_micro(l);
@@ -651,7 +650,7 @@ static json_t *line_json(struct line *l, const struct rules *r, bool invoice)
         return j;
 }
 
-void booking_clear(struct booking *b)
+void booking_clear(booking *b)
 {
         json_decref(b->body);
         json_decref(b->account);
@@ -659,7 +658,7 @@ void booking_clear(struct booking *b)
         b->body = b->account = b->items = NULL;
 }
 
-static int check_shop_icp(const json_t *order, const json_t *rows, const struct vat_decision *d,
+static int check_shop_icp(const json_t *order, const json_t *rows, const vat_decision *d,
                           const struct order_amounts *a, const char *raw_vat, char *err,
                           size_t errlen)
 {
@@ -710,7 +709,7 @@ static int check_shop_icp(const json_t *order, const json_t *rows, const struct 
 
 
 /* The order's state and kind: what is booked at all. Fills out->source_id. */
-static int check_order(const json_t *order, struct booking *out, char *err, size_t errlen)
+static int check_order(const json_t *order, booking *out, char *err, size_t errlen)
 {
         const char *cur;
 
@@ -806,7 +805,7 @@ static int read_amounts(const json_t *order, struct order_amounts *a, char *err,
 
 /* One goods row (i counts from 0) as a line at the shop's rate, before any scenario is
  * known; rows with quantity 0 add nothing. */
-static int add_goods_row(struct builder *b, const struct rules *r, const json_t *row, size_t i,
+static int add_goods_row(struct builder *b, const rules *r, const json_t *row, size_t i,
                          bool rows_incl, char *err, size_t errlen)
 {
         long long count, tax, tp, price, disc, amount;
@@ -870,7 +869,7 @@ static int add_goods_row(struct builder *b, const struct rules *r, const json_t 
 }
 
 /* The goods rows; *goods_net is their net at the shop's rates. */
-static int add_goods(struct builder *b, const struct rules *r, const json_t *rows, bool rows_incl,
+static int add_goods(struct builder *b, const rules *r, const json_t *rows, bool rows_incl,
                      long long *goods_net, char *err, size_t errlen)
 {
         *goods_net = 0;
@@ -890,12 +889,12 @@ static int add_goods(struct builder *b, const struct rules *r, const json_t *row
 }
 
 /* The VAT scenario of the order, into out->decision (and its OSS threshold amount). */
-static int decide_scenario(const struct rules *r, const json_t *order, const json_t *customer,
-                           const json_t *ship, const struct booking_ctx *ctx,
-                           const struct order_amounts *a, long long goods_net_shop,
-                           struct booking *out, char *err, size_t errlen)
+static int decide_scenario(const rules *r, const json_t *order, const json_t *customer,
+                           const json_t *ship, const booking_ctx *ctx,
+                           const struct order_amounts *a, long long goods_net_shop, booking *out,
+                           char *err, size_t errlen)
 {
-        struct vat_input in = { 0 };
+        vat_input in = { 0 };
         const char *method = field_str(order, "deliver_method");
 
         in.rules = r;
@@ -916,8 +915,8 @@ static int decide_scenario(const struct rules *r, const json_t *order, const jso
 }
 
 /* An ICP supply or an export is booked at 0%: the shop must not have charged VAT. */
-static int check_zero_rated_tax(const struct vat_decision *d, const struct order_amounts *a,
-                                char *err, size_t errlen)
+static int check_zero_rated_tax(const vat_decision *d, const struct order_amounts *a, char *err,
+                                size_t errlen)
 {
         if (!a->has_tax || a->tax == 0)
                 return 0;
@@ -935,8 +934,8 @@ static int check_zero_rated_tax(const struct vat_decision *d, const struct order
 }
 
 /* VAT codes per rate group; each group's weight is its goods net. */
-static int assign_vat_codes(struct builder *b, const struct rules *r, const struct vat_decision *d,
-                            char *err, size_t errlen)
+static int assign_vat_codes(struct builder *b, const rules *r, const vat_decision *d, char *err,
+                            size_t errlen)
 {
         for (size_t i = 0; i < b->n; i++) {
                 struct line *l = &b->lines[i];
@@ -958,7 +957,7 @@ static int assign_vat_codes(struct builder *b, const struct rules *r, const stru
 }
 
 /* The ancillary charges after the goods, with keep_paid as add_charge takes it. */
-static int add_order_charges(struct builder *b, const struct rules *r, const json_t *order,
+static int add_order_charges(struct builder *b, const rules *r, const json_t *order,
                              const struct order_amounts *a, bool zero_rated, bool keep_paid,
                              char *err, size_t errlen)
 {
@@ -983,7 +982,7 @@ static int add_order_charges(struct builder *b, const struct rules *r, const jso
 /* Ancillary charges follow the goods, split pro rata over their rates; charges priced excl.
  * VAT are first split by net (the legal method), and only when the shop's total shows it
  * taxed them at its own rate, by what the customer paid. */
-static int add_charges(struct builder *b, const struct rules *r, const json_t *order,
+static int add_charges(struct builder *b, const rules *r, const json_t *order,
                        const struct order_amounts *a, bool zero_rated, char *err, size_t errlen)
 {
         size_t n_goods = b->n;
@@ -1015,9 +1014,8 @@ static int add_charges(struct builder *b, const struct rules *r, const json_t *o
 }
 
 /* The document's header: parties, references, date, payment condition. */
-static int document_header(json_t *body, const struct rules *r, const json_t *order,
-                           const char *acc, const char *source_id, bool invoice, char *err,
-                           size_t errlen)
+static int document_header(json_t *body, const rules *r, const json_t *order, const char *acc,
+                           const char *source_id, bool invoice, char *err, size_t errlen)
 {
         char ordernum[64], idbuf[32], descr[128], date[20], pmid[32];
         const char *pm;
@@ -1055,8 +1053,8 @@ static int document_header(json_t *body, const struct rules *r, const json_t *or
 }
 
 /* The document lines and, once per item code, the item definitions; adds up the totals. */
-static void document_lines(json_t *lines, json_t *items, struct builder *b, const struct rules *r,
-                           bool invoice, struct booking *out)
+static void document_lines(json_t *lines, json_t *items, struct builder *b, const rules *r,
+                           bool invoice, booking *out)
 {
         for (size_t i = 0; i < b->n; i++) {
                 struct line *l = &b->lines[i];
@@ -1076,8 +1074,8 @@ static void document_lines(json_t *lines, json_t *items, struct builder *b, cons
 }
 
 /* The Exact document with its account and items, into out. */
-static int build_document(const struct rules *r, const json_t *order, const json_t *customer,
-                          struct builder *b, struct booking *out, char *err, size_t errlen)
+static int build_document(const rules *r, const json_t *order, const json_t *customer,
+                          struct builder *b, booking *out, char *err, size_t errlen)
 {
         bool invoice = r->book_as == BOOK_AS_SALES_INVOICE;
         json_t *body = json_object();
@@ -1117,12 +1115,12 @@ static int build_document(const struct rules *r, const json_t *order, const json
 }
 
 /* The steps after the order's checks: goods, scenario, VAT codes, charges, balance, document. */
-static int map_order(const struct rules *r, const json_t *order, const struct booking_ctx *ctx,
-                     struct builder *b, struct booking *out, char *err, size_t errlen)
+static int map_order(const rules *r, const json_t *order, const booking_ctx *ctx, struct builder *b,
+                     booking *out, char *err, size_t errlen)
 {
         struct order_amounts a = { 0 };
         const json_t *customer, *ship, *rows;
-        const struct vat_decision *d = &out->decision;
+        const vat_decision *d = &out->decision;
         long long goods_net_shop;
         bool zero_rated;
 
@@ -1142,7 +1140,7 @@ static int map_order(const struct rules *r, const json_t *order, const struct bo
         return build_document(r, order, customer, b, out, err, errlen);
 }
 
-long booking_tax_point(const struct rules *r, const json_t *order)
+long booking_tax_point(const rules *r, const json_t *order)
 {
         char local[20], e[128];
         const char *d = local;
@@ -1159,8 +1157,8 @@ long booking_tax_point(const struct rules *r, const json_t *order)
         return (long)y * 10000 + m * 100 + day;
 }
 
-int booking_from_order(const struct rules *r, const json_t *order, const struct booking_ctx *ctx,
-                       struct booking *out, char *err, size_t errlen)
+int booking_from_order(const rules *r, const json_t *order, const booking_ctx *ctx, booking *out,
+                       char *err, size_t errlen)
 {
         struct builder b;
         int rc;

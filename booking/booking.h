@@ -16,15 +16,15 @@
 #define BOOKING_MAX_DESCRIPTION 60
 
 /* Facts the caller keeps across orders (the daemon in PostgreSQL, the dry run in memory). */
-struct booking_ctx {
+typedef struct booking_ctx {
         long long oss_ytd_cents; /* intra-EU B2C net this year so far (auto OSS mode) */
         bool oss_prev_year_over;
         enum vies_state vies; /* VIES answer for the order's VAT number, if asked */
-};
+} booking_ctx;
 
-struct booking {
+typedef struct booking {
         char source_id[32];
-        struct vat_decision decision;
+        vat_decision decision;
         const char *endpoint;  /* "salesorder/SalesOrders" or "salesinvoice/SalesInvoices" */
         json_t *body;          /* the document, accounts and items by code */
         json_t *account;       /* account definition (crm/Accounts fields + "contact") */
@@ -33,23 +33,23 @@ struct booking {
         long long vat_cents;   /* sum over lines of round2(amount * pct / 100) */
         long long gross_cents; /* equals the shop's total_price */
         long long threshold_net_cents; /* amount to add to the OSS running total, or 0 */
-};
+} booking;
 
 /* Maps one order. Returns 0 and fills out (release with booking_clear), or -1 with the reason
  * in err; source_id is filled whenever the order has an id, also on failure. Rejections:
  * malformed order, not completed/cancelled, non-EUR, unknown country, missing address,
  * negative quantities, totals that do not add up, no VAT code mapped, VAT charged contrary to
  * the scenario, a needed item (shipping, discount, ...) not mapped. */
-int booking_from_order(const struct rules *r, const json_t *order, const struct booking_ctx *ctx,
-                       struct booking *out, char *err, size_t errlen);
+int booking_from_order(const rules *r, const json_t *order, const booking_ctx *ctx, booking *out,
+                       char *err, size_t errlen);
 
-void booking_clear(struct booking *b);
+void booking_clear(booking *b);
 
 /* The order's tax point as YYYYMMDD: the calendar day of its create_date in the
  * administration's time zone (the document's OrderDate), the moment the customer bought and
  * paid; 0 when the order has no readable create_date (the rates then in force are today's).
  * CCV orders carry no invoice date of their own. */
-long booking_tax_point(const struct rules *r, const json_t *order);
+long booking_tax_point(const rules *r, const json_t *order);
 
 /* The ship-to of an order (CCV Personalinfo `customer`) as a crm/Addresses row of Type 4
  * (AddressLine1-3, Postcode, City, State, Country, Phone), or NULL when there is nothing to

@@ -10,7 +10,7 @@
 #include "booking/money.h"
 #include "vat/vat_rates.h"
 
-static json_t *totals_json(const struct booking *b)
+static json_t *totals_json(const booking *b)
 {
         json_t *t = json_object();
 
@@ -20,7 +20,7 @@ static json_t *totals_json(const struct booking *b)
         return t;
 }
 
-static void add_warnings(json_t *obj, const struct vat_decision *d)
+static void add_warnings(json_t *obj, const vat_decision *d)
 {
         if (d->n_warnings == 0)
                 return;
@@ -31,7 +31,7 @@ static void add_warnings(json_t *obj, const struct vat_decision *d)
         json_object_set_new_nocheck(obj, "warnings", w);
 }
 
-json_t *booking_result_json(const struct booking *b)
+json_t *booking_result_json(const booking *b)
 {
         json_t *o = json_object();
 
@@ -82,7 +82,7 @@ static void set_hash(json_t *e)
 /* What the loader does after posting the document: have Exact invoice the sales order
  * (InvoiceSalesOrders), process the invoice (PrintedSalesInvoices) dated on the order's day,
  * and whether Exact e-mails it. */
-static json_t *invoicing_json(const struct booking *b, const struct rules *r)
+static json_t *invoicing_json(const booking *b, const rules *r)
 {
         json_t *o = json_object();
         json_t *date = json_object_get(b->body, "OrderDate");
@@ -99,8 +99,7 @@ static json_t *invoicing_json(const struct booking *b, const struct rules *r)
 }
 
 /* The order command without its content_hash. */
-static json_t *command_envelope(const struct booking *b, const struct rules *r,
-                                const char *trace_id)
+static json_t *command_envelope(const booking *b, const rules *r, const char *trace_id)
 {
         bool invoice = !strcmp(b->endpoint, "salesinvoice/SalesInvoices");
         json_t *e = envelope(r->tenant, invoice ? "sales_invoice" : "sales_order", b->source_id,
@@ -122,7 +121,7 @@ static json_t *command_envelope(const struct booking *b, const struct rules *r,
         return e;
 }
 
-json_t *booking_command_json(const struct booking *b, const struct rules *r, const char *trace_id)
+json_t *booking_command_json(const booking *b, const rules *r, const char *trace_id)
 {
         json_t *e = command_envelope(b, r, trace_id);
 
@@ -131,7 +130,7 @@ json_t *booking_command_json(const struct booking *b, const struct rules *r, con
         return e;
 }
 
-char *booking_command_dumps(const struct booking *b, const struct rules *r, const char *trace_id)
+char *booking_command_dumps(const booking *b, const rules *r, const char *trace_id)
 {
         json_t *e = command_envelope(b, r, trace_id);
         char *s;
@@ -148,9 +147,8 @@ char *booking_command_dumps(const struct booking *b, const struct rules *r, cons
 }
 
 /* A customer or product envelope: member (acc or items, consumed) for endpoint. */
-static json_t *upsert_json(const struct rules *r, const char *kind, const char *id,
-                           const char *trace_id, const char *endpoint, const char *member,
-                           json_t *value)
+static json_t *upsert_json(const rules *r, const char *kind, const char *id, const char *trace_id,
+                           const char *endpoint, const char *member, json_t *value)
 {
         json_t *e = envelope(r->tenant, kind, id, trace_id);
 
@@ -161,7 +159,7 @@ static json_t *upsert_json(const struct rules *r, const char *kind, const char *
         return e;
 }
 
-json_t *booking_account_upsert_json(const struct rules *r, const json_t *user, const char *trace_id,
+json_t *booking_account_upsert_json(const rules *r, const json_t *user, const char *trace_id,
                                     char *err, size_t errlen)
 {
         char id[32];
@@ -177,7 +175,7 @@ json_t *booking_account_upsert_json(const struct rules *r, const json_t *user, c
         return upsert_json(r, "account_upsert", id, trace_id, "crm/Accounts", "account", acc);
 }
 
-json_t *booking_item_upsert_json(const struct rules *r, const json_t *product, const char *trace_id,
+json_t *booking_item_upsert_json(const rules *r, const json_t *product, const char *trace_id,
                                  char *err, size_t errlen)
 {
         char id[32], code[64], desc[256];
@@ -217,9 +215,9 @@ json_t *booking_item_upsert_json(const struct rules *r, const json_t *product, c
         /* default VAT code from the tax tariff at home; the price follows prices_shown */
         tariff = field_str(product, "taxtariff");
         {
-                const struct vat_country *home = vat_rates_find(r->home_country);
+                const vat_country *home = vat_rates_find(r->home_country);
                 int pct = -1;
-                struct vat_decision hd;
+                vat_decision hd;
                 char e2[8];
 
                 if (!strcmp(tariff, "normal") || !strcmp(tariff, "standard") || tariff[0] == '\0')

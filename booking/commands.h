@@ -11,24 +11,24 @@
 
 /* The dry-run success object {"source_id","scenario","endpoint","body","totals"} (+
  * "warnings" when the engine raised any). New reference. */
-json_t *booking_result_json(const struct booking *b);
+json_t *booking_result_json(const booking *b);
 
 /* The exact.commands envelope for an order (kind sales_order or sales_invoice). trace_id may
  * be NULL. New reference, NULL on allocation failure. */
-json_t *booking_command_json(const struct booking *b, const struct rules *r, const char *trace_id);
+json_t *booking_command_json(const booking *b, const rules *r, const char *trace_id);
 
 /* booking_dumps(booking_command_json(b, r, trace_id)), byte for byte, with the document
  * serialised once instead of twice (for the hash and for the text). Caller frees; NULL on
  * allocation failure. */
-char *booking_command_dumps(const struct booking *b, const struct rules *r, const char *trace_id);
+char *booking_command_dumps(const booking *b, const rules *r, const char *trace_id);
 
 /* exact.commands envelope for a customer event (GET /users/{id}). NULL with err on bad input. */
-json_t *booking_account_upsert_json(const struct rules *r, const json_t *user, const char *trace_id,
+json_t *booking_account_upsert_json(const rules *r, const json_t *user, const char *trace_id,
                                     char *err, size_t errlen);
 
 /* exact.commands envelope for a product event (GET /products/{id}). NULL with err on bad
  * input (no id, no name). */
-json_t *booking_item_upsert_json(const struct rules *r, const json_t *product, const char *trace_id,
+json_t *booking_item_upsert_json(const rules *r, const json_t *product, const char *trace_id,
                                  char *err, size_t errlen);
 
 /* Dead-letter record {"v","tenant","source_topic","source_id","trace_id","stage","reason",

@@ -51,8 +51,8 @@ static long long *oss_year_slot(struct oss_years *y, int year)
 }
 
 /* The context of one order: the rules' onboarding figures plus what this run booked. */
-static void order_ctx(const struct rules *r, const json_t *order, struct oss_years *y,
-                      struct booking_ctx *ctx, long long **slot)
+static void order_ctx(const rules *r, const json_t *order, struct oss_years *y, booking_ctx *ctx,
+                      long long **slot)
 {
         int year = (int)(booking_tax_point(r, order) / 10000);
 
@@ -63,7 +63,7 @@ static void order_ctx(const struct rules *r, const json_t *order, struct oss_yea
         ctx->vies = VIES_NOT_CHECKED;
 }
 
-int dryrun_run_rules(FILE *in, FILE *out, const struct rules *r)
+int dryrun_run_rules(FILE *in, FILE *out, const rules *r)
 {
         char *line = NULL;
         size_t cap = 0;
@@ -74,8 +74,8 @@ int dryrun_run_rules(FILE *in, FILE *out, const struct rules *r)
         while ((len = getline(&line, &cap, in)) >= 0) {
                 json_error_t jerr;
                 json_t *order;
-                struct booking b;
-                struct booking_ctx ctx;
+                booking b;
+                booking_ctx ctx;
                 long long *slot;
                 char err[512];
 
@@ -107,7 +107,7 @@ int dryrun_run_rules(FILE *in, FILE *out, const struct rules *r)
 int dryrun_run(FILE *in, FILE *out, const char *rules_path)
 {
         char err[512];
-        struct rules *r = rules_load_file(rules_path, err, sizeof(err));
+        rules *r = rules_load_file(rules_path, err, sizeof(err));
         int rc;
 
         if (!r) {

@@ -12,6 +12,6 @@
 int dryrun_run(FILE *in, FILE *out, const char *rules_path);
 
 /* Same with rules already loaded (used by tests and the benchmark). */
-int dryrun_run_rules(FILE *in, FILE *out, const struct rules *r);
+int dryrun_run_rules(FILE *in, FILE *out, const rules *r);
 
 #endif

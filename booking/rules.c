@@ -51,7 +51,7 @@ const char *rules_map_get(const json_t *map, const char *key)
         return json_string_value(json_object_get(map, key));
 }
 
-void rules_free(struct rules *r)
+void rules_free(rules *r)
 {
         if (!r)
                 return;
@@ -148,8 +148,7 @@ static int parse_country(const char *s, char out[3])
         return 0;
 }
 
-static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, char *err,
-                          size_t errlen)
+static int parse_vat_code(const json_t *e, size_t i, rules_vat_code *vc, char *err, size_t errlen)
 {
         json_t *code = json_object_get(e, "code");
         json_t *scen = json_object_get(e, "scenario");
@@ -228,7 +227,7 @@ static int parse_vat_code(const json_t *e, size_t i, struct rules_vat_code *vc, 
 }
 
 /* tenant, division, home_country. */
-static int parse_identity(const json_t *obj, struct rules *r, char *err, size_t errlen)
+static int parse_identity(const json_t *obj, rules *r, char *err, size_t errlen)
 {
         json_t *v = json_object_get(obj, "tenant");
 
@@ -255,7 +254,7 @@ static int parse_identity(const json_t *obj, struct rules *r, char *err, size_t 
 }
 
 /* oss_registered, oss_mode, book_as, prices_shown. */
-static int parse_modes(const json_t *obj, struct rules *r, char *err, size_t errlen)
+static int parse_modes(const json_t *obj, rules *r, char *err, size_t errlen)
 {
         json_t *v = json_object_get(obj, "oss_registered");
 
@@ -314,7 +313,7 @@ static int parse_modes(const json_t *obj, struct rules *r, char *err, size_t err
 }
 
 /* The item codes, names and maps, each optional. */
-static int parse_members(const json_t *obj, struct rules *r, char *err, size_t errlen)
+static int parse_members(const json_t *obj, rules *r, char *err, size_t errlen)
 {
         if (get_opt_string(obj, "shipping_item", &r->shipping_item, err, errlen) ||
             get_opt_string(obj, "discount_item", &r->discount_item, err, errlen) ||
@@ -333,7 +332,7 @@ static int parse_members(const json_t *obj, struct rules *r, char *err, size_t e
         return 0;
 }
 
-void rules_oss_start(const struct rules *r, int year, long long *ytd_cents, bool *prev_over)
+void rules_oss_start(const rules *r, int year, long long *ytd_cents, bool *prev_over)
 {
         bool same = r->oss_ytd_year == 0 || r->oss_ytd_year == year;
 
@@ -345,7 +344,7 @@ void rules_oss_start(const struct rules *r, int year, long long *ytd_cents, bool
 }
 
 /* time_zone and the invoicing switches {"process","send_email","invoice_sales_orders"}. */
-static int parse_invoicing(const json_t *obj, struct rules *r, char *err, size_t errlen)
+static int parse_invoicing(const json_t *obj, rules *r, char *err, size_t errlen)
 {
         static const char *const keys[] = { "process", "send_email", "invoice_sales_orders" };
         bool *dst[] = { &r->process_invoices, &r->email_invoices, &r->invoice_sales_orders };
@@ -378,13 +377,13 @@ static int parse_invoicing(const json_t *obj, struct rules *r, char *err, size_t
         return 0;
 }
 
-const char *rules_time_zone(const struct rules *r)
+const char *rules_time_zone(const rules *r)
 {
         return r->time_zone ? r->time_zone : BOOKING_DEFAULT_TIME_ZONE;
 }
 
 /* The onboarding OSS figures: oss_ytd_eur, oss_ytd_year, oss_prev_year_over. */
-static int parse_oss_figures(const json_t *obj, struct rules *r, char *err, size_t errlen)
+static int parse_oss_figures(const json_t *obj, rules *r, char *err, size_t errlen)
 {
         json_t *v = json_object_get(obj, "oss_ytd_eur");
 
@@ -415,7 +414,7 @@ static int parse_oss_figures(const json_t *obj, struct rules *r, char *err, size
         return 0;
 }
 
-static int parse_vat_codes(const json_t *obj, struct rules *r, char *err, size_t errlen)
+static int parse_vat_codes(const json_t *obj, rules *r, char *err, size_t errlen)
 {
         json_t *v = json_object_get(obj, "vat_codes");
 
@@ -435,7 +434,7 @@ static int parse_vat_codes(const json_t *obj, struct rules *r, char *err, size_t
 }
 
 /* Keeps the members we do not interpret so an export/import round trip loses nothing. */
-static void keep_extra(const json_t *obj, struct rules *r)
+static void keep_extra(const json_t *obj, rules *r)
 {
         static const char *const known[] = {
                 "tenant",
@@ -477,9 +476,9 @@ static void keep_extra(const json_t *obj, struct rules *r)
         }
 }
 
-struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
+rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
 {
-        struct rules *r;
+        rules *r;
 
         if (!json_is_object(obj)) {
                 snprintf(err, errlen, "rules: the rules file must hold a JSON object");
@@ -509,11 +508,11 @@ fail:
         return NULL;
 }
 
-struct rules *rules_parse(const char *text, char *err, size_t errlen)
+rules *rules_parse(const char *text, char *err, size_t errlen)
 {
         json_error_t jerr;
         json_t *obj = json_loads(text, 0, &jerr);
-        struct rules *r;
+        rules *r;
 
         if (!obj) {
                 snprintf(err, errlen, "rules: malformed JSON at line %d: %s", jerr.line, jerr.text);
@@ -524,11 +523,11 @@ struct rules *rules_parse(const char *text, char *err, size_t errlen)
         return r;
 }
 
-struct rules *rules_load_file(const char *path, char *err, size_t errlen)
+rules *rules_load_file(const char *path, char *err, size_t errlen)
 {
         json_error_t jerr;
         json_t *obj = json_load_file(path, 0, &jerr);
-        struct rules *r;
+        rules *r;
 
         if (!obj) {
                 snprintf(err, errlen, "rules: cannot read %s: %s (line %d)", path, jerr.text,
@@ -541,7 +540,7 @@ struct rules *rules_load_file(const char *path, char *err, size_t errlen)
 }
 
 /* Country whose rate table an entry is checked against ("" for icp/export). */
-static const char *entry_country(const struct rules *r, const struct rules_vat_code *vc)
+static const char *entry_country(const rules *r, const rules_vat_code *vc)
 {
         if (vc->scenario == VAT_SCENARIO_OSS)
                 return vc->country;
@@ -551,8 +550,8 @@ static const char *entry_country(const struct rules *r, const struct rules_vat_c
 }
 
 /* One vat_codes entry against the rates table. */
-static int validate_code(const struct rules *r, const struct rules_vat_code *vc, size_t i,
-                         char *err, size_t errlen)
+static int validate_code(const rules *r, const rules_vat_code *vc, size_t i, char *err,
+                         size_t errlen)
 {
         char pct[16];
 
@@ -628,7 +627,7 @@ static int validate_code(const struct rules *r, const struct rules_vat_code *vc,
                         const char *rg = vc->scenario == VAT_SCENARIO_OSS ? vc->region : "";
                         /* any period counts: codes stay mapped for replays */
                         enum vat_class real = vat_rates_class_ever(cc, rg, vc->pct_bp);
-                        const struct vat_country *now = vat_rates_find_region(cc, rg, 0);
+                        const vat_country *now = vat_rates_find_region(cc, rg, 0);
 
                         if (real == VAT_CLASS_NONE) {
                                 snprintf(err, errlen,
@@ -653,7 +652,7 @@ static int validate_code(const struct rules *r, const struct rules_vat_code *vc,
 }
 
 /* time_zone known to the tz database; the invoicing switches consistent with book_as. */
-static int validate_dates_invoicing(const struct rules *r, char *err, size_t errlen)
+static int validate_dates_invoicing(const rules *r, char *err, size_t errlen)
 {
         if (!dates_zone_known(rules_time_zone(r))) {
                 snprintf(err, errlen,
@@ -684,9 +683,9 @@ static int validate_dates_invoicing(const struct rules *r, char *err, size_t err
         return 0;
 }
 
-int rules_validate(const struct rules *r, char *err, size_t errlen)
+int rules_validate(const rules *r, char *err, size_t errlen)
 {
-        const struct vat_country *home = vat_rates_find(r->home_country);
+        const vat_country *home = vat_rates_find(r->home_country);
 
         if (!home || home->area != VAT_AREA_EU) {
                 snprintf(err, errlen, "rules: home_country %s is not an EU member state",
@@ -702,12 +701,12 @@ int rules_validate(const struct rules *r, char *err, size_t errlen)
                 return -1;
         }
         for (size_t i = 0; i < r->n_vat_codes; i++) {
-                const struct rules_vat_code *vc = &r->vat_codes[i];
+                const rules_vat_code *vc = &r->vat_codes[i];
 
                 if (validate_code(r, vc, i, err, errlen) != 0)
                         return -1;
                 for (size_t j = 0; j < i; j++) {
-                        const struct rules_vat_code *o = &r->vat_codes[j];
+                        const rules_vat_code *o = &r->vat_codes[j];
 
                         if (o->scenario == vc->scenario && !strcmp(o->country, vc->country) &&
                             !strcmp(o->region, vc->region) && o->cls == vc->cls &&
@@ -729,7 +728,7 @@ static void set_opt(json_t *obj, const char *key, const char *val)
                 json_object_set_new(obj, key, json_string(val));
 }
 
-json_t *rules_to_json(const struct rules *r)
+json_t *rules_to_json(const rules *r)
 {
         json_t *obj = json_deep_copy(r->extra);
         json_t *codes = json_array();
@@ -778,7 +777,7 @@ json_t *rules_to_json(const struct rules *r)
         if (r->oss_prev_year_over)
                 json_object_set_new(obj, "oss_prev_year_over", json_true());
         for (size_t i = 0; i < r->n_vat_codes; i++) {
-                const struct rules_vat_code *vc = &r->vat_codes[i];
+                const rules_vat_code *vc = &r->vat_codes[i];
                 json_t *e = json_object();
 
                 json_object_set_new(e, "code", json_string(vc->code));

@@ -28,16 +28,16 @@ enum book_as {
         BOOK_AS_SALES_INVOICE,
 };
 
-struct rules_vat_code {
+typedef struct rules_vat_code {
         char *code;
         enum vat_scenario scenario;
         char country[3];    /* "" when not given */
         char region[8];     /* oss: region with its own rates ("PT-30"); "" = mainland */
         enum vat_class cls; /* VAT_CLASS_NONE when not given */
         int pct_bp;         /* -1 when not given */
-};
+} rules_vat_code;
 
-struct rules {
+typedef struct rules {
         char *tenant;
         long long division;
         char home_country[3];
@@ -53,7 +53,7 @@ struct rules {
         char *journal;     /* sales journal code, required for sales invoices */
         char *default_item_group;
         char *default_payment_condition;
-        struct rules_vat_code *vat_codes;
+        rules_vat_code *vat_codes;
         size_t n_vat_codes;
         json_t *item_groups;        /* object: shop category -> Exact item group code */
         json_t *payment_conditions; /* object: paymethod (or its id) -> payment condition */
@@ -66,26 +66,26 @@ struct rules {
         bool email_invoices;        /* invoicing.send_email: Exact e-mails the processed one */
         bool invoice_sales_orders;  /* invoicing.invoice_sales_orders: Exact invoices orders */
         json_t *extra;              /* members this version does not know, kept for export */
-};
+} rules;
 
 /* Parses and validates rules-file text. Returns NULL with a message in err on malformed JSON,
  * a missing or mistyped member, or a failed validation. Free with rules_free. */
-struct rules *rules_parse(const char *text, char *err, size_t errlen);
+rules *rules_parse(const char *text, char *err, size_t errlen);
 
 /* Same for an already-parsed JSON object (not consumed). */
-struct rules *rules_from_json(const json_t *obj, char *err, size_t errlen);
+rules *rules_from_json(const json_t *obj, char *err, size_t errlen);
 
 /* Reads and parses a rules file. Returns NULL with err set when it cannot be read or parsed. */
-struct rules *rules_load_file(const char *path, char *err, size_t errlen);
+rules *rules_load_file(const char *path, char *err, size_t errlen);
 
 /* Consistency checks (home country, codes against the rates table, ambiguity, journal for
  * invoices). Returns 0, or -1 with the first problem in err. */
-int rules_validate(const struct rules *r, char *err, size_t errlen);
+int rules_validate(const rules *r, char *err, size_t errlen);
 
 /* The rules as a rules-file JSON object (new reference); NULL only on allocation failure. */
-json_t *rules_to_json(const struct rules *r);
+json_t *rules_to_json(const rules *r);
 
-void rules_free(struct rules *r);
+void rules_free(rules *r);
 
 /* Scenario name as in the dry-run output, and its parser (-1 when unknown). */
 const char *vat_scenario_name(enum vat_scenario s);
@@ -96,10 +96,10 @@ const char *oss_mode_name(enum oss_mode m);
 /* The auto-mode starting figures for an order of calendar year @p year: the onboarding
  * year-to-date (rules oss_ytd_eur) when it belongs to that year, and whether the previous year
  * was over the threshold. The daemon adds its own running total for the year to *ytd_cents. */
-void rules_oss_start(const struct rules *r, int year, long long *ytd_cents, bool *prev_over);
+void rules_oss_start(const rules *r, int year, long long *ytd_cents, bool *prev_over);
 
 /* The administration's time zone: time_zone, or Europe/Amsterdam. */
-const char *rules_time_zone(const struct rules *r);
+const char *rules_time_zone(const rules *r);
 
 /* String value of key in one of the map members (item_groups, ...), or NULL. */
 const char *rules_map_get(const json_t *map, const char *key);

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void warn(struct vat_decision *d, const char *fmt, ...)
+static void warn(vat_decision *d, const char *fmt, ...)
 {
         va_list ap;
 
@@ -21,10 +21,9 @@ static void copy_cc(char dst[3], const char *src)
         snprintf(dst, 3, "%s", src);
 }
 
-int vat_engine_decide(const struct vat_input *in, struct vat_decision *out, char *err,
-                      size_t errlen)
+int vat_engine_decide(const vat_input *in, vat_decision *out, char *err, size_t errlen)
 {
-        const struct rules *r = in->rules;
+        const rules *r = in->rules;
         char vat_cc[3] = "";
 
         memset(out, 0, sizeof(*out));
@@ -105,7 +104,7 @@ int vat_engine_decide(const struct vat_input *in, struct vat_decision *out, char
 
 /* "21% is not a DE VAT rate ..." for a rate the country (or region) did not have on the
  * tax point. */
-static void rate_error(const struct vat_decision *d, int pct_bp, char *err, size_t errlen)
+static void rate_error(const vat_decision *d, int pct_bp, char *err, size_t errlen)
 {
         char pct[16], on[32] = "", where[64] = "";
 
@@ -127,11 +126,11 @@ static void rate_error(const struct vat_decision *d, int pct_bp, char *err, size
                          vat_scenario_name(d->scenario), on);
 }
 
-const char *vat_engine_code(const struct rules *r, const struct vat_decision *d, int pct_bp,
-                            char *err, size_t errlen)
+const char *vat_engine_code(const rules *r, const vat_decision *d, int pct_bp, char *err,
+                            size_t errlen)
 {
         enum vat_scenario scen = d->scenario;
-        const struct vat_country *vc = NULL;
+        const vat_country *vc = NULL;
         enum vat_class cls = VAT_CLASS_ZERO;
         char pct[16];
         char what[96];
@@ -163,12 +162,12 @@ const char *vat_engine_code(const struct rules *r, const struct vat_decision *d,
         }
         enum vat_scenario want = scen == VAT_SCENARIO_DISTANCE_ORIGIN ? VAT_SCENARIO_DOMESTIC
                                                                       : scen;
-        const struct rules_vat_code *best = NULL;
+        const rules_vat_code *best = NULL;
         int best_score = -1;
         bool tie = false;
 
         for (size_t i = 0; i < r->n_vat_codes; i++) {
-                const struct rules_vat_code *e = &r->vat_codes[i];
+                const rules_vat_code *e = &r->vat_codes[i];
                 int score = 0;
 
                 if (e->scenario != want)

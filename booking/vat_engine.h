@@ -19,8 +19,8 @@ enum vies_state {
         VIES_UNAVAILABLE, /* treated like an invalid number: no 0% without proof */
 };
 
-struct vat_input {
-        const struct rules *rules;
+typedef struct vat_input {
+        const rules *rules;
         const char *ship_country; /* ISO code of the ship-to address */
         const char *ship_postcode;
         bool collected_at_home; /* picked up by the customer in the home country */
@@ -30,17 +30,17 @@ struct vat_input {
         long long oss_ytd_cents;   /* intra-EU B2C net so far this year, excl. this order */
         bool oss_prev_year_over;   /* threshold exceeded in the previous calendar year */
         long tax_date;             /* YYYYMMDD: the rates in force that day apply; 0 = today */
-};
+} vat_input;
 
 #define VAT_MAX_WARNINGS 3
 
-struct vat_decision {
+typedef struct vat_decision {
         enum vat_scenario scenario;
         char rate_country[3]; /* whose rates the lines carry (home, or OSS destination) */
         char dest_country[3]; /* EU destination (vat rules), "" for exports */
         char rate_region[8];  /* OSS to a region with its own rates ("PT-30"), else "" */
         long tax_date;        /* YYYYMMDD whose rates apply; 0 = today */
-        struct territory territory;
+        territory territory;
         char vat_number[48]; /* normalised */
         enum vat_number_status vat_status;
         bool vat_number_usable;    /* valid, not from the home country, VIES not negative */
@@ -48,16 +48,15 @@ struct vat_decision {
         bool counts_for_threshold; /* intra-EU B2C distance sale (adds to the running total) */
         char warnings[VAT_MAX_WARNINGS][160];
         int n_warnings;
-};
+} vat_decision;
 
 /* Decides the scenario. Returns 0, or -1 with a reason in err (unknown ship-to country). */
-int vat_engine_decide(const struct vat_input *in, struct vat_decision *out, char *err,
-                      size_t errlen);
+int vat_engine_decide(const vat_input *in, vat_decision *out, char *err, size_t errlen);
 
 /* The VAT code for a line charged at pct_bp under decision d. Returns the code (owned by the
  * rules), or NULL with a reason in err: a rate that is not a rate of the country whose VAT
  * applies, VAT charged where 0% is due, or no (or an ambiguous) mapping. */
-const char *vat_engine_code(const struct rules *r, const struct vat_decision *d, int pct_bp,
-                            char *err, size_t errlen);
+const char *vat_engine_code(const rules *r, const vat_decision *d, int pct_bp, char *err,
+                            size_t errlen);
 
 #endif

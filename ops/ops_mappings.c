@@ -17,7 +17,7 @@
 static json_t *checked_rules(ops_ctx *ctx, const char *tenant, const char *text, cx_err *err)
 {
         char why[512] = "";
-        struct rules *r;
+        rules *r;
         cx_tenant row;
         json_t *out;
 
@@ -72,12 +72,12 @@ int ops_mapping_check(ops_ctx *ctx, const char *tenant, const char *text, cx_err
 
 json_t *ops_mapping_import(ops_ctx *ctx, const char *tenant, const char *text, cx_err *err)
 {
-        json_t *rules = checked_rules(ctx, tenant, text, err), *out = NULL;
-        char *dump = rules ? json_dumps(rules, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_t *checked = checked_rules(ctx, tenant, text, err), *out = NULL;
+        char *dump = checked ? json_dumps(checked, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         const char *p[2] = { tenant, dump };
         PGresult *r = NULL;
 
-        if (!rules)
+        if (!checked)
                 return NULL;
         if (!dump) {
                 cx_fail(err, CX_ERR_IO, false, "out of memory");
@@ -95,7 +95,7 @@ json_t *ops_mapping_import(ops_ctx *ctx, const char *tenant, const char *text, c
                 goto rollback;
         out = json_pack("{s:s, s:I, s:I}", "tenant", tenant, "version",
                         (json_int_t)strtoll(PQgetvalue(r, 0, 0), NULL, 10), "vat_codes",
-                        (json_int_t)json_array_size(json_object_get(rules, "vat_codes")));
+                        (json_int_t)json_array_size(json_object_get(checked, "vat_codes")));
         {
                 char msg[96];
 
@@ -114,7 +114,7 @@ rollback:
 out:
         PQclear(r);
         free(dump);
-        json_decref(rules);
+        json_decref(checked);
         return out;
 }
 
@@ -194,7 +194,7 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
                                  const json_t *vat_codes)
 {
         static const char *const export_words[] = { "export", "buiten", "outside", "non-eu", NULL };
-        const struct vat_country *home_c = vat_rates_find(home);
+        const vat_country *home_c = vat_rates_find(home);
         json_t *codes = json_array(), *review = json_array(), *out;
         size_t i;
         const json_t *row;
@@ -207,7 +207,7 @@ json_t *ops_mapping_propose_from(const char *tenant, long long division, const c
         json_array_foreach (vat_codes, i, row) {
                 char code[16], country[8], key[64];
                 const char *desc = str_of(row, "Description"), *scenario = NULL;
-                const struct vat_country *c = home_c;
+                const vat_country *c = home_c;
                 double pct = json_number_value(json_object_get(row, "Percentage"));
                 int bp = (int)lround(pct * 10000.0);
                 enum vat_class cls = VAT_CLASS_NONE;

@@ -14,12 +14,12 @@
 #include "booking/rules.h"
 
 /* Rules from the request, or the stored ones; parsed and validated by the rules module. */
-static struct rules *load_rules(ops_ctx *ctx, const char *tenant, const json_t *given,
-                                json_t **version, cx_err *err)
+static rules *load_rules(ops_ctx *ctx, const char *tenant, const json_t *given, json_t **version,
+                         cx_err *err)
 {
         char msg[512] = "";
         json_t *stored = NULL;
-        struct rules *r;
+        rules *r;
         int v = 0;
 
         *version = json_null();
@@ -167,7 +167,7 @@ out:
 }
 
 /* One dry-run line for @p order with @p r. */
-static json_t *dry_run(const struct rules *r, const json_t *order, cx_err *err)
+static json_t *dry_run(const rules *r, const json_t *order, cx_err *err)
 {
         char *line = json_dumps(order, JSON_COMPACT), *out = NULL, *in_text = NULL;
         size_t out_len = 0;
@@ -203,7 +203,7 @@ json_t *ops_preview(ops_ctx *ctx, const char *tenant, const json_t *req, cx_err 
         const json_t *jid = json_object_get(req, "order_id");
         const char *source = "pasted";
         json_t *order = NULL, *version = NULL, *res;
-        struct rules *r;
+        rules *r;
         char id[40];
 
         if (given && !json_is_object(given)) {

@@ -128,7 +128,7 @@ static void source_id_of(const json_t *env, char *out, size_t size)
 }
 
 /* The calendar year of the order's tax point (this year when it has no date). */
-static int order_year(const struct rules *r, const json_t *order)
+static int order_year(const rules *r, const json_t *order)
 {
         long d = booking_tax_point(r, order);
         time_t now = time(NULL);
@@ -141,7 +141,7 @@ static int order_year(const struct rules *r, const json_t *order)
 }
 
 /* The sync-log text of a booked order: what was booked and the engine's review warnings. */
-static void booked_message(const struct booking *b, const struct rules *r, char *msg, size_t len)
+static void booked_message(const booking *b, const rules *r, char *msg, size_t len)
 {
         const json_t *lines = json_object_get(b->body, r->book_as == BOOK_AS_SALES_INVOICE
                                                                ? "SalesInvoiceLines"
@@ -154,12 +154,12 @@ static void booked_message(const struct booking *b, const struct rules *r, char 
                 n += snprintf(msg + n, len - (size_t)n, "; warning: %s", b->decision.warnings[i]);
 }
 
-static int transform_order(struct transformer *t, const rd_kafka_message_t *m,
-                           const struct rules *r, const char *tenant, const char *source_id,
-                           const char *trace_id, const json_t *order, cx_err *err)
+static int transform_order(struct transformer *t, const rd_kafka_message_t *m, const rules *r,
+                           const char *tenant, const char *source_id, const char *trace_id,
+                           const json_t *order, cx_err *err)
 {
-        struct booking_ctx ctx = { 0 };
-        struct booking b;
+        booking_ctx ctx = { 0 };
+        booking b;
         char why[512], msg[768];
         int year = order_year(r, order);
         long long stored = 0;
@@ -196,7 +196,7 @@ static int transform_message(struct transformer *t, const rd_kafka_message_t *m,
         char tenant[128], source_id[128], why[512], key[128];
         const char *entity, *event, *trace_id;
         const json_t *payload;
-        const struct rules *r;
+        const rules *r;
         json_t *cmd;
         int rc = 0;
 

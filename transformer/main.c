@@ -27,7 +27,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-        const char *rules = NULL;
+        const char *rules_path = NULL;
         const char *rates = getenv("CX_TRANSFORMER_VAT_RATES_FILE");
         char err[512];
         int dry = 0;
@@ -40,15 +40,15 @@ int main(int argc, char **argv)
                 if (!strcmp(argv[i], "--dry-run"))
                         dry = 1;
                 else if (!strcmp(argv[i], "--rules") && i + 1 < argc)
-                        rules = argv[++i];
+                        rules_path = argv[++i];
                 else if (!strncmp(argv[i], "--rules=", 8))
-                        rules = argv[i] + 8;
+                        rules_path = argv[i] + 8;
                 else if (!strcmp(argv[i], "--vat-rates") && i + 1 < argc)
                         rates = argv[++i];
         }
         if (!dry)
                 return transformer_daemon_main(argc, argv);
-        if (!rules) {
+        if (!rules_path) {
                 fprintf(stderr, "transformer: --dry-run needs --rules FILE\n");
                 usage(stderr);
                 return 2;
@@ -57,5 +57,5 @@ int main(int argc, char **argv)
                 fprintf(stderr, "transformer: %s\n", err);
                 return 1;
         }
-        return dryrun_run(stdin, stdout, rules);
+        return dryrun_run(stdin, stdout, rules_path);
 }

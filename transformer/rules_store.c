@@ -11,7 +11,7 @@ struct cached_rules {
         char *tenant;
         long version; /* mapping_rules.version, -1 when there are none */
         bool enabled;
-        struct rules *rules;
+        rules *rules;
         char why[256]; /* why rules is NULL */
         long long checked_at;
         struct cached_rules *next;
@@ -132,8 +132,8 @@ static int stale(rules_store *s, struct cached_rules *c, bool *changed, cx_err *
         return 0;
 }
 
-const struct rules *rules_store_get(rules_store *s, const char *tenant, char *why, size_t why_size,
-                                    cx_err *err)
+const rules *rules_store_get(rules_store *s, const char *tenant, char *why, size_t why_size,
+                             cx_err *err)
 {
         struct cached_rules *c;
         bool changed = false;

@@ -19,8 +19,8 @@ void rules_store_free(rules_store *s);
  *        imported, stored rules that no longer validate. A database error returns NULL with
  *        @p err set (retriable) and @p why empty.
  */
-const struct rules *rules_store_get(rules_store *s, const char *tenant, char *why, size_t why_size,
-                                    cx_err *err);
+const rules *rules_store_get(rules_store *s, const char *tenant, char *why, size_t why_size,
+                             cx_err *err);
 
 /** @brief Intra-EU B2C net of @p year so far, excluding order @p source_id. */
 int rules_store_oss_ytd(rules_store *s, const char *tenant, int year, const char *source_id,

@@ -119,7 +119,7 @@ static const char *special_by_postcode(const char *cc, const char *pc)
 }
 
 /* Regions inside the EU VAT area with rates of their own, by postcode (vat.md 1.5). */
-static void region_by_postcode(const char *cc, const char *pc, struct territory *out)
+static void region_by_postcode(const char *cc, const char *pc, territory *out)
 {
         int n;
 
@@ -139,7 +139,7 @@ static void region_by_postcode(const char *cc, const char *pc, struct territory 
         }
 }
 
-int territory_resolve(const char *country, const char *postcode, struct territory *out)
+int territory_resolve(const char *country, const char *postcode, territory *out)
 {
         char cc[3] = "";
         char pc[16];
@@ -176,7 +176,7 @@ int territory_resolve(const char *country, const char *postcode, struct territor
                 out->special = !strcmp(cc, "GB") ? "Northern Ireland (goods)" : NULL;
                 return 0;
         }
-        const struct vat_country *vc = vat_rates_find(cc);
+        const vat_country *vc = vat_rates_find(cc);
 
         if (!vc || vc->area != VAT_AREA_EU) {
                 out->kind = TERRITORY_OUTSIDE;

@@ -7,11 +7,11 @@
 #include <time.h>
 
 /* The table in use: the compiled-in one, or an operator's rates file loaded at start. */
-static const struct vat_country *active = vat_rates_table;
+static const vat_country *active = vat_rates_table;
 static size_t active_len;
 static bool active_loaded;
 
-static const struct vat_country *table(size_t *len)
+static const vat_country *table(size_t *len)
 {
         *len = active_loaded ? active_len : vat_rates_table_len;
         return active;
@@ -26,21 +26,21 @@ static long today(void)
         return (long)(tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
-static bool in_force(const struct vat_country *c, long date)
+static bool in_force(const vat_country *c, long date)
 {
         return (c->valid_from == 0 || c->valid_from <= date) &&
                (c->valid_to == 0 || date <= c->valid_to);
 }
 
-static bool same_place(const struct vat_country *c, const char *iso, const char *region)
+static bool same_place(const vat_country *c, const char *iso, const char *region)
 {
         return !strcmp(c->iso, iso) && !strcmp(c->region, region ? region : "");
 }
 
-const struct vat_country *vat_rates_find_region(const char *iso, const char *region, long date)
+const vat_country *vat_rates_find_region(const char *iso, const char *region, long date)
 {
         size_t n;
-        const struct vat_country *t = table(&n);
+        const vat_country *t = table(&n);
 
         if (!iso)
                 return NULL;
@@ -55,7 +55,7 @@ const struct vat_country *vat_rates_find_region(const char *iso, const char *reg
         return NULL;
 }
 
-const struct vat_country *vat_rates_find_on(const char *iso, long date)
+const vat_country *vat_rates_find_on(const char *iso, long date)
 {
         return vat_rates_find_region(iso, "", date);
 }
@@ -63,7 +63,7 @@ const struct vat_country *vat_rates_find_on(const char *iso, long date)
 bool vat_rates_region_known(const char *iso, const char *region)
 {
         size_t n;
-        const struct vat_country *t = table(&n);
+        const vat_country *t = table(&n);
 
         for (size_t i = 0; iso && i < n; i++) {
                 if (same_place(&t[i], iso, region))
@@ -72,7 +72,7 @@ bool vat_rates_region_known(const char *iso, const char *region)
         return false;
 }
 
-const struct vat_country *vat_rates_find(const char *iso)
+const vat_country *vat_rates_find(const char *iso)
 {
         return vat_rates_find_on(iso, 0);
 }
@@ -80,7 +80,7 @@ const struct vat_country *vat_rates_find(const char *iso)
 enum vat_class vat_rates_class_ever(const char *iso, const char *region, int pct_bp)
 {
         size_t n;
-        const struct vat_country *t = table(&n);
+        const vat_country *t = table(&n);
 
         if (iso && !strcmp(iso, "EL"))
                 iso = "GR";
@@ -95,7 +95,7 @@ enum vat_class vat_rates_class_ever(const char *iso, const char *region, int pct
         return pct_bp == 0 ? VAT_CLASS_ZERO : VAT_CLASS_NONE;
 }
 
-void vat_rates_set_table(const struct vat_country *rows, size_t n)
+void vat_rates_set_table(const vat_country *rows, size_t n)
 {
         active = rows;
         active_len = n;
@@ -113,7 +113,7 @@ void vat_date_format(long date, char *buf, size_t len)
         snprintf(buf, len, "%04ld-%02ld-%02ld", date / 10000, date / 100 % 100, date % 100);
 }
 
-enum vat_class vat_rates_class_of(const struct vat_country *c, int pct_bp)
+enum vat_class vat_rates_class_of(const vat_country *c, int pct_bp)
 {
         if (pct_bp == 0)
                 return VAT_CLASS_ZERO;

@@ -23,7 +23,7 @@ enum vat_area {
         VAT_AREA_GOODS_ONLY = 2, /* XI: EU VAT area for goods only */
 };
 
-struct vat_country {
+typedef struct vat_country {
         const char *iso;    /* ISO 3166 code as used in addresses (GR, not EL) */
         const char *prefix; /* VAT number prefix (EL for Greece) */
         const char *name;
@@ -37,22 +37,22 @@ struct vat_country {
         long valid_from;    /* YYYYMMDD, first day in force; 0 = since ever */
         long valid_to;      /* YYYYMMDD, last day in force; 0 = until further notice */
         const char *region; /* "" = the country's mainland rates; "PT-30" Madeira, ... */
-};
+} vat_country;
 
-extern const struct vat_country vat_rates_table[];
+extern const vat_country vat_rates_table[];
 extern const size_t vat_rates_table_len;
 
 /* The rates of a country (ISO code; the VAT prefix EL is taken as GR) in force on date
  * (YYYYMMDD; 0 = today, UTC); NULL when the country is not in the table or has no rates
  * for that date. */
-const struct vat_country *vat_rates_find_on(const char *iso, long date);
+const vat_country *vat_rates_find_on(const char *iso, long date);
 
 /* The rates of a region with its own rates ("PT-30" Madeira, "PT-20" Azores, "AT-JM"
  * Jungholz and Mittelberg; "" or NULL = mainland) on date, or NULL. */
-const struct vat_country *vat_rates_find_region(const char *iso, const char *region, long date);
+const vat_country *vat_rates_find_region(const char *iso, const char *region, long date);
 
 /* vat_rates_find_on(iso, 0). */
-const struct vat_country *vat_rates_find(const char *iso);
+const vat_country *vat_rates_find(const char *iso);
 
 /* The class pct_bp has in any period of the country (for rules that must map codes for old
  * rates too, e.g. for replays); VAT_CLASS_NONE when it never was a rate there. */
@@ -72,7 +72,7 @@ int vat_rates_load_file(const char *path, char *err, size_t errlen);
 int vat_rates_check_file(const char *path, char *err, size_t errlen);
 
 /* Makes rows (kept by the caller for the life of the process) the active table. */
-void vat_rates_set_table(const struct vat_country *rows, size_t n);
+void vat_rates_set_table(const vat_country *rows, size_t n);
 
 /* Back to the compiled-in table (tests). */
 void vat_rates_use_builtin(void);
@@ -82,7 +82,7 @@ void vat_date_format(long date, char *buf, size_t len);
 
 /* Rate class of a percentage in a country: 0 is always ZERO; NONE when the country has no
  * such rate. */
-enum vat_class vat_rates_class_of(const struct vat_country *c, int pct_bp);
+enum vat_class vat_rates_class_of(const vat_country *c, int pct_bp);
 
 /* "standard", "reduced", "super_reduced", "parking", "zero" ("" for NONE). */
 const char *vat_class_name(enum vat_class cls);

@@ -103,7 +103,7 @@ static long parse_date(const char *s)
         return (long)y * 10000 + m * 100 + d;
 }
 
-static const struct vat_country *builtin(const char *iso)
+static const vat_country *builtin(const char *iso)
 {
         for (size_t i = 0; i < vat_rates_table_len; i++) {
                 if (!strcmp(vat_rates_table[i].iso, iso))
@@ -113,7 +113,7 @@ static const struct vat_country *builtin(const char *iso)
 }
 
 struct loaded {
-        struct vat_country *rows;
+        vat_country *rows;
         int *lines;
         size_t n, cap;
 };
@@ -132,7 +132,7 @@ static void loaded_free(struct loaded *t)
 }
 
 /* The rates columns of one row; NULL, or what is wrong. */
-static const char *row_rates(char *f[], int col[], struct vat_country *c)
+static const char *row_rates(char *f[], int col[], vat_country *c)
 {
         char red[64];
         char *save = NULL;
@@ -160,7 +160,7 @@ static const char *row_rates(char *f[], int col[], struct vat_country *c)
 static int add_row(struct loaded *t, char *f[], int nf, int col[], int line, const char *path,
                    char *err, size_t errlen)
 {
-        struct vat_country c = { 0 };
+        vat_country c = { 0 };
         const char *bad;
         char from_s[12], to_s[12];
 
@@ -196,7 +196,7 @@ static int add_row(struct loaded *t, char *f[], int nf, int col[], int line, con
                 return -1;
         }
         for (size_t i = 0; i < t->n; i++) {
-                const struct vat_country *o = &t->rows[i];
+                const vat_country *o = &t->rows[i];
 
                 if (strcmp(o->iso, f[col[COL_ISO]]) || strcmp(o->region, f[col[COL_REGION]]) ||
                     (o->valid_to && c.valid_from && o->valid_to < c.valid_from) ||

@@ -84,12 +84,11 @@ static double now(void)
 /* One order through the whole path. A function of its own so that instructions per order
  * can be counted exactly: valgrind --tool=callgrind --toggle-collect=transform_one.
  * Returns 0 when booked, 1 when rejected (reason in err), -1 when the text does not parse. */
-__attribute__((noinline)) static int transform_one(const struct rules *r, const char *text,
-                                                   size_t len, size_t *bytes, char *err,
-                                                   size_t errlen)
+__attribute__((noinline)) static int transform_one(const rules *r, const char *text, size_t len,
+                                                   size_t *bytes, char *err, size_t errlen)
 {
         json_t *order = booking_loadb(text, len, 0, NULL);
-        struct booking b;
+        booking b;
         int rc = 1;
 
         if (!order)
@@ -110,7 +109,7 @@ int main(int argc, char **argv)
 {
         long iters = 50000;
         char err[512];
-        struct rules *r = rules_parse(rules_text, err, sizeof(err));
+        rules *r = rules_parse(rules_text, err, sizeof(err));
         char *text[16];
         size_t len[16];
         long ok = 0, rejected = 0;
@@ -138,7 +137,7 @@ int main(int argc, char **argv)
         /* the fast paths must print what jansson prints: check against json_loads/json_dumps */
         for (int i = 0; i < 16; i++) {
                 json_t *order = json_loads(text[i], 0, NULL);
-                struct booking b;
+                booking b;
 
                 if (!order || booking_from_order(r, order, NULL, &b, err, sizeof(err)) != 0)
                         return 1;
@@ -169,7 +168,7 @@ int main(int argc, char **argv)
         tp = now();
         for (long i = 0; i < iters / 5; i++) {
                 json_t *order = booking_loadb(text[i % 16], len[i % 16], 0, NULL);
-                struct booking b;
+                booking b;
 
                 if (booking_from_order(r, order, NULL, &b, err, sizeof(err)) == 0)
                         booking_clear(&b);

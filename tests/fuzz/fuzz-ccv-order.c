@@ -30,9 +30,9 @@ static const char rules_text[] =
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static struct rules *r;
-        struct booking_ctx ctx = { 0 };
-        struct booking b;
+        static rules *r;
+        booking_ctx ctx = { 0 };
+        booking b;
         char err[512];
         json_t *order;
 

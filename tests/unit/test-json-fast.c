@@ -112,7 +112,7 @@ static void test_json_fast_random_numbers(void)
         }
 }
 
-static void test_json_fast_orders(int argc, char **argv, const struct rules *r)
+static void test_json_fast_orders(int argc, char **argv, const rules *r)
 {
         for (int i = 1; i < argc; i++) {
                 FILE *f = fopen(argv[i], "rb");
@@ -120,7 +120,7 @@ static void test_json_fast_orders(int argc, char **argv, const struct rules *r)
                 size_t cap = 0;
                 ssize_t len;
                 json_t *order;
-                struct booking b;
+                booking b;
 
                 T_FATAL(f != NULL, "%s", argv[i]);
                 len = getdelim(&text, &cap, '\0', f);
@@ -148,7 +148,7 @@ static void test_json_fast_orders(int argc, char **argv, const struct rules *r)
 int main(int argc, char **argv)
 {
         char err[256];
-        struct rules *r = rules_parse(
+        rules *r = rules_parse(
                 "{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
                 "\"oss_registered\":false,\"book_as\":\"salesorder\",\"shipping_item\":\"V\","
                 "\"discount_item\":\"K\",\"payment_cost_item\":\"B\",\"rounding_item\":\"R\","

@@ -58,13 +58,13 @@ static json_t *vat(const char *code, const char *desc, double pct, const char *t
                          "IsBlocked", 0);
 }
 
-static const char *code_for(const json_t *rules, const char *scenario, const char *country,
+static const char *code_for(const json_t *proposal, const char *scenario, const char *country,
                             const char *cls)
 {
         size_t i;
         json_t *c;
 
-        json_array_foreach (json_object_get(rules, "vat_codes"), i, c) {
+        json_array_foreach (json_object_get(proposal, "vat_codes"), i, c) {
                 const char *co = json_string_value(json_object_get(c, "country"));
                 const char *cl = json_string_value(json_object_get(c, "class"));
 
@@ -79,7 +79,7 @@ static void test_propose(void)
 {
         json_t *codes = json_array(), *p;
         char *text, why[512] = "";
-        struct rules *r;
+        rules *r;
 
         json_array_append_new(codes, vat("0  ", "0% btw binnenland", 0, "B", "S", "N", "", 0));
         json_array_append_new(codes, vat("1  ", "Verkopen laag", 0.09, "E", "S", "N", "", 0));

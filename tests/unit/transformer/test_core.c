@@ -39,8 +39,8 @@ static const char base_rules[] =
 
 static void test_rates(void)
 {
-        const struct vat_country *nl = vat_rates_find("NL");
-        const struct vat_country *gr = vat_rates_find("EL");
+        const vat_country *nl = vat_rates_find("NL");
+        const vat_country *gr = vat_rates_find("EL");
 
         CHECK(nl && nl->standard == 2100 && nl->reduced[0] == 900, "NL rates");
         CHECK(gr && strcmp(gr->iso, "GR") == 0 && strcmp(gr->prefix, "EL") == 0, "EL -> GR");
@@ -106,7 +106,7 @@ static void test_territory(void)
         };
 
         for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-                struct territory out;
+                territory out;
 
                 territory_resolve(t[i].cc, t[i].pc, &out);
                 CHECK(out.kind == t[i].kind, "%s %s: kind %d", t[i].cc, t[i].pc, out.kind);
@@ -119,7 +119,7 @@ static void test_territory(void)
 static void expect_rules_error(const char *text, const char *needle)
 {
         char err[512] = "";
-        struct rules *r = rules_parse(text, err, sizeof(err));
+        rules *r = rules_parse(text, err, sizeof(err));
 
         CHECK(r == NULL && strstr(err, needle) != NULL, "want error with \"%s\", got \"%s\"",
               needle, err);
@@ -129,7 +129,7 @@ static void expect_rules_error(const char *text, const char *needle)
 static void test_rules(void)
 {
         char err[512] = "";
-        struct rules *r = rules_parse(base_rules, err, sizeof(err));
+        rules *r = rules_parse(base_rules, err, sizeof(err));
 
         CHECK(r != NULL, "parse: %s", err);
         if (r == NULL)
@@ -139,7 +139,7 @@ static void test_rules(void)
         /* round trip keeps unknown members and the meaning */
         json_t *j = rules_to_json(r);
         char *s = json_dumps(j, 0);
-        struct rules *r2 = rules_parse(s, err, sizeof(err));
+        rules *r2 = rules_parse(s, err, sizeof(err));
 
         CHECK(r2 != NULL && r2->n_vat_codes == r->n_vat_codes, "round trip: %s", err);
         CHECK(json_object_get(j, "custom_field") != NULL, "unknown member kept");
@@ -151,7 +151,7 @@ static void test_rules(void)
         rules_free(r2);
 
         /* code look-up */
-        struct vat_decision d;
+        vat_decision d;
 
         memset(&d, 0, sizeof(d));
         d.scenario = VAT_SCENARIO_OSS;
@@ -223,7 +223,7 @@ static void test_rules(void)
 static void test_envelopes(void)
 {
         char err[512] = "";
-        struct rules *r = rules_parse(base_rules, err, sizeof(err));
+        rules *r = rules_parse(base_rules, err, sizeof(err));
         json_error_t jerr;
         json_t *user = json_loads(
                 "{\"id\":\"24464274\",\"userinfo\":{\"billingaddress\":{\"first_name\":\"Jan\","
@@ -295,7 +295,7 @@ static void test_envelopes(void)
                 "\"orderrows\":{\"items\":[{\"product_id\":9,\"count\":2,\"tax\":21,"
                 "\"total_price\":24.2}]}}",
                 0, &jerr);
-        struct booking b;
+        booking b;
         char e3[256] = "";
 
         CHECK(order && booking_from_order(r, order, NULL, &b, e3, sizeof(e3)) == 0, "%s", e3);
@@ -341,9 +341,9 @@ static void test_invoicing_member(void)
                            "\"journal\":\"70\",\"vat_codes\":[{\"code\":\"2\","
                            "\"scenario\":\"domestic\",\"percentage\":21}],";
         char text[512];
-        struct booking b = { .source_id = "7" };
+        booking b = { .source_id = "7" };
         json_t *cmd, *inv;
-        struct rules *r;
+        rules *r;
 
         b.body = json_pack("{s:s}", "OrderDate", "2026-04-01T00:00:00");
         b.account = json_pack("{s:s}", "Code", "1");
