@@ -45,6 +45,9 @@ static const cx_cfg_var admin_vars[] = {
           "burns the code)" },
         { "CX_ADMIN_TLS_INSECURE", CX_CFG_BOOL, "false", 0, 0, false,
           "turn off TLS verification towards Exact in tenants exchange-code (tests only)" },
+        { "CX_ADMIN_HTTP_HOSTS", CX_CFG_STR, "", 0, 0, false,
+          "comma list of host names that tenant URLs may reach over plain http:// besides this "
+          "machine (the demo's fakes on the compose network; never a real shop or Exact)" },
         CX_CFG_END,
 };
 
@@ -367,6 +370,7 @@ static int run(cli_inv *in)
         in->ctx.http_timeout_ms = (long)cx_config_int(in->cfg, "CX_ADMIN_HTTP_TIMEOUT_MS");
         in->ctx.token_timeout_ms = (long)cx_config_int(in->cfg, "CX_ADMIN_TOKEN_TIMEOUT_MS");
         in->ctx.tls_insecure = cx_config_bool(in->cfg, "CX_ADMIN_TLS_INSECURE");
+        in->ctx.http_hosts = cx_config_str(in->cfg, "CX_ADMIN_HTTP_HOSTS");
         cx_topics_init(cx_config_str(in->cfg, "CX_TOPIC_PREFIX"));
         cx_http_global_init();
         in->ctx.db = cx_db_open(cx_config_str(in->cfg, "CX_PG_DSN"),

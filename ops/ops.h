@@ -33,9 +33,10 @@ typedef struct ops_ctx {
         const char *brokers; /**< Kafka bootstrap servers; "" when not configured */
         bool have_key;       /**< key holds CX_SECRET_KEY */
         unsigned char key[CX_KEY_LEN];
-        long http_timeout_ms;  /**< calls to Exact (consent, propose) */
-        long token_timeout_ms; /**< the token call of ops_exchange_code() */
-        bool tls_insecure;     /**< ops_exchange_code() skips TLS verification (tests) */
+        long http_timeout_ms;   /**< calls to Exact (consent, propose) */
+        long token_timeout_ms;  /**< the token call of ops_exchange_code() */
+        bool tls_insecure;      /**< ops_exchange_code() skips TLS verification (tests) */
+        const char *http_hosts; /**< hosts tenant URLs may reach over plain http:// (demo) */
 } ops_ctx;
 
 /** @brief The exit code for an operation that failed with @p err. */

@@ -52,9 +52,23 @@ static const char *field_value(const ops_tenant_fields *f, const struct field_de
         return *(const char *const *)((const char *)f + d->offset);
 }
 
+/* Whether host[0..n) is one of the comma-separated names in @p hosts. */
+static bool host_listed(const char *host, size_t n, const char *hosts)
+{
+        while (hosts && *hosts) {
+                size_t len = strcspn(hosts, ",");
+
+                if (len == n && !strncmp(hosts, host, n))
+                        return true;
+                hosts += len + (hosts[len] == ',');
+        }
+        return false;
+}
+
 /* Secrets and tokens travel to these URLs: https:// only, except http:// to this machine
- * (localhost, 127.0.0.0/8, [::1]), which the tests and the demo use for the fakes. */
-static bool url_allowed(const char *v)
+ * (localhost, 127.0.0.0/8, [::1]), which the tests use for the fakes, or to a host the
+ * operator listed in CX_ADMIN_HTTP_HOSTS (the demo's fakes on the compose network). */
+static bool url_allowed(const char *v, const char *http_hosts)
 {
         const char *host = v + 7;
         size_t n;
@@ -66,7 +80,8 @@ static bool url_allowed(const char *v)
         n = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":/?#");
         if (memchr(host, '@', n) || (host[n] && !strchr(":/?#", host[n])))
                 return false;
-        if ((n == 9 && !strncmp(host, "localhost", 9)) || (n == 5 && !strncmp(host, "[::1]", 5)))
+        if ((n == 9 && !strncmp(host, "localhost", 9)) || (n == 5 && !strncmp(host, "[::1]", 5)) ||
+            host_listed(host, n, http_hosts))
                 return true;
         if (n < 7 || strncmp(host, "127.", 4) != 0)
                 return false;
@@ -77,8 +92,8 @@ static bool url_allowed(const char *v)
 }
 
 /* Check one value and put what goes to PostgreSQL into out. */
-static int check_field(const struct field_def *d, const char *v, char *out, size_t size,
-                       cx_err *err)
+static int check_field(const ops_ctx *ctx, const struct field_def *d, const char *v, char *out,
+                       size_t size, cx_err *err)
 {
         char *end = NULL;
         long long n;
@@ -91,7 +106,7 @@ static int check_field(const struct field_def *d, const char *v, char *out, size
                                        d->option);
                 break;
         case F_URL:
-                if (!url_allowed(v) || strpbrk(v, " \t\r\n") || strlen(v) < 10)
+                if (!url_allowed(v, ctx->http_hosts) || strpbrk(v, " \t\r\n") || strlen(v) < 10)
                         return cx_fail(err, CX_ERR_PARSE, false,
                                        "%s: expected an https:// URL (http:// only to localhost, "
                                        "127.0.0.0/8 or [::1]), got \"%s\"",
@@ -145,14 +160,14 @@ static int check_field(const struct field_def *d, const char *v, char *out, size
 }
 
 /* Checked values of the given fields: vals[i] is NULL for fields not given. */
-static int check_fields(const ops_tenant_fields *f, char vals[N_FIELDS][1024], bool given[],
-                        cx_err *err)
+static int check_fields(const ops_ctx *ctx, const ops_tenant_fields *f, char vals[N_FIELDS][1024],
+                        bool given[], cx_err *err)
 {
         for (size_t i = 0; i < N_FIELDS; i++) {
                 const char *v = field_value(f, &field_defs[i]);
 
                 given[i] = v != NULL;
-                if (v && check_field(&field_defs[i], v, vals[i], sizeof(vals[i]), err) < 0)
+                if (v && check_field(ctx, &field_defs[i], v, vals[i], sizeof(vals[i]), err) < 0)
                         return -1;
                 if (v && strlen(v) >= sizeof(vals[i]))
                         return cx_fail(err, CX_ERR_PARSE, false, "%s: value too long",
@@ -181,7 +196,7 @@ int ops_tenant_add(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, boo
         size_t cl = 0, al = 0;
         int n = 0, rc = -1;
 
-        if (ops_check_tenant_id(id, err) < 0 || check_fields(f, vals, given, err) < 0)
+        if (ops_check_tenant_id(id, err) < 0 || check_fields(ctx, f, vals, given, err) < 0)
                 return -1;
         if (!f->shop_base_url || !f->shop_public_key)
                 return cx_fail(err, CX_ERR_PARSE, false,
@@ -254,7 +269,7 @@ int ops_tenant_update(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, 
         PGresult *r;
         int rows;
 
-        if (ops_check_tenant_id(id, err) < 0 || check_fields(f, vals, given, err) < 0)
+        if (ops_check_tenant_id(id, err) < 0 || check_fields(ctx, f, vals, given, err) < 0)
                 return -1;
         params[n++] = id;
         sl = (size_t)snprintf(sql, sizeof(sql), "UPDATE tenants SET updated_at = now()");

@@ -111,6 +111,16 @@ class AdminCli(unittest.TestCase):
         self.assertEqual(self.adm.js("tenants", "show", "loop0")["exact_base_url"],
                          "https://shop.example")
         self.adm.ok("tenants", "update", "loop0", "--shop-url", "http://127.0.0.1:1/x")
+        # the demo's fakes on a compose network: only the hosts the operator listed
+        listed = {"CX_ADMIN_HTTP_HOSTS": "ccvshop-fake,exact-fake"}
+        r = self.adm("tenants", "update", "loop0", "--shop-url", "http://ccvshop-fake:8081/shop/1",
+                     env=listed)
+        self.assertEqual(r.rc, 0, repr(r))
+        for url in ("http://ccvshop-fake.evil.example", "http://exact-fak", "http://shop.example"):
+            r = self.adm("tenants", "update", "loop0", "--exact-url", url, env=listed)
+            self.assertEqual(r.rc, 2, f"{url}: {r!r}")
+        r = self.adm("tenants", "update", "loop0", "--exact-url", "http://exact-fake:8080")
+        self.assertEqual(r.rc, 2, "without the list: " + repr(r))
 
     def test_tenants_lifecycle_and_refusals(self):
         r = self.add("acme", "--name", "Acme BV", "--division", "4242", "--extract-from",

@@ -100,7 +100,8 @@ class Stack(unittest.TestCase):
                 "CX_PANEL_PUBLIC_URL": f"http://127.0.0.1:{cls.ports['PANEL_PORT']}",
                 "KAFKA_HEAP_OPTS": "-Xms256m -Xmx512m",
                 "CX_EXTRACT_ORDERS_INTERVAL_S": "3", "CX_EXTRACT_TENANT_REFRESH_S": "2",
-                "DEMO_SHOPS": str(SHOPS), "DEMO_ORDERS": str(ORDERS), "LOADER_REPLICAS": "2"}
+                "DEMO_SHOPS": str(SHOPS), "DEMO_ORDERS": str(ORDERS), "LOADER_REPLICAS": "2",
+                "CX_ADMIN_HTTP_HOSTS": "ccvshop-fake,exact-fake"}
         lines = []
         with open(os.path.join(SOURCE, "compose", "connector.env.example")) as f:
             for ln in f:
