@@ -14,6 +14,8 @@
  * in the process ever sees another zone. */
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* TZDIR and TZ are libc's own variables for its tz database, not our configuration: read
+ * and set here because localtime_r() reads them, and nowhere else. */
 static const char *tz_dir(void)
 {
         const char *d = getenv("TZDIR");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "booking/dryrun.h"
+#include "common/config.h"
 #include "transformer/daemon.h"
 #include "vat/vat_rates.h"
 
@@ -25,10 +26,13 @@ static void usage(FILE *f)
                 "Without --dry-run the transformer runs as a daemon (Kafka in, Kafka out).\n");
 }
 
+extern char **environ;
+
 int main(int argc, char **argv)
 {
         const char *rules_path = NULL;
-        const char *rates = getenv("CX_TRANSFORMER_VAT_RATES_FILE");
+        /* the dry run reads no table, only this one variable, through the config module */
+        const char *rates = cx_config_lookup(environ, "CX_TRANSFORMER_VAT_RATES_FILE");
         char err[512];
         int dry = 0;
 

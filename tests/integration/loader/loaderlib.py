@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 import time
+import unittest
 import urllib.parse
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -222,3 +223,25 @@ def check_exactly_once(tc, fake, tenants, expected, etype="SalesOrders"):
 
 def random_seed():
     return int(os.environ.get("LOADER_IT_SEED", str(random.randrange(1 << 30))))
+
+
+class LoaderCase(unittest.TestCase):
+    """A test holding one exact-fake (self.fake) and loader daemons (self.loaders): both
+    are stopped after it, and no loader may have printed a sanitizer report."""
+
+    def setUp(self):
+        self.fake = None
+        self.loaders = []
+
+    def tearDown(self):
+        for d in self.loaders:
+            d.kill()
+        if self.fake:
+            self.fake.stop()
+        for d in self.loaders:
+            out = d.output()
+            self.assertNotIn("AddressSanitizer", out)
+            self.assertNotIn("runtime error:", out)
+
+    def logs_of_failure(self):
+        return "\n".join(d.output()[-4000:] for d in self.loaders)

@@ -55,23 +55,7 @@ def trim(s):
     return (s or "").strip()
 
 
-class DeliveryAndPrices(unittest.TestCase):
-    def setUp(self):
-        self.fake = None
-        self.loaders = []
-
-    def tearDown(self):
-        for d in self.loaders:
-            d.kill()
-        if self.fake:
-            self.fake.stop()
-        for d in self.loaders:
-            out = d.output()
-            self.assertNotIn("AddressSanitizer", out)
-            self.assertNotIn("runtime error:", out)
-
-    def logs(self):
-        return "\n".join(d.output()[-4000:] for d in self.loaders)
+class DeliveryAndPrices(L.LoaderCase):
 
     def test_dry_run_shows_the_ship_to(self):
         other = make_order(1, [(1, "10.00", 21)], user_id=77)
@@ -173,7 +157,7 @@ class DeliveryAndPrices(unittest.TestCase):
             items = {i["Code"]: i for i in self.fake.entities(d, "Items")}
             return len(so) == 3 and len(si) == 1 and \
                 items.get("PRICED-2", {}).get("StandardSalesPrice") == 3.0
-        self.assertTrue(L.wait_until(lambda: booked(div) and booked(div2), 120), self.logs())
+        self.assertTrue(L.wait_until(lambda: booked(div) and booked(div2), 120), self.logs_of_failure())
 
         def check(d, price1):
             addrs, so, si = self.read_back(d)
@@ -220,7 +204,7 @@ class DeliveryAndPrices(unittest.TestCase):
             items = {i["Code"]: i for i in self.fake.entities(d, "Items")}
             return items["PRICED-1"]["StandardSalesPrice"] == 14.0
         # commands of a tenant are booked in order: once the change shows, the replay is done
-        self.assertTrue(L.wait_until(lambda: changed(div) and changed(div2), 90), self.logs())
+        self.assertTrue(L.wait_until(lambda: changed(div) and changed(div2), 90), self.logs_of_failure())
         check(div, 14.0)
         check(div2, 14.0)
         after = self.fake.stats()["divisions"][str(div)].get("created", {})

@@ -51,20 +51,7 @@ def dry_run_dates(tmp, stamps):
     return [json.loads(x)["body"]["OrderDate"] for x in p.stdout.splitlines()]
 
 
-class InvoicingTest(unittest.TestCase):
-    def setUp(self):
-        self.fake = None
-        self.loaders = []
-
-    def tearDown(self):
-        for d in self.loaders:
-            d.kill()
-        if self.fake:
-            self.fake.stop()
-        for d in self.loaders:
-            out = d.output()
-            self.assertNotIn("AddressSanitizer", out)
-            self.assertNotIn("runtime error:", out)
+class InvoicingTest(L.LoaderCase):
 
     def test_invoices_booked_dated_processed_once(self):
         # 23:30Z on 31 March is 01:30 on 1 April in Amsterdam (summer time); 23:30Z on 14

@@ -19,23 +19,7 @@ import loaderlib as L  # noqa: E402
 ORDERS = int(os.environ.get("LOADER_IT_ORDERS", "400"))
 
 
-class LoaderTest(unittest.TestCase):
-    def setUp(self):
-        self.fake = None
-        self.loaders = []
-
-    def tearDown(self):
-        for d in self.loaders:
-            d.kill()
-        if self.fake:
-            self.fake.stop()
-        for d in self.loaders:
-            out = d.output()
-            self.assertNotIn("AddressSanitizer", out)
-            self.assertNotIn("runtime error:", out)
-
-    def logs_of_failure(self):
-        return "\n".join(d.output()[-4000:] for d in self.loaders)
+class LoaderTest(L.LoaderCase):
 
     def make_orders(self, env, tenants, n, rng, invoice_every=0):
         expected = {t: {} for t in tenants}
