@@ -1,6 +1,7 @@
 /* booking: CCV order -> Exact sales order / invoice, priced the way Exact will book it
  * (booking/money.h has the arithmetic). */
 #include "booking/booking.h"
+#include "booking/relations.h"
 
 #include "booking/dates.h"
 
@@ -1073,6 +1074,23 @@ static void document_lines(json_t *lines, json_t *items, struct builder *b, cons
         out->gross_cents = out->net_cents + out->vat_cents;
 }
 
+/* On the collective B2C relation the document names the consumer: the description ends in
+ * the name and the billing address is the delivery address (with the name on line 3). */
+static json_t *consumer_address(const json_t *customer, json_t *body, const json_t *acc)
+{
+        json_t *only = json_pack("{s:O?}", "deliveryaddress",
+                                 json_object_get(customer, "billingaddress"));
+        json_t *a = only ? booking_delivery_address(only, "") : NULL;
+        char d[256], t[256];
+
+        json_decref(only);
+        snprintf(d, sizeof(d), "%s, %s", json_string_value(json_object_get(body, "Description")),
+                 json_string_value(json_object_get(acc, "Name")));
+        field_utf8_trunc(d, BOOKING_MAX_DESCRIPTION, t, sizeof(t));
+        json_object_set_new_nocheck(body, "Description", json_string(t));
+        return a;
+}
+
 /* The Exact document with its account and items, into out. */
 static int build_document(const rules *r, const json_t *order, const json_t *customer,
                           struct builder *b, booking *out, char *err, size_t errlen)
@@ -1083,12 +1101,15 @@ static int build_document(const rules *r, const json_t *order, const json_t *cus
         json_t *items = json_array();
         char user_id[32] = "";
         const char *acc;
+        bool collective;
 
         out->body = body;
         out->items = items;
         field_id(json_object_get(order, "user"), "id", user_id, sizeof(user_id));
         out->account = booking_account_def(customer, user_id, err, errlen);
-        if (!out->account || !body || !lines || !items) {
+        if (!out->account || !body || !lines || !items ||
+            booking_relation_apply(r->relations, customer, out->account, user_id, true, &collective,
+                                   err, errlen) != 0) {
                 json_decref(lines);
                 return -1;
         }
@@ -1102,6 +1123,8 @@ static int build_document(const rules *r, const json_t *order, const json_t *cus
                 json_t *ship = booking_delivery_address(customer,
                                                         field_str(order, "deliver_method"));
 
+                if (collective && !ship)
+                        ship = consumer_address(customer, body, out->account);
                 if (ship) {
                         /* the loader turns the address into its crm/Addresses GUID */
                         json_object_set_new_nocheck(body, "DeliverTo", json_string(acc));

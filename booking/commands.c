@@ -1,5 +1,6 @@
 /* commands: what the booking library emits, see commands.h. */
 #include "booking/commands.h"
+#include "booking/relations.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -164,6 +165,7 @@ json_t *booking_account_upsert_json(const rules *r, const json_t *user, const ch
 {
         char id[32];
         json_t *acc;
+        bool collective;
 
         if (!json_is_object(user) || !field_id(user, "id", id, sizeof(id))) {
                 snprintf(err, errlen, "user has no id");
@@ -172,6 +174,13 @@ json_t *booking_account_upsert_json(const rules *r, const json_t *user, const ch
         acc = booking_account_def(json_object_get(user, "userinfo"), id, err, errlen);
         if (!acc)
                 return NULL;
+        /* a consumer of a tenant with a collective relation: that relation, which is never
+         * written (the loader resolves it and changes nothing) */
+        if (booking_relation_apply(r->relations, json_object_get(user, "userinfo"), acc, id, true,
+                                   &collective, err, errlen) != 0) {
+                json_decref(acc);
+                return NULL;
+        }
         return upsert_json(r, "account_upsert", id, trace_id, "crm/Accounts", "account", acc);
 }
 

@@ -2,6 +2,7 @@
 #include "booking/rules.h"
 
 #include "booking/dates.h"
+#include "booking/relations.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -72,6 +73,7 @@ void rules_free(rules *r)
         json_decref(r->payment_conditions);
         json_decref(r->gl_accounts);
         json_decref(r->extra);
+        json_decref(r->relations);
         free(r);
 }
 
@@ -461,6 +463,9 @@ static void keep_extra(const json_t *obj, rules *r)
                 "vat_codes",
                 "time_zone",
                 "invoicing",
+                "relation_matching",
+                "relation_codes",
+                "b2c_collective_account",
         };
         const char *k;
         json_t *val;
@@ -494,6 +499,9 @@ rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
             parse_members(obj, r, err, errlen) != 0 || parse_invoicing(obj, r, err, errlen) != 0 ||
             parse_oss_figures(obj, r, err, errlen) != 0 ||
             parse_vat_codes(obj, r, err, errlen) != 0)
+                goto fail;
+        r->relations = booking_relations_parse(obj, err, errlen);
+        if (!r->relations)
                 goto fail;
         keep_extra(obj, r);
         if (!r->tenant || !r->extra) {
@@ -740,6 +748,8 @@ json_t *rules_to_json(const rules *r)
                 json_decref(codes);
                 return NULL;
         }
+        if (r->relations)
+                json_object_update(obj, r->relations);
         json_object_set_new(obj, "tenant", json_string(r->tenant));
         json_object_set_new(obj, "division", json_integer(r->division));
         json_object_set_new(obj, "home_country", json_string(r->home_country));

@@ -65,7 +65,9 @@ typedef struct rules {
         bool process_invoices;      /* invoicing.process: make invoices final (printed) */
         bool email_invoices;        /* invoicing.send_email: Exact e-mails the processed one */
         bool invoice_sales_orders;  /* invoicing.invoice_sales_orders: Exact invoices orders */
-        json_t *extra;              /* members this version does not know, kept for export */
+        json_t *relations; /* relation_matching, relation_codes, b2c_collective_account as given
+                            * (booking/relations.h) */
+        json_t *extra;     /* members this version does not know, kept for export */
 } rules;
 
 /* Parses and validates rules-file text. Returns NULL with a message in err on malformed JSON,

@@ -9,6 +9,7 @@
 #include "loader/command_check.h"
 #include "loader/ledger.h"
 #include "loader/prices.h"
+#include "loader/relations.h"
 
 #define jstr command_str
 
@@ -19,7 +20,6 @@ typedef struct ent_spec {
         const char *label; /* for messages */
 } ent_spec;
 
-static const ent_spec SPEC_ACCOUNT = { "account", "crm/Accounts", "ID", "account" };
 static const ent_spec SPEC_CONTACT = { "contact", "crm/Contacts", "ID", "contact" };
 static const ent_spec SPEC_ITEM = { "item", "logistics/Items", "ID", "item" };
 
@@ -152,23 +152,20 @@ static int ensure_entity(run *r, const ent_spec *s, const char *key, json_t *bod
 
 int entity_account(run *r, const json_t *def, bool update, char guid[64])
 {
-        const char *code = jstr(def, "Code");
-        json_t *body = json_deep_copy(def);
         json_t *contact = json_object_get(def, "contact");
-        char padded[32], cguid[64];
-        bool fresh = false;
+        json_t *body;
+        char cguid[64];
+        bool fresh = false, owned = false;
 
-        json_object_del(body, "contact");
-        exact_pad_account_code(code, padded);
-        if (ensure_entity(r, &SPEC_ACCOUNT, code, body, exact_filter_eq("Code", padded, "ID,Code"),
-                          update, false, &fresh, guid) < 0)
+        if (relation_resolve(r, def, update, guid, &fresh, &owned) < 0)
                 return -1;
-        if (!json_is_object(contact))
+        /* a matched or collective relation is the accountant's: no contact is added or changed */
+        if (!owned || !json_is_object(contact))
                 return 0;
         body = json_deep_copy(contact);
         json_object_set_new(body, "Account", json_string(guid));
-        return ensure_entity(r, &SPEC_CONTACT, code, body, exact_filter_guid("Account", guid, "ID"),
-                             update, fresh, NULL, cguid);
+        return ensure_entity(r, &SPEC_CONTACT, jstr(def, "Code"), body,
+                             exact_filter_guid("Account", guid, "ID"), update, fresh, NULL, cguid);
 }
 
 /* Item definition as Exact takes it: item group code -> GUID; the shop price goes to the

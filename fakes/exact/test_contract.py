@@ -165,6 +165,15 @@ class OData(FakeCase):
             st, _, err = f.api(tok, "GET", "%d/crm/Accounts?$filter=%s" % (DIV, q(flt)))
             self.assertEqual(st, 400, flt)
             self.assertIn("message", err["error"])
+        # only Exact's filterable fields (CRMAccounts reference page); e-mail, VAT and CoC are
+        st, _, err = f.api(tok, "GET", "%d/crm/Accounts?$filter=%s" % (
+            DIV, q("AddressLine1 eq 'Straat 1'")))
+        self.assertEqual(st, 400)
+        self.assertIn("Filtering on these fields is not supported: AddressLine1",
+                      err["error"]["message"]["value"])
+        st, _, res = f.api(tok, "GET", "%d/crm/Accounts?$filter=%s" % (DIV, q(
+            "VATNumber eq 'X' or ChamberOfCommerce eq 'Y' or Email eq 'z@example.test'")))
+        self.assertEqual(st, 200)
         st, _, _ = f.api(tok, "GET", "%d/crm/Accounts(guid'%s')" % (
             DIV, "00000000-0000-0000-0000-000000000000"))
         self.assertEqual(st, 404)

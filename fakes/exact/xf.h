@@ -80,6 +80,8 @@ struct xf_entity_def {
         int lines_ent;          /* child entity for deep insert, or -1 */
         const char *lines_prop; /* e.g. "SalesOrderLines" */
         const char *parent_key; /* in the child: "OrderID" */
+        /* the fields $filter may name (Exact's "filterable" column); NULL = any field */
+        const char *const *filterable;
 };
 
 extern const struct xf_entity_def xf_entities[XF_E_ALL];

@@ -98,6 +98,19 @@ const struct xf_field *xf_field_find(int ent, const char *name)
         return NULL;
 }
 
+static bool filterable(int ent, const char *name)
+{
+        const char *const *f = xf_entities[ent].filterable;
+
+        if (f == NULL)
+                return true;
+        for (; *f != NULL; f++) {
+                if (strcmp(*f, name) == 0)
+                        return true;
+        }
+        return false;
+}
+
 static void node_free(struct node *n)
 {
         if (n == NULL)
@@ -378,6 +391,14 @@ static struct node *parse_primary(struct parser *p)
                         p->pos = start;
                         snprintf(msg, sizeof(msg), "No property '%s' exists in type '%s'", name,
                                  xf_entities[p->ent].model);
+                        fail(p, msg);
+                } else if (!filterable(p->ent, name)) {
+                        char msg[256];
+
+                        /* Exact's answer, as seen in picqer/exact-php-client issue #500 */
+                        p->pos = start;
+                        snprintf(msg, sizeof(msg), "Filtering on these fields is not supported: %s",
+                                 name);
                         fail(p, msg);
                 }
                 return n;

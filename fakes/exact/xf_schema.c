@@ -463,12 +463,20 @@ static const struct xf_field f_me[] = {
         END,
 };
 
+/* specs/exact-online.md §3.6.2 (Exact's reference page CRMAccounts): the filterable fields */
+static const char *const flt_accounts[] = {
+        "ID",     "Code",     "Name",       "Email",     "Phone",
+        "City",   "Postcode", "Country",    "VATNumber", "ChamberOfCommerce",
+        "Status", "IsSales",  "IsSupplier", "Blocked",   "SearchCode",
+        NULL
+};
+
 #define ALL (XF_M_GET | XF_M_POST | XF_M_PUT | XF_M_DELETE)
 #define MODEL(x) "Exact.Web.Api.Models." x
 
 const struct xf_entity_def xf_entities[XF_E_ALL] = {
         [XF_E_ACCOUNTS] = { "crm", "Accounts", "ID", MODEL("Account"), f_accounts, ALL, -1, NULL,
-                            NULL },
+                            NULL, flt_accounts },
         [XF_E_CONTACTS] = { "crm", "Contacts", "ID", MODEL("Contact"), f_contacts, ALL, -1, NULL,
                             NULL },
         [XF_E_ITEMS] = { "logistics", "Items", "ID", MODEL("Logistics.Item"), f_items, ALL, -1,

@@ -440,6 +440,79 @@ static void test_dates(void)
                            "invoicing.proces");
 }
 
+/* The relation policy (rules relation_matching, relation_codes, b2c_collective_account) in
+ * the account_upsert command's account.relation. */
+static json_t *upsert_with(const char *extra, const char *company, const char *btw)
+{
+        char text[2048], err[512] = "", user[1024];
+        rules *r;
+        json_t *u, *cmd, *acc;
+
+        snprintf(text, sizeof(text), "%.*s%s}", (int)strlen(base_rules) - 1, base_rules, extra);
+        r = rules_parse(text, err, sizeof(err));
+        CHECK(r != NULL, "rules %s: %s", extra, err);
+        snprintf(user, sizeof(user),
+                 "{\"id\":77,\"userinfo\":{\"billingaddress\":{\"full_name\":\"Kim\","
+                 "\"company\":\"%s\",\"country_code\":\"NL\"},\"email\":\"kim@x.test\","
+                 "\"btw\":\"%s\"}}",
+                 company, btw);
+        u = json_loads(user, 0, NULL);
+        cmd = r ? booking_account_upsert_json(r, u, NULL, err, sizeof(err)) : NULL;
+        acc = json_incref(json_object_get(cmd, "account"));
+        json_decref(cmd);
+        json_decref(u);
+        rules_free(r);
+        return acc;
+}
+
+static void test_relation_policy(void)
+{
+        json_t *a = upsert_with("", "", "");
+        json_t *rel = json_object_get(a, "relation");
+        char *m = json_dumps(json_object_get(rel, "match"), JSON_COMPACT);
+
+        /* default: matched by VAT, CoC, e-mail; Exact numbers the relation (no code) */
+        CHECK(m && !strcmp(m, "[\"vat\",\"coc\",\"email\"]"), "default match %s", m ? m : "");
+        CHECK(!json_object_get(rel, "code") && !json_object_get(rel, "range"), "no code");
+        CHECK(!strcmp(json_string_value(json_object_get(a, "Code")), "77"), "shop key stays");
+        free(m);
+        json_decref(a);
+        a = upsert_with(",\"relation_codes\":{\"prefix\":\"40\"},\"relation_matching\":[\"email\"]",
+                        "", "");
+        rel = json_object_get(a, "relation");
+        CHECK(!strcmp(json_string_value(json_object_get(rel, "code")), "4077"), "prefix code");
+        CHECK(json_array_size(json_object_get(rel, "match")) == 1, "match by e-mail only");
+        json_decref(a);
+        a = upsert_with(",\"relation_codes\":\"shop\"", "", "");
+        CHECK(!strcmp(json_string_value(json_object_get(json_object_get(a, "relation"), "code")),
+                      "77"),
+              "shop code");
+        json_decref(a);
+        a = upsert_with(",\"relation_codes\":{\"from\":400000,\"to\":499999}", "", "");
+        CHECK(json_integer_value(json_array_get(
+                      json_object_get(json_object_get(a, "relation"), "range"), 1)) == 499999,
+              "range");
+        json_decref(a);
+        /* a consumer goes to the collective relation; a business keeps its own */
+        a = upsert_with(",\"b2c_collective_account\":\"1000\"", "", "");
+        CHECK(!strcmp(json_string_value(json_object_get(a, "Code")), "1000") &&
+                      json_is_true(json_object_get(json_object_get(a, "relation"), "collective")),
+              "collective");
+        json_decref(a);
+        a = upsert_with(",\"b2c_collective_account\":\"1000\"", "Acme BV", "");
+        CHECK(!strcmp(json_string_value(json_object_get(a, "Code")), "77"), "business");
+        json_decref(a);
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"relation_codes\":\"guess\","
+                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}",
+                           "relation_codes must be");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"relation_matching\":[\"name\"],"
+                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}",
+                           "relation_matching");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"b2c_collective_account\":\"B2C\","
+                           "\"vat_codes\":[{\"code\":\"1\",\"scenario\":\"icp\"}]}",
+                           "b2c_collective_account");
+}
+
 int main(void)
 {
         test_rates();
@@ -448,6 +521,7 @@ int main(void)
         test_envelopes();
         test_dates();
         test_invoicing_member();
+        test_relation_policy();
         printf("%d/%d core checks passed\n", checks - failed, checks);
         return failed ? 1 : 0;
 }
