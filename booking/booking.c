@@ -740,7 +740,14 @@ static int check_order(const json_t *order, booking *out, char *err, size_t errl
         }
         cur = field_str(order, "currency");
         if (cur[0] != '\0' && strcmp(cur, "EUR")) {
-                snprintf(err, errlen, "currency %s is not supported (EUR only)", cur);
+                /* docs/research/exact-currencies.md: EUR only, with what the owner can do */
+                snprintf(err, errlen,
+                         "order in %.3s (bestelling in %.3s): the connector books EUR only, as "
+                         "the VAT rules and the amount check work in euros. Book this order by "
+                         "hand in Exact in %.3s (a sales journal that allows %.3s and a rate "
+                         "for it), then drop this dead letter (connector-admin deadletters drop "
+                         "ID --reason ...); or have the shop charge in EUR",
+                         cur, cur, cur, cur);
                 return -1;
         }
         return 0;

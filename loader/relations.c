@@ -217,6 +217,12 @@ static int judge(run *r, const json_t *def, const policy *p, bool doubt, const j
                                 hit = row;
                 }
                 if (second) {
+                        if (strcmp(jstr(hit, "Code"), jstr(second, "Code")) > 0) {
+                                const json_t *t = hit; /* padded codes: the lower one first */
+
+                                hit = second;
+                                second = t;
+                        }
                         run_set(r, RUN_FAIL, 0,
                                 "more than one relation in Exact division %ld has %s %s: codes %s "
                                 "(%s) and %s (%s); block or merge the duplicate in Exact, then "
