@@ -185,6 +185,54 @@ static char *seal(ops_ctx *ctx, const char *id, const char *secret, cx_err *err)
         return cx_secret_seal(ctx->key, id, secret, err);
 }
 
+/* One Exact administration per shop (docs/admin.md "One administration per shop"): two
+ * tenants in one division would share customer codes, order references (YourRef) and the
+ * division's API budget. Checked inside the caller's transaction, under a lock, so two
+ * onboardings at once cannot both pass. @p division and @p url are the new values or NULL. */
+static int check_division_free(ops_ctx *ctx, const char *id, const char *division, const char *url,
+                               cx_err *err)
+{
+        const char *params[3] = { id, division, url };
+        PGresult *r;
+        int rc = 0;
+
+        if (!division && !url)
+                return 0;
+        if (cx_db_exec(ctx->db, "SELECT pg_advisory_xact_lock(hashtext('cx-tenant-division'))", 0,
+                       NULL, err) < 0)
+                return -1;
+        r = cx_db_query(ctx->db,
+                        "WITH me AS (SELECT coalesce($2::integer, (SELECT exact_division FROM "
+                        "tenants WHERE id = $1)) AS div, coalesce($3, (SELECT exact_base_url "
+                        "FROM tenants WHERE id = $1), 'https://start.exactonline.nl') AS url) "
+                        "SELECT o.id, me.div, me.url FROM tenants o, me WHERE o.id <> $1 AND "
+                        "o.exact_division = me.div AND o.exact_base_url = me.url "
+                        "ORDER BY o.id LIMIT 1",
+                        3, params, err);
+        if (!r)
+                return -1;
+        if (PQntuples(r) == 1)
+                rc = cx_fail(err, CX_ERR_INVALID, false,
+                             "Exact division %s%s%s%s is already the administration of tenant "
+                             "\"%s\": two shops in one administration are not supported (their "
+                             "customer codes, order references and API budget would collide); "
+                             "give this shop an administration (division) of its own",
+                             PQgetvalue(r, 0, 1), *PQgetvalue(r, 0, 2) ? " (" : "",
+                             PQgetvalue(r, 0, 2), *PQgetvalue(r, 0, 2) ? ")" : "",
+                             PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return rc;
+}
+
+/* The checked value of the field stored in @p column, or NULL when it was not given. */
+static const char *given_value(const char *column, char vals[N_FIELDS][1024], const bool given[])
+{
+        for (size_t i = 0; i < N_FIELDS; i++)
+                if (given[i] && !strcmp(field_defs[i].column, column))
+                        return vals[i];
+        return NULL;
+}
+
 int ops_tenant_add(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, bool enabled,
                    const char *shop_secret, const char *exact_secret, cx_err *err)
 {
@@ -229,6 +277,9 @@ int ops_tenant_add(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, boo
                  cols, args);
         if (cx_db_begin(ctx->db, err) < 0)
                 goto out;
+        if (check_division_free(ctx, id, given_value("exact_division", vals, given),
+                                given_value("exact_base_url", vals, given), err) < 0)
+                goto rollback;
         {
                 PGresult *r = cx_db_query(ctx->db, sql, n, params, err);
                 int rows = r ? PQntuples(r) : -1;
@@ -286,6 +337,11 @@ int ops_tenant_update(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, 
         snprintf(sql + sl, sizeof(sql) - sl, " WHERE id = $1 RETURNING id");
         if (cx_db_begin(ctx->db, err) < 0)
                 return -1;
+        if (check_division_free(ctx, id, given_value("exact_division", vals, given),
+                                given_value("exact_base_url", vals, given), err) < 0) {
+                cx_db_rollback(ctx->db);
+                return -1;
+        }
         r = cx_db_query(ctx->db, sql, n, params, err);
         rows = r ? PQntuples(r) : -1;
         PQclear(r);

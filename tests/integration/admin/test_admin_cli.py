@@ -139,6 +139,22 @@ class AdminCli(unittest.TestCase):
         self.assertEqual(self.add("baddate", "--extract-from", "2024-02-31").rc, 2)
         self.assertEqual(self.add("badent", "--entities", "orders,invoices").rc, 2)
         self.assertEqual(self.adm("tenants", "show", "badurl").rc, 4)  # nothing half-made
+        # one Exact administration per shop: a second tenant on division 4242 is refused
+        r = self.add("acme2", "--division", "4242")
+        self.assertEqual(r.rc, 3, repr(r))
+        self.assertIn('Exact division 4242 (https://start.exactonline.nl) is already the '
+                      'administration of tenant "acme"', r.err)
+        self.assertIn("give this shop an administration (division) of its own", r.err)
+        self.assertEqual(self.adm("tenants", "show", "acme2").rc, 4)
+        self.assertEqual(self.add("acme3", "--division", "4243").rc, 0)
+        r = self.adm("tenants", "update", "acme3", "--division", "4242")
+        self.assertEqual(r.rc, 3, repr(r))
+        self.assertEqual(self.adm.js("tenants", "show", "acme3")["exact_division"], 4243)
+        # the same number in another country's Exact is another administration
+        self.assertEqual(self.add("acme-be", "--division", "4242", "--exact-url",
+                                  "https://start.exactonline.be").rc, 0)
+        r = self.adm("tenants", "update", "acme-be", "--exact-url", "https://start.exactonline.nl")
+        self.assertEqual(r.rc, 3, repr(r))
 
         t = self.adm.js("tenants", "show", "acme")
         self.assertEqual(t["name"], "Acme BV")
