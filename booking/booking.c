@@ -655,7 +655,8 @@ void booking_clear(booking *b)
         json_decref(b->body);
         json_decref(b->account);
         json_decref(b->items);
-        b->body = b->account = b->items = NULL;
+        json_decref(b->vies);
+        b->body = b->account = b->items = b->vies = NULL;
 }
 
 static int check_shop_icp(const json_t *order, const json_t *rows, const vat_decision *d,
