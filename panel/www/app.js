@@ -340,6 +340,22 @@ function viewMappings(t) {
 
 /* ---- sync log -------------------------------------------------------------------------- */
 
+/* The VAT engine's review warnings and the VIES consultation of an order (sync log, preview). */
+function reviewOf(warnings) {
+  return warnings && warnings.length ?
+    el("p", { "class": "error", "data-testid": "review-warnings", text: "Review: " + warnings.join("; ") }) : null;
+}
+function viesOf(v) {
+  if (!v) return null;
+  var parts = ["VIES " + v.vat_number + ": " + v.outcome];
+  if (v.error) parts.push(v.error);
+  if (v.consultation) parts.push("consultation " + v.consultation);
+  if (v.date) parts.push(String(v.date).slice(0, 10));
+  if (v.outcome === "unavailable" && v.policy) parts.push("policy " + v.policy);
+  return el("p", { "class": v.outcome === "valid" ? "muted" : "error", "data-testid": "vies-consultation",
+                   text: parts.join(" · ") });
+}
+
 function viewLog(t, params) {
   var q = new URLSearchParams(params || "");
   var form = el("form", { "class": "card", "data-testid": "log-filter" });
@@ -372,7 +388,8 @@ function viewLog(t, params) {
           el("a", { href: "#/t/" + enc(t) + "/preview?order_id=" + enc(e.source_id), text: e.source_id }) :
           e.source_id;
         body.appendChild(el("tr", null, td(e.at), td(e.stage), td(e.entity), td(src),
-          td(badge(e.status)), td(e.message), td(e.trace_id)));
+          td(badge(e.status)), el("td", null, e.message, reviewOf(e.warnings), viesOf(e.vies)),
+          td(e.trace_id)));
       });
       more.hidden = !d.next_before;
       more.onclick = function () { load(d.next_before); };
@@ -480,6 +497,10 @@ function viewPreview(t, params) {
         add(out, el("p", { "class": "error", "data-testid": "preview-error", text: "Rejected: " + r.error }));
         return;
       }
+      if (r.held) {
+        add(out, [el("p", { "class": "error", "data-testid": "preview-held", text: "Held: " + r.held }), viesOf(r.vies)]);
+        return;
+      }
       var lines = (r.body.SalesOrderLines || r.body.SalesInvoiceLines || []).map(function (l) {
         return el("tr", null, td(l.Item), td(l.Description), td(l.Quantity, "num"),
                   td(l.NetPrice, "num"), td(l.VATCode), td(l.VATPercentage, "num"));
@@ -490,7 +511,8 @@ function viewPreview(t, params) {
                         " (net " + r.totals.net + ", VAT " + r.totals.vat + ", gross " + r.totals.gross + ")" }),
         el("p", { "class": "muted", text: "Order from " + d.order_source + ", rules version " + d.rules_version }),
         table(["Item", "Description", "Qty", "Net price", "VAT code", "VAT"], lines, "preview-lines"),
-        r.warnings ? el("p", { "class": "error", text: "Review: " + r.warnings.join("; ") }) : null,
+        reviewOf(r.warnings),
+        viesOf(r.vies),
         el("pre", { text: JSON.stringify(r.body, null, 2) })]);
     }).catch(function (err) {
       out.textContent = "";
