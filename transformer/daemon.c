@@ -321,11 +321,8 @@ static int run_batch(struct transformer *t, int max, int max_ms)
                 if (open && left <= 0)
                         break;
                 m = cx_consumer_poll(t->consumer, open ? (int)(left > 0 ? left : 0) : 200);
-                if (!m) {
-                        if (open)
-                                break;
-                        continue;
-                }
+                if (!m)
+                        break; /* idle or done: the caller also has waiting VIES orders */
                 if (!open) {
                         if (cx_producer_begin(t->producer, &err) < 0) {
                                 rd_kafka_message_destroy(m);
