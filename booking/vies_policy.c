@@ -38,9 +38,10 @@ int vies_rules_validate(const rules *r, char *err, size_t errlen)
         const json_t *v = json_object_get(r->extra, "vat_number");
         char norm[48], cc[3] = "";
 
-        if (p && (!json_is_string(p) ||
-                  (strcmp(json_string_value(p), "recheck") && strcmp(json_string_value(p), "hold") &&
-                   strcmp(json_string_value(p), "domestic") && strcmp(json_string_value(p), "off")))) {
+        if (p &&
+            (!json_is_string(p) ||
+             (strcmp(json_string_value(p), "recheck") && strcmp(json_string_value(p), "hold") &&
+              strcmp(json_string_value(p), "domestic") && strcmp(json_string_value(p), "off")))) {
                 snprintf(err, errlen,
                          "rules: \"vies_policy\" must be recheck, hold, domestic or off (what to "
                          "do with an intra-community supply when VIES cannot answer)");
@@ -106,8 +107,7 @@ enum vies_action vies_policy_decide(const rules *r, const vies_answer *a, enum v
         *state = a->state;
         switch (a->state) {
         case VIES_NOT_CHECKED:
-                snprintf(note, notelen, "VIES %s not checked (offline check only)",
-                         a->vat_number);
+                snprintf(note, notelen, "VIES %s not checked (offline check only)", a->vat_number);
                 return VIES_ACTION_BOOK;
         case VIES_VALID: note_of(a, "", note, notelen); return VIES_ACTION_BOOK;
         case VIES_INVALID:
@@ -125,7 +125,8 @@ enum vies_action vies_policy_decide(const rules *r, const vies_answer *a, enum v
                         notelen);
                 return VIES_ACTION_REBOOK;
         }
-        note_of(a, "; vies_policy recheck: booked as ICP on the offline check, VIES asked again later",
+        note_of(a,
+                "; vies_policy recheck: booked as ICP on the offline check, VIES asked again later",
                 note, notelen);
         *state = VIES_NOT_CHECKED;
         return VIES_ACTION_RECHECK;

@@ -33,10 +33,10 @@ typedef struct vies_answer {
 
 /* What the caller does with the order. */
 enum vies_action {
-        VIES_ACTION_BOOK = 0,   /* book (the booking to use is in the decision's state) */
-        VIES_ACTION_RECHECK,    /* book on the offline check and queue a re-check */
-        VIES_ACTION_HOLD,       /* do not book; keep the order until VIES answers */
-        VIES_ACTION_REBOOK,     /* book again with *state (VIES negative or not trusted) */
+        VIES_ACTION_BOOK = 0, /* book (the booking to use is in the decision's state) */
+        VIES_ACTION_RECHECK,  /* book on the offline check and queue a re-check */
+        VIES_ACTION_HOLD,     /* do not book; keep the order until VIES answers */
+        VIES_ACTION_REBOOK,   /* book again with *state (VIES negative or not trusted) */
 };
 
 enum vies_policy rules_vies_policy(const rules *r);
@@ -65,8 +65,7 @@ json_t *vies_answer_json(const vies_answer *a, const rules *r);
 
 /* Where answers come from: returns 0 with *out filled (state NOT_CHECKED when there is none),
  * or -1 when the lookup itself failed (database trouble: the caller retries the order). */
-typedef int (*vies_lookup_fn)(void *arg, const rules *r, const char *vat_number,
-                              vies_answer *out);
+typedef int (*vies_lookup_fn)(void *arg, const rules *r, const char *vat_number, vies_answer *out);
 
 typedef struct vies_outcome {
         bool consulted;          /* the order was an ICP and an answer was looked up */
@@ -75,7 +74,12 @@ typedef struct vies_outcome {
         char note[400]; /* the consultation in words, for the sync log */
 } vies_outcome;
 
-enum { VIES_BOOKED = 0, VIES_REJECTED = -1, VIES_LOOKUP_FAILED = -2, VIES_HELD = 1 };
+enum {
+        VIES_BOOKED = 0,
+        VIES_REJECTED = -1,
+        VIES_LOOKUP_FAILED = -2,
+        VIES_HELD = 1
+};
 
 /* booking_from_order, and when the order would be an ICP (0%) with a lookup given, the VIES
  * answer applied: VIES_BOOKED (out filled, out->vies set when consulted), VIES_REJECTED (err:

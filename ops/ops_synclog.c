@@ -33,8 +33,9 @@ static void add_structure(json_t *rows)
         json_t *row;
 
         json_array_foreach (rows, i, row) {
-                json_object_set_new(row, "warnings",
-                                    warnings_of(json_string_value(json_object_get(row, "message"))));
+                json_object_set_new(
+                        row, "warnings",
+                        warnings_of(json_string_value(json_object_get(row, "message"))));
         }
 }
 

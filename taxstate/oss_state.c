@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int oss_state_ytd(cx_db *db, const char *tenant, int year, const char *source_id,
-                  long long *cents, cx_err *err)
+int oss_state_ytd(cx_db *db, const char *tenant, int year, const char *source_id, long long *cents,
+                  cx_err *err)
 {
         char y[16];
         const char *params[3] = { tenant, y, source_id };
@@ -23,8 +23,8 @@ int oss_state_ytd(cx_db *db, const char *tenant, int year, const char *source_id
         return 0;
 }
 
-int oss_state_add(cx_db *db, const char *tenant, int year, const char *source_id,
-                  long long cents, cx_err *err)
+int oss_state_add(cx_db *db, const char *tenant, int year, const char *source_id, long long cents,
+                  cx_err *err)
 {
         char y[16], c[32];
         const char *params[4] = { tenant, y, source_id, c };

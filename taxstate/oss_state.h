@@ -7,11 +7,11 @@
 #include "common/error.h"
 
 /* What was counted in @p year before, excluding order @p source_id (a replay of it). */
-int oss_state_ytd(cx_db *db, const char *tenant, int year, const char *source_id,
-                  long long *cents, cx_err *err);
+int oss_state_ytd(cx_db *db, const char *tenant, int year, const char *source_id, long long *cents,
+                  cx_err *err);
 
 /* Counts order @p source_id (idempotent per order). */
-int oss_state_add(cx_db *db, const char *tenant, int year, const char *source_id,
-                  long long cents, cx_err *err);
+int oss_state_add(cx_db *db, const char *tenant, int year, const char *source_id, long long cents,
+                  cx_err *err);
 
 #endif

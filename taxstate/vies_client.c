@@ -123,7 +123,7 @@ void vies_client_check(vies_client *c, const char *vat_number, const char *reque
                 a->state = VIES_UNAVAILABLE;
                 snprintf(a->error, sizeof(a->error), "%s",
                          strstr(err.msg, "imeout") || strstr(err.msg, "timed out") ? "TIMEOUT"
-                                                                                    : "TRANSPORT");
+                                                                                   : "TRANSPORT");
         } else {
                 read_answer(resp.body ? resp.body : "", a);
         }

@@ -21,8 +21,8 @@ typedef struct vies_service {
         vies_client *client; /* NULL: cache only */
         vies_limiter limiter;
         long valid_ttl_s, invalid_ttl_s;
-        long limit_wait_ms;       /* longest wait for a rate-limit token */
-        long long calls, hits;    /* VIES calls made, cache hits (metrics, tests) */
+        long limit_wait_ms;    /* longest wait for a rate-limit token */
+        long long calls, hits; /* VIES calls made, cache hits (metrics, tests) */
 } vies_service;
 
 /* A vies_lookup_fn over a vies_service: 0 with *out (NOT_CHECKED for the preview when nothing

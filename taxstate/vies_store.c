@@ -40,8 +40,7 @@ int vies_cache_get(cx_db *db, const char *vat_number, const char *requester, vie
         return 0;
 }
 
-int vies_cache_put(cx_db *db, const char *requester, const vies_answer *a, long ttl_s,
-                   cx_err *err)
+int vies_cache_put(cx_db *db, const char *requester, const vies_answer *a, long ttl_s, cx_err *err)
 {
         char cc[3], number[40], ttl[24];
         const char *p[7] = { cc,
@@ -187,8 +186,8 @@ int vies_pending_done(cx_db *db, const vies_pending_row *row, cx_err *err)
 {
         const char *p[2] = { row->tenant, row->source_id };
 
-        return cx_db_exec(db, "DELETE FROM vies_pending WHERE tenant_id = $1 AND source_id = $2",
-                          2, p, err);
+        return cx_db_exec(db, "DELETE FROM vies_pending WHERE tenant_id = $1 AND source_id = $2", 2,
+                          p, err);
 }
 
 int vies_pending_later(cx_db *db, const vies_pending_row *row, long delay_s, const char *why,

@@ -15,8 +15,7 @@
 int vies_cache_get(cx_db *db, const char *vat_number, const char *requester, vies_answer *a,
                    bool *hit, cx_err *err);
 /* Keeps an answer about the number (valid or invalid) for @p ttl_s seconds. */
-int vies_cache_put(cx_db *db, const char *requester, const vies_answer *a, long ttl_s,
-                   cx_err *err);
+int vies_cache_put(cx_db *db, const char *requester, const vies_answer *a, long ttl_s, cx_err *err);
 
 /* The consultation behind order @p source_id (replaces an older one of the same order). */
 int vies_consultation_put(cx_db *db, const char *tenant, const char *source_id,

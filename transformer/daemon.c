@@ -40,7 +40,23 @@ static const cx_cfg_var transformer_vars[] = {
         { "CX_TRANSFORMER_VAT_RATES_FILE", CX_CFG_STR, "", 0, 0, false,
           "EU VAT rates file (eu-vat-rates.csv format with valid_from/valid_to) replacing the "
           "compiled-in table; checked at start, refused with the line at fault" },
-        VIES_GATE_CFG_VARS,
+        /* VIES (transformer/vies_gate.c, docs/vat-engine.md "VIES") */
+        { "CX_VIES_URL", CX_CFG_STR, "", 0, 0, false,
+          "base URL of VIES's REST API, https://ec.europa.eu/taxation_customs/vies/rest-api; "
+          "empty: no VIES checks, 0% ICP on the offline VAT-number check alone" },
+        { "CX_VIES_TIMEOUT_MS", CX_CFG_INT, "10000", 100, 120000, false,
+          "longest VIES call; a slower answer counts as unavailable (TIMEOUT)" },
+        { "CX_VIES_RATE_PER_MIN", CX_CFG_INT, "30", 1, 6000, false,
+          "VIES calls per minute and member state (token bucket, per process)" },
+        { "CX_VIES_GLOBAL_RATE_PER_MIN", CX_CFG_INT, "120", 1, 60000, false,
+          "VIES calls per minute for all member states together (token bucket, per process)" },
+        { "CX_VIES_CACHE_VALID_S", CX_CFG_INT, "86400", 0, 604800, false,
+          "how long a valid VIES answer is reused (seconds)" },
+        { "CX_VIES_CACHE_INVALID_S", CX_CFG_INT, "3600", 0, 604800, false,
+          "how long an invalid VIES answer is reused (seconds)" },
+        { "CX_VIES_RETRY_S", CX_CFG_INT, "300", 1, 86400, false,
+          "first wait before a held or re-check order asks VIES again (doubles per attempt, "
+          "at most an hour)" },
         CX_CFG_END,
 };
 
@@ -184,8 +200,8 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m, c
         /* the onboarding year-to-date (rules) plus what this connector counted since */
         rules_oss_start(r, year, &ctx.oss_ytd_cents, &ctx.oss_prev_year_over);
         ctx.oss_ytd_cents += stored;
-        rc = vies_book_order(r, order, &ctx, vies_gate_lookup(&t->vies), &t->vies.svc, &b, &vo,
-                             why, sizeof(why));
+        rc = vies_book_order(r, order, &ctx, vies_gate_lookup(&t->vies), &t->vies.svc, &b, &vo, why,
+                             sizeof(why));
         if (rc == VIES_LOOKUP_FAILED)
                 return cx_fail(err, CX_ERR_DB, true, "%s", why);
         if (vies_gate_record(&t->vies, t->d.db, tenant, source_id, r, &vo, m, err) < 0)
@@ -403,8 +419,8 @@ int transformer_daemon_main(int argc, char **argv)
                 int n = run_batch(&t, (int)cx_config_int(t.d.cfg, "CX_TRANSFORMER_BATCH"),
                                   (int)cx_config_int(t.d.cfg, "CX_TRANSFORMER_BATCH_MS"));
 
-                if (n >= 0 && vies_gate_retry_due(&t.vies, t.d.db, t.rules, t.producer,
-                                                  t.consumer, &err) < 0)
+                if (n >= 0 &&
+                    vies_gate_retry_due(&t.vies, t.d.db, t.rules, t.producer, t.consumer, &err) < 0)
                         cx_log(CX_LOG_WARN, "vies.retry_failed", "%s", err.msg);
 
                 if (n >= 0) {

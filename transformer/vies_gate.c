@@ -77,14 +77,13 @@ int vies_gate_record(vies_gate *g, cx_db *db, const char *tenant, const char *so
                 return vies_pending_put(db, tenant, source_id, "hold", a->vat_number,
                                         rd_kafka_topic_name(m->rkt), m->payload, m->len, err);
         if (vo->action == VIES_ACTION_RECHECK)
-                return vies_pending_put(db, tenant, source_id, "recheck", a->vat_number, "",
-                                        NULL, 0, err);
+                return vies_pending_put(db, tenant, source_id, "recheck", a->vat_number, "", NULL,
+                                        0, err);
         return 0;
 }
 
 /* A held order whose number VIES answered for: its event goes round again. */
-static int release_held(const vies_pending_row *row, cx_producer *p, cx_consumer *c,
-                        cx_err *err)
+static int release_held(const vies_pending_row *row, cx_producer *p, cx_consumer *c, cx_err *err)
 {
         if (!row->payload)
                 return 0;
@@ -98,8 +97,7 @@ static int release_held(const vies_pending_row *row, cx_producer *p, cx_consumer
 }
 
 /* The sync-log entry of a re-check: the booking stands, or it needs a correction. */
-static int log_recheck(cx_db *db, const vies_pending_row *row, const vies_answer *a,
-                       cx_err *err)
+static int log_recheck(cx_db *db, const vies_pending_row *row, const vies_answer *a, cx_err *err)
 {
         char msg[512];
 
@@ -116,8 +114,8 @@ static int log_recheck(cx_db *db, const vies_pending_row *row, const vies_answer
                  "an intra-community supply at 0%% and needs a correction (credit it and invoice "
                  "it again with VAT)",
                  a->vat_number, a->request_date);
-        return cx_sync_log(db, row->tenant, "transform", "order", row->source_id, "failed", msg,
-                           "", err);
+        return cx_sync_log(db, row->tenant, "transform", "order", row->source_id, "failed", msg, "",
+                           err);
 }
 
 /* One waiting order. */
@@ -141,10 +139,12 @@ static int retry_one(vies_gate *g, cx_db *db, rules_store *rs, const vies_pendin
         if (!strcmp(row->action, "hold")) {
                 if (release_held(row, p, c, err) < 0)
                         return -1;
-                snprintf(why, sizeof(why), "VIES answered for %s (%s): the held order is taken "
-                         "up again", a.vat_number, vies_state_name(a.state));
-                if (cx_sync_log(db, row->tenant, "transform", "order", row->source_id, "info",
-                                why, "", err) < 0)
+                snprintf(why, sizeof(why),
+                         "VIES answered for %s (%s): the held order is taken "
+                         "up again",
+                         a.vat_number, vies_state_name(a.state));
+                if (cx_sync_log(db, row->tenant, "transform", "order", row->source_id, "info", why,
+                                "", err) < 0)
                         return -1;
         } else {
                 if (vies_consultation_put(db, row->tenant, row->source_id, &a,
@@ -155,8 +155,8 @@ static int retry_one(vies_gate *g, cx_db *db, rules_store *rs, const vies_pendin
         return vies_pending_done(db, row, err);
 }
 
-int vies_gate_retry_due(vies_gate *g, cx_db *db, rules_store *rs, cx_producer *p,
-                        cx_consumer *c, cx_err *err)
+int vies_gate_retry_due(vies_gate *g, cx_db *db, rules_store *rs, cx_producer *p, cx_consumer *c,
+                        cx_err *err)
 {
         vies_pending_row *rows;
         int n, rc = 0;

@@ -24,9 +24,9 @@
 
 struct fake {
         pthread_mutex_t mu;
-        json_t *numbers; /* "DE136695976" -> valid | invalid | <error code> | slow */
-        json_t *states;  /* "DE" -> unavailable | timeout | slow */
-        json_t *calls;   /* "DE136695976" -> number of check calls */
+        json_t *numbers;  /* "DE136695976" -> valid | invalid | <error code> | slow */
+        json_t *states;   /* "DE" -> unavailable | timeout | slow */
+        json_t *calls;    /* "DE136695976" -> number of check calls */
         json_t *inflight; /* "DE" -> calls being answered */
         long long requests, checks, next_id;
         const char *dflt; /* answer for numbers not scripted */
@@ -234,15 +234,16 @@ static json_t *check_get(const char *url, int *status)
         now_iso(date);
         o = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "isValid", !strcmp(s, "valid"),
                       "requestDate", date, "userError",
-                      !strcmp(s, "valid") ? "VALID" : !strcmp(s, "invalid") ? "INVALID" : s,
+                      !strcmp(s, "valid")     ? "VALID"
+                      : !strcmp(s, "invalid") ? "INVALID"
+                                              : s,
                       "requestIdentifier", "", "originalVatNumber", num, "vatNumber", num);
         trader_of(cc, num, o, "name");
         json_object_set_new(o, "viesApproximate",
-                            json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i}",
-                                      "name", "---", "street", "---", "postalCode", "---",
-                                      "city", "---", "companyType", "---", "matchName", 3,
-                                      "matchStreet", 3, "matchPostalCode", 3, "matchCity", 3,
-                                      "matchCompanyType", 3));
+                            json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i}", "name",
+                                      "---", "street", "---", "postalCode", "---", "city", "---",
+                                      "companyType", "---", "matchName", 3, "matchStreet", 3,
+                                      "matchPostalCode", 3, "matchCity", 3, "matchCompanyType", 3));
         return o;
 }
 
@@ -259,10 +260,9 @@ static json_t *check_status(void)
         for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
                 const char *st = json_string_value(json_object_get(F.states, ms[i]));
 
-                json_array_append_new(list, json_pack("{s:s, s:s}", "countryCode", ms[i],
-                                                      "availability",
-                                                      st && strcmp(st, "slow") ? "Unavailable"
-                                                                               : "Available"));
+                json_array_append_new(
+                        list, json_pack("{s:s, s:s}", "countryCode", ms[i], "availability",
+                                        st && strcmp(st, "slow") ? "Unavailable" : "Available"));
         }
         pthread_mutex_unlock(&F.mu);
         return json_pack("{s:{s:b}, s:o}", "vow", "available", 1, "countries", list);
@@ -301,9 +301,9 @@ static json_t *test_service(const json_t *in, int *status)
         }
         now_iso(date);
         *status = 200;
-        return json_pack("{s:s, s:s, s:s, s:b, s:s}", "countryCode", cc ? cc : "", "vatNumber",
-                         num, "requestDate", date, "valid", !strcmp(s, "valid"),
-                         "requestIdentifier", "");
+        return json_pack("{s:s, s:s, s:s, s:b, s:s}", "countryCode", cc ? cc : "", "vatNumber", num,
+                         "requestDate", date, "valid", !strcmp(s, "valid"), "requestIdentifier",
+                         "");
 }
 
 /* POST /_fake/numbers {"DE136695976": "invalid", ...} or /_fake/states {"DE": "unavailable"}:
@@ -388,9 +388,8 @@ static json_t *route(const char *method, const char *url, const char *body, int 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
         struct req *rq = *con_cls;
         struct MHD_Response *resp;
