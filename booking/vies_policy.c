@@ -152,19 +152,26 @@ json_t *vies_answer_json(const vies_answer *a, const rules *r)
         return o;
 }
 
+/* Whether the order needs VIES: the engine chose ICP (also when the booking then failed,
+ * e.g. VAT charged: a negative answer makes it a sale to a consumer, which may book). */
+static bool needs_vies(const rules *r, const booking *b, vies_lookup_fn lookup)
+{
+        return lookup && b->decision.scenario == VAT_SCENARIO_ICP &&
+               rules_vies_policy(r) != VIES_POLICY_OFF;
+}
+
 int vies_book_order(const rules *r, const json_t *order, booking_ctx *ctx, vies_lookup_fn lookup,
                     void *arg, booking *out, vies_outcome *vo, char *err, size_t errlen)
 {
         enum vies_state state;
         char why[512];
+        int first;
 
         memset(vo, 0, sizeof(*vo));
         ctx->vies = VIES_NOT_CHECKED;
-        if (booking_from_order(r, order, ctx, out, err, errlen) != 0)
-                return VIES_REJECTED;
-        if (!lookup || out->decision.scenario != VAT_SCENARIO_ICP ||
-            rules_vies_policy(r) == VIES_POLICY_OFF)
-                return VIES_BOOKED;
+        first = booking_from_order(r, order, ctx, out, err, errlen);
+        if (!needs_vies(r, out, lookup))
+                return first == 0 ? VIES_BOOKED : VIES_REJECTED;
         vo->consulted = true;
         if (lookup(arg, r, out->decision.vat_number, &vo->answer) != 0) {
                 booking_clear(out);
@@ -186,6 +193,10 @@ int vies_book_order(const rules *r, const json_t *order, booking_ctx *ctx, vies_
                         snprintf(err, errlen, "%s: %s", vo->note, why);
                         return VIES_REJECTED;
                 }
+        } else if (first != 0) {
+                /* valid, or unknown under recheck: the refusal stands, nothing to re-check */
+                vo->action = VIES_ACTION_BOOK;
+                return VIES_REJECTED;
         }
         out->vies = vies_answer_json(&vo->answer, r);
         return VIES_BOOKED;
