@@ -425,6 +425,15 @@ CASES = [
     ('VIES is not asked for a domestic sale', 'vies',
      dict(rows=[S(1, 121)], vat_number=NL_OK, company='Acme BV'),
      dict(scenario='domestic', codes={'2'}, vies=None)),
+    # --- CCV product types: goods and deposits are booked, anything else refused ---
+    ('deposit row at 0% beside goods', 'oss',
+     dict(rows=[S(1, 121), S(1, 0.25, 0)], product_types=['product', 'deposit']),
+     dict(scenario='domestic', codes={'2', '0'})),
+    ('service row refused', 'oss', dict(rows=[S(1, 121)], product_types=['service']),
+     dict(error='order row 1 has product_type "service": only goods (product) and deposits')),
+    ('digital download to an EU consumer refused', 'oss',
+     dict(rows=[S(1, 119, 19)], country='DE', zipcode='10115', product_types=['download']),
+     dict(error='services and digital goods are not supported')),
     # --- document shape and other rejections ---
     ('sales invoice endpoint with journal', 'invoice', dict(rows=[S(1, 121)]),
      dict(scenario='domestic', endpoint='salesinvoice/SalesInvoices')),
@@ -452,7 +461,10 @@ def main():
     by_rules = {}
     for i, (name, rkey, kw, exp) in enumerate(CASES):
         kw = dict(kw)
+        types = kw.pop('product_types', None)
         order = make_order(700000 + i, **kw)
+        for row, t in zip(order['orderrows'], types or []):
+            row['product_type'] = t
         by_rules.setdefault(rkey, []).append((name, order, exp))
     for rkey, cases in by_rules.items():
         rules = base_rules(**RULES[rkey])
