@@ -10,8 +10,8 @@ against real Kafka, real PostgreSQL and vies-fake (a real HTTP server).
 * unavailable (MS_UNAVAILABLE) and a member state slower than CX_VIES_TIMEOUT_MS (TIMEOUT):
   vies_policy recheck books and queues a re-check, hold books nothing until VIES answers,
   domestic refuses the 0%;
-* once VIES answers again the held order is booked with its consultation and the re-check is
-  written to the sync log;
+* once VIES answers again the held order is booked with its consultation and the re-checks
+  are written to the sync log (valid: the booking stands; invalid: it needs a correction);
 * the dry run, given the answers the daemon got (--vies FILE), decides exactly the same."""
 import json
 import os
@@ -224,7 +224,9 @@ class TransformerVies(unittest.TestCase):
         dom = self.dry_run("vies-d", {AT3: {"outcome": "unavailable", "error": "MS_UNAVAILABLE"}})
         self.assertEqual(dom["73001"]["error"], dls["73001"]["reason"])
 
-        # VIES answers again: the held order is booked, the re-checks are logged
+        # VIES answers again (and now calls the Italian number invalid): the held order is
+        # booked, the re-checks are logged
+        self.vies.call("POST", "/_fake/numbers", {SLOW: "invalid"})
         self.vies.call("POST", "/_fake/states", {"AT": None, "IT": None})
         cmds = self.wait_for("the held order", lambda: (lambda c: c if "72001" in c else None)(
             self.commands()))
@@ -237,6 +239,9 @@ class TransformerVies(unittest.TestCase):
         self.assertIn(f"info|VIES re-check: {AT1} valid, consultation WAPIFAKE",
                       self.sync_log("71004"))
         self.assertEqual(self.consultation("71004")["outcome"], "valid")
+        self.assertIn(f"failed|VIES re-check: {SLOW} is not a valid VAT number", self.sync_log("71005"))
+        self.assertIn("needs a correction", self.sync_log("71005"))
+        self.assertEqual(self.consultation("71005")["outcome"], "invalid")
         self.assertIn("the held order is taken up again", self.sync_log("72001"))
 
 
