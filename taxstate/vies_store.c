@@ -152,9 +152,13 @@ int vies_pending_due(cx_db *db, int max, vies_pending_row **rows, cx_err *err)
         snprintf(lim, sizeof(lim), "%d", max);
         *rows = NULL;
         r = cx_db_query(db,
-                        "SELECT tenant_id, source_id, action, vat_number, topic, payload,"
-                        " attempts FROM vies_pending WHERE next_at <= now()"
-                        " ORDER BY next_at LIMIT $1::int",
+                        /* claimed for a minute, so that another transformer skips
+                         * them (a held order is produced again only once) */
+                        "UPDATE vies_pending SET next_at = now() + interval '60 seconds'"
+                        " WHERE (tenant_id, source_id) IN (SELECT tenant_id, source_id"
+                        " FROM vies_pending WHERE next_at <= now() ORDER BY next_at"
+                        " LIMIT $1::int FOR UPDATE SKIP LOCKED) RETURNING tenant_id, source_id,"
+                        " action, vat_number, topic, payload, attempts",
                         1, p, err);
         if (!r)
                 return -1;

@@ -34,8 +34,8 @@ typedef struct vies_pending_row {
         int attempts;
 } vies_pending_row;
 
-/* Up to @p max rows that are due, oldest first: a malloc'd array in *rows (free with
- * vies_pending_free). Returns the count, or -1. */
+/* Claims up to @p max rows that are due (for a minute: another process skips them): a
+ * malloc'd array in *rows (free with vies_pending_free). Returns the count, or -1. */
 int vies_pending_due(cx_db *db, int max, vies_pending_row **rows, cx_err *err);
 void vies_pending_free(vies_pending_row *rows, int n);
 /* Done with a row (it is deleted), or asked again in @p delay_s seconds with @p why. */
