@@ -178,7 +178,8 @@ var SCALARS = [["shipping_item", "Shipping item"], ["discount_item", "Discount i
                ["payment_cost_item", "Payment cost item"], ["rounding_item", "Rounding item"],
                ["custom_item", "Item for rows without a product"],
                ["journal", "Sales journal (invoices)"], ["default_item_group", "Default item group"],
-               ["default_payment_condition", "Default payment condition"]];
+               ["default_payment_condition", "Default payment condition"],
+               ["vat_number", "Own VAT number (asks VIES)"]];
 
 function select(options, value, attrs) {
   var s = el("select", attrs || null, options.map(function (o) {
@@ -244,6 +245,9 @@ function viewMappings(t) {
                         { id: "m-oss-mode" });
     f.prices_shown = select([["incl", "Incl. VAT"], ["excl", "Excl. VAT"]], rules.prices_shown || "incl",
                             { id: "m-prices" });
+    f.vies_policy = select([["recheck", "Book, check again later"], ["hold", "Hold until VIES answers"],
+                            ["domestic", "No 0% without VIES"], ["off", "Do not ask VIES"]],
+                           rules.vies_policy || "recheck", { id: "m-vies-policy" });
     var scalars = SCALARS.map(function (s) {
       f[s[0]] = el("input", { id: "m-" + s[0], value: rules[s[0]] || "" });
       return el("div", null, el("label", { "for": "m-" + s[0], text: s[1] }), f[s[0]]);
@@ -258,6 +262,7 @@ function viewMappings(t) {
       out.oss_mode = f.oss_mode.value;
       out.oss_registered = f.oss_mode.value === "registered";
       out.prices_shown = f.prices_shown.value;
+      out.vies_policy = f.vies_policy.value;
       SCALARS.forEach(function (s) {
         var v = f[s[0]].value.trim();
         if (v) out[s[0]] = v; else delete out[s[0]];
@@ -316,7 +321,8 @@ function viewMappings(t) {
           el("div", null, el("label", { "for": "m-home", text: "Home country" }), f.home_country),
           el("div", null, el("label", { "for": "m-book-as", text: "Book as" }), f.book_as),
           el("div", null, el("label", { "for": "m-oss-mode", text: "OSS" }), f.oss_mode),
-          el("div", null, el("label", { "for": "m-prices", text: "Shop prices" }), f.prices_shown)),
+          el("div", null, el("label", { "for": "m-prices", text: "Shop prices" }), f.prices_shown),
+          el("div", null, el("label", { "for": "m-vies-policy", text: "When VIES is down" }), f.vies_policy)),
         el("div", { "class": "row" }, scalars)),
       el("div", { "class": "card" }, el("h2", { text: "VAT codes per scenario and country" }),
         el("div", { "class": "scroll" }, el("table", null,
