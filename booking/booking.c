@@ -656,7 +656,8 @@ void booking_clear(booking *b)
         json_decref(b->body);
         json_decref(b->account);
         json_decref(b->items);
-        b->body = b->account = b->items = NULL;
+        json_decref(b->vies);
+        b->body = b->account = b->items = b->vies = NULL;
 }
 
 static int check_shop_icp(const json_t *order, const json_t *rows, const vat_decision *d,
@@ -753,6 +754,29 @@ static int check_order(const json_t *order, booking *out, char *err, size_t errl
         return 0;
 }
 
+/* CCV's product_type of each row: goods ("product", or none given) and deposits ("deposit",
+ * always 0% per CCV) are booked; anything else may be a service or a digital good, whose
+ * place of supply the engine does not decide (docs/vat-engine.md "Services and digital
+ * goods"), so the order is refused rather than taxed as goods. */
+static int check_product_types(const json_t *rows, char *err, size_t errlen)
+{
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+                const json_t *t = json_object_get(json_array_get(rows, i), "product_type");
+                const char *s = json_string_value(t);
+
+                if (!t || json_is_null(t) ||
+                    (s && (!*s || !strcmp(s, "product") || !strcmp(s, "deposit"))))
+                        continue;
+                snprintf(err, errlen,
+                         "order row %zu has product_type \"%.40s\": only goods (product) and "
+                         "deposits are booked; services and digital goods are not supported "
+                         "(their VAT follows other rules)",
+                         i + 1, s ? s : "(not a string)");
+                return -1;
+        }
+        return 0;
+}
+
 /* The customer, the ship-to address and the rows, each of which an order must have. */
 static int order_parts(const json_t *order, const json_t **customer, const json_t **ship,
                        const json_t **rows, char *err, size_t errlen)
@@ -773,7 +797,7 @@ static int order_parts(const json_t *order, const json_t **customer, const json_
                 snprintf(err, errlen, "order has no rows (\"orderrows\" missing or empty)");
                 return -1;
         }
-        return 0;
+        return check_product_types(*rows, err, errlen);
 }
 
 /* The order-level amounts and how the shop priced them. */

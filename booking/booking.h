@@ -33,6 +33,7 @@ typedef struct booking {
         long long vat_cents;   /* sum over lines of round2(amount * pct / 100) */
         long long gross_cents; /* equals the shop's total_price */
         long long threshold_net_cents; /* amount to add to the OSS running total, or 0 */
+        json_t *vies; /* the VIES consultation (vies_policy.h), set by the caller, or NULL */
 } booking;
 
 /* Maps one order. Returns 0 and fills out (release with booking_clear), or -1 with the reason

@@ -43,6 +43,8 @@ json_t *booking_result_json(const booking *b)
         json_object_set_nocheck(o, "body", b->body);
         json_object_set_new_nocheck(o, "totals", totals_json(b));
         add_warnings(o, &b->decision);
+        if (b->vies)
+                json_object_set_nocheck(o, "vies", b->vies);
         return o;
 }
 
@@ -119,6 +121,8 @@ static json_t *command_envelope(const booking *b, const rules *r, const char *tr
         if ((invoice && r->process_invoices) || (!invoice && r->invoice_sales_orders))
                 json_object_set_new_nocheck(e, "invoicing", invoicing_json(b, r));
         add_warnings(e, &b->decision);
+        if (b->vies)
+                json_object_set_nocheck(e, "vies", b->vies);
         return e;
 }
 

@@ -50,20 +50,71 @@ static long long *oss_year_slot(struct oss_years *y, int year)
         return &y->cents[y->n++];
 }
 
-/* The context of one order: the rules' onboarding figures plus what this run booked. */
-static void order_ctx(const rules *r, const json_t *order, struct oss_years *y, booking_ctx *ctx,
-                      long long **slot)
+/* The context of one order: the rules' onboarding figures plus what was counted before it
+ * (by this run, or by the daemon when the state says so). */
+static int order_ctx(const rules *r, const json_t *order, const dryrun_state *st,
+                     struct oss_years *y, booking_ctx *ctx, long long **slot)
 {
         int year = (int)(booking_tax_point(r, order) / 10000);
+        long long stored = 0;
+        char sid[32] = "";
 
         rules_oss_start(r, year, &ctx->oss_ytd_cents, &ctx->oss_prev_year_over);
+        *slot = NULL;
+        ctx->vies = VIES_NOT_CHECKED;
+        if (st && st->oss_stored) {
+                const json_t *id = json_object_get(order, "id");
+
+                if (json_is_integer(id))
+                        snprintf(sid, sizeof(sid), "%lld", (long long)json_integer_value(id));
+                else if (json_is_string(id))
+                        snprintf(sid, sizeof(sid), "%s", json_string_value(id));
+                if (r->oss_mode == OSS_MODE_AUTO && st->oss_stored(st->arg, year, sid, &stored))
+                        return -1;
+                ctx->oss_ytd_cents += stored;
+                return 0;
+        }
         *slot = oss_year_slot(y, year);
         if (*slot)
                 ctx->oss_ytd_cents += **slot;
-        ctx->vies = VIES_NOT_CHECKED;
+        return 0;
 }
 
-int dryrun_run_rules(FILE *in, FILE *out, const rules *r)
+/* The result line of one order. */
+static void one_order(FILE *out, const rules *r, const json_t *order, const dryrun_state *st,
+                      struct oss_years *years)
+{
+        booking b;
+        booking_ctx ctx;
+        vies_outcome vo;
+        long long *slot;
+        char err[1024];
+        int rc;
+
+        if (order_ctx(r, order, st, years, &ctx, &slot) != 0) {
+                emit_error(out, NULL, "the running OSS total could not be read");
+                return;
+        }
+        rc = vies_book_order(r, order, &ctx, st ? st->vies : NULL, st ? st->arg : NULL, &b, &vo,
+                             err, sizeof(err));
+        if (rc == VIES_HELD) {
+                json_t *o = json_object();
+
+                json_object_set_new(o, "source_id", json_string(b.source_id));
+                json_object_set_new(o, "held", json_string(vo.note));
+                json_object_set_new(o, "vies", vies_answer_json(&vo.answer, r));
+                emit(out, o);
+        } else if (rc != VIES_BOOKED) {
+                emit_error(out, b.source_id[0] ? b.source_id : NULL, err);
+        } else {
+                if (slot)
+                        *slot += b.threshold_net_cents;
+                emit(out, booking_result_json(&b));
+                booking_clear(&b);
+        }
+}
+
+int dryrun_run_state(FILE *in, FILE *out, const rules *r, const dryrun_state *st)
 {
         char *line = NULL;
         size_t cap = 0;
@@ -74,9 +125,6 @@ int dryrun_run_rules(FILE *in, FILE *out, const rules *r)
         while ((len = getline(&line, &cap, in)) >= 0) {
                 json_error_t jerr;
                 json_t *order;
-                booking b;
-                booking_ctx ctx;
-                long long *slot;
                 char err[512];
 
                 while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -88,15 +136,7 @@ int dryrun_run_rules(FILE *in, FILE *out, const rules *r)
                         emit_error(out, NULL, err);
                         continue;
                 }
-                order_ctx(r, order, &years, &ctx, &slot);
-                if (booking_from_order(r, order, &ctx, &b, err, sizeof(err)) != 0) {
-                        emit_error(out, b.source_id[0] ? b.source_id : NULL, err);
-                } else {
-                        if (slot)
-                                *slot += b.threshold_net_cents;
-                        emit(out, booking_result_json(&b));
-                        booking_clear(&b);
-                }
+                one_order(out, r, order, st, &years);
                 json_decref(order);
         }
         free(line);
@@ -104,17 +144,80 @@ int dryrun_run_rules(FILE *in, FILE *out, const rules *r)
         return ferror(in) ? 2 : 0;
 }
 
-int dryrun_run(FILE *in, FILE *out, const char *rules_path)
+int dryrun_run_rules(FILE *in, FILE *out, const rules *r)
+{
+        return dryrun_run_state(in, out, r, NULL);
+}
+
+json_t *dryrun_vies_load(const char *path, char *err, size_t errlen)
+{
+        json_error_t jerr;
+        json_t *obj = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *v;
+        const char *k;
+        enum vies_state s;
+
+        if (!json_is_object(obj)) {
+                snprintf(err, errlen, "--vies %s: %s", path,
+                         obj ? "must hold a JSON object {VAT number: answer}" : jerr.text);
+                json_decref(obj);
+                return NULL;
+        }
+        json_object_foreach (obj, k, v) {
+                if (!json_is_object(v) ||
+                    vies_state_parse(json_string_value(json_object_get(v, "outcome")), &s) ||
+                    s == VIES_NOT_CHECKED) {
+                        snprintf(err, errlen,
+                                 "--vies %s: answer for \"%.40s\" needs \"outcome\": valid, "
+                                 "invalid or unavailable",
+                                 path, k);
+                        json_decref(obj);
+                        return NULL;
+                }
+        }
+        return obj;
+}
+
+static void copy_member(const json_t *o, const char *key, char *dst, size_t size)
+{
+        const char *s = json_string_value(json_object_get(o, key));
+
+        snprintf(dst, size, "%s", s ? s : "");
+}
+
+int dryrun_vies_lookup(void *answers, const rules *r, const char *vat_number, vies_answer *out)
+{
+        const json_t *a = json_object_get(answers, vat_number);
+
+        memset(out, 0, sizeof(*out));
+        if (!a)
+                return 0;
+        vies_state_parse(json_string_value(json_object_get(a, "outcome")), &out->state);
+        copy_member(a, "consultation", out->request_identifier, sizeof(out->request_identifier));
+        copy_member(a, "date", out->request_date, sizeof(out->request_date));
+        copy_member(a, "error", out->error, sizeof(out->error));
+        return 0;
+}
+
+int dryrun_run(FILE *in, FILE *out, const char *rules_path, const char *vies_path)
 {
         char err[512];
         rules *r = rules_load_file(rules_path, err, sizeof(err));
+        json_t *answers = NULL;
+        dryrun_state st = { NULL, dryrun_vies_lookup, NULL };
         int rc;
 
         if (!r) {
                 fprintf(stderr, "transformer: %s\n", err);
                 return 1;
         }
-        rc = dryrun_run_rules(in, out, r);
+        if (vies_path && !(answers = dryrun_vies_load(vies_path, err, sizeof(err)))) {
+                fprintf(stderr, "transformer: %s\n", err);
+                rules_free(r);
+                return 1;
+        }
+        st.arg = answers;
+        rc = dryrun_run_state(in, out, r, answers ? &st : NULL);
+        json_decref(answers);
         rules_free(r);
         return rc;
 }

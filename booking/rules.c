@@ -1,5 +1,6 @@
 /* rules: parse, validate and export the tenant rules file. */
 #include "booking/rules.h"
+#include "booking/vies_policy.h"
 
 #include "booking/dates.h"
 #include "booking/relations.h"
@@ -700,7 +701,8 @@ int rules_validate(const rules *r, char *err, size_t errlen)
                          r->home_country);
                 return -1;
         }
-        if (validate_dates_invoicing(r, err, errlen) != 0)
+        if (validate_dates_invoicing(r, err, errlen) != 0 ||
+            vies_rules_validate(r, err, errlen) != 0)
                 return -1;
         if (r->book_as == BOOK_AS_SALES_INVOICE && !r->journal) {
                 snprintf(err, errlen,

@@ -12,6 +12,8 @@
 #include "ops/ops_mappings.h"
 #include "booking/dryrun.h"
 #include "booking/rules.h"
+#include "taxstate/oss_state.h"
+#include "taxstate/vies_service.h"
 
 /* Rules from the request, or the stored ones; parsed and validated by the rules module. */
 static rules *load_rules(ops_ctx *ctx, const char *tenant, const json_t *given, json_t **version,
@@ -166,9 +168,36 @@ out:
         return order;
 }
 
-/* One dry-run line for @p order with @p r. */
-static json_t *dry_run(const rules *r, const json_t *order, cx_err *err)
+/* The daemon's state, read from its own tables: the OSS running total and the VIES cache
+ * (never VIES itself: a preview asks nobody). */
+struct preview_state {
+        ops_ctx *ctx;
+        const char *tenant;
+        vies_service vies;
+};
+
+static int preview_oss(void *arg, int year, const char *source_id, long long *cents)
 {
+        struct preview_state *ps = arg;
+        cx_err err = { 0 };
+
+        return oss_state_ytd(ps->ctx->db, ps->tenant, year, source_id, cents, &err);
+}
+
+static int preview_vies(void *arg, const rules *r, const char *vat_number, vies_answer *out)
+{
+        return vies_service_lookup(&((struct preview_state *)arg)->vies, r, vat_number, out);
+}
+
+/* One dry-run line for @p order with @p r, on the daemon's state of @p tenant. */
+static json_t *dry_run(ops_ctx *ctx, const char *tenant, const rules *r, const json_t *order,
+                       cx_err *err)
+{
+        struct preview_state ps = { ctx, tenant, { 0 } };
+        dryrun_state st = { preview_oss, preview_vies, &ps };
+
+        ps.vies.db = ctx->db;
+
         char *line = json_dumps(order, JSON_COMPACT), *out = NULL, *in_text = NULL;
         size_t out_len = 0;
         FILE *in, *outf;
@@ -183,7 +212,7 @@ static json_t *dry_run(const rules *r, const json_t *order, cx_err *err)
         in = fmemopen(in_text, strlen(in_text), "r");
         outf = open_memstream(&out, &out_len);
         if (in && outf)
-                dryrun_run_rules(in, outf, r);
+                dryrun_run_state(in, outf, r, &st);
         if (in)
                 fclose(in);
         if (outf)
@@ -239,7 +268,7 @@ json_t *ops_preview(ops_ctx *ctx, const char *tenant, const json_t *req, cx_err 
                         source = "shop";
                 }
         }
-        res = order ? dry_run(r, order, err) : NULL;
+        res = order ? dry_run(ctx, tenant, r, order, err) : NULL;
         json_decref(order);
         rules_free(r);
         if (!res) {

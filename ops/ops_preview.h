@@ -1,5 +1,7 @@
 /* ops_preview: the booking an order would produce, by the transformer's own dry run
- * (booking/dryrun.h) on the tenant's stored rules or on rules being edited. The order is
+ * (booking/dryrun.h) on the tenant's stored rules or on rules being edited, with the daemon's
+ * state from PostgreSQL (taxstate/: the OSS running total, VIES answers from its cache; VIES
+ * itself is never called). The order is
  * pasted JSON, or found by its id: first in the tenant's dead letters (the event as it came
  * from the shop), then fetched from the shop with the extractor's signed CCV client. */
 #ifndef OPS_PREVIEW_H

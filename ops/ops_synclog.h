@@ -22,7 +22,10 @@ typedef struct ops_synclog_filter {
 
 /**
  * @brief The entries of @p tenant that match @p f, newest first: [{id, at, stage, entity,
- *        source_id, status, message, trace_id}].
+ *        source_id, status, message, trace_id, warnings, vies}]: warnings = the VAT engine's
+ *        review warnings of the message, vies = the order's VIES consultation
+ *        {vat_number, outcome, consultation, date, error, policy} on transform entries of
+ *        orders (null otherwise).
  * @returns a new array, or NULL with a database error.
  */
 json_t *ops_synclog_list(ops_ctx *ctx, const char *tenant, const ops_synclog_filter *f,

@@ -23,6 +23,7 @@
 #include "common/metrics.h"
 #include "common/signals.h"
 #include "transformer/rules_store.h"
+#include "transformer/vies_gate.h"
 #include "vat/vat_rates.h"
 
 extern char **environ;
@@ -39,6 +40,23 @@ static const cx_cfg_var transformer_vars[] = {
         { "CX_TRANSFORMER_VAT_RATES_FILE", CX_CFG_STR, "", 0, 0, false,
           "EU VAT rates file (eu-vat-rates.csv format with valid_from/valid_to) replacing the "
           "compiled-in table; checked at start, refused with the line at fault" },
+        /* VIES (transformer/vies_gate.c, docs/vat-engine.md "VIES") */
+        { "CX_VIES_URL", CX_CFG_STR, "", 0, 0, false,
+          "base URL of VIES's REST API, https://ec.europa.eu/taxation_customs/vies/rest-api; "
+          "empty: no VIES checks, 0% ICP on the offline VAT-number check alone" },
+        { "CX_VIES_TIMEOUT_MS", CX_CFG_INT, "10000", 100, 120000, false,
+          "longest VIES call; a slower answer counts as unavailable (TIMEOUT)" },
+        { "CX_VIES_RATE_PER_MIN", CX_CFG_INT, "30", 1, 6000, false,
+          "VIES calls per minute and member state (token bucket, per process)" },
+        { "CX_VIES_GLOBAL_RATE_PER_MIN", CX_CFG_INT, "120", 1, 60000, false,
+          "VIES calls per minute for all member states together (token bucket, per process)" },
+        { "CX_VIES_CACHE_VALID_S", CX_CFG_INT, "86400", 0, 604800, false,
+          "how long a valid VIES answer is reused (seconds)" },
+        { "CX_VIES_CACHE_INVALID_S", CX_CFG_INT, "3600", 0, 604800, false,
+          "how long an invalid VIES answer is reused (seconds)" },
+        { "CX_VIES_RETRY_S", CX_CFG_INT, "300", 1, 86400, false,
+          "first wait before a held or re-check order asks VIES again (doubles per attempt, "
+          "at most an hour)" },
         CX_CFG_END,
 };
 
@@ -47,6 +65,7 @@ struct transformer {
         cx_consumer *consumer;
         cx_producer *producer;
         rules_store *rules;
+        vies_gate vies;
 };
 
 static long long now_ms(void)
@@ -154,15 +173,26 @@ static void booked_message(const booking *b, const rules *r, char *msg, size_t l
                 n += snprintf(msg + n, len - (size_t)n, "; warning: %s", b->decision.warnings[i]);
 }
 
+/* Appends the VIES consultation (if one was made) to a sync-log text. */
+static void add_vies_note(const vies_outcome *vo, char *msg, size_t len)
+{
+        size_t n = strlen(msg);
+
+        if (vo->consulted && n < len)
+                snprintf(msg + n, len - n, "; %s", vo->note);
+}
+
 static int transform_order(struct transformer *t, const rd_kafka_message_t *m, const rules *r,
                            const char *tenant, const char *source_id, const char *trace_id,
                            const json_t *order, cx_err *err)
 {
         booking_ctx ctx = { 0 };
         booking b;
-        char why[512], msg[768];
+        vies_outcome vo;
+        char why[1024], msg[1280];
         int year = order_year(r, order);
         long long stored = 0;
+        int rc;
 
         if (r->oss_mode == OSS_MODE_AUTO &&
             rules_store_oss_ytd(t->rules, tenant, year, source_id, &stored, err) < 0)
@@ -170,7 +200,16 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m, c
         /* the onboarding year-to-date (rules) plus what this connector counted since */
         rules_oss_start(r, year, &ctx.oss_ytd_cents, &ctx.oss_prev_year_over);
         ctx.oss_ytd_cents += stored;
-        if (booking_from_order(r, order, &ctx, &b, why, sizeof(why)) < 0)
+        rc = vies_book_order(r, order, &ctx, vies_gate_lookup(&t->vies), &t->vies.svc, &b, &vo, why,
+                             sizeof(why));
+        if (rc == VIES_LOOKUP_FAILED)
+                return cx_fail(err, CX_ERR_DB, true, "%s", why);
+        if (vies_gate_record(&t->vies, t->d.db, tenant, source_id, r, &vo, m, err) < 0)
+                goto fail;
+        if (rc == VIES_HELD)
+                return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "info",
+                                   vo.note, trace_id, err);
+        if (rc == VIES_REJECTED)
                 return dead_letter(t, m, tenant, source_id, trace_id, why, err);
         /* One serialisation gives both the message and its content hash. */
         if (produce_text(t, tenant, booking_command_dumps(&b, r, trace_id), err) < 0)
@@ -179,11 +218,13 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m, c
             rules_store_oss_add(t->rules, tenant, year, source_id, b.threshold_net_cents, err) < 0)
                 goto fail;
         booked_message(&b, r, msg, sizeof(msg));
+        add_vies_note(&vo, msg, sizeof(msg));
         booking_clear(&b);
         return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "ok", msg, trace_id,
                            err);
 fail:
-        booking_clear(&b);
+        if (rc == VIES_BOOKED)
+                booking_clear(&b);
         return -1;
 }
 
@@ -296,11 +337,8 @@ static int run_batch(struct transformer *t, int max, int max_ms)
                 if (open && left <= 0)
                         break;
                 m = cx_consumer_poll(t->consumer, open ? (int)(left > 0 ? left : 0) : 200);
-                if (!m) {
-                        if (open)
-                                break;
-                        continue;
-                }
+                if (!m)
+                        break; /* idle or done: the caller also has waiting VIES orders */
                 if (!open) {
                         if (cx_producer_begin(t->producer, &err) < 0) {
                                 rd_kafka_message_destroy(m);
@@ -374,11 +412,16 @@ int transformer_daemon_main(int argc, char **argv)
                 goto out;
         }
         t.rules = rules_store_new(t.d.db, (int)cx_config_int(t.d.cfg, "CX_RULES_REFRESH_MS"));
+        vies_gate_init(&t.vies, t.d.db, t.d.cfg);
         cx_daemon_set_ready(&t.d, true, NULL);
         cx_log(CX_LOG_INFO, "ready", "transformer ready");
         while (cx_running()) {
                 int n = run_batch(&t, (int)cx_config_int(t.d.cfg, "CX_TRANSFORMER_BATCH"),
                                   (int)cx_config_int(t.d.cfg, "CX_TRANSFORMER_BATCH_MS"));
+
+                if (n >= 0 &&
+                    vies_gate_retry_due(&t.vies, t.d.db, t.rules, t.producer, t.consumer, &err) < 0)
+                        cx_log(CX_LOG_WARN, "vies.retry_failed", "%s", err.msg);
 
                 if (n >= 0) {
                         backoff_ms = 0;
@@ -396,6 +439,7 @@ out:
                 cx_consumer_close(t.consumer);
         cx_producer_free(t.producer);
         rules_store_free(t.rules);
+        vies_gate_free(&t.vies);
         cx_daemon_finish(&t.d);
         if (!rc)
                 cx_log(CX_LOG_INFO, "shutdown.done", "transformer stopped");

@@ -19,6 +19,10 @@ static void usage(FILE *f)
                 "               the Exact booking or the rejection; no Kafka, no database, no\n"
                 "               network\n"
                 "--rules FILE   tenant rules file (JSON; see docs/vat-engine.md)\n"
+                "--vies FILE    VIES answers to use, instead of asking VIES: a JSON object\n"
+                "               {\"DE136695976\": {\"outcome\": \"valid\", \"consultation\": \"...\",\n"
+                "               \"date\": \"...\"}} (outcome valid, invalid or unavailable); a\n"
+                "               number not in it is not_checked (see docs/vat-engine.md \"VIES\")\n"
                 "--vat-rates FILE  EU VAT rates file replacing the compiled-in table\n"
                 "               (default: $CX_TRANSFORMER_VAT_RATES_FILE, as the daemon)\n"
                 "--help         this text\n"
@@ -30,7 +34,7 @@ extern char **environ;
 
 int main(int argc, char **argv)
 {
-        const char *rules_path = NULL;
+        const char *rules_path = NULL, *vies_path = NULL;
         /* the dry run reads no table, only this one variable, through the config module */
         const char *rates = cx_config_lookup(environ, "CX_TRANSFORMER_VAT_RATES_FILE");
         char err[512];
@@ -47,6 +51,8 @@ int main(int argc, char **argv)
                         rules_path = argv[++i];
                 else if (!strncmp(argv[i], "--rules=", 8))
                         rules_path = argv[i] + 8;
+                else if (!strcmp(argv[i], "--vies") && i + 1 < argc)
+                        vies_path = argv[++i];
                 else if (!strcmp(argv[i], "--vat-rates") && i + 1 < argc)
                         rates = argv[++i];
         }
@@ -61,5 +67,5 @@ int main(int argc, char **argv)
                 fprintf(stderr, "transformer: %s\n", err);
                 return 1;
         }
-        return dryrun_run(stdin, stdout, rules_path);
+        return dryrun_run(stdin, stdout, rules_path, vies_path);
 }

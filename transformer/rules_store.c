@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "taxstate/oss_state.h"
 
 struct cached_rules {
         char *tenant;
@@ -174,35 +175,15 @@ const rules *rules_store_get(rules_store *s, const char *tenant, char *why, size
         return c->rules;
 }
 
+/* The running totals live in taxstate/oss_state.c, which the panel's preview reads too. */
 int rules_store_oss_ytd(rules_store *s, const char *tenant, int year, const char *source_id,
                         long long *cents, cx_err *err)
 {
-        char y[16];
-        const char *params[3] = { tenant, y, source_id };
-        PGresult *r;
-
-        snprintf(y, sizeof(y), "%d", year);
-        r = cx_db_query(s->db,
-                        "SELECT coalesce(sum(net_cents), 0) FROM oss_sales"
-                        " WHERE tenant_id = $1 AND year = $2::int AND source_id <> $3",
-                        3, params, err);
-        if (!r)
-                return -1;
-        *cents = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        PQclear(r);
-        return 0;
+        return oss_state_ytd(s->db, tenant, year, source_id, cents, err);
 }
 
 int rules_store_oss_add(rules_store *s, const char *tenant, int year, const char *source_id,
                         long long cents, cx_err *err)
 {
-        char y[16], c[32];
-        const char *params[4] = { tenant, y, source_id, c };
-
-        snprintf(y, sizeof(y), "%d", year);
-        snprintf(c, sizeof(c), "%lld", cents);
-        return cx_db_exec(s->db,
-                          "INSERT INTO oss_sales (tenant_id, year, source_id, net_cents)"
-                          " VALUES ($1, $2::int, $3, $4::bigint) ON CONFLICT DO NOTHING",
-                          4, params, err);
+        return oss_state_add(s->db, tenant, year, source_id, cents, err);
 }

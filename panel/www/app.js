@@ -178,7 +178,8 @@ var SCALARS = [["shipping_item", "Shipping item"], ["discount_item", "Discount i
                ["payment_cost_item", "Payment cost item"], ["rounding_item", "Rounding item"],
                ["custom_item", "Item for rows without a product"],
                ["journal", "Sales journal (invoices)"], ["default_item_group", "Default item group"],
-               ["default_payment_condition", "Default payment condition"]];
+               ["default_payment_condition", "Default payment condition"],
+               ["vat_number", "Own VAT number (asks VIES)"]];
 
 function select(options, value, attrs) {
   var s = el("select", attrs || null, options.map(function (o) {
@@ -244,6 +245,9 @@ function viewMappings(t) {
                         { id: "m-oss-mode" });
     f.prices_shown = select([["incl", "Incl. VAT"], ["excl", "Excl. VAT"]], rules.prices_shown || "incl",
                             { id: "m-prices" });
+    f.vies_policy = select([["recheck", "Book, check again later"], ["hold", "Hold until VIES answers"],
+                            ["domestic", "No 0% without VIES"], ["off", "Do not ask VIES"]],
+                           rules.vies_policy || "recheck", { id: "m-vies-policy" });
     var scalars = SCALARS.map(function (s) {
       f[s[0]] = el("input", { id: "m-" + s[0], value: rules[s[0]] || "" });
       return el("div", null, el("label", { "for": "m-" + s[0], text: s[1] }), f[s[0]]);
@@ -258,6 +262,7 @@ function viewMappings(t) {
       out.oss_mode = f.oss_mode.value;
       out.oss_registered = f.oss_mode.value === "registered";
       out.prices_shown = f.prices_shown.value;
+      out.vies_policy = f.vies_policy.value;
       SCALARS.forEach(function (s) {
         var v = f[s[0]].value.trim();
         if (v) out[s[0]] = v; else delete out[s[0]];
@@ -316,7 +321,8 @@ function viewMappings(t) {
           el("div", null, el("label", { "for": "m-home", text: "Home country" }), f.home_country),
           el("div", null, el("label", { "for": "m-book-as", text: "Book as" }), f.book_as),
           el("div", null, el("label", { "for": "m-oss-mode", text: "OSS" }), f.oss_mode),
-          el("div", null, el("label", { "for": "m-prices", text: "Shop prices" }), f.prices_shown)),
+          el("div", null, el("label", { "for": "m-prices", text: "Shop prices" }), f.prices_shown),
+          el("div", null, el("label", { "for": "m-vies-policy", text: "When VIES is down" }), f.vies_policy)),
         el("div", { "class": "row" }, scalars)),
       el("div", { "class": "card" }, el("h2", { text: "VAT codes per scenario and country" }),
         el("div", { "class": "scroll" }, el("table", null,
@@ -339,6 +345,22 @@ function viewMappings(t) {
 }
 
 /* ---- sync log -------------------------------------------------------------------------- */
+
+/* The VAT engine's review warnings and the VIES consultation of an order (sync log, preview). */
+function reviewOf(warnings) {
+  return warnings && warnings.length ?
+    el("p", { "class": "error", "data-testid": "review-warnings", text: "Review: " + warnings.join("; ") }) : null;
+}
+function viesOf(v) {
+  if (!v) return null;
+  var parts = ["VIES " + v.vat_number + ": " + v.outcome];
+  if (v.error) parts.push(v.error);
+  if (v.consultation) parts.push("consultation " + v.consultation);
+  if (v.date) parts.push(String(v.date).slice(0, 10));
+  if (v.outcome === "unavailable" && v.policy) parts.push("policy " + v.policy);
+  return el("p", { "class": v.outcome === "valid" ? "muted" : "error", "data-testid": "vies-consultation",
+                   text: parts.join(" · ") });
+}
 
 function viewLog(t, params) {
   var q = new URLSearchParams(params || "");
@@ -372,7 +394,8 @@ function viewLog(t, params) {
           el("a", { href: "#/t/" + enc(t) + "/preview?order_id=" + enc(e.source_id), text: e.source_id }) :
           e.source_id;
         body.appendChild(el("tr", null, td(e.at), td(e.stage), td(e.entity), td(src),
-          td(badge(e.status)), td(e.message), td(e.trace_id)));
+          td(badge(e.status)), el("td", null, e.message, reviewOf(e.warnings), viesOf(e.vies)),
+          td(e.trace_id)));
       });
       more.hidden = !d.next_before;
       more.onclick = function () { load(d.next_before); };
@@ -480,6 +503,10 @@ function viewPreview(t, params) {
         add(out, el("p", { "class": "error", "data-testid": "preview-error", text: "Rejected: " + r.error }));
         return;
       }
+      if (r.held) {
+        add(out, [el("p", { "class": "error", "data-testid": "preview-held", text: "Held: " + r.held }), viesOf(r.vies)]);
+        return;
+      }
       var lines = (r.body.SalesOrderLines || r.body.SalesInvoiceLines || []).map(function (l) {
         return el("tr", null, td(l.Item), td(l.Description), td(l.Quantity, "num"),
                   td(l.NetPrice, "num"), td(l.VATCode), td(l.VATPercentage, "num"));
@@ -490,7 +517,8 @@ function viewPreview(t, params) {
                         " (net " + r.totals.net + ", VAT " + r.totals.vat + ", gross " + r.totals.gross + ")" }),
         el("p", { "class": "muted", text: "Order from " + d.order_source + ", rules version " + d.rules_version }),
         table(["Item", "Description", "Qty", "Net price", "VAT code", "VAT"], lines, "preview-lines"),
-        r.warnings ? el("p", { "class": "error", text: "Review: " + r.warnings.join("; ") }) : null,
+        reviewOf(r.warnings),
+        viesOf(r.vies),
         el("pre", { text: JSON.stringify(r.body, null, 2) })]);
     }).catch(function (err) {
       out.textContent = "";

@@ -103,7 +103,7 @@ class Stack:
         self.incarnations = collections.Counter()
         self.daemons = collections.defaultdict(list)
         self.tenants = []        # [{"id", "division", "shop"}]
-        self.exact = self.ccv = None
+        self.exact = self.ccv = self.vies = None
         self.started_at = None
 
     # -- paths and commands ----------------------------------------------------------
@@ -163,6 +163,8 @@ class Stack:
                         "--seed", str(self.seed), "--shops", str(self.n_tenants), "--orders",
                         str(self.n_orders), "--products", str(self.n_products), *self.ccv_args,
                         log_dir=self.log_dir)
+        # VIES answers "valid" for every number it is not told otherwise about
+        self.vies = Fake(self.exe("fakes", "vies", "vies-fake"), log_dir=self.log_dir)
         for shop in self.ccv.call("GET", "/_fake/shops")[1]["shops"]:
             self.onboard(shop)
         for kind in ("transformer", "loader", "extractor"):
@@ -183,7 +185,7 @@ class Stack:
                         "CX_EXTRACT_LEASE_S": "10"})
         if kind == "transformer":
             env.pop("CX_SECRET_KEY")  # it never sees a secret
-            env.update({"CX_RULES_REFRESH_MS": "500"})
+            env.update({"CX_RULES_REFRESH_MS": "500", "CX_VIES_URL": self.vies.url})
         env.update({k[len(kind) + 1:]: v for k, v in self.extra_env.items()
                     if k.startswith(kind + ":")})
         return env
@@ -223,7 +225,7 @@ class Stack:
                         d.kill()
                     except Exception:  # noqa: BLE001 - never leave a child behind
                         d.kill()
-        for f in (self.ccv, self.exact):
+        for f in (self.ccv, self.exact, self.vies):
             if f:
                 try:
                     f.stop()
@@ -262,6 +264,9 @@ class Stack:
         rules = json.loads(self.admin("mappings", "propose", tenant).stdout)
         assert all(rules.get(k) == v for k, v in SERVICE_ITEMS.items()), rules
         rules["oss_registered"] = bool(shop.get("oss_registered", True))
+        if rules.get("home_country") == "NL":
+            # the requester of the VIES checks, so that each ICP order gets a consultation number
+            rules["vat_number"] = "NL001241643B01"
         self.admin("mappings", "import", tenant, "-", stdin=json.dumps(rules))
         self.tenants.append({"id": tenant, "division": division, "shop": shop, "rules": rules})
 

@@ -26,6 +26,7 @@ PROGRAMS = {
     "panel": os.path.join(BUILD, "panel", "panel"),
     "exact-fake": os.path.join(BUILD, "fakes", "exact", "exact-fake"),
     "ccvshop-fake": os.path.join(BUILD, "fakes", "ccvshop", "ccvshop-fake"),
+    "vies-fake": os.path.join(BUILD, "fakes", "vies", "vies-fake"),
 }
 
 
@@ -135,7 +136,7 @@ class Compose(unittest.TestCase):
         base = self.config("--profile", "demo")["services"]
         # docker-compose 1.29 prints every service; the profile is in each service's entry
         demo = {n for n, s in base.items() if "demo" in (s.get("profiles") or [])}
-        self.assertEqual(demo, {"exact-fake", "ccvshop-fake"})
+        self.assertEqual(demo, {"exact-fake", "ccvshop-fake", "vies-fake"})
         self.assertEqual(set(base) - demo, {"kafka", "kafka-topics", "postgres", "migrate",
                                             "admin", "extractor", "panel", "transformer",
                                             "loader"})
@@ -224,7 +225,7 @@ class Compose(unittest.TestCase):
                 r = subprocess.run([exe, "--help"], stdout=subprocess.PIPE, text=True,
                                    timeout=30)
                 self.assertEqual(r.returncode, 0)
-        self.assertEqual(checked, 8)
+        self.assertEqual(checked, 9)
 
     def check_fake(self, exe, cmd):
         args = [a if not re.match(r"^0\.0\.0\.0:\d+$", a) else "127.0.0.1:0" for a in cmd[1:]]

@@ -94,14 +94,15 @@ class Stack(unittest.TestCase):
                 f.write(value + "\n")
             os.chmod(os.path.join(sdir, name), 0o644)
         cls.ports = {k: cxtest.free_port() for k in ("PANEL_PORT", "EXACT_FAKE_PORT",
-                                                     "CCVSHOP_FAKE_PORT")}
+                                                     "CCVSHOP_FAKE_PORT", "VIES_FAKE_PORT")}
         over = {**cls.images, **{k: str(v) for k, v in cls.ports.items()},
                 "SECRETS_DIR": sdir,
                 "CX_PANEL_PUBLIC_URL": f"http://127.0.0.1:{cls.ports['PANEL_PORT']}",
                 "KAFKA_HEAP_OPTS": "-Xms256m -Xmx512m",
                 "CX_EXTRACT_ORDERS_INTERVAL_S": "3", "CX_EXTRACT_TENANT_REFRESH_S": "2",
                 "DEMO_SHOPS": str(SHOPS), "DEMO_ORDERS": str(ORDERS), "LOADER_REPLICAS": "2",
-                "CX_ADMIN_HTTP_HOSTS": "ccvshop-fake,exact-fake"}
+                "CX_ADMIN_HTTP_HOSTS": "ccvshop-fake,exact-fake",
+                "CX_VIES_URL": "http://vies-fake:8082"}
         lines = []
         with open(os.path.join(SOURCE, "compose", "connector.env.example")) as f:
             for ln in f:

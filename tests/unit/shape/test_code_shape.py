@@ -18,7 +18,7 @@ import unittest
 
 SRC = sys.argv.pop(1) if len(sys.argv) > 1 else os.getcwd()
 PROGRAMS = ["extractor", "transformer", "loader", "admin", "panel"]
-LIBRARIES = ["common", "ccv", "exact", "ops", "vat", "booking"]
+LIBRARIES = ["common", "ccv", "exact", "ops", "vat", "booking", "taxstate"]
 MAX_FUNCTION_LINES = 120
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/', re.M)
 

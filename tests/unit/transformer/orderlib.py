@@ -136,15 +136,21 @@ def make_order(oid, rows, country='NL', zipcode='1234AB', ship_country=None, shi
     return order
 
 
-def run_dry(transformer, rules, lines, timeout=60):
-    """Runs `transformer --dry-run --rules` over the given lines (dicts or raw strings)."""
+def run_dry(transformer, rules, lines, timeout=60, vies=None):
+    """Runs `transformer --dry-run --rules` over the given lines (dicts or raw strings);
+    vies: VIES answers for `--vies FILE` (docs/vat-engine.md "VIES"), or None."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'rules.json')
         with open(path, 'w') as f:
             json.dump(rules, f)
+        args = [transformer, '--dry-run', '--rules', path]
+        if vies is not None:
+            with open(os.path.join(tmp, 'vies.json'), 'w') as f:
+                json.dump(vies, f)
+            args += ['--vies', os.path.join(tmp, 'vies.json')]
         text = ''.join((l if isinstance(l, str) else json.dumps(l)) + '\n' for l in lines)
-        proc = subprocess.run([transformer, '--dry-run', '--rules', path], input=text,
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(args, input=text, capture_output=True, text=True,
+                              timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError('transformer exited %d: %s' % (proc.returncode, proc.stderr))
     out = [json.loads(l) for l in proc.stdout.splitlines()]

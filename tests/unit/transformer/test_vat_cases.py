@@ -51,6 +51,21 @@ RULES = {
          'class': 'standard', 'percentage': 19}]},
 }
 
+# VIES (docs/vat-engine.md "VIES"): the tenant's own number is the requester; the answers the
+# dry run is given with --vies, as the daemon would have them from VIES or its cache.
+OWN = 'NL001241643B01'
+AT_DOWN, IT_SLOW = 'ATU14243102', 'IT01404480202'
+for key, policy in (('vies', 'recheck'), ('vies_hold', 'hold'), ('vies_dom', 'domestic'),
+                    ('vies_off', 'off')):
+    RULES[key] = {'vat_number': OWN, 'vies_policy': policy}
+VIES_ANSWERS = {
+    DE_OK: {'outcome': 'valid', 'consultation': 'WAPI00000001', 'date': '2026-03-02T09:00:00Z'},
+    BE_OK: {'outcome': 'invalid', 'date': '2026-03-02T09:00:00Z'},
+    XI_OK: {'outcome': 'invalid', 'date': '2026-03-02T09:00:00Z'},
+    AT_DOWN: {'outcome': 'unavailable', 'error': 'MS_UNAVAILABLE'},
+    IT_SLOW: {'outcome': 'unavailable', 'error': 'TIMEOUT'},
+}
+
 S = lambda q, p, t=21, d=0: (q, p, t, d)  # noqa: E731
 D = lambda day, **kw: dict(create_date=day + 'T12:00:00Z', **kw)  # noqa: E731
 
@@ -370,6 +385,55 @@ CASES = [
     ('VAT charged on Canary Islands', 'oss',
      dict(rows=[S(1, 121)], country='ES', zipcode='35001'),
      dict(error='Canary Islands')),
+    # --- VIES before 0% ICP (issue 18) ---
+    ('VIES valid: ICP with the consultation number', 'vies',
+     dict(rows=[S(1, 100, 0)], country='DE', zipcode='10115', vat_number=DE_OK, icp_flag=True),
+     dict(scenario='icp', codes={'ICP'}, vies='valid', consultation='WAPI00000001')),
+    ('VIES invalid for a checksum-valid number: 0% refused', 'vies',
+     dict(rows=[S(1, 100, 0)], country='BE', zipcode='1000', vat_number=BE_OK, icp_flag=True),
+     dict(error='VIES BE0428759497 invalid, 2026-03-02: not a valid VAT number')),
+    ('VIES invalid, VAT charged: a consumer sale at destination VAT', 'vies',
+     dict(rows=[S(1, 121, 21)], country='BE', zipcode='1000', vat_number=BE_OK),
+     dict(scenario='oss', codes={'B1'}, vies='invalid')),
+    ('VIES invalid XI number, UK VAT charged: OSS to XI', 'vies',
+     dict(rows=[S(1, 120, 20)], country='GB', zipcode='BT1 1AA', vat_number=XI_OK),
+     dict(scenario='oss', codes={'X1'}, vies='invalid')),
+    ('VIES valid but VAT charged: still refused', 'vies',
+     dict(rows=[S(1, 121, 21)], country='DE', zipcode='10115', vat_number=DE_OK),
+     dict(error='on an intra-community supply to DE (VAT number DE136695976): 0% is due')),
+    ('VIES unavailable, policy recheck: ICP on the offline check', 'vies',
+     dict(rows=[S(1, 100, 0)], country='AT', zipcode='1010', vat_number=AT_DOWN, icp_flag=True),
+     dict(scenario='icp', codes={'ICP'}, vies='unavailable')),
+    ('VIES timeout, policy recheck: ICP on the offline check', 'vies',
+     dict(rows=[S(1, 100, 0)], country='IT', zipcode='00100', vat_number=IT_SLOW, icp_flag=True),
+     dict(scenario='icp', codes={'ICP'}, vies='unavailable')),
+    ('VIES unavailable, policy hold: not booked', 'vies_hold',
+     dict(rows=[S(1, 100, 0)], country='AT', zipcode='1010', vat_number=AT_DOWN, icp_flag=True),
+     dict(held='vies_policy hold')),
+    ('VIES unavailable, policy domestic: no 0% without confirmation', 'vies_dom',
+     dict(rows=[S(1, 100, 0)], country='AT', zipcode='1010', vat_number=AT_DOWN, icp_flag=True),
+     dict(error='vies_policy domestic: no 0% ICP without a VIES confirmation')),
+    ('VIES unavailable, policy domestic, VAT charged: destination VAT', 'vies_dom',
+     dict(rows=[S(1, 120, 20)], country='AT', zipcode='1010', vat_number=AT_DOWN),
+     dict(scenario='oss', codes={'A1'}, vies='unavailable')),
+    ('VIES not asked yet (no answer): offline check', 'vies',
+     dict(rows=[S(1, 100, 0)], country='FR', zipcode='75001', vat_number=FR_OK, icp_flag=True),
+     dict(scenario='icp', codes={'ICP'}, vies='not_checked')),
+    ('vies_policy off: never asked', 'vies_off',
+     dict(rows=[S(1, 100, 0)], country='BE', zipcode='1000', vat_number=BE_OK, icp_flag=True),
+     dict(scenario='icp', codes={'ICP'}, vies=None)),
+    ('VIES is not asked for a domestic sale', 'vies',
+     dict(rows=[S(1, 121)], vat_number=NL_OK, company='Acme BV'),
+     dict(scenario='domestic', codes={'2'}, vies=None)),
+    # --- CCV product types: goods and deposits are booked, anything else refused ---
+    ('deposit row at 0% beside goods', 'oss',
+     dict(rows=[S(1, 121), S(1, 0.25, 0)], product_types=['product', 'deposit']),
+     dict(scenario='domestic', codes={'2', '0'})),
+    ('service row refused', 'oss', dict(rows=[S(1, 121)], product_types=['service']),
+     dict(error='order row 1 has product_type "service": only goods (product) and deposits')),
+    ('digital download to an EU consumer refused', 'oss',
+     dict(rows=[S(1, 119, 19)], country='DE', zipcode='10115', product_types=['download']),
+     dict(error='services and digital goods are not supported')),
     # --- document shape and other rejections ---
     ('sales invoice endpoint with journal', 'invoice', dict(rows=[S(1, 121)]),
      dict(scenario='domestic', endpoint='salesinvoice/SalesInvoices')),
@@ -397,18 +461,25 @@ def main():
     by_rules = {}
     for i, (name, rkey, kw, exp) in enumerate(CASES):
         kw = dict(kw)
+        types = kw.pop('product_types', None)
         order = make_order(700000 + i, **kw)
+        for row, t in zip(order['orderrows'], types or []):
+            row['product_type'] = t
         by_rules.setdefault(rkey, []).append((name, order, exp))
     for rkey, cases in by_rules.items():
         rules = base_rules(**RULES[rkey])
         rules = {k: v for k, v in rules.items() if v is not None}
-        results = run_dry(transformer, rules, [c[1] for c in cases])
+        results = run_dry(transformer, rules, [c[1] for c in cases],
+                          vies=VIES_ANSWERS if rkey.startswith('vies') else None)
         for (name, order, exp), res in zip(cases, results):
             total += 1
             problems = []
             if res.get('source_id') != str(order['id']):
                 problems.append('source_id %r' % res.get('source_id'))
-            if 'error' in exp:
+            if 'held' in exp:
+                if exp['held'] not in res.get('held', ''):
+                    problems.append('expected held (%r), got %s' % (exp['held'], res))
+            elif 'error' in exp:
                 if 'error' not in res:
                     problems.append('expected rejection containing %r, got scenario %s' %
                                     (exp['error'], res.get('scenario')))
@@ -430,6 +501,12 @@ def main():
                     problems.append('%d lines, want %d' % (len(lines), exp['lines']))
                 if 'warn' in exp and not any(exp['warn'] in w for w in res.get('warnings', [])):
                     problems.append('no warning containing %r' % exp['warn'])
+                vies = (res.get('vies') or {}).get('outcome')
+                if 'vies' in exp and vies != exp['vies']:
+                    problems.append('VIES outcome %s, want %s' % (vies, exp['vies']))
+                if 'consultation' in exp and \
+                        res.get('vies', {}).get('consultation') != exp['consultation']:
+                    problems.append('consultation %s' % res.get('vies'))
                 if 'endpoint' in exp and res['endpoint'] != exp['endpoint']:
                     problems.append('endpoint %s' % res['endpoint'])
                 if res['body'].get('YourRef') != order['ordernumber_full']:
