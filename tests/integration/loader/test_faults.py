@@ -4,7 +4,8 @@ runs in seconds (docs/reliability.md, "Loader and Exact"):
 * a slow Exact: the order's POST is still being worked on when the loader gives up, and is
   committed seconds later, while look-ups answer at once: the order is booked once;
 * a lost tenant lock: the session of the loader holding a tenant ends (pg_terminate_backend)
-  while its write is on its way, and a second loader takes the tenant: booked once;
+  while it waits for a look-up, and a second loader takes the tenant: booked once, and a
+  loader whose fencing token was raised meanwhile writes nothing;
 * a switch between orders and invoices: an order booked as a sales order and republished
   after the tenant switched to invoices is not booked again; a new order is an invoice;
 * a keep-alive connection that the server closes after taking a POST, unanswered: libcurl
@@ -108,10 +109,7 @@ class Faults(L.LoaderCase):
         self.assertEqual(sorted(self.logged("1", 2)), ["ok sales_order", "skipped sales_order"])
         self.fake.post("/_fake/faults", {"division": self.div, "slow_write_ms": 4000,
                                          "slow_reads": 1})
-        second = self.command(2, ship=True)
-        second["items"][0].update(Code="SKU-NEW", Description="Nieuw artikel")
-        for line in second["body"]["SalesOrderLines"]:
-            line["Item"] = "SKU-NEW"
+        second = self.new_item(self.command(2, ship=True))
         self.produce(second)
         held = L.wait_until(lambda: self.fake.stats()["divisions"][str(self.div)]
                             .get("faults", {}).get("slow_read") == 1, 30, 0.1)
@@ -133,6 +131,34 @@ class Faults(L.LoaderCase):
         items = [i["Code"] for i in L.booked(self.fake, self.div, "Items")]
         self.assertEqual(sorted(items), ["SKU-1", "SKU-NEW"])
         self.assertEqual(self.sql("SELECT count(*) FROM dead_letters"), "0")
+
+    def test_stale_fencing_token_writes_nothing(self):
+        """The loader holds the tenant, and its session lives on, but another loader raised
+        the tenant's fencing token (as taking the lock does) while this one waited for a
+        look-up: its next intent is refused, nothing is written under the old token, and
+        the order is booked once after the loader took the tenant again."""
+        self.first_order(CX_LOADER_HTTP_TIMEOUT_MS=8000)
+        self.fake.post("/_fake/faults", {"division": self.div, "slow_write_ms": 3000,
+                                         "slow_reads": 1})
+        second = self.new_item(self.command(2))
+        self.produce(second)
+        held = L.wait_until(lambda: self.fake.stats()["divisions"][str(self.div)]
+                            .get("faults", {}).get("slow_read") == 1, 30, 0.1)
+        self.assertTrue(held, "the item was not looked up:\n" + self.logs_of_failure())
+        self.sql("UPDATE loader_fences SET token = token + 1 WHERE tenant_id = 't00'")
+        self.assertEqual(self.logged("2"), ["ok sales_order"])
+        events = [e["event"] for e in self.loaders[0].log_events()]
+        self.assertIn("tenant.fenced", events)
+        self.assertEqual(len(self.docs("t00-00002")), 1)
+        items = [i["Code"] for i in L.booked(self.fake, self.div, "Items")]
+        self.assertEqual(sorted(items), ["SKU-1", "SKU-NEW"])
+
+    def new_item(self, cmd):
+        """@cmd with its one item replaced by SKU-NEW, which Exact does not have yet."""
+        cmd["items"][0].update(Code="SKU-NEW", Description="Nieuw artikel")
+        for line in cmd["body"]["SalesOrderLines"]:
+            line["Item"] = "SKU-NEW"
+        return cmd
 
     def test_kind_switch_books_an_order_once(self):
         """Order 1 is a sales order; the tenant switches to invoices; order 1 comes again as
