@@ -27,6 +27,33 @@ static bool ready_check(void *ud, char *why, size_t why_size)
         return false;
 }
 
+/* The internal /metrics listener on CX_METRICS_LISTEN ("ADDR:PORT"). */
+static void start_metrics(cx_daemon *d, const char *program)
+{
+        const char *listen = cx_config_str(d->cfg, "CX_METRICS_LISTEN");
+        const char *colon = strrchr(listen, ':');
+        char addr[64], *end;
+        cx_err err = { 0 };
+        long port;
+
+        port = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof(addr) || !colon[1] ||
+            *end || port < 0 || port > 65535) {
+                fprintf(stderr,
+                        "%s: configuration error: CX_METRICS_LISTEN: expected IPv4ADDR:PORT, "
+                        "got \"%s\"\n",
+                        program, listen);
+                exit(2);
+        }
+        snprintf(addr, sizeof(addr), "%.*s", (int)(colon - listen), listen);
+        d->metrics = cx_http_metrics_start(addr, (int)port, &err);
+        if (!d->metrics) {
+                cx_log(CX_LOG_ERROR, "startup.failed", "metrics listener: %s", err.msg);
+                cx_http_server_stop(d->http);
+                exit(1);
+        }
+}
+
 void cx_daemon_start(cx_daemon *d, const char *program, const char *summary,
                      const cx_cfg_var *own_vars, int argc, char **argv, char **envp)
 {
@@ -86,14 +113,17 @@ void cx_daemon_start(cx_daemon *d, const char *program, const char *summary,
                 cx_log(CX_LOG_ERROR, "startup.failed", "%s", err.msg);
                 exit(1);
         }
+        start_metrics(d, program);
         cx_log_fields(CX_LOG_INFO, "startup",
-                      json_pack("{s:s, s:i, s:s}", "instance", d->instance_id, "http_port",
-                                cx_http_server_port(d->http), "version", CX_VERSION),
+                      json_pack("{s:s, s:i, s:i, s:s}", "instance", d->instance_id, "http_port",
+                                cx_http_server_port(d->http), "metrics_port",
+                                cx_http_server_port(d->metrics), "version", CX_VERSION),
                       "%s starting", program);
         d->db = cx_db_open(cx_config_str(d->cfg, "CX_PG_DSN"),
                            (int)cx_config_int(d->cfg, "CX_STARTUP_TIMEOUT"), &err);
         if (!d->db) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "%s", err.msg);
+                cx_http_server_stop(d->metrics);
                 cx_http_server_stop(d->http);
                 exit(1);
         }
@@ -140,6 +170,8 @@ bool cx_daemon_wait_kafka(cx_daemon *d, rd_kafka_t *rk)
 
 void cx_daemon_finish(cx_daemon *d)
 {
+        cx_http_server_stop(d->metrics);
+        d->metrics = NULL;
         cx_http_server_stop(d->http);
         cx_db_close(d->db);
         cx_config_free(d->cfg);

@@ -19,7 +19,8 @@ typedef struct cx_daemon {
         const char *program;
         cx_config *cfg;
         cx_db *db;
-        cx_http_server *http;
+        cx_http_server *http;    /**< /healthz, /readyz and the program's routes */
+        cx_http_server *metrics; /**< /metrics only (CX_METRICS_LISTEN) */
         char instance_id[128];
         atomic_bool ready;
         char not_ready_reason[128];

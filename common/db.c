@@ -16,6 +16,7 @@ struct cx_db {
         PGconn *conn;
         char *dsn;
         bool in_tx;
+        unsigned long generation; /* raised by every reconnect: session state is gone */
 };
 
 static void on_notice(void *arg, const char *message)
@@ -97,6 +98,7 @@ static bool reconnect(cx_db *db)
                 return false;
         }
         db->conn = c;
+        db->generation++;
         cx_log(CX_LOG_INFO, "pg.reconnected", "PostgreSQL connection re-established");
         return true;
 }
@@ -191,6 +193,11 @@ bool cx_db_ping(cx_db *db)
 PGconn *cx_db_conn(cx_db *db)
 {
         return db->conn;
+}
+
+unsigned long cx_db_generation(const cx_db *db)
+{
+        return db->generation;
 }
 
 int cx_db_schema_version(void)

@@ -44,6 +44,12 @@ bool cx_db_ping(cx_db *db);
 PGconn *cx_db_conn(cx_db *db);
 
 /**
+ * @brief A number that changes whenever the connection was replaced by a new one: session
+ *        state (advisory locks, SET) held under an older number is gone.
+ */
+unsigned long cx_db_generation(const cx_db *db);
+
+/**
  * @brief Apply the migrations compiled in from migrations/ that are not applied yet, each in
  *        its own transaction, under an advisory lock so that two processes can run it at
  *        once and the second finds nothing to do. Safe to run any number of times.

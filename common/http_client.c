@@ -150,8 +150,16 @@ int cx_http_do(cx_http_client *c, const cx_http_client_request *req, cx_http_res
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &col);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &col);
-        if (!strcmp(req->method, "GET"))
+        if (!strcmp(req->method, "GET")) {
                 curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        } else {
+                /* libcurl sends a request again, unasked, when a reused connection closes
+                 * before any answer: a POST that arrived would be made twice. A write goes on
+                 * a connection of its own (never reused, so never resent); its loss is a
+                 * write in doubt the caller resolves. */
+                curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+                curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+        }
         if (req->body) {
                 curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
                 curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);

@@ -1,8 +1,10 @@
 /* http_client.h: an HTTP client on libcurl with timeouts, TLS verification on, bounded
  * bodies, and the response headers kept for the caller (rate-limit headers, signatures).
  *
- * One client holds one curl handle and reuses its connections; a client is used by one
- * thread at a time. */
+ * One client holds one curl handle and reuses its connections for GETs; every other method
+ * goes on a new connection closed after it (libcurl resends a request on a reused connection
+ * that died unanswered, which must not happen to a POST). A client is used by one thread at
+ * a time. */
 #ifndef CX_HTTP_CLIENT_H
 #define CX_HTTP_CLIENT_H
 

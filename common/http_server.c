@@ -24,6 +24,7 @@ struct cx_http_server {
         int port;
         cx_ready_fn ready;
         void *ready_ud;
+        bool metrics; /* the internal listener: /metrics, nothing else */
         pthread_mutex_t lock;
         struct route routes[MAX_ROUTES];
         size_t n_routes;
@@ -96,6 +97,14 @@ static void dispatch(cx_http_server *srv, cx_http_request *req, cx_http_reply *r
 {
         struct route *found = NULL;
 
+        if (srv->metrics) {
+                if (!strcmp(req->path, "/metrics"))
+                        serve_metrics(reply);
+                else
+                        cx_http_reply_set(reply, 404, "application/json",
+                                          "{\"error\":\"no such resource\"}\n");
+                return;
+        }
         if (!strcmp(req->path, "/healthz")) {
                 cx_http_reply_set(reply, 200, "application/json", "{\"status\":\"ok\"}\n");
                 return;
@@ -112,10 +121,6 @@ static void dispatch(cx_http_server *srv, cx_http_request *req, cx_http_reply *r
                 cx_http_reply_set(reply, ok ? 200 : 503, "application/json", text);
                 free(text);
                 json_decref(j);
-                return;
-        }
-        if (!strcmp(req->path, "/metrics")) {
-                serve_metrics(reply);
                 return;
         }
         pthread_mutex_lock(&srv->lock);
@@ -225,8 +230,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         cx_log(CX_LOG_WARN, "http_server", "%s", msg);
 }
 
-cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn ready, void *ready_ud,
-                                     cx_err *err)
+static cx_http_server *start(const char *addr, int port, cx_ready_fn ready, void *ready_ud,
+                             bool metrics, cx_err *err)
 {
         cx_http_server *srv = calloc(1, sizeof(*srv));
         struct sockaddr_in sin;
@@ -247,6 +252,7 @@ cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn rea
         pthread_mutex_init(&srv->lock, NULL);
         srv->ready = ready;
         srv->ready_ud = ready_ud;
+        srv->metrics = metrics;
         srv->mhd = MHD_start_daemon(
                 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, srv,
                 /* first, so that no message goes to MHD's own logger */
@@ -262,6 +268,17 @@ cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn rea
         info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
         srv->port = info ? info->port : port;
         return srv;
+}
+
+cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn ready, void *ready_ud,
+                                     cx_err *err)
+{
+        return start(addr, port, ready, ready_ud, false, err);
+}
+
+cx_http_server *cx_http_metrics_start(const char *addr, int port, cx_err *err)
+{
+        return start(addr, port, NULL, NULL, true, err);
 }
 
 int cx_http_server_route(cx_http_server *srv, const char *method, const char *prefix,

@@ -1,8 +1,11 @@
-/* http_server.h: the HTTP listener every daemon runs (libmicrohttpd).
+/* http_server.h: the HTTP listeners every daemon runs (libmicrohttpd).
  *
- * It always serves /metrics (Prometheus text), /healthz (alive: 200 while the process runs)
- * and /readyz (200 only when the program's readiness check passes). Programs add their own
- * routes (the extractor's webhooks, the control panel) by path prefix. Bodies are capped. */
+ * The main listener serves /healthz (alive: 200 while the process runs) and /readyz (200
+ * only when the program's readiness check passes); programs add their own routes (the
+ * extractor's webhooks, the control panel) by path prefix, so it may face the internet.
+ * /metrics (Prometheus text) is served only by a listener of its own (cx_http_metrics_start),
+ * on the loopback interface unless configured otherwise: counters name tenants. Bodies are
+ * capped. */
 #ifndef CX_HTTP_SERVER_H
 #define CX_HTTP_SERVER_H
 
@@ -36,6 +39,9 @@ typedef bool (*cx_ready_fn)(void *ud, char *why, size_t why_size);
  */
 cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn ready, void *ready_ud,
                                      cx_err *err);
+
+/** @brief Start the internal listener, which serves /metrics and nothing else (404). */
+cx_http_server *cx_http_metrics_start(const char *addr, int port, cx_err *err);
 
 /** @brief Add a route for @p method ("GET", "POST" or NULL for any) and a path prefix. */
 int cx_http_server_route(cx_http_server *srv, const char *method, const char *prefix,

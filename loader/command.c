@@ -244,17 +244,19 @@ void command_run(worker *w, job *j, job_outcome *outcome, int64_t *until_ms, cha
         }
         r.tenant = jstr(r.cmd, "tenant");
         if (load_tenant(&r) == 0) {
-                if (!ledger_try_lock_tenant(w->db, r.tenant)) {
+                if (!ledger_try_lock_tenant(w->db, r.tenant, &r.fence)) {
                         run_set(&r, RUN_WAIT, exact_now_ms() + 200,
                                 "tenant busy in another instance");
                 } else {
                         locked = true;
+                        r.db_gen = cx_db_generation(w->db);
                         run_kind(&r, &skipped, summary, sizeof(summary));
                 }
         }
         settle(&r, skipped, summary, outcome, until_ms, reason, reason_size);
 out:
-        if (locked)
+        /* a lock lost with its session is not ours to release on the new one */
+        if (locked && run_holds_lock(&r))
                 ledger_unlock_tenant(w->db, r.tenant);
         json_decref(r.cmd);
 }

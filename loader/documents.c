@@ -182,12 +182,33 @@ static int doubt_resolved(run *r, const doc_spec *s, const ledger_row *L, const 
         return 0;
 }
 
+/* A write in doubt under the kind the tenant booked before a switch, looked up: found, it
+ * is recorded as done (0); not found, its intent is dropped and the order is booked as the
+ * current kind (1). -1 on a ledger error. */
+static int other_kind_resolved(run *r, const char *kind, const doc_spec *s, const char *guid,
+                               long long number, bool *skipped, char *summary, size_t summary_size)
+{
+        cx_err e = { 0 };
+
+        if (!guid[0])
+                return ledger_clear_intent(r->w->db, r->tenant, kind, r->source_id,
+                                           "not found after a switch of kind", &e) < 0
+                               ? run_ledger_error(r, &e)
+                               : 1;
+        if (ledger_done(r->w->db, r->tenant, kind, r->source_id, guid, number, "", r->trace, &e) <
+            0)
+                return run_ledger_error(r, &e);
+        *skipped = true;
+        snprintf(summary, summary_size, "already booked as %s (%s)", guid, s->endpoint);
+        return 0;
+}
+
 int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_t summary_size)
 {
-        const doc_spec *s = !strcmp(r->kind, "sales_invoice") ? &SPEC_INVOICE : &SPEC_ORDER;
+        const doc_spec *s = !strcmp(r->kind, "sales_invoice") ? &SPEC_INVOICE : &SPEC_ORDER, *ls;
         json_t *src = json_object_get(r->cmd, "body");
         const char *yourref = jstr(src, "YourRef");
-        char acc_guid[64], guid[64] = "", hash[80];
+        char acc_guid[64], guid[64] = "", hash[80], lkind[32];
         long long number = -1;
         json_t *body, *answer = NULL;
         ledger_row L;
@@ -195,11 +216,13 @@ int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_
         int rc = -1;
 
         *skipped = false;
-        if (ledger_get(r->w->db, r->tenant, r->kind, r->source_id, &L, &e) < 0)
+        /* whatever the tenant books now: a kind switch applies to new orders only */
+        if (ledger_get_document(r->w->db, r->tenant, r->kind, r->source_id, &L, lkind, &e) < 0)
                 return run_ledger_error(r, &e);
+        ls = !strcmp(lkind, "sales_invoice") ? &SPEC_INVOICE : &SPEC_ORDER;
         if (L.state == LEDGER_DONE) {
                 *skipped = true;
-                snprintf(summary, summary_size, "already booked as %s (%s)", L.guid, s->endpoint);
+                snprintf(summary, summary_size, "already booked as %s (%s)", L.guid, ls->endpoint);
                 return 0;
         }
         if (ensure_parties(r, rd, acc_guid) < 0)
@@ -209,8 +232,17 @@ int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_
                 return -1;
         ledger_content_hash(src, hash);
         if (L.state == LEDGER_PENDING && L.in_doubt &&
-            doubt_resolved(r, s, &L, yourref, guid, &number) < 0)
+            doubt_resolved(r, ls, &L, yourref, guid, &number) < 0)
                 goto out;
+        if (ls != s && L.in_doubt) {
+                /* in doubt as the kind booked before a switch: booked as that, or not at all */
+                rc = other_kind_resolved(r, lkind, ls, guid, number, skipped, summary,
+                                         summary_size);
+                if (rc <= 0)
+                        goto out;
+                guid[0] = '\0';
+                rc = -1;
+        }
         if (!guid[0] && post_document(r, s, body, yourref, hash, guid, &number, &answer) < 0)
                 goto out;
         if (ledger_done(r->w->db, r->tenant, r->kind, r->source_id, guid, number, hash, r->trace,

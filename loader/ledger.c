@@ -17,22 +17,14 @@ void ledger_content_hash(const json_t *def, char out[80])
         free(text);
 }
 
-int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key, ledger_row *row,
-               cx_err *err)
-{
-        const char *p[3] = { tenant, kind, key };
-        PGresult *r;
+#define ROW_COLUMNS                                                                   \
+        "state, coalesce(exact_guid, ''), coalesce(exact_number, -1), content_hash, " \
+        "intent_at IS NOT NULL, coalesce((extract(epoch FROM coalesce(write_until, "  \
+        "intent_at)) * 1000)::bigint, 0), attempts, kind "
 
-        memset(row, 0, sizeof(*row));
-        r = cx_db_query(db,
-                        "SELECT state, coalesce(exact_guid, ''), coalesce(exact_number, -1), "
-                        "content_hash, intent_at IS NOT NULL, "
-                        "coalesce((extract(epoch FROM intent_at) * 1000)::bigint, 0), attempts "
-                        "FROM ledger WHERE tenant_id = $1 AND kind = $2 AND source_key = $3",
-                        3, p, err);
-        if (!r)
-                return -1;
-        if (PQntuples(r) == 1) {
+static void read_row(PGresult *r, ledger_row *row)
+{
+        if (PQntuples(r) >= 1) {
                 const char *s = PQgetvalue(r, 0, 0);
 
                 row->state = !strcmp(s, "done")     ? LEDGER_DONE
@@ -45,27 +37,92 @@ int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key,
                 row->intent_ms = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
                 row->attempts = (int)strtol(PQgetvalue(r, 0, 6), NULL, 10);
         }
+}
+
+int ledger_get(cx_db *db, const char *tenant, const char *kind, const char *key, ledger_row *row,
+               cx_err *err)
+{
+        const char *p[3] = { tenant, kind, key };
+        PGresult *r;
+
+        memset(row, 0, sizeof(*row));
+        r = cx_db_query(db,
+                        "SELECT " ROW_COLUMNS "FROM ledger "
+                        "WHERE tenant_id = $1 AND kind = $2 AND source_key = $3",
+                        3, p, err);
+        if (!r)
+                return -1;
+        read_row(r, row);
+        PQclear(r);
+        return 0;
+}
+
+int ledger_get_document(cx_db *db, const char *tenant, const char *kind, const char *key,
+                        ledger_row *row, char booked_kind[32], cx_err *err)
+{
+        const char *p[3] = { tenant, kind, key };
+        PGresult *r;
+
+        memset(row, 0, sizeof(*row));
+        snprintf(booked_kind, 32, "%s", kind);
+        r = cx_db_query(db,
+                        "SELECT " ROW_COLUMNS "FROM ledger WHERE tenant_id = $1 AND "
+                        "kind IN ('sales_order', 'sales_invoice') AND source_key = $3 "
+                        "ORDER BY state = 'done' DESC, intent_at IS NOT NULL DESC, kind = $2 DESC "
+                        "LIMIT 1",
+                        3, p, err);
+        if (!r)
+                return -1;
+        read_row(r, row);
+        if (PQntuples(r) == 1)
+                snprintf(booked_kind, 32, "%s", PQgetvalue(r, 0, 7));
         PQclear(r);
         return 0;
 }
 
 int ledger_intent(cx_db *db, const char *tenant, const char *kind, const char *key,
-                  const char *lookup_ref, const char *hash, const char *trace, cx_err *err)
+                  const char *lookup_ref, const char *trace, long long fence, long timeout_ms,
+                  cx_err *err)
 {
-        const char *p[5] = { tenant, kind, key, lookup_ref, trace ? trace : "" };
+        char f[32], t[32];
+        const char *p[7] = { tenant, kind, key, lookup_ref, trace ? trace : "", f, t };
+        PGresult *r;
+        bool written;
 
-        (void)hash; /* the hash is written with the outcome, not with the intent */
+        snprintf(f, sizeof(f), "%lld", fence);
+        snprintf(t, sizeof(t), "%ld", timeout_ms);
+        /* FOR SHARE: a loader raising the token waits for this intent (and then sees it), or
+         * this intent waits for the raise (and then finds the token changed). A done row
+         * keeps its GUID: an update (PUT) in doubt is simply repeated. */
+        r = cx_db_query(db,
+                        "WITH fence AS (SELECT 1 FROM loader_fences WHERE tenant_id = $1 "
+                        "AND token = $6::bigint FOR SHARE) "
+                        "INSERT INTO ledger (tenant_id, kind, source_key, lookup_ref, "
+                        "content_hash, state, intent_at, write_until, attempts, trace_id) "
+                        "SELECT $1, $2, $3, $4, '', 'pending', now(), "
+                        "now() + $7::bigint * interval '1 millisecond', 1, $5 FROM fence "
+                        "ON CONFLICT (tenant_id, kind, source_key) DO UPDATE SET "
+                        "state = CASE WHEN ledger.state = 'done' THEN 'done' ELSE 'pending' END, "
+                        "intent_at = now(), write_until = excluded.write_until, "
+                        "attempts = ledger.attempts + 1, lookup_ref = $4, "
+                        "trace_id = $5, last_error = '', updated_at = now()",
+                        7, p, err);
+        if (!r)
+                return -1;
+        written = !strcmp(PQcmdTuples(r), "1");
+        PQclear(r);
+        return written ? 0 : 1;
+}
 
-        /* A done row keeps its GUID: an update (PUT) in doubt is simply repeated. */
+int ledger_gave_up(cx_db *db, const char *tenant, const char *kind, const char *key, cx_err *err)
+{
+        const char *p[3] = { tenant, kind, key };
+
         return cx_db_exec(db,
-                          "INSERT INTO ledger (tenant_id, kind, source_key, lookup_ref, "
-                          "content_hash, state, intent_at, attempts, trace_id) "
-                          "VALUES ($1, $2, $3, $4, '', 'pending', now(), 1, $5) "
-                          "ON CONFLICT (tenant_id, kind, source_key) DO UPDATE SET "
-                          "state = CASE WHEN ledger.state = 'done' THEN 'done' ELSE 'pending' END, "
-                          "intent_at = now(), attempts = ledger.attempts + 1, lookup_ref = $4, "
-                          "trace_id = $5, last_error = '', updated_at = now()",
-                          5, p, err);
+                          "UPDATE ledger SET write_until = least(write_until, now()), "
+                          "updated_at = now() WHERE tenant_id = $1 AND kind = $2 AND "
+                          "source_key = $3 AND intent_at IS NOT NULL",
+                          3, p, err);
 }
 
 int ledger_clear_intent(cx_db *db, const char *tenant, const char *kind, const char *key,
@@ -117,7 +174,7 @@ int ledger_failed(cx_db *db, const char *tenant, const char *kind, const char *k
                           4, p, err);
 }
 
-bool ledger_try_lock_tenant(cx_db *db, const char *tenant)
+bool ledger_try_lock_tenant(cx_db *db, const char *tenant, long long *fence)
 {
         const char *p[1] = { tenant };
         PGresult *r = cx_db_query(db, "SELECT pg_try_advisory_lock(hashtext('cx-loader:' || $1))",
@@ -126,6 +183,19 @@ bool ledger_try_lock_tenant(cx_db *db, const char *tenant)
 
         if (r)
                 PQclear(r);
+        if (!ok)
+                return false;
+        r = cx_db_query(db,
+                        "INSERT INTO loader_fences (tenant_id, token) VALUES ($1, 1) "
+                        "ON CONFLICT (tenant_id) DO UPDATE SET token = loader_fences.token + 1 "
+                        "RETURNING token",
+                        1, p, NULL);
+        ok = r && PQntuples(r) == 1;
+        *fence = ok ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+        if (r)
+                PQclear(r);
+        if (!ok)
+                ledger_unlock_tenant(db, tenant);
         return ok;
 }
 

@@ -48,7 +48,8 @@ static const cx_cfg_var loader_vars[] = {
         { "CX_LOADER_CLOCK_SKEW_MS", CX_CFG_INT, "100", 0, 60000, false,
           "margin after a rate-limit window's reset time before its budget is spent again" },
         { "CX_LOADER_DOUBT_GRACE_MS", CX_CFG_INT, "2000", 0, 3600000, false,
-          "after a write in doubt, wait this long before looking the entity up in Exact" },
+          "after a write in doubt, wait this long after the loader gave up on it (or after its "
+          "intent plus CX_LOADER_HTTP_TIMEOUT_MS) before looking the entity up in Exact" },
         { "CX_LOADER_ENDPOINT_ERROR_LIMIT", CX_CFG_INT, "5", 1, 9, false,
           "errors per tenant and endpoint within the window after which the loader stops "
           "calling it (Exact blocks at 10 per hour)" },

@@ -67,6 +67,21 @@ static bool budget_allows(run *r)
         }
 }
 
+/* The tenant's access token (refreshed when due), or -1 with the verdict set. */
+static int access_token(run *r, char **tok)
+{
+        cx_err e = { 0 };
+
+        *tok = NULL;
+        if (exact_token_access(&r->w->tok, r->tenant, tok, &e) == 0)
+                return 0;
+        if (e.retriable)
+                run_set(r, RUN_RETRY, 0, "token: %s", e.msg);
+        else
+                run_set(r, RUN_FAIL, 0, "token refused, tenant needs consent: %s", e.msg);
+        return -1;
+}
+
 /* The call itself, with the tenant's token; counted in the budget and the metrics. */
 static int send_call(run *r, const char *method, const char *ep, const char *full,
                      const char *query, const json_t *body, exact_result *res)
@@ -75,16 +90,10 @@ static int send_call(run *r, const char *method, const char *ep, const char *ful
         char labels[800], lab[600], st[16];
         exact_conn c;
         char *tok = NULL;
-        cx_err e = { 0 };
         int rc;
 
-        if (exact_token_access(&r->w->tok, r->tenant, &tok, &e) < 0) {
-                if (e.retriable)
-                        run_set(r, RUN_RETRY, 0, "token: %s", e.msg);
-                else
-                        run_set(r, RUN_FAIL, 0, "token refused, tenant needs consent: %s", e.msg);
+        if (access_token(r, &tok) < 0)
                 return -1;
-        }
         c.http = r->w->http;
         c.base_url = r->base;
         c.division = r->division;
@@ -219,7 +228,9 @@ static int judge_write(run *r, const char *kind, const char *key, const char *wh
                 ledger_clear_intent(r->w->db, r->tenant, kind, key, res->message, NULL);
                 run_set(r, RUN_RETRY, 0, "%s: %s", what, res->message);
         } else {
-                /* the write may have happened: the intent stays and the retry looks first */
+                /* the write may have happened: the intent stays and the retry looks first,
+                 * a grace period after now (when the loader stopped waiting for it) */
+                ledger_gave_up(r->w->db, r->tenant, kind, key, NULL);
                 cx_counter_add("cx_loader_writes_in_doubt_total",
                                "Writes whose outcome was unknown (looked up before retrying)", NULL,
                                1);
@@ -234,9 +245,32 @@ int run_write(run *r, const char *kind, const char *key, const char *ref, const 
               const char *what, exact_result *res)
 {
         cx_err e = { 0 };
+        char *tok;
+        int rc;
 
-        if (ledger_intent(r->w->db, r->tenant, kind, key, ref, hash, r->trace, &e) < 0)
+        (void)hash; /* the hash is written with the outcome, not with the intent */
+        if (!run_holds_lock(r)) {
+                run_set(r, RUN_WAIT, exact_now_ms() + 200,
+                        "tenant lock lost with the database session: taking it again");
+                return -1;
+        }
+        /* A token refresh now, not between the intent and the POST: the intent's bound on
+         * how long the write may be on its way is the request timeout alone. */
+        if (access_token(r, &tok) < 0)
+                return -1;
+        free(tok);
+        rc = ledger_intent(r->w->db, r->tenant, kind, key, ref, r->trace, r->fence,
+                           r->w->sh->cfg.http_timeout_ms, &e);
+        if (rc < 0)
                 return run_ledger_error(r, &e);
+        if (rc > 0) {
+                cx_log_fields(
+                        CX_LOG_WARN, "tenant.fenced",
+                        json_pack("{s:s,s:s}", "tenant", r->tenant, "source_id", r->source_id),
+                        "another loader took the tenant: nothing written");
+                run_set(r, RUN_WAIT, exact_now_ms() + 200, "tenant taken by another loader");
+                return -1;
+        }
         if (run_api(r, method, ep, keypath, NULL, body, res) < 0) {
                 ledger_clear_intent(r->w->db, r->tenant, kind, key, r->reason, NULL);
                 return -1;
@@ -248,6 +282,11 @@ int run_ledger_error(run *r, const cx_err *e)
 {
         run_set(r, RUN_RETRY, 0, "ledger: %s", e->msg);
         return -1;
+}
+
+bool run_holds_lock(const run *r)
+{
+        return cx_db_generation(r->w->db) == r->db_gen;
 }
 
 bool run_doubt_wait(run *r, int64_t intent_ms)

@@ -37,6 +37,8 @@ typedef struct run {
         long division;
         char base[256];
         exact_budget *budget;
+        long long fence;      /**< the tenant's fencing token taken with its lock */
+        unsigned long db_gen; /**< cx_db_generation() when the lock was taken */
         enum run_step st;
         int64_t until;
         char reason[640];
@@ -73,10 +75,14 @@ int run_get_rows(run *r, const char *ep, const char *filter, const char *select,
 /** @brief A reader for exact/ look-ups that sends its GETs through run_api(). */
 exact_reader run_reader(run *r);
 
+/** @brief Whether the tenant lock is still held (no reconnect since it was taken). */
+bool run_holds_lock(const run *r);
+
 /**
  * @brief A write framed by the ledger: record the intent for (@p kind, @p key), with @p ref
  *        to find it again and the @p hash of what is written, send @p method to @p ep
- *        (+ @p keypath, may be NULL) and judge the answer.
+ *        (+ @p keypath, may be NULL) and judge the answer. Nothing is written once the
+ *        tenant lock is lost or another loader holds the tenant's fencing token.
  * @returns 0 with the answer in @p res (release it), or -1 with the verdict set and the
  *          ledger updated: failed, intent cleared (certainly not sent), or left in doubt.
  */
@@ -88,9 +94,10 @@ int run_write(run *r, const char *kind, const char *key, const char *ref, const 
 int run_ledger_error(run *r, const cx_err *e);
 
 /**
- * @brief A write of the ledger row with an intent at @p intent_ms is in doubt: wait the
- *        grace period before it may be looked up. @returns true (verdict RUN_WAIT) while
- *        it lasts.
+ * @brief A write of a ledger row in doubt may have been on its way until @p intent_ms
+ *        (ledger_row.intent_ms): wait the grace period after that before it may be looked up,
+ *        so that Exact can no longer commit it once the look-up runs. @returns true (verdict
+ *        RUN_WAIT) while it lasts.
  */
 bool run_doubt_wait(run *r, int64_t intent_ms);
 

@@ -98,6 +98,9 @@ struct xf_div {
         double fail_read;
         double token_fail_after_write;
         long latency_ms;
+        long slow_write_ms; /* the next slow_writes writes are held this long, then committed */
+        long slow_writes;
+        long slow_reads; /* the next slow_reads GETs are answered slow_write_ms late */
         bool drop_connection;
         long amount_skew_cents; /* added to the VAT of the next documents' first line */
         long amount_skew_docs;  /* how many documents still get it */

@@ -186,7 +186,7 @@ int main(int argc, char **argv)
                 case O_SINGLE: cfg.single_token_set = true; break;
                 case O_BARE: cfg.bare_array_top = true; break;
                 case O_THREADS:
-                        bad = num_long(optarg, 1, 64, &lv);
+                        bad = num_long(optarg, 0, 64, &lv);
                         cfg.threads = (unsigned)lv;
                         break;
                 case O_HELP: usage(stdout); return 0;

@@ -1259,6 +1259,20 @@ out:
         json_decref(body);
 }
 
+/* A slow read: answered slow_write_ms late, with what the store held when it arrived. */
+static void hold_read(struct xf_server *s, struct xf_div *d)
+{
+        long ms = d->slow_write_ms;
+
+        if (d->slow_reads <= 0 || ms <= 0)
+                return;
+        d->slow_reads--;
+        stat_inc(obj_child(div_stats(d), "faults"), "slow_read");
+        pthread_mutex_unlock(&s->lock);
+        usleep((useconds_t)ms * 1000);
+        pthread_mutex_lock(&s->lock);
+}
+
 /* Splits "Entity(guid'…')" or "Entity(123)"; returns false on a malformed key. */
 static bool split_key(char *seg, char **ret_key, bool *ret_bad)
 {
@@ -1422,6 +1436,17 @@ static void handle_api(struct req *q, struct reply *r)
                 usleep((useconds_t)ms * 1000);
                 pthread_mutex_lock(&s->lock);
         }
+        if (strcmp(q->method, "GET") != 0 && d->slow_writes > 0 && d->slow_write_ms > 0) {
+                long ms = d->slow_write_ms;
+
+                /* Exact still working on a write after the client gave up: the write is
+                 * committed when the hold ends (answered to nobody), reads pass meanwhile. */
+                d->slow_writes--;
+                stat_inc(obj_child(div_stats(d), "faults"), "slow_write");
+                pthread_mutex_unlock(&s->lock);
+                usleep((useconds_t)ms * 1000);
+                pthread_mutex_lock(&s->lock);
+        }
         if (ent < 0 || bad_key) {
                 if (bad_key)
                         set_error(r, 400, "Unrecognized Guid format.");
@@ -1443,6 +1468,7 @@ static void handle_api(struct req *q, struct reply *r)
                         injected(r, d);
                 } else {
                         api_get(q, r, d, ent, key, count_only, ch, base);
+                        hold_read(s, d);
                 }
                 goto record;
         }
@@ -1542,11 +1568,13 @@ static void admin_entities(struct req *q, struct reply *r, struct xf_div *d)
 
 static json_t *faults_json(struct xf_div *d)
 {
-        return json_pack("{s:i,s:f,s:f,s:f,s:f,s:i,s:b,s:i,s:i,s:i}", "division",
+        return json_pack("{s:i,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i}", "division",
                          (json_int_t)d->number, "fail_before_write", d->fail_before_write,
                          "fail_after_write", d->fail_after_write, "fail_read", d->fail_read,
                          "token_fail_after_write", d->token_fail_after_write, "latency_ms",
-                         (json_int_t)d->latency_ms, "drop_connection", d->drop_connection, "status",
+                         (json_int_t)d->latency_ms, "slow_write_ms", (json_int_t)d->slow_write_ms,
+                         "slow_writes", (json_int_t)d->slow_writes, "slow_reads",
+                         (json_int_t)d->slow_reads, "drop_connection", d->drop_connection, "status",
                          (json_int_t)d->fault_status, "amount_skew_cents",
                          (json_int_t)d->amount_skew_cents, "amount_skew_documents",
                          (json_int_t)d->amount_skew_docs);
@@ -1591,6 +1619,17 @@ static int admin_faults(struct req *q, struct reply *r)
                             json_integer_value(v) > 60000)
                                 goto bad;
                         d->latency_ms = (long)json_integer_value(v);
+                } else if (strcmp(k, "slow_write_ms") == 0 || strcmp(k, "slow_writes") == 0 ||
+                           strcmp(k, "slow_reads") == 0) {
+                        bool ms = strcmp(k, "slow_write_ms") == 0;
+
+                        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                            json_integer_value(v) > (ms ? 60000 : 1000000))
+                                goto bad;
+                        *(ms ? &d->slow_write_ms
+                          : strcmp(k, "slow_reads") == 0
+                                  ? &d->slow_reads
+                                  : &d->slow_writes) = (long)json_integer_value(v);
                 } else if (strcmp(k, "drop_connection") == 0) {
                         if (!json_is_boolean(v))
                                 goto bad;
@@ -1693,7 +1732,7 @@ static void admin_reset(struct req *q, struct reply *r)
                 if (faults) {
                         d->fail_before_write = d->fail_after_write = d->fail_read = 0;
                         d->token_fail_after_write = 0;
-                        d->latency_ms = 0;
+                        d->latency_ms = d->slow_write_ms = d->slow_writes = d->slow_reads = 0;
                         d->drop_connection = false;
                         d->amount_skew_cents = d->amount_skew_docs = 0;
                         d->fault_status = 500;
@@ -1958,12 +1997,24 @@ struct xf_server *xf_server_start(const struct xf_config *cfg)
                 xf_server_stop(s);
                 return NULL;
         }
-        s->mhd = MHD_start_daemon(
-                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                on_request, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
-                MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-                (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        if (cfg->threads == 0)
+                /* a thread per connection: a held request (latency, slow writes) delays no
+                 * other connection */
+                s->mhd = MHD_start_daemon(
+                        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                MHD_USE_POLL | MHD_USE_ERROR_LOG,
+                        0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
+                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+                        (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        else
+                s->mhd = MHD_start_daemon(
+                        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+                        NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
+                        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
+                        on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
         if (s->mhd == NULL) {
                 fprintf(stderr, "exact-fake: cannot listen on %s\n", cfg->listen);
                 xf_server_stop(s);

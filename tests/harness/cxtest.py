@@ -79,6 +79,9 @@ class Daemon:
         self.env.setdefault("CX_HTTP_PORT", str(self.port))
         self.env.setdefault("CX_HTTP_ADDR", "127.0.0.1")
         self.port = int(self.env["CX_HTTP_PORT"])
+        # /metrics has a listener of its own (loopback), never the public one
+        self.env.setdefault("CX_METRICS_LISTEN", f"127.0.0.1:{free_port()}")
+        self.metrics_port = int(self.env["CX_METRICS_LISTEN"].rsplit(":", 1)[1])
         self.args = list(args)
         self.log = tempfile.NamedTemporaryFile(prefix=f"{self.name}-", suffix=".log",
                                                delete=False, dir=log_dir)
@@ -91,6 +94,9 @@ class Daemon:
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def metrics_url(self):
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def wait_ready(self, timeout=60, path="/readyz"):
         deadline = time.time() + timeout

@@ -45,9 +45,12 @@ class DaemonSkeletons(unittest.TestCase):
                     d.wait_ready(90)
                     status, body, _ = cxtest.http("GET", d.url("/healthz"))
                     self.assertEqual(status, 200)
-                    status, body, headers = cxtest.http("GET", d.url("/metrics"))
+                    status, body, headers = cxtest.http("GET", d.metrics_url())
                     self.assertEqual(status, 200)
                     self.assertIn("cx_ready 1", body)
+                    # the public listener (the extractor's webhooks) has no /metrics
+                    status, _, _ = cxtest.http("GET", d.url("/metrics"))
+                    self.assertEqual(status, 404)
                     started = time.time()
                     rc = d.stop()
                     self.assertEqual(rc, 0, d.output())

@@ -30,7 +30,7 @@ static void echo(void *ud, const cx_http_request *req, cx_http_reply *reply)
         reply->extra_headers[0] = strdup("X-RateLimit-Remaining: 59");
 }
 
-static int port;
+static int port, metrics_port;
 
 static long get(cx_http_client *c, const char *method, const char *path, const char *body,
                 cx_http_response *r)
@@ -44,6 +44,17 @@ static long get(cx_http_client *c, const char *method, const char *path, const c
         if (cx_http_do(c, &req, r, &err) < 0)
                 return -1;
         return r->status;
+}
+
+static long get_at(cx_http_client *c, int at, const char *path, cx_http_response *r)
+{
+        int main_port = port;
+        long status;
+
+        port = at;
+        status = get(c, "GET", path, NULL, r);
+        port = main_port;
+        return status;
 }
 
 static void test_http_health_ready_metrics(cx_http_client *c)
@@ -61,12 +72,17 @@ static void test_http_health_ready_metrics(cx_http_client *c)
         cx_counter_add("cx_test_events_total", "events", "kind=\"a\"", 2);
         cx_counter_add("cx_test_events_total", "events", "kind=\"b\"", 1);
         cx_gauge_set("cx_test_level", "level", NULL, 7.5);
-        T_EQ_INT(get(c, "GET", "/metrics", NULL, &r), 200);
+        /* the public listener has no /metrics: only the internal one serves it */
+        T_EQ_INT(get(c, "GET", "/metrics", NULL, &r), 404);
+        cx_http_response_free(&r);
+        T_EQ_INT(get_at(c, metrics_port, "/metrics", &r), 200);
         T_CONTAINS(r.body, "# TYPE cx_test_events_total counter");
         T_CONTAINS(r.body, "cx_test_events_total{kind=\"a\"} 2");
         T_CONTAINS(r.body, "cx_test_events_total{kind=\"b\"} 1");
         T_CONTAINS(r.body, "cx_test_level 7.5");
         T_CONTAINS(cx_http_header(&r, "content-type"), "text/plain");
+        cx_http_response_free(&r);
+        T_EQ_INT(get_at(c, metrics_port, "/readyz", &r), 404);
         cx_http_response_free(&r);
 }
 
@@ -114,7 +130,7 @@ static void test_http_transport_error_is_retriable(cx_http_client *c)
 int main(void)
 {
         cx_err err;
-        cx_http_server *srv;
+        cx_http_server *srv, *msrv;
         cx_http_client *c;
 
         cx_http_global_init();
@@ -123,6 +139,9 @@ int main(void)
         port = cx_http_server_port(srv);
         T_ASSERT(port > 0, "port %d", port);
         T_EQ_INT(cx_http_server_route(srv, "POST", "/hooks/", echo, NULL), 0);
+        msrv = cx_http_metrics_start("127.0.0.1", 0, &err);
+        T_FATAL(msrv != NULL, "%s", err.msg);
+        metrics_port = cx_http_server_port(msrv);
         c = cx_http_client_new(5000, false);
         test_http_health_ready_metrics(c);
         test_http_routes_and_headers(c);
@@ -132,6 +151,7 @@ int main(void)
                  "second listener on a used port");
         T_CONTAINS(err.msg, "cannot listen");
         cx_http_client_free(c);
+        cx_http_server_stop(msrv);
         cx_http_server_stop(srv);
         cx_metrics_free();
         cx_http_global_cleanup();

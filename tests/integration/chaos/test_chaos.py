@@ -67,7 +67,7 @@ def diagnose(stack):
     daemon stalled, with what queued, is the first question)."""
     for d in stack.all_daemons():
         try:
-            _, text, _ = cxtest.http("GET", d.url("/metrics"), timeout=5)
+            _, text, _ = cxtest.http("GET", d.metrics_url(), timeout=5)
             with open(os.path.join(stack.log_dir, f"metrics-{d.name}.txt"), "w") as f:
                 f.write(text)
         except OSError:

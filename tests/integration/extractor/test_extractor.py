@@ -255,7 +255,7 @@ class ThreeTenants(Base):
         reread = cxtest.psql(self.e.dsn, "SELECT count(*) FROM extract_hashes WHERE entity ="
                              " 'order'")
         self.assertGreater(int(reread), 0)
-        metrics = cxtest.http("GET", self.d.url("/metrics"))[1]
+        metrics = cxtest.http("GET", self.d.metrics_url())[1]
         self.assertIn("cx_extractor_requests_total", metrics)
         self.assertIn("cx_extractor_lag_seconds", metrics)
 
@@ -294,7 +294,7 @@ class Throttled(Base):
             self.assertEqual(published(e.messages(), "t1"), [],
                              "throttled tenant published while the shop answered 429")
         self.assert_all_once(e, orders, [1, 2, 3], 40)
-        metrics = cxtest.http("GET", d.url("/metrics"))[1]
+        metrics = cxtest.http("GET", d.metrics_url())[1]
         self.assertRegex(metrics, r'cx_extractor_throttled_total\{tenant="t1"\} [1-9]')
         failed = cxtest.psql(e.dsn, "SELECT count(*) FROM sync_log WHERE tenant_id = 't1'"
                              " AND status = 'failed'")

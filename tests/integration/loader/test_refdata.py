@@ -157,7 +157,7 @@ class RefdataTest(unittest.TestCase):
         # the document is kept, the other one booked normally, the metric counts one
         self.assertEqual(self.sql("SELECT state FROM ledger WHERE kind = 'sales_order' AND "
                                   "source_key = '1'"), "done")
-        metrics = L.cxtest.http("GET", self.loaders[0].url("/metrics"))[1]
+        metrics = L.cxtest.http("GET", self.loaders[0].metrics_url())[1]
         self.assertIn('cx_loader_amount_mismatches_total{tenant="t00",kind="sales_order"} 1',
                       metrics)
         # a redrive posts nothing again

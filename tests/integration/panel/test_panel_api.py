@@ -46,9 +46,14 @@ def put_rules(c, tenant, rules):
 
 class Basics(unittest.TestCase):
     def test_health_metrics_and_page(self):
-        for path in ("/healthz", "/readyz", "/metrics"):
+        for path in ("/healthz", "/readyz"):
             status, _, _ = cxtest.http("GET", S.base + path)
             self.assertEqual(status, 200, path)
+        # /metrics only on the internal listener, never on the panel's public one
+        self.assertEqual(cxtest.http("GET", S.base + "/metrics")[0], 404)
+        status, text, _ = cxtest.http("GET", S.panel.metrics_url())
+        self.assertEqual(status, 200)
+        self.assertIn("cx_ready 1", text)
         c = Client(S.base)
         for path, ctype in (("/", "text/html"), ("/app.js", "text/javascript"),
                             ("/app.css", "text/css")):
