@@ -7,6 +7,7 @@
 #include "ccv/paging.h"
 #include "common/journal.h"
 #include "common/metrics.h"
+#include "extractor/lease.h"
 
 const char *const ex_ent_names[ENT_COUNT] = { "order", "product", "customer" };
 
@@ -75,11 +76,21 @@ ex_rc ex_request_failed(extractor *x, ex_tenant *t, ccv_status st, double wait, 
         return ex_failed(x, t, entity, resource, err);
 }
 
+ccv_status ex_request(extractor *x, ex_tenant *t, const char *method, const char *path,
+                      const char *body, json_t **out, double *wait, cx_err *err)
+{
+        if (ex_lease_keep(x, t, err) < 0)
+                return CCV_FAILED;
+        return ccv_request(&t->shop, x->http, method, path, body, out, wait, err);
+}
+
 ex_rc ex_get_all(extractor *x, ex_tenant *t, const char *path, const char *entity, json_t **out)
 {
         cx_err err = { 0 };
         double wait = 0;
-        ccv_status st = ccv_get_all(&t->shop, x->http, path, out, &wait, &err);
+        ccv_status st = ex_lease_keep(x, t, &err) < 0
+                                ? CCV_FAILED
+                                : ccv_get_all(&t->shop, x->http, path, out, &wait, &err);
 
         if (st != CCV_OK)
                 return ex_request_failed(x, t, st, wait, entity, path, &err);

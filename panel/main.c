@@ -87,12 +87,13 @@ int main(int argc, char **argv)
         p.ops.http_timeout_ms = (long)cx_config_int(d.cfg, "CX_PANEL_HTTP_TIMEOUT_MS");
         key = cx_config_str(d.cfg, "CX_SECRET_KEY");
         if (*key) {
-                if (cx_key_parse(key, p.ops.key, &err) < 0) {
+                /* followed: a rotation needs no restart (common/keyring.h) */
+                p.ops.key = cx_keyring_from_env(key, environ, &err);
+                if (!p.ops.key) {
                         cx_log(CX_LOG_ERROR, "startup.failed", "CX_SECRET_KEY: %s", err.msg);
                         cx_daemon_finish(&d);
                         return 2;
                 }
-                p.ops.have_key = true;
         }
         p.policy.session_ttl_s = (long)cx_config_int(d.cfg, "CX_PANEL_SESSION_TTL_S");
         p.policy.fail_delay_ms = (long)cx_config_int(d.cfg, "CX_PANEL_FAIL_DELAY_MS");
