@@ -36,8 +36,9 @@ static const cx_cfg_var admin_vars[] = {
         { "CX_TOPIC_PREFIX", CX_CFG_STR, "", 0, 0, false,
           "prefix of every Kafka topic name; must match the daemons'" },
         { "CX_SECRET_KEY", CX_CFG_STR, "", 0, 0, true,
-          "key that seals tenant secrets (64 hex characters or base64 of 32 bytes); needed by "
-          "credential, consent, propose and rotate-key commands" },
+          "keys that seal tenant secrets (64 hex characters or base64 of 32 bytes each; the "
+          "first seals, all open); needed by credential, consent, propose and rotate-key "
+          "commands" },
         { "CX_ADMIN_HTTP_TIMEOUT_MS", CX_CFG_INT, "30000", 1000, 600000, false,
           "timeout of one call to Exact Online (consent, mapping proposal)" },
         { "CX_ADMIN_TOKEN_TIMEOUT_MS", CX_CFG_INT, "90000", 10000, 600000, false,

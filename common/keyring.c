@@ -186,6 +186,10 @@ char *cx_keyring_seal(cx_keyring *ring, const char *context, const char *plainte
         unsigned char key[CX_KEY_LEN];
         char kid[9], *v1, *out;
 
+        if (!ring) {
+                cx_fail(err, CX_ERR_CONFIG, false, "CX_SECRET_KEY is not set");
+                return NULL;
+        }
         pthread_mutex_lock(&ring->lock);
         follow_file(ring);
         memcpy(key, ring->keys[0].key, CX_KEY_LEN);
@@ -223,6 +227,10 @@ char *cx_keyring_open(cx_keyring *ring, const char *context, const char *sealed,
         char *plain = NULL, *v1 = NULL;
         const char *kid = NULL;
 
+        if (!ring) {
+                cx_fail(err, CX_ERR_CONFIG, false, "CX_SECRET_KEY is not set");
+                return NULL;
+        }
         if (sealed && !strncmp(sealed, V2, 3) && strlen(sealed) > 12 && sealed[11] == ':') {
                 kid = sealed + 3;
                 v1 = malloc(strlen(sealed));
@@ -253,6 +261,8 @@ bool cx_keyring_is_current(cx_keyring *ring, const char *sealed)
 {
         char kid[9];
 
+        if (!ring)
+                return false;
         cx_keyring_first_id(ring, kid);
         return sealed && !strncmp(sealed, V2, 3) && !strncmp(sealed + 3, kid, 8) &&
                sealed[11] == ':';

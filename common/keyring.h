@@ -7,7 +7,8 @@
  * every key. When the keys come from a file, the ring re-reads the file once it changed
  * (looked at no more than once a second), so adding a key, making it the first and dropping
  * the old one need no restart. A file that no longer parses keeps the keys in use (logged).
- * Thread-safe: the panel's request threads share one ring. */
+ * Thread-safe: the panel's request threads share one ring. Seal and open fail cleanly
+ * (CX_ERR_CONFIG) on a NULL ring: no CX_SECRET_KEY. */
 #ifndef CX_KEYRING_H
 #define CX_KEYRING_H
 

@@ -47,8 +47,8 @@ static const cx_cfg_var extractor_vars[] = {
           "Retry-After" },
         { "CX_EXTRACT_BACKOFF_MAX_S", CX_CFG_INT, "300", 1, 86400, false,
           "longest wait after repeated failures of one tenant" },
-        { "CX_EXTRACT_HTTP_TIMEOUT_MS", CX_CFG_INT, "10000", 100, 600000, false,
-          "timeout of one request to a shop" },
+        { "CX_EXTRACT_HTTP_TIMEOUT_MS", CX_CFG_INT, "15000", 100, 600000, false,
+          "timeout of one request to a shop (at most half of CX_EXTRACT_LEASE_S)" },
         { "CX_EXTRACT_VERIFY_RESPONSES", CX_CFG_BOOL, "true", 0, 0, false,
           "verify the x-hash signature of every successful shop response" },
         { "CX_EXTRACT_HINTS_MAX", CX_CFG_INT, "1000", 1, 1000000, false,
@@ -92,12 +92,12 @@ static void settings_from(const cx_daemon *d, ex_settings *s)
         s->http_timeout_ms = (long)cx_config_int(c, "CX_EXTRACT_HTTP_TIMEOUT_MS");
         s->verify_responses = cx_config_bool(c, "CX_EXTRACT_VERIFY_RESPONSES");
         s->hints_max = (int)cx_config_int(c, "CX_EXTRACT_HINTS_MAX");
-        /* The lease is renewed before each request: one request may not outlast a third of
-         * it, or a slow shop could let the lease run out in the middle of a slice. */
-        if (s->http_timeout_ms > s->lease_s * 1000L / 3) {
-                s->http_timeout_ms = s->lease_s * 1000L / 3;
+        /* The lease is renewed before a request once a third of it has passed: a request
+         * may take at most half of it, or a slow shop could let it run out mid-slice. */
+        if (s->http_timeout_ms > s->lease_s * 1000L / 2) {
+                s->http_timeout_ms = s->lease_s * 1000L / 2;
                 cx_log(CX_LOG_WARN, "config.http_timeout",
-                       "CX_EXTRACT_HTTP_TIMEOUT_MS lowered to %ld ms, a third of CX_EXTRACT_LEASE_S",
+                       "CX_EXTRACT_HTTP_TIMEOUT_MS lowered to %ld ms, half of CX_EXTRACT_LEASE_S",
                        s->http_timeout_ms);
         }
 }

@@ -27,8 +27,9 @@ extern char **environ;
 
 static const cx_cfg_var loader_vars[] = {
         { "CX_SECRET_KEY", CX_CFG_STR, "", 0, 0, true,
-          "key that seals tenant secrets and Exact tokens (64 hex characters or base64 of 32 "
-          "bytes); without it no tenant can be loaded" },
+          "keys that seal tenant secrets and Exact tokens (64 hex characters or base64 of 32 "
+          "bytes each; the first seals, all open; a CX_SECRET_KEY_FILE is followed without "
+          "restart); without it no tenant can be loaded" },
         { "CX_LOADER_GROUP", CX_CFG_STR, "cx-loader", 0, 0, false,
           "Kafka consumer group shared by every loader instance" },
         { "CX_LOADER_WORKERS", CX_CFG_INT, "4", 1, 64, false,
@@ -260,6 +261,7 @@ int main(int argc, char **argv)
         command_caches_free();
         exact_token_cache_free();
         pthread_mutex_destroy(&a.sh.dl_lock);
+        cx_keyring_free(a.sh.key);
         cx_daemon_finish(&d);
         cx_metrics_free();
         cx_log(CX_LOG_INFO, "shutdown.done", "loader stopped");

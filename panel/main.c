@@ -21,8 +21,9 @@ extern char **environ;
 
 static const cx_cfg_var panel_vars[] = {
         { "CX_SECRET_KEY", CX_CFG_STR, "", 0, 0, true,
-          "key that seals tenant secrets (64 hex characters or base64 of 32 bytes); needed for "
-          "the Exact consent and for previewing an order fetched from the shop" },
+          "keys that seal tenant secrets (64 hex characters or base64 of 32 bytes each; the "
+          "first seals, all open; a CX_SECRET_KEY_FILE is followed without restart); needed "
+          "for the Exact consent and for previewing an order fetched from the shop" },
         { "CX_PANEL_PUBLIC_URL", CX_CFG_STR, "", 0, 0, false,
           "address browsers use to reach the panel, without a trailing slash (e.g. "
           "https://panel.example.com); Exact sends consents to it + /oauth/callback" },
@@ -139,6 +140,7 @@ int main(int argc, char **argv)
         d.http = NULL;
         cx_producer_free(p.producer);
         ops_auth_cleanup();
+        cx_keyring_free(p.ops.key);
         cx_daemon_finish(&d);
         pthread_mutex_destroy(&p.lock);
         return 0;

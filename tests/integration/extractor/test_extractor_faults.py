@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 import unittest
@@ -114,6 +115,15 @@ class WebhookFlood(tx.Base):
         tx.wait_for(lambda: any(m["source_id"] == oid for m in e.messages()), 30,
                     what="a new order after the flood")
         self.assertLessEqual(hints(e), self.CAP)
+        # a key the operator set for webhooks made by hand in the shop is accepted too
+        hand = "hand-made-key-!^*"
+        self.assertIn(deliver(url, {"href": f"{shop['base_url']}orders/{oid}", "id": oid},
+                              hand, url), refused, "a key nobody set was accepted")
+        subprocess.run([tx.ADMIN, "tenants", "set-credentials", "t1", "--webhook-key-file", "-"],
+                       input=hand, text=True, check=True, stdout=subprocess.DEVNULL,
+                       env={**os.environ, "CX_PG_DSN": e.dsn, "CX_SECRET_KEY": tx.SECRET_KEY})
+        self.assertEqual(deliver(url, {"href": f"{shop['base_url']}orders/{oid}", "id": oid},
+                                 hand, url), (200, '{"status":"queued"}'))
         ids = [m["source_id"] for m in tx.published(e.messages(), "t1")]
         self.assertEqual(len(ids), len(set(ids)), "an order was published twice")
         self.assertEqual(d.stop(timeout=15), 0, d.output()[-3000:])
