@@ -39,7 +39,7 @@ static int reseal_column(ops_ctx *ctx, cx_keyring *to, const char *table, const 
                 cx_secret_free(plain);
                 if (!sealed) {
                         cx_fail(err, CX_ERR_CRYPTO, false,
-                                "%s.%s of tenant %s opens with none of the keys in "
+                                "%s.%s of tenant %s does not open with any key in "
                                 "CX_SECRET_KEY: nothing was changed",
                                 table, column, tenant);
                         PQclear(r);
