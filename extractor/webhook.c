@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ccv/fields.h"
 #include "common/crypto.h"
@@ -259,8 +260,26 @@ static void reply_text(cx_http_reply *reply, int status, const char *msg)
  * which tenant ids exist. */
 static void refuse(cx_http_reply *reply, const char *tenant, const char *why)
 {
-        cx_log_fields(CX_LOG_INFO, "webhook.refused", json_pack("{s:s}", "tenant", tenant), "%s",
-                      why);
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static time_t last;
+        static long quiet;
+        time_t now = time(NULL);
+        long skipped = -1;
+
+        /* a flood must not flood the log too: one line a second, with the count left out */
+        pthread_mutex_lock(&lock);
+        if (now != last) {
+                skipped = quiet;
+                quiet = 0;
+                last = now;
+        } else {
+                quiet++;
+        }
+        pthread_mutex_unlock(&lock);
+        if (skipped >= 0)
+                cx_log_fields(CX_LOG_INFO, "webhook.refused",
+                              json_pack("{s:s, s:i}", "tenant", tenant, "not_logged", (int)skipped),
+                              "%s", why);
         reply_text(reply, 401, "delivery not accepted");
 }
 
