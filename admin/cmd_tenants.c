@@ -96,16 +96,44 @@ int cmd_tenants_enable(cli_inv *in)
         return output_emit_ok(in, on ? "tenant enabled" : "tenant disabled", in->pos[0]);
 }
 
+/* --webhook-key-file: the shop's webhook key, for webhooks made by hand in the shop. */
+static int tenant_webhook_key(cli_inv *in, cx_err *err)
+{
+        const char *wf = cli_opt(in, "--webhook-key-file");
+        char *key;
+        int rc;
+
+        if (!wf)
+                return 0;
+        if ((cli_opt(in, "--shop-secret-file") && !strcmp(cli_opt(in, "--shop-secret-file"), "-") &&
+             !strcmp(wf, "-")) ||
+            (cli_opt(in, "--exact-secret-file") &&
+             !strcmp(cli_opt(in, "--exact-secret-file"), "-") && !strcmp(wf, "-")))
+                return cx_fail(err, CX_ERR_PARSE, false,
+                               "only one secret can come from stdin; give the other as a file");
+        key = input_secret(wf, err);
+        if (!key)
+                return -1;
+        rc = ops_tenant_set_webhook_key(&in->ctx, in->pos[0], key, err);
+        input_free_secret(key);
+        return rc;
+}
+
 int cmd_tenants_credentials(cli_inv *in)
 {
         char *shop, *exact;
         cx_err err = { 0 };
-        int rc;
+        int rc = 0;
 
-        if (!cli_opt(in, "--shop-secret-file") && !cli_opt(in, "--exact-secret-file"))
+        if (!cli_opt(in, "--shop-secret-file") && !cli_opt(in, "--exact-secret-file") &&
+            !cli_opt(in, "--webhook-key-file"))
                 return cli_usage_error(in, "expected %s",
-                                       "--shop-secret-file and/or "
-                                       "--exact-secret-file (a path, or - for stdin)");
+                                       "--shop-secret-file, --exact-secret-file and/or "
+                                       "--webhook-key-file (a path, or - for stdin)");
+        if (tenant_webhook_key(in, &err) < 0)
+                return cli_fail(in, &err);
+        if (!cli_opt(in, "--shop-secret-file") && !cli_opt(in, "--exact-secret-file"))
+                return output_emit_ok(in, "credentials stored sealed", in->pos[0]);
         if (tenant_secrets(in, &shop, &exact, &err) < 0)
                 return cli_fail(in, &err);
         rc = ops_tenant_set_credentials(&in->ctx, in->pos[0], shop, exact, &err);

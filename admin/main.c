@@ -36,8 +36,9 @@ static const cx_cfg_var admin_vars[] = {
         { "CX_TOPIC_PREFIX", CX_CFG_STR, "", 0, 0, false,
           "prefix of every Kafka topic name; must match the daemons'" },
         { "CX_SECRET_KEY", CX_CFG_STR, "", 0, 0, true,
-          "key that seals tenant secrets (64 hex characters or base64 of 32 bytes); needed by "
-          "credential, consent, propose and rotate-key commands" },
+          "keys that seal tenant secrets (64 hex characters or base64 of 32 bytes each; the "
+          "first seals, all open); needed by credential, consent, propose and rotate-key "
+          "commands" },
         { "CX_ADMIN_HTTP_TIMEOUT_MS", CX_CFG_INT, "30000", 1000, 600000, false,
           "timeout of one call to Exact Online (consent, mapping proposal)" },
         { "CX_ADMIN_TOKEN_TIMEOUT_MS", CX_CFG_INT, "90000", 10000, 600000, false,
@@ -110,7 +111,8 @@ static const char *const o_update[] = {
         "--require-paid",
         NULL,
 };
-static const char *const o_secrets[] = { "--shop-secret-file", "--exact-secret-file", NULL };
+static const char *const o_secrets[] = { "--shop-secret-file", "--exact-secret-file",
+                                         "--webhook-key-file", NULL };
 static const char *const o_state[] = { "--state", NULL };
 static const char *const o_check[] = { "!--check", NULL };
 static const char *const o_status[] = { "--failures", NULL };
@@ -148,8 +150,10 @@ static const cli_cmd commands[] = {
         { "tenants", "disable", "TENANT", "disable a tenant (extraction stops)", o_none, 1, 1, true,
           cmd_tenants_enable },
         { "tenants", "set-credentials",
-          "TENANT [--shop-secret-file PATH|-] [--exact-secret-file PATH|-]",
-          "store the shop secret and/or the Exact client secret, sealed with CX_SECRET_KEY",
+          "TENANT [--shop-secret-file PATH|-] [--exact-secret-file PATH|-] "
+          "[--webhook-key-file PATH|-]",
+          "store the shop secret, the Exact client secret and/or the shop's webhook key, sealed "
+          "with CX_SECRET_KEY",
           o_secrets, 1, 1, true, cmd_tenants_credentials },
         { "tenants", "consent-url", "TENANT",
           "start the Exact consent: print the authorization URL (with a fresh state) to open in "
@@ -191,9 +195,10 @@ static const cli_cmd commands[] = {
           o_dl_redrive, 0, MAX_POS, true, cmd_dl_redrive },
         { "deadletters", "drop", "ID --reason TEXT", "mark an open dead letter dropped", o_reason,
           1, 1, true, cmd_dl_drop },
-        { NULL, "rotate-key", "--new-key-file PATH|-",
-          "re-seal every secret from CX_SECRET_KEY to the new key, in one transaction", o_newkey, 0,
-          0, true, cmd_rotate_key },
+        { NULL, "rotate-key", "[--new-key-file PATH|-]",
+          "re-seal every secret not sealed with the first key of CX_SECRET_KEY (or with the new "
+          "key given) with it, in one transaction",
+          o_newkey, 0, 0, true, cmd_rotate_key },
         { NULL, "seal", "TENANT",
           "print a secret read from stdin (one line) sealed with CX_SECRET_KEY for TENANT's row,"
           " for set-up scripts; needs only CX_SECRET_KEY",
@@ -358,13 +363,13 @@ static int run(cli_inv *in)
         cx_log_init(PROG, level);
         key = cx_config_str(in->cfg, "CX_SECRET_KEY");
         if (*key) {
-                if (cx_key_parse(key, in->ctx.key, &err) < 0) {
+                in->ctx.key = cx_keyring_from_env(key, environ, &err);
+                if (!in->ctx.key) {
                         fprintf(stderr, "%s: configuration error: CX_SECRET_KEY: %s\n", PROG,
                                 err.msg);
                         cx_config_free(in->cfg);
                         return OPS_EXIT_USAGE;
                 }
-                in->ctx.have_key = true;
         }
         in->ctx.brokers = cx_config_str(in->cfg, "CX_KAFKA_BROKERS");
         in->ctx.http_timeout_ms = (long)cx_config_int(in->cfg, "CX_ADMIN_HTTP_TIMEOUT_MS");
@@ -381,7 +386,8 @@ static int run(cli_inv *in)
                 rc = in->cmd->run(in);
                 cx_db_close(in->ctx.db);
         }
-        memset(in->ctx.key, 0, sizeof(in->ctx.key));
+        cx_keyring_free(in->ctx.key);
+        in->ctx.key = NULL;
         cx_http_global_cleanup();
         cx_config_free(in->cfg);
         return rc;

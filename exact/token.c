@@ -148,8 +148,8 @@ static int store_tokens(exact_token_ctx *t, const char *tenant, const json_t *an
         } else if (json_is_integer(ei) && json_integer_value(ei) > 0) {
                 secs = json_integer_value(ei);
         }
-        sa = cx_secret_seal(t->key, tenant, access, err);
-        sr = sa ? cx_secret_seal(t->key, tenant, refresh, err) : NULL;
+        sa = cx_keyring_seal(t->key, tenant, access, err);
+        sr = sa ? cx_keyring_seal(t->key, tenant, refresh, err) : NULL;
         if (sa && sr) {
                 const char *p[4] = { tenant, sa, sr, secs_txt };
 
@@ -187,7 +187,7 @@ static char *open_col(exact_token_ctx *t, PGresult *r, int col, const char *tena
                 cx_fail(err, CX_ERR_INVALID, false, "no token stored");
                 return NULL;
         }
-        return cx_secret_open(t->key, tenant, PQgetvalue(r, 0, col), err);
+        return cx_keyring_open(t->key, tenant, PQgetvalue(r, 0, col), err);
 }
 
 /* The form of a token request: @p grant (escaped already, may be NULL when out of memory),
@@ -196,7 +196,7 @@ static char *client_form(exact_token_ctx *t, const char *tenant, const char *gra
                          const char *client_id, const char *secret_sealed, bool retriable,
                          cx_err *err)
 {
-        char *secret = cx_secret_open(t->key, tenant, secret_sealed, err);
+        char *secret = cx_keyring_open(t->key, tenant, secret_sealed, err);
         char *e_id = NULL, *e_sec = NULL, *form = NULL;
 
         if (!secret)

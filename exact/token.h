@@ -15,13 +15,14 @@
 #include "common/db.h"
 #include "common/error.h"
 #include "common/http_client.h"
+#include "common/keyring.h"
 
 typedef struct exact_token_ctx {
         cx_db *db;
         cx_http_client *http;
-        const unsigned char *key; /**< CX_SECRET_KEY, or NULL when none is configured */
-        long timeout_ms;          /**< token calls: long, never cut short */
-        int refresh_margin_s;     /**< refresh when fewer seconds are left (30) */
+        cx_keyring *key;      /**< CX_SECRET_KEY's keys, or NULL when none is configured */
+        long timeout_ms;      /**< token calls: long, never cut short */
+        int refresh_margin_s; /**< refresh when fewer seconds are left (30) */
 } exact_token_ctx;
 
 /**

@@ -137,19 +137,23 @@ int ex_publish(extractor *x, ex_tenant *t, ex_batch *b, int entity, const char *
  * also proves the lease is still ours. @returns 0, or -1 (nothing recorded). */
 static int batch_commit(extractor *x, ex_tenant *t, ex_batch *b, cx_err *err)
 {
-        const char *p2[2] = { t->id, x->d->instance_id };
+        char lease[24];
+        const char *p2[3] = { t->id, x->d->instance_id, lease };
+        double now = ccv_now();
         PGresult *r;
 
+        snprintf(lease, sizeof(lease), "%d", x->set.lease_s);
         if (b->n == 0 && !b->cursor_entity && b->n_hints == 0)
                 return 0;
         if (b->sent > 0 && cx_producer_flush(x->producer, 30000, err) < 0)
                 return -1;
         if (cx_db_begin(x->db, err) < 0)
                 return -1;
+        /* proves the lease is ours, and renews it: the next slice starts with a full one */
         r = cx_db_query(x->db,
-                        "SELECT 1 FROM extract_leases WHERE tenant_id = $1 AND owner = $2"
-                        " FOR UPDATE",
-                        2, p2, err);
+                        "UPDATE extract_leases SET expires_at = now() + $3 * interval '1 second'"
+                        " WHERE tenant_id = $1 AND owner = $2 RETURNING 1",
+                        3, p2, err);
         if (!r)
                 goto fail;
         if (PQntuples(r) != 1) {
@@ -195,6 +199,7 @@ static int batch_commit(extractor *x, ex_tenant *t, ex_batch *b, cx_err *err)
         }
         if (cx_db_commit(x->db, err) < 0)
                 goto fail;
+        t->lease_renewed = now;
         for (int e = 0; e < ENT_COUNT; e++) {
                 char label[200], tl[100], el[60];
 

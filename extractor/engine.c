@@ -7,6 +7,7 @@
 #include "ccv/paging.h"
 #include "common/journal.h"
 #include "common/metrics.h"
+#include "extractor/lease.h"
 
 const char *const ex_ent_names[ENT_COUNT] = { "order", "product", "customer" };
 
@@ -75,13 +76,52 @@ ex_rc ex_request_failed(extractor *x, ex_tenant *t, ccv_status st, double wait, 
         return ex_failed(x, t, entity, resource, err);
 }
 
+ccv_status ex_request(extractor *x, ex_tenant *t, const char *method, const char *path,
+                      const char *body, json_t **out, double *wait, cx_err *err)
+{
+        if (ex_lease_keep(x, t, err) < 0)
+                return CCV_FAILED;
+        return ccv_request(&t->shop, x->http, method, path, body, out, wait, err);
+}
+
+/* As ccv_get_all(), but page by page through ex_request(), so the lease is checked before
+ * each page of a long collection too. */
 ex_rc ex_get_all(extractor *x, ex_tenant *t, const char *path, const char *entity, json_t **out)
 {
+        json_t *all = json_array();
+        long long start = 0;
         cx_err err = { 0 };
-        double wait = 0;
-        ccv_status st = ccv_get_all(&t->shop, x->http, path, out, &wait, &err);
 
-        if (st != CCV_OK)
-                return ex_request_failed(x, t, st, wait, entity, path, &err);
+        *out = NULL;
+        for (int pages = 0; all && pages < 100; pages++) {
+                char p[512];
+                json_t *page = NULL, *items;
+                double wait = 0;
+                ccv_status st;
+                bool more;
+
+                snprintf(p, sizeof(p), "%s?start=%lld&size=250", path, start);
+                st = ex_request(x, t, "GET", p, NULL, &page, &wait, &err);
+                if (st != CCV_OK) {
+                        json_decref(all);
+                        return ex_request_failed(x, t, st, wait, entity, path, &err);
+                }
+                if (ccv_page_items(page, &items, &more) < 0) {
+                        json_decref(page);
+                        json_decref(all);
+                        cx_fail(&err, CX_ERR_PARSE, false, "collection without an items array");
+                        return ex_failed(x, t, entity, path, &err);
+                }
+                json_array_extend(all, items);
+                start += (long long)json_array_size(items);
+                json_decref(page);
+                if (!more)
+                        break;
+        }
+        if (!all) {
+                cx_fail(&err, CX_ERR_IO, false, "out of memory");
+                return ex_failed(x, t, entity, path, &err);
+        }
+        *out = all;
         return EX_DONE;
 }

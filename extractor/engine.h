@@ -73,6 +73,10 @@ typedef struct ex_tenant {
         long long cursor;         /* orders: create_date of the last order handled */
         long long prod_watermark; /* products: modifydate every earlier pass reached */
         ex_pass orders, reread, products, users;
+        double lease_renewed;  /* monotonic time our lease was last renewed */
+        bool hints_went_last;  /* the last slice worked hints: a due pass goes next */
+        double hint_window_at; /* start of the window hint requests are counted in */
+        int hint_requests;     /* hint requests in that window (at most half the budget) */
         bool hooks_done;
         double hooks_retry_at;
         double wait_until;
@@ -117,6 +121,12 @@ ex_rc ex_failed(extractor *x, ex_tenant *t, const char *entity, const char *reso
  *         or a 429, ex_failed() for the rest. */
 ex_rc ex_request_failed(extractor *x, ex_tenant *t, ccv_status st, double wait, const char *entity,
                         const char *resource, const cx_err *err);
+
+/** @brief ccv_request() for @p t, after making sure its lease is still ours (renewed when a
+ *         third of it has passed), so a slow slice never outlives its lease.
+ *  @returns CCV_FAILED (err says so) when the lease was lost or cannot be renewed. */
+ccv_status ex_request(extractor *x, ex_tenant *t, const char *method, const char *path,
+                      const char *body, json_t **out, double *wait, cx_err *err);
 
 /** @brief GET every page of the collection at @p path into a new array (*out).
  *  @returns EX_DONE, or the outcome of the failure (reported against @p entity). */

@@ -18,24 +18,52 @@ static bool due(const ex_pass *p, double now)
         return p->active || now >= p->next_at;
 }
 
-/* The first of the tenant's due work (docs/extractor.md, "How it works"). */
+enum {
+        PASS_NONE,
+        PASS_ORDERS,
+        PASS_PRODUCTS,
+        PASS_REREAD,
+        PASS_USERS
+};
+
+/* The first pass that is due, in the order of docs/extractor.md, "How it works". */
+static int due_pass(const extractor *x, const ex_tenant *t, double now)
+{
+        if (t->want[ENT_ORDER] && due(&t->orders, now))
+                return PASS_ORDERS;
+        if (t->want[ENT_PRODUCT] && due(&t->products, now))
+                return PASS_PRODUCTS;
+        if (t->want[ENT_ORDER] && x->set.reread_days > 0 && due(&t->reread, now))
+                return PASS_REREAD;
+        if (t->want[ENT_CUSTOMER] && due(&t->users, now))
+                return PASS_USERS;
+        return PASS_NONE;
+}
+
+/* The tenant's next slice. Hints and due passes take turns, so a flood of webhooks never
+ * starves the passes (and the hints' own budget, webhook.c, keeps them from spending it). */
 static ex_rc tenant_slice(extractor *x, ex_tenant *t, double now)
 {
+        int pass;
+
         if (!t->held || t->broken || now < t->wait_until)
                 return EX_IDLE;
         if (x->set.webhook_base[0] && !t->hooks_done && now >= t->hooks_retry_at)
                 return ex_slice_hooks(x, t);
-        if (t->n_hints > 0)
+        pass = due_pass(x, t, now);
+        if (t->n_hints > 0 && ex_hints_may_run(x, t, now) &&
+            (pass == PASS_NONE || !t->hints_went_last)) {
+                t->hints_went_last = true;
                 return ex_slice_hints(x, t);
-        if (t->want[ENT_ORDER] && due(&t->orders, now))
-                return ex_slice_orders(x, t, true);
-        if (t->want[ENT_PRODUCT] && due(&t->products, now))
-                return ex_slice_products(x, t);
-        if (t->want[ENT_ORDER] && x->set.reread_days > 0 && due(&t->reread, now))
-                return ex_slice_orders(x, t, false);
-        if (t->want[ENT_CUSTOMER] && due(&t->users, now))
-                return ex_slice_users(x, t);
-        return EX_IDLE;
+        }
+        t->hints_went_last = false;
+        switch (pass) {
+        case PASS_ORDERS: return ex_slice_orders(x, t, true);
+        case PASS_PRODUCTS: return ex_slice_products(x, t);
+        case PASS_REREAD: return ex_slice_orders(x, t, false);
+        case PASS_USERS: return ex_slice_users(x, t);
+        default: return EX_IDLE;
+        }
 }
 
 extractor *ex_new(cx_daemon *d, cx_producer *producer, const ex_settings *set)

@@ -7,13 +7,12 @@
 
 #include <stdbool.h>
 
-#include "common/crypto.h"
+#include "common/keyring.h"
 #include "common/daemon.h"
 #include "common/kafka.h"
 
 typedef struct ex_settings {
-        unsigned char key[CX_KEY_LEN];
-        bool have_key;
+        cx_keyring *keys; /* CX_SECRET_KEY; NULL when not set */
         const char *dsn;
         const char *webhook_base; /* "" disables webhook registration */
         int page_size;
@@ -29,6 +28,7 @@ typedef struct ex_settings {
         double window_s;
         double backoff_max_s;
         long http_timeout_ms;
+        int hints_max; /* webhook hints waiting per tenant; more are dropped */
         bool verify_responses;
 } ex_settings;
 

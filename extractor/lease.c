@@ -117,14 +117,14 @@ static void tenant_apply(extractor *x, ex_tenant *t, const cx_tenant *row)
         t->shop.window_s = x->set.window_s;
         t->shop.verify = x->set.verify_responses;
         t->broken = false;
-        if (!x->set.have_key) {
+        if (!x->set.keys) {
                 t->broken = true;
                 ex_log(CX_LOG_ERROR, "tenant.credentials", t, "tenants", "%s",
                        "CX_SECRET_KEY is not set: cannot open the shop secret");
         } else {
                 cx_err err = { 0 }, e2 = { 0 };
 
-                t->shop.secret = cx_secret_open(x->set.key, t->id, sealed, &err);
+                t->shop.secret = cx_keyring_open(x->set.keys, t->id, sealed, &err);
                 if (!t->shop.secret) {
                         t->broken = true;
                         ex_log(CX_LOG_ERROR, "tenant.credentials", t, "tenants",
@@ -223,10 +223,38 @@ static int lease_heartbeat(extractor *x, const char *lease, long *target, cx_err
         return 0;
 }
 
+int ex_lease_keep(extractor *x, ex_tenant *t, cx_err *err)
+{
+        char lease[24];
+        const char *p[3] = { t->id, x->d->instance_id, lease };
+        double now = ccv_now();
+        PGresult *r;
+        int n;
+
+        if (now < t->lease_renewed + x->set.lease_s / 3.0)
+                return 0;
+        snprintf(lease, sizeof(lease), "%d", x->set.lease_s);
+        r = cx_db_query(x->db,
+                        "UPDATE extract_leases SET expires_at = now() + $3 * interval '1 second'"
+                        " WHERE tenant_id = $1 AND owner = $2 RETURNING 1",
+                        3, p, err);
+        if (!r)
+                return -1;
+        n = PQntuples(r);
+        PQclear(r);
+        if (n != 1) {
+                t->held = false;
+                return cx_fail(err, CX_ERR_INVALID, false, "lease lost to another instance");
+        }
+        t->lease_renewed = now;
+        return 0;
+}
+
 /* Renew our leases and mark the tenants held; *mine is how many we hold. */
 static int lease_renew(extractor *x, const char *lease, long *mine, cx_err *err)
 {
         const char *p2[2] = { x->d->instance_id, lease };
+        double now = ccv_now();
         PGresult *r;
 
         r = cx_db_query(x->db,
@@ -243,6 +271,7 @@ static int lease_renew(extractor *x, const char *lease, long *mine, cx_err *err)
 
                 if (t) {
                         t->held = true;
+                        t->lease_renewed = now;
                         continue;
                 }
                 /* A lease under our name that this process never took: a predecessor with
@@ -263,6 +292,7 @@ static int lease_take(extractor *x, const char *lease, long n, cx_err *err)
 {
         char limit[24];
         const char *p3[3] = { x->d->instance_id, lease, limit };
+        double now = ccv_now();
         PGresult *r;
 
         snprintf(limit, sizeof(limit), "%ld", n);
@@ -295,6 +325,7 @@ static int lease_take(extractor *x, const char *lease, long n, cx_err *err)
                         x->tenants[x->n_tenants++] = t;
                 }
                 t->held = true;
+                t->lease_renewed = now;
         }
         PQclear(r);
         return 0;

@@ -12,6 +12,11 @@
 /** @brief The held tenant @p id, or NULL. */
 ex_tenant *ex_tenant_find(extractor *x, const char *id);
 
+/** @brief Renew @p t's lease when a third of it has passed since the last renewal (called
+ *         before each request of a slice). @returns 0 while it is ours; -1 with @p err when it
+ *         was lost (t->held cleared) or the database failed. */
+int ex_lease_keep(extractor *x, ex_tenant *t, cx_err *err);
+
 /** @brief Heartbeat, renew, rebalance, take free leases, re-read the held tenants' rows;
  *         sets readiness (not ready while PostgreSQL fails). */
 void ex_housekeeping(extractor *x);

@@ -33,8 +33,7 @@ static void order_customer(extractor *x, ex_tenant *t, ex_batch *b, const json_t
                 if (known != 0)
                         return;
                 snprintf(path, sizeof(path), "users/%s", uid);
-                if (ccv_request(&t->shop, x->http, "GET", path, NULL, &user, &wait, &err) !=
-                    CCV_OK) {
+                if (ex_request(x, t, "GET", path, NULL, &user, &wait, &err) != CCV_OK) {
                         ex_log(CX_LOG_INFO, "customer.deferred", t, path,
                                "left to the users scan: %s", err.msg);
                         return;
@@ -161,7 +160,6 @@ struct ex_listing {
         /* after the commit: the tenant's copy of what was recorded (optional) */
         void (*recorded)(ex_tenant *t, ex_listing *l);
         bool incremental; /* orders: new orders, not the re-read window */
-        long long last;   /* orders: newest create_date handled */
         bool reached;     /* products: the watermark was reached, the pass is complete */
         ex_batch b;
         size_t done;   /* items of the page handled */
@@ -179,7 +177,7 @@ static ex_rc listing_page(extractor *x, ex_tenant *t, ex_listing *l, const char 
         bool more, committed;
         ex_rc r = EX_DONE;
 
-        st = ccv_request(&t->shop, x->http, "GET", path, NULL, &page, &wait, &err);
+        st = ex_request(x, t, "GET", path, NULL, &page, &wait, &err);
         if (st != CCV_OK)
                 return ex_request_failed(x, t, st, wait, l->entity, l->resource, &err);
         if (ccv_page_items(page, &items, &more) < 0) {
@@ -219,14 +217,19 @@ static ex_rc order_item(extractor *x, ex_tenant *t, ex_listing *l, json_t *it)
 
         if (r == EX_DONE &&
             cx_iso8601_parse(json_string_value(json_object_get(it, "create_date")), &cd) == 0 &&
-            cd > l->last)
-                l->last = cd;
+            cd > l->ps->max_seen)
+                l->ps->max_seen = cd;
         return r;
 }
 
+/* Orders are paged by id, the one unique key the listing sorts by: many orders may share a
+ * create date, and their order among each other may change from one request to the next, so
+ * offset paging by create_date misses and repeats them at page boundaries (spec section 4).
+ * Paged by id, the create dates of a page are in no order, so the cursor moves only once the
+ * whole pass was read: to the newest create date it saw. */
 static bool cursor_moves(const ex_tenant *t, const ex_listing *l)
 {
-        return l->incremental && l->last > t->cursor;
+        return l->incremental && l->complete && l->ps->max_seen > t->cursor;
 }
 
 static void order_record(ex_tenant *t, ex_listing *l)
@@ -234,13 +237,13 @@ static void order_record(ex_tenant *t, ex_listing *l)
         if (!cursor_moves(t, l))
                 return;
         l->b.cursor_entity = "orders";
-        cx_iso8601_format(l->last, l->b.cursor, sizeof(l->b.cursor));
+        cx_iso8601_format(l->ps->max_seen, l->b.cursor, sizeof(l->b.cursor));
 }
 
 static void order_recorded(ex_tenant *t, ex_listing *l)
 {
         if (cursor_moves(t, l))
-                t->cursor = l->last;
+                t->cursor = l->ps->max_seen;
         if (l->complete && l->incremental)
                 t->caught_up_at = time(NULL);
 }
@@ -272,11 +275,11 @@ ex_rc ex_slice_orders(extractor *x, ex_tenant *t, bool incremental)
                         if (ps->min < t->extract_from)
                                 ps->min = t->extract_from;
                 }
+                ps->max_seen = ps->min;
         }
-        l.last = ps->min;
         cx_iso8601_format(ps->min, mind, sizeof(mind));
         snprintf(path, sizeof(path),
-                 "orders?min_create_date=%s&orderby=create_date&start=%lld"
+                 "orders?min_create_date=%s&orderby=id&start=%lld"
                  "&size=%d",
                  mind, ps->start, x->set.page_size);
         return listing_page(x, t, &l, path);

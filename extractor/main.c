@@ -17,7 +17,8 @@ extern char **environ;
 
 static const cx_cfg_var extractor_vars[] = {
         { "CX_SECRET_KEY", CX_CFG_STR, "", 0, 0, true,
-          "key that opens the sealed shop secrets (64 hex characters or base64 of 32 bytes)" },
+          "keys that open the sealed shop secrets (64 hex characters or base64 of 32 bytes "
+          "each, the first seals; a CX_SECRET_KEY_FILE is followed without restart)" },
         { "CX_WEBHOOK_BASE_URL", CX_CFG_STR, "", 0, 0, false,
           "public base URL of this service; webhooks are registered at URL/webhooks/TENANT "
           "(empty: no registration, polling only)" },
@@ -47,9 +48,12 @@ static const cx_cfg_var extractor_vars[] = {
         { "CX_EXTRACT_BACKOFF_MAX_S", CX_CFG_INT, "300", 1, 86400, false,
           "longest wait after repeated failures of one tenant" },
         { "CX_EXTRACT_HTTP_TIMEOUT_MS", CX_CFG_INT, "15000", 100, 600000, false,
-          "timeout of one request to a shop" },
+          "timeout of one request to a shop (at most half of CX_EXTRACT_LEASE_S)" },
         { "CX_EXTRACT_VERIFY_RESPONSES", CX_CFG_BOOL, "true", 0, 0, false,
           "verify the x-hash signature of every successful shop response" },
+        { "CX_EXTRACT_HINTS_MAX", CX_CFG_INT, "1000", 1, 1000000, false,
+          "webhook hints waiting per tenant; signed deliveries beyond are dropped (the passes "
+          "still read the change)" },
         CX_CFG_END,
 };
 
@@ -61,12 +65,12 @@ static void settings_from(const cx_daemon *d, ex_settings *s)
 
         memset(s, 0, sizeof(*s));
         if (*key) {
-                if (cx_key_parse(key, s->key, &err) < 0) {
+                s->keys = cx_keyring_from_env(key, environ, &err);
+                if (!s->keys) {
                         fprintf(stderr, "extractor: configuration error: CX_SECRET_KEY: %s\n",
                                 err.msg);
                         exit(2);
                 }
-                s->have_key = true;
         } else {
                 cx_log(CX_LOG_WARN, "config.no_secret_key",
                        "CX_SECRET_KEY is not set: no tenant's shop secret can be opened");
@@ -87,6 +91,15 @@ static void settings_from(const cx_daemon *d, ex_settings *s)
         s->backoff_max_s = (double)cx_config_int(c, "CX_EXTRACT_BACKOFF_MAX_S");
         s->http_timeout_ms = (long)cx_config_int(c, "CX_EXTRACT_HTTP_TIMEOUT_MS");
         s->verify_responses = cx_config_bool(c, "CX_EXTRACT_VERIFY_RESPONSES");
+        s->hints_max = (int)cx_config_int(c, "CX_EXTRACT_HINTS_MAX");
+        /* The lease is renewed before a request once a third of it has passed: a request
+         * may take at most half of it, or a slow shop could let it run out mid-slice. */
+        if (s->http_timeout_ms > s->lease_s * 1000L / 2) {
+                s->http_timeout_ms = s->lease_s * 1000L / 2;
+                cx_log(CX_LOG_WARN, "config.http_timeout",
+                       "CX_EXTRACT_HTTP_TIMEOUT_MS lowered to %ld ms, half of CX_EXTRACT_LEASE_S",
+                       s->http_timeout_ms);
+        }
 }
 
 int main(int argc, char **argv)
@@ -124,6 +137,7 @@ int main(int argc, char **argv)
         cx_http_server_stop(d.http);
         d.http = NULL;
         ex_free(x);
+        cx_keyring_free(set.keys);
         cx_producer_free(producer);
         cx_daemon_finish(&d);
         cx_log(CX_LOG_INFO, "shutdown.done", "extractor stopped");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ccv/fields.h"
 #include "common/crypto.h"
@@ -56,6 +57,15 @@ void ex_poll_hints(extractor *x)
         PQclear(r);
 }
 
+bool ex_hints_may_run(const extractor *x, ex_tenant *t, double now)
+{
+        if (now >= t->hint_window_at + x->set.window_s) {
+                t->hint_window_at = now;
+                t->hint_requests = 0;
+        }
+        return x->set.get_limit == 0 || t->hint_requests < (x->set.get_limit + 1) / 2;
+}
+
 ex_rc ex_slice_hints(extractor *x, ex_tenant *t)
 {
         ex_batch b = { 0 };
@@ -77,7 +87,10 @@ ex_rc ex_slice_hints(extractor *x, ex_tenant *t)
                         b.hint_ids[b.n_hints++] = h->id;
                         continue;
                 }
-                st = ccv_request(&t->shop, x->http, "GET", path, NULL, &obj, &wait, &err);
+                if (!ex_hints_may_run(x, t, ccv_now()))
+                        break; /* the rest waits for the next window */
+                t->hint_requests++;
+                st = ex_request(x, t, "GET", path, NULL, &obj, &wait, &err);
                 if (st == CCV_NOT_FOUND) {
                         /* deleted since: nothing to publish, nothing to retry */
                         ex_log(CX_LOG_INFO, "hint.gone", t, path, "%s", err.msg);
@@ -126,8 +139,8 @@ static int hook_record(extractor *x, ex_tenant *t, const json_t *hook, cx_err *e
         int rc;
 
         ccv_json_id(json_object_get(hook, "id"), hid, sizeof(hid));
-        if (key && x->set.have_key)
-                sealed = cx_secret_seal(x->set.key, t->id, key, NULL);
+        if (key && x->set.keys)
+                sealed = cx_keyring_seal(x->set.keys, t->id, key, NULL);
         p[0] = t->id;
         p[1] = json_string_value(json_object_get(hook, "event"));
         p[2] = json_string_value(json_object_get(hook, "address"));
@@ -195,8 +208,7 @@ ex_rc ex_slice_hooks(extractor *x, ex_tenant *t)
                         cx_fail(&err, CX_ERR_IO, false, "out of memory");
                         goto failed;
                 }
-                st = ccv_request(&t->shop, x->http, "POST", "webhooks", body, &created, &wait,
-                                 &err);
+                st = ex_request(x, t, "POST", "webhooks", body, &created, &wait, &err);
                 free(body);
                 if (st != CCV_OK) {
                         json_decref(list);
@@ -243,70 +255,186 @@ static void reply_text(cx_http_reply *reply, int status, const char *msg)
         json_decref(j);
 }
 
-void ex_webhook_route(void *ud, const cx_http_request *req, cx_http_reply *reply)
+/* One answer for every delivery we do not take: an unknown tenant, a missing or wrong
+ * signature, a disabled tenant. The reason goes to the log only, so the answers do not tell
+ * which tenant ids exist. */
+static void refuse(cx_http_reply *reply, const char *tenant, const char *why)
 {
-        extractor *x = ud;
-        const char *path = cx_http_request_path(req), *tenant, *href, *entity;
-        const char *body;
-        char id[32];
-        size_t len = 0;
-        json_t *j;
-        json_error_t jerr;
-        cx_err err = { 0 };
-        int rc;
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        static time_t last;
+        static long quiet;
+        time_t now = time(NULL);
+        long skipped = -1;
 
-        tenant = path + strlen("/webhooks/");
-        if (!*tenant || strlen(tenant) > 63 ||
-            strspn(tenant, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(tenant)) {
-                reply_text(reply, 404, "unknown tenant");
+        /* a flood must not flood the log too: one line a second, with the count left out */
+        pthread_mutex_lock(&lock);
+        if (now != last) {
+                skipped = quiet;
+                quiet = 0;
+                last = now;
+        } else {
+                quiet++;
+        }
+        pthread_mutex_unlock(&lock);
+        if (skipped >= 0)
+                cx_log_fields(CX_LOG_INFO, "webhook.refused",
+                              json_pack("{s:s, s:i}", "tenant", tenant, "not_logged", (int)skipped),
+                              "%s", why);
+        reply_text(reply, 401, "delivery not accepted");
+}
+
+/* Whether @p sig is HMAC-SHA512(key, address|body) for one of the keys the tenant's deliveries
+ * may carry: each webhook the extractor registered (its own key and address) and the tenant's
+ * webhook key from connector-admin (with this service's address). Called with x->lock held.
+ * @returns 1 signed, 0 not, -1 database error. */
+static int delivery_signed(extractor *x, const char *tenant, const char *body, size_t len,
+                           const char *sig, cx_err *err)
+{
+        char address[700] = "", mac[129];
+        const char *p[2] = { tenant, address };
+        PGresult *r;
+        int ok = 0;
+
+        if (x->set.webhook_base[0])
+                snprintf(address, sizeof(address), "%s/webhooks/%s", x->set.webhook_base, tenant);
+        r = cx_db_query(x->hook_db,
+                        "SELECT w.address, w.hook_key_sealed FROM extract_webhooks w JOIN tenants"
+                        " t ON t.id = w.tenant_id AND t.enabled WHERE w.tenant_id = $1 AND"
+                        " w.hook_key_sealed <> '' UNION ALL SELECT $2, webhook_key_sealed FROM"
+                        " tenants WHERE id = $1 AND enabled AND webhook_key_sealed <> '' AND"
+                        " $2 <> ''",
+                        2, p, err);
+        if (!r)
+                return -1;
+        for (int i = 0; i < PQntuples(r) && !ok; i++) {
+                const char *addr = PQgetvalue(r, i, 0);
+                char *key = cx_keyring_open(x->set.keys, tenant, PQgetvalue(r, i, 1), NULL);
+                size_t alen = strlen(addr);
+                char *text = key ? malloc(alen + 1 + len) : NULL;
+
+                if (text) {
+                        memcpy(text, addr, alen);
+                        text[alen] = '|';
+                        memcpy(text + alen + 1, body, len);
+                        cx_hmac_sha512_hex(key, text, alen + 1 + len, mac);
+                        ok = cx_equal_hex(mac, sig);
+                }
+                free(text);
+                cx_secret_free(key);
+        }
+        PQclear(r);
+        return ok;
+}
+
+/* Store the hint unless the tenant already has x->set.hints_max waiting; a hint for a
+ * resource already queued is renumbered instead (a newer delivery: fetch it again).
+ * Called with x->lock held. @returns 1 stored, 0 dropped (queue full), -1 error. */
+static int hint_store(extractor *x, const char *tenant, const char *entity, const char *id,
+                      cx_err *err)
+{
+        char cap[24];
+        const char *p[4] = { tenant, entity, id, cap };
+        PGresult *r;
+        int n;
+
+        snprintf(cap, sizeof(cap), "%d", x->set.hints_max);
+        r = cx_db_query(x->hook_db,
+                        "INSERT INTO extract_hints (tenant_id, entity, source_id) SELECT $1, $2,"
+                        " $3 WHERE EXISTS (SELECT 1 FROM extract_hints WHERE tenant_id = $1 AND"
+                        " entity = $2 AND source_id = $3) OR (SELECT count(*) FROM extract_hints"
+                        " WHERE tenant_id = $1) < $4::int ON CONFLICT (tenant_id, entity,"
+                        " source_id) DO UPDATE SET id = nextval('extract_hints_id_seq'),"
+                        " received_at = now() RETURNING id",
+                        4, p, err);
+        if (!r)
+                return -1;
+        n = PQntuples(r);
+        PQclear(r);
+        return n > 0;
+}
+
+/* The hinted resource of a delivery: entity from its href, id into @p id. */
+static const char *delivery_resource(const char *body, size_t len, char id[32])
+{
+        json_error_t jerr;
+        json_t *j = body ? json_loadb(body, len, 0, &jerr) : NULL;
+        const char *href = json_string_value(json_object_get(j, "href"));
+        const char *entity = href && strstr(href, "/products/") ? "product"
+                             : href && strstr(href, "/orders/") ? "order"
+                                                                : NULL;
+
+        if (!json_is_object(j) || !ccv_json_id(json_object_get(j, "id"), id, 32))
+                entity = NULL;
+        json_decref(j);
+        return entity;
+}
+
+/* The answer to a delivery whose handling ended with @p rc: 1 queued, 3 dropped (the tenant's
+ * hints are full; its passes still read the change), 2 malformed, 0 not signed, -1 error. */
+static void webhook_answer(cx_http_reply *reply, const char *tenant, int rc, const cx_err *err)
+{
+        json_t *who = json_pack("{s:s}", "tenant", tenant);
+
+        if (rc < 0) {
+                cx_log_fields(CX_LOG_WARN, "webhook.failed", who, "%s", err->msg);
+                reply_text(reply, 503, "could not store the delivery");
                 return;
         }
-        body = cx_http_request_body(req, &len);
-        j = body ? json_loadb(body, len, 0, &jerr) : NULL;
-        href = json_string_value(json_object_get(j, "href"));
-        entity = href && strstr(href, "/products/") ? "product"
-                 : href && strstr(href, "/orders/") ? "order"
-                                                    : NULL;
-        if (!json_is_object(j) || !entity ||
-            !ccv_json_id(json_object_get(j, "id"), id, sizeof(id))) {
-                cx_log_fields(CX_LOG_WARN, "webhook.rejected", json_pack("{s:s}", "tenant", tenant),
+        if (rc == 0) {
+                json_decref(who);
+                refuse(reply, tenant, "signature does not match a webhook key");
+                return;
+        }
+        if (rc == 2) {
+                cx_log_fields(CX_LOG_WARN, "webhook.rejected", who,
                               "delivery without an order/product href and id");
-                json_decref(j);
                 reply_text(reply, 400, "expected a JSON object with href and id");
                 return;
         }
-        json_decref(j);
-        pthread_mutex_lock(&x->lock);
-        if (!x->hook_db)
-                x->hook_db = cx_db_open(x->set.dsn, 5, &err);
-        if (!x->hook_db) {
-                rc = -1;
-        } else {
-                const char *p[3] = { tenant, entity, id };
-
-                /* a newer delivery for a queued resource renumbers it, so the engine does not
-                 * delete it after handling the older state */
-                rc = cx_db_exec(x->hook_db,
-                                "INSERT INTO extract_hints (tenant_id, entity,"
-                                " source_id) VALUES ($1,$2,$3) ON CONFLICT (tenant_id, entity,"
-                                " source_id) DO UPDATE SET id = nextval('extract_hints_id_seq'),"
-                                " received_at = now()",
-                                3, p, &err);
-        }
-        if (rc == 0) {
-                x->hint_flag = true;
-                pthread_cond_signal(&x->cond);
-        }
-        pthread_mutex_unlock(&x->lock);
-        if (rc < 0) {
-                bool unknown = strstr(err.msg, "foreign key") != NULL;
-
-                cx_log_fields(CX_LOG_WARN, "webhook.failed", json_pack("{s:s}", "tenant", tenant),
-                              "%s", err.msg);
-                reply_text(reply, unknown ? 404 : 503,
-                           unknown ? "unknown tenant" : "could not store the delivery");
+        json_decref(who);
+        if (rc == 3) {
+                cx_counter_add("cx_extractor_webhooks_dropped_total",
+                               "Signed deliveries dropped: the tenant's hints were full", NULL, 1);
+                reply_text(reply, 200, "dropped: too many hints waiting, the passes read it");
                 return;
         }
         cx_counter_add("cx_extractor_webhooks_total", "Webhook deliveries accepted", NULL, 1);
         reply_text(reply, 200, "queued");
+}
+
+void ex_webhook_route(void *ud, const cx_http_request *req, cx_http_reply *reply)
+{
+        extractor *x = ud;
+        const char *tenant = cx_http_request_path(req) + strlen("/webhooks/"), *entity, *body;
+        const char *sig = cx_http_request_header(req, "x-hash");
+        char id[32];
+        size_t len = 0;
+        cx_err err = { 0 };
+        int rc;
+
+        if (!*tenant || strlen(tenant) > 63 ||
+            strspn(tenant, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(tenant)) {
+                refuse(reply, "", "not a tenant id");
+                return;
+        }
+        if (!sig || strlen(sig) != 128) {
+                refuse(reply, tenant, "delivery without an x-hash signature");
+                return;
+        }
+        body = cx_http_request_body(req, &len);
+        pthread_mutex_lock(&x->lock);
+        if (!x->hook_db)
+                x->hook_db = cx_db_open(x->set.dsn, 5, &err);
+        rc = x->hook_db ? delivery_signed(x, tenant, body ? body : "", len, sig, &err) : -1;
+        if (rc == 1) {
+                entity = delivery_resource(body, len, id);
+                rc = entity ? hint_store(x, tenant, entity, id, &err) : 2;
+                rc = rc == 0 ? 3 : rc;
+                if (rc == 1) {
+                        x->hint_flag = true;
+                        pthread_cond_signal(&x->cond);
+                }
+        }
+        pthread_mutex_unlock(&x->lock);
+        webhook_answer(reply, tenant, rc, &err);
 }

@@ -18,6 +18,10 @@ ex_rc ex_slice_hooks(extractor *x, ex_tenant *t);
 /** @brief Pull the stored hints of the tenants this instance holds into their queues. */
 void ex_poll_hints(extractor *x);
 
+/** @brief Whether @p t's hints may fetch now: they spend at most half of the tenant's GET
+ *         budget per rate window (the passes keep the rest). */
+bool ex_hints_may_run(const extractor *x, ex_tenant *t, double now);
+
 /** @brief Fetch and handle up to EX_HINTS_PER_SLICE of @p t's queued hints. */
 ex_rc ex_slice_hints(extractor *x, ex_tenant *t);
 

@@ -38,7 +38,7 @@ typedef struct loader_shared {
         loader_cfg cfg;
         cx_producer *producer; /**< dead letters; may be NULL (PostgreSQL only) */
         pthread_mutex_t dl_lock;
-        const unsigned char *key; /**< CX_SECRET_KEY or NULL */
+        cx_keyring *key; /**< CX_SECRET_KEY's keys or NULL */
 } loader_shared;
 
 typedef struct worker {

@@ -27,8 +27,9 @@ extern char **environ;
 
 static const cx_cfg_var loader_vars[] = {
         { "CX_SECRET_KEY", CX_CFG_STR, "", 0, 0, true,
-          "key that seals tenant secrets and Exact tokens (64 hex characters or base64 of 32 "
-          "bytes); without it no tenant can be loaded" },
+          "keys that seal tenant secrets and Exact tokens (64 hex characters or base64 of 32 "
+          "bytes each; the first seals, all open; a CX_SECRET_KEY_FILE is followed without "
+          "restart); without it no tenant can be loaded" },
         { "CX_LOADER_GROUP", CX_CFG_STR, "cx-loader", 0, 0, false,
           "Kafka consumer group shared by every loader instance" },
         { "CX_LOADER_WORKERS", CX_CFG_INT, "4", 1, 64, false,
@@ -114,17 +115,17 @@ out:
         return NULL;
 }
 
-static int load_key(const char *text, unsigned char key[CX_KEY_LEN])
+/* The keys of CX_SECRET_KEY (its file followed), or NULL when it is not set. */
+static cx_keyring *load_keys(const char *text)
 {
         cx_err err = { 0 };
+        cx_keyring *keys = cx_keyring_from_env(text, environ, &err);
 
-        if (!text || !*text)
-                return 1;
-        if (cx_key_parse(text, key, &err) < 0) {
+        if (!keys && err.code != CX_OK) {
                 fprintf(stderr, "loader: configuration error: CX_SECRET_KEY: %s\n", err.msg);
                 exit(2);
         }
-        return 0;
+        return keys;
 }
 
 static void set_paused(rd_kafka_t *rk, bool pause)
@@ -165,7 +166,6 @@ static void housekeeping(app *a, cx_consumer *consumer)
 int main(int argc, char **argv)
 {
         const char *topics[2] = { NULL, NULL };
-        unsigned char key[CX_KEY_LEN];
         pthread_t *threads;
         cx_daemon d;
         cx_consumer *consumer;
@@ -182,7 +182,7 @@ int main(int argc, char **argv)
         a.dsn = cx_config_str(d.cfg, "CX_PG_DSN");
         a.insecure = cx_config_bool(d.cfg, "CX_LOADER_TLS_INSECURE");
         a.token_margin = (int)cx_config_int(d.cfg, "CX_LOADER_TOKEN_MARGIN_S");
-        a.sh.key = load_key(cx_config_str(d.cfg, "CX_SECRET_KEY"), key) == 0 ? key : NULL;
+        a.sh.key = load_keys(cx_config_str(d.cfg, "CX_SECRET_KEY"));
         if (!a.sh.key)
                 cx_log(CX_LOG_WARN, "startup.no_key",
                        "CX_SECRET_KEY is not set: every command will be dead-lettered");
@@ -262,6 +262,7 @@ int main(int argc, char **argv)
         command_caches_free();
         exact_token_cache_free();
         pthread_mutex_destroy(&a.sh.dl_lock);
+        cx_keyring_free(a.sh.key);
         cx_daemon_finish(&d);
         cx_metrics_free();
         cx_log(CX_LOG_INFO, "shutdown.done", "loader stopped");

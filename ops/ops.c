@@ -135,7 +135,7 @@ int ops_audit(ops_ctx *ctx, const char *tenant, const char *entity, const char *
 
 int ops_need_key(const ops_ctx *ctx, cx_err *err)
 {
-        if (!ctx->have_key)
+        if (!ctx->key)
                 return cx_fail(err, CX_ERR_CONFIG, false,
                                "CX_SECRET_KEY is not set: secrets cannot be sealed or opened");
         return 0;

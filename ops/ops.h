@@ -13,7 +13,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-#include "common/crypto.h"
+#include "common/keyring.h"
 #include "common/db.h"
 #include "common/error.h"
 
@@ -30,9 +30,8 @@ enum {
 
 typedef struct ops_ctx {
         cx_db *db;
-        const char *brokers; /**< Kafka bootstrap servers; "" when not configured */
-        bool have_key;       /**< key holds CX_SECRET_KEY */
-        unsigned char key[CX_KEY_LEN];
+        const char *brokers;    /**< Kafka bootstrap servers; "" when not configured */
+        cx_keyring *key;        /**< CX_SECRET_KEY's keys; NULL when not set */
         long http_timeout_ms;   /**< calls to Exact (consent, propose) */
         long token_timeout_ms;  /**< the token call of ops_exchange_code() */
         bool tls_insecure;      /**< ops_exchange_code() skips TLS verification (tests) */

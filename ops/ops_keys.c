@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Re-seal one column of one table. @returns rows changed, or -1. */
-static int reseal_column(ops_ctx *ctx, const unsigned char *new_key, const char *table,
-                         const char *column, const char *tenant_col, cx_err *err)
+/* Re-seal one column of one table; *current counts the values left as they were.
+ * @returns rows changed, or -1. */
+static int reseal_column(ops_ctx *ctx, cx_keyring *to, const char *table, const char *column,
+                         const char *tenant_col, long *current, cx_err *err)
 {
         char sql[512];
         PGresult *r;
@@ -24,19 +25,22 @@ static int reseal_column(ops_ctx *ctx, const unsigned char *new_key, const char 
                  column);
         for (int i = 0; i < PQntuples(r); i++) {
                 const char *tenant = PQgetvalue(r, i, 1);
-                char *plain = cx_secret_open(ctx->key, tenant, PQgetvalue(r, i, 2), err);
-                char *sealed = plain ? cx_secret_seal(new_key, tenant, plain, err) : NULL;
-                const char *p[2] = { PQgetvalue(r, i, 0), sealed };
+                char *plain, *sealed;
+                const char *p[2] = { PQgetvalue(r, i, 0), NULL };
                 int rc;
 
-                if (plain) {
-                        memset(plain, 0, strlen(plain));
-                        free(plain);
+                if (cx_keyring_is_current(to, PQgetvalue(r, i, 2))) {
+                        (*current)++;
+                        continue;
                 }
+                plain = cx_keyring_open(to, tenant, PQgetvalue(r, i, 2), err);
+                sealed = plain ? cx_keyring_seal(to, tenant, plain, err) : NULL;
+                p[1] = sealed;
+                cx_secret_free(plain);
                 if (!sealed) {
                         cx_fail(err, CX_ERR_CRYPTO, false,
-                                "%s.%s of tenant %s does not open "
-                                "with the current CX_SECRET_KEY: nothing was changed",
+                                "%s.%s of tenant %s does not open with any key in "
+                                "CX_SECRET_KEY: nothing was changed",
                                 table, column, tenant);
                         PQclear(r);
                         return -1;
@@ -53,11 +57,12 @@ static int reseal_column(ops_ctx *ctx, const unsigned char *new_key, const char 
         return n;
 }
 
-json_t *ops_rotate_key(ops_ctx *ctx, const unsigned char new_key[CX_KEY_LEN], cx_err *err)
+json_t *ops_rotate_key(ops_ctx *ctx, cx_keyring *to, cx_err *err)
 {
         PGresult *cols;
         json_t *list = json_array(), *out = NULL;
-        long total = 0;
+        long total = 0, current = 0;
+        char kid[9];
 
         if (ops_need_key(ctx, err) < 0 || !list) {
                 json_decref(list);
@@ -80,8 +85,8 @@ json_t *ops_rotate_key(ops_ctx *ctx, const unsigned char new_key[CX_KEY_LEN], cx
         if (!cols)
                 goto fail;
         for (int i = 0; i < PQntuples(cols); i++) {
-                int n = reseal_column(ctx, new_key, PQgetvalue(cols, i, 0), PQgetvalue(cols, i, 1),
-                                      PQgetvalue(cols, i, 2), err);
+                int n = reseal_column(ctx, to, PQgetvalue(cols, i, 0), PQgetvalue(cols, i, 1),
+                                      PQgetvalue(cols, i, 2), &current, err);
 
                 if (n < 0)
                         goto fail;
@@ -93,7 +98,9 @@ json_t *ops_rotate_key(ops_ctx *ctx, const unsigned char new_key[CX_KEY_LEN], cx
         if (cx_db_commit(ctx->db, err) < 0)
                 goto fail;
         PQclear(cols);
-        out = json_pack("{s:I, s:o}", "resealed", (json_int_t)total, "columns", list);
+        cx_keyring_first_id(to, kid);
+        out = json_pack("{s:I, s:I, s:s, s:o}", "resealed", (json_int_t)total, "current",
+                        (json_int_t)current, "key_id", kid, "columns", list);
         return out;
 fail:
         PQclear(cols);

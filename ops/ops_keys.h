@@ -1,6 +1,8 @@
 /* ops_keys: rotating CX_SECRET_KEY. Every sealed column in the schema (any column whose name
- * ends in _sealed; its row's tenant id is the context) is opened with the old key and sealed
- * with the new one in a single transaction: either every secret moves or none does. */
+ * ends in _sealed; its row's tenant id is the context) is opened with any of the keys and
+ * sealed with the sealing key, in a single transaction: either every secret moves or none
+ * does. Values already sealed with that key are left as they are, so the step can be repeated
+ * and, once it reports 0 left, only the sealing key is needed. */
 #ifndef OPS_KEYS_H
 #define OPS_KEYS_H
 
@@ -9,11 +11,12 @@
 #include "ops/ops.h"
 
 /**
- * @brief Re-seal every secret from ctx->key (the old key) to @p new_key.
- * @returns {"resealed": n, "columns": [{"table","column","rows"}]} (new reference), or NULL:
- *          CX_ERR_CRYPTO when a secret does not open with the old key (nothing changed),
- *          CX_ERR_CONFIG without CX_SECRET_KEY.
+ * @brief Re-seal every secret with the first key of @p to (ctx->key itself, or a ring made
+ *        with cx_keyring_with_first()); values open with any key of @p to.
+ * @returns {"resealed": n, "current": n, "key_id": "KID", "columns": [{"table","column",
+ *          "rows"}]} (new reference), or NULL: CX_ERR_CRYPTO when a secret opens with none of
+ *          the keys (nothing changed), CX_ERR_CONFIG without CX_SECRET_KEY.
  */
-json_t *ops_rotate_key(ops_ctx *ctx, const unsigned char new_key[CX_KEY_LEN], cx_err *err);
+json_t *ops_rotate_key(ops_ctx *ctx, cx_keyring *to, cx_err *err);
 
 #endif

@@ -95,7 +95,7 @@ static json_t *order_from_shop(ops_ctx *ctx, const char *tenant, const char *id,
         char *secret = NULL;
 
         memset(&shop, 0, sizeof(shop));
-        if (!ctx->have_key) {
+        if (!ctx->key) {
                 cx_fail(err, CX_ERR_NOT_FOUND, false,
                         "order %s is not among the tenant's dead "
                         "letters, and without CX_SECRET_KEY the panel cannot ask the shop: paste "
@@ -108,7 +108,7 @@ static json_t *order_from_shop(ops_ctx *ctx, const char *tenant, const char *id,
                         cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", tenant);
                 return NULL;
         }
-        secret = cx_secret_open(ctx->key, tenant, row.shop_secret_sealed, err);
+        secret = cx_keyring_open(ctx->key, tenant, row.shop_secret_sealed, err);
         if (!secret) {
                 cx_tenant_clear(&row);
                 cx_fail(err, CX_ERR_INVALID, false,

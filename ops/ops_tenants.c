@@ -182,7 +182,7 @@ static char *seal(ops_ctx *ctx, const char *id, const char *secret, cx_err *err)
                 cx_fail(err, CX_ERR_PARSE, false, "the secret is empty");
                 return NULL;
         }
-        return cx_secret_seal(ctx->key, id, secret, err);
+        return cx_keyring_seal(ctx->key, id, secret, err);
 }
 
 /* One Exact administration per shop (docs/admin.md "One administration per shop"): two
@@ -607,4 +607,41 @@ int ops_consent_complete(ops_ctx *ctx, const char *id, const char *code, const c
                 return -1;
         cx_db_exec(ctx->db, "DELETE FROM admin_consents WHERE tenant_id = $1", 1, p, NULL);
         return ops_audit(ctx, id, "tenant", id, "Exact consent completed", err);
+}
+
+int ops_tenant_set_webhook_key(ops_ctx *ctx, const char *id, const char *key, cx_err *err)
+{
+        char *sealed = NULL;
+        const char *p[2];
+        PGresult *r;
+        int rows, rc = -1;
+
+        if (ops_check_tenant_id(id, err) < 0 || ops_need_key(ctx, err) < 0)
+                return -1;
+        if (!*key)
+                return cx_fail(err, CX_ERR_PARSE, false, "the webhook key is empty");
+        sealed = seal(ctx, id, key, err);
+        if (!sealed)
+                return -1;
+        p[0] = id;
+        p[1] = sealed;
+        if (cx_db_begin(ctx->db, err) < 0)
+                goto out;
+        r = cx_db_query(ctx->db,
+                        "UPDATE tenants SET webhook_key_sealed = $2, updated_at = now() WHERE"
+                        " id = $1 RETURNING id",
+                        2, p, err);
+        rows = r ? PQntuples(r) : -1;
+        PQclear(r);
+        if (rows == 0)
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
+        if (rows != 1 || ops_audit(ctx, id, "tenant", id, "webhook key replaced", err) < 0 ||
+            cx_db_commit(ctx->db, err) < 0) {
+                cx_db_rollback(ctx->db);
+                goto out;
+        }
+        rc = 0;
+out:
+        free(sealed);
+        return rc;
 }

@@ -53,6 +53,13 @@ int ops_tenant_set_credentials(ops_ctx *ctx, const char *id, const char *shop_se
                                const char *exact_secret, cx_err *err);
 
 /**
+ * @brief Store the shop's webhook key of tenant @p id sealed (tenants.webhook_key_sealed): the
+ *        extractor verifies deliveries of webhooks made by hand in the shop with it.
+ * @returns 0, or -1: CX_ERR_NOT_FOUND, CX_ERR_CONFIG without CX_SECRET_KEY, a database error.
+ */
+int ops_tenant_set_webhook_key(ops_ctx *ctx, const char *id, const char *key, cx_err *err);
+
+/**
  * @brief Start the Exact consent: a fresh state is stored and the authorization URL
  *        ({exact_base_url}/api/oauth2/auth?client_id=..&redirect_uri=..&response_type=code
  *        &state=..) returned as {"tenant","url","state"}.

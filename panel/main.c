@@ -21,8 +21,9 @@ extern char **environ;
 
 static const cx_cfg_var panel_vars[] = {
         { "CX_SECRET_KEY", CX_CFG_STR, "", 0, 0, true,
-          "key that seals tenant secrets (64 hex characters or base64 of 32 bytes); needed for "
-          "the Exact consent and for previewing an order fetched from the shop" },
+          "keys that seal tenant secrets (64 hex characters or base64 of 32 bytes each; the "
+          "first seals, all open; a CX_SECRET_KEY_FILE is followed without restart); needed "
+          "for the Exact consent and for previewing an order fetched from the shop" },
         { "CX_PANEL_PUBLIC_URL", CX_CFG_STR, "", 0, 0, false,
           "address browsers use to reach the panel, without a trailing slash (e.g. "
           "https://panel.example.com); Exact sends consents to it + /oauth/callback" },
@@ -87,12 +88,13 @@ int main(int argc, char **argv)
         p.ops.http_timeout_ms = (long)cx_config_int(d.cfg, "CX_PANEL_HTTP_TIMEOUT_MS");
         key = cx_config_str(d.cfg, "CX_SECRET_KEY");
         if (*key) {
-                if (cx_key_parse(key, p.ops.key, &err) < 0) {
+                /* followed: a rotation needs no restart (common/keyring.h) */
+                p.ops.key = cx_keyring_from_env(key, environ, &err);
+                if (!p.ops.key) {
                         cx_log(CX_LOG_ERROR, "startup.failed", "CX_SECRET_KEY: %s", err.msg);
                         cx_daemon_finish(&d);
                         return 2;
                 }
-                p.ops.have_key = true;
         }
         p.policy.session_ttl_s = (long)cx_config_int(d.cfg, "CX_PANEL_SESSION_TTL_S");
         p.policy.fail_delay_ms = (long)cx_config_int(d.cfg, "CX_PANEL_FAIL_DELAY_MS");
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
         d.http = NULL;
         cx_producer_free(p.producer);
         ops_auth_cleanup();
+        cx_keyring_free(p.ops.key);
         cx_daemon_finish(&d);
         pthread_mutex_destroy(&p.lock);
         return 0;

@@ -243,7 +243,18 @@ struct sort_ctx {
         const char *field; /* member name, "created" for orders' time */
         bool desc;
         bool numeric;
+        uint64_t salt; /* non-zero: ties in the sort key come in a per-request order */
 };
+
+/* A 64-bit mix (splitmix64 finaliser), so salted ids sort in no useful order. */
+static uint64_t tie_mix(uint64_t v)
+{
+        v ^= v >> 30;
+        v *= 0xbf58476d1ce4e5b9ULL;
+        v ^= v >> 27;
+        v *= 0x94d049bb133111ebULL;
+        return v ^ (v >> 31);
+}
 
 static int cmp_json_field(const json_t *a, const json_t *b, const struct sort_ctx *sc)
 {
@@ -263,6 +274,12 @@ static int cmp_json_field(const json_t *a, const json_t *b, const struct sort_ct
                 json_int_t i = json_integer_value(json_object_get(a, "id"));
                 json_int_t k = json_integer_value(json_object_get(b, "id"));
 
+                if (sc->salt) {
+                        uint64_t u = tie_mix((uint64_t)i ^ sc->salt);
+                        uint64_t v = tie_mix((uint64_t)k ^ sc->salt);
+
+                        return u < v ? -1 : u > v ? 1 : 0;
+                }
                 r = i < k ? -1 : i > k ? 1 : 0;
         }
         return sc->desc ? -r : r;
@@ -333,7 +350,8 @@ static void orders_list(struct ccv_shop *s, const struct query *q, struct reply 
 {
         static const char *const sortable[] = { "id", "ordernumber", "create_date", "deliver_date",
                                                 NULL };
-        struct sort_ctx sc = { "id", false, true };
+        static uint64_t requests; /* under the fake's lock */
+        struct sort_ctx sc = { "id", false, true, 0 };
         bool completed = true, paid = false, has_paid = false;
         int64_t status = 0, onum = 0, pmid = 0, txid = 0;
         time_t mind = 0, maxd = 0;
@@ -385,6 +403,10 @@ static void orders_list(struct ccv_shop *s, const struct query *q, struct reply 
         if (parse_orderby(v, sortable, &sc) < 0)
                 goto bad;
         sc.numeric = strcmp(sc.field, "id") == 0 || strcmp(sc.field, "ordernumber") == 0;
+        /* Orders sharing a create date (or deliver date) have no defined order, as under an
+         * SQL ORDER BY on a non-unique column: it changes from one request to the next, so
+         * offset paging without a unique key misses and repeats orders across pages. */
+        sc.salt = strcmp(sc.field, "id") != 0 ? tie_mix(++requests) | 1 : 0;
 
         items = malloc((s->n_orders + 1) * sizeof(*items));
         if (!items) {
@@ -1579,6 +1601,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         }
 
+        if (f->o.latency_ms > 0 && strncmp(rq->uri, "/shop/", 6) == 0) {
+                /* a slow shop: outside the lock, so other requests wait only their own turn */
+                struct timespec ts = { f->o.latency_ms / 1000,
+                                       (f->o.latency_ms % 1000) * 1000000L };
+
+                nanosleep(&ts, NULL);
+        }
         pthread_mutex_lock(&f->lock);
         f->st.requests++;
         if (strncmp(rq->uri, "/_fake/", 7) == 0) {

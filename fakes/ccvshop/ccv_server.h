@@ -20,6 +20,7 @@ struct ccv_fake_opts {
         bool sign_errors; /* also sign non-2xx responses */
         size_t max_body;  /* bytes; larger -> 500.80 */
         long hook_timeout_ms;
+        long latency_ms; /* every API request waits this long before it is handled */
         int threads;
 };
 

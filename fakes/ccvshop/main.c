@@ -33,7 +33,7 @@ static void usage(FILE *out)
               "         [--products N] [--fixtures FILE] [--rate-limit N] [--write-rate-limit N]\n"
               "         [--total-rate-limit N] [--minute SECONDS] [--auth-window SECONDS]\n"
               "         [--auth-status 401|403] [--no-auth] [--retry-after] [--sign-errors]\n"
-              "         [--max-body BYTES] [--hook-timeout-ms MS] [--threads N]\n"
+              "         [--max-body BYTES] [--hook-timeout-ms MS] [--latency-ms MS] [--threads N]\n"
               "         [--oss alternate|all|none] [--epoch ISO8601]\n"
               "       ccvshop-fake --dump-orders|--dump-shops [--seed N] [--shops N] "
               "[--orders N] ...\n",
@@ -156,6 +156,10 @@ static int parse_args(int argc, char **argv, struct cli *c)
                         if (int_arg(v, 1, 60000, &n) < 0)
                                 goto bad;
                         c->fake.hook_timeout_ms = (long)n;
+                } else if (strcmp(a, "--latency-ms") == 0) {
+                        if (int_arg(v, 0, 600000, &n) < 0)
+                                goto bad;
+                        c->fake.latency_ms = (long)n;
                 } else if (strcmp(a, "--threads") == 0) {
                         if (int_arg(v, 1, 64, &n) < 0)
                                 goto bad;

@@ -2,7 +2,12 @@
 #define OPENSSL_SUPPRESS_DEPRECATED /* RAND_set_rand_method: the one way to make RAND fail */
 #include <openssl/rand.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "common/crypto.h"
+#include "common/keyring.h"
 #include "tests/testlib.h"
 
 static unsigned char key[CX_KEY_LEN];
@@ -105,6 +110,96 @@ static void test_random_id_fails_loudly(void)
         T_FATAL(cx_random_id(id, &err) == 0, "%s", err.msg);
 }
 
+#define K1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define K2 "2222222222222222222222222222222222222222222222222222222222222222"
+
+/* Values carry the id of the key that sealed them; a ring of two opens both; old v1 values
+ * (no key id) still open; a re-seal moves a value to the first key. */
+static void test_keyring_ids_and_two_keys(void)
+{
+        unsigned char k1[CX_KEY_LEN];
+        cx_err err = { 0 };
+        cx_keyring *old = cx_keyring_new(K1, NULL, &err), *both, *fresh;
+        char *v_old, *v_new, *legacy, *plain, kid[9];
+
+        T_FATAL(old != NULL, "%s", err.msg);
+        both = cx_keyring_new(K2 ",\n" K1, NULL, &err);
+        fresh = cx_keyring_new(K2, NULL, &err);
+        T_FATAL(both && fresh, "%s", err.msg);
+        T_FATAL(cx_key_parse(K1, k1, &err) == 0, "%s", err.msg);
+        legacy = cx_secret_seal(k1, "t1", "legacy", &err);
+        v_old = cx_keyring_seal(old, "t1", "old", &err);
+        v_new = cx_keyring_seal(both, "t1", "new", &err);
+        T_FATAL(legacy && v_old && v_new, "%s", err.msg);
+        cx_keyring_first_id(old, kid);
+        T_ASSERT(!strncmp(v_old, "v2:", 3) && !strncmp(v_old + 3, kid, 8), "%s", v_old);
+        T_ASSERT(cx_keyring_is_current(both, v_new) && !cx_keyring_is_current(both, v_old),
+                 "current");
+        T_ASSERT(!cx_keyring_is_current(both, legacy), "a v1 value is never current");
+        plain = cx_keyring_open(both, "t1", v_old, &err);
+        T_EQ_STR(plain ? plain : "", "old");
+        cx_secret_free(plain);
+        plain = cx_keyring_open(both, "t1", legacy, &err);
+        T_EQ_STR(plain ? plain : "", "legacy");
+        cx_secret_free(plain);
+        T_ASSERT(cx_keyring_open(fresh, "t1", v_old, &err) == NULL, "opened without its key");
+        T_CONTAINS(err.msg, kid);
+        T_ASSERT(cx_keyring_open(old, "t1", v_new, &err) == NULL, "opened with the old key");
+        T_ASSERT(cx_keyring_open(both, "t2", v_new, &err) == NULL, "opened for another tenant");
+        T_ASSERT(cx_keyring_new("nonsense", NULL, &err) == NULL, "bad key accepted");
+        T_CONTAINS(err.msg, "key 1");
+        free(legacy);
+        free(v_old);
+        free(v_new);
+        cx_keyring_free(old);
+        cx_keyring_free(both);
+        cx_keyring_free(fresh);
+}
+
+/* A ring on a file follows it: a new first key seals from then on, without a new ring. */
+static void test_keyring_follows_its_file(void)
+{
+        char path[] = "/tmp/cx-keyring-XXXXXX";
+        int fd = mkstemp(path);
+        cx_err err = { 0 };
+        cx_keyring *ring, *k2 = cx_keyring_new(K2, NULL, &err);
+        char *a, *b, *plain, kid1[9], kid2[9];
+        FILE *f;
+
+        T_FATAL(fd >= 0 && k2, "temp file");
+        T_FATAL(write(fd, K1 "\n", 65) == 65, "write");
+        close(fd);
+        ring = cx_keyring_new(K1, path, &err);
+        T_FATAL(ring != NULL, "%s", err.msg);
+        cx_keyring_first_id(ring, kid1);
+        a = cx_keyring_seal(ring, "t", "x", &err);
+        sleep(1);
+        f = fopen(path, "w");
+        T_FATAL(f != NULL, "reopen");
+        fputs(K2 "\n" K1 "\n", f);
+        fclose(f);
+        sleep(1);
+        b = cx_keyring_seal(ring, "t", "y", &err);
+        cx_keyring_first_id(k2, kid2);
+        T_ASSERT(a && !strncmp(a + 3, kid1, 8), "first seal");
+        T_ASSERT(b && !strncmp(b + 3, kid2, 8), "the file's new first key was not picked up");
+        plain = a ? cx_keyring_open(ring, "t", a, &err) : NULL;
+        T_ASSERT(plain != NULL, "the old key no longer opens: %s", err.msg);
+        cx_secret_free(plain);
+        free(a);
+        free(b);
+        cx_keyring_free(ring);
+        cx_keyring_free(k2);
+        unlink(path);
+}
+
+static void test_equal_hex(void)
+{
+        T_ASSERT(cx_equal_hex("00ff", "00FF"), "case");
+        T_ASSERT(!cx_equal_hex("00ff", "00fe"), "differs");
+        T_ASSERT(!cx_equal_hex("00ff", "00ff0"), "length");
+}
+
 int main(void)
 {
         memset(key, 0x42, sizeof(key));
@@ -114,5 +209,8 @@ int main(void)
         T_RUN(test_crypto_key_parse);
         T_RUN(test_crypto_hmac_sha512_vector);
         T_RUN(test_random_id_fails_loudly);
+        T_RUN(test_keyring_ids_and_two_keys);
+        T_RUN(test_keyring_follows_its_file);
+        T_RUN(test_equal_hex);
         return t_done();
 }

@@ -165,7 +165,7 @@ class AdminCli(unittest.TestCase):
         self.assertFalse(t["exact_client_secret_set"])
         self.assertEqual(t["token_state"], "needs_consent")
         sealed = al.psql(self.dsn, "SELECT shop_secret_sealed FROM tenants WHERE id = 'acme'")
-        self.assertTrue(sealed.startswith("v1:"))
+        self.assertTrue(sealed.startswith("v2:"), sealed[:12])  # with the key's id
         self.assertNotIn(al.SHOP_SECRET, sealed)
 
         self.assertIn("acme", [x["id"] for x in self.adm.js("tenants", "list")])
@@ -232,7 +232,7 @@ class AdminCli(unittest.TestCase):
         self.assertEqual(self.adm.js("tenants", "show", "cons")["token_state"], "ok")
         tok = al.psql(self.dsn, "SELECT access_token_sealed FROM exact_tokens WHERE"
                       " tenant_id = 'cons'")
-        self.assertTrue(tok.startswith("v1:"))
+        self.assertTrue(tok.startswith("v2:"), tok[:12])
         status = self.adm.js("status", "cons")
         self.assertEqual(status["token"]["state"], "ok")
 
@@ -480,15 +480,19 @@ class AdminCli(unittest.TestCase):
             self.assertEqual(before, al.psql(env["CX_PG_DSN"], "SELECT string_agg("
                              "shop_secret_sealed || coalesce(exact_client_secret_sealed, ''),"
                              " ',' ORDER BY id) FROM tenants"))
-            self.assertEqual(adm("rotate-key").rc, 2)
+            # everything is sealed with the first key already: nothing to do
+            self.assertEqual(adm.js("rotate-key")["resealed"], 0)
             self.assertEqual(adm("rotate-key", "--new-key-file", "-", stdin="nokey").rc, 2)
             r = adm.js("rotate-key", "--new-key-file", "-", stdin=al.KEY2 + "\n")
             self.assertEqual(r["resealed"], 3)
-            # the new key opens everything (rotating back works), the old one no longer does
-            self.assertEqual(adm("rotate-key", "--new-key-file", "-", stdin=al.KEY2).rc, 1)
+            # the new key opens everything (rotating back works), the old one alone no longer
+            self.assertEqual(adm("rotate-key", "--new-key-file", "-", stdin=al.KEY).rc, 1)
             r = adm.js("rotate-key", "--new-key-file", "-", stdin=al.KEY,
                        env={"CX_SECRET_KEY": al.KEY2})
             self.assertEqual(r["resealed"], 3)
+            # both keys in CX_SECRET_KEY, the new one first: the plain rotate-key moves the rest
+            r = adm.js("rotate-key", env={"CX_SECRET_KEY": f"{al.KEY2} {al.KEY}"})
+            self.assertEqual((r["resealed"], r["current"]), (3, 0))
         finally:
             self.adm.outputs.extend(adm.outputs)
 
