@@ -118,6 +118,7 @@ int main(int argc, char **argv)
                 cx_log(CX_LOG_ERROR, "startup.failed", "Kafka: %s",
                        producer ? "brokers not reachable" : err.msg);
                 cx_producer_free(producer);
+                cx_keyring_free(set.keys);
                 cx_daemon_finish(&d);
                 return 1;
         }
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
         if (!x) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "out of memory");
                 cx_producer_free(producer);
+                cx_keyring_free(set.keys);
                 cx_daemon_finish(&d);
                 return 1;
         }

@@ -215,6 +215,7 @@ int main(int argc, char **argv)
                         cx_consumer_close(consumer);
                 if (a.sh.producer)
                         cx_producer_free(a.sh.producer);
+                cx_keyring_free(a.sh.key);
                 cx_daemon_finish(&d);
                 return 1;
         }

@@ -112,16 +112,20 @@ int main(int argc, char **argv)
                        "CX_PANEL_COOKIE_SECURE=false is only for "
                        "tests: it needs CX_PANEL_PUBLIC_URL on http://localhost or "
                        "http://127.0.0.1 and CX_HTTP_ADDR=127.0.0.1");
+                cx_keyring_free(p.ops.key);
                 cx_daemon_finish(&d);
                 return 2;
         }
         if (ops_auth_init(&err) < 0) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "%s", err.msg);
+                cx_keyring_free(p.ops.key);
                 cx_daemon_finish(&d);
                 return 1;
         }
         if (cx_http_server_route(d.http, NULL, "/", panel_route, &p) < 0) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "cannot add the panel's routes");
+                ops_auth_cleanup();
+                cx_keyring_free(p.ops.key);
                 cx_daemon_finish(&d);
                 return 1;
         }
