@@ -246,7 +246,7 @@ function viewMappings(t) {
     f.prices_shown = select([["incl", "Incl. VAT"], ["excl", "Excl. VAT"]], rules.prices_shown || "incl",
                             { id: "m-prices" });
     f.vies_policy = select([["recheck", "Book, check again later"], ["hold", "Hold until VIES answers"],
-                            ["domestic", "No 0% without VIES"], ["off", "Do not ask VIES"]],
+                            ["domestic", "Home VAT rate (no 0% without VIES)"], ["off", "Do not ask VIES"]],
                            rules.vies_policy || "recheck", { id: "m-vies-policy" });
     var scalars = SCALARS.map(function (s) {
       f[s[0]] = el("input", { id: "m-" + s[0], value: rules[s[0]] || "" });

@@ -9,7 +9,9 @@ against real Kafka, real PostgreSQL and vies-fake (a real HTTP server).
 * invalid (a number that passes the offline check): dead letter with the reason;
 * unavailable (MS_UNAVAILABLE) and a member state slower than CX_VIES_TIMEOUT_MS (TIMEOUT):
   vies_policy recheck books and queues a re-check, hold books nothing until VIES answers,
-  domestic refuses the 0%;
+  domestic books the 0% order as a Dutch sale at 21% out of the gross the customer paid, with
+  a review warning (in English and Dutch) in the command and the sync log and the consultation
+  (unavailable, policy domestic) kept;
 * once VIES answers again the held order is booked with its consultation and the re-checks
   are written to the sync log (valid: the booking stands; invalid: it needs a correction);
 * the dry run, given the answers the daemon got (--vies FILE), decides exactly the same."""
@@ -154,12 +156,12 @@ class TransformerVies(unittest.TestCase):
 
     def test_vies_valid_invalid_unavailable_cache_and_policies(self):
         self.start()
-        cmds = self.wait_for("four commands", lambda: (lambda c: c if len(c) >= 4 else None)(
+        cmds = self.wait_for("five commands", lambda: (lambda c: c if len(c) >= 5 else None)(
             self.commands()))
-        dls = self.wait_for("two dead letters", lambda: (lambda d: d if len(d) >= 2 else None)(
+        dls = self.wait_for("a dead letter", lambda: (lambda d: d if len(d) >= 1 else None)(
             self.dead_letters()))
-        self.assertEqual(sorted(cmds), ["71001", "71002", "71004", "71005"], dls)
-        self.assertEqual(sorted(dls), ["71003", "73001"])
+        self.assertEqual(sorted(cmds), ["71001", "71002", "71004", "71005", "73001"], dls)
+        self.assertEqual(sorted(dls), ["71003"])
         stats = self.vies.call("GET", "/_fake/stats")
 
         # valid: ICP at 0% with the consultation number VIES returned for this requester
@@ -199,8 +201,29 @@ class TransformerVies(unittest.TestCase):
         self.assertNotIn("72001", cmds)
         self.assertIn("info|VIES " + AT2 + " unavailable (MS_UNAVAILABLE); vies_policy hold",
                       self.sync_log("72001"))
-        # domestic: no 0% without confirmation
-        self.assertIn("vies_policy domestic", dls["73001"]["reason"])
+        # domestic: no 0% without confirmation; booked at the Dutch 21% out of the 100.00 paid
+        dom = cmds["73001"]
+        self.assertEqual(dom["scenario"], "domestic")
+        lines = dom["body"]["SalesOrderLines"]
+        self.assertEqual([(ln["Item"], ln["Quantity"], ln["NetPrice"], ln["VATCode"],
+                           ln["VATPercentage"]) for ln in lines],
+                         [("SKU-1", 2, 41.32, "2", 0.21),
+                          ("AFROND", 1, 0.01, "2", 0.21)])
+        self.assertEqual(dom["totals"], {"net": 82.65, "vat": 17.35, "gross": 100.0})
+        warning = (f"review: VIES could not confirm {AT3}, vies_policy domestic: booked at the"
+                   " NL rate 21% out of the amount paid, not as 0% ICP (VIES niet bereikbaar:"
+                   " binnenlands btw-tarief toegepast)")
+        self.assertEqual(dom["warnings"], [warning])
+        self.assertEqual(dom["vies"], {"vat_number": AT3, "outcome": "unavailable",
+                                       "error": "MS_UNAVAILABLE", "policy": "domestic",
+                                       "cached": False})
+        self.assertEqual(self.sync_log("73001"),
+                         "ok|salesorder/SalesOrders: domestic, gross 100.00, 2 line(s);"
+                         f" warning: {warning}; VIES {AT3} unavailable (MS_UNAVAILABLE);"
+                         " vies_policy domestic: no 0% ICP without a VIES confirmation")
+        c = self.consultation("73001")
+        self.assertEqual((c["outcome"], c["error"], c["policy"], c["consultation"]),
+                         ("unavailable", "MS_UNAVAILABLE", "domestic", ""))
         self.assertEqual(self.sql("SELECT string_agg(source_id || ':' || action, ',' ORDER BY"
                                   " source_id) FROM vies_pending"),
                          "71004:recheck,71005:recheck,72001:hold")
@@ -221,8 +244,10 @@ class TransformerVies(unittest.TestCase):
         held = self.dry_run("vies-h", {AT2: {"outcome": "unavailable",
                                              "error": "MS_UNAVAILABLE"}})
         self.assertIn("vies_policy hold", held["72001"]["held"])
-        dom = self.dry_run("vies-d", {AT3: {"outcome": "unavailable", "error": "MS_UNAVAILABLE"}})
-        self.assertEqual(dom["73001"]["error"], dls["73001"]["reason"])
+        c = self.consultation("73001")
+        dry = self.dry_run("vies-d", {AT3: {"outcome": c["outcome"], "error": c["error"]}})
+        for k in ("scenario", "body", "totals", "warnings", "vies"):
+            self.assertEqual(dry["73001"][k], cmds["73001"][k], k)
 
         # VIES answers again (and now calls the Italian number invalid): the held order is
         # booked, the re-checks are logged
