@@ -45,10 +45,17 @@ def icp(oid, number, country, zipcode):
                       vat_number=number, icp_flag=True, company="Kunde GmbH")
 
 
+def service(oid, number, country, zipcode):
+    """An ICP order whose row is a service (CCV product_type other than product/deposit)."""
+    o = icp(oid, number, country, zipcode)
+    o["orderrows"][0]["product_type"] = "service"
+    return o
+
+
 ORDERS = {
     "vies-r": [icp(71001, VALID, "DE", "10115"), icp(71002, VALID, "DE", "80331"),
                icp(71003, INVALID, "FR", "75001"), icp(71004, AT1, "AT", "1010"),
-               icp(71005, SLOW, "IT", "00100")],
+               icp(71005, SLOW, "IT", "00100"), service(71006, VALID, "DE", "10115")],
     "vies-h": [icp(72001, AT2, "AT", "1010")],
     "vies-d": [icp(73001, AT3, "AT", "1010")],
 }
@@ -158,10 +165,10 @@ class TransformerVies(unittest.TestCase):
         self.start()
         cmds = self.wait_for("five commands", lambda: (lambda c: c if len(c) >= 5 else None)(
             self.commands()))
-        dls = self.wait_for("a dead letter", lambda: (lambda d: d if len(d) >= 1 else None)(
+        dls = self.wait_for("two dead letters", lambda: (lambda d: d if len(d) >= 2 else None)(
             self.dead_letters()))
         self.assertEqual(sorted(cmds), ["71001", "71002", "71004", "71005", "73001"], dls)
-        self.assertEqual(sorted(dls), ["71003"])
+        self.assertEqual(sorted(dls), ["71003", "71006"])
         stats = self.vies.call("GET", "/_fake/stats")
 
         # valid: ICP at 0% with the consultation number VIES returned for this requester
@@ -188,6 +195,13 @@ class TransformerVies(unittest.TestCase):
         self.assertIn(f"VIES {INVALID} invalid", reason)
         self.assertIn("no 0% ICP", reason)
         self.assertEqual(self.consultation("71003")["outcome"], "invalid")
+
+        # a service (issue 18 item 6): refused naming row and type, VIES not consulted for it
+        self.assertEqual(dls["71006"]["reason"],
+                         'order row 1 has product_type "service": only goods (product) and'
+                         ' deposits are booked; services and digital goods are not supported'
+                         ' (their VAT follows other rules)')
+        self.assertIsNone(self.consultation("71006"))
 
         # unavailable, policy recheck: booked on the offline check, queued for a re-check
         self.assertEqual(cmds["71004"]["scenario"], "icp")
@@ -241,6 +255,7 @@ class TransformerVies(unittest.TestCase):
             for k in ("outcome", "consultation", "error", "policy"):
                 self.assertEqual(dry[sid]["vies"].get(k), cmds[sid]["vies"].get(k), (sid, k))
         self.assertEqual(dry["71003"]["error"], dls["71003"]["reason"])
+        self.assertEqual(dry["71006"]["error"], dls["71006"]["reason"])
         held = self.dry_run("vies-h", {AT2: {"outcome": "unavailable",
                                              "error": "MS_UNAVAILABLE"}})
         self.assertIn("vies_policy hold", held["72001"]["held"])
