@@ -14,7 +14,11 @@ against real Kafka, real PostgreSQL and vies-fake (a real HTTP server).
   (unavailable, policy domestic) kept;
 * once VIES answers again the held order is booked with its consultation and the re-checks
   are written to the sync log (valid: the booking stands; invalid: it needs a correction);
-* the dry run, given the answers the daemon got (--vies FILE), decides exactly the same."""
+* the dry run, given the answers the daemon got (--vies FILE), decides exactly the same;
+* limits (second test): with one call per minute and member state, a second German number is
+  not sent to VIES but is "unavailable" (RATE_LIMITED) and the policy applies; with valid
+  answers kept one second, the same Belgian number asked again two seconds later is not
+  answered from the cache (it needs VIES again, and the limit stops it)."""
 import json
 import os
 import subprocess
@@ -136,17 +140,21 @@ class TransformerVies(unittest.TestCase):
         return dict(zip(["outcome", "consultation", "date", "error", "policy", "cached"],
                         row.split("|"))) if row else None
 
-    def start(self):
+    def produce(self, orders):
         records = [(t, json.dumps({"v": 1, "tenant": t, "entity": "order", "event": "upsert",
                                    "source_id": str(o["id"]), "trace_id": f"tv-{o['id']}",
                                    "payload": o}))
-                   for t, orders in ORDERS.items() for o in orders]
+                   for t, os_ in orders.items() for o in os_]
         kcat_produce(self.brokers, self.prefix + "shop.orders", records)
+
+    def start(self, orders=None, env=None):
+        self.produce(orders or ORDERS)
         self.daemon = cxtest.Daemon(TRANSFORMER, {
             "CX_KAFKA_BROKERS": self.brokers, "CX_PG_DSN": self.dsn,
             "CX_TOPIC_PREFIX": self.prefix, "CX_INSTANCE_ID": "txvies-1",
             "CX_RULES_REFRESH_MS": "200", "CX_VIES_URL": self.vies.url,
-            "CX_VIES_TIMEOUT_MS": "1000", "CX_VIES_RETRY_S": "1"}, name="txvies-1").start()
+            "CX_VIES_TIMEOUT_MS": "1000", "CX_VIES_RETRY_S": "1", **(env or {})},
+            name="txvies-1").start()
         self.daemon.wait_ready(120)
 
     def dry_run(self, tenant, answers):
@@ -283,6 +291,38 @@ class TransformerVies(unittest.TestCase):
         self.assertIn("needs a correction", self.sync_log("71005"))
         self.assertEqual(self.consultation("71005")["outcome"], "invalid")
         self.assertIn("the held order is taken up again", self.sync_log("72001"))
+
+    def test_rate_limit_and_cache_expiry(self):
+        de2, be = "DE136695909", "BE0428759497"
+        self.start({"vies-r": [icp(74001, VALID, "DE", "10115"), icp(74002, be, "BE", "1000"),
+                               icp(74003, de2, "DE", "10115")]},
+                   {"CX_VIES_RATE_PER_MIN": "1", "CX_VIES_CACHE_VALID_S": "1",
+                    "CX_VIES_TIMEOUT_MS": "300", "CX_VIES_RETRY_S": "3600"})
+        cmds = self.wait_for("three commands", lambda: (lambda c: c if len(c) >= 3 else None)(
+            self.commands()))
+        self.assertEqual(cmds["74001"]["vies"]["outcome"], "valid")
+        self.assertEqual(cmds["74002"]["vies"]["outcome"], "valid")
+        # DE's one call a minute is used: the second German number never reaches VIES
+        self.assertEqual(cmds["74003"]["scenario"], "icp")
+        self.assertEqual(cmds["74003"]["vies"],
+                         {"vat_number": de2, "outcome": "unavailable", "error": "RATE_LIMITED",
+                          "policy": "recheck", "cached": False})
+        self.assertIn(f"VIES {de2} unavailable (RATE_LIMITED); vies_policy recheck",
+                      self.sync_log("74003"))
+        self.assertEqual(self.consultation("74003")["error"], "RATE_LIMITED")
+        # the valid Belgian answer is kept one second; asked again after two it is not reused
+        time.sleep(2)
+        self.produce({"vies-r": [icp(74004, be, "BE", "1000")]})
+        cmds = self.wait_for("the fourth command", lambda: (lambda c: c if "74004" in c else
+                                                            None)(self.commands()))
+        self.assertEqual(cmds["74004"]["vies"],
+                         {"vat_number": be, "outcome": "unavailable", "error": "RATE_LIMITED",
+                          "policy": "recheck", "cached": False})
+        stats = self.vies.call("GET", "/_fake/stats")
+        self.assertEqual((stats["by_number"].get(VALID), stats["by_number"].get(be),
+                          stats["by_number"].get(de2)), (1, 1, None), stats)
+        self.assertEqual(self.sql("SELECT string_agg(source_id || ':' || action, ',' ORDER BY"
+                                  " source_id) FROM vies_pending"), "74003:recheck,74004:recheck")
 
 
 if __name__ == "__main__":
