@@ -11,6 +11,8 @@ vies_policy "domestic":
   shows the review warning with its Dutch words ("VIES niet bereikbaar: binnenlands
   btw-tarief toegepast") and the consultation outcome (unavailable, MS_UNAVAILABLE, policy
   domestic).
+* the preview of both orders decides as the daemon did (the cache; for the second the
+  consultation the daemon recorded, since "unavailable" is never cached).
 
 The panel's own labels are English (it has no translations); the Dutch is the warning's.
 A screenshot goes to <build>/meson-logs/panel-screenshots/vies-sync-log.png."""
@@ -90,6 +92,18 @@ class PanelViesBrowser(unittest.TestCase):
         self.wait("the sync log of both orders", lambda: cxtest.psql(
             s.dsn, "SELECT count(DISTINCT source_id) FROM sync_log WHERE stage = 'transform'"
             " AND source_id IN ('9201', '9202')") == "2")
+
+        # the preview decides as the daemon did: the cache for 9201, and for 9202 the
+        # consultation the daemon recorded when VIES could not answer (never cached)
+        for sid, scenario in (("9201", "icp"), ("9202", "domestic")):
+            order = orders[0] if sid == "9201" else orders[1]
+            status, pv, _, _ = op.request("POST", "/api/tenants/shop-a/preview", {"order": order})
+            self.assertEqual(status, 200, pv)
+            self.assertEqual(pv["result"]["scenario"], scenario, pv)
+            self.assertEqual(pv["result"]["body"], cmds[sid]["body"], sid)
+            self.assertEqual(pv["result"]["warnings"], cmds[sid]["warnings"], sid)
+            self.assertEqual(pv["result"]["vies"]["outcome"], cmds[sid]["vies"]["outcome"], sid)
+        self.assertEqual(pv["result"]["vies"]["error"], "MS_UNAVAILABLE")
 
         shots = os.path.join(panellib.BUILD, "meson-logs", "panel-screenshots")
         os.makedirs(shots, exist_ok=True)
