@@ -48,7 +48,9 @@ RULES = {
         {'code': 'AZ1', 'scenario': 'oss', 'country': 'PT', 'region': 'PT-20',
          'class': 'standard', 'percentage': 16},
         {'code': 'JM1', 'scenario': 'oss', 'country': 'AT', 'region': 'AT-JM',
-         'class': 'standard', 'percentage': 19}]},
+         'class': 'standard', 'percentage': 19},
+        {'code': 'B12', 'scenario': 'oss', 'country': 'BE', 'class': 'reduced',
+         'percentage': 12}]},
 }
 
 # VIES (docs/vat-engine.md "VIES"): the tenant's own number is the requester; the answers the
@@ -298,6 +300,17 @@ CASES = [
     ('RO 19% refused on 2025-08-01', 'dated',
      D('2025-08-01', rows=[S(1, 119, 19)], country='RO', zipcode='010011'),
      dict(error='19% is not a RO VAT rate')),
+    # Belgium 2026-03-01: supplies move between classes, the rates 6/12/21 stay; the shop's
+    # rate is checked against BE's rates of the tax point and each has its own code
+    ('BE 6% on 2026-02-28 (before the class move)', 'dated',
+     D('2026-02-28', rows=[S(1, 10.6, 6)], country='BE', zipcode='1000'),
+     dict(scenario='oss', codes={'B2'})),
+    ('BE 12% on 2026-03-01 (the same supply moved to 12%)', 'dated',
+     D('2026-03-01', rows=[S(1, 11.2, 12)], country='BE', zipcode='1000'),
+     dict(scenario='oss', codes={'B12'})),
+    ('BE 9% refused on 2026-03-01 (no BE rate)', 'dated',
+     D('2026-03-01', rows=[S(1, 10.9, 9)], country='BE', zipcode='1000'),
+     dict(error='9% is not a BE VAT rate (OSS sale to BE, rates of 2026-03-01)')),
     # --- regions with rates of their own ---
     ('Madeira 22% booked with its regional code', 'dated',
      dict(rows=[S(1, 122, 22)], country='PT', zipcode='9000-018'),
