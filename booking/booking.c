@@ -195,6 +195,7 @@ struct line {
         int pct_bp;
         const char *code; /* VAT code */
         bool adjusted;
+        bool deposit; /* CCV product_type "deposit": always 0% */
 };
 
 struct group {
@@ -667,7 +668,8 @@ static int check_shop_icp(const json_t *order, const json_t *rows, const vat_dec
         bool icp_flag = field_bool(order, "is_intra_community_order", false);
         bool all_zero = true, any_amount = false;
 
-        if (d->scenario == VAT_SCENARIO_ICP || d->scenario == VAT_SCENARIO_EXPORT)
+        if (d->scenario == VAT_SCENARIO_ICP || d->scenario == VAT_SCENARIO_EXPORT ||
+            d->vies_domestic)
                 return 0;
         for (size_t i = 0; i < json_array_size(rows); i++) {
                 const json_t *row = json_array_get(rows, i);
@@ -889,6 +891,7 @@ static int add_goods_row(struct builder *b, const rules *r, const json_t *row, s
                 return -1;
         }
         field_copy(l->desc, sizeof(l->desc), field_str(row, "product_name"));
+        l->deposit = !strcmp(field_str(row, "product_type"), "deposit");
         amount = money_micro_to_cents(tp);
         if (rows_incl) {
                 l->target_gross = amount;
@@ -963,6 +966,58 @@ static int check_zero_rated_tax(const vat_decision *d, const struct order_amount
                          "(VAT number %s): 0%% is due",
                          (double)a->tax / 100.0, d->dest_country, d->vat_number);
         return -1;
+}
+
+/* Whether the shop charged no VAT at all: every row at 0% and no total_tax. */
+static bool shop_charged_nothing(const json_t *rows, const struct order_amounts *a)
+{
+        for (size_t i = 0; i < json_array_size(rows); i++) {
+                long long tax = 0;
+
+                field_micro(json_object_get(json_array_get(rows, i), "tax"), &tax);
+                if (tax != 0)
+                        return false;
+        }
+        return !a->has_tax || a->tax == 0;
+}
+
+/* vies_policy domestic, VIES unavailable: the shop's 0% ICP becomes a home sale. What the
+ * customer paid stays the gross; the home rate's VAT is taken out of it, so every amount
+ * (rows, shipping, costs, discounts) is read as incl. VAT. */
+static int vies_domestic_sale(const rules *r, const booking_ctx *ctx, const json_t *rows,
+                              struct builder *b, struct order_amounts *a, booking *out, char *err,
+                              size_t errlen)
+{
+        vat_decision *d = &out->decision;
+        const vat_country *home;
+        int pct = ctx->vies_domestic_bp;
+
+        if (!ctx->vies_domestic || d->vat_status != VAT_NUMBER_VALID ||
+            (d->scenario != VAT_SCENARIO_OSS && d->scenario != VAT_SCENARIO_DISTANCE_ORIGIN) ||
+            !shop_charged_nothing(rows, a))
+                return 0;
+        if (pct <= 0) {
+                home = vat_rates_find_region(r->home_country, "", d->tax_date);
+                if (!home) {
+                        snprintf(err, errlen, "no %s VAT rates for the order's date",
+                                 r->home_country);
+                        return -1;
+                }
+                pct = home->standard;
+        }
+        vat_engine_vies_domestic(r, d, pct);
+        out->threshold_net_cents = 0;
+        for (size_t i = 0; i < b->n; i++) {
+                struct line *l = &b->lines[i];
+
+                if (l->deposit)
+                        continue;
+                l->pct_bp = pct;
+                l->net = money_net_from_gross(l->target_gross, pct);
+        }
+        a->rows_incl = a->ship_incl = true;
+        a->ship_pct = pct;
+        return 0;
 }
 
 /* VAT codes per rate group; each group's weight is its goods net. */
@@ -1182,7 +1237,8 @@ static int map_order(const rules *r, const json_t *order, const booking_ctx *ctx
             read_amounts(order, &a, err, errlen) != 0 ||
             add_goods(b, r, rows, a.rows_incl, &goods_net_shop, err, errlen) != 0 ||
             decide_scenario(r, order, customer, ship, ctx, &a, goods_net_shop, out, err, errlen) !=
-                    0)
+                    0 ||
+            (ctx && vies_domestic_sale(r, ctx, rows, b, &a, out, err, errlen) != 0))
                 return -1;
         zero_rated = d->scenario == VAT_SCENARIO_ICP || d->scenario == VAT_SCENARIO_EXPORT;
         if (check_shop_icp(order, rows, d, &a, field_str(customer, "btw"), err, errlen) != 0 ||

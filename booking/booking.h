@@ -20,6 +20,10 @@ typedef struct booking_ctx {
         long long oss_ytd_cents; /* intra-EU B2C net this year so far (auto OSS mode) */
         bool oss_prev_year_over;
         enum vies_state vies; /* VIES answer for the order's VAT number, if asked */
+        /* vies_policy domestic with VIES unavailable: a 0% order is booked at the home rate
+         * vies_domestic_bp (0: the standard rate on the tax point), out of the gross paid */
+        bool vies_domestic;
+        int vies_domestic_bp;
 } booking_ctx;
 
 typedef struct booking {

@@ -102,6 +102,25 @@ int vat_engine_decide(const vat_input *in, vat_decision *out, char *err, size_t 
         return 0;
 }
 
+void vat_engine_vies_domestic(const rules *r, vat_decision *d, int pct_bp)
+{
+        char pct[16];
+
+        d->scenario = VAT_SCENARIO_DOMESTIC;
+        copy_cc(d->rate_country, r->home_country);
+        d->rate_region[0] = '\0';
+        /* a business's number not yet confirmed, not a distance sale to a consumer */
+        d->counts_for_threshold = false;
+        d->crosses_threshold = false;
+        d->vies_domestic = true;
+        vat_pct_format(pct_bp, pct, sizeof(pct));
+        warn(d,
+             "review: VIES could not confirm %s, vies_policy domestic: booked at the %s rate "
+             "%s%% out of the amount paid, not as 0%% ICP (VIES niet bereikbaar: binnenlands "
+             "btw-tarief toegepast)",
+             d->vat_number, r->home_country, pct);
+}
+
 /* "21% is not a DE VAT rate ..." for a rate the country (or region) did not have on the
  * tax point. */
 static void rate_error(const vat_decision *d, int pct_bp, char *err, size_t errlen)

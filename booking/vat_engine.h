@@ -33,6 +33,7 @@ typedef struct vat_input {
 } vat_input;
 
 #define VAT_MAX_WARNINGS 3
+#define VAT_WARNING_LEN 224
 
 typedef struct vat_decision {
         enum vat_scenario scenario;
@@ -46,12 +47,18 @@ typedef struct vat_decision {
         bool vat_number_usable;    /* valid, not from the home country, VIES not negative */
         bool crosses_threshold;    /* auto mode: this order takes the year over EUR 10,000 */
         bool counts_for_threshold; /* intra-EU B2C distance sale (adds to the running total) */
-        char warnings[VAT_MAX_WARNINGS][160];
+        bool vies_domestic;        /* vies_policy domestic: a 0% order booked at a home rate */
+        char warnings[VAT_MAX_WARNINGS][VAT_WARNING_LEN];
         int n_warnings;
 } vat_decision;
 
 /* Decides the scenario. Returns 0, or -1 with a reason in err (unknown ship-to country). */
 int vat_engine_decide(const vat_input *in, vat_decision *out, char *err, size_t errlen);
+
+/* vies_policy domestic: VIES could not confirm the customer's number, so the order the shop
+ * exempted as an ICP is a home sale at pct_bp (docs/vat-engine.md "VIES"); adds the review
+ * warning. */
+void vat_engine_vies_domestic(const rules *r, vat_decision *d, int pct_bp);
 
 /* The VAT code for a line charged at pct_bp under decision d. Returns the code (owned by the
  * rules), or NULL with a reason in err: a rate that is not a rate of the country whose VAT

@@ -32,10 +32,20 @@ const char *rules_vies_requester(const rules *r)
         return s && *s ? s : NULL;
 }
 
+/* Rules member vies_domestic_rate as basis points, 0 when absent (the standard rate). */
+static int domestic_rate_bp(const rules *r)
+{
+        const json_t *v = json_object_get(r->extra, "vies_domestic_rate");
+
+        return json_is_number(v) ? (int)(json_number_value(v) * 100.0 + 0.5) : 0;
+}
+
 int vies_rules_validate(const rules *r, char *err, size_t errlen)
 {
         const json_t *p = json_object_get(r->extra, "vies_policy");
         const json_t *v = json_object_get(r->extra, "vat_number");
+        const json_t *rate = json_object_get(r->extra, "vies_domestic_rate");
+        enum vat_class cls;
         char norm[48], cc[3] = "";
 
         if (p &&
@@ -45,6 +55,18 @@ int vies_rules_validate(const rules *r, char *err, size_t errlen)
                 snprintf(err, errlen,
                          "rules: \"vies_policy\" must be recheck, hold, domestic or off (what to "
                          "do with an intra-community supply when VIES cannot answer)");
+                return -1;
+        }
+        if (rate && !json_is_null(rate) &&
+            (!json_is_number(rate) || json_number_value(rate) <= 0 ||
+             json_number_value(rate) >= 100 ||
+             (cls = vat_rates_class_ever(r->home_country, "", domestic_rate_bp(r))) ==
+                     VAT_CLASS_NONE ||
+             cls == VAT_CLASS_ZERO)) {
+                snprintf(err, errlen,
+                         "rules: \"vies_domestic_rate\" (the rate of vies_policy domestic) must "
+                         "be a %s VAT rate above 0",
+                         r->home_country);
                 return -1;
         }
         if (!v || json_is_null(v))
@@ -169,6 +191,7 @@ int vies_book_order(const rules *r, const json_t *order, booking_ctx *ctx, vies_
 
         memset(vo, 0, sizeof(*vo));
         ctx->vies = VIES_NOT_CHECKED;
+        ctx->vies_domestic = false;
         first = booking_from_order(r, order, ctx, out, err, errlen);
         if (!needs_vies(r, out, lookup))
                 return first == 0 ? VIES_BOOKED : VIES_REJECTED;
@@ -189,6 +212,10 @@ int vies_book_order(const rules *r, const json_t *order, booking_ctx *ctx, vies_
         if (vo->action == VIES_ACTION_REBOOK) {
                 booking_clear(out);
                 ctx->vies = state;
+                /* VIES down and the policy says the home rate: the shop's 0% order becomes a
+                 * home sale out of what the customer paid (booking.c) */
+                ctx->vies_domestic = state == VIES_UNAVAILABLE;
+                ctx->vies_domestic_bp = domestic_rate_bp(r);
                 if (booking_from_order(r, order, ctx, out, why, sizeof(why)) != 0) {
                         snprintf(err, errlen, "%s: %s", vo->note, why);
                         return VIES_REJECTED;

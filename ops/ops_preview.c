@@ -14,6 +14,7 @@
 #include "booking/rules.h"
 #include "taxstate/oss_state.h"
 #include "taxstate/vies_service.h"
+#include "taxstate/vies_store.h"
 
 /* Rules from the request, or the stored ones; parsed and validated by the rules module. */
 static rules *load_rules(ops_ctx *ctx, const char *tenant, const json_t *given, json_t **version,
@@ -168,12 +169,13 @@ out:
         return order;
 }
 
-/* The daemon's state, read from its own tables: the OSS running total and the VIES cache
- * (never VIES itself: a preview asks nobody). */
+/* The daemon's state, read from its own tables: the OSS running total, the VIES cache and
+ * the order's own consultation (never VIES itself: a preview asks nobody). */
 struct preview_state {
         ops_ctx *ctx;
         const char *tenant;
         vies_service vies;
+        char source_id[40]; /* the previewed order's id, "" when it has none */
 };
 
 static int preview_oss(void *arg, int year, const char *source_id, long long *cents)
@@ -184,19 +186,41 @@ static int preview_oss(void *arg, int year, const char *source_id, long long *ce
         return oss_state_ytd(ps->ctx->db, ps->tenant, year, source_id, cents, &err);
 }
 
+/* An answer in the cache, else what VIES did for this very order when it could not answer
+ * (so a held or home-rate order previews as the daemon decided it), else not checked. */
 static int preview_vies(void *arg, const rules *r, const char *vat_number, vies_answer *out)
 {
-        return vies_service_lookup(&((struct preview_state *)arg)->vies, r, vat_number, out);
+        struct preview_state *ps = arg;
+        cx_err err = { 0 };
+        vies_answer rec;
+        bool hit = false;
+
+        if (vies_service_lookup(&ps->vies, r, vat_number, out) != 0)
+                return -1;
+        if (out->state != VIES_NOT_CHECKED || !ps->source_id[0])
+                return 0;
+        if (vies_consultation_unavailable(ps->ctx->db, ps->tenant, ps->source_id, vat_number, &rec,
+                                          &hit, &err) != 0)
+                return -1;
+        if (hit)
+                *out = rec;
+        return 0;
 }
 
 /* One dry-run line for @p order with @p r, on the daemon's state of @p tenant. */
 static json_t *dry_run(ops_ctx *ctx, const char *tenant, const rules *r, const json_t *order,
                        cx_err *err)
 {
-        struct preview_state ps = { ctx, tenant, { 0 } };
+        struct preview_state ps = { ctx, tenant, { 0 }, "" };
         dryrun_state st = { preview_oss, preview_vies, &ps };
+        const json_t *oid = json_object_get(order, "id");
 
         ps.vies.db = ctx->db;
+        if (json_is_integer(oid))
+                snprintf(ps.source_id, sizeof(ps.source_id), "%lld",
+                         (long long)json_integer_value(oid));
+        else if (json_is_string(oid))
+                snprintf(ps.source_id, sizeof(ps.source_id), "%s", json_string_value(oid));
 
         char *line = json_dumps(order, JSON_COMPACT), *out = NULL, *in_text = NULL;
         size_t out_len = 0;

@@ -94,6 +94,30 @@ int vies_consultation_put(cx_db *db, const char *tenant, const char *source_id,
                           9, p, err);
 }
 
+int vies_consultation_unavailable(cx_db *db, const char *tenant, const char *source_id,
+                                  const char *vat_number, vies_answer *a, bool *hit, cx_err *err)
+{
+        const char *p[3] = { tenant, source_id, vat_number };
+        PGresult *r = cx_db_query(db,
+                                  "SELECT error FROM vies_consultations WHERE tenant_id = $1"
+                                  " AND source_id = $2 AND vat_number = $3"
+                                  " AND outcome = 'unavailable'",
+                                  3, p, err);
+
+        *hit = false;
+        if (!r)
+                return -1;
+        if (PQntuples(r) == 1) {
+                *hit = true;
+                memset(a, 0, sizeof(*a));
+                a->state = VIES_UNAVAILABLE;
+                snprintf(a->vat_number, sizeof(a->vat_number), "%s", vat_number);
+                cell(r, 0, 0, a->error, sizeof(a->error));
+        }
+        PQclear(r);
+        return 0;
+}
+
 int vies_pending_put(cx_db *db, const char *tenant, const char *source_id, const char *action,
                      const char *vat_number, const char *topic, const void *payload, size_t len,
                      cx_err *err)

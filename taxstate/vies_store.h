@@ -21,6 +21,11 @@ int vies_cache_put(cx_db *db, const char *requester, const vies_answer *a, long 
 int vies_consultation_put(cx_db *db, const char *tenant, const char *source_id,
                           const vies_answer *a, const char *policy, cx_err *err);
 
+/* The consultation of order @p source_id about @p vat_number when VIES could not answer it
+ * (outcome unavailable): 0 with *hit set and @p a filled, or -1. */
+int vies_consultation_unavailable(cx_db *db, const char *tenant, const char *source_id,
+                                  const char *vat_number, vies_answer *a, bool *hit, cx_err *err);
+
 /* Queues order @p source_id: action "hold" (with the shop event's topic and bytes) or
  * "recheck". */
 int vies_pending_put(cx_db *db, const char *tenant, const char *source_id, const char *action,

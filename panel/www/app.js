@@ -66,11 +66,13 @@ function badge(state) {
   return el("span", { "class": "badge " + state, "data-testid": "state", text: state.replace("_", " ") });
 }
 
+/* rows: row elements, or a tbody filled later (never nested in another tbody: the columns
+ * would no longer line up with the headers) */
 function table(headers, rows, testid) {
   return el("div", { "class": "scroll" },
     el("table", { "data-testid": testid },
       el("thead", null, el("tr", null, headers.map(function (h) { return el("th", { text: h }); }))),
-      el("tbody", null, rows)));
+      rows && rows.tagName === "TBODY" ? rows : el("tbody", null, rows)));
 }
 
 function td(v, cls) { return el("td", { "class": cls || null }, v === null || v === undefined ? "" : v); }
@@ -246,7 +248,7 @@ function viewMappings(t) {
     f.prices_shown = select([["incl", "Incl. VAT"], ["excl", "Excl. VAT"]], rules.prices_shown || "incl",
                             { id: "m-prices" });
     f.vies_policy = select([["recheck", "Book, check again later"], ["hold", "Hold until VIES answers"],
-                            ["domestic", "No 0% without VIES"], ["off", "Do not ask VIES"]],
+                            ["domestic", "Home VAT rate (no 0% without VIES)"], ["off", "Do not ask VIES"]],
                            rules.vies_policy || "recheck", { id: "m-vies-policy" });
     var scalars = SCALARS.map(function (s) {
       f[s[0]] = el("input", { id: "m-" + s[0], value: rules[s[0]] || "" });
@@ -349,7 +351,8 @@ function viewMappings(t) {
 /* The VAT engine's review warnings and the VIES consultation of an order (sync log, preview). */
 function reviewOf(warnings) {
   return warnings && warnings.length ?
-    el("p", { "class": "error", "data-testid": "review-warnings", text: "Review: " + warnings.join("; ") }) : null;
+    el("p", { "class": "error", "data-testid": "review-warnings",
+              text: "Review: " + warnings.map(function (w) { return w.replace(/^review: /, ""); }).join("; ") }) : null;
 }
 function viesOf(v) {
   if (!v) return null;

@@ -2,34 +2,17 @@
 // Signs in, connects Exact Online, fixes a mapping, previews the order, retries its dead
 // letter, and saves a screenshot of every page. Prints one JSON line with what it saw.
 "use strict";
-const fs = require("fs");
-const os = require("os");
 const path = require("path");
-const { chromium } = require("playwright-core");
+const { env, run, withChromium } = require("./browserlib");
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const BASE = env("PANEL_URL");
 const TENANT = env("PANEL_TENANT");
 const ORDER = env("PANEL_ORDER_ID");
 const SHOTS = env("PANEL_SHOTS");
 
 async function main() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "cx-panel-chromium-"));
-  // A fresh profile directory per run (Playwright passes it as --user-data-dir).
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1200, height: 900 },
-    timeout: 60000,
-  });
   const seen = {};
-  try {
+  await withChromium({}, async (ctx) => {
     const page = ctx.pages()[0] || await ctx.newPage();
     page.setDefaultTimeout(20000);
     const errors = [];
@@ -124,14 +107,8 @@ async function main() {
     await page.waitForSelector("[data-testid=tenants]");
     await shot("12-tenants-phone");
     seen.page_errors = errors;
-  } finally {
-    await ctx.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
-  process.stdout.write(JSON.stringify(seen) + "\n");
+  });
+  return seen;
 }
 
-main().catch((e) => {
-  process.stderr.write(String(e && e.stack || e) + "\n");
-  process.exit(1);
-});
+run(main);

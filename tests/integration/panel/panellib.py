@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,6 +45,17 @@ def rules(tenant, with_standard=True):
                          "percentage": 21})
     return {"tenant": tenant, "division": DIVISION, "home_country": "NL",
             "oss_registered": True, "book_as": "salesorder", "vat_codes": codes}
+
+
+def wait(test, what, fn, timeout=90):
+    """fn()'s first true value within timeout seconds, else test fails (a test's method)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.5)
+    test.fail(f"timed out waiting for {what}")
 
 
 class ExactFake:

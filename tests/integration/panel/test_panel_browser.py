@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,14 +35,7 @@ class Browser(unittest.TestCase):
         self.stack = panellib.Stack("t_panel_ui")
         self.addCleanup(self.stack.stop)
 
-    def wait(self, what, fn, timeout=90):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            v = fn()
-            if v:
-                return v
-            time.sleep(0.5)
-        self.fail(f"timed out waiting for {what}")
+    wait = panellib.wait
 
     def test_fix_mapping_and_retry_in_the_browser(self):
         s = self.stack

@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -65,14 +64,7 @@ class PanelVies(unittest.TestCase):
     def vies_calls(self):
         return json.loads(cxtest.http("GET", self.vies_url + "/_fake/stats")[1])["checks"]
 
-    def wait(self, what, fn, timeout=90):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            v = fn()
-            if v:
-                return v
-            time.sleep(0.5)
-        self.fail(f"timed out waiting for {what}")
+    wait = panellib.wait
 
     def test_sync_log_and_preview_show_the_daemons_vat_state(self):
         s = self.stack

@@ -9,10 +9,16 @@ against real Kafka, real PostgreSQL and vies-fake (a real HTTP server).
 * invalid (a number that passes the offline check): dead letter with the reason;
 * unavailable (MS_UNAVAILABLE) and a member state slower than CX_VIES_TIMEOUT_MS (TIMEOUT):
   vies_policy recheck books and queues a re-check, hold books nothing until VIES answers,
-  domestic refuses the 0%;
+  domestic books the 0% order as a Dutch sale at 21% out of the gross the customer paid, with
+  a review warning (in English and Dutch) in the command and the sync log and the consultation
+  (unavailable, policy domestic) kept;
 * once VIES answers again the held order is booked with its consultation and the re-checks
   are written to the sync log (valid: the booking stands; invalid: it needs a correction);
-* the dry run, given the answers the daemon got (--vies FILE), decides exactly the same."""
+* the dry run, given the answers the daemon got (--vies FILE), decides exactly the same;
+* limits (second test): with one call per minute and member state, a second German number is
+  not sent to VIES but is "unavailable" (RATE_LIMITED) and the policy applies; with valid
+  answers kept one second, the same Belgian number asked again two seconds later is not
+  answered from the cache (it needs VIES again, and the limit stops it)."""
 import json
 import os
 import subprocess
@@ -43,10 +49,17 @@ def icp(oid, number, country, zipcode):
                       vat_number=number, icp_flag=True, company="Kunde GmbH")
 
 
+def service(oid, number, country, zipcode):
+    """An ICP order whose row is a service (CCV product_type other than product/deposit)."""
+    o = icp(oid, number, country, zipcode)
+    o["orderrows"][0]["product_type"] = "service"
+    return o
+
+
 ORDERS = {
     "vies-r": [icp(71001, VALID, "DE", "10115"), icp(71002, VALID, "DE", "80331"),
                icp(71003, INVALID, "FR", "75001"), icp(71004, AT1, "AT", "1010"),
-               icp(71005, SLOW, "IT", "00100")],
+               icp(71005, SLOW, "IT", "00100"), service(71006, VALID, "DE", "10115")],
     "vies-h": [icp(72001, AT2, "AT", "1010")],
     "vies-d": [icp(73001, AT3, "AT", "1010")],
 }
@@ -127,17 +140,21 @@ class TransformerVies(unittest.TestCase):
         return dict(zip(["outcome", "consultation", "date", "error", "policy", "cached"],
                         row.split("|"))) if row else None
 
-    def start(self):
+    def produce(self, orders):
         records = [(t, json.dumps({"v": 1, "tenant": t, "entity": "order", "event": "upsert",
                                    "source_id": str(o["id"]), "trace_id": f"tv-{o['id']}",
                                    "payload": o}))
-                   for t, orders in ORDERS.items() for o in orders]
+                   for t, os_ in orders.items() for o in os_]
         kcat_produce(self.brokers, self.prefix + "shop.orders", records)
+
+    def start(self, orders=None, env=None):
+        self.produce(orders or ORDERS)
         self.daemon = cxtest.Daemon(TRANSFORMER, {
             "CX_KAFKA_BROKERS": self.brokers, "CX_PG_DSN": self.dsn,
             "CX_TOPIC_PREFIX": self.prefix, "CX_INSTANCE_ID": "txvies-1",
             "CX_RULES_REFRESH_MS": "200", "CX_VIES_URL": self.vies.url,
-            "CX_VIES_TIMEOUT_MS": "1000", "CX_VIES_RETRY_S": "1"}, name="txvies-1").start()
+            "CX_VIES_TIMEOUT_MS": "1000", "CX_VIES_RETRY_S": "1", **(env or {})},
+            name="txvies-1").start()
         self.daemon.wait_ready(120)
 
     def dry_run(self, tenant, answers):
@@ -154,12 +171,12 @@ class TransformerVies(unittest.TestCase):
 
     def test_vies_valid_invalid_unavailable_cache_and_policies(self):
         self.start()
-        cmds = self.wait_for("four commands", lambda: (lambda c: c if len(c) >= 4 else None)(
+        cmds = self.wait_for("five commands", lambda: (lambda c: c if len(c) >= 5 else None)(
             self.commands()))
         dls = self.wait_for("two dead letters", lambda: (lambda d: d if len(d) >= 2 else None)(
             self.dead_letters()))
-        self.assertEqual(sorted(cmds), ["71001", "71002", "71004", "71005"], dls)
-        self.assertEqual(sorted(dls), ["71003", "73001"])
+        self.assertEqual(sorted(cmds), ["71001", "71002", "71004", "71005", "73001"], dls)
+        self.assertEqual(sorted(dls), ["71003", "71006"])
         stats = self.vies.call("GET", "/_fake/stats")
 
         # valid: ICP at 0% with the consultation number VIES returned for this requester
@@ -187,6 +204,13 @@ class TransformerVies(unittest.TestCase):
         self.assertIn("no 0% ICP", reason)
         self.assertEqual(self.consultation("71003")["outcome"], "invalid")
 
+        # a service (issue 18 item 6): refused naming row and type, VIES not consulted for it
+        self.assertEqual(dls["71006"]["reason"],
+                         'order row 1 has product_type "service": only goods (product) and'
+                         ' deposits are booked; services and digital goods are not supported'
+                         ' (their VAT follows other rules)')
+        self.assertIsNone(self.consultation("71006"))
+
         # unavailable, policy recheck: booked on the offline check, queued for a re-check
         self.assertEqual(cmds["71004"]["scenario"], "icp")
         self.assertEqual(cmds["71004"]["vies"],
@@ -199,8 +223,29 @@ class TransformerVies(unittest.TestCase):
         self.assertNotIn("72001", cmds)
         self.assertIn("info|VIES " + AT2 + " unavailable (MS_UNAVAILABLE); vies_policy hold",
                       self.sync_log("72001"))
-        # domestic: no 0% without confirmation
-        self.assertIn("vies_policy domestic", dls["73001"]["reason"])
+        # domestic: no 0% without confirmation; booked at the Dutch 21% out of the 100.00 paid
+        dom = cmds["73001"]
+        self.assertEqual(dom["scenario"], "domestic")
+        lines = dom["body"]["SalesOrderLines"]
+        self.assertEqual([(ln["Item"], ln["Quantity"], ln["NetPrice"], ln["VATCode"],
+                           ln["VATPercentage"]) for ln in lines],
+                         [("SKU-1", 2, 41.32, "2", 0.21),
+                          ("AFROND", 1, 0.01, "2", 0.21)])
+        self.assertEqual(dom["totals"], {"net": 82.65, "vat": 17.35, "gross": 100.0})
+        warning = (f"review: VIES could not confirm {AT3}, vies_policy domestic: booked at the"
+                   " NL rate 21% out of the amount paid, not as 0% ICP (VIES niet bereikbaar:"
+                   " binnenlands btw-tarief toegepast)")
+        self.assertEqual(dom["warnings"], [warning])
+        self.assertEqual(dom["vies"], {"vat_number": AT3, "outcome": "unavailable",
+                                       "error": "MS_UNAVAILABLE", "policy": "domestic",
+                                       "cached": False})
+        self.assertEqual(self.sync_log("73001"),
+                         "ok|salesorder/SalesOrders: domestic, gross 100.00, 2 line(s);"
+                         f" warning: {warning}; VIES {AT3} unavailable (MS_UNAVAILABLE);"
+                         " vies_policy domestic: no 0% ICP without a VIES confirmation")
+        c = self.consultation("73001")
+        self.assertEqual((c["outcome"], c["error"], c["policy"], c["consultation"]),
+                         ("unavailable", "MS_UNAVAILABLE", "domestic", ""))
         self.assertEqual(self.sql("SELECT string_agg(source_id || ':' || action, ',' ORDER BY"
                                   " source_id) FROM vies_pending"),
                          "71004:recheck,71005:recheck,72001:hold")
@@ -218,11 +263,14 @@ class TransformerVies(unittest.TestCase):
             for k in ("outcome", "consultation", "error", "policy"):
                 self.assertEqual(dry[sid]["vies"].get(k), cmds[sid]["vies"].get(k), (sid, k))
         self.assertEqual(dry["71003"]["error"], dls["71003"]["reason"])
+        self.assertEqual(dry["71006"]["error"], dls["71006"]["reason"])
         held = self.dry_run("vies-h", {AT2: {"outcome": "unavailable",
                                              "error": "MS_UNAVAILABLE"}})
         self.assertIn("vies_policy hold", held["72001"]["held"])
-        dom = self.dry_run("vies-d", {AT3: {"outcome": "unavailable", "error": "MS_UNAVAILABLE"}})
-        self.assertEqual(dom["73001"]["error"], dls["73001"]["reason"])
+        c = self.consultation("73001")
+        dry = self.dry_run("vies-d", {AT3: {"outcome": c["outcome"], "error": c["error"]}})
+        for k in ("scenario", "body", "totals", "warnings", "vies"):
+            self.assertEqual(dry["73001"][k], cmds["73001"][k], k)
 
         # VIES answers again (and now calls the Italian number invalid): the held order is
         # booked, the re-checks are logged
@@ -243,6 +291,38 @@ class TransformerVies(unittest.TestCase):
         self.assertIn("needs a correction", self.sync_log("71005"))
         self.assertEqual(self.consultation("71005")["outcome"], "invalid")
         self.assertIn("the held order is taken up again", self.sync_log("72001"))
+
+    def test_rate_limit_and_cache_expiry(self):
+        de2, be = "DE136695909", "BE0428759497"
+        self.start({"vies-r": [icp(74001, VALID, "DE", "10115"), icp(74002, be, "BE", "1000"),
+                               icp(74003, de2, "DE", "10115")]},
+                   {"CX_VIES_RATE_PER_MIN": "1", "CX_VIES_CACHE_VALID_S": "1",
+                    "CX_VIES_TIMEOUT_MS": "300", "CX_VIES_RETRY_S": "3600"})
+        cmds = self.wait_for("three commands", lambda: (lambda c: c if len(c) >= 3 else None)(
+            self.commands()))
+        self.assertEqual(cmds["74001"]["vies"]["outcome"], "valid")
+        self.assertEqual(cmds["74002"]["vies"]["outcome"], "valid")
+        # DE's one call a minute is used: the second German number never reaches VIES
+        self.assertEqual(cmds["74003"]["scenario"], "icp")
+        self.assertEqual(cmds["74003"]["vies"],
+                         {"vat_number": de2, "outcome": "unavailable", "error": "RATE_LIMITED",
+                          "policy": "recheck", "cached": False})
+        self.assertIn(f"VIES {de2} unavailable (RATE_LIMITED); vies_policy recheck",
+                      self.sync_log("74003"))
+        self.assertEqual(self.consultation("74003")["error"], "RATE_LIMITED")
+        # the valid Belgian answer is kept one second; asked again after two it is not reused
+        time.sleep(2)
+        self.produce({"vies-r": [icp(74004, be, "BE", "1000")]})
+        cmds = self.wait_for("the fourth command", lambda: (lambda c: c if "74004" in c else
+                                                            None)(self.commands()))
+        self.assertEqual(cmds["74004"]["vies"],
+                         {"vat_number": be, "outcome": "unavailable", "error": "RATE_LIMITED",
+                          "policy": "recheck", "cached": False})
+        stats = self.vies.call("GET", "/_fake/stats")
+        self.assertEqual((stats["by_number"].get(VALID), stats["by_number"].get(be),
+                          stats["by_number"].get(de2)), (1, 1, None), stats)
+        self.assertEqual(self.sql("SELECT string_agg(source_id || ':' || action, ',' ORDER BY"
+                                  " source_id) FROM vies_pending"), "74003:recheck,74004:recheck")
 
 
 if __name__ == "__main__":

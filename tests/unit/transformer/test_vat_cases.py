@@ -48,7 +48,9 @@ RULES = {
         {'code': 'AZ1', 'scenario': 'oss', 'country': 'PT', 'region': 'PT-20',
          'class': 'standard', 'percentage': 16},
         {'code': 'JM1', 'scenario': 'oss', 'country': 'AT', 'region': 'AT-JM',
-         'class': 'standard', 'percentage': 19}]},
+         'class': 'standard', 'percentage': 19},
+        {'code': 'B12', 'scenario': 'oss', 'country': 'BE', 'class': 'reduced',
+         'percentage': 12}]},
 }
 
 # VIES (docs/vat-engine.md "VIES"): the tenant's own number is the requester; the answers the
@@ -58,6 +60,10 @@ AT_DOWN, IT_SLOW = 'ATU14243102', 'IT01404480202'
 for key, policy in (('vies', 'recheck'), ('vies_hold', 'hold'), ('vies_dom', 'domestic'),
                     ('vies_off', 'off')):
     RULES[key] = {'vat_number': OWN, 'vies_policy': policy}
+RULES['vies_dom9'] = {'vat_number': OWN, 'vies_policy': 'domestic', 'vies_domestic_rate': 9}
+RULES['vies_dom_auto'] = {'vat_number': OWN, 'vies_policy': 'domestic', 'oss_registered': False,
+                          'oss_mode': 'auto', 'oss_ytd_eur': 9950}
+DOM_WARN = 'VIES niet bereikbaar: binnenlands btw-tarief toegepast'
 VIES_ANSWERS = {
     DE_OK: {'outcome': 'valid', 'consultation': 'WAPI00000001', 'date': '2026-03-02T09:00:00Z'},
     BE_OK: {'outcome': 'invalid', 'date': '2026-03-02T09:00:00Z'},
@@ -294,6 +300,17 @@ CASES = [
     ('RO 19% refused on 2025-08-01', 'dated',
      D('2025-08-01', rows=[S(1, 119, 19)], country='RO', zipcode='010011'),
      dict(error='19% is not a RO VAT rate')),
+    # Belgium 2026-03-01: supplies move between classes, the rates 6/12/21 stay; the shop's
+    # rate is checked against BE's rates of the tax point and each has its own code
+    ('BE 6% on 2026-02-28 (before the class move)', 'dated',
+     D('2026-02-28', rows=[S(1, 10.6, 6)], country='BE', zipcode='1000'),
+     dict(scenario='oss', codes={'B2'})),
+    ('BE 12% on 2026-03-01 (the same supply moved to 12%)', 'dated',
+     D('2026-03-01', rows=[S(1, 11.2, 12)], country='BE', zipcode='1000'),
+     dict(scenario='oss', codes={'B12'})),
+    ('BE 9% refused on 2026-03-01 (no BE rate)', 'dated',
+     D('2026-03-01', rows=[S(1, 10.9, 9)], country='BE', zipcode='1000'),
+     dict(error='9% is not a BE VAT rate (OSS sale to BE, rates of 2026-03-01)')),
     # --- regions with rates of their own ---
     ('Madeira 22% booked with its regional code', 'dated',
      dict(rows=[S(1, 122, 22)], country='PT', zipcode='9000-018'),
@@ -410,9 +427,38 @@ CASES = [
     ('VIES unavailable, policy hold: not booked', 'vies_hold',
      dict(rows=[S(1, 100, 0)], country='AT', zipcode='1010', vat_number=AT_DOWN, icp_flag=True),
      dict(held='vies_policy hold')),
-    ('VIES unavailable, policy domestic: no 0% without confirmation', 'vies_dom',
-     dict(rows=[S(1, 100, 0)], country='AT', zipcode='1010', vat_number=AT_DOWN, icp_flag=True),
-     dict(error='vies_policy domestic: no 0% ICP without a VIES confirmation')),
+    # vies_policy domestic: the shop's 0% order becomes a home sale; the gross the customer
+    # paid is kept and the home rate's VAT taken out of it (121.00 = 100.00 + 21.00)
+    ('VIES unavailable, policy domestic: NL 21% out of the gross paid', 'vies_dom',
+     dict(rows=[S(1, 121, 0)], country='AT', zipcode='1010', vat_number=AT_DOWN, icp_flag=True),
+     dict(scenario='domestic', codes={'2'}, vat='21.00', net='100.00', lines=1,
+          warn='VIES could not confirm ATU14243102, vies_policy domestic: booked at the NL rate'
+               ' 21%', vies='unavailable', policy='domestic')),
+    ('VIES timeout, policy domestic: excl. VAT shop, shipping and coupon read as gross',
+     'vies_dom',
+     dict(rows=[S(2, 60.5, 0)], country='IT', zipcode='00100', vat_number=IT_SLOW,
+          icp_flag=True, incl=False, shipping=12.10, discount=6.05),
+     dict(scenario='domestic', codes={'2'}, vat='22.05', net='105.00', lines=3, warn=DOM_WARN,
+          vies='unavailable')),
+    ('VIES unavailable, policy domestic: a deposit row stays 0%', 'vies_dom',
+     dict(rows=[S(1, 121, 0), S(1, 0.25, 0)], country='AT', zipcode='1010', vat_number=AT_DOWN,
+          icp_flag=True, product_types=['product', 'deposit']),
+     dict(scenario='domestic', codes={'2', '0'}, vat='21.00', warn=DOM_WARN)),
+    ('VIES unavailable, policy domestic with vies_domestic_rate 9', 'vies_dom9',
+     dict(rows=[S(1, 109, 0)], country='AT', zipcode='1010', vat_number=AT_DOWN, icp_flag=True),
+     dict(scenario='domestic', codes={'1'}, vat='9.00', warn='NL rate 9%')),
+    ('VIES unavailable, policy domestic: not counted as an OSS distance sale', 'vies_dom_auto',
+     dict(rows=[S(1, 121, 0)], country='AT', zipcode='1010', vat_number=AT_DOWN, icp_flag=True),
+     dict(scenario='domestic', codes={'2'}, vat='21.00', warn=DOM_WARN)),
+    ('after it, a consumer sale below the threshold stays Dutch', 'vies_dom_auto',
+     dict(rows=[S(1, 48.40, 21)], country='DE', zipcode='10115'),
+     dict(scenario='distance_origin', codes={'2'})),
+    ('VIES valid, policy domestic: ICP as usual', 'vies_dom',
+     dict(rows=[S(1, 100, 0)], country='DE', zipcode='10115', vat_number=DE_OK, icp_flag=True),
+     dict(scenario='icp', codes={'ICP'}, vies='valid', consultation='WAPI00000001')),
+    ('VIES invalid, policy domestic: refused (invalid is an answer, not an outage)', 'vies_dom',
+     dict(rows=[S(1, 100, 0)], country='BE', zipcode='1000', vat_number=BE_OK, icp_flag=True),
+     dict(error='VIES BE0428759497 invalid, 2026-03-02: not a valid VAT number')),
     ('VIES unavailable, policy domestic, VAT charged: destination VAT', 'vies_dom',
      dict(rows=[S(1, 120, 20)], country='AT', zipcode='1010', vat_number=AT_DOWN),
      dict(scenario='oss', codes={'A1'}, vies='unavailable')),
@@ -434,6 +480,18 @@ CASES = [
     ('digital download to an EU consumer refused', 'oss',
      dict(rows=[S(1, 119, 19)], country='DE', zipcode='10115', product_types=['download']),
      dict(error='services and digital goods are not supported')),
+    ('digital service to an EU business refused before VIES is asked', 'vies',
+     dict(rows=[S(1, 100, 0)], country='DE', zipcode='10115', vat_number=DE_OK, icp_flag=True,
+          product_types=['digital']),
+     dict(error='order row 1 has product_type "digital": only goods (product) and deposits')),
+    ('second row a service beside goods refused', 'oss',
+     dict(rows=[S(1, 121), S(1, 60.5)], product_types=['product', 'service']),
+     dict(error='order row 2 has product_type "service"')),
+    ('product_type that is not a string refused', 'oss',
+     dict(rows=[S(1, 121)], product_types=[7]),
+     dict(error='order row 1 has product_type "(not a string)"')),
+    ('empty product_type is goods', 'oss', dict(rows=[S(1, 121)], product_types=['']),
+     dict(scenario='domestic', codes={'2'})),
     # --- document shape and other rejections ---
     ('sales invoice endpoint with journal', 'invoice', dict(rows=[S(1, 121)]),
      dict(scenario='domestic', endpoint='salesinvoice/SalesInvoices')),
@@ -497,6 +555,10 @@ def main():
                     problems.append('codes %s, want %s' % (sorted(codes), sorted(exp['codes'])))
                 if 'vat' in exp and Decimal(str(res['totals']['vat'])) != Decimal(exp['vat']):
                     problems.append('vat %s, want %s' % (res['totals']['vat'], exp['vat']))
+                if 'net' in exp and Decimal(str(res['totals']['net'])) != Decimal(exp['net']):
+                    problems.append('net %s, want %s' % (res['totals']['net'], exp['net']))
+                if 'policy' in exp and (res.get('vies') or {}).get('policy') != exp['policy']:
+                    problems.append('VIES policy %s' % res.get('vies'))
                 if 'lines' in exp and len(lines) != exp['lines']:
                     problems.append('%d lines, want %d' % (len(lines), exp['lines']))
                 if 'warn' in exp and not any(exp['warn'] in w for w in res.get('warnings', [])):
@@ -521,6 +583,17 @@ def main():
     if res[0].get('source_id') is not None or 'malformed JSON' not in res[0].get('error', ''):
         failures += 1
         print('FAIL malformed JSON line: %s' % res[0])
+    # vies_domestic_rate must be a home rate above 0: refused at start, naming the member
+    for bad in (7, 0, 'high'):
+        total += 1
+        try:
+            run_dry(transformer, base_rules(**RULES['vies_dom'], vies_domestic_rate=bad), [])
+            failures += 1
+            print('FAIL vies_domestic_rate %r accepted' % (bad,))
+        except AssertionError as e:
+            if 'vies_domestic_rate' not in str(e) or 'NL VAT rate above 0' not in str(e):
+                failures += 1
+                print('FAIL vies_domestic_rate %r: %s' % (bad, e))
     print('%d/%d VAT cases passed' % (total - failures, total))
     return 1 if failures else 0
 
