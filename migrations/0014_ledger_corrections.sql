@@ -5,6 +5,9 @@
 ALTER TABLE ledger ADD COLUMN booked_head jsonb;     -- the posted header, GUIDs, no lines
 ALTER TABLE ledger ADD COLUMN booked_lines jsonb;    -- [{"key", "line", "id"}]: posted lines
 ALTER TABLE ledger ADD COLUMN shop_revision text;    -- the shop revision booked (sha256:...)
+-- the Kafka timestamp (ms) of the command that booked that revision: a replayed older command
+-- of another revision is not an edit
+ALTER TABLE ledger ADD COLUMN revision_at bigint;
 ALTER TABLE ledger ADD COLUMN corrects text;         -- GUID of the corrected document
 ALTER TABLE ledger ADD COLUMN cancelled boolean NOT NULL DEFAULT false;  -- sales order deleted
 ALTER TABLE ledger ADD COLUMN revisions integer NOT NULL DEFAULT 0;      -- edits after invoicing
