@@ -21,6 +21,10 @@
 #define ORDERS "salesorder/SalesOrders"
 #define ORDER_LINES "salesorder/SalesOrderLines"
 #define CREDIT "credit_note"
+/* in an UPDATE that sets shop_revision: the revision it replaces joins the past ones */
+#define PAST_APPEND                                                                           \
+        "past_revisions = CASE WHEN ledger.shop_revision IS NULL THEN ledger.past_revisions " \
+        "ELSE ledger.past_revisions || jsonb_build_array(ledger.shop_revision) END"
 
 /* A ledger row with what it booked. */
 typedef struct booked {
@@ -33,6 +37,7 @@ typedef struct booked {
         json_t *lines; /* [{"key", "line", "id"}]; NULL when not kept */
         char revision[80];
         long long revision_at; /* Kafka timestamp of the command that booked the revision */
+        json_t *past;          /* the revisions booked before it */
         bool cancelled;
         int revisions;
 } booked;
@@ -51,7 +56,8 @@ static void booked_clear(booked *b)
 {
         json_decref(b->head);
         json_decref(b->lines);
-        b->head = b->lines = NULL;
+        json_decref(b->past);
+        b->head = b->lines = b->past = NULL;
 }
 
 static int booked_get(run *r, const char *kind, const char *key, booked *b)
@@ -68,7 +74,7 @@ static int booked_get(run *r, const char *kind, const char *key, booked *b)
                           "coalesce(shop_revision, ''), cancelled, revisions, "
                           "intent_at IS NOT NULL, coalesce((extract(epoch FROM "
                           "coalesce(write_until, intent_at)) * 1000)::bigint, 0), "
-                          "coalesce(revision_at, 0) FROM ledger "
+                          "coalesce(revision_at, 0), past_revisions::text FROM ledger "
                           "WHERE tenant_id = $1 AND kind = $2 AND source_key = $3",
                           3, p, &e);
         if (!res)
@@ -89,6 +95,7 @@ static int booked_get(run *r, const char *kind, const char *key, booked *b)
                 b->in_doubt = PQgetvalue(res, 0, 8)[0] == 't';
                 b->intent_ms = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
                 b->revision_at = strtoll(PQgetvalue(res, 0, 10), NULL, 10);
+                b->past = json_loads(PQgetvalue(res, 0, 11), 0, NULL);
         }
         PQclear(res);
         return 0;
@@ -779,7 +786,7 @@ static int reinvoice(run *r, exact_refdata *rd, const char *lkind, const booked 
         snprintf(ts, sizeof(ts), "%lld", (long long)r->j->kafka_ts_ms);
         if (row_exec(r, lkind, r->source_id,
                      "UPDATE ledger SET revisions = $5::int, shop_revision = $4, "
-                     "revision_at = $6::bigint, updated_at = now() "
+                     "revision_at = $6::bigint, " PAST_APPEND ", updated_at = now() "
                      "WHERE tenant_id = $1 AND kind = $2 AND source_key = $3",
                      jstr(r->cmd, "shop_revision"), num_s, ts) < 0)
                 goto out;
@@ -1114,7 +1121,8 @@ static int update_order(run *r, exact_refdata *rd, const char *lkind, const book
         /* the revision's Kafka timestamp on the row with it: statements take three values */
         if (row_exec(r, lkind, r->source_id,
                      "UPDATE ledger SET booked_head = $4::jsonb, booked_lines = $5::jsonb, "
-                     "shop_revision = $6, intent_at = NULL, updated_at = now() WHERE "
+                     "shop_revision = $6, intent_at = NULL, " PAST_APPEND
+                     ", updated_at = now() WHERE "
                      "tenant_id = $1 AND kind = $2 AND source_key = $3",
                      h, l, jstr(r->cmd, "shop_revision")) < 0 ||
             set_revision_at(r, lkind) < 0)
@@ -1190,6 +1198,17 @@ static int current_invoice(run *r, const char *lkind, const booked *orig, booked
         return 0;
 }
 
+static bool past_revision(const booked *b, const char *rev)
+{
+        json_t *v;
+        size_t i;
+
+        json_array_foreach (b->past, i, v)
+                if (!strcmp(json_string_value(v) ? json_string_value(v) : "", rev))
+                        return true;
+        return false;
+}
+
 /* Refunds of the command not yet credited. */
 static int refunds_open(run *r, int *n)
 {
@@ -1249,6 +1268,12 @@ int corrections_after_booking(run *r, exact_refdata *rd, bool *gone, bool *skipp
                 /* a replay of a command older than the one that booked the revision */
                 edit = false;
                 append(summary, summary_size, "an older revision of the order than the one booked");
+        } else if (edit && past_revision(&orig, rev)) {
+                /* a redrive of an old command, or the order changed back: never guessed */
+                edit = false;
+                append(summary, summary_size,
+                       "an earlier revision of the order again (a replay, or changed back): left "
+                       "for a person");
         }
         if (refunds_open(r, &refunds) < 0)
                 goto out;

@@ -8,6 +8,9 @@ ALTER TABLE ledger ADD COLUMN shop_revision text;    -- the shop revision booked
 -- the Kafka timestamp (ms) of the command that booked that revision: a replayed older command
 -- of another revision is not an edit
 ALTER TABLE ledger ADD COLUMN revision_at bigint;
+-- the revisions booked before the current one: a command of one of them again is a replay
+-- (or a change back), left for a person rather than booked twice over
+ALTER TABLE ledger ADD COLUMN past_revisions jsonb NOT NULL DEFAULT '[]';
 ALTER TABLE ledger ADD COLUMN corrects text;         -- GUID of the corrected document
 ALTER TABLE ledger ADD COLUMN cancelled boolean NOT NULL DEFAULT false;  -- sales order deleted
 ALTER TABLE ledger ADD COLUMN revisions integer NOT NULL DEFAULT 0;      -- edits after invoicing
