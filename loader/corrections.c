@@ -441,13 +441,14 @@ static json_t *credit_head(run *r, const current *cur, const char *desc, const c
  * Post the correction document (@p kind, @p key) exactly once: @p head with the lines of
  * @p entries, kept on its ledger row with what it @p corrects; after a write in doubt it is
  * looked up by YourRef and Description first. Processed like the original when asked.
- * @p posted tells whether it was created now.
+ * @p posted tells whether it was created now. @returns 1 when it was processed now, 0, or
+ * -1 with the verdict set.
  */
 static int correction_post(run *r, const char *kind, const char *key, const json_t *head,
                            const json_t *entries, const char *corrects, const char *date,
-                           char guid[64], long long *number, bool *posted, char *summary,
-                           size_t summary_size)
+                           char guid[64], long long *number, bool *posted)
 {
+        char said[120] = "";
         const char *desc = jstr(head, "Description"), *yourref = jstr(head, "YourRef");
         json_t *body;
         exact_result res;
@@ -495,7 +496,8 @@ static int correction_post(run *r, const char *kind, const char *key, const json
                     0)
                         return run_ledger_error(r, &e);
         }
-        return invoicing_process(r, key, guid, *number, date, summary, summary_size) < 0 ? -1 : 0;
+        /* the caller says it, after what the document is */
+        return invoicing_process(r, key, guid, *number, date, said, sizeof(said));
 }
 
 /* "YYYY-MM-DD" -> "YYYY-MM-DDT00:00:00" in @p out ("" when not a date). */
@@ -633,7 +635,9 @@ static json_t *refund_entries(run *r, const current *cur, const json_t *rf, cons
                         json_decref(out);
                         return NULL;
                 }
-                hit = json_pack("{s:s,s:O}", "key", key, "line", json_object_get(hit, "line"));
+                /* a copy: the booked line itself stays as it was booked */
+                hit = json_pack("{s:s,s:o}", "key", key, "line",
+                                json_deep_copy(json_object_get(hit, "line")));
                 json_object_set_new(json_object_get(hit, "line"), "Quantity",
                                     json_real(num(v, "quantity")));
                 json_array_append_new(out, hit);
@@ -671,14 +675,14 @@ static int book_refunds(run *r, const current *cur, bool *wrote, char *summary, 
                 day_of(jstr(rf, "date"), date);
                 head = credit_head(r, cur, desc, date);
                 rc = correction_post(r, CREDIT, key, head, entries, cur->guid, date, guid, &number,
-                                     &posted, summary, summary_size);
+                                     &posted);
                 json_decref(head);
                 json_decref(entries);
                 if (rc < 0)
                         return -1;
                 *wrote = true;
-                append(summary, summary_size, "credited (credit note %lld) for refund %s", number,
-                       rid);
+                append(summary, summary_size, "credited (credit note %lld%s) for refund %s", number,
+                       rc > 0 ? ", processed" : "", rid);
         }
         return 0;
 }
@@ -708,14 +712,15 @@ static int credit_rest(run *r, const char *lkind, const current *cur, bool *wrot
         snprintf(desc, sizeof(desc), "Credit note %s: cancelled (invoice %lld)",
                  jstr(cur->head, "YourRef"), cur->number);
         head = credit_head(r, cur, desc, NULL);
-        rc = correction_post(r, CREDIT, key, head, entries, cur->guid, NULL, guid, &number, &posted,
-                             summary, summary_size);
+        rc = correction_post(r, CREDIT, key, head, entries, cur->guid, NULL, guid, &number,
+                             &posted);
         json_decref(head);
         json_decref(entries);
         if (rc < 0)
                 return -1;
         *wrote = true;
-        append(summary, summary_size, "cancelled: credited (credit note %lld)", number);
+        append(summary, summary_size, "cancelled: credited (credit note %lld%s)", number,
+               rc > 0 ? ", processed" : "");
         return 0;
 }
 
@@ -750,7 +755,7 @@ static int reinvoice(run *r, exact_refdata *rd, const char *lkind, const booked 
         json_t *entries, *head, *src, *body = NULL, *lines;
         long long number, vnumber;
         bool posted;
-        int rc = -1;
+        int rc = -1, erc, vrc;
 
         snprintf(key, sizeof(key), "%s/E%d", r->source_id, n);
         snprintf(desc, sizeof(desc),
@@ -758,12 +763,13 @@ static int reinvoice(run *r, exact_refdata *rd, const char *lkind, const booked 
                  jstr(cur->head, "YourRef"), n, cur->number);
         entries = negated(cur->lines);
         head = credit_head(r, cur, desc, NULL);
-        rc = correction_post(r, CREDIT, key, head, entries, cur->guid, NULL, guid, &number, &posted,
-                             summary, summary_size);
+        rc = correction_post(r, CREDIT, key, head, entries, cur->guid, NULL, guid, &number,
+                             &posted);
         json_decref(head);
         json_decref(entries);
         if (rc < 0)
                 return -1;
+        erc = rc;
         rc = -1;
         src = as_invoice_body(r, json_object_get(r->cmd, "body"));
         body = document_resolved_body(r, rd, true, src);
@@ -776,8 +782,9 @@ static int reinvoice(run *r, exact_refdata *rd, const char *lkind, const booked 
         set_keys(r, lines);
         json_object_del(body, "SalesInvoiceLines");
         snprintf(key, sizeof(key), "%s/V%d", r->source_id, n);
-        if (correction_post(r, "sales_invoice", key, body, lines, orig->guid, NULL, vguid, &vnumber,
-                            &posted, summary, summary_size) < 0)
+        vrc = correction_post(r, "sales_invoice", key, body, lines, orig->guid, NULL, vguid,
+                              &vnumber, &posted);
+        if (vrc < 0)
                 goto out;
         /* checked against the shop's totals; booked and in the ledger whatever it says */
         if (posted && amounts_check(r, true, INVOICES, vguid, vnumber, NULL) < 0)
@@ -792,8 +799,9 @@ static int reinvoice(run *r, exact_refdata *rd, const char *lkind, const booked 
                 goto out;
         *wrote = true;
         append(summary, summary_size,
-               "changed in the shop: credited (credit note %lld) and invoiced again (invoice %lld)",
-               number, vnumber);
+               "changed in the shop: credited (credit note %lld%s) and invoiced again (invoice "
+               "%lld%s)",
+               number, erc > 0 ? ", processed" : "", vnumber, vrc > 0 ? ", processed" : "");
         rc = 0;
 out:
         json_decref(lines);
@@ -1252,7 +1260,7 @@ int corrections_after_booking(run *r, exact_refdata *rd, bool *gone, bool *skipp
                 return -1;
         if (orig.cancelled) {
                 *gone = !strcmp(lkind, "sales_order");
-                append(summary, summary_size, "cancelled in Exact before");
+                append(summary, summary_size, "cancelled in the shop and in Exact before");
                 rc = 0;
                 goto out;
         }

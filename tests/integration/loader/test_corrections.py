@@ -109,6 +109,18 @@ ORD = {  # sales-order tenant t01
     21: [("row:2101", "SKU-1", 2, 10.00, "2"), ("row:2102", "SKU-2", 1, 7.35, "1"), SHIP],
 }
 EDIT_21 = [("row:2101", "SKU-1", 3, 10.00, "2"), ("row:2103", "SKU-3", 2, 2.50, "1"), SHIP]
+EXACT = {  # t02: sales orders that Exact invoices, processed
+    30: [("row:3001", "SKU-1", 2, 10.00, "2"), ("row:3002", "SKU-2", 2, 7.35, "1"), SHIP],
+    31: [("row:3101", "SKU-1", 1, 10.00, "2"), SHIP],
+}
+EDIT_31 = [("row:3101", "SKU-1", 2, 10.00, "2"), SHIP]
+
+
+def exact_invoiced(n, rows, revision, **members):
+    c = command("t02", n, rows, False, revision, **members)
+    c["invoicing"] = {"process": True, "send_email": False, "invoice_date": DAY,
+                      "invoice_sales_orders": True, "journal": "70"}
+    return c
 
 
 def refund(rid, lines=None, amount=None):
@@ -126,7 +138,7 @@ class Corrections(L.LoaderCase):
         super().setUp()
         self.env = L.new_env("t_ld_corr")
         self.fake = L.Fake("--threads", "0", "--no-limits", "--seed", "13")
-        self.tenants = L.add_tenants(self.env, self.fake, 2, first_division=3300)
+        self.tenants = L.add_tenants(self.env, self.fake, 3, first_division=3300)
         self.dsn = self.env["CX_PG_DSN"]
 
     def sql(self, q):
@@ -149,17 +161,21 @@ class Corrections(L.LoaderCase):
         return self.sql(f"SELECT message FROM sync_log WHERE stage = 'load' AND "
                         f"source_id = '{source_id}' ORDER BY id")
 
-    def invoices(self, ref):
-        return [d for d in L.booked(self.fake, self.tenants["t00"], "SalesInvoices")
+    def invoices(self, ref, tenant="t00"):
+        return [d for d in L.booked(self.fake, self.tenants[tenant], "SalesInvoices")
+                if d["YourRef"] == ref]
+
+    def orders_of(self, tenant, ref):
+        return [d for d in L.booked(self.fake, self.tenants[tenant], "SalesOrders")
                 if d["YourRef"] == ref]
 
     def orders(self, ref):
         return [d for d in L.booked(self.fake, self.tenants["t01"], "SalesOrders")
                 if d["YourRef"] == ref]
 
-    def assert_invoiced(self, ref, net, vat):
+    def assert_invoiced(self, ref, net, vat, tenant="t00"):
         """Every document of the order together: the shop's net and VAT, to the cent."""
-        docs = self.invoices(ref)
+        docs = self.invoices(ref, tenant)
         got_net = sum(Decimal(str(d["AmountFCExclVat"])) for d in docs)
         got_vat = sum(Decimal(str(d["VATAmountFC"])) for d in docs)
         self.assertEqual((got_net, got_vat), (net, vat), ref)
@@ -179,6 +195,7 @@ class Corrections(L.LoaderCase):
     def test_corrections(self):
         originals = [command("t00", n, rows, True, rev(n, 1)) for n, rows in INV.items()]
         originals += [command("t01", n, rows, False, rev(n, 1)) for n, rows in ORD.items()]
+        originals += [exact_invoiced(n, rows, rev(n, 1)) for n, rows in EXACT.items()]
         self.produce(originals)
         self.loaders = L.start_loaders(self.env, 1, CX_LOADER_HTTP_TIMEOUT_MS=6000)
         self.wait_loads(len(originals))
@@ -203,6 +220,10 @@ class Corrections(L.LoaderCase):
             dict(command("t01", 21, EDIT_21, False, rev(21, 2)),
                  body=dict(command("t01", 21, EDIT_21, False, rev(21, 2))["body"],
                            Description="Webshop order 21 (changed)")),
+            exact_invoiced(30, EXACT[30], rev(30, 1), refunds=[refund("530", [("row:3002", 1)])]),
+            exact_invoiced(30, EXACT[30], rev(30, 1), cancelled=True,
+                           refunds=[refund("530", [("row:3002", 1)])]),
+            exact_invoiced(31, EDIT_31, rev(31, 2)),
             {"v": 1, "tenant": "t01", "kind": "item_upsert", "source_id": "p2",
              "endpoint": "logistics/Items", "deactivate": True,
              "items": [{"Code": "SKU-2", "Description": "Artikel SKU-2", "IsSalesItem": False,
@@ -275,6 +296,14 @@ class Corrections(L.LoaderCase):
         self.assertEqual(len(sku2), 1, "a deactivated item is never deleted")
         self.assertFalse(sku2[0]["IsSalesItem"])
 
+        # orders Exact invoiced: a refund, then a cancel of what is left; an edit
+        docs = self.assert_invoiced("WEB-30", Decimal(0), Decimal(0), "t02")
+        self.assertEqual(sorted(d["Type"] for d in docs), [8020, 8021, 8021])
+        self.assertEqual(len(self.orders_of("t02", "WEB-30")), 1, "the order stays")
+        net, vat = totals(EDIT_31)
+        docs = self.assert_invoiced("WEB-31", net, vat, "t02")
+        self.assertEqual(sorted(d["Type"] for d in docs), [8020, 8020, 8021])
+
         # a replay of every command, in order, changes nothing in Exact
         before = self.snapshot()
         n = self.loads()
@@ -309,6 +338,8 @@ class Corrections(L.LoaderCase):
         self.assertEqual(self.sql("SELECT corrects FROM ledger WHERE kind = 'credit_note' AND "
                                   "source_key = '15/C'"), booked["WEB-15"]["InvoiceID"])
         self.assertEqual(self.sql("SELECT reason FROM dead_letters"), "")
+        if os.environ.get("CORR_DEBUG"):
+            print(self.sql("SELECT source_id, status, message FROM sync_log WHERE stage = 'load' ORDER BY id"))
         self.assertEqual(self.loaders[-1].stop(timeout=30), 0)
 
 
