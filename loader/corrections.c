@@ -967,7 +967,8 @@ static int save_lines(run *r, const char *lkind, const json_t *entries)
 }
 
 /* The order's lines made the command's, by line key: gone keys DELETEd, changed lines PUT,
- * new keys POSTed; after each write the ledger keeps which Exact line holds which key. */
+ * new keys POSTed; after each write the ledger keeps which Exact line holds which key.
+ * @returns 0, 1 when Exact holds other lines than were booked (no write), or -1. */
 static int order_lines(run *r, const char *lkind, const booked *orig, json_t *entries,
                        const json_t *want)
 {
@@ -983,8 +984,13 @@ static int order_lines(run *r, const char *lkind, const booked *orig, json_t *en
                 return -1;
         json_array_foreach (entries, i, v)
                 ids |= jstr(v, "id")[0] != '\0';
-        if (!ids && json_array_size(actual) == json_array_size(entries)) {
-                /* the first edit: Exact numbered the posted lines in their order */
+        if (!ids) {
+                /* the first edit: Exact numbered the posted lines in their order. Kept before
+                 * any write, so a retry after a write in doubt knows them. */
+                if (json_array_size(actual) != json_array_size(entries)) {
+                        json_decref(actual);
+                        return 1;
+                }
                 json_array_foreach (actual, i, v) {
                         long long ln = json_integer_value(json_object_get(v, "LineNumber"));
 
@@ -992,6 +998,8 @@ static int order_lines(run *r, const char *lkind, const booked *orig, json_t *en
                                 json_object_set(json_array_get(entries, (size_t)ln - 1), "id",
                                                 json_object_get(v, "ID"));
                 }
+                if (save_lines(r, lkind, entries) < 0)
+                        goto fail;
         }
         for (i = json_array_size(entries); i-- > 0;) {
                 v = json_array_get(entries, i);
@@ -1096,8 +1104,17 @@ static int update_order(run *r, exact_refdata *rd, const char *lkind, const book
         want = keyed(json_object_get(body, "SalesOrderLines"));
         set_keys(r, want);
         entries = json_deep_copy(orig->lines);
-        if (order_lines(r, lkind, orig, entries, want) < 0)
+        rc = order_lines(r, lkind, orig, entries, want);
+        if (rc != 0) {
+                if (rc > 0)
+                        append(summary, summary_size,
+                               "changed in the shop; sales order %lld has other lines in Exact "
+                               "than were booked: left for a person",
+                               orig->number);
+                rc = rc > 0 ? 0 : -1;
                 goto out;
+        }
+        rc = -1;
         head = json_deep_copy(body);
         json_object_del(head, "SalesOrderLines");
         old = json_deep_copy(orig->head);
@@ -1206,6 +1223,54 @@ static int current_invoice(run *r, const char *lkind, const booked *orig, booked
         return 0;
 }
 
+static int mark_cancelled(run *r, const char *lkind)
+{
+        return row_exec(r, lkind, r->source_id,
+                        "UPDATE ledger SET cancelled = true, updated_at = now() WHERE "
+                        "tenant_id = $1 AND kind = $2 AND source_key = $3",
+                        NULL, NULL, NULL);
+}
+
+/* Correction documents of the order posted but not processed yet (a print refused or cut
+ * short after the document was done): processed now, when the tenant processes invoices,
+ * dated as the document (a refund's day). */
+static int finish_prints(run *r, bool *wrote, char *summary, size_t summary_size)
+{
+        const char *p[2] = { r->tenant, r->source_id };
+        char said[120] = "";
+        cx_err e = { 0 };
+        PGresult *res;
+        int rc = 0;
+
+        if (!json_is_true(json_object_get(json_object_get(r->cmd, "invoicing"), "process")))
+                return 0;
+        res = cx_db_query(r->w->db,
+                          "SELECT l.source_key, l.exact_guid, coalesce(l.exact_number, -1), "
+                          "coalesce(l.booked_head->>'OrderDate', '') FROM ledger l WHERE "
+                          "l.tenant_id = $1 AND l.state = 'done' AND l.kind IN ('credit_note', "
+                          "'sales_invoice') AND left(l.source_key, length($2) + 1) = $2 || '/' "
+                          "AND NOT EXISTS (SELECT 1 FROM ledger p WHERE p.tenant_id = $1 AND "
+                          "p.kind = 'invoice_print' AND p.source_key = l.source_key AND "
+                          "p.state = 'done') ORDER BY l.created_at",
+                          2, p, &e);
+        if (!res)
+                return run_ledger_error(r, &e);
+        for (int i = 0; i < PQntuples(res) && rc >= 0; i++) {
+                long long n = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+
+                rc = invoicing_process(r, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), n,
+                                       PQgetvalue(res, i, 3), said, sizeof(said));
+                if (rc > 0) {
+                        *wrote = true;
+                        append(summary, summary_size, "%s %lld (%s) processed",
+                               strstr(PQgetvalue(res, i, 0), "/V") ? "invoice" : "credit note", n,
+                               PQgetvalue(res, i, 0));
+                }
+        }
+        PQclear(res);
+        return rc < 0 ? -1 : 0;
+}
+
 static bool past_revision(const booked *b, const char *rev)
 {
         json_t *v;
@@ -1264,6 +1329,8 @@ int corrections_after_booking(run *r, exact_refdata *rd, bool *gone, bool *skipp
                 rc = 0;
                 goto out;
         }
+        if (finish_prints(r, &wrote, summary, summary_size) < 0)
+                goto out;
         if (!orig.revision[0] && rev[0] &&
             (row_exec(r, lkind, r->source_id,
                       "UPDATE ledger SET shop_revision = $4 WHERE tenant_id = $1 AND kind = $2 "
@@ -1294,7 +1361,16 @@ int corrections_after_booking(run *r, exact_refdata *rd, bool *gone, bool *skipp
                         run_ledger_error(r, &e);
                         goto out;
                 }
-                cancel = C.state != LEDGER_DONE;
+                if (C.state == LEDGER_DONE) {
+                        /* credited before, cut short after: nothing more for this order */
+                        if (mark_cancelled(r, lkind) < 0)
+                                goto out;
+                        append(summary, summary_size, "cancelled: credited (credit note %lld)",
+                               C.number);
+                        wrote = true;
+                        rc = 0;
+                        goto out;
+                }
         }
         if (!cancel && !edit && refunds == 0) {
                 rc = 0;
@@ -1329,10 +1405,7 @@ int corrections_after_booking(run *r, exact_refdata *rd, bool *gone, bool *skipp
                 goto out;
         if (cancel) {
                 if (credit_rest(r, lkind, &cur, &wrote, summary, summary_size) < 0 ||
-                    row_exec(r, lkind, r->source_id,
-                             "UPDATE ledger SET cancelled = true, updated_at = now() WHERE "
-                             "tenant_id = $1 AND kind = $2 AND source_key = $3",
-                             NULL, NULL, NULL) < 0)
+                    mark_cancelled(r, lkind) < 0)
                         goto out;
         } else if (edit &&
                    reinvoice(r, rd, lkind, &orig, &cur, &wrote, summary, summary_size) < 0) {

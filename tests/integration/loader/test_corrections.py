@@ -9,6 +9,7 @@ shop_revision, cancelled, refunds, corrections):
   note plus a new invoice), a refund left for a person (policy "log");
 * a sales-order tenant: a cancel of an open order (deleted), an edit of an open order
   (updated in place through SalesOrderLines), an item deactivated;
+* every correction's write fails after the fact 30% of the time (looked up, never doubled);
 * per order the documents in exact-fake add up to the shop's net and VAT to the cent;
   a replay of every command changes nothing; a kill -9 of the loader between a credit
   note's intent and its done books it once."""
@@ -178,7 +179,10 @@ class Corrections(L.LoaderCase):
         docs = self.invoices(ref, tenant)
         got_net = sum(Decimal(str(d["AmountFCExclVat"])) for d in docs)
         got_vat = sum(Decimal(str(d["VATAmountFC"])) for d in docs)
-        self.assertEqual((got_net, got_vat), (net, vat), ref)
+        self.assertEqual((got_net, got_vat), (net, vat), "%s: %s" % (ref, json.dumps([
+            (d["Type"], d["Description"], [(l["ItemCode"], l["Quantity"], l["UnitPrice"],
+                                            l["VATCode"], l["VATAmountFC"])
+                                           for l in d["SalesInvoiceLines"]]) for d in docs])))
         for d in docs:
             self.assertEqual(d["Status"], 50, f"{ref}: {d['Description']} not processed")
         return docs
@@ -229,8 +233,14 @@ class Corrections(L.LoaderCase):
              "items": [{"Code": "SKU-2", "Description": "Artikel SKU-2", "IsSalesItem": False,
                         "ItemGroup": "001", "SalesVatCode": "1"}]},
         ]
+        # every correction's write may fail after Exact took it: looked up, never doubled
+        for div in self.tenants.values():
+            self.fake.post("/_fake/faults", {"division": div, "fail_after_write": 0.3})
         self.produce(fixes)
         self.wait_loads(len(originals) + len(fixes))
+        faults = sum(d.get("faults", {}).get("after_write", 0)
+                     for d in self.fake.stats()["divisions"].values())
+        self.assertGreater(faults, 0, "no write failed after the fact")
 
         # cancel of an invoice: one credit note of everything, booked VAT codes
         docs = self.assert_invoiced("WEB-10", Decimal(0), Decimal(0))
@@ -312,6 +322,8 @@ class Corrections(L.LoaderCase):
         time.sleep(1)
         self.assertEqual(self.snapshot(), before, "a replay changed what Exact holds")
 
+        for div in self.tenants.values():
+            self.fake.post("/_fake/faults", {"division": div, "fail_after_write": 0})
         # a clean stop (LeakSanitizer reports there in a sanitizer build), a fresh loader
         self.assertEqual(self.loaders[0].stop(timeout=30), 0)
         self.loaders += L.start_loaders(self.env, 1, CX_LOADER_HTTP_TIMEOUT_MS=6000)
