@@ -144,13 +144,18 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                         snprintf(summary, summary_size, "%zu item(s) in step",
                                  json_array_size(items));
         } else {
-                bool gone = false;
+                /* after booking: corrections first, so a cancelled open order is not invoiced;
+                 * where Exact invoices the orders, after that invoice (credited, not edited) */
+                bool gone = false,
+                     late = json_is_true(json_object_get(json_object_get(r->cmd, "invoicing"),
+                                                         "invoice_sales_orders"));
 
-                /* after booking: corrections first, so a cancelled open order is not invoiced */
                 if (document_book(r, rd, skipped, summary, summary_size) == 0 &&
-                    corrections_after_booking(r, rd, &gone, skipped, summary, summary_size) == 0 &&
-                    !gone)
-                        invoicing_after_booking(r, skipped, summary, summary_size);
+                    (late || corrections_after_booking(r, rd, &gone, skipped, summary,
+                                                       summary_size) == 0) &&
+                    !gone && invoicing_after_booking(r, skipped, summary, summary_size) == 0 &&
+                    late)
+                        corrections_after_booking(r, rd, &gone, skipped, summary, summary_size);
         }
 }
 

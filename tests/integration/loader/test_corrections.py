@@ -113,6 +113,7 @@ EDIT_21 = [("row:2101", "SKU-1", 3, 10.00, "2"), ("row:2103", "SKU-3", 2, 2.50, 
 EXACT = {  # t02: sales orders that Exact invoices, processed
     30: [("row:3001", "SKU-1", 2, 10.00, "2"), ("row:3002", "SKU-2", 2, 7.35, "1"), SHIP],
     31: [("row:3101", "SKU-1", 1, 10.00, "2"), SHIP],
+    32: [("row:3201", "SKU-1", 2, 10.00, "2"), SHIP],  # refunded before it was booked
 }
 EDIT_31 = [("row:3101", "SKU-1", 2, 10.00, "2"), SHIP]
 
@@ -199,7 +200,10 @@ class Corrections(L.LoaderCase):
     def test_corrections(self):
         originals = [command("t00", n, rows, True, rev(n, 1)) for n, rows in INV.items()]
         originals += [command("t01", n, rows, False, rev(n, 1)) for n, rows in ORD.items()]
-        originals += [exact_invoiced(n, rows, rev(n, 1)) for n, rows in EXACT.items()]
+        originals += [exact_invoiced(n, rows, rev(n, 1)) for n, rows in EXACT.items()
+                      if n != 32]
+        originals.append(exact_invoiced(32, EXACT[32], rev(32, 1),
+                                        refunds=[refund("532", [("row:3201", 1)])]))
         self.produce(originals)
         self.loaders = L.start_loaders(self.env, 1, CX_LOADER_HTTP_TIMEOUT_MS=6000)
         self.wait_loads(len(originals))
@@ -313,6 +317,10 @@ class Corrections(L.LoaderCase):
         net, vat = totals(EDIT_31)
         docs = self.assert_invoiced("WEB-31", net, vat, "t02")
         self.assertEqual(sorted(d["Type"] for d in docs), [8020, 8020, 8021])
+        net, vat = totals(EXACT[32])
+        n1, v1 = row_amounts(1, 10.00, "2")
+        docs = self.assert_invoiced("WEB-32", net - n1, vat - v1, "t02")
+        self.assertEqual(sorted(d["Type"] for d in docs), [8020, 8021])
 
         # a replay of every command, in order, changes nothing in Exact
         before = self.snapshot()
