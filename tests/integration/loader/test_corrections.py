@@ -362,8 +362,6 @@ class Corrections(L.LoaderCase):
         self.assertEqual(self.sql("SELECT corrects FROM ledger WHERE kind = 'credit_note' AND "
                                   "source_key = '15/C'"), booked["WEB-15"]["InvoiceID"])
         self.assertEqual(self.sql("SELECT reason FROM dead_letters"), "")
-        if os.environ.get("CORR_DEBUG"):
-            print(self.sql("SELECT source_id, status, message FROM sync_log WHERE stage = 'load' ORDER BY id"))
         self.assertEqual(self.loaders[-1].stop(timeout=30), 0)
 
 
