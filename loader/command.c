@@ -15,6 +15,7 @@
 #include "common/tenant.h"
 #include "exact/refdata.h"
 #include "loader/command_check.h"
+#include "loader/corrections.h"
 #include "loader/documents.h"
 #include "loader/invoicing.h"
 #include "loader/entities.h"
@@ -131,6 +132,9 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
         if (!strcmp(r->kind, "account_upsert")) {
                 if (entity_account(r, acc, true, g) == 0)
                         snprintf(summary, summary_size, "account %s is %s", jstr(acc, "Code"), g);
+        } else if (!strcmp(r->kind, "item_upsert") &&
+                   json_is_true(json_object_get(r->cmd, "deactivate"))) {
+                corrections_deactivate_items(r, rd, summary, summary_size);
         } else if (!strcmp(r->kind, "item_upsert")) {
                 json_array_foreach (items, i, v) {
                         if (rc == 0)
@@ -140,8 +144,18 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                         snprintf(summary, summary_size, "%zu item(s) in step",
                                  json_array_size(items));
         } else {
-                if (document_book(r, rd, skipped, summary, summary_size) == 0)
-                        invoicing_after_booking(r, skipped, summary, summary_size);
+                /* after booking: corrections first, so a cancelled open order is not invoiced;
+                 * where Exact invoices the orders, after that invoice (credited, not edited) */
+                bool gone = false,
+                     late = json_is_true(json_object_get(json_object_get(r->cmd, "invoicing"),
+                                                         "invoice_sales_orders"));
+
+                if (document_book(r, rd, skipped, summary, summary_size) == 0 &&
+                    (late || corrections_after_booking(r, rd, &gone, skipped, summary,
+                                                       summary_size) == 0) &&
+                    !gone && invoicing_after_booking(r, skipped, summary, summary_size) == 0 &&
+                    late)
+                        corrections_after_booking(r, rd, &gone, skipped, summary, summary_size);
         }
 }
 

@@ -53,6 +53,57 @@ static int check_delivery_address(const json_t *body, bool invoice, char *why, s
         return 0;
 }
 
+/* The after-booking members (docs/commands.md "After booking"): line_keys parallel to the
+ * lines and unique, refunds with an id and lines by key or an amount, the policy. */
+static int check_after_booking(const json_t *c, const json_t *lines, char *why, size_t why_size)
+{
+        const json_t *keys = json_object_get(c, "line_keys");
+        const json_t *refunds = json_object_get(c, "refunds");
+        const json_t *pol = json_object_get(c, "corrections");
+        const json_t *v, *w;
+        size_t i, j;
+
+        if (keys && (!json_is_array(keys) || json_array_size(keys) != json_array_size(lines)))
+                return fail(why, why_size, "line_keys must be an array with a key per line (%zu)",
+                            json_array_size(lines));
+        json_array_foreach ((json_t *)keys, i, v) {
+                if (!json_is_string(v) || !json_string_length(v))
+                        return fail(why, why_size, "line_keys[%zu] must be a non-empty string", i);
+                for (j = 0; j < i; j++)
+                        if (json_equal(v, json_array_get(keys, j)))
+                                return fail(why, why_size, "line key \"%s\" occurs twice",
+                                            json_string_value(v));
+        }
+        if (json_object_get(c, "shop_revision") &&
+            !json_is_string(json_object_get(c, "shop_revision")))
+                return fail(why, why_size, "shop_revision must be a string");
+        if (pol && (!json_is_string(pol) || (strcmp(json_string_value(pol), "auto") &&
+                                             strcmp(json_string_value(pol), "log"))))
+                return fail(why, why_size, "corrections must be \"auto\" or \"log\"");
+        if (refunds && !json_is_array(refunds))
+                return fail(why, why_size, "refunds must be an array");
+        json_array_foreach ((json_t *)refunds, i, v) {
+                const json_t *rl = json_object_get(v, "lines");
+                const json_t *amount = json_object_get(v, "amount");
+
+                if (!json_is_object(v) || !jstr(v, "id")[0])
+                        return fail(why, why_size, "refund %zu has no id", i + 1);
+                if (json_array_size(rl) == 0 &&
+                    !(json_is_number(amount) && json_number_value(amount) > 0))
+                        return fail(why, why_size, "refund %s needs lines or a positive amount",
+                                    jstr(v, "id"));
+                json_array_foreach ((json_t *)rl, j, w) {
+                        if (!jstr(w, "key")[0] || !json_is_number(json_object_get(w, "quantity")) ||
+                            json_number_value(json_object_get(w, "quantity")) <= 0)
+                                return fail(why, why_size,
+                                            "refund %s line %zu needs a key and a positive "
+                                            "quantity",
+                                            jstr(v, "id"), j + 1);
+                }
+        }
+        return 0;
+}
+
 int command_validate(const json_t *c, char *why, size_t why_size)
 {
         const char *kind = jstr(c, "kind");
@@ -135,7 +186,8 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                                             "account %s",
                                             refs_to_account[i], ref, jstr(acc, "Code"));
                 }
-                if (check_delivery_address(body, invoice, why, why_size) < 0)
+                if (check_delivery_address(body, invoice, why, why_size) < 0 ||
+                    check_after_booking(c, lines, why, why_size) < 0)
                         return -1;
         }
         return 0;

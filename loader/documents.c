@@ -10,6 +10,7 @@
 #include "loader/addresses.h"
 #include "loader/amounts.h"
 #include "loader/command_check.h"
+#include "loader/corrections.h"
 #include "loader/entities.h"
 #include "loader/ledger.h"
 
@@ -147,6 +148,15 @@ static json_t *document_body(run *r, const doc_spec *s, exact_refdata *rd, const
         return body;
 }
 
+json_t *document_resolved_body(run *r, exact_refdata *rd, bool invoice, const json_t *src)
+{
+        char acc_guid[64];
+
+        if (ensure_parties(r, rd, acc_guid) < 0)
+                return NULL;
+        return document_body(r, invoice ? &SPEC_INVOICE : &SPEC_ORDER, rd, src, acc_guid);
+}
+
 /* POST the document; its GUID and number from the answer. */
 static int post_document(run *r, const doc_spec *s, const json_t *body, const char *yourref,
                          const char *hash, char guid[64], long long *number, json_t **answer)
@@ -225,6 +235,13 @@ int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_
                 snprintf(summary, summary_size, "already booked as %s (%s)", L.guid, ls->endpoint);
                 return 0;
         }
+        if (!L.in_doubt && json_is_true(json_object_get(r->cmd, "cancelled"))) {
+                *skipped = true;
+                snprintf(summary, summary_size,
+                         "cancelled in the shop before it was booked: "
+                         "nothing booked");
+                return 0;
+        }
         if (ensure_parties(r, rd, acc_guid) < 0)
                 return -1;
         body = document_body(r, s, rd, src, acc_guid);
@@ -243,7 +260,9 @@ int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_
                 guid[0] = '\0';
                 rc = -1;
         }
-        if (!guid[0] && post_document(r, s, body, yourref, hash, guid, &number, &answer) < 0)
+        /* what is posted is kept with the intent, for corrections after booking */
+        if (!guid[0] && (corrections_stage(r, r->kind, r->source_id, body, s->invoice) < 0 ||
+                         post_document(r, s, body, yourref, hash, guid, &number, &answer) < 0))
                 goto out;
         if (ledger_done(r->w->db, r->tenant, r->kind, r->source_id, guid, number, hash, r->trace,
                         &e) < 0) {

@@ -20,4 +20,12 @@
  */
 int document_book(run *r, exact_refdata *rd, bool *skipped, char *summary, size_t summary_size);
 
+/**
+ * @brief The command's body as it would be posted, as a sales invoice (@p invoice) or order:
+ *        its account and items made to exist, codes resolved to GUIDs (corrections.h posts
+ *        it again as a new invoice after an edit). @returns a new reference, or NULL with the
+ *        run's verdict set.
+ */
+json_t *document_resolved_body(run *r, exact_refdata *rd, bool invoice, const json_t *src);
+
 #endif

@@ -41,7 +41,7 @@ static int invoice_status(run *r, const char *guid, long long *number)
 }
 
 /* POST the print: the invoice made final, dated, e-mailed when asked. */
-static int post_print(run *r, const json_t *inv, const char *guid, char doc[64])
+static int post_print(run *r, const json_t *inv, const char *key, const char *guid, char doc[64])
 {
         json_t *body = json_object();
         json_t *date = json_object_get(inv, "invoice_date");
@@ -54,9 +54,8 @@ static int post_print(run *r, const json_t *inv, const char *guid, char doc[64])
                 json_object_set(body, "InvoiceDate", date);
         json_object_set_new(body, "SendEmailToCustomer",
                             json_boolean(json_is_true(json_object_get(inv, "send_email"))));
-        snprintf(what, sizeof(what), "processing invoice %s (order %s)", guid, r->source_id);
-        rc = run_write(r, PRINT_KIND, r->source_id, guid, "", "POST", PRINT_EP, NULL, body, what,
-                       &res);
+        snprintf(what, sizeof(what), "processing invoice %s (order %s)", guid, key);
+        rc = run_write(r, PRINT_KIND, key, guid, "", "POST", PRINT_EP, NULL, body, what, &res);
         json_decref(body);
         if (rc < 0)
                 return -1;
@@ -70,8 +69,8 @@ static int post_print(run *r, const json_t *inv, const char *guid, char doc[64])
 }
 
 /* The print of the invoice guid (number: its InvoiceNumber when known), exactly once. */
-static int process_invoice(run *r, const json_t *inv, const char *guid, long long number,
-                           char *summary, size_t summary_size)
+static int process_invoice(run *r, const json_t *inv, const char *key, const char *guid,
+                           long long number, char *summary, size_t summary_size)
 {
         ledger_row P;
         cx_err e = { 0 };
@@ -79,7 +78,7 @@ static int process_invoice(run *r, const json_t *inv, const char *guid, long lon
         size_t len;
         int st;
 
-        if (ledger_get(r->w->db, r->tenant, PRINT_KIND, r->source_id, &P, &e) < 0)
+        if (ledger_get(r->w->db, r->tenant, PRINT_KIND, key, &P, &e) < 0)
                 return run_ledger_error(r, &e);
         if (P.state == LEDGER_DONE)
                 return 0;
@@ -93,10 +92,10 @@ static int process_invoice(run *r, const json_t *inv, const char *guid, long lon
                 if (st == 50)
                         snprintf(doc, sizeof(doc), "found processed");
         }
-        if (!doc[0] && post_print(r, inv, guid, doc) < 0)
+        if (!doc[0] && post_print(r, inv, key, guid, doc) < 0)
                 return -1;
-        if (ledger_done(r->w->db, r->tenant, PRINT_KIND, r->source_id, doc[0] ? doc : guid, number,
-                        "", r->trace, &e) < 0)
+        if (ledger_done(r->w->db, r->tenant, PRINT_KIND, key, doc[0] ? doc : guid, number, "",
+                        r->trace, &e) < 0)
                 return run_ledger_error(r, &e);
         len = strlen(summary);
         snprintf(summary + len, summary_size - len, "; processed%s",
@@ -216,7 +215,7 @@ int invoicing_after_booking(run *r, bool *skipped, char *summary, size_t summary
                 D.number = -1;
         }
         if (process) {
-                rc = process_invoice(r, inv, guid, D.number, summary, summary_size);
+                rc = process_invoice(r, inv, r->source_id, guid, D.number, summary, summary_size);
                 if (rc < 0)
                         return -1;
                 wrote |= rc;
@@ -224,4 +223,19 @@ int invoicing_after_booking(run *r, bool *skipped, char *summary, size_t summary
         if (wrote)
                 *skipped = false;
         return 0;
+}
+
+int invoicing_process(run *r, const char *key, const char *guid, long long number, const char *date,
+                      char *summary, size_t summary_size)
+{
+        json_t *inv = json_deep_copy(json_object_get(r->cmd, "invoicing"));
+        int rc = 0;
+
+        if (json_is_true(json_object_get(inv, "process"))) {
+                if (date && *date)
+                        json_object_set_new(inv, "invoice_date", json_string(date));
+                rc = process_invoice(r, inv, key, guid, number, summary, summary_size);
+        }
+        json_decref(inv);
+        return rc;
 }

@@ -23,4 +23,14 @@
  */
 int invoicing_after_booking(run *r, bool *skipped, char *summary, size_t summary_size);
 
+/**
+ * @brief Process the correction document @p guid (ledger key @p key, e.g. "1/R5") like the
+ *        original when the command's invoicing member asks for processing; exactly once,
+ *        dated @p date ("YYYY-MM-DDT00:00:00"; NULL: the invoicing member's invoice_date).
+ * @returns 1 when it was processed now, 0 (nothing to do or done before), or -1 with the
+ *          run's verdict set.
+ */
+int invoicing_process(run *r, const char *key, const char *guid, long long number, const char *date,
+                      char *summary, size_t summary_size);
+
 #endif

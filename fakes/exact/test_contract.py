@@ -475,6 +475,133 @@ class Invoicing(FakeCase):
         self.assertIn("Invalid reference: Journal", res["error"]["message"]["value"])
 
 
+class Corrections(FakeCase):
+    """Sales orders changed or cancelled, credit notes (docs/research/exact-payments.md §1.8-1.9
+    and "What the fake Exact must model strictly")."""
+
+    invoice = Invoicing.invoice
+
+    def order(self, tok, acct, item, ref):
+        body = {"OrderedBy": acct, "YourRef": ref, "OrderDate": "2026-04-01T00:00:00",
+                "SalesOrderLines": [{"Item": item, "Quantity": 3, "UnitPrice": 5,
+                                     "VATCode": "2"}]}
+        st, _, res = self.fake.api(tok, "POST", "%d/salesorder/SalesOrders" % DIV, body)
+        self.assertEqual(st, 201, res)
+        return res["d"]
+
+    def test_open_order_updated_through_lines_endpoint(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "9", "Ccme")["ID"]
+        item = self.item(tok, "C")["ID"]
+        so = self.order(tok, acct, item, "WEB-9")
+        key = "%d/salesorder/SalesOrders(guid'%s')" % (DIV, so["OrderID"])
+        lines = "%d/salesorder/SalesOrderLines" % DIV
+        # Status is read-only: a PUT of it changes nothing; header fields do change
+        st, _, res = f.api(tok, "PUT", key, {"Status": 45, "Description": "changed"})
+        self.assertEqual(st, 204, res)
+        st, _, got = f.api(tok, "GET", key)
+        self.assertEqual(got["d"]["Status"], 12)
+        self.assertEqual(got["d"]["Description"], "changed")
+        # lines are not changed through the header (no deep update)
+        st, _, res = f.api(tok, "PUT", key, {"SalesOrderLines": []})
+        self.assertEqual(st, 400)
+        # the lines endpoint: OrderID and Item mandatory, the order must exist
+        st, _, res = f.api(tok, "POST", lines, {"Item": item, "Quantity": 1, "UnitPrice": 2,
+                                                "VATCode": "2"})
+        self.assertIn("Mandatory: Order ID", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "POST", lines, {"OrderID": acct, "Item": item, "Quantity": 1,
+                                                "UnitPrice": 2, "VATCode": "2"})
+        self.assertIn("Invalid reference: Order ID", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "POST", lines, {"OrderID": so["OrderID"], "Item": item,
+                                                "Quantity": 2, "UnitPrice": 4.13,
+                                                "VATCode": "1"})
+        self.assertEqual(st, 201, res)
+        new = res["d"]
+        self.assertEqual(new["LineNumber"], 2)
+        self.assertEqual(new["AmountFC"], 8.26)
+        self.assertEqual(new["VATAmount"], 0.74)
+        first = so["SalesOrderLines"]["results"][0]["ID"]
+        st, _, res = f.api(tok, "PUT", "%s(guid'%s')" % (lines, first), {"Quantity": 1})
+        self.assertEqual(st, 204, res)
+        st, _, got = f.api(tok, "GET", key)
+        # 1 x 5 + 21% = 6.05; 8.26 + 0.74
+        self.assertEqual(got["d"]["AmountFCExclVat"], 13.26)
+        self.assertEqual(got["d"]["AmountFC"], 15.05)
+        st, _, res = f.api(tok, "PUT", "%s(guid'%s')" % (lines, first),
+                           {"OrderID": new["ID"]})
+        self.assertIn("can not be changed", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "DELETE", "%s(guid'%s')" % (lines, new["ID"]))
+        self.assertEqual(st, 204, res)
+        st, _, got = f.api(tok, "GET", key)
+        self.assertEqual(got["d"]["AmountFC"], 6.05)
+        # an open order may be deleted, with its lines
+        st, _, res = f.api(tok, "DELETE", key)
+        self.assertEqual(st, 204, res)
+        st, _, got = f.api(tok, "GET", "%s?$filter=%s" % (lines, q(
+            "OrderID eq guid'%s'" % so["OrderID"])))
+        self.assertEqual(got["d"]["results"], [])
+
+    def test_invoiced_order_is_closed(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "10", "Dcme")["ID"]
+        item = self.item(tok, "D")["ID"]
+        so = self.order(tok, acct, item, "WEB-10")
+        st, _, res = f.api(tok, "POST", "%d/salesinvoice/InvoiceSalesOrders" % DIV, {
+            "CreateMode": 1, "InvoiceMode": 1, "JournalCode": "70",
+            "SalesOrderIDs": [{"ID": so["OrderID"]}]})
+        self.assertEqual(res["d"]["NumberOfCreatedInvoices"], 1, res)
+        key = "%d/salesorder/SalesOrders(guid'%s')" % (DIV, so["OrderID"])
+        line = "%d/salesorder/SalesOrderLines(guid'%s')" % (
+            DIV, so["SalesOrderLines"]["results"][0]["ID"])
+        st, _, res = f.api(tok, "PUT", key, {"Description": "x"})
+        self.assertEqual(st, 400)
+        self.assertIn("cannot be changed", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "DELETE", key)
+        self.assertEqual(st, 400)
+        self.assertIn("cannot be deleted", res["error"]["message"]["value"])
+        for method, body in (("PUT", {"Quantity": 1}), ("DELETE", None)):
+            st, _, res = f.api(tok, method, line, body)
+            self.assertEqual(st, 400, method)
+            self.assertIn("invoiced or delivered", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "POST", "%d/salesorder/SalesOrderLines" % DIV, {
+            "OrderID": so["OrderID"], "Item": item, "Quantity": 1, "UnitPrice": 1,
+            "VATCode": "2"})
+        self.assertEqual(st, 400)
+
+    def test_credit_note(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "11", "Ecme")["ID"]
+        item = self.item(tok, "E")["ID"]
+        inv = self.invoice(tok, acct, item, "WEB-11")
+        cn = self.invoice(tok, acct, item, "WEB-11", Type=8021,
+                          Description="Credit note for invoice %d" % inv["InvoiceNumber"],
+                          SalesInvoiceLines=[{"Item": item, "Quantity": -1, "UnitPrice": 10,
+                                              "VATCode": "2"},
+                                             {"Item": item, "Description": "Refund 5",
+                                              "Quantity": -1, "UnitPrice": 4.13,
+                                              "VATCode": "2", "VATAmountFC": -0.87}])
+        self.assertEqual(cn["Type"], 8021)
+        self.assertEqual(cn["TypeDescription"], "Creditnota")
+        self.assertEqual(cn["AmountFCExclVat"], -14.13)
+        # -10 * 21% = -2.10, and the posted VAT amount of the amount line is kept
+        self.assertEqual(cn["VATAmountFC"], -2.97)
+        self.assertEqual(cn["AmountFC"], -17.10)
+        path = "%d/salesinvoice/PrintedSalesInvoices" % DIV
+        st, _, res = f.api(tok, "POST", path, {"InvoiceID": cn["InvoiceID"]})
+        self.assertEqual(st, 201, res)
+        key = "%d/salesinvoice/SalesInvoices(guid'%s')" % (DIV, cn["InvoiceID"])
+        for method, body in (("PUT", {"Description": "x"}), ("DELETE", None)):
+            st, _, res = f.api(tok, method, key, body)
+            self.assertEqual(st, 400, method)
+            self.assertIn("processed invoice", res["error"]["message"]["value"])
+        st, _, res = f.api(tok, "PUT", key.replace(cn["InvoiceID"], inv["InvoiceID"]),
+                           {"Type": 8021})
+        self.assertIn("can not be changed", res["error"]["message"]["value"])
+
+
 class RateLimits(FakeCase):
     ARGS = ("--minute", "1", "--minutely-limit", "5", "--daily-limit", "8")
 

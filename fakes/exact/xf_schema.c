@@ -170,7 +170,7 @@ static const struct xf_field f_salesorders[] = {
 
 static const struct xf_field f_salesorderlines[] = {
         RO("ID", XF_T_GUID),
-        RO("OrderID", XF_T_GUID),
+        PO("OrderID", XF_T_GUID, "Order ID"), /* on a POST of the lines endpoint */
         RO("OrderNumber", XF_T_INT),
         RO("LineNumber", XF_T_INT),
         { "Item", XF_T_GUID, XF_F_W | XF_F_MAND, "Item", 0 },
@@ -487,8 +487,8 @@ const struct xf_entity_def xf_entities[XF_E_ALL] = {
                                MODEL("SalesOrder.SalesOrder"), f_salesorders, ALL,
                                XF_E_SALESORDERLINES, "SalesOrderLines", "OrderID" },
         [XF_E_SALESORDERLINES] = { "salesorder", "SalesOrderLines", "ID",
-                                   MODEL("SalesOrder.SalesOrderLine"), f_salesorderlines, XF_M_GET,
-                                   -1, NULL, NULL },
+                                   MODEL("SalesOrder.SalesOrderLine"), f_salesorderlines, ALL, -1,
+                                   NULL, NULL },
         [XF_E_SALESINVOICES] = { "salesinvoice", "SalesInvoices", "InvoiceID",
                                  MODEL("SalesInvoice.SalesInvoice"), f_salesinvoices, ALL,
                                  XF_E_SALESINVOICELINES, "SalesInvoiceLines", "InvoiceID" },

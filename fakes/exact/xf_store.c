@@ -761,12 +761,16 @@ static void item_price_row(struct xf_div *d, json_t *item)
 }
 
 /* What a stored write changes elsewhere: item prices, the one main address per type. */
+static void order_totals(struct xf_div *d, const char *order_id);
+
 static void after_write(struct xf_div *d, int ent, json_t *e, bool create, const char *old_item)
 {
         size_t i;
         json_t *a;
 
-        if (ent == XF_E_ITEMS) {
+        if (ent == XF_E_SALESORDERLINES) {
+                order_totals(d, sget(e, "OrderID"));
+        } else if (ent == XF_E_ITEMS) {
                 if (create)
                         item_price_row(d, e);
                 item_price_refresh(d, sget(e, "ID"));
@@ -1333,6 +1337,95 @@ out:
         return r;
 }
 
+/* A sales order's header amounts from its stored lines, after a line was written. */
+static void order_totals(struct xf_div *d, const char *order_id)
+{
+        json_t *o = order_id ? xf_find(d, XF_E_SALESORDERS, "OrderID", order_id) : NULL;
+        json_t *lines, *l;
+        double excl = 0, vat = 0, disc = 0;
+        size_t i;
+
+        if (o == NULL)
+                return;
+        lines = xf_lines_of(d, XF_E_SALESORDERS, order_id);
+        json_array_foreach (lines, i, l) {
+                excl += json_number_value(json_object_get(l, "AmountFC"));
+                vat += json_number_value(json_object_get(l, "VATAmount"));
+                disc += json_number_value(json_object_get(l, "Quantity")) *
+                        json_number_value(json_object_get(l, "UnitPrice")) *
+                        json_number_value(json_object_get(l, "Discount"));
+        }
+        json_decref(lines);
+        json_object_set_new(o, "AmountFCExclVat", json_real(xf_round2(excl)));
+        json_object_set_new(o, "AmountFC", json_real(xf_round2(excl + vat)));
+        json_object_set_new(o, "AmountDC", json_real(xf_round2(excl + vat)));
+        json_object_set_new(o, "AmountDiscount", json_real(xf_round2(disc)));
+        json_object_set_new(o, "AmountDiscountExclVat", json_real(xf_round2(disc)));
+        now_date(o, "Modified", xf_now_ms());
+}
+
+/* Invoiced or delivered (research §1.9): its lines stay, it is not deleted. */
+static bool order_invoiced_or_delivered(json_t *o)
+{
+        return json_integer_value(json_object_get(o, "InvoiceStatus")) == 21 ||
+               json_integer_value(json_object_get(o, "DeliveryStatus")) == 21;
+}
+
+/* Complete (Status 21) or invoiced: "updating a completed sales order through the API does
+ * not succeed" (research §1.9); an invoiced one is treated the same (UNCONFIRMED). */
+static bool order_closed(json_t *o)
+{
+        return json_integer_value(json_object_get(o, "Status")) == 21 ||
+               json_integer_value(json_object_get(o, "InvoiceStatus")) == 21;
+}
+
+/* salesorder/SalesOrderLines POST and PUT (research §1.9: GET POST PUT DELETE, mandatory Item
+ * and OrderID): a line of an open order, its amounts computed as on a deep insert; the
+ * order's header amounts follow (after_write). */
+static void rules_order_line(struct xf_div *d, json_t *l, json_t *body, bool create, json_t *msgs)
+{
+        const char *oid = sget(l, "OrderID");
+        json_t *o = oid ? xf_find(d, XF_E_SALESORDERS, "OrderID", oid) : NULL;
+        struct totals t = { 0, 0, 0 };
+        json_t *acct;
+
+        if (oid == NULL) {
+                add_msg(msgs, "Mandatory: Order ID");
+                return;
+        }
+        if (o == NULL) {
+                add_msg(msgs, "Invalid reference: Order ID");
+                return;
+        }
+        if (order_closed(o) || order_invoiced_or_delivered(o)) {
+                add_msg(msgs,
+                        "Sales order %lld is invoiced or delivered: its lines cannot be "
+                        "changed",
+                        (long long)json_integer_value(json_object_get(o, "OrderNumber")));
+                return;
+        }
+        /* a VAT amount is kept only when this request posts one */
+        if (json_object_get(body, "VATAmount") == NULL)
+                json_object_del(l, "VATAmount");
+        acct = xf_find(d, XF_E_ACCOUNTS, "ID", sget(o, "OrderedBy"));
+        line_rules(d, &k_order, o, l, acct, msgs, &t);
+        if (create) {
+                json_t *lines = xf_lines_of(d, XF_E_SALESORDERS, oid), *x;
+                json_int_t n = 0;
+                size_t i;
+
+                json_array_foreach (lines, i, x) {
+                        json_int_t ln = json_integer_value(json_object_get(x, "LineNumber"));
+
+                        if (ln > n)
+                                n = ln;
+                }
+                json_decref(lines);
+                json_object_set_new(l, "LineNumber", json_integer(n + 1));
+                json_object_set(l, "OrderNumber", json_object_get(o, "OrderNumber"));
+        }
+}
+
 /* ---- create / update / delete ------------------------------------------------------- */
 
 static void run_rules(struct xf_div *d, int ent, json_t *e, bool create, json_t *body, json_t *msgs)
@@ -1346,6 +1439,7 @@ static void run_rules(struct xf_div *d, int ent, json_t *e, bool create, json_t 
         case XF_E_GLACCOUNTS: rules_simple_code(d, ent, e, msgs); break;
         case XF_E_ADDRESSES: rules_address(d, e, create, msgs); break;
         case XF_E_SALESITEMPRICES: rules_item_price(d, e, create, msgs); break;
+        case XF_E_SALESORDERLINES: rules_order_line(d, e, body, create, msgs); break;
         case XF_E_SALESORDERS:
         case XF_E_SALESINVOICES: {
                 json_t *acct;
@@ -1581,6 +1675,13 @@ int xf_update(struct xf_div *d, int ent, json_t *e, json_t *body, int validation
                 r = validation_status;
                 goto out;
         }
+        if (ent == XF_E_SALESORDERS && order_closed(e)) {
+                snprintf(err, errlen,
+                         "Sales order %lld is complete or invoiced: it cannot be changed",
+                         (long long)json_integer_value(json_object_get(e, "OrderNumber")));
+                r = validation_status;
+                goto out;
+        }
         r = decode_body(ent, body, copy, true, msgs, err, errlen);
         if (r != 0)
                 goto out;
@@ -1639,6 +1740,28 @@ int xf_delete(struct xf_div *d, int ent, const char *key, int validation_status,
         if (processed_invoice(ent, e)) {
                 snprintf(err, errlen, "A processed invoice cannot be deleted");
                 return validation_status;
+        }
+        if (ent == XF_E_SALESORDERS && order_invoiced_or_delivered(e)) {
+                snprintf(err, errlen,
+                         "Sales order %lld is invoiced or delivered: it cannot be deleted",
+                         (long long)json_integer_value(json_object_get(e, "OrderNumber")));
+                return validation_status;
+        }
+        if (ent == XF_E_SALESORDERLINES) {
+                json_t *o = xf_find(d, XF_E_SALESORDERS, "OrderID", sget(e, "OrderID"));
+                char oid[40];
+
+                if (o != NULL && (order_closed(o) || order_invoiced_or_delivered(o))) {
+                        snprintf(err, errlen,
+                                 "Sales order %lld is invoiced or delivered: its lines cannot be "
+                                 "changed",
+                                 (long long)json_integer_value(json_object_get(o, "OrderNumber")));
+                        return validation_status;
+                }
+                snprintf(oid, sizeof(oid), "%s", sget(e, "OrderID") ? sget(e, "OrderID") : "");
+                remove_where(d, ent, def->key, key);
+                order_totals(d, oid);
+                return 204;
         }
         xf_trim(sget(e, "Code") ? sget(e, "Code") : "", code, sizeof(code));
         if (ent == XF_E_ACCOUNTS) {
