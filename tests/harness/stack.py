@@ -87,7 +87,7 @@ class Stack:
 
     def __init__(self, build, tenants=3, orders=40, products=12, seed=42, loaders=1,
                  extractors=1, transformers=1, exact_args=(), ccv_args=(), log_dir=None,
-                 extra_env=None, private_services=False):
+                 extra_env=None, private_services=False, rules_extra=None):
         self.build = os.path.abspath(build)
         self.n_tenants, self.n_orders, self.n_products = tenants, orders, products
         self.seed = seed
@@ -95,6 +95,8 @@ class Stack:
         self.exact_args, self.ccv_args = list(exact_args), list(ccv_args)
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="cx-stack-")
         self.extra_env = dict(extra_env or {})
+        # merged into every tenant's proposed rules before they are imported
+        self.rules_extra = dict(rules_extra or {})
         self.services = None
         # private_services: start our own Kafka and PostgreSQL even when shared ones are
         # announced in the environment (tests that restart them must not disturb others).
@@ -267,6 +269,7 @@ class Stack:
         if rules.get("home_country") == "NL":
             # the requester of the VIES checks, so that each ICP order gets a consultation number
             rules["vat_number"] = "NL001241643B01"
+        rules.update(self.rules_extra)
         self.admin("mappings", "import", tenant, "-", stdin=json.dumps(rules))
         self.tenants.append({"id": tenant, "division": division, "shop": shop, "rules": rules})
 
