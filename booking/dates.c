@@ -14,6 +14,18 @@
  * in the process ever sees another zone. */
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Adding or removing a variable may move glibc's environ array while another thread (libpq,
+ * in the panel's request threads) reads it. Replacing the value of one that exists never
+ * does, and glibc keeps the strings it set. So TZ is made to exist before main() runs, while
+ * the process has one thread, and is only ever replaced afterwards. ":/etc/localtime" is what
+ * an unset TZ means. */
+static const char LOCAL_TZ[] = ":/etc/localtime";
+
+__attribute__((constructor)) static void tz_exists(void)
+{
+        setenv("TZ", LOCAL_TZ, 0);
+}
+
 /* TZDIR and TZ are libc's own variables for its tz database, not our configuration: read
  * and set here because localtime_r() reads them, and nowhere else. */
 static const char *tz_dir(void)
@@ -54,10 +66,7 @@ static int local_tm(long long t, const char *tz, struct tm *out)
         setenv("TZ", want, 1);
         tzset();
         rc = localtime_r(&tt, out) ? 0 : -1;
-        if (saved)
-                setenv("TZ", saved, 1);
-        else
-                unsetenv("TZ");
+        setenv("TZ", saved ? saved : LOCAL_TZ, 1);
         tzset();
         pthread_mutex_unlock(&tz_lock);
         free(saved);
