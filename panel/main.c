@@ -10,10 +10,13 @@
 
 #include "common/config.h"
 #include "common/daemon.h"
+#include "common/db_pool.h"
 #include "common/log.h"
+#include "common/mail.h"
 #include "common/signals.h"
 #include "ops/ops_users.h"
 #include "panel/api.h"
+#include "panel/throttle.h"
 
 extern char **environ;
 
@@ -32,6 +35,9 @@ static const cx_cfg_var panel_vars[] = {
           "CX_PANEL_PUBLIC_URL on http://localhost or http://127.0.0.1, for tests" },
         { "CX_PANEL_SESSION_TTL_S", CX_CFG_INT, "28800", 60, 604800, false,
           "a session ends after this many seconds without a request" },
+        { "CX_PANEL_SESSION_MAX_S", CX_CFG_INT, "43200", 5, 2592000, false,
+          "a session ends this many seconds after sign-in however active it is (absolute "
+          "lifetime)" },
         { "CX_PANEL_FAIL_DELAY_MS", CX_CFG_INT, "1000", 0, 60000, false,
           "after a wrong password the account refuses sign-ins for this long, doubling with "
           "every further wrong password (up to 64 times)" },
@@ -39,6 +45,44 @@ static const cx_cfg_var panel_vars[] = {
           "wrong passwords in a row that lock an account" },
         { "CX_PANEL_LOCKOUT_S", CX_CFG_INT, "900", 1, 86400, false,
           "how long a locked account stays locked" },
+        { "CX_PANEL_LOGIN_PER_ADDR_PER_MIN", CX_CFG_INT, "10", 1, 100000, false,
+          "sign-ins, password resets and invitation acceptances one client address may start "
+          "per minute (a burst of as many), refused with 429 before any password is hashed" },
+        { "CX_PANEL_LOGIN_PER_S", CX_CFG_INT, "5", 1, 10000, false,
+          "the same attempts per second from all addresses together (a burst of as many)" },
+        { "CX_PANEL_HASH_SLOTS", CX_CFG_INT, "2", 1, 32, false,
+          "password hashes (Argon2id, 64 MiB each) computed at once; an attempt that finds "
+          "none free within 2 s is refused with 429" },
+        { "CX_PANEL_TRUST_FORWARDED", CX_CFG_BOOL, "false", 0, 0, false,
+          "take the client address for the sign-in limits from the last X-Forwarded-For "
+          "entry (only behind a reverse proxy that sets it; otherwise clients could pick one)" },
+        { "CX_PANEL_HTTP_CONNECTIONS", CX_CFG_INT, "64", 4, 1024, false,
+          "connections served at once, each on its own thread (one slow request holds up "
+          "only its own client)" },
+        { "CX_PANEL_DB_CONNECTIONS", CX_CFG_INT, "8", 1, 64, false,
+          "PostgreSQL connections the request threads share (a request waits up to 5 s for "
+          "one, then 503)" },
+        { "CX_PANEL_STATEMENT_TIMEOUT_MS", CX_CFG_INT, "5000", 100, 600000, false,
+          "a database statement of a request (a sync-log search) is cancelled after this "
+          "long" },
+        { "CX_PANEL_RESET_TTL_S", CX_CFG_INT, "3600", 60, 86400, false,
+          "a password reset link works once, for this many seconds" },
+        { "CX_PANEL_INVITE_TTL_S", CX_CFG_INT, "604800", 60, 2592000, false,
+          "an invitation link works once, for this many seconds" },
+        { "CX_SMTP_URL", CX_CFG_STR, "", 0, 0, false,
+          "mail server for invitations and password resets: smtp://HOST:PORT (STARTTLS, see "
+          "CX_SMTP_STARTTLS) or smtps://HOST:PORT; empty: the panel sends no mail (and "
+          "refuses invitations and resets)" },
+        { "CX_SMTP_FROM", CX_CFG_STR, "", 0, 0, false,
+          "sender address of the panel's mail (needed with CX_SMTP_URL)" },
+        { "CX_SMTP_USER", CX_CFG_STR, "", 0, 0, false,
+          "user name for SMTP authentication; empty: none" },
+        { "CX_SMTP_PASSWORD", CX_CFG_STR, "", 0, 0, true, "password for SMTP authentication" },
+        { "CX_SMTP_STARTTLS", CX_CFG_BOOL, "true", 0, 0, false,
+          "with smtp://, insist on STARTTLS before anything is sent; false sends in the clear "
+          "(a mail relay on the same host, tests)" },
+        { "CX_SMTP_TIMEOUT_MS", CX_CFG_INT, "10000", 1000, 120000, false,
+          "timeout of sending one mail" },
         { "CX_PANEL_LAG_WARN_S", CX_CFG_INT, "3600", 60, 604800, false,
           "a tenant whose last extraction is older than this shows as lagging" },
         { "CX_PANEL_HTTP_TIMEOUT_MS", CX_CFG_INT, "30000", 1000, 600000, false,
@@ -59,14 +103,18 @@ static bool local_http(const char *url)
         return false;
 }
 
+/* The main loop's own connection (d->db), not the request pool's. */
 static bool schema_ready(panel *p)
 {
-        bool ok;
+        return ops_users_ready(p->d->db);
+}
 
-        pthread_mutex_lock(&p->lock);
-        ok = ops_users_ready(p->d->db);
-        pthread_mutex_unlock(&p->lock);
-        return ok;
+static void free_panel(panel *p)
+{
+        cx_db_pool_free(p->pool);
+        throttle_free(&p->throttle);
+        ops_auth_cleanup();
+        cx_keyring_free(p->ops.key);
 }
 
 int main(int argc, char **argv)
@@ -76,10 +124,21 @@ int main(int argc, char **argv)
         cx_err err = { 0 };
         const char *key;
 
-        cx_daemon_start(&d, PROG,
-                        "the control panel: web page and JSON API for operators and "
-                        "shop owners",
-                        panel_vars, argc, argv, environ);
+        cx_daemon_opts opts = { .http_threaded_conns = 0 };
+        char session_sql[96];
+
+        /* Sized from the environment before the table is read: the listener starts first. */
+        opts.http_threaded_conns = 64;
+        if (getenv("CX_PANEL_HTTP_CONNECTIONS")) {
+                long n = strtol(getenv("CX_PANEL_HTTP_CONNECTIONS"), NULL, 10);
+
+                if (n >= 4 && n <= 1024)
+                        opts.http_threaded_conns = (unsigned)n;
+        }
+        cx_daemon_start_opts(&d, PROG,
+                             "the control panel: web page and JSON API for operators and "
+                             "shop owners",
+                             panel_vars, argc, argv, environ, &opts);
         memset(&p, 0, sizeof(p));
         pthread_mutex_init(&p.lock, NULL);
         p.d = &d;
@@ -97,10 +156,21 @@ int main(int argc, char **argv)
                 }
         }
         p.policy.session_ttl_s = (long)cx_config_int(d.cfg, "CX_PANEL_SESSION_TTL_S");
+        p.policy.session_max_s = (long)cx_config_int(d.cfg, "CX_PANEL_SESSION_MAX_S");
         p.policy.fail_delay_ms = (long)cx_config_int(d.cfg, "CX_PANEL_FAIL_DELAY_MS");
         p.policy.lockout_after = (int)cx_config_int(d.cfg, "CX_PANEL_LOCKOUT_AFTER");
         p.policy.lockout_s = (long)cx_config_int(d.cfg, "CX_PANEL_LOCKOUT_S");
         p.lag_warn_s = (long)cx_config_int(d.cfg, "CX_PANEL_LAG_WARN_S");
+        p.statement_timeout_ms = (long)cx_config_int(d.cfg, "CX_PANEL_STATEMENT_TIMEOUT_MS");
+        p.trust_forwarded = cx_config_bool(d.cfg, "CX_PANEL_TRUST_FORWARDED");
+        p.reset_ttl_s = (long)cx_config_int(d.cfg, "CX_PANEL_RESET_TTL_S");
+        p.invite_ttl_s = (long)cx_config_int(d.cfg, "CX_PANEL_INVITE_TTL_S");
+        p.mail.url = cx_config_str(d.cfg, "CX_SMTP_URL");
+        p.mail.from = cx_config_str(d.cfg, "CX_SMTP_FROM");
+        p.mail.user = cx_config_str(d.cfg, "CX_SMTP_USER");
+        p.mail.password = cx_config_str(d.cfg, "CX_SMTP_PASSWORD");
+        p.mail.starttls = cx_config_bool(d.cfg, "CX_SMTP_STARTTLS");
+        p.mail.timeout_ms = (long)cx_config_int(d.cfg, "CX_SMTP_TIMEOUT_MS");
         p.cookie_secure = cx_config_bool(d.cfg, "CX_PANEL_COOKIE_SECURE");
         snprintf(p.public_url, sizeof(p.public_url), "%s",
                  cx_config_str(d.cfg, "CX_PANEL_PUBLIC_URL"));
@@ -116,16 +186,32 @@ int main(int argc, char **argv)
                 cx_daemon_finish(&d);
                 return 2;
         }
-        if (ops_auth_init(&err) < 0) {
-                cx_log(CX_LOG_ERROR, "startup.failed", "%s", err.msg);
+        if (cx_mail_configured(&p.mail) && !strchr(p.mail.from, '@')) {
+                cx_log(CX_LOG_ERROR, "startup.failed",
+                       "CX_SMTP_URL is set: CX_SMTP_FROM must be the sender's address");
                 cx_keyring_free(p.ops.key);
+                cx_daemon_finish(&d);
+                return 2;
+        }
+        snprintf(session_sql, sizeof(session_sql), "SET statement_timeout = %ld",
+                 p.statement_timeout_ms);
+        if (ops_auth_init(&err) < 0 ||
+            throttle_init(&p.throttle,
+                          (long)cx_config_int(d.cfg, "CX_PANEL_LOGIN_PER_ADDR_PER_MIN"),
+                          (long)cx_config_int(d.cfg, "CX_PANEL_LOGIN_PER_S"),
+                          (int)cx_config_int(d.cfg, "CX_PANEL_HASH_SLOTS")) < 0 ||
+            !(p.pool = cx_db_pool_new(cx_config_str(d.cfg, "CX_PG_DSN"),
+                                      (int)cx_config_int(d.cfg, "CX_PANEL_DB_CONNECTIONS"),
+                                      session_sql, &err))) {
+                cx_log(CX_LOG_ERROR, "startup.failed", "%s",
+                       err.msg[0] ? err.msg : "out of memory");
+                free_panel(&p);
                 cx_daemon_finish(&d);
                 return 1;
         }
         if (cx_http_server_route(d.http, NULL, "/", panel_route, &p) < 0) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "cannot add the panel's routes");
-                ops_auth_cleanup();
-                cx_keyring_free(p.ops.key);
+                free_panel(&p);
                 cx_daemon_finish(&d);
                 return 1;
         }
@@ -143,8 +229,7 @@ int main(int argc, char **argv)
         cx_http_server_stop(d.http);
         d.http = NULL;
         cx_producer_free(p.producer);
-        ops_auth_cleanup();
-        cx_keyring_free(p.ops.key);
+        free_panel(&p);
         cx_daemon_finish(&d);
         pthread_mutex_destroy(&p.lock);
         return 0;
