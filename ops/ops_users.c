@@ -329,7 +329,7 @@ int ops_check_password(const char *password, cx_err *err)
         return 0;
 }
 
-static int check_email(const char *email, cx_err *err)
+int ops_check_email(const char *email, cx_err *err)
 {
         const char *at = email ? strchr(email, '@') : NULL;
         size_t n = email ? strlen(email) : 0;
@@ -358,7 +358,7 @@ int ops_user_set_email(cx_db *db, const char *name, const char *email, cx_err *e
         PGresult *r;
         int rows;
 
-        if (p[1] && check_email(p[1], err) < 0)
+        if (p[1] && ops_check_email(p[1], err) < 0)
                 return -1;
         r = cx_db_query(db, "UPDATE panel_users SET email = $2, updated_at = now() WHERE name = $1",
                         2, p, err);
@@ -461,7 +461,7 @@ int ops_user_invite(cx_db *db, const char *name, const char *email, const char *
         PGresult *r;
         int rows;
 
-        if (check_name(name, err) < 0 || check_email(email, err) < 0)
+        if (check_name(name, err) < 0 || ops_check_email(email, err) < 0)
                 return -1;
         if (strcmp(role, "operator") != 0 && strcmp(role, "owner") != 0)
                 return cx_fail(err, CX_ERR_PARSE, false, "role \"%s\": expected operator or owner",

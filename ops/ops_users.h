@@ -75,6 +75,9 @@ int ops_logout(cx_db *db, const char *token, cx_err *err);
 /** @brief Fail with CX_ERR_PARSE unless @p password has OPS_MIN_PASSWORD..OPS_MAX_PASSWORD. */
 int ops_check_password(const char *password, cx_err *err);
 
+/** @brief Fail with CX_ERR_PARSE unless @p email looks like name@domain (no spaces, <, >). */
+int ops_check_email(const char *email, cx_err *err);
+
 /** @brief Set @p name's e-mail address ("" or NULL removes it). CX_ERR_NOT_FOUND: no user. */
 int ops_user_set_email(cx_db *db, const char *name, const char *email, cx_err *err);
 

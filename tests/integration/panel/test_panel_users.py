@@ -214,6 +214,27 @@ class Accounts(unittest.TestCase):
         self.assertEqual(cxtest.psql(S.dsn, "SELECT password_hash FROM panel_users WHERE"
                                      " name = 'winkel1'"), hashed)
 
+    def test_cli_email_and_reset(self):
+        inbox = SMTP.handler
+        p = panellib.run(panellib.ADMIN, S.env, "users", "add", "op2", "--role", "operator",
+                         "--email", "no address", stdin="operator-two-pass\n", check=False)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("is not an e-mail address", p.stderr)
+        panellib.run(panellib.ADMIN, S.env, "users", "add", "op2", "--role", "operator",
+                     "--email", "beheer@koppeling.test", stdin="operator-two-pass\n")
+        seen = inbox.count()
+        status, _, _, _ = Client(S.base).request("POST", "/api/password/forgot",
+                                                 {"user": "beheer@koppeling.test"})
+        self.assertEqual(status, 200)
+        mail = inbox.next(seen)
+        self.assertEqual(mail["to"], ["beheer@koppeling.test"])
+        self.assertIn("Hallo op2,", mail["text"])
+        token = link_in(mail, "reset")
+        status, obj, _, _ = Client(S.base).request("POST", "/api/password/reset",
+                                                   {"token": token, "password": "operator-two-new"})
+        self.assertEqual((status, obj), (200, {"user": "op2", "password_set": True}))
+        signed_in("op2", "operator-two-new")
+
     def test_session_absolute_lifetime(self):
         base = S.extra_panel({"CX_PANEL_SESSION_MAX_S": "5", "CX_PANEL_SESSION_TTL_S": "600"})
         c = Client(base)
