@@ -22,3 +22,14 @@ CREATE TABLE panel_links (
     used_at     timestamptz
 );
 CREATE INDEX panel_links_user ON panel_links (user_name);
+
+-- E-mail notifications the panel sent (a new Exact consent needed, failures, the daily
+-- summary): claimed here before sending, so that several replicas send each one once.
+CREATE TABLE panel_notices (
+    tenant_id  text NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    kind       text NOT NULL CHECK (kind IN ('consent', 'failures', 'summary')),
+    key        text NOT NULL,     -- what it was about: the token's change, the last dead letter, the day
+    last_id    bigint,            -- failures: the highest dead letter id it named
+    sent_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, kind, key)
+);

@@ -8,6 +8,7 @@
 
 #include "common/crypto.h"
 #include "common/log.h"
+#include "ops/ops.h"
 
 static char dummy_hash[crypto_pwhash_STRBYTES];
 
@@ -608,4 +609,21 @@ int ops_link_redeem(cx_db *db, const char *purpose, const char *token, const cha
 fail:
         cx_db_rollback(db);
         return -1;
+}
+
+json_t *ops_user_list(cx_db *db, cx_err *err)
+{
+        PGresult *r = cx_db_query(db,
+                                  "SELECT name, role, tenant_id AS tenant, email, password_hash IS"
+                                  " NOT NULL AS active, invited_by, " OPS_ISO(
+                                          "last_login_at") " AS last_login_at"
+                                                           " FROM panel_users ORDER BY name",
+                                  0, NULL, err);
+        json_t *rows;
+
+        if (!r)
+                return NULL;
+        rows = ops_rows_json(r);
+        PQclear(r);
+        return rows;
 }

@@ -11,6 +11,7 @@
 #ifndef OPS_USERS_H
 #define OPS_USERS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "common/db.h"
@@ -118,6 +119,10 @@ int ops_reset_issue(cx_db *db, const char *who, long ttl_s, ops_user *user, char
  */
 int ops_link_redeem(cx_db *db, const char *purpose, const char *token, const char *password,
                     ops_user *user, cx_err *err);
+
+/** @brief Every user, without secrets: [{name, role, tenant, email, active, invited_by,
+ *         last_login_at}] (active: has a password). A new reference, or NULL with @p err. */
+json_t *ops_user_list(cx_db *db, cx_err *err);
 
 /** @brief Whether the panel's tables are there (the schema is migrated) and answer. */
 bool ops_users_ready(cx_db *db);

@@ -14,24 +14,18 @@
 void api_users_list(rq *q)
 {
         cx_err err = { 0 };
-        PGresult *r;
+        json_t *users;
 
         if (!rq_is_operator(q)) {
                 rq_reply_error(q, 403, "only operators see the users");
                 return;
         }
-        r = cx_db_query(q->db,
-                        "SELECT name, role, tenant_id AS tenant, email, password_hash IS NOT NULL"
-                        " AS active, invited_by, " OPS_ISO(
-                                "last_login_at") " AS last_login_at"
-                                                 " FROM panel_users ORDER BY name",
-                        0, NULL, &err);
-        if (!r) {
+        users = ops_user_list(q->db, &err);
+        if (!users) {
                 rq_reply_err(q, &err);
                 return;
         }
-        rq_reply_json(q, 200, json_pack("{s:o}", "users", ops_rows_json(r)));
-        PQclear(r);
+        rq_reply_json(q, 200, json_pack("{s:o}", "users", users));
 }
 
 /* The link in a mail: the page's own route in the fragment, which browsers send to no server

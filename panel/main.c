@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/mail.h"
 #include "common/signals.h"
+#include "ops/ops_notify.h"
 #include "ops/ops_users.h"
 #include "panel/api.h"
 #include "panel/throttle.h"
@@ -83,6 +84,16 @@ static const cx_cfg_var panel_vars[] = {
           "(a mail relay on the same host, tests)" },
         { "CX_SMTP_TIMEOUT_MS", CX_CFG_INT, "10000", 1000, 120000, false,
           "timeout of sending one mail" },
+        { "CX_PANEL_NOTIFY", CX_CFG_BOOL, "true", 0, 0, false,
+          "with CX_SMTP_URL: mail shop owners when Exact needs a new consent, when failures "
+          "wait for a fix, and a daily summary" },
+        { "CX_PANEL_NOTIFY_INTERVAL_S", CX_CFG_INT, "60", 1, 3600, false,
+          "how often the panel looks for notices to send" },
+        { "CX_PANEL_NOTIFY_FAILURES_S", CX_CFG_INT, "900", 0, 86400, false,
+          "at least this long between two failure mails of one tenant (new failures meanwhile "
+          "go into the next)" },
+        { "CX_PANEL_SUMMARY_HOUR", CX_CFG_INT, "7", -1, 23, false,
+          "hour of the day (Europe/Amsterdam) from which the daily summary is sent; -1: none" },
         { "CX_PANEL_LAG_WARN_S", CX_CFG_INT, "3600", 60, 604800, false,
           "a tenant whose last extraction is older than this shows as lagging" },
         { "CX_PANEL_HTTP_TIMEOUT_MS", CX_CFG_INT, "30000", 1000, 600000, false,
@@ -103,6 +114,22 @@ static bool local_http(const char *url)
         return false;
 }
 
+static int send_mail(void *ud, const char *to, const char *subject, const char *text, cx_err *err)
+{
+        return cx_mail_send(ud, to, subject, text, err);
+}
+
+/* The notices due now, on the main loop's connection (ops_notify.h). */
+static void notify(panel *p, const ops_notify_cfg *cfg)
+{
+        ops_ctx ctx = p->ops;
+        cx_err err = { 0 };
+
+        ctx.db = p->d->db;
+        if (ops_notify_run(&ctx, cfg, send_mail, &p->mail, &err) < 0)
+                cx_log(CX_LOG_WARN, "panel.notify_failed", "notifications: %s", err.msg);
+}
+
 /* The main loop's own connection (d->db), not the request pool's. */
 static bool schema_ready(panel *p)
 {
@@ -117,15 +144,63 @@ static void free_panel(panel *p)
         cx_keyring_free(p->ops.key);
 }
 
+/* The settings of the table (everything but what startup checks need first). */
+static void read_settings(panel *p, const cx_config *cfg)
+{
+        p->policy.session_ttl_s = (long)cx_config_int(cfg, "CX_PANEL_SESSION_TTL_S");
+        p->policy.session_max_s = (long)cx_config_int(cfg, "CX_PANEL_SESSION_MAX_S");
+        p->policy.fail_delay_ms = (long)cx_config_int(cfg, "CX_PANEL_FAIL_DELAY_MS");
+        p->policy.lockout_after = (int)cx_config_int(cfg, "CX_PANEL_LOCKOUT_AFTER");
+        p->policy.lockout_s = (long)cx_config_int(cfg, "CX_PANEL_LOCKOUT_S");
+        p->lag_warn_s = (long)cx_config_int(cfg, "CX_PANEL_LAG_WARN_S");
+        p->statement_timeout_ms = (long)cx_config_int(cfg, "CX_PANEL_STATEMENT_TIMEOUT_MS");
+        p->trust_forwarded = cx_config_bool(cfg, "CX_PANEL_TRUST_FORWARDED");
+        p->reset_ttl_s = (long)cx_config_int(cfg, "CX_PANEL_RESET_TTL_S");
+        p->invite_ttl_s = (long)cx_config_int(cfg, "CX_PANEL_INVITE_TTL_S");
+        p->mail.url = cx_config_str(cfg, "CX_SMTP_URL");
+        p->mail.from = cx_config_str(cfg, "CX_SMTP_FROM");
+        p->mail.user = cx_config_str(cfg, "CX_SMTP_USER");
+        p->mail.password = cx_config_str(cfg, "CX_SMTP_PASSWORD");
+        p->mail.starttls = cx_config_bool(cfg, "CX_SMTP_STARTTLS");
+        p->mail.timeout_ms = (long)cx_config_int(cfg, "CX_SMTP_TIMEOUT_MS");
+        p->cookie_secure = cx_config_bool(cfg, "CX_PANEL_COOKIE_SECURE");
+        snprintf(p->public_url, sizeof(p->public_url), "%s",
+                 cx_config_str(cfg, "CX_PANEL_PUBLIC_URL"));
+        while (strlen(p->public_url) > 0 && p->public_url[strlen(p->public_url) - 1] == '/')
+                p->public_url[strlen(p->public_url) - 1] = '\0';
+}
+
+/* Until a signal: readiness, and the notices due. */
+static void serve(panel *p, const ops_notify_cfg *notify_cfg, long long notify_every)
+{
+        time_t next_notify = 0;
+
+        while (cx_running()) {
+                bool ok = schema_ready(p);
+
+                if (ok && notify_every > 0 && time(NULL) >= next_notify) {
+                        notify(p, notify_cfg);
+                        next_notify = time(NULL) + notify_every;
+                }
+                cx_daemon_set_ready(p->d, ok,
+                                    ok ? NULL
+                                       : "database unreachable or schema not "
+                                         "migrated (run connector-admin migrate)");
+                for (int i = 0; i < 10 && cx_running(); i++)
+                        usleep(100 * 1000);
+        }
+}
+
 int main(int argc, char **argv)
 {
         cx_daemon d;
         panel p;
         cx_err err = { 0 };
         const char *key;
-
         cx_daemon_opts opts = { .http_threaded_conns = 0 };
         char session_sql[96];
+        ops_notify_cfg notify_cfg = { 0 };
+        long long notify_every;
 
         /* Sized from the environment before the table is read: the listener starts first. */
         opts.http_threaded_conns = 64;
@@ -155,27 +230,7 @@ int main(int argc, char **argv)
                         return 2;
                 }
         }
-        p.policy.session_ttl_s = (long)cx_config_int(d.cfg, "CX_PANEL_SESSION_TTL_S");
-        p.policy.session_max_s = (long)cx_config_int(d.cfg, "CX_PANEL_SESSION_MAX_S");
-        p.policy.fail_delay_ms = (long)cx_config_int(d.cfg, "CX_PANEL_FAIL_DELAY_MS");
-        p.policy.lockout_after = (int)cx_config_int(d.cfg, "CX_PANEL_LOCKOUT_AFTER");
-        p.policy.lockout_s = (long)cx_config_int(d.cfg, "CX_PANEL_LOCKOUT_S");
-        p.lag_warn_s = (long)cx_config_int(d.cfg, "CX_PANEL_LAG_WARN_S");
-        p.statement_timeout_ms = (long)cx_config_int(d.cfg, "CX_PANEL_STATEMENT_TIMEOUT_MS");
-        p.trust_forwarded = cx_config_bool(d.cfg, "CX_PANEL_TRUST_FORWARDED");
-        p.reset_ttl_s = (long)cx_config_int(d.cfg, "CX_PANEL_RESET_TTL_S");
-        p.invite_ttl_s = (long)cx_config_int(d.cfg, "CX_PANEL_INVITE_TTL_S");
-        p.mail.url = cx_config_str(d.cfg, "CX_SMTP_URL");
-        p.mail.from = cx_config_str(d.cfg, "CX_SMTP_FROM");
-        p.mail.user = cx_config_str(d.cfg, "CX_SMTP_USER");
-        p.mail.password = cx_config_str(d.cfg, "CX_SMTP_PASSWORD");
-        p.mail.starttls = cx_config_bool(d.cfg, "CX_SMTP_STARTTLS");
-        p.mail.timeout_ms = (long)cx_config_int(d.cfg, "CX_SMTP_TIMEOUT_MS");
-        p.cookie_secure = cx_config_bool(d.cfg, "CX_PANEL_COOKIE_SECURE");
-        snprintf(p.public_url, sizeof(p.public_url), "%s",
-                 cx_config_str(d.cfg, "CX_PANEL_PUBLIC_URL"));
-        while (strlen(p.public_url) > 0 && p.public_url[strlen(p.public_url) - 1] == '/')
-                p.public_url[strlen(p.public_url) - 1] = '\0';
+        read_settings(&p, d.cfg);
         if (!p.cookie_secure && (!local_http(p.public_url) ||
                                  strcmp(cx_config_str(d.cfg, "CX_HTTP_ADDR"), "127.0.0.1"))) {
                 cx_log(CX_LOG_ERROR, "startup.failed",
@@ -215,16 +270,13 @@ int main(int argc, char **argv)
                 cx_daemon_finish(&d);
                 return 1;
         }
-        while (cx_running()) {
-                bool ok = schema_ready(&p);
-
-                cx_daemon_set_ready(&d, ok,
-                                    ok ? NULL
-                                       : "database unreachable or schema not "
-                                         "migrated (run connector-admin migrate)");
-                for (int i = 0; i < 10 && cx_running(); i++)
-                        usleep(100 * 1000);
-        }
+        notify_cfg.failures_gap_s = (long)cx_config_int(d.cfg, "CX_PANEL_NOTIFY_FAILURES_S");
+        notify_cfg.summary_hour = (int)cx_config_int(d.cfg, "CX_PANEL_SUMMARY_HOUR");
+        notify_cfg.public_url = p.public_url;
+        notify_every = cx_config_bool(d.cfg, "CX_PANEL_NOTIFY") && cx_mail_configured(&p.mail)
+                               ? cx_config_int(d.cfg, "CX_PANEL_NOTIFY_INTERVAL_S")
+                               : 0;
+        serve(&p, &notify_cfg, notify_every);
         cx_log(CX_LOG_INFO, "shutdown", "panel stopping");
         cx_http_server_stop(d.http);
         d.http = NULL;

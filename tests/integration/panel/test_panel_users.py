@@ -5,8 +5,6 @@ changes it, forgets it and resets it by mail; used, replaced and expired links a
 passwords are refused, links are stored only hashed. Sessions end at their absolute lifetime
 however active they are; sign-ins are throttled per client address and globally before any
 password is hashed."""
-import email
-import email.policy
 import hashlib
 import os
 import re
@@ -15,11 +13,11 @@ import threading
 import time
 import unittest
 
-from aiosmtpd.controller import Controller
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import panellib  # noqa: E402
 from panellib import Client, cxtest  # noqa: E402
+from smtpinbox import Inbox, smtp_server  # noqa: E402
 
 S = None
 SMTP = None
@@ -27,40 +25,14 @@ SENDER = "paneel@koppeling.test"
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+)/#/(invite|reset)/([0-9a-f]{64})")
 
 
-class Inbox:
-    """aiosmtpd handler: every message the panel sends, parsed."""
-
-    def __init__(self):
-        self.messages = []
-        self.cond = threading.Condition()
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.cond:
-            self.messages.append({"from": envelope.mail_from, "to": envelope.rcpt_tos,
-                                  "subject": str(msg["Subject"]), "text": msg.get_content(),
-                                  "msg": msg})
-            self.cond.notify_all()
-        return "250 OK"
-
-    def count(self):
-        with self.cond:
-            return len(self.messages)
-
-    def next(self, seen, timeout=30):
-        """The message after the first @p seen ones."""
-        with self.cond:
-            assert self.cond.wait_for(lambda: len(self.messages) > seen, timeout), "no mail"
-            return self.messages[seen]
-
-
 def setUpModule():
     global S, SMTP
-    SMTP = Controller(Inbox(), hostname="127.0.0.1", port=cxtest.free_port())
-    SMTP.start()
+    SMTP = smtp_server(Inbox())
     S = panellib.Stack("t_panel_users", panel_env={
         "CX_SMTP_URL": f"smtp://127.0.0.1:{SMTP.port}", "CX_SMTP_FROM": SENDER,
-        "CX_SMTP_STARTTLS": "false"})
+        "CX_SMTP_STARTTLS": "false",
+        # only the mails of these tests (notifications: test_panel_notify.py)
+        "CX_PANEL_NOTIFY": "false"})
 
 
 def tearDownModule():
