@@ -214,7 +214,8 @@ function viewUsers() {
     var name = el("input", { id: "inv-name", name: "name", required: true });
     var mail = el("input", { id: "inv-email", name: "email", type: "email", required: true });
     var role = select([["owner", tr("owner")], ["operator", tr("operator")]], "owner", { id: "inv-role" });
-    var shop = select(d[1].tenants.map(function (t) { return [t.tenant, t.tenant]; }), "", { id: "inv-tenant" });
+    var shops = d[1].tenants.map(function (t) { return [t.tenant, t.tenant]; });
+    var shop = select(shops, shops.length ? shops[0][0] : "", { id: "inv-tenant" });
     role.addEventListener("change", function () { shop.disabled = role.value !== "owner"; });
     show(el("section", null,
       el("div", { "class": "card" }, el("h1", { text: tr("users") }),

@@ -7,7 +7,10 @@ however active they are; sign-ins are throttled per client address and globally 
 password is hashed."""
 import hashlib
 import os
+import json
 import re
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -226,6 +229,58 @@ class Accounts(unittest.TestCase):
         self.assertGreaterEqual(time.monotonic() - t0, 5.0)
         self.assertEqual(cxtest.psql(S.dsn, "SELECT count(*) FROM panel_sessions s WHERE"
                                      " s.user_name = 'owner-b' AND s.expires_at > s.ends_at"), "0")
+
+
+class InTheBrowser(unittest.TestCase):
+    """The same walk in the page (headless Chromium, Dutch), with screenshots."""
+
+    def node(self, phase, **extra):
+        here = os.path.dirname(os.path.abspath(__file__))
+        shots = os.path.join(panellib.BUILD, "meson-logs", "panel-screenshots")
+        os.makedirs(shots, exist_ok=True)
+        p = subprocess.run(["node", os.path.join(here, "browser_accounts.js")], cwd=here,
+                           env={**os.environ, "PANEL_URL": S.base, "PANEL_SHOTS": shots,
+                                "PHASE": phase, "INVITE_NAME": "winkel2",
+                                "INVITE_EMAIL": "baas@winkel2.test", "INVITE_TENANT": "shop-b",
+                                **extra},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=180)
+        self.assertEqual(p.returncode, 0, p.stderr + "\n" + S.panel.output()[-3000:])
+        seen = json.loads(p.stdout.strip().splitlines()[-1])
+        self.assertEqual(seen["errors"], [])
+        return seen
+
+    def test_invite_and_accounts_in_the_page(self):
+        if not os.path.isdir(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          "node_modules", "playwright-core")):
+            subprocess.run(["npm", "install", "--no-audit", "--no-fund"],
+                           cwd=os.path.dirname(os.path.abspath(__file__)), check=True,
+                           timeout=300, stdout=subprocess.DEVNULL)
+        inbox = SMTP.handler
+        seen_mail = inbox.count()
+        seen = self.node("invite", PANEL_USER="op", PANEL_PASSWORD=panellib.PASSWORDS["op"])
+        self.assertEqual(seen["users_link"], "Gebruikers")
+        self.assertEqual(seen["flash"], "Uitnodiging verstuurd naar baas@winkel2.test")
+        self.assertIn("Uitgenodigd", seen["row"])
+        self.assertIn("shop-b", seen["row"])
+        mail = inbox.next(seen_mail)
+        self.assertEqual(mail["to"], ["baas@winkel2.test"])
+        token = link_in(mail, "invite")
+        seen = self.node("accept", PANEL_LINK=f"{S.base}/#/invite/{token}",
+                         NEW_PASSWORD="winkel2-pass-1", CHANGED_PASSWORD="winkel2-pass-2")
+        self.assertEqual(seen["set_title"], "Kies uw wachtwoord")
+        self.assertEqual(seen["mismatch"], "De twee wachtwoorden zijn niet gelijk.")
+        self.assertIn("Uw wachtwoord is ingesteld", seen["set_flash"])
+        self.assertEqual(seen["hash_after"], "#/login")
+        self.assertEqual(seen["landed"], "#/t/shop-b")
+        self.assertTrue(seen["users_link_hidden"])
+        self.assertIn("Uw wachtwoord is gewijzigd", seen["changed_flash"])
+        self.assertEqual(seen["forgot_link"], "Wachtwoord vergeten?")
+        self.assertIn("Als deze gebruiker bestaat", seen["forgot"])
+        mail = inbox.next(seen_mail + 1)
+        self.assertEqual(mail["to"], ["baas@winkel2.test"])
+        link_in(mail, "reset")
+        signed_in("winkel2", "winkel2-pass-2")
 
 
 class Throttle(unittest.TestCase):
