@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 
 #define LOCAL_TZ "Europe/Amsterdam"
 
@@ -90,6 +91,7 @@ static int notice(ops_ctx *ctx, const json_t *row, const char *kind, const char 
         const char *tenant = str_of(row, "id");
         const json_t *to = json_object_get(row, "recipients");
         size_t i, sent = 0;
+        char label[64];
         json_t *addr;
         int c = claim(ctx, tenant, kind, key, last_id, err);
 
@@ -105,6 +107,9 @@ static int notice(ops_ctx *ctx, const json_t *row, const char *kind, const char 
                                       json_pack("{s:s, s:s}", "tenant", tenant, "kind", kind),
                                       "%s notice for %s not sent: %s", kind, tenant, e.msg);
         }
+        snprintf(label, sizeof(label), "kind=\"%s\",result=\"%s\"", kind, sent ? "sent" : "failed");
+        cx_counter_add("cx_panel_notices_total", "e-mail notifications by kind and result", label,
+                       1);
         if (sent == 0) {
                 release(ctx, tenant, kind, key);
                 return 0;
