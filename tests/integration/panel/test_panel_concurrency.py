@@ -162,6 +162,8 @@ class Concurrency(unittest.TestCase):
         self.assertTrue(refused and all(e == "wrong user name or password" for e in refused),
                         results)
         self.assertTrue(all("at once" in e for e in busy), busy)
+        print(f"{len(latencies)} pages during the flood, slowest {max(latencies):.3f} s; the"
+              f" flood took {flood:.3f} s, {len(refused)} hashed", file=sys.stderr)
         # Served one at a time, a page asked for during the flood would wait for the sign-ins
         # queued before it: the flood's length. Concurrently it waits for none of them.
         self.assertLess(max(latencies), flood / 4,
