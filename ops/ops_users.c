@@ -180,7 +180,8 @@ int ops_login(cx_db *db, const ops_auth_policy *pol, const char *name, const cha
                         cx_log(CX_LOG_ERROR, "panel.dummy_hash", "dummy hash matched");
                 return cx_fail(err, CX_ERR_INVALID, false, "wrong user name or password");
         }
-        cx_db_exec(db, "DELETE FROM panel_sessions WHERE expires_at < now()", 0, NULL, NULL);
+        cx_db_exec(db, "DELETE FROM panel_sessions WHERE expires_at < now() OR ends_at < now()", 0,
+                   NULL, NULL);
         if (cx_db_begin(db, err) < 0)
                 return -1;
         r = cx_db_query(db,
@@ -498,10 +499,10 @@ int ops_user_invite(cx_db *db, const char *name, const char *email, const char *
                         " updated_at = now() WHERE panel_users.password_hash IS NULL",
                         5, p, err);
         if (!r) {
-                if (strstr(err->msg, "23505"))
-                        err->code = CX_ERR_INVALID, err->retriable = false,
-                        snprintf(err->msg, sizeof(err->msg),
-                                 "another user has the e-mail address %s already", email);
+                /* 23505: the unique index on the address */
+                if (err && !strncmp(err->msg, "23505", 5))
+                        cx_fail(err, CX_ERR_INVALID, false,
+                                "another user has the e-mail address %s already", email);
                 goto fail;
         }
         rows = atoi(PQcmdTuples(r));

@@ -66,16 +66,20 @@ static throttle_bucket *bucket_of(throttle *t, const char *addr, double now)
 {
         unsigned long h = hash_addr(addr);
         throttle_bucket *victim = NULL;
+        bool victim_free = false;
 
         for (int i = 0; i < 8; i++) {
                 throttle_bucket *b = &t->slots[(h + (unsigned long)i) % THROTTLE_SLOTS];
+                bool free_slot = !b->addr[0] ||
+                                 b->tokens + (now - b->at) * t->addr_rate >= t->addr_burst;
 
                 if (!strcmp(b->addr, addr))
                         return b;
-                if (!b->addr[0] || b->tokens + (now - b->at) * t->addr_rate >= t->addr_burst) {
-                        if (!victim || victim->addr[0])
-                                victim = b;
-                } else if (!victim || (victim->addr[0] && b->at < victim->at)) {
+                /* a bucket that is full again says nothing any more: it is the one to reuse */
+                if (free_slot && !victim_free) {
+                        victim = b;
+                        victim_free = true;
+                } else if (!victim_free && (!victim || b->at < victim->at)) {
                         victim = b;
                 }
         }

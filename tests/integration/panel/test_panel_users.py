@@ -84,6 +84,11 @@ class Accounts(unittest.TestCase):
         self.assertEqual(obj, {"user": "winkel1", "email": "eigenaar@winkel.test",
                                "role": "owner", "invited": True})
         mail = inbox.next(seen)
+        status, obj, _, _ = op.request("POST", "/api/users/invite", {
+            "name": "winkel9", "email": "Eigenaar@Winkel.test", "tenant": "shop-a"})
+        self.assertEqual(status, 409, obj)
+        self.assertIn("another user has the e-mail address", obj["error"])
+        self.assertEqual(inbox.count(), seen + 1)
         self.assertEqual(mail["from"], SENDER)
         self.assertEqual(mail["to"], ["eigenaar@winkel.test"])
         self.assertTrue(mail["subject"].startswith("Uitnodiging voor het controlepaneel"),
