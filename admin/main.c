@@ -122,7 +122,7 @@ static const char *const o_dl_list[] = { "--tenant", "--state", "--limit", "!--a
 static const char *const o_dl_redrive[] = { "--tenant", NULL };
 static const char *const o_reason[] = { "--reason", NULL };
 static const char *const o_newkey[] = { "--new-key-file", NULL };
-static const char *const o_user[] = { "--role", "--tenant", NULL };
+static const char *const o_user[] = { "--role", "--tenant", "--email", NULL };
 
 static const cli_cmd commands[] = {
         { NULL, "migrate", "", "apply the database migrations (safe to repeat)", o_none, 0, 0, true,
@@ -203,11 +203,11 @@ static const cli_cmd commands[] = {
           "print a secret read from stdin (one line) sealed with CX_SECRET_KEY for TENANT's row,"
           " for set-up scripts; needs only CX_SECRET_KEY",
           o_none, 1, 1, false, cmd_seal },
-        { "users", "add", "NAME --role operator|owner [--tenant TENANT]",
+        { "users", "add", "NAME --role operator|owner [--tenant TENANT] [--email ADDRESS]",
           "create a control panel user, or replace an existing one's password, role and tenant "
           "(its failed sign-ins are cleared and its sessions end); the password (10 to 1024 "
           "characters) is the first line of stdin. A shop owner needs --tenant, an operator "
-          "takes none",
+          "takes none; --email sets the address password reset links go to",
           o_user, 1, 1, true, cmd_users_add },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

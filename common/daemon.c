@@ -57,6 +57,13 @@ static void start_metrics(cx_daemon *d, const char *program)
 void cx_daemon_start(cx_daemon *d, const char *program, const char *summary,
                      const cx_cfg_var *own_vars, int argc, char **argv, char **envp)
 {
+        cx_daemon_start_opts(d, program, summary, own_vars, argc, argv, envp, NULL);
+}
+
+void cx_daemon_start_opts(cx_daemon *d, const char *program, const char *summary,
+                          const cx_cfg_var *own_vars, int argc, char **argv, char **envp,
+                          const cx_daemon_opts *opts)
+{
         const cx_cfg_var *tables[3] = { cx_common_vars, own_vars, NULL };
         cx_log_level level;
         cx_err err = { 0 };
@@ -106,9 +113,15 @@ void cx_daemon_start(cx_daemon *d, const char *program, const char *summary,
         cx_http_global_init();
         atomic_init(&d->ready, false);
         snprintf(d->not_ready_reason, sizeof(d->not_ready_reason), "starting");
-        d->http = cx_http_server_start(cx_config_str(d->cfg, "CX_HTTP_ADDR"),
-                                       (int)cx_config_int(d->cfg, "CX_HTTP_PORT"), ready_check, d,
-                                       &err);
+        if (opts && opts->http_threaded_conns)
+                d->http = cx_http_server_start_threaded(cx_config_str(d->cfg, "CX_HTTP_ADDR"),
+                                                        (int)cx_config_int(d->cfg, "CX_HTTP_PORT"),
+                                                        opts->http_threaded_conns, ready_check, d,
+                                                        &err);
+        else
+                d->http = cx_http_server_start(cx_config_str(d->cfg, "CX_HTTP_ADDR"),
+                                               (int)cx_config_int(d->cfg, "CX_HTTP_PORT"),
+                                               ready_check, d, &err);
         if (!d->http) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "%s", err.msg);
                 exit(1);

@@ -34,6 +34,17 @@ typedef struct cx_daemon {
 void cx_daemon_start(cx_daemon *d, const char *program, const char *summary,
                      const cx_cfg_var *own_vars, int argc, char **argv, char **envp);
 
+typedef struct cx_daemon_opts {
+        /** >0: the main listener runs a thread per connection, at most this many at once
+         *  (cx_http_server_start_threaded), for programs whose handlers may block */
+        unsigned http_threaded_conns;
+} cx_daemon_opts;
+
+/** @brief cx_daemon_start() with options (@p opts may be NULL: the defaults). */
+void cx_daemon_start_opts(cx_daemon *d, const char *program, const char *summary,
+                          const cx_cfg_var *own_vars, int argc, char **argv, char **envp,
+                          const cx_daemon_opts *opts);
+
 /** @brief Set readiness for /readyz, with a reason when not ready. */
 void cx_daemon_set_ready(cx_daemon *d, bool ready, const char *reason);
 

@@ -15,6 +15,7 @@
 struct cx_db {
         PGconn *conn;
         char *dsn;
+        char *session_sql; /* run on every new connection (cx_db_set_session) */
         bool in_tx;
         unsigned long generation; /* raised by every reconnect: session state is gone */
 };
@@ -80,8 +81,20 @@ void cx_db_close(cx_db *db)
         if (!db)
                 return;
         PQfinish(db->conn);
+        free(db->session_sql);
         free(db->dsn);
         free(db);
+}
+
+int cx_db_set_session(cx_db *db, const char *sql, cx_err *err)
+{
+        char *copy = strdup(sql);
+
+        if (!copy)
+                return cx_fail(err, CX_ERR_DB, false, "out of memory");
+        free(db->session_sql);
+        db->session_sql = copy;
+        return cx_db_exec(db, sql, 0, NULL, err);
 }
 
 static bool reconnect(cx_db *db)
@@ -99,6 +112,8 @@ static bool reconnect(cx_db *db)
         }
         db->conn = c;
         db->generation++;
+        if (db->session_sql)
+                PQclear(PQexec(c, db->session_sql));
         cx_log(CX_LOG_INFO, "pg.reconnected", "PostgreSQL connection re-established");
         return true;
 }

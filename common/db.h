@@ -23,6 +23,12 @@ cx_db *cx_db_open(const char *dsn, int timeout_s, cx_err *err);
 void cx_db_close(cx_db *db);
 
 /**
+ * @brief Run @p sql (session settings such as "SET statement_timeout = 5000") now and again
+ *        on every reconnect, so that the setting outlives a replaced connection.
+ */
+int cx_db_set_session(cx_db *db, const char *sql, cx_err *err);
+
+/**
  * @brief Run @p sql with @p n text parameters (NULL entries are SQL NULL).
  * @returns the result (caller PQclear()s it) when it is COMMAND_OK or TUPLES_OK; NULL with
  *          @p err otherwise (retriable for lost connections, serialization failures,

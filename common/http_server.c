@@ -54,6 +54,22 @@ const char *cx_http_request_header(const cx_http_request *req, const char *name)
         return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *cx_http_request_peer(const cx_http_request *req, char *out, size_t size)
+{
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+                req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+        snprintf(out, size, "unknown");
+        if (sa && sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                          (socklen_t)size);
+        else if (sa && sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                          out, (socklen_t)size);
+        return out;
+}
+
 const char *cx_http_request_query(const cx_http_request *req, const char *name)
 {
         return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
@@ -231,7 +247,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static cx_http_server *start(const char *addr, int port, cx_ready_fn ready, void *ready_ud,
-                             bool metrics, cx_err *err)
+                             bool metrics, unsigned threaded_conns, cx_err *err)
 {
         cx_http_server *srv = calloc(1, sizeof(*srv));
         struct sockaddr_in sin;
@@ -253,12 +269,18 @@ static cx_http_server *start(const char *addr, int port, cx_ready_fn ready, void
         srv->ready = ready;
         srv->ready_ud = ready_ud;
         srv->metrics = metrics;
-        srv->mhd = MHD_start_daemon(
-                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, srv,
-                /* first, so that no message goes to MHD's own logger */
-                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &sin,
-                MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
-                (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_END);
+        /* One polling thread serves every connection in turn; a listener whose handlers may
+         * block (the panel: password hashing, calls to Exact) gets a thread per connection
+         * instead, so that one slow request holds up only its own client. */
+        srv->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                                            (threaded_conns ? MHD_USE_THREAD_PER_CONNECTION : 0),
+                                    0, NULL, NULL, on_request, srv,
+                                    /* first, so that no message goes to MHD's own logger */
+                                    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+                                    MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_NOTIFY_COMPLETED,
+                                    on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                    MHD_OPTION_CONNECTION_LIMIT,
+                                    threaded_conns ? threaded_conns : 256u, MHD_OPTION_END);
         if (!srv->mhd) {
                 pthread_mutex_destroy(&srv->lock);
                 free(srv);
@@ -273,12 +295,18 @@ static cx_http_server *start(const char *addr, int port, cx_ready_fn ready, void
 cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn ready, void *ready_ud,
                                      cx_err *err)
 {
-        return start(addr, port, ready, ready_ud, false, err);
+        return start(addr, port, ready, ready_ud, false, 0, err);
+}
+
+cx_http_server *cx_http_server_start_threaded(const char *addr, int port, unsigned max_conns,
+                                              cx_ready_fn ready, void *ready_ud, cx_err *err)
+{
+        return start(addr, port, ready, ready_ud, false, max_conns ? max_conns : 64, err);
 }
 
 cx_http_server *cx_http_metrics_start(const char *addr, int port, cx_err *err)
 {
-        return start(addr, port, NULL, NULL, true, err);
+        return start(addr, port, NULL, NULL, true, 0, err);
 }
 
 int cx_http_server_route(cx_http_server *srv, const char *method, const char *prefix,

@@ -40,6 +40,14 @@ typedef bool (*cx_ready_fn)(void *ud, char *why, size_t why_size);
 cx_http_server *cx_http_server_start(const char *addr, int port, cx_ready_fn ready, void *ready_ud,
                                      cx_err *err);
 
+/**
+ * @brief cx_http_server_start() with a thread for each connection (at most @p max_conns at
+ *        once, 0: 64), for handlers that may block: a slow one holds up only its own client.
+ *        Handlers then run concurrently and must not share what is not thread-safe.
+ */
+cx_http_server *cx_http_server_start_threaded(const char *addr, int port, unsigned max_conns,
+                                              cx_ready_fn ready, void *ready_ud, cx_err *err);
+
 /** @brief Start the internal listener, which serves /metrics and nothing else (404). */
 cx_http_server *cx_http_metrics_start(const char *addr, int port, cx_err *err);
 
@@ -57,6 +65,8 @@ const char *cx_http_request_method(const cx_http_request *req);
 const char *cx_http_request_path(const cx_http_request *req);
 const char *cx_http_request_header(const cx_http_request *req, const char *name);
 const char *cx_http_request_query(const cx_http_request *req, const char *name);
+/** @brief The client's address as text in @p out ("unknown" when the socket has none). */
+const char *cx_http_request_peer(const cx_http_request *req, char *out, size_t size);
 const char *cx_http_request_body(const cx_http_request *req, size_t *len);
 
 /** @brief Fill @p reply with a status and a copy of @p body. */

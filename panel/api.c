@@ -15,6 +15,7 @@
 #include "panel/api_exact.h"
 #include "panel/api_session.h"
 #include "panel/api_tenants.h"
+#include "panel/api_users.h"
 #include "panel/assets.h"
 #include "panel/rq.h"
 
@@ -141,8 +142,24 @@ static void api(rq *q)
                         rq_reply_error(q, 405, "sign in with POST");
                 return;
         }
+        /* Without a session: a reset link asked for or used, an invitation accepted. */
+        if (q->n_seg == 3 && !strcmp(q->seg[1], "password") && method_is(q, "POST") &&
+            (!strcmp(q->seg[2], "forgot") || !strcmp(q->seg[2], "reset"))) {
+                if (!strcmp(q->seg[2], "forgot"))
+                        api_users_forgot(q);
+                else
+                        api_users_redeem(q, "reset");
+                return;
+        }
+        if (q->n_seg == 3 && !strcmp(q->seg[1], "invite") && !strcmp(q->seg[2], "accept") &&
+            method_is(q, "POST")) {
+                api_users_redeem(q, "invite");
+                return;
+        }
+        if (!rq_db(q))
+                return;
         if (!rq_cookie(q, rq_cookie_name(q->p), q->token, sizeof(q->token)) ||
-            ops_session(q->p->d->db, &q->p->policy, q->token, &q->user, q->csrf, &err) < 0) {
+            ops_session(q->db, &q->p->policy, q->token, &q->user, q->csrf, &err) < 0) {
                 if (err.code != CX_OK && err.code != CX_ERR_NOT_FOUND)
                         rq_reply_err(q, &err);
                 else
@@ -166,12 +183,36 @@ static void api(rq *q)
                 rq_reply_json(q, 200, api_session_json(q));
         else if (q->n_seg == 2 && !strcmp(q->seg[1], "logout") && method_is(q, "POST"))
                 api_session_logout(q);
+        else if (q->n_seg == 2 && !strcmp(q->seg[1], "password") && method_is(q, "POST"))
+                api_users_change_password(q);
+        else if (q->n_seg == 2 && !strcmp(q->seg[1], "users") && method_is(q, "GET"))
+                api_users_list(q);
+        else if (q->n_seg == 3 && !strcmp(q->seg[1], "users") && !strcmp(q->seg[2], "invite") &&
+                 method_is(q, "POST"))
+                api_users_invite(q);
         else if (q->n_seg == 2 && !strcmp(q->seg[1], "tenants") && method_is(q, "GET"))
                 api_tenants_list(q);
         else if (q->n_seg >= 3 && q->n_seg <= MAX_SEGS && !strcmp(q->seg[1], "tenants"))
                 api_tenant(q);
         else
                 rq_reply_error(q, 404, "no such resource or method");
+}
+
+/* The client's address for the sign-in limits: the socket's peer, or behind a trusted proxy
+ * the last X-Forwarded-For entry (the one that proxy added). */
+static void client_addr(rq *q)
+{
+        const char *fwd = q->p->trust_forwarded ? cx_http_request_header(q->req, "X-Forwarded-For")
+                                                : NULL;
+        const char *last = fwd ? strrchr(fwd, ',') : NULL;
+
+        if (fwd && *fwd) {
+                last = last ? last + 1 : fwd;
+                last += strspn(last, " \t");
+                snprintf(q->addr, sizeof(q->addr), "%.*s", (int)strcspn(last, " \t"), last);
+        }
+        if (!q->addr[0])
+                cx_http_request_peer(q->req, q->addr, sizeof(q->addr));
 }
 
 void panel_route(void *ud, const cx_http_request *req, cx_http_reply *reply)
@@ -188,17 +229,20 @@ void panel_route(void *ud, const cx_http_request *req, cx_http_reply *reply)
         q->req = req;
         q->reply = reply;
         q->method = cx_http_request_method(req);
+        q->ops = q->p->ops;
+        q->ops.db = NULL;
+        client_addr(q);
         rq_security_headers(q);
         split_path(q, path);
-        pthread_mutex_lock(&q->p->lock);
         if (q->n_seg >= 1 && !strcmp(q->seg[0], "api"))
                 api(q);
         else if (q->n_seg == 2 && !strcmp(q->seg[0], "oauth") && !strcmp(q->seg[1], "callback") &&
-                 method_is(q, "GET"))
-                api_exact_callback(q);
-        else if (!(method_is(q, "GET") && serve_asset(q, path)))
+                 method_is(q, "GET")) {
+                if (rq_db(q))
+                        api_exact_callback(q);
+        } else if (!(method_is(q, "GET") && serve_asset(q, path)))
                 rq_reply_error(q, 404, "no such resource");
-        pthread_mutex_unlock(&q->p->lock);
+        rq_db_release(q);
         snprintf(label, sizeof(label), "status=\"%d\"", reply->status);
         cx_counter_add("cx_panel_requests_total", "panel HTTP requests by status", label, 1);
         sodium_memzero(q->token, sizeof(q->token));

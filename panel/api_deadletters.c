@@ -16,7 +16,7 @@ static json_t *own_dead_letter(rq *q, const char *t, const char *ids, long long 
                 rq_reply_error(q, 400, "dead letter id: expected a positive integer");
                 return NULL;
         }
-        dl = ops_deadletter_show(&q->p->ops, *id, &err);
+        dl = ops_deadletter_show(&q->ops, *id, &err);
         if (!dl && err.code != CX_ERR_NOT_FOUND) {
                 rq_reply_err(q, &err);
                 return NULL;
@@ -33,7 +33,7 @@ void api_deadletters_list(rq *q, const char *t)
 {
         const char *state = rq_query(q, "state");
         cx_err err = { 0 };
-        json_t *list = ops_deadletter_list(&q->p->ops, t, state, 200, &err);
+        json_t *list = ops_deadletter_list(&q->ops, t, state, 200, &err);
 
         if (!list) {
                 rq_reply_err(q, &err);
@@ -63,21 +63,24 @@ void api_deadletters_action(rq *q, const char *t, const char *ids, const char *a
         }
         json_decref(dl);
         if (!strcmp(action, "redrive")) {
-                if (!q->p->producer && q->p->ops.brokers[0])
-                        q->p->producer = cx_producer_new(q->p->ops.brokers, NULL, &err);
-                if (!q->p->producer && err.code == CX_OK)
+                cx_producer *pr;
+
+                pthread_mutex_lock(&q->p->lock); /* made once, shared (it is thread-safe) */
+                if (!q->p->producer && q->ops.brokers[0])
+                        q->p->producer = cx_producer_new(q->ops.brokers, NULL, &err);
+                pr = q->p->producer;
+                pthread_mutex_unlock(&q->p->lock);
+                if (!pr && err.code == CX_OK)
                         cx_fail(&err, CX_ERR_CONFIG, false,
                                 "redrive needs Kafka "
                                 "(CX_KAFKA_BROKERS)");
-                rc = q->p->producer ? ops_deadletter_redrive(&q->p->ops, q->p->producer, id, &err)
-                                    : -1;
+                rc = pr ? ops_deadletter_redrive(&q->ops, pr, id, &err) : -1;
         } else if (!strcmp(action, "drop")) {
                 b = rq_body_object(q);
                 if (!b)
                         return;
-                rc = ops_deadletter_drop(&q->p->ops, id,
-                                         json_string_value(json_object_get(b, "reason")) ?: "",
-                                         &err);
+                rc = ops_deadletter_drop(
+                        &q->ops, id, json_string_value(json_object_get(b, "reason")) ?: "", &err);
                 json_decref(b);
         } else {
                 rq_reply_error(q, 404, "no such action");

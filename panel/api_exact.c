@@ -17,7 +17,7 @@ static void callback_url(const panel *p, char *out, size_t size)
 void api_exact_show(rq *q, const char *t)
 {
         cx_err err = { 0 };
-        json_t *show = ops_tenant_show(&q->p->ops, t, &err), *out;
+        json_t *show = ops_tenant_show(&q->ops, t, &err), *out;
         char cb[600];
         static const char *const keep[] = { "exact_base_url",
                                             "exact_division",
@@ -45,7 +45,7 @@ void api_exact_show(rq *q, const char *t)
 void api_exact_connect(rq *q, const char *t)
 {
         cx_err err = { 0 };
-        json_t *show = ops_tenant_show(&q->p->ops, t, &err), *start;
+        json_t *show = ops_tenant_show(&q->ops, t, &err), *start;
         const char *redirect;
         char cb[600];
 
@@ -60,7 +60,7 @@ void api_exact_connect(rq *q, const char *t)
 
                 /* First consent from the panel: the answer must come back here. */
                 f.exact_redirect_uri = cb;
-                if (ops_tenant_update(&q->p->ops, t, &f, &err) < 0) {
+                if (ops_tenant_update(&q->ops, t, &f, &err) < 0) {
                         json_decref(show);
                         rq_reply_err(q, &err);
                         return;
@@ -76,7 +76,7 @@ void api_exact_connect(rq *q, const char *t)
                 return;
         }
         json_decref(show);
-        start = ops_consent_start(&q->p->ops, t, &err);
+        start = ops_consent_start(&q->ops, t, &err);
         if (!start) {
                 rq_reply_err(q, &err);
                 return;
@@ -109,14 +109,14 @@ void api_exact_callback(rq *q)
                               NULL);
                 return;
         }
-        if (ops_consent_tenant(&q->p->ops, state, tenant, &err) < 0) {
+        if (ops_consent_tenant(&q->ops, state, tenant, &err) < 0) {
                 rq_reply_html(q, 400, "Consent failed",
                               "This consent is unknown or expired: start "
                               "it again with \"Connect to Exact Online\".",
                               NULL);
                 return;
         }
-        if (ops_consent_complete(&q->p->ops, tenant, code, state, &err) < 0) {
+        if (ops_consent_complete(&q->ops, tenant, code, state, &err) < 0) {
                 cx_log_fields(CX_LOG_WARN, "panel.consent_failed",
                               json_pack("{s:s}", "tenant", tenant), "%s", err.msg);
                 snprintf(msg, sizeof(msg), "Exact Online did not accept the consent: %s", err.msg);

@@ -21,6 +21,8 @@ void api_session_login(rq *q)
         long retry = 0;
         cx_err err = { 0 };
 
+        int rc;
+
         if (!b)
                 return;
         name = json_string_value(json_object_get(b, "user"));
@@ -30,8 +32,14 @@ void api_session_login(rq *q)
                 rq_reply_error(q, 400, "expected {\"user\": ..., \"password\": ...}");
                 return;
         }
-        if (ops_login(q->p->d->db, &q->p->policy, name, pw, &q->user, q->token, q->csrf, &retry,
-                      &err) < 0) {
+        /* The limits come before the database and the hash: a flood costs next to nothing. */
+        if (!rq_hash_and_db(q)) {
+                json_decref(b);
+                return;
+        }
+        rc = ops_login(q->db, &q->p->policy, name, pw, &q->user, q->token, q->csrf, &retry, &err);
+        rq_hash_end(q);
+        if (rc < 0) {
                 json_decref(b);
                 cx_counter_add("cx_panel_logins_total", "sign-in attempts by result",
                                err.code == CX_ERR_LIMIT     ? "result=\"throttled\""
@@ -53,7 +61,7 @@ void api_session_login(rq *q)
                       json_pack("{s:s, s:s}", "user", q->user.name, "role", q->user.role),
                       "panel user %s signed in", q->user.name);
         rq_add_header(q, "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
-                      rq_cookie_name(q->p), q->token, q->p->policy.session_ttl_s,
+                      rq_cookie_name(q->p), q->token, q->p->policy.session_max_s,
                       q->p->cookie_secure ? "; Secure" : "");
         rq_reply_json(q, 200, api_session_json(q));
 }
@@ -62,7 +70,7 @@ void api_session_logout(rq *q)
 {
         cx_err err = { 0 };
 
-        if (ops_logout(q->p->d->db, q->token, &err) < 0) {
+        if (ops_logout(q->db, q->token, &err) < 0) {
                 rq_reply_err(q, &err);
                 return;
         }

@@ -50,9 +50,9 @@ static void derive_state(const panel *p, json_t *st)
 }
 
 /* Last successful sync-log entry of @p tenant into @p st as "last_sync". */
-static void add_last_sync(panel *p, json_t *st, const char *tenant)
+static void add_last_sync(ops_ctx *ops, json_t *st, const char *tenant)
 {
-        json_object_set_new(st, "last_sync", ops_synclog_last_ok(&p->ops, tenant));
+        json_object_set_new(st, "last_sync", ops_synclog_last_ok(ops, tenant));
 }
 
 void api_tenants_list(rq *q)
@@ -61,7 +61,7 @@ void api_tenants_list(rq *q)
         json_t *all, *mine, *st;
         size_t i;
 
-        all = ops_status(&q->p->ops, rq_is_operator(q) ? NULL : q->user.tenant, 3, &err);
+        all = ops_status(&q->ops, rq_is_operator(q) ? NULL : q->user.tenant, 3, &err);
         if (!all) {
                 rq_reply_err(q, &err);
                 return;
@@ -76,7 +76,7 @@ void api_tenants_list(rq *q)
                 const char *t = json_string_value(json_object_get(st, "tenant"));
 
                 derive_state(q->p, st);
-                add_last_sync(q->p, st, t ? t : "");
+                add_last_sync(&q->ops, st, t ? t : "");
         }
         rq_reply_json(q, 200, json_pack("{s:o}", "tenants", mine));
 }
@@ -84,8 +84,8 @@ void api_tenants_list(rq *q)
 void api_tenants_show(rq *q, const char *t)
 {
         cx_err err = { 0 };
-        json_t *show = ops_tenant_show(&q->p->ops, t, &err);
-        json_t *st = show ? ops_status(&q->p->ops, t, 10, &err) : NULL;
+        json_t *show = ops_tenant_show(&q->ops, t, &err);
+        json_t *st = show ? ops_status(&q->ops, t, 10, &err) : NULL;
 
         if (!st) {
                 json_decref(show);
@@ -93,7 +93,7 @@ void api_tenants_show(rq *q, const char *t)
                 return;
         }
         derive_state(q->p, st);
-        add_last_sync(q->p, st, t);
+        add_last_sync(&q->ops, st, t);
         rq_reply_json(q, 200, json_pack("{s:o, s:o}", "tenant", show, "status", st));
 }
 
@@ -101,9 +101,9 @@ void api_tenants_mappings_get(rq *q, const char *t)
 {
         cx_err err = { 0 };
         int version = 0;
-        json_t *rules = ops_mapping_export(&q->p->ops, t, &version, &err);
+        json_t *rules = ops_mapping_export(&q->ops, t, &version, &err);
 
-        if (!rules && err.code == CX_ERR_NOT_FOUND && ops_tenant_exists(&q->p->ops, t, NULL) == 0) {
+        if (!rules && err.code == CX_ERR_NOT_FOUND && ops_tenant_exists(&q->ops, t, NULL) == 0) {
                 rq_reply_json(q, 200, json_pack("{s:n, s:i}", "rules", "version", 0));
                 return;
         }
@@ -129,7 +129,7 @@ void api_tenants_mappings_put(rq *q, const char *t, bool check_only)
                 return;
         }
         if (check_only) {
-                int rc = ops_mapping_check(&q->p->ops, t, text, &err);
+                int rc = ops_mapping_check(&q->ops, t, text, &err);
 
                 free(text);
                 if (rc < 0)
@@ -138,7 +138,7 @@ void api_tenants_mappings_put(rq *q, const char *t, bool check_only)
                         rq_reply_json(q, 200, json_pack("{s:b}", "ok", 1));
                 return;
         }
-        res = ops_mapping_import(&q->p->ops, t, text, &err);
+        res = ops_mapping_import(&q->ops, t, text, &err);
         free(text);
         if (!res) {
                 if (err.code == CX_ERR_PARSE)
@@ -207,7 +207,7 @@ void api_tenants_log(rq *q, const char *t)
                                   .since = since ? since_iso : NULL,
                                   .until = until ? until_iso : NULL,
                                   .limit = n };
-        rows = ops_synclog_list(&q->p->ops, t, &f, &err);
+        rows = ops_synclog_list(&q->ops, t, &f, &err);
         if (!rows) {
                 rq_reply_err(q, &err);
                 return;
@@ -227,7 +227,7 @@ void api_tenants_preview(rq *q, const char *t)
 
         if (!b)
                 return;
-        res = ops_preview(&q->p->ops, t, b, &err);
+        res = ops_preview(&q->ops, t, b, &err);
         json_decref(b);
         if (!res) {
                 rq_reply_err(q, &err);

@@ -7,6 +7,67 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
+
+bool rq_db(rq *q)
+{
+        cx_err err = { 0 };
+
+        if (q->db)
+                return true;
+        q->db = cx_db_pool_take(q->p->pool, 5000, &err);
+        if (!q->db) {
+                cx_log(CX_LOG_WARN, "panel.db_busy", "%s", err.msg);
+                rq_add_header(q, "Retry-After: 2");
+                rq_reply_error(q, 503, "the panel is busy: try again in a moment");
+                return false;
+        }
+        q->ops.db = q->db;
+        return true;
+}
+
+void rq_db_release(rq *q)
+{
+        cx_db_pool_give(q->p->pool, q->db);
+        q->db = NULL;
+        q->ops.db = NULL;
+}
+
+bool rq_hash_begin(rq *q)
+{
+        long retry = 0;
+
+        if (!throttle_take(&q->p->throttle, q->addr, &retry)) {
+                cx_counter_add("cx_panel_logins_total", "sign-in attempts by result",
+                               "result=\"throttled\"", 1);
+                rq_add_header(q, "Retry-After: %ld", retry);
+                rq_reply_error(q, 429, "too many attempts: wait %ld s before trying again", retry);
+                return false;
+        }
+        if (!throttle_hash_begin(&q->p->throttle, 2000)) {
+                cx_counter_add("cx_panel_logins_total", "sign-in attempts by result",
+                               "result=\"busy\"", 1);
+                rq_add_header(q, "Retry-After: 1");
+                rq_reply_error(q, 429, "too many sign-ins at once: try again in a moment");
+                return false;
+        }
+        return true;
+}
+
+void rq_hash_end(rq *q)
+{
+        throttle_hash_end(&q->p->throttle);
+}
+
+bool rq_hash_and_db(rq *q)
+{
+        if (!rq_hash_begin(q))
+                return false;
+        if (rq_db(q))
+                return true;
+        rq_hash_end(q);
+        return false;
+}
 
 const char *rq_cookie_name(const panel *p)
 {
@@ -69,6 +130,14 @@ void rq_reply_error(rq *q, int status, const char *fmt, ...)
 /* Map an operation's error to a status; internal details stay in the log. */
 void rq_reply_err(rq *q, const cx_err *err)
 {
+        if (err->code == CX_ERR_DB && !strncmp(err->msg, "57014", 5)) {
+                /* statement_timeout (CX_PANEL_STATEMENT_TIMEOUT_MS) */
+                rq_reply_error(q, 503,
+                               "the search took longer than %ld ms and was stopped: narrow it "
+                               "down (a date range, a status, an order id)",
+                               q->p->statement_timeout_ms);
+                return;
+        }
         switch (err->code) {
         case CX_ERR_PARSE:
         case CX_ERR_CONFIG: rq_reply_error(q, 400, "%s", err->msg); return;

@@ -23,11 +23,30 @@ typedef struct rq {
         char pathbuf[512];
         char *seg[MAX_SEGS];
         int n_seg;
+        cx_db *db;     /**< from the pool (rq_db), given back when answered */
+        ops_ctx ops;   /**< the panel's, with db */
+        char addr[64]; /**< the client's address (sign-in limits) */
         ops_user user;
         char csrf[OPS_TOKEN_LEN + 1];
         char token[OPS_TOKEN_LEN + 1];
         int n_headers;
 } rq;
+
+/** @brief Take a database connection for this request; false after replying 503 when none. */
+bool rq_db(rq *q);
+
+/** @brief Give the request's connection back (panel_route does it when answered). */
+void rq_db_release(rq *q);
+
+/**
+ * @brief Pass the sign-in throttle (per client address and global) and take a hash slot,
+ *        before any password is hashed; false after replying 429. Pair with rq_hash_end().
+ */
+bool rq_hash_begin(rq *q);
+void rq_hash_end(rq *q);
+
+/** @brief rq_hash_begin(), then rq_db(); false after replying (no slot is kept then). */
+bool rq_hash_and_db(rq *q);
 
 /** @brief The session cookie's name (__Host- only with Secure cookies). */
 const char *rq_cookie_name(const panel *p);

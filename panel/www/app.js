@@ -79,6 +79,45 @@ function td(v, cls) { return el("td", { "class": cls || null }, v === null || v 
 
 function enc(s) { return encodeURIComponent(s); }
 
+/* ---- texts of the account pages: Dutch first, English when the browser asks for it ---- */
+
+var LANG = /^en\b/i.test(navigator.language || "") ? "en" : "nl";
+var STRINGS = {
+  nl: {
+    forgot_link: "Wachtwoord vergeten?", forgot_title: "Wachtwoord vergeten",
+    forgot_who: "Gebruikersnaam of e-mailadres", forgot_send: "Stuur een link",
+    set_invite: "Kies uw wachtwoord", set_reset: "Nieuw wachtwoord",
+    new_pw: "Nieuw wachtwoord (minstens 10 tekens)", repeat_pw: "Herhaal het nieuwe wachtwoord",
+    current_pw: "Huidig wachtwoord", save_pw: "Wachtwoord opslaan",
+    mismatch: "De twee wachtwoorden zijn niet gelijk.",
+    pw_set: "Uw wachtwoord is ingesteld. U kunt nu inloggen.", to_login: "Naar inloggen",
+    account: "Mijn account", change_pw: "Wachtwoord wijzigen",
+    changed: "Uw wachtwoord is gewijzigd; andere sessies zijn beëindigd.",
+    users: "Gebruikers", invite: "Gebruiker uitnodigen", name: "Gebruikersnaam",
+    email: "E-mailadres", role: "Rol", tenant: "Winkel", owner: "Winkeleigenaar",
+    operator: "Beheerder", invite_send: "Uitnodiging versturen",
+    invited: "Uitnodiging verstuurd naar ", active: "Actief", pending: "Uitgenodigd",
+    last_login: "Laatst ingelogd", state: "Status", back: "Terug"
+  },
+  en: {
+    forgot_link: "Forgot your password?", forgot_title: "Forgotten password",
+    forgot_who: "User name or e-mail address", forgot_send: "Send a link",
+    set_invite: "Choose your password", set_reset: "New password",
+    new_pw: "New password (at least 10 characters)", repeat_pw: "Repeat the new password",
+    current_pw: "Current password", save_pw: "Save password",
+    mismatch: "The two passwords differ.",
+    pw_set: "Your password is set. You can sign in now.", to_login: "Sign in",
+    account: "My account", change_pw: "Change password",
+    changed: "Your password is changed; other sessions have ended.",
+    users: "Users", invite: "Invite a user", name: "User name", email: "E-mail address",
+    role: "Role", tenant: "Shop", owner: "Shop owner", operator: "Operator",
+    invite_send: "Send invitation", invited: "Invitation sent to ", active: "Active",
+    pending: "Invited", last_login: "Last sign-in", state: "State", back: "Back"
+  }
+};
+
+function tr(key) { return STRINGS[LANG][key] || STRINGS.nl[key] || key; }
+
 /* ---- sign-in ------------------------------------------------------------------------- */
 
 function viewLogin() {
@@ -99,7 +138,107 @@ function viewLogin() {
     el("h1", { text: "Sign in" }),
     el("label", { "for": "user", text: "User name" }), user,
     el("label", { "for": "password", text: "Password" }), pw,
-    el("p", null, el("button", { type: "submit", text: "Sign in" })), msg));
+    el("p", null, el("button", { type: "submit", text: "Sign in" })), msg,
+    el("p", null, el("a", { href: "#/forgot", "data-testid": "forgot-link", text: tr("forgot_link") }))));
+}
+
+/* ---- account: forgotten password, links from mails, own password, users ---------------- */
+
+function pwField(id, label, auto) {
+  var input = el("input", { id: id, name: id, type: "password", autocomplete: auto,
+                            required: true, minlength: auto === "current-password" ? null : "10" });
+  return [el("label", { "for": id, text: label }), input];
+}
+
+function viewForgot() {
+  var msg = el("p", { role: "status", "data-testid": "forgot-result" });
+  var who = el("input", { id: "forgot-who", name: "user", autocomplete: "username", required: true });
+  show(el("form", { "class": "card narrow", "data-testid": "forgot-form", onsubmit: function (e) {
+    e.preventDefault();
+    api("POST", "/api/password/forgot", { user: who.value }).then(function (r) {
+      msg.className = "";
+      msg.textContent = r.message;
+    }).catch(function (err) { msg.className = "error"; msg.textContent = err.message; });
+  } },
+    el("h1", { text: tr("forgot_title") }),
+    el("label", { "for": "forgot-who", text: tr("forgot_who") }), who,
+    el("p", null, el("button", { type: "submit", text: tr("forgot_send") })), msg,
+    el("p", null, el("a", { href: "#/login", text: tr("back") }))));
+  who.focus();
+}
+
+/* #/invite/TOKEN and #/reset/TOKEN: the links in the mails. */
+function viewSetPassword(purpose, token) {
+  var msg = el("p", { role: "alert", "class": "error", "data-testid": "set-error" });
+  var a = pwField("new-pw", tr("new_pw"), "new-password");
+  var b = pwField("repeat-pw", tr("repeat_pw"), "new-password");
+  show(el("form", { "class": "card narrow", "data-testid": "set-form", onsubmit: function (e) {
+    e.preventDefault();
+    msg.textContent = "";
+    if (a[1].value !== b[1].value) { msg.textContent = tr("mismatch"); return; }
+    api("POST", purpose === "invite" ? "/api/invite/accept" : "/api/password/reset",
+        { token: token, password: a[1].value }).then(function () {
+      history.replaceState(null, "", "#/login"); /* the used token leaves the address bar */
+      viewLogin();
+      flash(tr("pw_set"), "ok");
+    }).catch(function (err) { msg.textContent = err.message; });
+  } },
+    el("h1", { text: tr(purpose === "invite" ? "set_invite" : "set_reset") }), a, b,
+    el("p", null, el("button", { type: "submit", text: tr("save_pw") })), msg));
+  a[1].focus();
+}
+
+function viewAccount() {
+  var msg = el("p", { role: "alert", "class": "error", "data-testid": "account-error" });
+  var cur = pwField("current-pw", tr("current_pw"), "current-password");
+  var a = pwField("new-pw", tr("new_pw"), "new-password");
+  var b = pwField("repeat-pw", tr("repeat_pw"), "new-password");
+  show(el("form", { "class": "card narrow", "data-testid": "account-form", onsubmit: function (e) {
+    e.preventDefault();
+    msg.textContent = "";
+    if (a[1].value !== b[1].value) { msg.textContent = tr("mismatch"); return; }
+    api("POST", "/api/password", { current: cur[1].value, "new": a[1].value }).then(function () {
+      cur[1].value = a[1].value = b[1].value = "";
+      flash(tr("changed"), "ok");
+    }).catch(function (err) { msg.textContent = err.message; });
+  } },
+    el("h1", { text: tr("account") }), el("h2", { text: tr("change_pw") }), cur, a, b,
+    el("p", null, el("button", { type: "submit", text: tr("save_pw") })), msg));
+}
+
+function viewUsers() {
+  return Promise.all([api("GET", "/api/users"), api("GET", "/api/tenants")]).then(function (d) {
+    var rows = d[0].users.map(function (u) {
+      return el("tr", { "data-user": u.name }, td(u.name), td(tr(u.role)), td(u.tenant || ""),
+                td(u.email || ""), td(tr(u.active ? "active" : "pending")), td(u.last_login_at || ""));
+    });
+    var msg = el("p", { role: "status", "data-testid": "invite-result" });
+    var name = el("input", { id: "inv-name", name: "name", required: true });
+    var mail = el("input", { id: "inv-email", name: "email", type: "email", required: true });
+    var role = select([["owner", tr("owner")], ["operator", tr("operator")]], "owner", { id: "inv-role" });
+    var shops = d[1].tenants.map(function (t) { return [t.tenant, t.tenant]; });
+    var shop = select(shops, shops.length ? shops[0][0] : "", { id: "inv-tenant" });
+    role.addEventListener("change", function () { shop.disabled = role.value !== "owner"; });
+    show(el("section", null,
+      el("div", { "class": "card" }, el("h1", { text: tr("users") }),
+        table([tr("name"), tr("role"), tr("tenant"), tr("email"), tr("state"), tr("last_login")],
+              rows, "users")),
+      el("form", { "class": "card narrow", "data-testid": "invite-form", onsubmit: function (e) {
+        e.preventDefault();
+        msg.className = "";
+        msg.textContent = "";
+        api("POST", "/api/users/invite", { name: name.value, email: mail.value, role: role.value,
+                                           tenant: role.value === "owner" ? shop.value : null })
+          .then(function (r) { flash(tr("invited") + r.email, "ok"); return viewUsers(); })
+          .catch(function (err) { msg.className = "error"; msg.textContent = err.message; });
+      } },
+        el("h2", { text: tr("invite") }),
+        el("label", { "for": "inv-name", text: tr("name") }), name,
+        el("label", { "for": "inv-email", text: tr("email") }), mail,
+        el("label", { "for": "inv-role", text: tr("role") }), role,
+        el("label", { "for": "inv-tenant", text: tr("tenant") }), shop,
+        el("p", null, el("button", { type: "submit", text: tr("invite_send") })), msg)));
+  });
 }
 
 function header() {
@@ -108,6 +247,10 @@ function header() {
   who.textContent = session ? session.user + " (" + session.role +
     (session.tenant ? ", " + session.tenant : "") + ")" : "";
   out.hidden = !session;
+  document.getElementById("account").hidden = !session;
+  document.getElementById("account").textContent = tr("account");
+  document.getElementById("users").hidden = !session || session.role !== "operator";
+  document.getElementById("users").textContent = tr("users");
 }
 
 /* ---- all tenants ----------------------------------------------------------------------- */
@@ -544,7 +687,13 @@ function route() {
   var qpos = h.indexOf("?");
   var params = qpos >= 0 ? h.slice(qpos + 1) : "";
   var parts = (qpos >= 0 ? h.slice(0, qpos) : h).split("/").filter(Boolean).map(decodeURIComponent);
-  if (!session && parts[0] !== "login") {
+  var open = { login: 1, forgot: 1, invite: 1, reset: 1 }; /* no session needed */
+  if (parts[0] === "forgot") { viewForgot(); return; }
+  if ((parts[0] === "invite" || parts[0] === "reset") && parts[1]) {
+    viewSetPassword(parts[0], parts[1]);
+    return;
+  }
+  if (!session && !open[parts[0]]) {
     return api("GET", "/api/session").then(function (s) { session = s; header(); route(); })
       .catch(function () { location.hash = "#/login"; viewLogin(); });
   }
@@ -555,6 +704,10 @@ function route() {
                   deadletters: viewDeadLetters, exact: viewExact, preview: viewPreview };
     var v = views[parts[2] || ""];
     p = v ? v(parts[1], params) : null;
+  } else if (parts[0] === "account") {
+    viewAccount();
+  } else if (parts[0] === "users") {
+    p = viewUsers();
   } else {
     p = viewTenants();
   }

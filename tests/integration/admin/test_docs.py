@@ -17,7 +17,8 @@ NOT_METRICS = {"cx_panel"}
 
 def code_metrics():
     names = set()
-    for d in ("common", "ccv", "exact", "extractor", "transformer", "loader", "admin", "panel"):
+    for d in ("common", "ccv", "exact", "extractor", "transformer", "loader", "admin", "panel",
+              "ops"):
         for path in glob.glob(os.path.join(SOURCE, d, "*.c")):
             with open(path, encoding="utf-8") as f:
                 names |= set(re.findall(r'"(cx_[a-z0-9_]+)"', f.read()))

@@ -123,12 +123,31 @@ class Stack:
                                    ("victim", "owner", "shop-a")):
             args = ["users", "add", name, "--role", role] + (["--tenant", tenant] if tenant else [])
             run(ADMIN, self.env, *args, stdin=PASSWORDS[name] + "\n")
-        env = {**self.env, "CX_HTTP_ADDR": "127.0.0.1", "CX_HTTP_PORT": str(self.port),
-               "CX_PANEL_PUBLIC_URL": self.base, "CX_PANEL_COOKIE_SECURE": "false",
-               "CX_PANEL_FAIL_DELAY_MS": "400", "CX_PANEL_LOCKOUT_AFTER": "3",
-               "CX_PANEL_LOCKOUT_S": "3", "CX_LOG_LEVEL": "debug", **panel_env}
-        self.panel = cxtest.Daemon(PANEL, env, name="panel").start()
+        self.panel_env = panel_env
+        self.panel = cxtest.Daemon(PANEL, self._panel_env(self.port, panel_env),
+                                   name="panel").start()
         self.panel.wait_ready(60)
+
+    def _panel_env(self, port, panel_env):
+        return {**self.env, "CX_HTTP_ADDR": "127.0.0.1", "CX_HTTP_PORT": str(port),
+                "CX_PANEL_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "CX_PANEL_COOKIE_SECURE": "false",
+                "CX_PANEL_FAIL_DELAY_MS": "400", "CX_PANEL_LOCKOUT_AFTER": "3",
+                "CX_PANEL_LOCKOUT_S": "3", "CX_LOG_LEVEL": "debug",
+                # every test client is 127.0.0.1: the per-address and global sign-in limits
+                # are tested on their own (test_panel_users.py), not by the other tests
+                "CX_PANEL_LOGIN_PER_ADDR_PER_MIN": "100000", "CX_PANEL_LOGIN_PER_S": "10000",
+                **panel_env}
+
+    def extra_panel(self, panel_env):
+        """A second panel on the same database with settings of its own; returns its base URL
+        (stopped with the stack)."""
+        port = cxtest.free_port()
+        d = cxtest.Daemon(PANEL, self._panel_env(port, {**self.panel_env, **panel_env}),
+                          name=f"panel-{port}").start()
+        self.daemons.append(d)
+        d.wait_ready(60)
+        return f"http://127.0.0.1:{port}"
 
     def daemon(self, exe, env, name, without=()):
         full = {k: v for k, v in {**self.env, **env}.items() if k not in without}
