@@ -274,10 +274,8 @@ class Stack:
         self.tenants.append({"id": tenant, "division": division, "shop": shop, "rules": rules})
 
     # -- what should happen, and what did ------------------------------------------------
-    def expected(self):
-        """Per tenant: the source ids that must become documents and those that must fail,
-        from the generator's dump and the transformer's dry run with the imported rules
-        (only paid, completed orders are extracted: the extractor's default)."""
+    def dump_orders(self):
+        """Shop number -> the generator's orders (as the shop serves them)."""
         dump = subprocess.run([self.exe("fakes", "ccvshop", "ccvshop-fake"),
                                "--dump-orders", "--seed", str(self.seed), "--shops",
                                str(self.n_tenants), "--orders", str(self.n_orders),
@@ -288,20 +286,31 @@ class Stack:
             o = json.loads(line)
             o.pop("_fake_expect", None)
             by_shop[o.pop("shop")].append(o)
+        return by_shop
+
+    def dry_run(self, tenant, orders):
+        """The transformer's dry run of orders with the tenant's imported rules: one result
+        object per order."""
+        rules_path = os.path.join(self.log_dir, f"rules-{tenant['id']}.json")
+        with open(rules_path, "w") as f:
+            json.dump(tenant["rules"], f)
+        res = subprocess.run([self.exe("transformer", "transformer"), "--dry-run",
+                              "--rules", rules_path],
+                             input="".join(json.dumps(o) + "\n" for o in orders),
+                             stdout=subprocess.PIPE, text=True, check=True).stdout
+        return [json.loads(line) for line in res.splitlines()]
+
+    def expected(self):
+        """Per tenant: the source ids that must become documents and those that must fail,
+        from the generator's dump and the transformer's dry run with the imported rules
+        (only paid, completed orders are extracted: the extractor's default)."""
+        by_shop = self.dump_orders()
         out = {}
         for t in self.tenants:
             orders = [o for o in by_shop[t["shop"]["n"]] if o.get("is_completed") and
                       o.get("paid") and o.get("status") != 8]
-            rules_path = os.path.join(self.log_dir, f"rules-{t['id']}.json")
-            with open(rules_path, "w") as f:
-                json.dump(t["rules"], f)
-            res = subprocess.run([self.exe("transformer", "transformer"), "--dry-run",
-                                  "--rules", rules_path],
-                                 input="".join(json.dumps(o) + "\n" for o in orders),
-                                 stdout=subprocess.PIPE, text=True, check=True).stdout
             ok, bad = {}, {}
-            for o, line in zip(orders, res.splitlines()):
-                r = json.loads(line)
+            for o, r in zip(orders, self.dry_run(t, orders)):
                 if "body" in r:
                     ok[str(o["id"])] = (r, o)
                 else:

@@ -1,0 +1,238 @@
+"""After booking, end to end (issue 13): the real extractor, transformer and loader, Kafka,
+PostgreSQL and both fakes.
+
+1. Two shops' paid orders are booked as sales invoices, processed, and their payments matched.
+2. Then, in the fake shop, some orders are edited, some cancelled, some refunded (one row, the
+   shipping, an amount, everything), and some orders paid weeks after they were placed, quietly
+   (no webhook), as a bank transfer is.
+3. At the end, read back from the fake Exact: per order, its documents add up to the shop's
+   gross and VAT now (the order as it is, less its credit invoices), to the cent; no paid
+   invoice, and no repaid credit note, has an open receivable; nothing is doubled.
+
+The second test does the same while the daemons are killed (-9) and restarted during the
+corrections."""
+import collections
+import os
+import sys
+import time
+import unittest
+from decimal import Decimal
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "harness"))
+import stack as stacklib  # noqa: E402
+
+BUILD = os.environ["TEST_BUILD_DIR"]
+CENT = Decimal("0.01")
+
+RULES = {
+    "book_as": "salesinvoice",
+    "invoicing": {"process": True, "send_email": False},
+    # exact-fake's general journal for web payments and its PSP clearing account
+    "payment_journals": {"default": {"journal": "91", "clearing_gl": "1190"}},
+    "corrections": "auto",
+}
+
+
+def money(v):
+    return Decimal(str(v or 0)).quantize(CENT)
+
+
+class AfterBooking(unittest.TestCase):
+    def start(self, seed):
+        self.s = stacklib.Stack(BUILD, tenants=2, orders=30, products=10, seed=seed,
+                                rules_extra=RULES,
+                                extra_env={"extractor:CX_EXTRACT_ORDERS_INTERVAL_S": "2"})
+        try:
+            self.s.start()
+        except BaseException:
+            self.s.stop()
+            raise
+        self.addCleanup(self.s.stop)
+
+    # -- the shop --------------------------------------------------------------------
+    def shop_order(self, t, oid):
+        st, body = self.s.ccv.call("GET", f"/_fake/shops/{t['shop']['n']}/orders/{oid}")
+        self.assertEqual(st, 200, body)
+        return body
+
+    def patch(self, t, oid, change):
+        st, body = self.s.ccv.call("PATCH", f"/_fake/shops/{t['shop']['n']}/orders/{oid}",
+                                   change)
+        self.assertEqual(st, 200, (oid, change, body))
+
+    def credit(self, t, oid, what):
+        st, body = self.s.ccv.call("POST", f"/_fake/shops/{t['shop']['n']}/orders/{oid}/credit",
+                                   {**what, "status": "reimbursed"})
+        self.assertEqual(st, 201, (oid, what, body))
+        return body
+
+    def change_the_shop(self, expected):
+        """Edits, cancellations, refunds and late payments; returns, per tenant, the order ids
+        to check, their credit invoices, and which of them are paid."""
+        plan = {}
+        dump = self.s.dump_orders()
+        for t in self.s.tenants:
+            booked = sorted(expected[t["id"]]["ok"], key=int)
+            self.assertGreaterEqual(len(booked), 9, f"{t['id']}: too few booked orders")
+            credits = collections.defaultdict(list)
+            touched = {}
+            it = iter(booked)
+            # edits: one row's quantity up, and one down where it can go down
+            for _ in range(2):
+                oid = next(it)
+                o = self.shop_order(t, oid)
+                row = o["orderrows"][0]
+                count = int(row["count"])
+                new = count + 1 if count < 2 else count - 1
+                self.patch(t, oid, {"rows": [{"id": row["id"], "count": new}]})
+                touched[oid] = "edited"
+            for _ in range(2):
+                oid = next(it)
+                self.patch(t, oid, {"status": 8})
+                touched[oid] = "cancelled"
+            oid = next(it)
+            row = self.shop_order(t, oid)["orderrows"][0]
+            credits[oid].append(self.credit(t, oid, {"rows": [{"orderrow_id": row["id"],
+                                                               "count": 1}]}))
+            touched[oid] = "one row refunded"
+            for oid in it:
+                if money(self.shop_order(t, oid)["order"].get("total_shipping")) > 0:
+                    credits[oid].append(self.credit(t, oid, {"shipping": True}))
+                    touched[oid] = "shipping refunded"
+                    break
+            oid = next(it)
+            credits[oid].append(self.credit(t, oid, {"amount": 2.5}))
+            touched[oid] = "amount refunded"
+            oid = next(it)
+            credits[oid].append(self.credit(t, oid, {"full": True}))
+            touched[oid] = "fully refunded"
+            # paid weeks after they were placed, without a webhook
+            unpaid = [dict(o, paid=True) for o in dump[t["shop"]["n"]]
+                      if o.get("is_completed") and not o.get("paid") and o.get("status") != 8]
+            late = [str(o["id"]) for o, r in zip(unpaid, self.s.dry_run(t, unpaid))
+                    if "body" in r][:3]
+            self.assertTrue(late, f"{t['id']}: the generator made no unpaid orders")
+            for oid in late:
+                self.patch(t, oid, {"paid": True, "quiet": True})
+                touched[oid] = "paid late"
+            plan[t["id"]] = {"orders": sorted(set(booked) | set(late), key=int),
+                             "credits": credits, "touched": touched}
+        return plan
+
+    def shop_now(self, t, oid, credits):
+        """(gross, VAT, paid, cancelled) of an order as the shop has it now, its credit
+        invoices taken off."""
+        o = self.shop_order(t, oid)["order"]
+        if o.get("status") == 8:
+            return Decimal(0), Decimal(0), bool(o.get("paid")), True
+        gross = money(o["total_price"]) + sum(money(c["total_price"]) for c in credits)
+        vat = money(o["total_tax"]) + sum(money(c["total_tax"]) for c in credits)
+        return gross, vat, bool(o.get("paid")), False
+
+    # -- Exact -----------------------------------------------------------------------
+    def books(self, t):
+        """Per YourRef: [(type, gross, VAT, status, number, description)] of the invoices and
+        credit notes in exact-fake."""
+        out = collections.defaultdict(list)
+        for d in self.s.exact.entities(t["division"], "SalesInvoices"):
+            out[d.get("YourRef")].append((d.get("Type"), money(d.get("AmountFC")),
+                                          money(d.get("VATAmountFC")), d.get("Status"),
+                                          d.get("InvoiceNumber"), d.get("Description")))
+        return out
+
+    def open_items(self, t):
+        st, body = self.s.exact.call(
+            "GET", f"/api/v1/{t['division']}/read/financial/ReceivablesList")
+        self.assertEqual(st, 200, body)
+        rows = body["d"]["results"] if isinstance(body.get("d"), dict) else body["d"]
+        return rows
+
+    def differences(self, plan):
+        """What is not yet as it must be, in words (empty when the books are right)."""
+        diffs = []
+        for t in self.s.tenants:
+            p = plan[t["id"]]
+            books = self.books(t)
+            open_numbers = {str(r.get("InvoiceNumber")) for r in self.open_items(t)}
+            for oid in p["orders"]:
+                o = self.shop_order(t, oid)["order"]
+                ref = o["ordernumber_full"]
+                gross, vat, paid, cancelled = self.shop_now(t, oid, p["credits"].get(oid, []))
+                docs = books.get(ref, [])
+                got_gross = sum(d[1] for d in docs)
+                got_vat = sum(d[2] for d in docs)
+                what = p["touched"].get(oid, "unchanged")
+                if not docs:
+                    diffs.append(f"{t['id']} {ref} ({what}): no document")
+                    continue
+                if (got_gross, got_vat) != (gross, vat):
+                    diffs.append(f"{t['id']} {ref} ({what}): books {got_gross} / VAT {got_vat},"
+                                 f" shop {gross} / VAT {vat}: {docs}")
+                if any(d[3] != 50 for d in docs):
+                    diffs.append(f"{t['id']} {ref} ({what}): not every document processed: "
+                                 f"{docs}")
+                if paid:
+                    still_open = [d for d in docs if d[1] > 0 and str(d[4]) in open_numbers]
+                    if still_open:
+                        diffs.append(f"{t['id']} {ref} ({what}): paid, but open in Exact: "
+                                     f"{still_open}")
+                repaid = [d for d in docs if d[1] < 0 and what.endswith("refunded") and
+                          str(d[4]) in open_numbers]
+                if repaid:
+                    diffs.append(f"{t['id']} {ref} ({what}): refund paid back, credit note "
+                                 f"still open: {repaid}")
+                invoices = [d for d in docs if d[0] == 8020]
+                credit_notes = [d for d in docs if d[0] == 8021]
+                if len(invoices) - len(credit_notes) > 1 or \
+                        len({d[4] for d in docs}) != len(docs):
+                    diffs.append(f"{t['id']} {ref} ({what}): doubled: {docs}")
+        return diffs
+
+    def wait_books(self, plan, timeout=420):
+        t0, diffs = time.time(), None
+        while time.time() - t0 < timeout:
+            diffs = self.differences(plan)
+            if not diffs:
+                return time.time() - t0
+            time.sleep(3)
+        self.fail(f"after {timeout}s, {len(diffs)} orders are not right:\n" + "\n".join(diffs))
+
+    # -- the scenario ----------------------------------------------------------------
+    def scenario(self, seed, kills):
+        self.start(seed)
+        expected = self.s.expected()
+        self.s.wait_synced(expected, timeout=300)
+        first = {t["id"]: {"orders": sorted(expected[t["id"]]["ok"], key=int), "credits": {},
+                           "touched": {}} for t in self.s.tenants}
+        took = self.wait_books(first, timeout=240)
+        print(f"booked, processed and matched {sum(len(v['orders']) for v in first.values())} "
+              f"orders in {took:.0f}s more", flush=True)
+        plan = self.change_the_shop(expected)
+        events = []
+        if kills:
+            # kill -9 while the corrections are being made: the loader twice, the others once
+            for kind, at in (("loader", 2), ("transformer", 4), ("loader", 7), ("extractor", 9)):
+                time.sleep(max(0, at - (events[-1][1] if events else 0)))
+                self.s.restart_daemon(kind, 0, hard=True)
+                events.append((kind, at, sum(len(b) for t in self.s.tenants
+                                             for b in self.books(t).values())))
+        took = self.wait_books(plan)
+        counts = collections.Counter(w for p in plan.values() for w in p["touched"].values())
+        print(f"after booking: {dict(counts)} right in Exact {took:.0f}s later; kills (daemon, "
+              f"second, documents then): {events}", flush=True)
+        self.assertEqual(self.s.exited_daemons(), [])
+        new_failures = [d for d in self.s.dead_letters()
+                        if str(d.get("source_id")) not in
+                        expected.get(d.get("tenant_id"), {}).get("failed", {})]
+        self.assertEqual(new_failures, [], "no failure but the shop's contradictory orders")
+
+    def test_after_booking(self):
+        self.scenario(seed=7, kills=False)
+
+    def test_after_booking_with_kills(self):
+        self.scenario(seed=8, kills=True)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
