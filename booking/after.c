@@ -191,6 +191,22 @@ static void local_date(const rules *r, const char *iso, char out[11])
                 snprintf(out, 11, "%.10s", day);
 }
 
+/* A credit of the whole order: every booked line, in full. */
+static json_t *full_refund_lines(const booking *b)
+{
+        const json_t *lines = json_object_get(b->body, "SalesInvoiceLines");
+        json_t *out = json_array();
+
+        if (!lines)
+                lines = json_object_get(b->body, "SalesOrderLines");
+        for (size_t i = 0; i < json_array_size(lines); i++)
+                json_array_append_new(
+                        out,
+                        json_pack("{s:O,s:O}", "key", json_array_get(b->line_keys, i), "quantity",
+                                  json_object_get(json_array_get(lines, i), "Quantity")));
+        return out;
+}
+
 /* The shop's credit invoices of the order (payload member "invoices", docs/messages-shop.md)
  * as refunds, in the order the shop lists them. */
 static int refunds_json(const rules *r, const json_t *order, const booking *b, json_t *out,
@@ -226,7 +242,8 @@ static int refunds_json(const rules *r, const json_t *order, const booking *b, j
                 json_object_set_new_nocheck(ref, "id", json_string(id));
                 if (date[0])
                         json_object_set_new_nocheck(ref, "date", json_string(date));
-                lines = refund_lines(inv, order, b->line_keys);
+                lines = gross == b->gross_cents ? full_refund_lines(b)
+                                                : refund_lines(inv, order, b->line_keys);
                 if (lines)
                         json_object_set_new_nocheck(ref, "lines", lines);
                 else

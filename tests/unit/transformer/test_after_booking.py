@@ -151,6 +151,17 @@ class AfterBooking(unittest.TestCase):
         self.assertEqual(cn2['amount'], -3.0)
         self.assertEqual(a['refunds'][1]['amount'], 3.0)
 
+    def test_full_refund_names_every_line(self):
+        o = order()
+        full = copy.deepcopy(o)
+        full['invoices'] = [credit(903, total=o['total_price'])]
+        first, second = run_dry(TRANSFORMER, self.rules, [o, full])
+        self.assertEqual(second['refunds'][0]['lines'],
+                         [{"key": k, "quantity": l['Quantity']}
+                          for k, l in zip(first['line_keys'], lines_of(first))])
+        cn = second['after_booking'][0]
+        self.assertEqual(net_vat(lines_of(first) + cn['lines']), (0, 0))
+
     def test_edit_after_invoicing_is_credit_note_and_new_invoice(self):
         o = order()
         edited = copy.deepcopy(o)
