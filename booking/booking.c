@@ -196,6 +196,7 @@ struct line {
         const char *code; /* VAT code */
         bool adjusted;
         bool deposit; /* CCV product_type "deposit": always 0% */
+        char row_id[24]; /* goods: the CCV orderrow id, for the line key */
 };
 
 struct group {
@@ -658,7 +659,9 @@ void booking_clear(booking *b)
         json_decref(b->account);
         json_decref(b->items);
         json_decref(b->vies);
-        b->body = b->account = b->items = b->vies = NULL;
+        json_decref(b->line_keys);
+        json_decref(b->after);
+        b->body = b->account = b->items = b->vies = b->line_keys = b->after = NULL;
 }
 
 static int check_shop_icp(const json_t *order, const json_t *rows, const vat_decision *d,
@@ -713,7 +716,8 @@ static int check_shop_icp(const json_t *order, const json_t *rows, const vat_dec
 
 
 /* The order's state and kind: what is booked at all. Fills out->source_id. */
-static int check_order(const json_t *order, booking *out, char *err, size_t errlen)
+static int check_order(const json_t *order, const booking_ctx *ctx, booking *out, char *err,
+                       size_t errlen)
 {
         const char *cur;
 
@@ -732,8 +736,12 @@ static int check_order(const json_t *order, booking *out, char *err, size_t errl
         }
         if (json_is_integer(json_object_get(order, "status")) &&
             json_integer_value(json_object_get(order, "status")) == 8) {
-                snprintf(err, errlen, "order is cancelled (status 8)");
-                return -1;
+                /* a cancellation after booking is mapped as the order was, to be credited */
+                if (!ctx || !ctx->map_cancelled) {
+                        snprintf(err, errlen, "order is cancelled (status 8)");
+                        return -1;
+                }
+                out->cancelled = true;
         }
         if (field_bool(order, "is_platform_sale", false)) {
                 snprintf(err, errlen,
@@ -876,6 +884,8 @@ static int add_goods_row(struct builder *b, const rules *r, const json_t *row, s
                 return -1;
         }
         l->kind = LINE_GOODS;
+        if (!field_id(row, "id", l->row_id, sizeof(l->row_id)))
+                snprintf(l->row_id, sizeof(l->row_id), "n%zu", i + 1);
         l->qty_milli = money_div_round(count, 1000);
         if (l->qty_milli <= 0) {
                 snprintf(err, errlen, "order row %zu: quantity below 0.001", i + 1);
@@ -1139,6 +1149,34 @@ static int document_header(json_t *body, const rules *r, const json_t *order, co
         return 0;
 }
 
+/* The line's stable key (docs/commands.md "line_keys"): row:<orderrow id>, or the charge's
+ * kind, with :<n> from the second line of a kind on (a charge split over two rates). */
+static json_t *line_key(const struct builder *b, size_t i)
+{
+        static const char *const names[] = { "row",         "shipping", "payment_costs",
+                                             "extra_costs", "discount", "rounding" };
+        const struct line *l = &b->lines[i];
+        char key[64];
+        int nth = 1;
+
+        if (l->kind == LINE_GOODS) {
+                snprintf(key, sizeof(key), "row:%s", l->row_id);
+                for (size_t k = 0; k < i; k++)
+                        nth += b->lines[k].kind == LINE_GOODS &&
+                               !strcmp(b->lines[k].row_id, l->row_id);
+        } else {
+                snprintf(key, sizeof(key), "%s", names[l->kind]);
+                for (size_t k = 0; k < i; k++)
+                        nth += b->lines[k].kind == l->kind;
+        }
+        if (nth > 1) {
+                size_t n = strlen(key);
+
+                snprintf(key + n, sizeof(key) - n, ":%d", nth);
+        }
+        return json_string(key);
+}
+
 /* The document lines and, once per item code, the item definitions; adds up the totals. */
 static void document_lines(json_t *lines, json_t *items, struct builder *b, const rules *r,
                            bool invoice, booking *out)
@@ -1148,6 +1186,7 @@ static void document_lines(json_t *lines, json_t *items, struct builder *b, cons
                 bool seen = false;
 
                 json_array_append_new(lines, line_json(l, r, invoice));
+                json_array_append_new(out->line_keys, line_key(b, i));
                 out->net_cents += l->net;
                 out->vat_cents += money_line_vat(l->net, l->pct_bp);
                 for (size_t k = 0; k < i && !seen; k++)
@@ -1191,6 +1230,11 @@ static int build_document(const rules *r, const json_t *order, const json_t *cus
 
         out->body = body;
         out->items = items;
+        out->line_keys = json_array();
+        if (!out->line_keys) {
+                json_decref(lines);
+                return -1;
+        }
         field_id(json_object_get(order, "user"), "id", user_id, sizeof(user_id));
         out->account = booking_account_def(customer, user_id, err, errlen);
         if (!out->account || !body || !lines || !items ||
@@ -1275,9 +1319,11 @@ int booking_from_order(const rules *r, const json_t *order, const booking_ctx *c
 
         builder_init(&b);
         memset(out, 0, sizeof(*out));
-        rc = check_order(order, out, err, errlen);
+        rc = check_order(order, ctx, out, err, errlen);
         if (rc == 0)
                 rc = map_order(r, order, ctx, &b, out, err, errlen);
+        if (rc == 0)
+                rc = booking_after_members(r, order, out, err, errlen);
         builder_free(&b);
         if (rc != 0)
                 booking_clear(out);

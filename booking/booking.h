@@ -24,6 +24,8 @@ typedef struct booking_ctx {
          * vies_domestic_bp (0: the standard rate on the tax point), out of the gross paid */
         bool vies_domestic;
         int vies_domestic_bp;
+        bool map_cancelled;   /* map a cancelled order (status 8) as it was, to be credited,
+                               * instead of refusing it */
 } booking_ctx;
 
 typedef struct booking {
@@ -37,7 +39,10 @@ typedef struct booking {
         long long vat_cents;   /* sum over lines of round2(amount * pct / 100) */
         long long gross_cents; /* equals the shop's total_price */
         long long threshold_net_cents; /* amount to add to the OSS running total, or 0 */
-        json_t *vies; /* the VIES consultation (vies_policy.h), set by the caller, or NULL */
+        json_t *vies;      /* the VIES consultation (vies_policy.h), set by the caller, or NULL */
+        bool cancelled;    /* the order is cancelled in the shop (ctx->map_cancelled) */
+        json_t *line_keys; /* array of strings parallel to the body's lines */
+        json_t *after;     /* the after-booking members (booking_after_members) */
 } booking;
 
 /* Maps one order. Returns 0 and fills out (release with booking_clear), or -1 with the reason
@@ -49,6 +54,17 @@ int booking_from_order(const rules *r, const json_t *order, const booking_ctx *c
                        char *err, size_t errlen);
 
 void booking_clear(booking *b);
+
+/* The command members about the order's life after booking (docs/commands.md), into
+ * b->after: shop_revision, cancelled, refunds, payment, corrections. None of them is part of
+ * content_hash. Called by booking_from_order; 0, or -1 with err (malformed credit invoice). */
+int booking_after_members(const rules *r, const json_t *order, booking *b, char *err,
+                          size_t errlen);
+
+/* "sha256:<hex>" of the shop's bookable state of the order: rows (id, quantity, price,
+ * discount, total, VAT), charges, discounts, total, billing and delivery address; the same
+ * shop state gives the same revision, whatever the rules. */
+int booking_shop_revision(const json_t *order, char out[72]);
 
 /* The order's tax point as YYYYMMDD: the calendar day of its create_date in the
  * administration's time zone (the document's OrderDate), the moment the customer bought and

@@ -45,6 +45,8 @@ json_t *booking_result_json(const booking *b)
         add_warnings(o, &b->decision);
         if (b->vies)
                 json_object_set_nocheck(o, "vies", b->vies);
+        if (b->after)
+                json_object_update(o, b->after);
         return o;
 }
 
@@ -123,6 +125,10 @@ static json_t *command_envelope(const booking *b, const rules *r, const char *tr
         add_warnings(e, &b->decision);
         if (b->vies)
                 json_object_set_nocheck(e, "vies", b->vies);
+        /* line_keys, shop_revision, cancelled, refunds, payment, corrections: outside
+         * content_hash, so an order booked before this change replays as unchanged */
+        if (b->after)
+                json_object_update(e, b->after);
         return e;
 }
 
@@ -188,20 +194,25 @@ json_t *booking_account_upsert_json(const rules *r, const json_t *user, const ch
         return upsert_json(r, "account_upsert", id, trace_id, "crm/Accounts", "account", acc);
 }
 
-json_t *booking_item_upsert_json(const rules *r, const json_t *product, const char *trace_id,
-                                 char *err, size_t errlen)
+/* The product's item; @p deleted: the product is gone from the shop (its last known state,
+ * or only its id and number), so the item stops being a sales item. */
+static json_t *item_upsert(const rules *r, const json_t *product, const char *trace_id,
+                           bool deleted, char *err, size_t errlen)
 {
         char id[32], code[64], desc[256];
         const char *name, *num, *group, *tariff;
         long long price, disc;
-        json_t *it, *items;
+        json_t *it, *items, *e;
+        bool off;
 
         if (!json_is_object(product) || !field_id(product, "id", id, sizeof(id))) {
                 snprintf(err, errlen, "product has no id");
                 return NULL;
         }
+        /* deleted or deactivated: IsSalesItem false, never deleted (documents refer to it) */
+        off = deleted || !field_bool(product, "is_active", true);
         name = field_str(product, "name");
-        if (name[0] == '\0') {
+        if (name[0] == '\0' && !deleted) {
                 snprintf(err, errlen, "product %s has no name", id);
                 return NULL;
         }
@@ -218,8 +229,14 @@ json_t *booking_item_upsert_json(const rules *r, const json_t *product, const ch
         it = json_object();
         json_object_set_new_nocheck(it, "Code", json_string(code));
         field_utf8_trunc(name, BOOKING_MAX_DESCRIPTION, desc, sizeof(desc));
-        json_object_set_new_nocheck(it, "Description", json_string(desc));
-        json_object_set_new_nocheck(it, "IsSalesItem", json_true());
+        if (desc[0] != '\0')
+                json_object_set_new_nocheck(it, "Description", json_string(desc));
+        json_object_set_new_nocheck(it, "IsSalesItem", json_boolean(!off));
+        if (deleted && name[0] == '\0') {
+                items = json_array();
+                json_array_append_new(items, it);
+                goto envelope;
+        }
         group = rules_map_get(r->item_groups, field_str(product, "maincategory"));
         if (!group)
                 group = r->default_item_group;
@@ -257,7 +274,23 @@ json_t *booking_item_upsert_json(const rules *r, const json_t *product, const ch
         }
         items = json_array();
         json_array_append_new(items, it);
-        return upsert_json(r, "item_upsert", id, trace_id, "logistics/Items", "items", items);
+envelope:
+        e = upsert_json(r, "item_upsert", id, trace_id, "logistics/Items", "items", items);
+        if (e && off)
+                json_object_set_new_nocheck(e, "deactivate", json_true());
+        return e;
+}
+
+json_t *booking_item_upsert_json(const rules *r, const json_t *product, const char *trace_id,
+                                 char *err, size_t errlen)
+{
+        return item_upsert(r, product, trace_id, false, err, errlen);
+}
+
+json_t *booking_item_deleted_json(const rules *r, const json_t *product, const char *trace_id,
+                                  char *err, size_t errlen)
+{
+        return item_upsert(r, product, trace_id, true, err, errlen);
 }
 
 json_t *booking_dead_letter_json(const char *tenant, const char *source_topic,

@@ -27,9 +27,16 @@ json_t *booking_account_upsert_json(const rules *r, const json_t *user, const ch
                                     char *err, size_t errlen);
 
 /* exact.commands envelope for a product event (GET /products/{id}). NULL with err on bad
- * input (no id, no name). */
+ * input (no id, no name). A product with is_active false gets IsSalesItem false and
+ * "deactivate": true. */
 json_t *booking_item_upsert_json(const rules *r, const json_t *product, const char *trace_id,
                                  char *err, size_t errlen);
+
+/* The same for a product deleted in the shop (shop.products event "deleted": its last known
+ * state, or at least its id): IsSalesItem false and "deactivate": true (outside
+ * content_hash), as for a product with is_active false. The name may be missing. */
+json_t *booking_item_deleted_json(const rules *r, const json_t *product, const char *trace_id,
+                                  char *err, size_t errlen);
 
 /* Dead-letter record {"v","tenant","source_topic","source_id","trace_id","stage","reason",
  * "payload"}; payload is the original message text (kept verbatim as a string). */

@@ -7,6 +7,8 @@
 
 #include "booking/booking.h"
 #include "booking/commands.h"
+#include "booking/dryrun_after.h"
+#include "booking/fields.h"
 #include "booking/json_fast.h"
 
 static void emit(FILE *out, json_t *obj)
@@ -59,6 +61,7 @@ static int order_ctx(const rules *r, const json_t *order, const dryrun_state *st
         long long stored = 0;
         char sid[32] = "";
 
+        memset(ctx, 0, sizeof(*ctx));
         rules_oss_start(r, year, &ctx->oss_ytd_cents, &ctx->oss_prev_year_over);
         *slot = NULL;
         ctx->vies = VIES_NOT_CHECKED;
@@ -82,8 +85,9 @@ static int order_ctx(const rules *r, const json_t *order, const dryrun_state *st
 
 /* The result line of one order. */
 static void one_order(FILE *out, const rules *r, const json_t *order, const dryrun_state *st,
-                      struct oss_years *years)
+                      struct oss_years *years, json_t *seen)
 {
+        char sid[32];
         booking b;
         booking_ctx ctx;
         vies_outcome vo;
@@ -95,6 +99,9 @@ static void one_order(FILE *out, const rules *r, const json_t *order, const dryr
                 emit_error(out, NULL, "the running OSS total could not be read");
                 return;
         }
+        /* a cancellation of an order this run booked is credited; one never booked is not */
+        ctx.map_cancelled = field_id(order, "id", sid, sizeof(sid)) &&
+                            dryrun_after_booked(seen, sid);
         rc = vies_book_order(r, order, &ctx, st ? st->vies : NULL, st ? st->arg : NULL, &b, &vo,
                              err, sizeof(err));
         if (rc == VIES_HELD) {
@@ -107,9 +114,14 @@ static void one_order(FILE *out, const rules *r, const json_t *order, const dryr
         } else if (rc != VIES_BOOKED) {
                 emit_error(out, b.source_id[0] ? b.source_id : NULL, err);
         } else {
-                if (slot)
+                json_t *res = booking_result_json(&b);
+                json_t *after = dryrun_after_step(seen, &b, r);
+
+                if (slot && !after)
                         *slot += b.threshold_net_cents;
-                emit(out, booking_result_json(&b));
+                if (after)
+                        json_object_set_new(res, "after_booking", after);
+                emit(out, res);
                 booking_clear(&b);
         }
 }
@@ -120,6 +132,7 @@ int dryrun_run_state(FILE *in, FILE *out, const rules *r, const dryrun_state *st
         size_t cap = 0;
         ssize_t len;
         struct oss_years years = { .n = 0 };
+        json_t *seen = json_object();
 
         errno = 0;
         while ((len = getline(&line, &cap, in)) >= 0) {
@@ -136,10 +149,11 @@ int dryrun_run_state(FILE *in, FILE *out, const rules *r, const dryrun_state *st
                         emit_error(out, NULL, err);
                         continue;
                 }
-                one_order(out, r, order, st, &years);
+                one_order(out, r, order, st, &years, seen);
                 json_decref(order);
         }
         free(line);
+        json_decref(seen);
         fflush(out);
         return ferror(in) ? 2 : 0;
 }

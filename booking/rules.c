@@ -75,6 +75,7 @@ void rules_free(rules *r)
         json_decref(r->gl_accounts);
         json_decref(r->extra);
         json_decref(r->relations);
+        json_decref(r->payment_journals);
         free(r);
 }
 
@@ -346,6 +347,85 @@ void rules_oss_start(const rules *r, int year, long long *ytd_cents, bool *prev_
                       r->oss_ytd_cents > 1000000LL);
 }
 
+const json_t *rules_payment_journal(const rules *r, const char *method, const char *method_id)
+{
+        const json_t *e = NULL;
+
+        if (!r->payment_journals)
+                return NULL;
+        if (method && method[0])
+                e = json_object_get(r->payment_journals, method);
+        if (!e && method_id && method_id[0])
+                e = json_object_get(r->payment_journals, method_id);
+        if (!e)
+                e = json_object_get(r->payment_journals, "default");
+        return e;
+}
+
+/* payment_journals {"<paymethod>": {"journal", "clearing_gl"}, ...} and corrections
+ * "auto" | "log". */
+static int parse_after_booking(const json_t *obj, rules *r, char *err, size_t errlen)
+{
+        json_t *v = json_object_get(obj, "payment_journals");
+        const char *k, *c;
+        json_t *e;
+
+        if (v && !json_is_null(v)) {
+                if (!json_is_object(v)) {
+                        snprintf(err, errlen,
+                                 "rules: \"payment_journals\" must be an object "
+                                 "{paymethod: {\"journal\", \"clearing_gl\"}}");
+                        return -1;
+                }
+                json_object_foreach (v, k, e) {
+                        const char *mk;
+                        json_t *mv;
+
+                        if (!json_is_object(e)) {
+                                snprintf(err, errlen,
+                                         "rules: payment_journals.%.40s must be an object "
+                                         "{\"journal\", \"clearing_gl\"}",
+                                         k);
+                                return -1;
+                        }
+                        json_object_foreach (e, mk, mv) {
+                                if ((strcmp(mk, "journal") && strcmp(mk, "clearing_gl")) ||
+                                    !json_is_string(mv) || json_string_length(mv) == 0) {
+                                        snprintf(err, errlen,
+                                                 "rules: payment_journals.%.40s.%.40s: expected "
+                                                 "journal or clearing_gl, a non-empty string",
+                                                 k, mk);
+                                        return -1;
+                                }
+                        }
+                        if (!json_object_get(e, "journal")) {
+                                snprintf(err, errlen,
+                                         "rules: payment_journals.%.40s needs a \"journal\" "
+                                         "(Exact journal code)",
+                                         k);
+                                return -1;
+                        }
+                }
+                r->payment_journals = json_deep_copy(v);
+                if (!r->payment_journals) {
+                        snprintf(err, errlen, "rules: out of memory");
+                        return -1;
+                }
+        }
+        v = json_object_get(obj, "corrections");
+        if (!v || json_is_null(v))
+                return 0;
+        c = json_string_value(v);
+        if (!c || (strcmp(c, "auto") && strcmp(c, "log"))) {
+                snprintf(err, errlen,
+                         "rules: \"corrections\" must be \"auto\" (correct in Exact) or "
+                         "\"log\" (leave for a person)");
+                return -1;
+        }
+        r->corrections_log = !strcmp(c, "log");
+        return 0;
+}
+
 /* time_zone and the invoicing switches {"process","send_email","invoice_sales_orders"}. */
 static int parse_invoicing(const json_t *obj, rules *r, char *err, size_t errlen)
 {
@@ -467,6 +547,8 @@ static void keep_extra(const json_t *obj, rules *r)
                 "relation_matching",
                 "relation_codes",
                 "b2c_collective_account",
+                "payment_journals",
+                "corrections",
         };
         const char *k;
         json_t *val;
@@ -498,6 +580,7 @@ rules *rules_from_json(const json_t *obj, char *err, size_t errlen)
         r->prices_incl_vat = true;
         if (parse_identity(obj, r, err, errlen) != 0 || parse_modes(obj, r, err, errlen) != 0 ||
             parse_members(obj, r, err, errlen) != 0 || parse_invoicing(obj, r, err, errlen) != 0 ||
+            parse_after_booking(obj, r, err, errlen) != 0 ||
             parse_oss_figures(obj, r, err, errlen) != 0 ||
             parse_vat_codes(obj, r, err, errlen) != 0)
                 goto fail;
@@ -782,6 +865,10 @@ json_t *rules_to_json(const rules *r)
                                     json_boolean(r->invoice_sales_orders));
                 json_object_set_new(obj, "invoicing", inv);
         }
+        if (r->payment_journals)
+                json_object_set(obj, "payment_journals", r->payment_journals);
+        if (r->corrections_log)
+                json_object_set_new(obj, "corrections", json_string("log"));
         if (r->oss_ytd_cents > 0)
                 json_object_set_new(obj, "oss_ytd_eur", json_real(r->oss_ytd_cents / 100.0));
         if (r->oss_ytd_year)

@@ -65,6 +65,10 @@ typedef struct rules {
         bool process_invoices;      /* invoicing.process: make invoices final (printed) */
         bool email_invoices;        /* invoicing.send_email: Exact e-mails the processed one */
         bool invoice_sales_orders;  /* invoicing.invoice_sales_orders: Exact invoices orders */
+        json_t *payment_journals;   /* object: paymethod (or "default") -> {"journal",
+                                   * "clearing_gl"}, the journal a payment is booked on */
+        bool corrections_log;       /* corrections "log": changes after booking are only logged
+                                   * for a person (default "auto": corrected in Exact) */
         json_t *relations; /* relation_matching, relation_codes, b2c_collective_account as given
                             * (booking/relations.h) */
         json_t *extra;     /* members this version does not know, kept for export */
@@ -102,6 +106,10 @@ void rules_oss_start(const rules *r, int year, long long *ytd_cents, bool *prev_
 
 /* The administration's time zone: time_zone, or Europe/Amsterdam. */
 const char *rules_time_zone(const rules *r);
+
+/* The payment journal entry {"journal","clearing_gl"} for a CCV paymethod (or its id):
+ * payment_journals[method], else [method_id], else ["default"]; NULL when none. */
+const json_t *rules_payment_journal(const rules *r, const char *method, const char *method_id);
 
 /* String value of key in one of the map members (item_groups, ...), or NULL. */
 const char *rules_map_get(const json_t *map, const char *key);

@@ -73,6 +73,7 @@ typedef struct ex_tenant {
         long long cursor;         /* orders: create_date of the last order handled */
         long long prod_watermark; /* products: modifydate every earlier pass reached */
         ex_pass orders, reread, products, users;
+        ex_pass watch;         /* the watch list of not yet bookable orders (watch.h) */
         double lease_renewed;  /* monotonic time our lease was last renewed */
         bool hints_went_last;  /* the last slice worked hints: a due pass goes next */
         double hint_window_at; /* start of the window hint requests are counted in */

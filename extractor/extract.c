@@ -11,6 +11,7 @@
 #include "extractor/engine.h"
 #include "extractor/lease.h"
 #include "extractor/listing.h"
+#include "extractor/watch.h"
 #include "extractor/webhook.h"
 
 static bool due(const ex_pass *p, double now)
@@ -23,7 +24,8 @@ enum {
         PASS_ORDERS,
         PASS_PRODUCTS,
         PASS_REREAD,
-        PASS_USERS
+        PASS_USERS,
+        PASS_WATCH
 };
 
 /* The first pass that is due, in the order of docs/extractor.md, "How it works". */
@@ -37,6 +39,8 @@ static int due_pass(const extractor *x, const ex_tenant *t, double now)
                 return PASS_REREAD;
         if (t->want[ENT_CUSTOMER] && due(&t->users, now))
                 return PASS_USERS;
+        if (t->want[ENT_ORDER] && x->set.watch_days > 0 && due(&t->watch, now))
+                return PASS_WATCH;
         return PASS_NONE;
 }
 
@@ -62,6 +66,7 @@ static ex_rc tenant_slice(extractor *x, ex_tenant *t, double now)
         case PASS_PRODUCTS: return ex_slice_products(x, t);
         case PASS_REREAD: return ex_slice_orders(x, t, false);
         case PASS_USERS: return ex_slice_users(x, t);
+        case PASS_WATCH: return ex_slice_watch(x, t);
         default: return EX_IDLE;
         }
 }

@@ -17,6 +17,7 @@ typedef struct ex_settings {
         const char *webhook_base; /* "" disables webhook registration */
         int page_size;
         int reread_days;
+        int watch_days; /* not yet bookable orders are re-read until this old (0: never) */
         double orders_interval_s;
         double reread_interval_s;
         double products_interval_s;

@@ -26,6 +26,10 @@ static const cx_cfg_var extractor_vars[] = {
           "items per listing page, and so per slice of one tenant's work" },
         { "CX_EXTRACT_REREAD_DAYS", CX_CFG_INT, "14", 0, 3650, false,
           "orders created this many days back are re-read for changes (0: never)" },
+        { "CX_EXTRACT_WATCH_DAYS", CX_CFG_INT, "120", 0, 3650, false,
+          "orders seen completed but not yet bookable (unpaid, a status not booked) are "
+          "re-read every CX_EXTRACT_REREAD_INTERVAL_S until bookable or this many days old "
+          "(0: only the re-read window)" },
         { "CX_EXTRACT_REREAD_INTERVAL_S", CX_CFG_INT, "600", 1, 86400, false,
           "seconds between re-reads of the recent order window" },
         { "CX_EXTRACT_ORDERS_INTERVAL_S", CX_CFG_INT, "30", 1, 86400, false,
@@ -79,6 +83,7 @@ static void settings_from(const cx_daemon *d, ex_settings *s)
         s->webhook_base = cx_config_str(c, "CX_WEBHOOK_BASE_URL");
         s->page_size = (int)cx_config_int(c, "CX_EXTRACT_PAGE_SIZE");
         s->reread_days = (int)cx_config_int(c, "CX_EXTRACT_REREAD_DAYS");
+        s->watch_days = (int)cx_config_int(c, "CX_EXTRACT_WATCH_DAYS");
         s->reread_interval_s = (double)cx_config_int(c, "CX_EXTRACT_REREAD_INTERVAL_S");
         s->orders_interval_s = (double)cx_config_int(c, "CX_EXTRACT_ORDERS_INTERVAL_S");
         s->products_interval_s = (double)cx_config_int(c, "CX_EXTRACT_PRODUCTS_INTERVAL_S");

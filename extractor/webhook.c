@@ -66,6 +66,30 @@ bool ex_hints_may_run(const extractor *x, ex_tenant *t, double now)
         return x->set.get_limit == 0 || t->hint_requests < (x->set.get_limit + 1) / 2;
 }
 
+/* A hinted product answers 404: published once as event "deleted" with payload {"id"} when
+ * it was published before (docs/messages-shop.md), else nothing. */
+static ex_rc product_gone(extractor *x, ex_tenant *t, ex_batch *b, const char *id, const char *path)
+{
+        char hash[65], head[65], ev[12];
+        cx_err err = { 0 };
+        int known = ex_known_get(x, t, b, ENT_PRODUCT, id, hash, head, ev, &err);
+        json_t *payload;
+        int rc;
+
+        if (known < 0)
+                return ex_failed(x, t, "product", path, &err);
+        if (!known || !strcmp(ev, "deleted")) {
+                ex_log(CX_LOG_INFO, "hint.gone", t, path, "product gone, never published");
+                return EX_DONE;
+        }
+        payload = json_pack("{s:s}", "id", id);
+        rc = payload ? ex_publish(x, t, b, ENT_PRODUCT, "deleted", id, payload, NULL, &err) : -1;
+        json_decref(payload);
+        if (rc < 0)
+                return ex_failed(x, t, "product", path, &err);
+        return EX_DONE;
+}
+
 ex_rc ex_slice_hints(extractor *x, ex_tenant *t)
 {
         ex_batch b = { 0 };
@@ -91,7 +115,10 @@ ex_rc ex_slice_hints(extractor *x, ex_tenant *t)
                         break; /* the rest waits for the next window */
                 t->hint_requests++;
                 st = ex_request(x, t, "GET", path, NULL, &obj, &wait, &err);
-                if (st == CCV_NOT_FOUND) {
+                if (st == CCV_NOT_FOUND && h->entity == ENT_PRODUCT) {
+                        /* a product published before and deleted since stops being sold */
+                        r = product_gone(x, t, &b, h->source_id, path);
+                } else if (st == CCV_NOT_FOUND) {
                         /* deleted since: nothing to publish, nothing to retry */
                         ex_log(CX_LOG_INFO, "hint.gone", t, path, "%s", err.msg);
                 } else if (st != CCV_OK) {
@@ -126,8 +153,13 @@ ex_rc ex_slice_hints(extractor *x, ex_tenant *t)
 /* ---- webhook registration ------------------------------------------------ */
 
 static const char *const hook_events[] = {
-        "orders.created",   "orders.updated.status", "orders.updated.ispaid",
-        "products.created", "products.updated",      NULL,
+        "orders.created",
+        "orders.updated.status",
+        "orders.updated.ispaid",
+        "products.created",
+        "products.updated",
+        "products.deleted",
+        NULL,
 };
 
 static int hook_record(extractor *x, ex_tenant *t, const json_t *hook, cx_err *err)

@@ -182,11 +182,14 @@ static void add_vies_note(const vies_outcome *vo, char *msg, size_t len)
                 snprintf(msg + n, len - n, "; %s", vo->note);
 }
 
+/* An order (upsert), or with @p cancelled an order the shop cancelled after publishing it:
+ * mapped as it was and sent with "cancelled": true, which the loader credits when it booked
+ * the order and ignores otherwise (docs/commands.md "After booking"). */
 static int transform_order(struct transformer *t, const rd_kafka_message_t *m, const rules *r,
                            const char *tenant, const char *source_id, const char *trace_id,
-                           const json_t *order, cx_err *err)
+                           const json_t *order, bool cancelled, cx_err *err)
 {
-        booking_ctx ctx = { 0 };
+        booking_ctx ctx = { .map_cancelled = cancelled };
         booking b;
         vies_outcome vo;
         char why[1024], msg[1280];
@@ -209,15 +212,32 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m, c
         if (rc == VIES_HELD)
                 return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "info",
                                    vo.note, trace_id, err);
+        if (rc == VIES_REJECTED && cancelled) {
+                /* never booked as it stands: nothing to credit, nothing to dead-letter */
+                count("cancelled");
+                snprintf(msg, sizeof(msg),
+                         "order cancelled in the shop; it cannot be mapped (%.1000s), so no "
+                         "command was sent: nothing is booked for it, or it was booked under "
+                         "other rules and is left for a person to credit",
+                         why);
+                return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "info", msg,
+                                   trace_id, err);
+        }
         if (rc == VIES_REJECTED)
                 return dead_letter(t, m, tenant, source_id, trace_id, why, err);
         /* One serialisation gives both the message and its content hash. */
         if (produce_text(t, tenant, booking_command_dumps(&b, r, trace_id), err) < 0)
                 goto fail;
-        if (b.threshold_net_cents > 0 &&
+        if (!cancelled && b.threshold_net_cents > 0 &&
             rules_store_oss_add(t->rules, tenant, year, source_id, b.threshold_net_cents, err) < 0)
                 goto fail;
-        booked_message(&b, r, msg, sizeof(msg));
+        if (cancelled) {
+                snprintf(msg, sizeof(msg),
+                         "order cancelled in the shop: sent to be credited (the loader credits "
+                         "it only if it was booked)");
+        } else {
+                booked_message(&b, r, msg, sizeof(msg));
+        }
         add_vies_note(&vo, msg, sizeof(msg));
         booking_clear(&b);
         return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "ok", msg, trace_id,
@@ -287,17 +307,12 @@ static int transform_message(struct transformer *t, const rd_kafka_message_t *m,
                 goto out;
         }
         if (!strcmp(entity, "order")) {
-                if (!strcmp(event, "cancelled")) {
-                        count("cancelled");
-                        rc = cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "info",
-                                         "order cancelled in the shop after it was sent; the "
-                                         "Exact document is left for a person to credit",
-                                         trace_id, err);
-                        goto out;
-                }
-                rc = transform_order(t, m, r, tenant, source_id, trace_id, payload, err);
+                rc = transform_order(t, m, r, tenant, source_id, trace_id, payload,
+                                     !strcmp(event, "cancelled"), err);
         } else if (!strcmp(entity, "product")) {
-                cmd = booking_item_upsert_json(r, payload, trace_id, why, sizeof(why));
+                cmd = !strcmp(event, "deleted")
+                              ? booking_item_deleted_json(r, payload, trace_id, why, sizeof(why))
+                              : booking_item_upsert_json(r, payload, trace_id, why, sizeof(why));
                 rc = cmd ? produce_command(t, tenant, cmd, err)
                          : dead_letter(t, m, tenant, source_id, trace_id, why, err);
         } else if (!strcmp(entity, "customer")) {

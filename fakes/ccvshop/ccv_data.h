@@ -16,9 +16,11 @@
 struct ccv_order {
         int64_t id;
         time_t created;
-        json_t *obj;    /* body of GET /orders/{id} */
-        json_t *rows;   /* items of GET /orders/{id}/orderrows */
-        json_t *expect; /* _fake_expect, only shown in dump mode and admin answers */
+        json_t *obj;      /* body of GET /orders/{id} */
+        json_t *rows;     /* items of GET /orders/{id}/orderrows */
+        json_t *expect;   /* _fake_expect, only shown in dump mode and admin answers */
+        json_t *invoices; /* NULL or [{"obj": invoice, "rows": [invoice rows]}] (ccv_after.h) */
+        json_t *returns;  /* NULL or [{"obj": return, "rows": [return rows]}] */
 };
 
 struct ccv_webhook {
@@ -70,6 +72,7 @@ struct ccv_shop {
         struct ccv_rng rng; /* runtime stream (admin-created data) */
         int64_t next_order_id, next_row_id, next_ordernumber, next_product_id, next_user_id;
         int64_t next_hook_id;
+        int64_t next_invoice_id, next_invoice_row_id, next_invoice_number, next_return_id;
         uint64_t requests;
         uint64_t rate_limited;
         uint64_t auth_failures;

@@ -956,6 +956,7 @@ int ccv_gen_order(struct ccv_shop *s, const json_t *params, time_t created, char
         if (orders_reserve(s) < 0)
                 goto out;
         slot = &s->orders[s->n_orders++];
+        memset(slot, 0, sizeof(*slot));
         slot->id = order_id;
         slot->created = created;
         slot->obj = order;
@@ -1077,6 +1078,8 @@ void ccv_shop_deinit(struct ccv_shop *s)
                 json_decref(s->orders[i].obj);
                 json_decref(s->orders[i].rows);
                 json_decref(s->orders[i].expect);
+                json_decref(s->orders[i].invoices);
+                json_decref(s->orders[i].returns);
         }
         free(s->orders);
         for (i = 0; i < s->n_hooks; i++) {

@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "ccv_after.h"
 #include "ccv_hook.h"
 
 #define MAX_QUERY 32
@@ -901,6 +902,99 @@ static int parse_body(const struct req *rq, json_t **ret, struct reply *rp)
         return 0;
 }
 
+/* Invoices (or returns) of one order, or of the shop (o NULL), as a collection; the shop's
+ * list filters on ordernumber and min_create_date (spec 3.10). */
+static void after_list(struct ccv_shop *s, bool returns, const struct ccv_order *o,
+                       const struct query *q, struct reply *rp)
+{
+        const char *num = query_get(q, "ordernumber"), *since = query_get(q, "min_create_date");
+        size_t n = 0, cap = 16, i, k;
+        json_t **items = malloc(cap * sizeof(*items)), *e;
+        char res[64];
+        struct page pg;
+
+        if (!items || page_parse(q, &pg, rp) < 0) {
+                if (!items)
+                        reply_error(rp, 500, "500.00", "out of memory");
+                free(items);
+                return;
+        }
+        for (i = 0; i < s->n_orders; i++) {
+                const struct ccv_order *x = &s->orders[i];
+                json_t *list = returns ? x->returns : x->invoices;
+
+                if (o && x != o)
+                        continue;
+                json_array_foreach (list, k, e) {
+                        json_t *obj = json_object_get(e, "obj"), **grown;
+                        char on[32];
+
+                        snprintf(
+                                on, sizeof(on), "%lld",
+                                (long long)json_integer_value(json_object_get(obj, "ordernumber")));
+                        if ((num && strcmp(num, on)) ||
+                            (since && strcmp(json_string_value(json_object_get(obj, "create_date")),
+                                             since) < 0))
+                                continue;
+                        if (n == cap) {
+                                grown = realloc(items, (cap *= 2) * sizeof(*items));
+                                if (!grown) {
+                                        free(items);
+                                        reply_error(rp, 500, "500.00", "out of memory");
+                                        return;
+                                }
+                                items = grown;
+                        }
+                        items[n++] = obj;
+                }
+        }
+        if (o)
+                snprintf(res, sizeof(res), "orders/%lld/%s/", (long long)o->id,
+                         returns ? "returns" : "invoices");
+        else
+                snprintf(res, sizeof(res), "%s/", returns ? "returns" : "invoices");
+        reply_json(rp, 200, collection(s, res, q, items, n, &pg));
+        free(items);
+}
+
+/* GET /invoices/{id}[/invoicerows/] and /returns/{id}[/returnrows/]. */
+static void after_get(struct ccv_shop *s, bool returns, int64_t id, char **seg, size_t nseg,
+                      const struct query *q, struct reply *rp)
+{
+        const json_t *e = ccv_after_find(s, returns, id), *rows;
+        char res[64];
+        struct page pg;
+        json_t **items;
+        size_t n, i;
+
+        if (!e) {
+                reply_error(rp, 404, "404.10", "no resource with this id");
+                return;
+        }
+        if (nseg == 2) {
+                reply_json(rp, 200, json_incref(json_object_get(e, "obj")));
+                return;
+        }
+        if (nseg != 3 || strcmp(seg[2], returns ? "returnrows" : "invoicerows")) {
+                reply_error(rp, 404, "404.20", "invalid resource name");
+                return;
+        }
+        if (page_parse(q, &pg, rp) < 0)
+                return;
+        rows = json_object_get(e, "rows");
+        n = json_array_size(rows);
+        items = malloc((n + 1) * sizeof(*items));
+        if (!items) {
+                reply_error(rp, 500, "500.00", "out of memory");
+                return;
+        }
+        for (i = 0; i < n; i++)
+                items[i] = json_array_get(rows, i);
+        snprintf(res, sizeof(res), "%s/%lld/%s/", seg[0], (long long)id, seg[2]);
+        reply_json(rp, 200, collection(s, res, q, items, n, &pg));
+        free(items);
+}
+
 static void api_route(struct ccv_fake *f, struct ccv_shop *s, const char *method, char **seg,
                       size_t nseg, const struct query *q, const struct req *rq, struct reply *rp)
 {
@@ -941,7 +1035,20 @@ static void api_route(struct ccv_fake *f, struct ccv_shop *s, const char *method
                         rows_list(s, o, q, rp);
                         return;
                 }
+                if (nseg == 3 && strcmp(seg[2], "invoices") == 0) {
+                        after_list(s, false, o, q, rp);
+                        return;
+                }
                 goto no_res;
+        }
+        if (strcmp(res, "invoices") == 0 || strcmp(res, "returns") == 0) {
+                if (!get)
+                        goto not_allowed;
+                if (nseg == 1)
+                        after_list(s, res[0] == 'r', NULL, q, rp);
+                else
+                        after_get(s, res[0] == 'r', id, seg, nseg, q, rp);
+                return;
         }
         if (strcmp(res, "orderrows") == 0) {
                 size_t i;
@@ -1180,9 +1287,21 @@ static json_t *order_admin_json(const struct ccv_order *o)
                          o->rows, "_fake_expect", o->expect);
 }
 
+/* fire(), unless the test asked for no webhook ("quiet": a change the shop does not announce). */
+static void fire_unless(struct ccv_fake *f, struct ccv_shop *s, bool quiet, const char *event,
+                        json_t *body)
+{
+        if (quiet)
+                json_decref(body);
+        else
+                fire(f, s, event, body);
+}
+
 static void admin_patch_order(struct ccv_fake *f, struct ccv_shop *s, struct ccv_order *o,
                               json_t *body, struct reply *rp)
 {
+        bool quiet = json_is_true(json_object_get(body, "quiet"));
+        char eerr[160];
         json_t *st = json_object_get(body, "status"), *paid = json_object_get(body, "paid");
         json_t *comp = json_object_get(body, "is_completed");
         json_t *tt = json_object_get(body, "track_and_trace_code");
@@ -1197,6 +1316,13 @@ static void admin_patch_order(struct ccv_fake *f, struct ccv_shop *s, struct ccv
                 reply_error(rp, 400, "400.11",
                             "status 1..14, paid bool, is_completed true, track_and_trace_code "
                             "string");
+                return;
+        }
+        if ((json_object_get(body, "rows") || json_object_get(body, "billingaddress") ||
+             json_object_get(body, "deliveryaddress")) &&
+            (!was_completed || ccv_after_edit(o, body, eerr, sizeof(eerr)) < 0)) {
+                reply_error(rp, 400, "400.11",
+                            was_completed ? eerr : "complete the order first (is_completed: true)");
                 return;
         }
         if (comp && !was_completed) {
@@ -1233,13 +1359,13 @@ static void admin_patch_order(struct ccv_fake *f, struct ccv_shop *s, struct ccv
                 b = order_hook_body(s, o);
                 json_object_set_new(b, "previous_status", json_integer(prev));
                 json_object_set(b, "status", st);
-                fire(f, s, "orders.updated.status", b);
+                fire_unless(f, s, quiet, "orders.updated.status", b);
         }
         if (paid && json_is_true(paid) != json_is_true(json_object_get(j, "paid"))) {
                 json_object_set(j, "paid", paid);
                 b = order_hook_body(s, o);
                 json_object_set_new(b, "paid", json_boolean(json_is_true(paid)));
-                fire(f, s, "orders.updated.ispaid", b);
+                fire_unless(f, s, quiet, "orders.updated.ispaid", b);
         }
         if (tt && strcmp(json_string_value(tt),
                          json_string_value(json_object_get(j, "track_and_trace_code")))) {
@@ -1248,7 +1374,7 @@ static void admin_patch_order(struct ccv_fake *f, struct ccv_shop *s, struct ccv
                 b = order_hook_body(s, o);
                 json_object_set(b, "track_and_trace_code", tt);
                 json_object_set_new(b, "track_and_trace_carrier", json_string("PostNL"));
-                fire(f, s, "orders.updated.trackandtrace", b);
+                fire_unless(f, s, quiet, "orders.updated.trackandtrace", b);
         }
         reply_json(rp, 200, order_admin_json(o));
 }
@@ -1297,6 +1423,28 @@ static void admin_patch_product(struct ccv_fake *f, struct ccv_shop *s, json_t *
              json_pack("{s:s,s:s,s:O}", "triggered_at", "", "href", h, "id",
                        json_object_get(p, "id")));
         reply_json(rp, 200, json_incref(p));
+}
+
+/* The product leaves the shop: GET answers 404 from now on; products.deleted is fired. */
+static void admin_delete_product(struct ccv_fake *f, struct ccv_shop *s, int64_t id,
+                                 struct reply *rp)
+{
+        size_t i;
+        json_t *p;
+        char h[512];
+
+        json_array_foreach (s->products, i, p) {
+                if (json_integer_value(json_object_get(p, "id")) != id)
+                        continue;
+                snprintf(h, sizeof(h), "%sproducts/%lld", s->base_url, (long long)id);
+                fire(f, s, "products.deleted",
+                     json_pack("{s:s,s:s,s:I}", "triggered_at", "", "href", h, "id",
+                               (json_int_t)id));
+                json_array_remove(s->products, i);
+                reply_json(rp, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "deleted", 1));
+                return;
+        }
+        reply_error(rp, 404, "404.10", "no resource with this id");
 }
 
 static void admin_throttle(struct ccv_shop *s, json_t *body, double minute, struct reply *rp)
@@ -1398,7 +1546,7 @@ static void handle_admin(struct ccv_fake *f, const char *method, const struct re
             n > f->n_shops)
                 goto not_found;
         s = &f->shops[n - 1];
-        if (nseg == 5 && ccv_parse_i64(seg[4], &id) < 0)
+        if (nseg >= 5 && ccv_parse_i64(seg[4], &id) < 0)
                 goto not_found;
         if ((post || patch) && rq->body.len > 0 && parse_body(rq, &body, rp) < 0)
                 return;
@@ -1427,6 +1575,32 @@ static void handle_admin(struct ccv_fake *f, const char *method, const struct re
                                 fire(f, s, "orders.created", b);
                         }
                         reply_json(rp, 201, order_admin_json(o));
+                        goto out;
+                }
+                if (nseg == 6 && post) {
+                        bool ret = strcmp(seg[5], "returns") == 0;
+                        json_t *empty = json_object(), *made;
+
+                        o = ccv_shop_order(s, id);
+                        if (!o || (!ret && strcmp(seg[5], "credit"))) {
+                                json_decref(empty);
+                                goto not_found;
+                        }
+                        made = ret ? ccv_after_return(s, o, body ? body : empty, time(NULL), err,
+                                                      sizeof(err))
+                                   : ccv_after_credit(s, o, body ? body : empty, time(NULL), err,
+                                                      sizeof(err));
+                        json_decref(empty);
+                        if (!made) {
+                                reply_error(rp, 400, "400.11", err);
+                                goto out;
+                        }
+                        if (ret)
+                                fire(f, s, "returns.created",
+                                     json_pack("{s:s,s:O,s:O}", "triggered_at", "", "href",
+                                               json_object_get(made, "href"), "id",
+                                               json_object_get(made, "id")));
+                        reply_json(rp, 201, json_incref(made));
                         goto out;
                 }
                 if (nseg == 5) {
@@ -1466,6 +1640,10 @@ static void handle_admin(struct ccv_fake *f, const char *method, const struct re
                         if (!p)
                                 goto not_found;
                         admin_patch_product(f, s, p, body, rp);
+                        goto out;
+                }
+                if (nseg == 5 && strcmp(method, "DELETE") == 0) {
+                        admin_delete_product(f, s, id, rp);
                         goto out;
                 }
         } else if (strcmp(seg[3], "throttle") == 0 && nseg == 4 && post) {

@@ -758,6 +758,134 @@ class FuzzTest(unittest.TestCase):
             self.assertEqual(f.stop(), 0)
 
 
+class AfterCompletionTest(unittest.TestCase):
+    """Changes to completed orders (issue 13): row edits, addresses, credit invoices, returns,
+    product deletion, late payment without a webhook (docs/fakes-ccvshop.md)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.f = Fake("--seed", "5", "--shops", "1", "--orders", "5", "--products", "10")
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.f.stop() == 0
+
+    def new_order(self, **kw):
+        params = {"case": "nl_b2c", "status": 4, "paid": True}
+        params.update(kw)
+        st, o = self.f.admin("POST", "/_fake/shops/1/orders", params)
+        self.assertEqual(st, 201, o)
+        return o
+
+    def test_row_edit_and_address_follow_totals(self):
+        o = self.new_order()
+        row = o["orderrows"][0]
+        before = o["order"]
+        st, e = self.f.admin("PATCH", "/_fake/shops/1/orders/%d" % o["id"],
+                             {"rows": [{"id": row["id"], "count": row["count"] + 2}],
+                              "billingaddress": {"city": "Elders"}})
+        self.assertEqual(st, 200, e)
+        st, now = self.f.get(1, "orders/%d" % o["id"])
+        st, rows = self.f.get(1, "orders/%d/orderrows" % o["id"])
+        r = [x for x in rows["items"] if x["id"] == row["id"]][0]
+        unit = cents(row["price"]) - cents(row["discount"])
+        self.assertEqual(r["count"], row["count"] + 2)
+        self.assertEqual(cents(r["total_price"]), unit * (row["count"] + 2))
+        incl = bool(before["order_row_taxes_included"])
+        delta = 2 * unit
+        self.assertEqual(cents(now["total_orderrow_price"]),
+                         cents(before["total_orderrow_price"]) + delta)
+        tax = line_vat(delta, row["tax"], incl)
+        self.assertEqual(cents(now["total_tax"]), cents(before["total_tax"]) + tax)
+        self.assertEqual(cents(now["total_price"]),
+                         cents(before["total_price"]) + delta + (0 if incl else tax))
+        self.assertEqual(now["customer"]["billingaddress"]["city"], "Elders")
+        st, bad = self.f.admin("PATCH", "/_fake/shops/1/orders/%d" % o["id"],
+                               {"rows": [{"id": 1, "count": 1}]})
+        self.assertEqual(st, 400)
+
+    def test_credit_invoices_partial_shipping_amount_full(self):
+        o = self.new_order()
+        oid, row = o["id"], o["orderrows"][0]
+        st, c1 = self.f.admin("POST", "/_fake/shops/1/orders/%d/credit" % oid,
+                              {"rows": [{"orderrow_id": row["id"], "count": 1}]})
+        self.assertEqual(st, 201, c1)
+        self.assertEqual((c1["type"], c1["status"], c1["status_name"]), ("credit", 3, "Reimbursed"))
+        incl = bool(o["order"]["order_row_taxes_included"])
+        unit = cents(row["price"]) - cents(row["discount"])
+        gross = unit + (0 if incl else line_vat(unit, row["tax"], False))
+        self.assertEqual(cents(c1["total_price"]), -gross)
+        self.assertEqual(c1["ordernumber"], o["order"]["ordernumber"])
+        st, c2 = self.f.admin("POST", "/_fake/shops/1/orders/%d/credit" % oid,
+                              {"amount": 2.5, "status": "unpaid"})
+        self.assertEqual((st, cents(c2["total_price"]), c2["status"]), (201, -250, 2))
+        st, c3 = self.f.admin("POST", "/_fake/shops/1/orders/%d/credit" % oid, {"full": True})
+        self.assertEqual(cents(c3["total_price"]), -cents(o["order"]["total_price"]))
+        st, lst = self.f.get(1, "orders/%d/invoices" % oid)
+        self.assertEqual([i["id"] for i in lst["items"]], [c1["id"], c2["id"], c3["id"]])
+        st, one = self.f.get(1, "invoices/%d" % c1["id"])
+        self.assertEqual(one, c1)
+        st, irows = self.f.get(1, "invoices/%d/invoicerows" % c1["id"])
+        [ir] = irows["items"]
+        self.assertEqual((ir["count"], ir["invoice_id"]), (-1, c1["id"]))
+        self.assertTrue(ir["orderrow"]["href"].endswith("/orderrows/%d/" % row["id"]))
+        st, by_num = self.f.get(1, "invoices?ordernumber=%d" % o["order"]["ordernumber"])
+        self.assertEqual(len(by_num["items"]), 3)
+        for body in ({"rows": [{"orderrow_id": row["id"], "count": 999}]}, {"status": "x",
+                     "amount": 1}, {}, {"amount": -1}):
+            st, e = self.f.admin("POST", "/_fake/shops/1/orders/%d/credit" % oid, body)
+            self.assertEqual(st, 400, body)
+        st, e = self.f.get(1, "invoices/1")
+        self.assertEqual(st, 404)
+
+    def test_returns_and_cancellation(self):
+        hooks = Hooks()
+        try:
+            st, w = self.f.api(1, "POST", "webhooks", {"event": "returns.created",
+                                                       "address": hooks.url("/r")})[:2]
+            o = self.new_order()
+            row = o["orderrows"][0]
+            st, r = self.f.admin("POST", "/_fake/shops/1/orders/%d/returns" % o["id"],
+                                 {"rows": [{"orderrow_id": row["id"], "count": 1}],
+                                  "reason": "Kapot"})
+            self.assertEqual(st, 201, r)
+            self.assertEqual(r["reason_name"], "Kapot")
+            path, hdr, body = hooks.wait()
+            self.assertEqual(json.loads(body)["id"], r["id"])
+            st, rows = self.f.get(1, "returns/%d/returnrows" % r["id"])
+            self.assertEqual(rows["items"][0]["count"], 1)
+            st, lst = self.f.get(1, "returns?ordernumber=%d" % o["order"]["ordernumber"])
+            self.assertEqual([x["id"] for x in lst["items"]], [r["id"]])
+            st, c = self.f.admin("PATCH", "/_fake/shops/1/orders/%d" % o["id"], {"status": 8})
+            st, now = self.f.get(1, "orders/%d" % o["id"])
+            self.assertEqual(now["status"], 8)
+        finally:
+            hooks.close()
+
+    def test_late_payment_without_webhook_and_product_deletion(self):
+        hooks = Hooks()
+        try:
+            for ev in ("orders.updated.ispaid", "products.deleted"):
+                self.f.api(1, "POST", "webhooks", {"event": ev, "address": hooks.url("/h")})
+            o = self.new_order(paid=False, create_date="2025-01-02T10:00:00Z")
+            st, p = self.f.admin("PATCH", "/_fake/shops/1/orders/%d" % o["id"],
+                                 {"paid": True, "quiet": True})
+            self.assertEqual(st, 200)
+            st, now = self.f.get(1, "orders/%d" % o["id"])
+            self.assertTrue(now["paid"])
+            self.assertEqual(now["create_date"], "2025-01-02T10:00:00Z")
+            st, prods = self.f.get(1, "products")
+            pid = prods["items"][0]["id"]
+            st, d = self.f.admin("DELETE", "/_fake/shops/1/products/%d" % pid)
+            self.assertEqual((st, d), (200, {"id": pid, "deleted": True}))
+            path, hdr, body = hooks.wait()  # only the deletion: the payment was quiet
+            self.assertEqual(json.loads(body)["id"], pid)
+            self.assertEqual(self.f.get(1, "products/%d" % pid)[0], 404)
+            self.assertEqual(self.f.admin("DELETE", "/_fake/shops/1/products/%d" % pid)[0], 404)
+        finally:
+            hooks.close()
+
+
 if __name__ == "__main__":
     FAKE = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

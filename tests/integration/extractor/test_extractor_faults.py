@@ -71,11 +71,11 @@ class WebhookFlood(tx.Base):
         d = self.start_extractor(e.env(CX_HTTP_PORT=port, CX_WEBHOOK_BASE_URL=base,
                                        CX_EXTRACT_HINTS_MAX=self.CAP,
                                        CX_EXTRACT_ORDERS_INTERVAL_S=2))
-        tx.wait_for(lambda: cxtest.psql(e.dsn, "SELECT count(*) FROM extract_webhooks") == "5",
+        tx.wait_for(lambda: cxtest.psql(e.dsn, "SELECT count(*) FROM extract_webhooks") == "6",
                     30, what="webhooks registered")
         shop = fake.shops()[0]
         hooks = ccv_get(shop, "webhooks")["items"]
-        self.assertEqual(len(hooks), 5)
+        self.assertEqual(len(hooks), 6)
         key, address = hooks[0]["key"], hooks[0]["address"]
         rng = random.Random(16)
         url = f"{base}/webhooks/t1"

@@ -516,6 +516,118 @@ static void test_relation_policy(void)
                            "b2c_collective_account");
 }
 
+/* The after-booking members (issue 13) stay outside content_hash: an order booked before
+ * replays with the same hash whether it is paid, refunded or cancelled since. */
+static void test_after_booking_members(void)
+{
+        char err[512] = "", e2[256] = "";
+        const char *text =
+                "{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\",\"shipping_item\":"
+                "\"VERZEND\",\"corrections\":\"log\",\"payment_journals\":{\"iDEAL\":{\"journal\":"
+                "\"IDL\",\"clearing_gl\":\"1105\"}},\"vat_codes\":[{\"code\":\"2\","
+                "\"scenario\":\"domestic\",\"percentage\":21}]}";
+        const char *order_text =
+                "{\"id\":5,\"ordernumber_full\":\"W-5\",\"is_completed\":true,\"status\":7,"
+                "\"total_price\":24.2,\"user\":{\"id\":12},\"paymethod\":\"iDEAL\","
+                "\"create_date\":\"2026-03-01T10:00:00Z\",\"customer\":{\"billingaddress\":"
+                "{\"full_name\":\"Jo\",\"country_code\":\"NL\"},\"email\":\"jo@x.test\"},"
+                "\"orderrows\":{\"items\":[{\"id\":51,\"product_id\":9,\"count\":2,\"tax\":21,"
+                "\"total_price\":24.2}]}}";
+        rules *r = rules_parse(text, err, sizeof(err));
+        json_error_t jerr;
+        json_t *o1 = json_loads(order_text, 0, &jerr), *o2 = json_loads(order_text, 0, &jerr);
+        booking b1, b2;
+        booking_ctx ctx = { .map_cancelled = true };
+
+        CHECK(r && r->corrections_log && r->payment_journals, "rules parse: %s", err);
+        if (!r || !o1 || !o2) {
+                rules_free(r);
+                json_decref(o1);
+                json_decref(o2);
+                return;
+        }
+        /* the same order paid, refunded and cancelled since */
+        json_object_set_new(o2, "paid", json_true());
+        json_object_set_new(o2, "status", json_integer(8));
+        json_object_set_new(o2, "invoices",
+                            json_pack("[{s:i,s:s,s:i,s:f,s:[{s:i,s:{s:s}}]}]", "id", 900, "type",
+                                      "credit", "status", 3, "total_price", -12.1, "invoicerows",
+                                      "count", -1, "orderrow", "href",
+                                      "https://s/api/rest/v1/orders/5/orderrows/51/"));
+        CHECK(booking_from_order(r, o1, NULL, &b1, err, sizeof(err)) == 0, "%s", err);
+        CHECK(booking_from_order(r, o2, NULL, &b2, e2, sizeof(e2)) != 0 && strstr(e2, "cancelled"),
+              "cancelled refused without map_cancelled: %s", e2);
+        CHECK(booking_from_order(r, o2, &ctx, &b2, e2, sizeof(e2)) == 0, "%s", e2);
+        json_t *c1 = booking_command_json(&b1, r, NULL), *c2 = booking_command_json(&b2, r, NULL);
+        const json_t *keys = json_object_get(c1, "line_keys");
+        const json_t *ref = json_array_get(json_object_get(c2, "refunds"), 0);
+        const json_t *pay = json_object_get(c2, "payment");
+
+        CHECK(!strcmp(json_string_value(json_object_get(c1, "content_hash")),
+                      json_string_value(json_object_get(c2, "content_hash"))),
+              "content_hash does not see payment, refunds, cancellation");
+        CHECK(!strcmp(json_string_value(json_object_get(c1, "shop_revision")),
+                      json_string_value(json_object_get(c2, "shop_revision"))),
+              "shop_revision does not see status or paid state");
+        CHECK(json_array_size(keys) == 1 &&
+                      !strcmp(json_string_value(json_array_get(keys, 0)), "row:51"),
+              "line key of the row");
+        CHECK(!json_object_get(c1, "cancelled") && json_is_true(json_object_get(c2, "cancelled")),
+              "cancelled only when cancelled");
+        CHECK(!json_object_get(c1, "payment") &&
+                      !strcmp(json_string_value(json_object_get(pay, "journal")), "IDL") &&
+                      !strcmp(json_string_value(json_object_get(pay, "clearing_gl")), "1105") &&
+                      !strcmp(json_string_value(json_object_get(pay, "date")), "2026-03-01") &&
+                      json_real_value(json_object_get(pay, "amount")) == 24.2,
+              "payment with its journal");
+        CHECK(ref && !strcmp(json_string_value(json_object_get(ref, "id")), "900") &&
+                      json_is_true(json_object_get(ref, "paid")) &&
+                      json_real_value(json_object_get(ref, "gross")) == 12.1 &&
+                      !strcmp(json_string_value(json_object_get(
+                                      json_array_get(json_object_get(ref, "lines"), 0), "key")),
+                              "row:51"),
+              "refund of one row by its key");
+        CHECK(!strcmp(json_string_value(json_object_get(c2, "corrections")), "log"),
+              "corrections policy");
+        json_decref(c1);
+        json_decref(c2);
+        booking_clear(&b1);
+        booking_clear(&b2);
+
+        /* a product deactivated or deleted stops being a sales item */
+        json_t *p = json_pack("{s:i,s:s,s:s,s:b}", "id", 3, "name", "Oud", "productnumber", "OLD-1",
+                              "is_active", 0);
+        json_t *u = booking_item_upsert_json(r, p, NULL, err, sizeof(err));
+        json_t *gone = json_pack("{s:i}", "id", 4);
+        json_t *d = booking_item_deleted_json(r, gone, NULL, err, sizeof(err));
+
+        CHECK(u && json_is_true(json_object_get(u, "deactivate")) &&
+                      json_is_false(json_object_get(json_array_get(json_object_get(u, "items"), 0),
+                                                    "IsSalesItem")),
+              "deactivated product");
+        CHECK(d && json_is_true(json_object_get(d, "deactivate")) &&
+                      !strcmp(json_string_value(json_object_get(
+                                      json_array_get(json_object_get(d, "items"), 0), "Code")),
+                              "P4"),
+              "deleted product by id: %s", err);
+        json_decref(u);
+        json_decref(d);
+        json_decref(p);
+        json_decref(gone);
+        json_decref(o1);
+        json_decref(o2);
+        rules_free(r);
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"corrections\":\"sometimes\",\"vat_codes\":[{\"code\":\"2\","
+                           "\"scenario\":\"domestic\",\"percentage\":21}]}",
+                           "corrections");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"payment_journals\":{\"iDEAL\":{\"clearing_gl\":\"1\"}},"
+                           "\"vat_codes\":[{\"code\":\"2\",\"scenario\":\"domestic\","
+                           "\"percentage\":21}]}",
+                           "needs a \"journal\"");
+}
+
 int main(void)
 {
         test_rates();
@@ -525,6 +637,7 @@ int main(void)
         test_dates();
         test_invoicing_member();
         test_relation_policy();
+        test_after_booking_members();
         printf("%d/%d core checks passed\n", checks - failed, checks);
         return failed ? 1 : 0;
 }
