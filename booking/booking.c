@@ -195,7 +195,7 @@ struct line {
         int pct_bp;
         const char *code; /* VAT code */
         bool adjusted;
-        bool deposit; /* CCV product_type "deposit": always 0% */
+        bool deposit;    /* CCV product_type "deposit": always 0% */
         char row_id[24]; /* goods: the CCV orderrow id, for the line key */
 };
 

@@ -24,7 +24,7 @@ typedef struct booking_ctx {
          * vies_domestic_bp (0: the standard rate on the tax point), out of the gross paid */
         bool vies_domestic;
         int vies_domestic_bp;
-        bool map_cancelled;   /* map a cancelled order (status 8) as it was, to be credited,
+        bool map_cancelled; /* map a cancelled order (status 8) as it was, to be credited,
                                * instead of refusing it */
 } booking_ctx;
 
