@@ -1012,9 +1012,17 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
                 set_error(r, 400, "Invalid $inlinecount value.");
                 return;
         }
+        if (ent < XF_E_COUNT && xf_pay_derived(ent))
+                xf_pay_refresh(d);
         if (ent >= XF_E_COUNT) {
                 set = json_array();
                 build_virtual(q->s, ent, ch, set);
+        } else if (ent == XF_E_RECEIVABLESLISTBYACCOUNT) {
+                set = xf_pay_by_account(d, arg(q, "accountId"), err, sizeof(err));
+                if (set == NULL) {
+                        set_error(r, 400, err);
+                        return;
+                }
         } else {
                 set = json_incref(d->sets[ent]);
         }
@@ -1187,6 +1195,8 @@ static void api_write(struct req *q, struct reply *r, struct xf_div *d, int ent,
                 if (body == NULL)
                         return;
         }
+        if (xf_pay_derived(ent))
+                xf_pay_refresh(d);
         if (fault_roll(d->fail_before_write)) {
                 stat_inc(st, "before_write");
                 injected(r, d);
@@ -1395,6 +1405,12 @@ static void handle_api(struct req *q, struct reply *r)
                 }
                 goto out;
         }
+        if (nseg == 4 && strcmp(segs[1], "read") == 0 && strcmp(segs[2], "financial") == 0) {
+                /* the read/financial reports: one service name of two segments */
+                segs[1] = (char *)"read/financial";
+                segs[2] = segs[3];
+                nseg = 3;
+        }
         if (nseg == 4) {
                 if (strcmp(segs[3], "$count") != 0) {
                         segs[2] = NULL;
@@ -1540,6 +1556,7 @@ static void admin_entities(struct req *q, struct reply *r, struct xf_div *d)
         int i;
 
         json_object_set_new(out, "division", json_integer(d->number));
+        xf_pay_refresh(d);
         for (i = 0; i < XF_E_COUNT; i++) {
                 json_t *arr;
                 size_t j;

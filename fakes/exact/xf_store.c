@@ -119,6 +119,11 @@ static json_t *find_code(struct xf_div *d, int ent, const char *code)
         return NULL;
 }
 
+json_t *xf_find_code(struct xf_div *d, int ent, const char *code)
+{
+        return find_code(d, ent, code);
+}
+
 static json_t *ent_blank(int ent)
 {
         const struct xf_field *f;
@@ -143,6 +148,17 @@ static json_t *ent_start(struct xf_div *d, int ent)
         if (xf_field_find(ent, "Created") != NULL) {
                 now_date(e, "Created", now);
                 now_date(e, "Modified", now);
+        }
+        return e;
+}
+
+json_t *xf_ent_start(struct xf_div *d, int ent)
+{
+        json_t *e = ent_start(d, ent);
+
+        if (ent == XF_E_GLENTRYLINES) {
+                json_object_del(e, "Created");
+                json_object_del(e, "Modified");
         }
         return e;
 }
@@ -208,6 +224,7 @@ static void seed_division(struct xf_div *d)
                 { "1510", "Te betalen btw laag", 24, "B", "C" },
                 { "1520", "Te betalen btw OSS", 24, "B", "C" },
                 { "1100", "Bank", 12, "B", "D" },
+                { "1190", "Tussenrekening betalingen (PSP)", 90, "B", "D" },
                 { "3000", "Voorraad handelsgoederen", 30, "B", "D" },
                 { "7000", "Kostprijs verkopen", 111, "W", "D" },
                 { "8000", "Omzet hoog tarief", 110, "W", "C" },
@@ -313,6 +330,7 @@ static void seed_division(struct xf_div *d)
                         { "70", "Verkoopboek", "Verkoopboek", "1300", 20 },
                         { "71", "Verkoopboek webshop", "Verkoopboek", "1300", 20 },
                         { "90", "Memoriaal", "Memoriaal", NULL, 90 },
+                        { "91", "Memoriaal webshopbetalingen", "Memoriaal", NULL, 90 },
                 };
 
                 for (i = 0; i < sizeof(js) / sizeof(js[0]); i++)
@@ -781,6 +799,11 @@ static void after_write(struct xf_div *d, int ent, json_t *e, bool create, const
                                 json_object_set_new(a, "Main", json_false());
                 }
         }
+}
+
+int xf_decode(int ent, json_t *body, json_t *e, bool put, json_t *msgs, char *err, size_t errlen)
+{
+        return decode_body(ent, body, e, put, msgs, err, errlen);
 }
 
 /* ---- per-entity rules --------------------------------------------------------------- */
@@ -1542,6 +1565,10 @@ int xf_create(struct xf_div *d, int ent, json_t *body, int validation_status, js
                 rules_print(d, e, msgs);
         } else if (ent == XF_E_INVOICESALESORDERS) {
                 rules_invoice_orders(d, e, body, msgs);
+        } else if (ent == XF_E_GLENTRIES) {
+                r = xf_pay_entry_create(d, body, e, msgs, err, errlen);
+                if (r != 0)
+                        goto fail;
         } else {
                 run_rules(d, ent, e, true, body, msgs);
         }
