@@ -20,6 +20,7 @@
 #include "loader/entities.h"
 #include "loader/guard.h"
 #include "loader/ledger.h"
+#include "loader/payments.h"
 #include "loader/refcheck.h"
 #include "loader/run.h"
 
@@ -140,8 +141,9 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                         snprintf(summary, summary_size, "%zu item(s) in step",
                                  json_array_size(items));
         } else {
-                if (document_book(r, rd, skipped, summary, summary_size) == 0)
-                        invoicing_after_booking(r, skipped, summary, summary_size);
+                if (document_book(r, rd, skipped, summary, summary_size) == 0 &&
+                    invoicing_after_booking(r, skipped, summary, summary_size) == 0)
+                        payments_after_booking(r, rd);
         }
 }
 
