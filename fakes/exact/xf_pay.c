@@ -68,7 +68,7 @@ static void line_rules(struct xf_div *d, json_t *head, json_t *l, size_t n, json
         if (gl && json_integer_value(json_object_get(gl, "Type")) == 20 && !has(l, "Account"))
                 msg(msgs, "Mandatory: Account (G/L account of type receivables)");
         if (has(l, "VATCode"))
-                msg(msgs, "VAT code: the journal does not allow VAT");
+                msg(msgs, "Not allowed: VAT code (the journal does not allow VAT)");
         json_object_set(l, "EntryID", json_object_get(head, "EntryID"));
         json_object_set(l, "JournalCode", json_object_get(head, "JournalCode"));
         json_object_set_new(l, "LineNumber", json_integer((json_int_t)n));
