@@ -413,6 +413,18 @@ class Invoicing(FakeCase):
         st, _, res = f.api(tok, "DELETE", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
             DIV, inv["InvoiceID"]))
         self.assertNotEqual(st, 204)
+        # the e-mail fault: the next print asking for a mail is final, only the mail failed
+        self.assertEqual(f.admin("POST", "faults", {"division": DIV, "email_errors": 1})[0], 200)
+        inv2 = self.invoice(tok, acct, item, "WEB-7b")
+        st, _, res = f.api(tok, "POST", path, {"InvoiceID": inv2["InvoiceID"],
+                                               "SendEmailToCustomer": True})
+        self.assertEqual(st, 201, res)
+        self.assertIn("could not be created", res["d"]["EmailCreationError"])
+        self.assertIsNone(res["d"]["EmailCreationSuccess"])
+        st, _, got = f.api(tok, "GET", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
+            DIV, inv2["InvoiceID"]))
+        self.assertEqual(got["d"]["Status"], 50)
+        self.assertEqual(f.admin("GET", "faults?division=%d" % DIV)[1]["email_errors"], 0)
         # strict: InvoiceID mandatory and must exist; POST only
         st, _, res = f.api(tok, "POST", path, {"SendEmailToCustomer": False})
         self.assertNotEqual(st, 201)

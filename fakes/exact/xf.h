@@ -109,6 +109,7 @@ struct xf_div {
         bool drop_connection;
         long amount_skew_cents; /* added to the VAT of the next documents' first line */
         long amount_skew_docs;  /* how many documents still get it */
+        long email_errors;      /* the next prints asking for an e-mail report EmailCreationError */
         int fault_status;
         json_t *stats;
 };

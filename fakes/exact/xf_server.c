@@ -1585,16 +1585,16 @@ static void admin_entities(struct req *q, struct reply *r, struct xf_div *d)
 
 static json_t *faults_json(struct xf_div *d)
 {
-        return json_pack("{s:i,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i}", "division",
-                         (json_int_t)d->number, "fail_before_write", d->fail_before_write,
-                         "fail_after_write", d->fail_after_write, "fail_read", d->fail_read,
-                         "token_fail_after_write", d->token_fail_after_write, "latency_ms",
-                         (json_int_t)d->latency_ms, "slow_write_ms", (json_int_t)d->slow_write_ms,
-                         "slow_writes", (json_int_t)d->slow_writes, "slow_reads",
-                         (json_int_t)d->slow_reads, "drop_connection", d->drop_connection, "status",
-                         (json_int_t)d->fault_status, "amount_skew_cents",
-                         (json_int_t)d->amount_skew_cents, "amount_skew_documents",
-                         (json_int_t)d->amount_skew_docs);
+        return json_pack(
+                "{s:i,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i,s:i}", "division",
+                (json_int_t)d->number, "fail_before_write", d->fail_before_write,
+                "fail_after_write", d->fail_after_write, "fail_read", d->fail_read,
+                "token_fail_after_write", d->token_fail_after_write, "latency_ms",
+                (json_int_t)d->latency_ms, "slow_write_ms", (json_int_t)d->slow_write_ms,
+                "slow_writes", (json_int_t)d->slow_writes, "slow_reads", (json_int_t)d->slow_reads,
+                "drop_connection", d->drop_connection, "status", (json_int_t)d->fault_status,
+                "amount_skew_cents", (json_int_t)d->amount_skew_cents, "amount_skew_documents",
+                (json_int_t)d->amount_skew_docs, "email_errors", (json_int_t)d->email_errors);
 }
 
 static int admin_faults(struct req *q, struct reply *r)
@@ -1661,6 +1661,11 @@ static int admin_faults(struct req *q, struct reply *r)
                             json_integer_value(v) > 1000000)
                                 goto bad;
                         d->amount_skew_docs = (long)json_integer_value(v);
+                } else if (strcmp(k, "email_errors") == 0) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                            json_integer_value(v) > 1000000)
+                                goto bad;
+                        d->email_errors = (long)json_integer_value(v);
                 } else if (strcmp(k, "status") == 0) {
                         if (!json_is_integer(v) || json_integer_value(v) < 500 ||
                             json_integer_value(v) > 599)
@@ -1751,7 +1756,7 @@ static void admin_reset(struct req *q, struct reply *r)
                         d->token_fail_after_write = 0;
                         d->latency_ms = d->slow_write_ms = d->slow_writes = d->slow_reads = 0;
                         d->drop_connection = false;
-                        d->amount_skew_cents = d->amount_skew_docs = 0;
+                        d->amount_skew_cents = d->amount_skew_docs = d->email_errors = 0;
                         d->fault_status = 500;
                 }
                 if (data) {

@@ -1416,8 +1416,14 @@ static void rules_print(struct xf_div *d, json_t *e, json_t *msgs)
                  date + (int64_t)json_integer_value(json_object_get(pc, "PaymentDays")) * 86400000);
         now_date(inv, "Modified", xf_now_ms());
         json_object_set_new(e, "DocumentCreationSuccess", json_string("Document created"));
-        if (json_is_true(json_object_get(e, "SendEmailToCustomer")))
+        if (json_is_true(json_object_get(e, "SendEmailToCustomer")) && d->email_errors > 0) {
+                /* fault: the invoice is final all the same, only its e-mail failed */
+                d->email_errors--;
+                json_object_set_new(e, "EmailCreationError",
+                                    json_string("Email could not be created: no e-mail address"));
+        } else if (json_is_true(json_object_get(e, "SendEmailToCustomer"))) {
                 json_object_set_new(e, "EmailCreationSuccess", json_string("Email created"));
+        }
 }
 
 /* The invoice body for one sales order, by quantity ordered (InvoiceMode 1). */

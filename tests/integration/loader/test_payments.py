@@ -4,7 +4,8 @@
 read/financial/ReceivablesList; a payment a cent short, or by a method without a payment
 journal, stays open and is said in the sync log; a replay posts no second payment, also with
 writes failing after the fact; a refund paid back settles its credit note; a kill -9 of the
-loader while the payment's POST is on its way books it once."""
+loader while the payment's POST is on its way books it once; an invoice whose e-mail Exact
+could not create is final and the sync log says the mail failed."""
 import json
 import os
 import random
@@ -218,6 +219,34 @@ class PaymentsTest(L.LoaderCase):
         self.assertEqual(guid, entries[0]["EntryID"])
         self.assertIn("paid and matched", self.log(env, "3"))
         self.assertEqual(self.loaders[1].stop(timeout=30), 0)
+
+    def test_email_failure_said_and_invoice_final(self):
+        """A print whose e-mail Exact could not create: the invoice is final, printed once,
+        paid and matched, and the sync log says the mail failed instead of "e-mailed"."""
+        rng = random.Random(L.random_seed())
+        env, div = self.setup_tenant("t_ld_mail", 3600, 24)
+        self.fake.post("/_fake/faults", {"division": div, "email_errors": 1})
+        cmd = invoice_command("t00", 4, rng)
+        cmd["invoicing"]["send_email"] = True
+        cmd["payment"] = {"paid": True, "method": "ideal", "date": "2026-04-01",
+                          "amount": cmd["totals"]["gross"], "reference": "tr_4",
+                          "journal": JOURNAL, "clearing_gl": CLEARING}
+        L.produce(env, [("t00", json.dumps(cmd))] * 2)
+        self.loaders = L.start_loaders(env, 1)
+        self.wait_ledger(env, "payment", 1)
+        time.sleep(2)
+        inv = self.invoices(div)["t00-00004"]
+        self.assertEqual(inv["Status"], 50)
+        prints = L.booked(self.fake, div, "PrintedSalesInvoices")
+        self.assertEqual(len(prints), 1)
+        self.assertTrue(prints[0]["EmailCreationError"])
+        msg = self.sql(env, "SELECT message FROM sync_log WHERE entity = 'sales_invoice' AND "
+                            "source_id = '4' AND status = 'ok'")
+        self.assertIn("processed; Exact could not e-mail it: Email could not be created", msg)
+        self.assertNotIn("e-mailed by Exact", msg)
+        self.assertEqual(self.open_items(self.fake.user_api(div)), {})
+        self.assertIn("paid and matched", self.log(env, "4"))
+        self.assertEqual(self.loaders[0].stop(timeout=30), 0)
 
 
 if __name__ == "__main__":
