@@ -243,13 +243,17 @@ static int settle(run *r, exact_refdata *rd, settlement *s)
         if (P.state == LEDGER_PENDING && P.in_doubt &&
             (run_doubt_wait(r, P.intent_ms) || find_entry(r, s, entry) < 0))
                 return -1;
-        if (!entry[0] && rec != 1) {
+        if (!entry[0] && rec == 0) {
+                /* processed with a positive amount, so it is owed: never skip it for good */
+                run_set(r, RUN_RETRY, 0, "the receivable of %s %lld is not visible in Exact yet",
+                        s->what, s->number);
+                return -1;
+        }
+        if (!entry[0] && rec == 2) {
                 if (ledger_done(r->w->db, r->tenant, PAYMENT_KIND, s->key, "", s->number,
-                                rec ? "settled in Exact" : "no receivable", r->trace, &e) < 0)
+                                "settled in Exact", r->trace, &e) < 0)
                         return run_ledger_error(r, &e);
-                say(r, s->key, rec ? "ok" : "info",
-                    rec ? "paid; %s %lld was settled in Exact already: nothing booked"
-                        : "paid; Exact has no receivable for %s %lld: nothing booked",
+                say(r, s->key, "ok", "paid; %s %lld was settled in Exact already: nothing booked",
                     s->what, s->number);
                 return 0;
         }
