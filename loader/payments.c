@@ -329,6 +329,11 @@ static int repayments(run *r, exact_refdata *rd, const json_t *pay)
                             jstr(v, "method")[0] ? jstr(v, "method") : jstr(pay, "method"));
                         continue;
                 }
+                if (!(json_number_value(json_object_get(v, "gross")) > 0)) {
+                        say(r, key, "info",
+                            "refund paid back without a positive gross amount: nothing booked");
+                        continue;
+                }
                 if (ledger_get(r->w->db, r->tenant, "credit_note", key, &C, &e) < 0)
                         return run_ledger_error(r, &e);
                 if (C.state != LEDGER_DONE) {

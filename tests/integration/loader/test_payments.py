@@ -248,6 +248,38 @@ class PaymentsTest(L.LoaderCase):
         self.assertIn("paid and matched", self.log(env, "4"))
         self.assertEqual(self.loaders[0].stop(timeout=30), 0)
 
+    def test_sales_orders_paid_once_exact_invoiced_them(self):
+        """A sales-order tenant: the payment settles the invoice Exact made of the order; an
+        order Exact does not invoice (invoice_sales_orders off) gets no payment, and says so."""
+        rng = random.Random(L.random_seed())
+        env, div = self.setup_tenant("t_ld_pso", 3700, 25)
+        records = []
+        for i in range(2):
+            cmd = L.order_command("t00", 10 + i, rng)
+            cmd["body"].update({"OrderDate": DAY, "PaymentCondition": "14"})
+            if i == 0:
+                cmd["invoicing"] = {"process": True, "send_email": False, "invoice_date": DAY,
+                                    "invoice_sales_orders": True, "journal": "70"}
+            cmd["payment"] = {"paid": True, "method": "ideal", "date": "2026-04-01",
+                              "amount": cmd["totals"]["gross"], "reference": "",
+                              "journal": JOURNAL, "clearing_gl": CLEARING}
+            records.append(("t00", json.dumps(cmd)))
+        L.produce(env, records * 2)
+        self.loaders = L.start_loaders(env, 1)
+        self.wait_ledger(env, "payment", 1)
+        self.assertTrue(L.wait_until(lambda: "not invoiced in Exact" in (self.log(env, "11")
+                                                                         or ""), 60))
+        time.sleep(2)
+        invs = L.booked(self.fake, div, "SalesInvoices")
+        self.assertEqual([i["YourRef"] for i in invs], ["t00-00010"])
+        lines = self.entries_of(div, invs[0]["InvoiceNumber"])
+        self.assertEqual([(l["Account"], l["AmountFC"]) for l in lines],
+                         [(invs[0]["InvoiceTo"], -json.loads(records[0][1])["totals"]["gross"])])
+        self.assertEqual(len(self.fake.entities(div, "GeneralJournalEntries")), 1)
+        self.assertEqual(self.open_items(self.fake.user_api(div)), {})
+        self.assertIn("paid and matched", self.log(env, "10"))
+        self.assertEqual(self.loaders[0].stop(timeout=30), 0)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
