@@ -12,9 +12,9 @@ BEGIN
      WHERE conname = 'ledger_kind_check' AND conrelid = 'ledger'::regclass;
     SELECT array_agg(m[1]) INTO kinds FROM regexp_matches(def, '''([a-z_]+)''', 'g') AS m;
     kinds := kinds || ARRAY['payment', 'credit_note'];
-    SELECT array_agg(DISTINCT k ORDER BY k) INTO kinds FROM unnest(kinds) AS k;
     ALTER TABLE ledger DROP CONSTRAINT ledger_kind_check;
-    EXECUTE format('ALTER TABLE ledger ADD CONSTRAINT ledger_kind_check CHECK (kind = ANY (%L::text[]))',
-                   kinds);
+    EXECUTE (SELECT 'ALTER TABLE ledger ADD CONSTRAINT ledger_kind_check CHECK (kind IN ('
+                    || string_agg(DISTINCT quote_literal(k), ', ') || '))'
+               FROM unnest(kinds) AS k);
 END
 $$;
