@@ -227,6 +227,8 @@ static int settle(run *r, exact_refdata *rd, settlement *s)
                 return run_ledger_error(r, &e);
         if (P.state == LEDGER_DONE)
                 return 0; /* booked before: never twice, whatever Exact matched */
+        if (P.state == LEDGER_PENDING && P.in_doubt && run_doubt_wait(r, P.intent_ms))
+                return -1; /* no call before the write in doubt can no longer land */
         st = read_document(r, s);
         if (st < 0)
                 return -1;
@@ -240,8 +242,7 @@ static int settle(run *r, exact_refdata *rd, settlement *s)
         rec = read_receivable(r, s);
         if (rec < 0)
                 return -1;
-        if (P.state == LEDGER_PENDING && P.in_doubt &&
-            (run_doubt_wait(r, P.intent_ms) || find_entry(r, s, entry) < 0))
+        if (P.state == LEDGER_PENDING && P.in_doubt && find_entry(r, s, entry) < 0)
                 return -1;
         if (!entry[0] && rec == 0) {
                 /* processed with a positive amount, so it is owed: never skip it for good */
