@@ -398,10 +398,12 @@ static int parse_after_booking(const json_t *obj, rules *r, char *err, size_t er
                                         return -1;
                                 }
                         }
-                        if (!json_object_get(e, "journal")) {
+                        /* the loader books a payment as two lines: debtor and clearing */
+                        if (!json_object_get(e, "journal") || !json_object_get(e, "clearing_gl")) {
                                 snprintf(err, errlen,
                                          "rules: payment_journals.%.40s needs a \"journal\" "
-                                         "(Exact journal code)",
+                                         "(Exact general journal code) and a \"clearing_gl\" "
+                                         "(G/L account code of the clearing account)",
                                          k);
                                 return -1;
                         }

@@ -21,6 +21,7 @@
 #include "loader/entities.h"
 #include "loader/guard.h"
 #include "loader/ledger.h"
+#include "loader/payments.h"
 #include "loader/refcheck.h"
 #include "loader/run.h"
 
@@ -145,7 +146,8 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                                  json_array_size(items));
         } else {
                 /* after booking: corrections first, so a cancelled open order is not invoiced;
-                 * where Exact invoices the orders, after that invoice (credited, not edited) */
+                 * where Exact invoices the orders, after that invoice (credited, not edited);
+                 * payments last, so a credit note made in this run is found */
                 bool gone = false,
                      late = json_is_true(json_object_get(json_object_get(r->cmd, "invoicing"),
                                                          "invoice_sales_orders"));
@@ -154,8 +156,9 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                     (late || corrections_after_booking(r, rd, &gone, skipped, summary,
                                                        summary_size) == 0) &&
                     !gone && invoicing_after_booking(r, skipped, summary, summary_size) == 0 &&
-                    late)
-                        corrections_after_booking(r, rd, &gone, skipped, summary, summary_size);
+                    (!late ||
+                     corrections_after_booking(r, rd, &gone, skipped, summary, summary_size) == 0))
+                        payments_after_booking(r, rd);
         }
 }
 

@@ -104,6 +104,26 @@ static int check_after_booking(const json_t *c, const json_t *lines, char *why, 
         return 0;
 }
 
+/* The payment member (docs/commands.md): what the loader books from it must be there. */
+static int check_payment(const json_t *c, char *why, size_t why_size)
+{
+        json_t *p = json_object_get(c, "payment");
+        json_t *amount = json_object_get(p, "amount");
+
+        if (!p)
+                return 0;
+        if (!json_is_object(p) || !json_is_true(json_object_get(p, "paid")))
+                return fail(why, why_size, "payment must be an object with \"paid\": true");
+        if (!json_is_number(amount) || json_number_value(amount) <= 0)
+                return fail(why, why_size, "payment needs a positive amount");
+        if (json_is_true(json_object_get(p, "unmapped")))
+                return 0;
+        if (!jstr(p, "journal")[0] || !jstr(p, "clearing_gl")[0])
+                return fail(why, why_size,
+                            "payment needs journal and clearing_gl (or \"unmapped\": true)");
+        return 0;
+}
+
 int command_validate(const json_t *c, char *why, size_t why_size)
 {
         const char *kind = jstr(c, "kind");
@@ -187,7 +207,8 @@ int command_validate(const json_t *c, char *why, size_t why_size)
                                             refs_to_account[i], ref, jstr(acc, "Code"));
                 }
                 if (check_delivery_address(body, invoice, why, why_size) < 0 ||
-                    check_after_booking(c, lines, why, why_size) < 0)
+                    check_after_booking(c, lines, why, why_size) < 0 ||
+                    check_payment(c, why, why_size) < 0)
                         return -1;
         }
         return 0;

@@ -40,8 +40,10 @@ static int invoice_status(run *r, const char *guid, long long *number)
         return (int)st;
 }
 
-/* POST the print: the invoice made final, dated, e-mailed when asked. */
-static int post_print(run *r, const json_t *inv, const char *key, const char *guid, char doc[64])
+/* POST the print: the invoice made final, dated, e-mailed when asked; what Exact said about
+ * the e-mail into mail_err ("" when it was created or not asked for). */
+static int post_print(run *r, const json_t *inv, const char *key, const char *guid, char doc[64],
+                      char mail_err[160])
 {
         json_t *body = json_object();
         json_t *date = json_object_get(inv, "invoice_date");
@@ -60,7 +62,8 @@ static int post_print(run *r, const json_t *inv, const char *key, const char *gu
         if (rc < 0)
                 return -1;
         snprintf(doc, 64, "%s", command_str(res.d, "Document"));
-        if (command_str(res.d, "EmailCreationError")[0])
+        snprintf(mail_err, 160, "%s", command_str(res.d, "EmailCreationError"));
+        if (mail_err[0])
                 /* the invoice is final; only the mail failed: say so, never print again */
                 cx_counter_add("cx_loader_invoice_email_errors_total",
                                "Processed invoices whose e-mail Exact could not create", NULL, 1);
@@ -74,7 +77,7 @@ static int process_invoice(run *r, const json_t *inv, const char *key, const cha
 {
         ledger_row P;
         cx_err e = { 0 };
-        char doc[64] = "";
+        char doc[64] = "", mail_err[160] = "";
         size_t len;
         int st;
 
@@ -92,14 +95,19 @@ static int process_invoice(run *r, const json_t *inv, const char *key, const cha
                 if (st == 50)
                         snprintf(doc, sizeof(doc), "found processed");
         }
-        if (!doc[0] && post_print(r, inv, key, guid, doc) < 0)
+        if (!doc[0] && post_print(r, inv, key, guid, doc, mail_err) < 0)
                 return -1;
         if (ledger_done(r->w->db, r->tenant, PRINT_KIND, key, doc[0] ? doc : guid, number, "",
                         r->trace, &e) < 0)
                 return run_ledger_error(r, &e);
         len = strlen(summary);
-        snprintf(summary + len, summary_size - len, "; processed%s",
-                 json_is_true(json_object_get(inv, "send_email")) ? ", e-mailed by Exact" : "");
+        if (mail_err[0])
+                snprintf(summary + len, summary_size - len,
+                         "; processed; Exact could not e-mail it: %.120s", mail_err);
+        else
+                snprintf(summary + len, summary_size - len, "; processed%s",
+                         json_is_true(json_object_get(inv, "send_email")) ? ", e-mailed by Exact"
+                                                                          : "");
         return 1;
 }
 

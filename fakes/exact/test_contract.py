@@ -413,6 +413,18 @@ class Invoicing(FakeCase):
         st, _, res = f.api(tok, "DELETE", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
             DIV, inv["InvoiceID"]))
         self.assertNotEqual(st, 204)
+        # the e-mail fault: the next print asking for a mail is final, only the mail failed
+        self.assertEqual(f.admin("POST", "faults", {"division": DIV, "email_errors": 1})[0], 200)
+        inv2 = self.invoice(tok, acct, item, "WEB-7b")
+        st, _, res = f.api(tok, "POST", path, {"InvoiceID": inv2["InvoiceID"],
+                                               "SendEmailToCustomer": True})
+        self.assertEqual(st, 201, res)
+        self.assertIn("could not be created", res["d"]["EmailCreationError"])
+        self.assertIsNone(res["d"]["EmailCreationSuccess"])
+        st, _, got = f.api(tok, "GET", "%d/salesinvoice/SalesInvoices(guid'%s')" % (
+            DIV, inv2["InvoiceID"]))
+        self.assertEqual(got["d"]["Status"], 50)
+        self.assertEqual(f.admin("GET", "faults?division=%d" % DIV)[1]["email_errors"], 0)
         # strict: InvoiceID mandatory and must exist; POST only
         st, _, res = f.api(tok, "POST", path, {"SendEmailToCustomer": False})
         self.assertNotEqual(st, 201)
@@ -871,6 +883,173 @@ class AddressesAndPrices(FakeCase):
         self.assertEqual(st, 204)
         rows = f.api(tok, "GET", ep + "?$filter=" + q("Item eq guid'%s'" % it["ID"]))[2]
         self.assertEqual(rows["d"]["results"], [])
+
+
+class Payments(FakeCase):
+    """Journal entries and receivables (docs/research/exact-payments.md §3, the matching rule)."""
+
+    def gl(self, tok, code):
+        rows = self.fake.api(tok, "GET", "%d/financial/GLAccounts?$filter=%s&$select=ID,Code" % (
+            DIV, q("Code eq '%s'" % code)))[2]["d"]["results"]
+        return rows[0]["ID"]
+
+    def processed_invoice(self, tok, acct, item, ref, qty=2, price=10, typ=8020):
+        body = {"Journal": "70", "OrderedBy": acct, "InvoiceTo": acct, "YourRef": ref,
+                "PaymentCondition": "14", "Type": typ,
+                "SalesInvoiceLines": [{"Item": item, "Quantity": qty, "UnitPrice": price,
+                                       "VATCode": "2"}]}
+        st, _, res = self.fake.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, body)
+        self.assertEqual(st, 201, res)
+        inv = res["d"]
+        st, _, res = self.fake.api(tok, "POST", "%d/salesinvoice/PrintedSalesInvoices" % DIV,
+                                   {"InvoiceID": inv["InvoiceID"]})
+        self.assertEqual(st, 201, res)
+        return inv
+
+    def pay(self, tok, acct, ar, clearing, amount, ourref, journal="91"):
+        line = {"GLAccount": ar, "Account": acct, "AmountFC": -amount,
+                "Description": "Payment"}
+        if ourref is not None:
+            line["OurRef"] = ourref
+        body = {"JournalCode": journal, "GeneralJournalEntryLines": [
+            line, {"GLAccount": clearing, "AmountFC": amount}]}
+        return self.fake.api(tok, "POST", "%d/generaljournalentry/GeneralJournalEntries" % DIV,
+                             body)
+
+    def open_items(self, tok, acct=None):
+        if acct:
+            path = "%d/read/financial/ReceivablesListByAccount?accountId=%s" % (
+                DIV, q("guid'%s'" % acct))
+        else:
+            path = "%d/read/financial/ReceivablesList" % DIV
+        st, _, res = self.fake.api(tok, "GET", path)
+        self.assertEqual(st, 200, res)
+        return res["d"]["results"]
+
+    def msg(self, data):
+        return data["error"]["message"]["value"]
+
+    def test_receivables_and_matching(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "11", "Kim")["ID"]
+        other = self.account(tok, "12", "Lex")["ID"]
+        item = self.item(tok, "P")["ID"]
+        ar, clearing = self.gl(tok, "1300"), self.gl(tok, "1190")
+        # an open (unprocessed) invoice owes nothing yet
+        body = {"Journal": "70", "OrderedBy": acct, "InvoiceTo": acct, "YourRef": "OPEN-1",
+                "SalesInvoiceLines": [{"Item": item, "Quantity": 1, "UnitPrice": 5,
+                                       "VATCode": "2"}]}
+        self.assertEqual(f.api(tok, "POST", "%d/salesinvoice/SalesInvoices" % DIV, body)[0], 201)
+        self.assertEqual(self.open_items(tok), [])
+        inv = self.processed_invoice(tok, acct, item, "WEB-11")  # 2 x 10 + 21% = 24.20
+        items = self.open_items(tok)
+        self.assertEqual(len(items), 1)
+        self.assertEqual(items[0]["InvoiceNumber"], inv["InvoiceNumber"])
+        self.assertEqual(items[0]["Amount"], 24.2)
+        self.assertEqual(items[0]["AccountId"], acct)
+        self.assertEqual(items[0]["YourRef"], "WEB-11")
+        rec = f.api(tok, "GET", "%d/cashflow/Receivables?$filter=%s" % (
+            DIV, q("InvoiceNumber eq %d" % inv["InvoiceNumber"])))[2]["d"]["results"]
+        self.assertEqual([(r["Status"], r["AmountDC"], r["GLAccount"], r["IsFullyPaid"])
+                          for r in rec], [(20, 24.2, ar, False)])
+        # one cent short: the item stays open with the cent
+        st, _, res = self.pay(tok, acct, ar, clearing, 24.19, inv["InvoiceNumber"])
+        self.assertEqual(st, 201, res)
+        self.assertEqual([i["Amount"] for i in self.open_items(tok, acct)], [0.01])
+        entry = res["d"]["EntryID"]
+        self.assertEqual(f.api(tok, "DELETE", "%d/generaljournalentry/GeneralJournalEntries"
+                               "(guid'%s')" % (DIV, entry))[0], 204)
+        self.assertEqual([i["Amount"] for i in self.open_items(tok, acct)], [24.2])
+        # wrong OurRef, other account, no OurRef, one cent over: each an open item of its own
+        for ref, who, amount in [(inv["InvoiceNumber"] + 1, acct, 24.2),
+                                 (inv["InvoiceNumber"], other, 24.2),
+                                 (None, acct, 24.2), (inv["InvoiceNumber"], acct, 24.21)]:
+            st, _, res = self.pay(tok, who, ar, clearing, amount, ref)
+            self.assertEqual(st, 201, res)
+            left = self.open_items(tok)
+            self.assertIn((inv["InvoiceNumber"], 24.2), [(i["InvoiceNumber"], i["Amount"])
+                                                          for i in left])
+            self.assertIn(-amount, [i["Amount"] for i in left])
+            f.api(tok, "DELETE", "%d/generaljournalentry/GeneralJournalEntries(guid'%s')" % (
+                DIV, res["d"]["EntryID"]))
+        # the exact amount with the invoice's number on the debtor's line: matched
+        st, _, res = self.pay(tok, acct, ar, clearing, 24.2, inv["InvoiceNumber"])
+        self.assertEqual(st, 201, res)
+        self.assertEqual(self.open_items(tok), [])
+        rec = f.api(tok, "GET", "%d/cashflow/Receivables?$filter=%s" % (
+            DIV, q("InvoiceNumber eq %d" % inv["InvoiceNumber"])))[2]["d"]["results"]
+        self.assertEqual([(r["Status"], r["IsFullyPaid"]) for r in rec], [(50, True)])
+        lines = f.api(tok, "GET", "%d/generaljournalentry/GeneralJournalEntryLines?$filter=%s" % (
+            DIV, q("OurRef eq %d and Account eq guid'%s'" % (inv["InvoiceNumber"], acct))))
+        self.assertEqual([(x["AmountFC"], x["GLAccountCode"], x["EntryID"])
+                          for x in lines[2]["d"]["results"]], [(-24.2, "1300", res["d"]["EntryID"])])
+        # a credit note is an item too (negative), settled by a repayment the other way
+        cn = self.processed_invoice(tok, acct, item, "WEB-11", qty=-1, typ=8021)  # -12.10
+        self.assertEqual([(i["InvoiceNumber"], i["Amount"]) for i in self.open_items(tok)],
+                         [(cn["InvoiceNumber"], -12.1)])
+        st, _, res = self.pay(tok, acct, ar, clearing, -12.1, cn["InvoiceNumber"])
+        self.assertEqual(st, 201, res)
+        self.assertEqual(self.open_items(tok), [])
+
+    def test_strict_entries_and_receivables(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        acct = self.account(tok, "13", "Mo")["ID"]
+        ar, clearing = self.gl(tok, "1300"), self.gl(tok, "1190")
+        ep = "%d/generaljournalentry/GeneralJournalEntries" % DIV
+        for body, want in [
+                ({"GeneralJournalEntryLines": [{"GLAccount": clearing, "AmountFC": 0}]},
+                 "Mandatory: Journal"),
+                ({"JournalCode": "70", "GeneralJournalEntryLines": [
+                    {"GLAccount": clearing, "AmountFC": 0}]}, "Invalid reference: Journal"),
+                ({"JournalCode": "91"}, "Mandatory: Lines"),
+                ({"JournalCode": "91", "GeneralJournalEntryLines": [{"AmountFC": 1},
+                  {"GLAccount": clearing, "AmountFC": -1}]}, "Mandatory: G/L account"),
+                ({"JournalCode": "91", "GeneralJournalEntryLines": [{"GLAccount": clearing}]},
+                 "Mandatory: Amount"),
+                ({"JournalCode": "91", "GeneralJournalEntryLines": [
+                    {"GLAccount": ar, "AmountFC": -1}, {"GLAccount": clearing, "AmountFC": 1}]},
+                 "Mandatory: Account"),
+                ({"JournalCode": "91", "GeneralJournalEntryLines": [
+                    {"GLAccount": ar, "Account": acct, "AmountFC": -1},
+                    {"GLAccount": clearing, "AmountFC": 0.99}]}, "not in balance")]:
+            st, _, res = f.api(tok, "POST", ep, body)
+            self.assertEqual(st, 400, body)
+            self.assertIn(want, self.msg(res), body)
+        st, _, res = f.api(tok, "POST", ep, {"JournalCode": "91", "GeneralJournalEntryLines": [
+            {"GLAccount": ar, "Account": acct, "AmountFC": -1, "Bogus": 1}]})
+        self.assertEqual(st, 400)
+        self.assertIn("'Bogus'", self.msg(res))
+        self.assertEqual(f.admin("GET", "divisions/%d/entities?type=GeneralJournalEntryLines"
+                                 % DIV)[1]["count"], 0)
+        # no PUT on entries; no POST, no DELETE on receivables; PUT of three fields only
+        st, _, res = self.pay(tok, acct, ar, clearing, 5.0, None)
+        self.assertEqual(st, 201, res)
+        self.assertEqual((res["d"]["Type"], res["d"]["JournalCode"]), (90, "91"))
+        self.assertEqual(f.api(tok, "PUT", ep + "(guid'%s')" % res["d"]["EntryID"],
+                               {"Reversal": True})[0], 405)
+        rec = f.api(tok, "GET", "%d/cashflow/Receivables" % DIV)[2]["d"]["results"][0]
+        rp = "%d/cashflow/Receivables(guid'%s')" % (DIV, rec["ID"])
+        self.assertEqual(f.api(tok, "POST", "%d/cashflow/Receivables" % DIV, {})[0], 405)
+        self.assertEqual(f.api(tok, "DELETE", rp)[0], 405)
+        self.assertEqual(f.api(tok, "PUT", rp, {"PaymentReference": "ABC",
+                                                "Description": "note"})[0], 204)
+        got = f.api(tok, "GET", rp)[2]["d"]
+        self.assertEqual((got["PaymentReference"], got["Description"], got["Status"]),
+                         ("ABC", "note", 20))
+        st, _, res = f.api(tok, "PUT", rp, {"Status": 50, "AmountDC": 0})
+        self.assertEqual(f.api(tok, "GET", rp)[2]["d"]["Status"], 20)
+        self.assertEqual(self.open_items(tok)[0]["Amount"], -5.0)
+        # ByAccount needs its accountId; the list refuses writes
+        st, _, res = f.api(tok, "GET", "%d/read/financial/ReceivablesListByAccount" % DIV)
+        self.assertEqual(st, 400)
+        self.assertEqual(f.api(tok, "POST", "%d/read/financial/ReceivablesList" % DIV, {})[0],
+                         405)
+        js = f.api(tok, "GET", "%d/financial/Journals?$filter=%s" % (
+            DIV, q("Code eq '91'")))[2]["d"]["results"]
+        self.assertEqual(js[0]["Type"], 90)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -58,6 +58,11 @@ enum xf_ent {
         XF_E_SALESITEMPRICES,
         XF_E_PRINTEDSALESINVOICES, /* POST only: processing an invoice */
         XF_E_INVOICESALESORDERS,   /* POST only: invoicing sales orders */
+        XF_E_GLENTRIES,            /* generaljournalentry/GeneralJournalEntries (xf_pay.c) */
+        XF_E_GLENTRYLINES,
+        XF_E_RECEIVABLES,              /* derived: rebuilt by xf_pay_refresh() */
+        XF_E_RECEIVABLESLIST,          /* derived: the open items */
+        XF_E_RECEIVABLESLISTBYACCOUNT, /* derived: the same, per accountId */
         XF_E_COUNT,
         /* virtual sets, built per request */
         XF_E_DIVISIONS = XF_E_COUNT,
@@ -104,6 +109,7 @@ struct xf_div {
         bool drop_connection;
         long amount_skew_cents; /* added to the VAT of the next documents' first line */
         long amount_skew_docs;  /* how many documents still get it */
+        long email_errors;      /* the next prints asking for an e-mail report EmailCreationError */
         int fault_status;
         json_t *stats;
 };
@@ -184,6 +190,8 @@ struct xf_query {
 struct xf_div *xf_div_new(long number);
 void xf_div_free(struct xf_div *d);
 json_t *xf_find(struct xf_div *d, int ent, const char *field, const char *value);
+/* The entity whose Code equals @code, padding trimmed. */
+json_t *xf_find_code(struct xf_div *d, int ent, const char *code);
 /*
  * Run a collection GET over @set (the stored array or a virtual one). On success returns
  * 200 and sets @ret_body; otherwise returns 400 and writes @err.
@@ -203,3 +211,19 @@ int xf_update(struct xf_div *d, int ent, json_t *e, json_t *body, int validation
 int xf_delete(struct xf_div *d, int ent, const char *key, int validation_status, char *err,
               size_t errlen);
 json_t *xf_lines_of(struct xf_div *d, int ent, const char *key);
+/* A new entity with its key, Division and dates (not stored). */
+json_t *xf_ent_start(struct xf_div *d, int ent);
+/* The settable members of @body into @e (see decode_body in xf_store.c). */
+int xf_decode(int ent, json_t *body, json_t *e, bool put, json_t *msgs, char *err, size_t errlen);
+
+/* xf_pay.c: journal entries and the receivables they settle */
+extern const struct xf_field xf_f_glentries[], xf_f_glentrylines[], xf_f_receivables[],
+        xf_f_receivableslist[];
+/* Validate a GeneralJournalEntries POST into @e; its lines are stored when @msgs stays empty. */
+int xf_pay_entry_create(struct xf_div *d, json_t *body, json_t *e, json_t *msgs, char *err,
+                        size_t errlen);
+/* Rebuild the derived receivable sets from processed invoices and journal-entry lines. */
+void xf_pay_refresh(struct xf_div *d);
+bool xf_pay_derived(int ent);
+/* ReceivablesListByAccount's rows for accountId=guid'...' (new array), or NULL with @err. */
+json_t *xf_pay_by_account(struct xf_div *d, const char *arg, char *err, size_t errlen);

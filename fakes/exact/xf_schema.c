@@ -22,6 +22,10 @@
         {                             \
                 n, t, XF_F_POST, c, 0 \
         }
+#define WP(n, t, c)                  \
+        {                            \
+                n, t, XF_F_PUT, c, 0 \
+        }
 #define END                                \
         {                                  \
                 NULL, XF_T_STR, 0, NULL, 0 \
@@ -435,6 +439,97 @@ static const struct xf_field f_invoicesalesorders[] = {
         END,
 };
 
+/* Payments and receivables (xf_pay.c; research exact-payments.md §1.1-1.4). */
+const struct xf_field xf_f_glentries[] = {
+        RO("EntryID", XF_T_GUID),
+        RO("EntryNumber", XF_T_INT),
+        { "JournalCode", XF_T_STR, XF_F_POST | XF_F_MAND, "Journal", 0 },
+        RO("JournalDescription", XF_T_STR),
+        PO("Currency", XF_T_STR, "Currency"),
+        PO("ExchangeRate", XF_T_NUM, "Exchange rate"),
+        PO("FinancialYear", XF_T_INT, "Financial year"),
+        PO("FinancialPeriod", XF_T_INT, "Financial period"),
+        PO("Reversal", XF_T_BOOL, "Reversal"),
+        RO("Status", XF_T_INT),
+        RO("StatusDescription", XF_T_STR),
+        RO("Type", XF_T_INT),
+        RO("TypeDescription", XF_T_STR),
+        { "GeneralJournalEntryLines", XF_T_LINES, XF_F_POST | XF_F_MAND, "Lines", 0 },
+        RO("Division", XF_T_INT),
+        RO("Created", XF_T_DATE),
+        RO("Modified", XF_T_DATE),
+        END,
+};
+
+const struct xf_field xf_f_glentrylines[] = {
+        RO("ID", XF_T_GUID),
+        RO("EntryID", XF_T_GUID),
+        RO("EntryNumber", XF_T_INT),
+        RO("JournalCode", XF_T_STR),
+        RO("LineNumber", XF_T_INT),
+        PO("Account", XF_T_GUID, "Account"),
+        RO("AccountCode", XF_T_STR),
+        RO("AccountName", XF_T_STR),
+        { "GLAccount", XF_T_GUID, XF_F_POST | XF_F_MAND, "G/L account", 0 },
+        RO("GLAccountCode", XF_T_STR),
+        { "AmountFC", XF_T_NUM, XF_F_POST | XF_F_MAND, "Amount", 0 },
+        RO("AmountDC", XF_T_NUM),
+        PO("AmountVATFC", XF_T_NUM, "VAT amount"),
+        PO("VATCode", XF_T_STR, "VAT code"),
+        PO("Date", XF_T_DATE, "Date"),
+        { "Description", XF_T_STR, XF_F_POST, "Description", 60 },
+        PO("Notes", XF_T_STR, "Notes"),
+        PO("OurRef", XF_T_INT, "Our ref"),
+        PO("OffsetID", XF_T_GUID, "Offset"),
+        PO("CostCenter", XF_T_STR, "Cost center"),
+        PO("Project", XF_T_GUID, "Project"),
+        RO("Division", XF_T_INT),
+        END,
+};
+
+/* GET and PUT; only the three collection fields are writable (research §1.1). */
+const struct xf_field xf_f_receivables[] = {
+        RO("ID", XF_T_GUID),
+        RO("Account", XF_T_GUID),
+        RO("AccountCode", XF_T_STR),
+        RO("AccountName", XF_T_STR),
+        RO("AmountDC", XF_T_NUM),
+        RO("AmountFC", XF_T_NUM),
+        RO("RateFC", XF_T_NUM),
+        RO("Currency", XF_T_STR),
+        WP("Description", XF_T_STR, "Description"),
+        RO("DueDate", XF_T_DATE),
+        RO("EntryID", XF_T_GUID),
+        RO("EntryNumber", XF_T_INT),
+        RO("TransactionEntryID", XF_T_GUID),
+        RO("TransactionID", XF_T_GUID),
+        RO("GLAccount", XF_T_GUID),
+        RO("GLAccountCode", XF_T_STR),
+        RO("InvoiceDate", XF_T_DATE),
+        RO("InvoiceNumber", XF_T_INT),
+        RO("IsFullyPaid", XF_T_BOOL),
+        RO("JournalCode", XF_T_STR),
+        RO("LastPaymentDate", XF_T_DATE),
+        RO("EndDate", XF_T_DATE),
+        WP("PaymentMethod", XF_T_STR, "Payment method"),
+        WP("PaymentReference", XF_T_STR, "Payment reference"),
+        RO("Status", XF_T_INT),
+        RO("YourRef", XF_T_STR),
+        RO("Division", XF_T_INT),
+        END,
+};
+
+const struct xf_field xf_f_receivableslist[] = {
+        RO("HID", XF_T_INT),          RO("AccountId", XF_T_GUID),
+        RO("AccountCode", XF_T_STR),  RO("AccountName", XF_T_STR),
+        RO("Amount", XF_T_NUM),       RO("AmountInTransit", XF_T_NUM),
+        RO("CurrencyCode", XF_T_STR), RO("Description", XF_T_STR),
+        RO("DueDate", XF_T_DATE),     RO("EntryNumber", XF_T_INT),
+        RO("InvoiceDate", XF_T_DATE), RO("InvoiceNumber", XF_T_INT),
+        RO("JournalCode", XF_T_STR),  RO("YourRef", XF_T_STR),
+        RO("Notes", XF_T_STR),        END,
+};
+
 static const struct xf_field f_divisions[] = {
         RO("Code", XF_T_INT),
         RO("Description", XF_T_STR),
@@ -515,6 +610,21 @@ const struct xf_entity_def xf_entities[XF_E_ALL] = {
         [XF_E_INVOICESALESORDERS] = { "salesinvoice", "InvoiceSalesOrders", "ID",
                                       MODEL("SalesInvoice.InvoiceSalesOrder"), f_invoicesalesorders,
                                       XF_M_POST, -1, NULL, NULL },
+        [XF_E_GLENTRIES] = { "generaljournalentry", "GeneralJournalEntries", "EntryID",
+                             MODEL("GeneralJournalEntry.GeneralJournalEntry"), xf_f_glentries,
+                             XF_M_GET | XF_M_POST | XF_M_DELETE, XF_E_GLENTRYLINES,
+                             "GeneralJournalEntryLines", "EntryID" },
+        [XF_E_GLENTRYLINES] = { "generaljournalentry", "GeneralJournalEntryLines", "ID",
+                                MODEL("GeneralJournalEntry.GeneralJournalEntryLine"),
+                                xf_f_glentrylines, XF_M_GET, -1, NULL, NULL },
+        [XF_E_RECEIVABLES] = { "cashflow", "Receivables", "ID", MODEL("Cashflow.Receivable"),
+                               xf_f_receivables, XF_M_GET | XF_M_PUT, -1, NULL, NULL },
+        [XF_E_RECEIVABLESLIST] = { "read/financial", "ReceivablesList", "HID",
+                                   MODEL("Financial.ReceivablesList"), xf_f_receivableslist,
+                                   XF_M_GET, -1, NULL, NULL },
+        [XF_E_RECEIVABLESLISTBYACCOUNT] = { "read/financial", "ReceivablesListByAccount", "HID",
+                                            MODEL("Financial.ReceivablesListByAccount"),
+                                            xf_f_receivableslist, XF_M_GET, -1, NULL, NULL },
         [XF_E_DIVISIONS] = { "system", "Divisions", "Code", "Exact.Web.Api.System.Division",
                              f_divisions, XF_M_GET, -1, NULL, NULL },
         [XF_E_ME] = { "current", "Me", "UserID", "Exact.Web.Api.System.Me", f_me, XF_M_GET, -1,

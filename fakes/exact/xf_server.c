@@ -1012,9 +1012,17 @@ static void api_get(struct req *q, struct reply *r, struct xf_div *d, int ent, c
                 set_error(r, 400, "Invalid $inlinecount value.");
                 return;
         }
+        if (ent < XF_E_COUNT && xf_pay_derived(ent))
+                xf_pay_refresh(d);
         if (ent >= XF_E_COUNT) {
                 set = json_array();
                 build_virtual(q->s, ent, ch, set);
+        } else if (ent == XF_E_RECEIVABLESLISTBYACCOUNT) {
+                set = xf_pay_by_account(d, arg(q, "accountId"), err, sizeof(err));
+                if (set == NULL) {
+                        set_error(r, 400, err);
+                        return;
+                }
         } else {
                 set = json_incref(d->sets[ent]);
         }
@@ -1187,6 +1195,8 @@ static void api_write(struct req *q, struct reply *r, struct xf_div *d, int ent,
                 if (body == NULL)
                         return;
         }
+        if (xf_pay_derived(ent))
+                xf_pay_refresh(d);
         if (fault_roll(d->fail_before_write)) {
                 stat_inc(st, "before_write");
                 injected(r, d);
@@ -1395,6 +1405,12 @@ static void handle_api(struct req *q, struct reply *r)
                 }
                 goto out;
         }
+        if (nseg == 4 && strcmp(segs[1], "read") == 0 && strcmp(segs[2], "financial") == 0) {
+                /* the read/financial reports: one service name of two segments */
+                segs[1] = (char *)"read/financial";
+                segs[2] = segs[3];
+                nseg = 3;
+        }
         if (nseg == 4) {
                 if (strcmp(segs[3], "$count") != 0) {
                         segs[2] = NULL;
@@ -1540,6 +1556,7 @@ static void admin_entities(struct req *q, struct reply *r, struct xf_div *d)
         int i;
 
         json_object_set_new(out, "division", json_integer(d->number));
+        xf_pay_refresh(d);
         for (i = 0; i < XF_E_COUNT; i++) {
                 json_t *arr;
                 size_t j;
@@ -1568,16 +1585,16 @@ static void admin_entities(struct req *q, struct reply *r, struct xf_div *d)
 
 static json_t *faults_json(struct xf_div *d)
 {
-        return json_pack("{s:i,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i}", "division",
-                         (json_int_t)d->number, "fail_before_write", d->fail_before_write,
-                         "fail_after_write", d->fail_after_write, "fail_read", d->fail_read,
-                         "token_fail_after_write", d->token_fail_after_write, "latency_ms",
-                         (json_int_t)d->latency_ms, "slow_write_ms", (json_int_t)d->slow_write_ms,
-                         "slow_writes", (json_int_t)d->slow_writes, "slow_reads",
-                         (json_int_t)d->slow_reads, "drop_connection", d->drop_connection, "status",
-                         (json_int_t)d->fault_status, "amount_skew_cents",
-                         (json_int_t)d->amount_skew_cents, "amount_skew_documents",
-                         (json_int_t)d->amount_skew_docs);
+        return json_pack(
+                "{s:i,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i,s:i}", "division",
+                (json_int_t)d->number, "fail_before_write", d->fail_before_write,
+                "fail_after_write", d->fail_after_write, "fail_read", d->fail_read,
+                "token_fail_after_write", d->token_fail_after_write, "latency_ms",
+                (json_int_t)d->latency_ms, "slow_write_ms", (json_int_t)d->slow_write_ms,
+                "slow_writes", (json_int_t)d->slow_writes, "slow_reads", (json_int_t)d->slow_reads,
+                "drop_connection", d->drop_connection, "status", (json_int_t)d->fault_status,
+                "amount_skew_cents", (json_int_t)d->amount_skew_cents, "amount_skew_documents",
+                (json_int_t)d->amount_skew_docs, "email_errors", (json_int_t)d->email_errors);
 }
 
 static int admin_faults(struct req *q, struct reply *r)
@@ -1644,6 +1661,11 @@ static int admin_faults(struct req *q, struct reply *r)
                             json_integer_value(v) > 1000000)
                                 goto bad;
                         d->amount_skew_docs = (long)json_integer_value(v);
+                } else if (strcmp(k, "email_errors") == 0) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                            json_integer_value(v) > 1000000)
+                                goto bad;
+                        d->email_errors = (long)json_integer_value(v);
                 } else if (strcmp(k, "status") == 0) {
                         if (!json_is_integer(v) || json_integer_value(v) < 500 ||
                             json_integer_value(v) > 599)
@@ -1734,7 +1756,7 @@ static void admin_reset(struct req *q, struct reply *r)
                         d->token_fail_after_write = 0;
                         d->latency_ms = d->slow_write_ms = d->slow_writes = d->slow_reads = 0;
                         d->drop_connection = false;
-                        d->amount_skew_cents = d->amount_skew_docs = 0;
+                        d->amount_skew_cents = d->amount_skew_docs = d->email_errors = 0;
                         d->fault_status = 500;
                 }
                 if (data) {

@@ -119,6 +119,11 @@ static json_t *find_code(struct xf_div *d, int ent, const char *code)
         return NULL;
 }
 
+json_t *xf_find_code(struct xf_div *d, int ent, const char *code)
+{
+        return find_code(d, ent, code);
+}
+
 static json_t *ent_blank(int ent)
 {
         const struct xf_field *f;
@@ -143,6 +148,17 @@ static json_t *ent_start(struct xf_div *d, int ent)
         if (xf_field_find(ent, "Created") != NULL) {
                 now_date(e, "Created", now);
                 now_date(e, "Modified", now);
+        }
+        return e;
+}
+
+json_t *xf_ent_start(struct xf_div *d, int ent)
+{
+        json_t *e = ent_start(d, ent);
+
+        if (ent == XF_E_GLENTRYLINES) {
+                json_object_del(e, "Created");
+                json_object_del(e, "Modified");
         }
         return e;
 }
@@ -208,6 +224,7 @@ static void seed_division(struct xf_div *d)
                 { "1510", "Te betalen btw laag", 24, "B", "C" },
                 { "1520", "Te betalen btw OSS", 24, "B", "C" },
                 { "1100", "Bank", 12, "B", "D" },
+                { "1190", "Tussenrekening betalingen (PSP)", 90, "B", "D" },
                 { "3000", "Voorraad handelsgoederen", 30, "B", "D" },
                 { "7000", "Kostprijs verkopen", 111, "W", "D" },
                 { "8000", "Omzet hoog tarief", 110, "W", "C" },
@@ -313,6 +330,7 @@ static void seed_division(struct xf_div *d)
                         { "70", "Verkoopboek", "Verkoopboek", "1300", 20 },
                         { "71", "Verkoopboek webshop", "Verkoopboek", "1300", 20 },
                         { "90", "Memoriaal", "Memoriaal", NULL, 90 },
+                        { "91", "Memoriaal webshopbetalingen", "Memoriaal", NULL, 90 },
                 };
 
                 for (i = 0; i < sizeof(js) / sizeof(js[0]); i++)
@@ -785,6 +803,11 @@ static void after_write(struct xf_div *d, int ent, json_t *e, bool create, const
                                 json_object_set_new(a, "Main", json_false());
                 }
         }
+}
+
+int xf_decode(int ent, json_t *body, json_t *e, bool put, json_t *msgs, char *err, size_t errlen)
+{
+        return decode_body(ent, body, e, put, msgs, err, errlen);
 }
 
 /* ---- per-entity rules --------------------------------------------------------------- */
@@ -1487,8 +1510,14 @@ static void rules_print(struct xf_div *d, json_t *e, json_t *msgs)
                  date + (int64_t)json_integer_value(json_object_get(pc, "PaymentDays")) * 86400000);
         now_date(inv, "Modified", xf_now_ms());
         json_object_set_new(e, "DocumentCreationSuccess", json_string("Document created"));
-        if (json_is_true(json_object_get(e, "SendEmailToCustomer")))
+        if (json_is_true(json_object_get(e, "SendEmailToCustomer")) && d->email_errors > 0) {
+                /* fault: the invoice is final all the same, only its e-mail failed */
+                d->email_errors--;
+                json_object_set_new(e, "EmailCreationError",
+                                    json_string("Email could not be created: no e-mail address"));
+        } else if (json_is_true(json_object_get(e, "SendEmailToCustomer"))) {
                 json_object_set_new(e, "EmailCreationSuccess", json_string("Email created"));
+        }
 }
 
 /* The invoice body for one sales order, by quantity ordered (InvoiceMode 1). */
@@ -1636,6 +1665,10 @@ int xf_create(struct xf_div *d, int ent, json_t *body, int validation_status, js
                 rules_print(d, e, msgs);
         } else if (ent == XF_E_INVOICESALESORDERS) {
                 rules_invoice_orders(d, e, body, msgs);
+        } else if (ent == XF_E_GLENTRIES) {
+                r = xf_pay_entry_create(d, body, e, msgs, err, errlen);
+                if (r != 0)
+                        goto fail;
         } else {
                 run_rules(d, ent, e, true, body, msgs);
         }

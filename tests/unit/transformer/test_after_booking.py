@@ -96,13 +96,13 @@ class AfterBooking(unittest.TestCase):
 
     def test_default_payment_journal(self):
         rules = copy.deepcopy(self.rules)
-        rules['payment_journals']['default'] = {"journal": "MEM"}
+        rules['payment_journals']['default'] = {"journal": "MEM", "clearing_gl": "1190"}
         o = order()
         o['paid'] = True
         o['paymethod'] = 'BankTransfer'
         [res] = run_dry(TRANSFORMER, rules, [o])
         self.assertEqual(res['payment']['journal'], 'MEM')
-        self.assertNotIn('clearing_gl', res['payment'])
+        self.assertEqual(res['payment']['clearing_gl'], '1190')
 
     def test_cancelled_never_booked_is_still_refused(self):
         o = order()

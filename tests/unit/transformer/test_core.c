@@ -626,6 +626,11 @@ static void test_after_booking_members(void)
                            "\"vat_codes\":[{\"code\":\"2\",\"scenario\":\"domestic\","
                            "\"percentage\":21}]}",
                            "needs a \"journal\"");
+        expect_rules_error("{\"tenant\":\"t\",\"division\":1,\"home_country\":\"NL\","
+                           "\"payment_journals\":{\"iDEAL\":{\"journal\":\"91\"}},"
+                           "\"vat_codes\":[{\"code\":\"2\",\"scenario\":\"domestic\","
+                           "\"percentage\":21}]}",
+                           "\"clearing_gl\"");
 }
 
 int main(void)
