@@ -187,6 +187,12 @@ ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, cons
 
         *out = NULL;
         *wait_s = 0;
+        if (!s->secret || !*s->secret) {
+                /* a tenant whose secret was never opened: refuse, never sign with nothing */
+                cx_fail(err, CX_ERR_CONFIG, false, "%s %s: tenant %s has no shop secret loaded",
+                        method, path, s->tenant);
+                return CCV_FAILED;
+        }
         resource_of(path, resource, sizeof(resource));
         wait = budget_take(s, method, resource);
         if (wait > 0) {

@@ -2,50 +2,172 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct cx_metric {
-        cx_metric_type type;
+/* Series are found through a hash map on name and labels; each family (one name) keeps its
+ * series in a list, and the families are kept in creation order, so a scrape is one pass. */
+typedef struct family {
         char *name;
         char *help;
+        cx_metric_type type;
+        struct cx_metric *first, *last;
+        struct family *next;      /* creation order */
+        struct family *hash_next; /* bucket chain */
+} family;
+
+struct cx_metric {
+        family *fam;
         char *labels;
+        uint64_t hash;
         _Atomic double value;
-        struct cx_metric *next;
+        struct cx_metric *prev, *next; /* in the family */
+        struct cx_metric *hash_next;   /* bucket chain */
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static cx_metric *registry;
+static family *families, *families_last;
+static family **fam_buckets;
+static size_t n_fam_buckets, n_families;
+static cx_metric **buckets;
+static size_t n_buckets, n_series;
 
-static int same_labels(const char *a, const char *b)
+static uint64_t fnv(uint64_t h, const char *s)
 {
-        return !strcmp(a ? a : "", b ? b : "");
+        for (; *s; s++) {
+                h ^= (unsigned char)*s;
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+static uint64_t series_hash(const char *name, const char *labels)
+{
+        uint64_t h = fnv(14695981039346656037ULL, name);
+
+        h = fnv(h ^ 0xff, labels);
+        return h;
+}
+
+/* Double a bucket array when its chains grow past two entries on average; when memory is
+ * short the chains grow longer instead, which is still correct. */
+#define REHASH(arr, n, count, type, link, keyexpr)                     \
+        do {                                                           \
+                size_t nn_ = (n) ? (n)*2 : 256;                        \
+                type **na_;                                            \
+                if ((count) < (n)*2)                                   \
+                        break;                                         \
+                na_ = calloc(nn_, sizeof(*na_));                       \
+                if (!na_)                                              \
+                        break;                                         \
+                for (size_t i_ = 0; i_ < (n); i_++) {                  \
+                        type *e = (arr)[i_], *following_;              \
+                        for (; e; e = following_) {                    \
+                                size_t b_ = (size_t)((keyexpr) % nn_); \
+                                following_ = e->link;                  \
+                                e->link = na_[b_];                     \
+                                na_[b_] = e;                           \
+                        }                                              \
+                }                                                      \
+                free(arr);                                             \
+                (arr) = na_;                                           \
+                (n) = nn_;                                             \
+        } while (0)
+
+static uint64_t name_hash(const char *name)
+{
+        return fnv(14695981039346656037ULL, name);
+}
+
+/* Caller holds registry_lock. */
+static family *family_find(const char *name, bool create, cx_metric_type type, const char *help)
+{
+        uint64_t h = name_hash(name);
+        family *f;
+
+        if (n_fam_buckets)
+                for (f = fam_buckets[h % n_fam_buckets]; f; f = f->hash_next)
+                        if (!strcmp(f->name, name))
+                                return f;
+        if (!create)
+                return NULL;
+        REHASH(fam_buckets, n_fam_buckets, n_families + 1, family, hash_next, name_hash(e->name));
+        f = calloc(1, sizeof(*f));
+        if (!f || !n_fam_buckets)
+                goto fail;
+        f->name = strdup(name);
+        f->help = strdup(help ? help : "");
+        if (!f->name || !f->help)
+                goto fail;
+        f->type = type;
+        f->hash_next = fam_buckets[h % n_fam_buckets];
+        fam_buckets[h % n_fam_buckets] = f;
+        if (families_last)
+                families_last->next = f;
+        else
+                families = f;
+        families_last = f;
+        n_families++;
+        return f;
+fail:
+        if (f) {
+                free(f->name);
+                free(f->help);
+                free(f);
+        }
+        return NULL;
+}
+
+/* Caller holds registry_lock. */
+static cx_metric *series_find(cx_metric_type type, const char *name, const char *help,
+                              const char *labels)
+{
+        uint64_t h;
+        family *f;
+        cx_metric *m;
+
+        labels = labels ? labels : "";
+        h = series_hash(name, labels);
+        if (n_buckets)
+                for (m = buckets[h % n_buckets]; m; m = m->hash_next)
+                        if (m->hash == h && !strcmp(m->fam->name, name) &&
+                            !strcmp(m->labels, labels))
+                                return m;
+        f = family_find(name, true, type, help);
+        if (!f)
+                return NULL;
+        REHASH(buckets, n_buckets, n_series + 1, cx_metric, hash_next, e->hash);
+        m = n_buckets ? calloc(1, sizeof(*m)) : NULL;
+        if (m)
+                m->labels = strdup(labels);
+        if (!m || !m->labels) {
+                free(m);
+                return NULL;
+        }
+        m->fam = f;
+        m->hash = h;
+        atomic_init(&m->value, 0.0);
+        m->hash_next = buckets[h % n_buckets];
+        buckets[h % n_buckets] = m;
+        m->prev = f->last;
+        if (f->last)
+                f->last->next = m;
+        else
+                f->first = m;
+        f->last = m;
+        n_series++;
+        return m;
 }
 
 cx_metric *cx_metric_get(cx_metric_type type, const char *name, const char *help,
                          const char *labels)
 {
-        cx_metric *m, **tail;
+        cx_metric *m;
 
         pthread_mutex_lock(&registry_lock);
-        for (tail = &registry; *tail; tail = &(*tail)->next) {
-                m = *tail;
-                if (!strcmp(m->name, name) && same_labels(m->labels, labels)) {
-                        pthread_mutex_unlock(&registry_lock);
-                        return m;
-                }
-        }
-        m = calloc(1, sizeof(*m));
-        if (m) {
-                m->type = type;
-                m->name = strdup(name);
-                m->help = strdup(help ? help : "");
-                m->labels = strdup(labels ? labels : "");
-                atomic_init(&m->value, 0.0);
-                /* Appending keeps series of one name next to each other in most cases;
-                 * rendering groups them anyway. */
-                *tail = m;
-        }
+        m = series_find(type, name, help, labels);
         pthread_mutex_unlock(&registry_lock);
         return m;
 }
@@ -72,14 +194,20 @@ double cx_metric_value(const cx_metric *m)
         return m ? atomic_load(&((cx_metric *)m)->value) : 0.0;
 }
 
+/* The shorthands update under the lock, so a concurrent cx_metrics_remove_tenant() never
+ * frees a series between its look-up and its update. */
 void cx_counter_add(const char *name, const char *help, const char *labels, double delta)
 {
-        cx_metric_add(cx_metric_get(CX_COUNTER, name, help, labels), delta);
+        pthread_mutex_lock(&registry_lock);
+        cx_metric_add(series_find(CX_COUNTER, name, help, labels), delta);
+        pthread_mutex_unlock(&registry_lock);
 }
 
 void cx_gauge_set(const char *name, const char *help, const char *labels, double value)
 {
-        cx_metric_set(cx_metric_get(CX_GAUGE, name, help, labels), value);
+        pthread_mutex_lock(&registry_lock);
+        cx_metric_set(series_find(CX_GAUGE, name, help, labels), value);
+        pthread_mutex_unlock(&registry_lock);
 }
 
 void cx_metrics_label(char *out, size_t size, const char *key, const char *value)
@@ -117,41 +245,112 @@ void cx_metrics_label2(char *out, size_t size, const char *k1, const char *v1, c
 void cx_metrics_render(FILE *out)
 {
         pthread_mutex_lock(&registry_lock);
-        for (cx_metric *m = registry; m; m = m->next) {
-                int first = 1;
-
-                /* Print each name once, at its first series, with all its series. */
-                for (cx_metric *p = registry; p != m; p = p->next)
-                        if (!strcmp(p->name, m->name))
-                                first = 0;
-                if (!first)
-                        continue;
-                fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name,
-                        m->type == CX_COUNTER ? "counter" : "gauge");
-                for (cx_metric *s = m; s; s = s->next) {
-                        if (strcmp(s->name, m->name))
-                                continue;
+        for (family *f = families; f; f = f->next) {
+                if (!f->first)
+                        continue; /* every series was removed */
+                fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+                        f->type == CX_COUNTER ? "counter" : "gauge");
+                for (cx_metric *s = f->first; s; s = s->next) {
                         if (*s->labels)
-                                fprintf(out, "%s{%s} %.17g\n", s->name, s->labels,
+                                fprintf(out, "%s{%s} %.17g\n", f->name, s->labels,
                                         atomic_load(&s->value));
                         else
-                                fprintf(out, "%s %.17g\n", s->name, atomic_load(&s->value));
+                                fprintf(out, "%s %.17g\n", f->name, atomic_load(&s->value));
                 }
         }
         pthread_mutex_unlock(&registry_lock);
 }
 
+/* Whether @p labels holds exactly the label text @p want (one whole `k="v"` member). */
+static bool has_label(const char *labels, const char *want, size_t wlen)
+{
+        for (const char *p = strstr(labels, want); p; p = strstr(p + 1, want))
+                if ((p == labels || p[-1] == ',') && (p[wlen] == '\0' || p[wlen] == ','))
+                        return true;
+        return false;
+}
+
+/* Caller holds registry_lock. */
+static void series_unlink(cx_metric *m)
+{
+        cx_metric **link = &buckets[m->hash % n_buckets];
+
+        while (*link != m)
+                link = &(*link)->hash_next;
+        *link = m->hash_next;
+        if (m->prev)
+                m->prev->next = m->next;
+        else
+                m->fam->first = m->next;
+        if (m->next)
+                m->next->prev = m->prev;
+        else
+                m->fam->last = m->prev;
+        n_series--;
+        free(m->labels);
+        free(m);
+}
+
+size_t cx_metrics_remove_tenant(const char *tenant)
+{
+        char want[300];
+        size_t wlen, removed = 0;
+
+        if (!tenant || !*tenant)
+                return 0;
+        cx_metrics_label(want, sizeof(want), "tenant", tenant);
+        wlen = strlen(want);
+        pthread_mutex_lock(&registry_lock);
+        for (family *f = families; f; f = f->next) {
+                cx_metric *s = f->first;
+
+                while (s) {
+                        cx_metric *following = s->next;
+
+                        if (has_label(s->labels, want, wlen)) {
+                                series_unlink(s);
+                                removed++;
+                        }
+                        s = following;
+                }
+        }
+        pthread_mutex_unlock(&registry_lock);
+        return removed;
+}
+
+size_t cx_metrics_count(void)
+{
+        size_t n;
+
+        pthread_mutex_lock(&registry_lock);
+        n = n_series;
+        pthread_mutex_unlock(&registry_lock);
+        return n;
+}
+
 void cx_metrics_free(void)
 {
         pthread_mutex_lock(&registry_lock);
-        while (registry) {
-                cx_metric *m = registry;
+        while (families) {
+                family *f = families;
 
-                registry = m->next;
-                free(m->name);
-                free(m->help);
-                free(m->labels);
-                free(m);
+                families = f->next;
+                while (f->first) {
+                        cx_metric *m = f->first;
+
+                        f->first = m->next;
+                        free(m->labels);
+                        free(m);
+                }
+                free(f->name);
+                free(f->help);
+                free(f);
         }
+        families_last = NULL;
+        free(buckets);
+        free(fam_buckets);
+        buckets = NULL;
+        fam_buckets = NULL;
+        n_buckets = n_fam_buckets = n_series = n_families = 0;
         pthread_mutex_unlock(&registry_lock);
 }
