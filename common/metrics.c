@@ -404,6 +404,61 @@ size_t cx_metrics_remove_tenant(const char *tenant)
         return removed;
 }
 
+/* The value of the series' tenant label into @p out; false when it has none. */
+static bool tenant_of(const char *labels, char *out, size_t size)
+{
+        for (const char *p = strstr(labels, "tenant=\""); p; p = strstr(p + 1, "tenant=\"")) {
+                size_t n = 0;
+
+                if (p != labels && p[-1] != ',')
+                        continue;
+                for (p += 8; *p && *p != '"' && n + 1 < size; p++) {
+                        if (*p == '\\' && p[1])
+                                p++;
+                        out[n++] = *p;
+                }
+                out[n] = '\0';
+                return true;
+        }
+        return false;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t cx_metrics_keep_tenants(const char *const *ids, size_t n)
+{
+        const char **sorted = malloc((n ? n : 1) * sizeof(*sorted));
+        size_t removed = 0;
+        char t[300];
+
+        if (!sorted)
+                return 0;
+        memcpy(sorted, ids, n * sizeof(*sorted));
+        qsort(sorted, n, sizeof(*sorted), str_cmp);
+        pthread_mutex_lock(&registry_lock);
+        for (family *f = families; f; f = f->next) {
+                cx_metric *s = f->first;
+
+                while (s) {
+                        cx_metric *following = s->next;
+                        const char *key = t;
+
+                        if (tenant_of(s->labels, t, sizeof(t)) &&
+                            !bsearch(&key, sorted, n, sizeof(*sorted), str_cmp)) {
+                                series_unlink(s);
+                                removed++;
+                        }
+                        s = following;
+                }
+        }
+        pthread_mutex_unlock(&registry_lock);
+        free(sorted);
+        return removed;
+}
+
 size_t cx_metrics_count(void)
 {
         size_t n;

@@ -52,6 +52,13 @@ void cx_metrics_render(FILE *out);
  */
 size_t cx_metrics_remove_tenant(const char *tenant);
 
+/**
+ * @brief Remove the series of every tenant not among @p ids (the tenants that still exist),
+ *        for daemons that meet tenants through their records (cx_tenants_sweep_metrics).
+ * @returns how many series were removed.
+ */
+size_t cx_metrics_keep_tenants(const char *const *ids, size_t n);
+
 /** @brief How many series the registry holds. */
 size_t cx_metrics_count(void);
 

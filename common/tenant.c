@@ -3,6 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "common/metrics.h"
 
 /* The columns, in the order read_row() takes them. */
 #define TENANT_SELECT                                                                   \
@@ -161,4 +164,32 @@ void cx_tenants_free(cx_tenant *ts, size_t n)
         for (size_t i = 0; ts && i < n; i++)
                 cx_tenant_clear(&ts[i]);
         free(ts);
+}
+
+int cx_tenants_sweep_metrics(cx_db *db, cx_err *err)
+{
+        static time_t last;
+        time_t now = time(NULL);
+        const char **ids;
+        PGresult *r;
+        int n;
+
+        if (now - last < 60)
+                return 0;
+        last = now;
+        r = cx_db_query(db, "SELECT id FROM tenants", 0, NULL, err);
+        if (!r)
+                return -1;
+        n = PQntuples(r);
+        ids = calloc(n ? (size_t)n : 1, sizeof(*ids));
+        if (!ids) {
+                PQclear(r);
+                return cx_fail(err, CX_ERR_DB, true, "out of memory");
+        }
+        for (int i = 0; i < n; i++)
+                ids[i] = PQgetvalue(r, i, 0);
+        cx_metrics_keep_tenants(ids, (size_t)n);
+        free(ids);
+        PQclear(r);
+        return 0;
 }
