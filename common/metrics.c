@@ -22,10 +22,18 @@ struct cx_metric {
         family *fam;
         char *labels;
         uint64_t hash;
-        _Atomic double value;
+        _Atomic double value;          /* histograms: the sum of the observations */
+        unsigned long long *counts;    /* histograms: per bucket (not cumulative), then +Inf */
         struct cx_metric *prev, *next; /* in the family */
         struct cx_metric *hash_next;   /* bucket chain */
 };
+
+/* Histogram buckets, in seconds: from a fast local call to a slow Exact answer. */
+static const double hist_le[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
+#define N_LE (sizeof(hist_le) / sizeof(hist_le[0]))
+static const char *const hist_le_text[N_LE] = { "0.005", "0.01", "0.025", "0.05", "0.1",
+                                                "0.25",  "0.5",  "1",     "2.5",  "5",
+                                                "10",    "30",   "60" };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static family *families, *families_last;
@@ -142,7 +150,11 @@ static cx_metric *series_find(cx_metric_type type, const char *name, const char 
         m = n_buckets ? calloc(1, sizeof(*m)) : NULL;
         if (m)
                 m->labels = strdup(labels);
-        if (!m || !m->labels) {
+        if (m && f->type == CX_HISTOGRAM)
+                m->counts = calloc(N_LE + 1, sizeof(*m->counts));
+        if (!m || !m->labels || (f->type == CX_HISTOGRAM && !m->counts)) {
+                if (m)
+                        free(m->labels);
                 free(m);
                 return NULL;
         }
@@ -207,6 +219,24 @@ void cx_gauge_set(const char *name, const char *help, const char *labels, double
 {
         pthread_mutex_lock(&registry_lock);
         cx_metric_set(series_find(CX_GAUGE, name, help, labels), value);
+        pthread_mutex_unlock(&registry_lock);
+}
+
+void cx_histogram_observe(const char *name, const char *help, const char *labels, double v)
+{
+        cx_metric *m;
+        size_t b = 0;
+        double old;
+
+        while (b < N_LE && v > hist_le[b])
+                b++;
+        pthread_mutex_lock(&registry_lock);
+        m = series_find(CX_HISTOGRAM, name, help, labels);
+        if (m && m->counts) {
+                m->counts[b]++;
+                old = atomic_load(&m->value);
+                atomic_store(&m->value, old + v);
+        }
         pthread_mutex_unlock(&registry_lock);
 }
 
@@ -311,6 +341,39 @@ static void text_value(text *t, double v)
                 text_put(t, tmp, (size_t)n);
 }
 
+/* name_bucket{labels,le="x"} (cumulative), name_sum, name_count. */
+static void render_histogram(text *t, const char *name, size_t nl, const cx_metric *s)
+{
+        unsigned long long cum = 0;
+
+        for (size_t b = 0; b <= N_LE; b++) {
+                cum += s->counts[b];
+                text_put(t, name, nl);
+                text_str(t, "_bucket{");
+                if (*s->labels) {
+                        text_str(t, s->labels);
+                        text_str(t, ",");
+                }
+                text_str(t, "le=\"");
+                text_str(t, b < N_LE ? hist_le_text[b] : "+Inf");
+                text_str(t, "\"} ");
+                text_value(t, (double)cum);
+                text_str(t, "\n");
+        }
+        for (int k = 0; k < 2; k++) {
+                text_put(t, name, nl);
+                text_str(t, k ? "_count" : "_sum");
+                if (*s->labels) {
+                        text_str(t, "{");
+                        text_str(t, s->labels);
+                        text_str(t, "}");
+                }
+                text_str(t, " ");
+                text_value(t, k ? (double)cum : atomic_load(&s->value));
+                text_str(t, "\n");
+        }
+}
+
 void cx_metrics_render(FILE *out)
 {
         text t = { 0 };
@@ -328,8 +391,14 @@ void cx_metrics_render(FILE *out)
                 text_str(&t, f->help);
                 text_str(&t, "\n# TYPE ");
                 text_put(&t, f->name, nl);
-                text_str(&t, f->type == CX_COUNTER ? " counter\n" : " gauge\n");
+                text_str(&t, f->type == CX_COUNTER     ? " counter\n"
+                             : f->type == CX_HISTOGRAM ? " histogram\n"
+                                                       : " gauge\n");
                 for (cx_metric *s = f->first; s; s = s->next) {
+                        if (s->counts) {
+                                render_histogram(&t, f->name, nl, s);
+                                continue;
+                        }
                         text_put(&t, f->name, nl);
                         if (*s->labels) {
                                 text_str(&t, "{");
@@ -373,6 +442,7 @@ static void series_unlink(cx_metric *m)
         else
                 m->fam->last = m->prev;
         n_series--;
+        free(m->counts);
         free(m->labels);
         free(m);
 }
@@ -480,6 +550,7 @@ void cx_metrics_free(void)
                         cx_metric *m = f->first;
 
                         f->first = m->next;
+                        free(m->counts);
                         free(m->labels);
                         free(m);
                 }

@@ -17,6 +17,7 @@ typedef struct cx_metric cx_metric;
 typedef enum cx_metric_type {
         CX_COUNTER,
         CX_GAUGE,
+        CX_HISTOGRAM, /* seconds; buckets 5 ms to 60 s (common/metrics.c) */
 } cx_metric_type;
 
 /**
@@ -35,6 +36,10 @@ double cx_metric_value(const cx_metric *m);
 void cx_counter_add(const char *name, const char *help, const char *labels, double delta);
 /** @brief Shorthand: set a gauge found by name and labels. */
 void cx_gauge_set(const char *name, const char *help, const char *labels, double value);
+
+/** @brief Count one observation of @p seconds in a histogram found by name and labels
+ *  (rendered as _bucket{le=...}, _sum and _count). Keep its labels few: 15 series each. */
+void cx_histogram_observe(const char *name, const char *help, const char *labels, double seconds);
 
 /** @brief Write `key="value"` with the value escaped for the text format into @p out. */
 void cx_metrics_label(char *out, size_t size, const char *key, const char *value);

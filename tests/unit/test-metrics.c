@@ -136,6 +136,33 @@ static void test_keep_tenants(void)
         fill();
 }
 
+static void test_histogram(void)
+{
+        const double obs[] = { 0.001, 0.005, 0.2, 0.2, 3, 100 };
+        char *out;
+
+        for (size_t i = 0; i < sizeof(obs) / sizeof(obs[0]); i++)
+                cx_histogram_observe("cx_test_call_seconds", "Calls", "tenant=\"h1\"", obs[i]);
+        cx_histogram_observe("cx_test_call_seconds", "Calls", NULL, 0.02);
+        out = render();
+        T_EQ_INT(count_lines(out, "# TYPE cx_test_call_seconds histogram"), 1);
+        T_CONTAINS(out, "cx_test_call_seconds_bucket{tenant=\"h1\",le=\"0.005\"} 2\n");
+        T_CONTAINS(out, "cx_test_call_seconds_bucket{tenant=\"h1\",le=\"0.1\"} 2\n");
+        T_CONTAINS(out, "cx_test_call_seconds_bucket{tenant=\"h1\",le=\"0.25\"} 4\n");
+        T_CONTAINS(out, "cx_test_call_seconds_bucket{tenant=\"h1\",le=\"5\"} 5\n");
+        T_CONTAINS(out, "cx_test_call_seconds_bucket{tenant=\"h1\",le=\"60\"} 5\n");
+        T_CONTAINS(out, "cx_test_call_seconds_bucket{tenant=\"h1\",le=\"+Inf\"} 6\n");
+        T_CONTAINS(out, "cx_test_call_seconds_count{tenant=\"h1\"} 6\n");
+        T_CONTAINS(out, "cx_test_call_seconds_sum{tenant=\"h1\"} 103.40");
+        T_CONTAINS(out, "cx_test_call_seconds_bucket{le=\"0.025\"} 1\n");
+        T_CONTAINS(out, "cx_test_call_seconds_count 1\n");
+        free(out);
+        T_EQ_INT(cx_metrics_remove_tenant("h1"), 1);
+        out = render();
+        T_ASSERT(!strstr(out, "h1"), "histogram of a removed tenant rendered");
+        free(out);
+}
+
 static void test_remove_every_tenant(void)
 {
         for (int i = 0; i < N_TENANTS; i++) {
@@ -144,7 +171,7 @@ static void test_remove_every_tenant(void)
                 snprintf(id, sizeof(id), "shop-%04d", i);
                 cx_metrics_remove_tenant(id);
         }
-        T_EQ_INT(cx_metrics_count(), 1);
+        T_EQ_INT(cx_metrics_count(), 2); /* the untenanted gauge and histogram */
         cx_metrics_free();
         T_EQ_INT(cx_metrics_count(), 0);
         fill(); /* usable again after free */
@@ -157,6 +184,7 @@ int main(void)
         T_RUN(test_values_per_tenant);
         T_RUN(test_remove_tenant);
         T_RUN(test_keep_tenants);
+        T_RUN(test_histogram);
         T_RUN(test_remove_every_tenant);
         return t_done();
 }
