@@ -5,7 +5,9 @@ leaves another tenant's rows alone, and reports what it removed and what Kafka c
 topics; `connector-admin prune` deletes old sync-log entries and old resolved dead letters,
 never open ones."""
 import os
+import re
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -217,6 +219,79 @@ class Offboard(unittest.TestCase):
         self.assertEqual((again["sync_log"], again["dead_letters"], again["sync_log_days"]),
                          (0, 0, 90))
         self.assertEqual(self.adm("prune", "--sync-log-days", "-1").rc, 2)
+
+    def daemon(self, program, **env):
+        exe = os.path.join(al.BUILD, program, program)
+        base = {"CX_PG_DSN": self.dsn, "CX_KAFKA_BROKERS": self.env["CX_KAFKA_BROKERS"],
+                "CX_TOPIC_PREFIX": self.env["CX_TOPIC_PREFIX"]}
+        d = cxtest.Daemon(exe, {**base, **env}).start()
+        self.addCleanup(d.kill)
+        d.wait_ready(90)
+        return d
+
+    def test_transformer_prunes_in_its_housekeeping(self):
+        t = "prune-t"
+        old = "now() - interval '40 days'"
+        log_old = self.q("INSERT INTO sync_log (tenant_id, at, stage, status, message) VALUES"
+                         f" ('{t}', {old}, 'load', 'ok', 'old') RETURNING id")
+        log_new = self.q("INSERT INTO sync_log (tenant_id, at, stage, status, message) VALUES"
+                         f" ('{t}', now() - interval '20 days', 'load', 'ok', 'new') RETURNING id")
+        dl_old = self.q("INSERT INTO dead_letters (tenant_id, stage, reason, payload, state,"
+                        f" resolved_at) VALUES ('{t}', 'load', 'old', '{{}}', 'dropped', {old})"
+                        " RETURNING id")
+        dl_open = self.q("INSERT INTO dead_letters (tenant_id, stage, reason, payload,"
+                         f" created_at) VALUES ('{t}', 'load', 'open', '{{}}', {old}) RETURNING id")
+        d = self.daemon("transformer", CX_RETENTION_SYNC_LOG_DAYS="30",
+                        CX_RETENTION_DEAD_LETTER_DAYS="30")
+        deadline = time.time() + 60
+        while time.time() < deadline and self.q(f"SELECT count(*) FROM sync_log WHERE id = {log_old}") != "0":
+            time.sleep(0.5)
+        self.assertEqual(self.q(f"SELECT id FROM sync_log WHERE tenant_id = '{t}'"), log_new)
+        self.assertEqual(self.q(f"SELECT id FROM dead_letters WHERE tenant_id = '{t}'"), dl_open)
+        self.assertEqual(d.stop(), 0, d.output())
+        pruned = [e for e in d.log_events() if e["event"] == "retention.pruned"]
+        self.assertEqual(len(pruned), 1, d.output())
+        self.assertGreaterEqual(pruned[0]["sync_log"], 1)
+        self.assertGreaterEqual(pruned[0]["dead_letters"], 1)
+        self.assertEqual(self.q(f"SELECT count(*) FROM dead_letters WHERE id = {dl_old}"), "0")
+
+    def test_loader_reports_tenant_gauges(self):
+        t = "gauge-a"
+        self.add(t)
+        for _ in range(3):
+            self.q("INSERT INTO dead_letters (tenant_id, stage, reason, payload) VALUES"
+                   f" ('{t}', 'load', 'open ' || random(), '{{}}')")
+        self.q("INSERT INTO sync_log (tenant_id, at, stage, status, message) VALUES"
+               f" ('{t}', now() - interval '2 hours', 'load', 'ok', 'booked')")
+        self.q("UPDATE exact_tokens SET state = 'ok', refreshed_at = now() - interval '1 day'"
+               f" WHERE tenant_id = '{t}'")
+        d = self.daemon("loader")
+        lab = f'{{tenant="{t}"}}'
+
+        def gauge(body, name):
+            m = re.search(rf"^{name}{re.escape(lab)} (\S+)$", body, re.M)
+            return float(m.group(1)) if m else None
+
+        deadline, body = time.time() + 30, ""
+        while time.time() < deadline and gauge(body, "cx_tenant_token_ok") is None:
+            time.sleep(0.5)
+            body = cxtest.http("GET", d.metrics_url())[1]
+        self.assertEqual(gauge(body, "cx_tenant_dead_letters_open"), 3)
+        self.assertEqual(gauge(body, "cx_tenant_token_ok"), 1)
+        self.assertAlmostEqual(gauge(body, "cx_tenant_refresh_token_age_seconds"), 86400,
+                               delta=120)
+        self.assertAlmostEqual(gauge(body, "cx_tenant_last_booking_age_seconds"), 7200,
+                               delta=120)
+        # deleted: its series go at the next sweep (once a minute)
+        self.adm.ok("tenants", "disable", t)
+        self.adm.ok("tenants", "delete", t)
+        deadline = time.time() + 90
+        while time.time() < deadline and f'tenant="{t}"' in body:
+            time.sleep(1)
+            body = cxtest.http("GET", d.metrics_url())[1]
+        self.assertNotIn(f'tenant="{t}"', body)
+        self.assertIn("cx_ready 1", body)
+        self.assertEqual(d.stop(), 0, d.output())
 
 
 if __name__ == "__main__":
