@@ -23,8 +23,15 @@ typedef struct pattern {
 
 static char **secrets;
 static size_t n_secrets, cap_secrets;
-static pattern *by_byte[256];
-static size_t n_by_byte[256], cap_by_byte[256];
+/* Buckets by the first two bytes (every pattern has at least 4). */
+#define N_BUCKETS 4096
+static pattern *by_prefix[N_BUCKETS];
+static size_t n_by_prefix[N_BUCKETS], cap_by_prefix[N_BUCKETS];
+
+static size_t bucket_of(const char *p)
+{
+        return (((size_t)(unsigned char)p[0] << 4) ^ (unsigned char)p[1]) % N_BUCKETS;
+}
 
 static const char *level_names[] = { "debug", "info", "warn", "error" };
 
@@ -50,35 +57,35 @@ int cx_log_level_parse(const char *text, cx_log_level *out)
 /* Caller holds log_lock. */
 static int pattern_add(const char *text, size_t len, size_t secret)
 {
-        unsigned char b = (unsigned char)text[0];
+        size_t b = bucket_of(text);
         pattern *p;
 
-        if (n_by_byte[b] == cap_by_byte[b]) {
-                size_t nc = cap_by_byte[b] ? cap_by_byte[b] * 2 : 4;
-                pattern *np = realloc(by_byte[b], nc * sizeof(*np));
+        if (n_by_prefix[b] == cap_by_prefix[b]) {
+                size_t nc = cap_by_prefix[b] ? cap_by_prefix[b] * 2 : 4;
+                pattern *np = realloc(by_prefix[b], nc * sizeof(*np));
 
                 if (!np)
                         return -1;
-                by_byte[b] = np;
-                cap_by_byte[b] = nc;
+                by_prefix[b] = np;
+                cap_by_prefix[b] = nc;
         }
-        p = &by_byte[b][n_by_byte[b]];
+        p = &by_prefix[b][n_by_prefix[b]];
         p->text = strndup(text, len);
         if (!p->text)
                 return -1;
         p->len = len;
         p->secret = secret;
-        n_by_byte[b]++;
+        n_by_prefix[b]++;
         return 0;
 }
 
 /* Caller holds log_lock. */
 static bool secret_known(const char *secret)
 {
-        unsigned char b = (unsigned char)secret[0];
+        size_t b = bucket_of(secret);
 
-        for (size_t i = 0; i < n_by_byte[b]; i++)
-                if (!strcmp(by_byte[b][i].text, secret))
+        for (size_t i = 0; i < n_by_prefix[b]; i++)
+                if (!strcmp(by_prefix[b][i].text, secret))
                         return true;
         return false;
 }
@@ -134,13 +141,13 @@ void cx_log_forget_secret(const char *secret)
                 return;
         }
         /* Drop its patterns; the last secret takes its index. */
-        for (int b = 0; b < 256; b++) {
-                for (size_t i = 0; i < n_by_byte[b];) {
-                        pattern *p = &by_byte[b][i];
+        for (size_t b = 0; b < N_BUCKETS; b++) {
+                for (size_t i = 0; i < n_by_prefix[b];) {
+                        pattern *p = &by_prefix[b][i];
 
                         if (p->secret == idx) {
                                 free(p->text);
-                                *p = by_byte[b][--n_by_byte[b]];
+                                *p = by_prefix[b][--n_by_prefix[b]];
                                 continue;
                         }
                         if (p->secret == n_secrets - 1)
@@ -171,12 +178,12 @@ void cx_log_free_secrets(void)
         free(secrets);
         secrets = NULL;
         n_secrets = cap_secrets = 0;
-        for (int b = 0; b < 256; b++) {
-                for (size_t i = 0; i < n_by_byte[b]; i++)
-                        free(by_byte[b][i].text);
-                free(by_byte[b]);
-                by_byte[b] = NULL;
-                n_by_byte[b] = cap_by_byte[b] = 0;
+        for (size_t b = 0; b < N_BUCKETS; b++) {
+                for (size_t i = 0; i < n_by_prefix[b]; i++)
+                        free(by_prefix[b][i].text);
+                free(by_prefix[b]);
+                by_prefix[b] = NULL;
+                n_by_prefix[b] = cap_by_prefix[b] = 0;
         }
         pthread_mutex_unlock(&log_lock);
 }
@@ -187,7 +194,7 @@ bool cx_log_enabled(cx_log_level level)
 }
 
 /* Caller holds log_lock. One pass: at each byte, the longest secret starting there (if
- * any) becomes "***". */
+ * any) becomes "***"; only the patterns of the bucket of the next two bytes are compared. */
 static char *redact_locked(const char *text)
 {
         size_t len = strlen(text), off = 0, cap = len + 1;
@@ -196,11 +203,10 @@ static char *redact_locked(const char *text)
         if (!out)
                 return NULL;
         for (size_t i = 0; i < len;) {
-                unsigned char b = (unsigned char)text[i];
-                size_t best = 0;
+                size_t b = i + 1 < len ? bucket_of(text + i) : 0, best = 0;
 
-                for (size_t k = 0; k < n_by_byte[b]; k++) {
-                        const pattern *p = &by_byte[b][k];
+                for (size_t k = 0; i + 1 < len && k < n_by_prefix[b]; k++) {
+                        const pattern *p = &by_prefix[b][k];
 
                         if (p->len > best && p->len <= len - i &&
                             !memcmp(text + i, p->text, p->len))
