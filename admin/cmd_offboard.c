@@ -1,5 +1,8 @@
 #include "admin/cmd_offboard.h"
 
+#include <stdlib.h>
+
+#include "admin/input.h"
 #include "admin/output.h"
 #include "common/config.h"
 #include "ops/ops_offboard.h"
@@ -35,5 +38,20 @@ int cmd_tenants_delete(cli_inv *in)
         cx_err err = { 0 };
         json_t *res = ops_tenant_delete(&in->ctx, in->pos[0], cli_flag(in, "--dry-run"), &err);
 
+        return res ? output_emit(in, res) : cli_fail(in, &err);
+}
+
+int cmd_ledger_doubt(cli_inv *in)
+{
+        cx_err err = { 0 };
+        char *text = input_text("-", &err);
+        json_t *res;
+
+        if (!text)
+                return cli_fail(in, &err);
+        res = ops_ledger_doubt(&in->ctx, in->pos[0],
+                               cli_opt(in, "--kind") ? cli_opt(in, "--kind") : "sales_order", text,
+                               &err);
+        free(text);
         return res ? output_emit(in, res) : cli_fail(in, &err);
 }

@@ -130,6 +130,7 @@ static const char *const o_reason[] = { "--reason", NULL };
 static const char *const o_newkey[] = { "--new-key-file", NULL };
 static const char *const o_user[] = { "--role", "--tenant", NULL };
 static const char *const o_dry[] = { "!--dry-run", NULL };
+static const char *const o_kind[] = { "--kind", NULL };
 static const char *const o_prune[] = { "--sync-log-days", "--dead-letter-days", "!--dry-run",
                                        NULL };
 
@@ -215,6 +216,12 @@ static const cli_cmd commands[] = {
           "CX_RETENTION_SYNC_LOG_DAYS, CX_RETENTION_DEAD_LETTER_DAYS; 0 keeps them); open dead "
           "letters are never pruned. --dry-run counts",
           o_prune, 0, 0, true, cmd_prune },
+        { "ledger", "doubt", "TENANT [--kind sales_order|sales_invoice] < IDS",
+          "after a restore of PostgreSQL to an earlier point: make the shop orders whose ids "
+          "stdin lists (one a line) writes in doubt, so the loader looks each document up in "
+          "Exact by its YourRef before posting it; ids the ledger knows are left alone "
+          "(default kind sales_order)",
+          o_kind, 1, 1, true, cmd_ledger_doubt },
         { NULL, "rotate-key", "[--new-key-file PATH|-]",
           "re-seal every secret not sealed with the first key of CX_SECRET_KEY (or with the new "
           "key given) with it, in one transaction",

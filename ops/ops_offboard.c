@@ -244,3 +244,72 @@ json_t *ops_prune(ops_ctx *ctx, const cx_retention *r, cx_err *err)
                          "sync_log_days", r->sync_log_days, "dead_letter_days", r->dead_letter_days,
                          "busy", res.busy);
 }
+
+/* The next non-blank line of @p text into @p out (trimmed); @returns the rest, or NULL at
+ * the end. *too_long when the line does not fit. */
+static const char *next_id(const char *text, char *out, size_t size, bool *too_long)
+{
+        size_t n;
+
+        text += strspn(text, " \t\r\n");
+        if (!*text)
+                return NULL;
+        n = strcspn(text, "\r\n");
+        *too_long = n >= size;
+        if (*too_long)
+                n = size - 1;
+        memcpy(out, text, n);
+        while (n && (out[n - 1] == ' ' || out[n - 1] == '\t'))
+                n--;
+        out[n] = '\0';
+        return text + strcspn(text, "\r\n");
+}
+
+json_t *ops_ledger_doubt(ops_ctx *ctx, const char *id, const char *kind, const char *text,
+                         cx_err *err)
+{
+        long long marked = 0, known = 0;
+        const char *rest = text;
+        char sid[128];
+        bool too_long = false;
+
+        if (strcmp(kind, "sales_order") && strcmp(kind, "sales_invoice")) {
+                cx_fail(err, CX_ERR_PARSE, false,
+                        "--kind must be sales_order or sales_invoice, not \"%s\"", kind);
+                return NULL;
+        }
+        if (ops_tenant_exists(ctx, id, err) < 0 || cx_db_begin(ctx->db, err) < 0)
+                return NULL;
+        while ((rest = next_id(rest, sid, sizeof(sid), &too_long)) != NULL) {
+                const char *p[3] = { id, kind, sid };
+                PGresult *r;
+
+                if (too_long || strspn(sid, "0123456789") != strlen(sid)) {
+                        cx_fail(err, CX_ERR_PARSE, false,
+                                "\"%.60s\" is not a shop order id (digits, one a line)", sid);
+                        goto fail;
+                }
+                r = cx_db_query(ctx->db,
+                                "INSERT INTO ledger (tenant_id, kind, source_key, state,"
+                                " intent_at, write_until) VALUES ($1, $2, $3, 'pending', now(),"
+                                " now()) ON CONFLICT DO NOTHING RETURNING 1",
+                                3, p, err);
+                if (!r)
+                        goto fail;
+                if (PQntuples(r))
+                        marked++;
+                else
+                        known++;
+                PQclear(r);
+        }
+        if (ops_audit(ctx, id, "ledger", "",
+                      "documents marked in doubt after a restore (looked up before posting)",
+                      err) < 0 ||
+            cx_db_commit(ctx->db, err) < 0)
+                goto fail;
+        return json_pack("{s:s,s:s,s:I,s:I}", "tenant", id, "kind", kind, "marked",
+                         (json_int_t)marked, "known", (json_int_t)known);
+fail:
+        cx_db_rollback(ctx->db);
+        return NULL;
+}

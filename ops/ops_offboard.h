@@ -24,4 +24,16 @@ json_t *ops_tenant_delete(ops_ctx *ctx, const char *id, bool dry_run, cx_err *er
  *  "dead_letters","dry_run","sync_log_days","dead_letter_days","busy"}; NULL with @p err. */
 json_t *ops_prune(ops_ctx *ctx, const cx_retention *r, cx_err *err);
 
+/**
+ * @brief After a restore of PostgreSQL to an earlier point (docs/runbook.md, "Back up and
+ *        restore PostgreSQL"): make the documents @p ids (shop order ids, one a line in
+ *        @p text) of @p kind (sales_order or sales_invoice) writes in doubt for tenant @p id,
+ *        so the loader looks each up in Exact by its YourRef before posting it. Ids the ledger
+ *        knows already are left alone. In one transaction.
+ * @returns {"tenant","kind","marked","known"}, NULL with @p err (CX_ERR_PARSE for a bad id
+ *          or kind, CX_ERR_NOT_FOUND for an unknown tenant).
+ */
+json_t *ops_ledger_doubt(ops_ctx *ctx, const char *id, const char *kind, const char *text,
+                         cx_err *err);
+
 #endif

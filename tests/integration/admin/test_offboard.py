@@ -220,6 +220,30 @@ class Offboard(unittest.TestCase):
                          (0, 0, 90))
         self.assertEqual(self.adm("prune", "--sync-log-days", "-1").rc, 2)
 
+    def test_ledger_doubt_after_a_restore(self):
+        t = "restored"
+        self.add(t)
+        self.q("INSERT INTO ledger (tenant_id, kind, source_key, state, exact_guid) VALUES"
+               f" ('{t}', 'sales_order', '1001', 'done', 'guid-1001')")
+        rep = self.adm.js("ledger", "doubt", t, stdin="1001\n1002\n\n  1003 \n1002\n")
+        self.assertEqual(rep, {"tenant": t, "kind": "sales_order", "marked": 2, "known": 2})
+        rows = self.q("SELECT source_key, state, exact_guid IS NULL, intent_at IS NOT NULL,"
+                      f" write_until IS NOT NULL FROM ledger WHERE tenant_id = '{t}' ORDER BY 1")
+        self.assertEqual(rows.split("\n"), ["1001|done|f|f|f", "1002|pending|t|t|t",
+                                             "1003|pending|t|t|t"])
+        inv = self.adm.js("ledger", "doubt", t, "--kind", "sales_invoice", stdin="2001\n")
+        self.assertEqual((inv["kind"], inv["marked"]), ("sales_invoice", 1))
+        self.assertIn("marked in doubt", self.q(f"SELECT message FROM sync_log WHERE tenant_id ="
+                                                f" '{t}' AND stage = 'admin' ORDER BY id DESC"
+                                                " LIMIT 1"))
+        # refused, nothing written
+        r = self.adm("ledger", "doubt", t, stdin="3001\nWEB-3002\n")
+        self.assertEqual(r.rc, 2, repr(r))
+        self.assertIn("WEB-3002", r.err)
+        self.assertEqual(self.q(f"SELECT count(*) FROM ledger WHERE source_key = '3001'"), "0")
+        self.assertEqual(self.adm("ledger", "doubt", t, "--kind", "item", stdin="1\n").rc, 2)
+        self.assertEqual(self.adm("ledger", "doubt", "nobody", stdin="1\n").rc, 4)
+
     def daemon(self, program, **env):
         exe = os.path.join(al.BUILD, program, program)
         base = {"CX_PG_DSN": self.dsn, "CX_KAFKA_BROKERS": self.env["CX_KAFKA_BROKERS"],
