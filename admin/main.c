@@ -12,6 +12,7 @@
 #include "admin/cmd_deadletters.h"
 #include "admin/cmd_keys.h"
 #include "admin/cmd_mappings.h"
+#include "admin/cmd_offboard.h"
 #include "admin/cmd_status.h"
 #include "admin/cmd_tenants.h"
 #include "admin/cmd_users.h"
@@ -49,6 +50,11 @@ static const cx_cfg_var admin_vars[] = {
         { "CX_ADMIN_HTTP_HOSTS", CX_CFG_STR, "", 0, 0, false,
           "comma list of host names that tenant URLs may reach over plain http:// besides this "
           "machine (the demo's fakes on the compose network; never a real shop or Exact)" },
+        { "CX_RETENTION_SYNC_LOG_DAYS", CX_CFG_INT, "90", 0, 36500, false,
+          "days of sync log that prune keeps, every tenant's (0: forever); as the transformer's" },
+        { "CX_RETENTION_DEAD_LETTER_DAYS", CX_CFG_INT, "90", 0, 36500, false,
+          "days prune keeps a resolved dead letter after its resolution; open ones are never "
+          "pruned (0: forever); as the transformer's" },
         CX_CFG_END,
 };
 
@@ -123,6 +129,10 @@ static const char *const o_dl_redrive[] = { "--tenant", NULL };
 static const char *const o_reason[] = { "--reason", NULL };
 static const char *const o_newkey[] = { "--new-key-file", NULL };
 static const char *const o_user[] = { "--role", "--tenant", "--email", NULL };
+static const char *const o_dry[] = { "!--dry-run", NULL };
+static const char *const o_kind[] = { "--kind", NULL };
+static const char *const o_prune[] = { "--sync-log-days", "--dead-letter-days", "!--dry-run",
+                                       NULL };
 
 static const cli_cmd commands[] = {
         { NULL, "migrate", "", "apply the database migrations (safe to repeat)", o_none, 0, 0, true,
@@ -155,6 +165,12 @@ static const cli_cmd commands[] = {
           "store the shop secret, the Exact client secret and/or the shop's webhook key, sealed "
           "with CX_SECRET_KEY",
           o_secrets, 1, 1, true, cmd_tenants_credentials },
+        { "tenants", "delete", "TENANT [--dry-run]",
+          "delete a disabled tenant and all its rows (secrets, tokens, ledger, sync log, dead "
+          "letters, mappings, leases, hashes, panel users...: every table with a tenant_id), in "
+          "one transaction; prints the rows removed per table and what Kafka can do about the "
+          "topics' records. --dry-run counts without deleting",
+          o_dry, 1, 1, true, cmd_tenants_delete },
         { "tenants", "consent-url", "TENANT",
           "start the Exact consent: print the authorization URL (with a fresh state) to open in "
           "a browser",
@@ -195,6 +211,17 @@ static const cli_cmd commands[] = {
           o_dl_redrive, 0, MAX_POS, true, cmd_dl_redrive },
         { "deadletters", "drop", "ID --reason TEXT", "mark an open dead letter dropped", o_reason,
           1, 1, true, cmd_dl_drop },
+        { NULL, "prune", "[--sync-log-days N] [--dead-letter-days N] [--dry-run]",
+          "delete sync-log entries and resolved dead letters older than N days (defaults: "
+          "CX_RETENTION_SYNC_LOG_DAYS, CX_RETENTION_DEAD_LETTER_DAYS; 0 keeps them); open dead "
+          "letters are never pruned. --dry-run counts",
+          o_prune, 0, 0, true, cmd_prune },
+        { "ledger", "doubt", "TENANT [--kind sales_order|sales_invoice] < IDS",
+          "after a restore of PostgreSQL to an earlier point: make the shop orders whose ids "
+          "stdin lists (one a line) writes in doubt, so the loader looks each document up in "
+          "Exact by its YourRef before posting it; ids the ledger knows are left alone "
+          "(default kind sales_order)",
+          o_kind, 1, 1, true, cmd_ledger_doubt },
         { NULL, "rotate-key", "[--new-key-file PATH|-]",
           "re-seal every secret not sealed with the first key of CX_SECRET_KEY (or with the new "
           "key given) with it, in one transaction",

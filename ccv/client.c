@@ -187,6 +187,12 @@ ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, cons
 
         *out = NULL;
         *wait_s = 0;
+        if (!s->secret || !*s->secret) {
+                /* a tenant whose secret was never opened: refuse, never sign with nothing */
+                cx_fail(err, CX_ERR_CONFIG, false, "%s %s: tenant %s has no shop secret loaded",
+                        method, path, s->tenant);
+                return CCV_FAILED;
+        }
         resource_of(path, resource, sizeof(resource));
         wait = budget_take(s, method, resource);
         if (wait > 0) {
@@ -214,9 +220,19 @@ ccv_status ccv_request(ccv_shop *s, cx_http_client *hc, const char *method, cons
         req.body = body;
         req.body_len = blen;
         count(s, "cx_extractor_requests_total", "Requests sent to CCV Shop, per tenant");
-        if (cx_http_do(hc, &req, &resp, err) < 0) {
-                cx_http_response_free(&resp);
-                return CCV_FAILED;
+        {
+                double t0 = ccv_now();
+                int rc = cx_http_do(hc, &req, &resp, err);
+                char ml[32];
+
+                cx_metrics_label(ml, sizeof(ml), "method", method);
+                cx_histogram_observe("cx_extractor_request_seconds",
+                                     "Time of one request to CCV Shop, answered or not", ml,
+                                     ccv_now() - t0);
+                if (rc < 0) {
+                        cx_http_response_free(&resp);
+                        return CCV_FAILED;
+                }
         }
         st = check_status(s, &resp, method, path, wait_s, err);
         if (st == CCV_OK && s->verify)

@@ -519,6 +519,39 @@ rd_kafka_t *cx_producer_handle(cx_producer *p)
         return p->rk;
 }
 
+/* librdkafka's statistics (statistics.interval.ms): each partition's consumer_lag, the
+ * messages between the committed offset and the partition's end, as a gauge per topic and
+ * partition (-1, not known, is not reported). */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+        json_t *root = json_loadb(json, len, 0, NULL);
+        json_t *topics = json_object_get(root, "topics"), *t;
+        const char *tname;
+
+        (void)rk;
+        (void)opaque;
+        json_object_foreach (topics, tname, t) {
+                json_t *parts = json_object_get(t, "partitions"), *pv;
+                const char *pname;
+
+                json_object_foreach (parts, pname, pv) {
+                        json_t *lag = json_object_get(pv, "consumer_lag");
+                        char l[400];
+
+                        if (!strcmp(pname, "-1") || !json_is_integer(lag) ||
+                            json_integer_value(lag) < 0)
+                                continue;
+                        cx_metrics_label2(l, sizeof(l), "topic", tname, "partition", pname);
+                        cx_gauge_set("cx_kafka_consumer_lag",
+                                     "Messages between the committed offset and the end of the "
+                                     "partition (librdkafka statistics)",
+                                     l, (double)json_integer_value(lag));
+                }
+        }
+        json_decref(root);
+        return 0; /* librdkafka frees the text */
+}
+
 cx_consumer *cx_consumer_new(const char *brokers, const char *group, const char *const *topics,
                              bool read_committed, bool from_beginning, cx_err *err)
 {
@@ -539,8 +572,10 @@ cx_consumer *cx_consumer_new(const char *brokers, const char *group, const char 
             set(conf, "session.timeout.ms", "10000", err) < 0 ||
             set(conf, "heartbeat.interval.ms", "1000", err) < 0 ||
             set(conf, "topic.metadata.refresh.interval.ms", "10000", err) < 0 ||
+            set(conf, "statistics.interval.ms", "15000", err) < 0 ||
             cx_kafka_apply_properties(conf, err) < 0)
                 goto fail;
+        rd_kafka_conf_set_stats_cb(conf, on_stats);
         c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         if (!c->rk) {
                 cx_fail(err, CX_ERR_KAFKA, false, "kafka consumer: %s", errstr);

@@ -8,13 +8,30 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SECRETS 64
-
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_program[64] = "connector";
 static cx_log_level log_min = CX_LOG_INFO;
-static char *secrets[MAX_SECRETS];
-static size_t n_secrets;
+
+/* Every registered secret, as it is and JSON-escaped (as it appears in a dumped line): any
+ * number of them, one per tenant and more. A pattern is found by its first byte, so a line
+ * is redacted in one pass whatever the number of secrets. */
+typedef struct pattern {
+        char *text;
+        size_t len;
+        size_t secret; /* index into secrets */
+} pattern;
+
+static char **secrets;
+static size_t n_secrets, cap_secrets;
+/* Buckets by the first two bytes (every pattern has at least 4). */
+#define N_BUCKETS 4096
+static pattern *by_prefix[N_BUCKETS];
+static size_t n_by_prefix[N_BUCKETS], cap_by_prefix[N_BUCKETS];
+
+static size_t bucket_of(const char *p)
+{
+        return (((size_t)(unsigned char)p[0] << 4) ^ (unsigned char)p[1]) % N_BUCKETS;
+}
 
 static const char *level_names[] = { "debug", "info", "warn", "error" };
 
@@ -37,26 +54,137 @@ int cx_log_level_parse(const char *text, cx_log_level *out)
         return -1;
 }
 
+/* Caller holds log_lock. */
+static int pattern_add(const char *text, size_t len, size_t secret)
+{
+        size_t b = bucket_of(text);
+        pattern *p;
+
+        if (n_by_prefix[b] == cap_by_prefix[b]) {
+                size_t nc = cap_by_prefix[b] ? cap_by_prefix[b] * 2 : 4;
+                pattern *np = realloc(by_prefix[b], nc * sizeof(*np));
+
+                if (!np)
+                        return -1;
+                by_prefix[b] = np;
+                cap_by_prefix[b] = nc;
+        }
+        p = &by_prefix[b][n_by_prefix[b]];
+        p->text = strndup(text, len);
+        if (!p->text)
+                return -1;
+        p->len = len;
+        p->secret = secret;
+        n_by_prefix[b]++;
+        return 0;
+}
+
+/* Caller holds log_lock. */
+static bool secret_known(const char *secret)
+{
+        size_t b = bucket_of(secret);
+
+        for (size_t i = 0; i < n_by_prefix[b]; i++)
+                if (!strcmp(by_prefix[b][i].text, secret))
+                        return true;
+        return false;
+}
+
 void cx_log_add_secret(const char *secret)
 {
+        json_t *s;
+        char *escaped;
+
         if (!secret || strlen(secret) < 4)
                 return; /* too short to redact without mangling ordinary words */
+        s = json_string(secret);
+        escaped = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+        json_decref(s);
         pthread_mutex_lock(&log_lock);
-        for (size_t i = 0; i < n_secrets; i++) {
-                if (!strcmp(secrets[i], secret)) {
-                        pthread_mutex_unlock(&log_lock);
-                        return;
-                }
-        }
-        if (n_secrets == MAX_SECRETS) {
-                /* Forget the oldest: rotating tokens would otherwise fill the table. */
-                free(secrets[0]);
-                memmove(secrets, secrets + 1, (MAX_SECRETS - 1) * sizeof(secrets[0]));
-                n_secrets--;
+        if (secret_known(secret))
+                goto out;
+        if (n_secrets == cap_secrets) {
+                size_t nc = cap_secrets ? cap_secrets * 2 : 64;
+                char **ns = realloc(secrets, nc * sizeof(*ns));
+
+                if (!ns)
+                        goto out;
+                secrets = ns;
+                cap_secrets = nc;
         }
         secrets[n_secrets] = strdup(secret);
-        if (secrets[n_secrets])
-                n_secrets++;
+        if (!secrets[n_secrets] || pattern_add(secret, strlen(secret), n_secrets) < 0) {
+                free(secrets[n_secrets]);
+                goto out;
+        }
+        /* The JSON-escaped form without its quotes, when it differs. */
+        if (escaped && strlen(escaped) > 2 && strncmp(escaped + 1, secret, strlen(escaped) - 2))
+                pattern_add(escaped + 1, strlen(escaped) - 2, n_secrets);
+        n_secrets++;
+out:
+        pthread_mutex_unlock(&log_lock);
+        free(escaped);
+}
+
+void cx_log_forget_secret(const char *secret)
+{
+        size_t idx = (size_t)-1;
+
+        if (!secret || strlen(secret) < 4)
+                return;
+        pthread_mutex_lock(&log_lock);
+        for (size_t i = 0; i < n_secrets; i++)
+                if (!strcmp(secrets[i], secret))
+                        idx = i;
+        if (idx == (size_t)-1) {
+                pthread_mutex_unlock(&log_lock);
+                return;
+        }
+        /* Drop its patterns; the last secret takes its index. */
+        for (size_t b = 0; b < N_BUCKETS; b++) {
+                for (size_t i = 0; i < n_by_prefix[b];) {
+                        pattern *p = &by_prefix[b][i];
+
+                        if (p->secret == idx) {
+                                free(p->text);
+                                *p = by_prefix[b][--n_by_prefix[b]];
+                                continue;
+                        }
+                        if (p->secret == n_secrets - 1)
+                                p->secret = idx;
+                        i++;
+                }
+        }
+        free(secrets[idx]);
+        secrets[idx] = secrets[--n_secrets];
+        pthread_mutex_unlock(&log_lock);
+}
+
+size_t cx_log_secret_count(void)
+{
+        size_t n;
+
+        pthread_mutex_lock(&log_lock);
+        n = n_secrets;
+        pthread_mutex_unlock(&log_lock);
+        return n;
+}
+
+void cx_log_free_secrets(void)
+{
+        pthread_mutex_lock(&log_lock);
+        for (size_t i = 0; i < n_secrets; i++)
+                free(secrets[i]);
+        free(secrets);
+        secrets = NULL;
+        n_secrets = cap_secrets = 0;
+        for (size_t b = 0; b < N_BUCKETS; b++) {
+                for (size_t i = 0; i < n_by_prefix[b]; i++)
+                        free(by_prefix[b][i].text);
+                free(by_prefix[b]);
+                by_prefix[b] = NULL;
+                n_by_prefix[b] = cap_by_prefix[b] = 0;
+        }
         pthread_mutex_unlock(&log_lock);
 }
 
@@ -65,46 +193,35 @@ bool cx_log_enabled(cx_log_level level)
         return level >= log_min;
 }
 
-/* Replace every occurrence of @p needle in the malloc'd *text. */
-static void replace_all(char **text, const char *needle)
-{
-        size_t nlen = strlen(needle);
-        char *hit = strstr(*text, needle);
-
-        while (hit) {
-                size_t off = (size_t)(hit - *text);
-                size_t tail = strlen(hit + nlen);
-                char *out = malloc(off + 3 + tail + 1);
-
-                if (!out)
-                        return;
-                memcpy(out, *text, off);
-                memcpy(out + off, "***", 3);
-                memcpy(out + off + 3, hit + nlen, tail + 1);
-                free(*text);
-                *text = out;
-                hit = strstr(*text + off + 3, needle);
-        }
-}
-
-/* Caller holds log_lock. */
+/* Caller holds log_lock. One pass: at each byte, the longest secret starting there (if
+ * any) becomes "***"; only the patterns of the bucket of the next two bytes are compared. */
 static char *redact_locked(const char *text)
 {
-        char *out = strdup(text);
+        size_t len = strlen(text), off = 0, cap = len + 1;
+        char *out = malloc(cap);
 
-        for (size_t i = 0; out && i < n_secrets; i++) {
-                json_t *s = json_string(secrets[i]);
-                char *escaped = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < len;) {
+                size_t b = i + 1 < len ? bucket_of(text + i) : 0, best = 0;
 
-                replace_all(&out, secrets[i]);
-                /* The JSON-escaped form, without its quotes, as it appears in a dumped line. */
-                if (escaped && strlen(escaped) > 2) {
-                        escaped[strlen(escaped) - 1] = '\0';
-                        replace_all(&out, escaped + 1);
+                for (size_t k = 0; i + 1 < len && k < n_by_prefix[b]; k++) {
+                        const pattern *p = &by_prefix[b][k];
+
+                        if (p->len > best && p->len <= len - i &&
+                            !memcmp(text + i, p->text, p->len))
+                                best = p->len;
                 }
-                free(escaped);
-                json_decref(s);
+                if (best) {
+                        /* "***" is never longer than a secret (at least 4 bytes) */
+                        memcpy(out + off, "***", 3);
+                        off += 3;
+                        i += best;
+                } else {
+                        out[off++] = text[i++];
+                }
         }
+        out[off] = '\0';
         return out;
 }
 

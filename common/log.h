@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef enum cx_log_level {
         CX_LOG_DEBUG,
@@ -24,8 +25,18 @@ void cx_log_init(const char *program, cx_log_level min_level);
 /** @brief Parse "debug", "info", "warn" or "error". @returns 0, or -1 if unknown. */
 int cx_log_level_parse(const char *text, cx_log_level *out);
 
-/** @brief Never print @p secret (copied) in any later log line. Empty strings are ignored. */
+/** @brief Never print @p secret (copied) in any later log line; any number of secrets (one
+ *  pass per line whatever their number). Strings under 4 bytes are ignored. */
 void cx_log_add_secret(const char *secret);
+
+/** @brief Stop redacting @p secret (a tenant's rotated or dropped secret). */
+void cx_log_forget_secret(const char *secret);
+
+/** @brief How many secrets are registered. */
+size_t cx_log_secret_count(void);
+
+/** @brief Forget every secret and free the table (at exit, for leak checkers). */
+void cx_log_free_secrets(void);
 
 /** @brief Whether a line of @p level would be written. */
 bool cx_log_enabled(cx_log_level level);

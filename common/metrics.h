@@ -1,12 +1,15 @@
 /* metrics.h: counters and gauges, rendered in the Prometheus text format.
  *
- * A metric is found or created by name and label set, and the handle stays valid for the
- * life of the process, so hot paths look it up once. Updates are atomic and lock-free;
- * only creation and rendering take the registry lock. Names follow
+ * A metric is found or created by name and label set through a hash map; a scrape is one pass
+ * over the series (O(n)). A handle stays valid until cx_metrics_remove_tenant() removes its
+ * series, so only series without a tenant label may be kept across calls; the shorthands
+ * (cx_counter_add, cx_gauge_set) are always safe. Updates through a handle are atomic and
+ * lock-free; look-up, creation, removal and rendering take the registry lock. Names follow
  * cx_<program>_<thing>_<unit>, counters end in _total; labels must stay low-cardinality. */
 #ifndef CX_METRICS_H
 #define CX_METRICS_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 typedef struct cx_metric cx_metric;
@@ -14,6 +17,7 @@ typedef struct cx_metric cx_metric;
 typedef enum cx_metric_type {
         CX_COUNTER,
         CX_GAUGE,
+        CX_HISTOGRAM, /* seconds; buckets 5 ms to 60 s (common/metrics.c) */
 } cx_metric_type;
 
 /**
@@ -33,6 +37,10 @@ void cx_counter_add(const char *name, const char *help, const char *labels, doub
 /** @brief Shorthand: set a gauge found by name and labels. */
 void cx_gauge_set(const char *name, const char *help, const char *labels, double value);
 
+/** @brief Count one observation of @p seconds in a histogram found by name and labels
+ *  (rendered as _bucket{le=...}, _sum and _count). Keep its labels few: 15 series each. */
+void cx_histogram_observe(const char *name, const char *help, const char *labels, double seconds);
+
 /** @brief Write `key="value"` with the value escaped for the text format into @p out. */
 void cx_metrics_label(char *out, size_t size, const char *key, const char *value);
 
@@ -42,6 +50,22 @@ void cx_metrics_label2(char *out, size_t size, const char *k1, const char *v1, c
 
 /** @brief Render every metric, grouped by name with one HELP/TYPE header each. */
 void cx_metrics_render(FILE *out);
+
+/**
+ * @brief Remove every series labelled `tenant="@p tenant"` (the tenant left this instance:
+ *        its lease went elsewhere, it was disabled or deleted). @returns how many were removed.
+ */
+size_t cx_metrics_remove_tenant(const char *tenant);
+
+/**
+ * @brief Remove the series of every tenant not among @p ids (the tenants that still exist),
+ *        for daemons that meet tenants through their records (cx_tenants_sweep_metrics).
+ * @returns how many series were removed.
+ */
+size_t cx_metrics_keep_tenants(const char *const *ids, size_t n);
+
+/** @brief How many series the registry holds. */
+size_t cx_metrics_count(void);
 
 /** @brief Free the registry (at exit, to keep leak checkers quiet). */
 void cx_metrics_free(void);

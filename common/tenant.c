@@ -3,6 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "common/metrics.h"
 
 /* The columns, in the order read_row() takes them. */
 #define TENANT_SELECT                                                                   \
@@ -161,4 +164,70 @@ void cx_tenants_free(cx_tenant *ts, size_t n)
         for (size_t i = 0; ts && i < n; i++)
                 cx_tenant_clear(&ts[i]);
         free(ts);
+}
+
+/* Per-tenant gauges an operator alerts on, from PostgreSQL: one query for every tenant (the
+ * sync-log look-up walks its (tenant_id, status, at) index from the newest entry). */
+static int tenant_gauges(cx_db *db, cx_err *err)
+{
+        PGresult *r = cx_db_query(
+                db,
+                "SELECT t.id, (SELECT count(*) FROM dead_letters d WHERE d.tenant_id = t.id AND"
+                " d.state = 'open'), coalesce(k.state, 'needs_consent') = 'ok',"
+                " extract(epoch FROM now() - coalesce(k.refreshed_at, k.updated_at))::bigint,"
+                " (SELECT extract(epoch FROM now() - s.at)::bigint FROM sync_log s WHERE"
+                "  s.tenant_id = t.id AND s.status = 'ok' AND s.stage = 'load' ORDER BY s.at DESC"
+                "  LIMIT 1) FROM tenants t LEFT JOIN exact_tokens k ON k.tenant_id = t.id",
+                0, NULL, err);
+
+        if (!r)
+                return -1;
+        for (int i = 0; i < PQntuples(r); i++) {
+                char l[160];
+
+                cx_metrics_label(l, sizeof(l), "tenant", PQgetvalue(r, i, 0));
+                cx_gauge_set("cx_tenant_dead_letters_open", "Open dead letters of the tenant", l,
+                             strtod(PQgetvalue(r, i, 1), NULL));
+                cx_gauge_set("cx_tenant_token_ok",
+                             "1 while the tenant's Exact tokens work, 0 when it needs consent", l,
+                             PQgetvalue(r, i, 2)[0] == 't' ? 1 : 0);
+                if (!PQgetisnull(r, i, 3))
+                        cx_gauge_set("cx_tenant_refresh_token_age_seconds",
+                                     "Seconds since the tenant's Exact refresh token was issued", l,
+                                     strtod(PQgetvalue(r, i, 3), NULL));
+                if (!PQgetisnull(r, i, 4))
+                        cx_gauge_set("cx_tenant_last_booking_age_seconds",
+                                     "Seconds since the loader last booked for the tenant", l,
+                                     strtod(PQgetvalue(r, i, 4), NULL));
+        }
+        PQclear(r);
+        return 0;
+}
+
+int cx_tenants_sweep_metrics(cx_db *db, cx_err *err)
+{
+        static time_t last;
+        time_t now = time(NULL);
+        const char **ids;
+        PGresult *r;
+        int n;
+
+        if (now - last < 60)
+                return 0;
+        last = now;
+        r = cx_db_query(db, "SELECT id FROM tenants", 0, NULL, err);
+        if (!r)
+                return -1;
+        n = PQntuples(r);
+        ids = calloc(n ? (size_t)n : 1, sizeof(*ids));
+        if (!ids) {
+                PQclear(r);
+                return cx_fail(err, CX_ERR_DB, true, "out of memory");
+        }
+        for (int i = 0; i < n; i++)
+                ids[i] = PQgetvalue(r, i, 0);
+        cx_metrics_keep_tenants(ids, (size_t)n);
+        free(ids);
+        PQclear(r);
+        return tenant_gauges(db, err);
 }

@@ -39,6 +39,12 @@ int cx_tenant_get(cx_db *db, const char *id, cx_tenant *t, cx_err *err);
 int cx_tenants_get(cx_db *db, const char *const *ids, size_t n, cx_tenant **out, size_t *n_out,
                    cx_err *err);
 
+/** @brief At most once a minute: drop the metric series of tenants that no longer exist
+ *  (deleted with connector-admin tenants delete), for daemons that meet tenants through their
+ *  records rather than leases (the loader), and set every tenant's cx_tenant_* gauges (open
+ *  dead letters, token state, refresh-token age, last booking) from PostgreSQL. */
+int cx_tenants_sweep_metrics(cx_db *db, cx_err *err);
+
 void cx_tenant_clear(cx_tenant *t);
 void cx_tenants_free(cx_tenant *ts, size_t n);
 

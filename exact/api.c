@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
+#include "common/metrics.h"
 
 static void set_msg(exact_result *res, const char *prefix, const char *a)
 {
@@ -81,7 +83,19 @@ int exact_call(exact_conn *c, exact_budget *budget, const char *method, const ch
         req.body = text;
         req.body_len = text ? strlen(text) : 0;
         req.timeout_ms = c->timeout_ms;
-        rc = cx_http_do(c->http, &req, &r, &err);
+        {
+                struct timespec t0, t1;
+                char ml[32];
+
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                rc = cx_http_do(c->http, &req, &r, &err);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                cx_metrics_label(ml, sizeof(ml), "method", method);
+                cx_histogram_observe("cx_exact_request_seconds",
+                                     "Time of one call to the Exact REST API, answered or not", ml,
+                                     (double)(t1.tv_sec - t0.tv_sec) +
+                                             (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+        }
         if (budget)
                 exact_budget_update(budget, cx_http_header(&r, "x-ratelimit-limit"),
                                     cx_http_header(&r, "x-ratelimit-remaining"),

@@ -50,7 +50,9 @@ static ex_rc tenant_slice(extractor *x, ex_tenant *t, double now)
 {
         int pass;
 
-        if (!t->held || t->broken || now < t->wait_until)
+        /* No secret: its row was not read yet (housekeeping failed after the lease was taken);
+         * nothing may be signed for it. */
+        if (!t->held || t->broken || !t->shop.secret || now < t->wait_until)
                 return EX_IDLE;
         if (x->set.webhook_base[0] && !t->hooks_done && now >= t->hooks_retry_at)
                 return ex_slice_hooks(x, t);

@@ -15,6 +15,7 @@ static void tenant_free(ex_tenant *t)
 {
         if (!t)
                 return;
+        cx_log_forget_secret(t->shop.secret);
         ccv_shop_clear(&t->shop);
         free(t->sealed);
         free(t);
@@ -106,6 +107,7 @@ static void tenant_apply(extractor *x, ex_tenant *t, const cx_tenant *row)
         t->extract_from = row->extract_from;
         if (!creds_changed)
                 return;
+        cx_log_forget_secret(t->shop.secret);
         ccv_shop_clear(&t->shop);
         free(t->sealed);
         t->sealed = strdup(sealed);
@@ -143,6 +145,7 @@ static void tenant_drop(extractor *x, size_t i)
 {
         cx_log_fields(CX_LOG_INFO, "lease.dropped", json_pack("{s:s}", "tenant", x->tenants[i]->id),
                       "no longer extracting this tenant");
+        cx_metrics_remove_tenant(x->tenants[i]->id);
         tenant_free(x->tenants[i]);
         x->tenants[i] = x->tenants[--x->n_tenants];
 }

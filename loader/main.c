@@ -16,6 +16,7 @@
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/tenant.h"
 #include "common/signals.h"
 #include "exact/ratelimit.h"
 #include "exact/refdata.h"
@@ -248,6 +249,7 @@ int main(int argc, char **argv)
                 now = exact_now_ms();
                 if (now - last_house >= 200) {
                         housekeeping(&a, consumer);
+                        cx_tenants_sweep_metrics(d.db, NULL);
                         last_house = now;
                 }
         }

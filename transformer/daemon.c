@@ -21,6 +21,7 @@
 #include "common/kafka.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/retention.h"
 #include "common/signals.h"
 #include "transformer/rules_store.h"
 #include "transformer/vies_gate.h"
@@ -57,6 +58,12 @@ static const cx_cfg_var transformer_vars[] = {
         { "CX_VIES_RETRY_S", CX_CFG_INT, "300", 1, 86400, false,
           "first wait before a held or re-check order asks VIES again (doubles per attempt, "
           "at most an hour)" },
+        /* retention (common/retention.h): pruned hourly by one transformer at a time */
+        { "CX_RETENTION_SYNC_LOG_DAYS", CX_CFG_INT, "90", 0, 36500, false,
+          "days the sync log is kept, every tenant's (0: forever)" },
+        { "CX_RETENTION_DEAD_LETTER_DAYS", CX_CFG_INT, "90", 0, 36500, false,
+          "days a resolved (redriven or dropped) dead letter is kept after its resolution; open "
+          "ones are never pruned (0: forever)" },
         CX_CFG_END,
 };
 
@@ -67,6 +74,31 @@ struct transformer {
         rules_store *rules;
         vies_gate vies;
 };
+
+/* Hourly, or each minute while a backlog of old rows remains: a few batches at a time, so the
+ * transactions wait no longer than a few statements. */
+static void retention_housekeeping(struct transformer *t, long long *next_ms, long long now)
+{
+        cx_retention r = { (int)cx_config_int(t->d.cfg, "CX_RETENTION_SYNC_LOG_DAYS"),
+                           (int)cx_config_int(t->d.cfg, "CX_RETENTION_DEAD_LETTER_DAYS"), 4,
+                           false };
+        cx_retention_result res;
+        cx_err err = { 0 };
+
+        if (now < *next_ms)
+                return;
+        if (cx_retention_prune(t->d.db, &r, &res, &err) < 0) {
+                cx_log(CX_LOG_WARN, "retention.failed", "%s", err.msg);
+                *next_ms = now + 60000;
+                return;
+        }
+        if (res.sync_log || res.dead_letters)
+                cx_log_fields(CX_LOG_INFO, "retention.pruned",
+                              json_pack("{s:I,s:I}", "sync_log", (json_int_t)res.sync_log,
+                                        "dead_letters", (json_int_t)res.dead_letters),
+                              "old sync-log entries and resolved dead letters deleted");
+        *next_ms = now + (res.more ? 60000 : 3600000);
+}
 
 static long long now_ms(void)
 {
@@ -397,6 +429,7 @@ int transformer_daemon_main(int argc, char **argv)
         char txid[160];
         cx_err err = { 0 };
         unsigned backoff_ms = 0;
+        long long next_prune_ms = 0;
         int rc = 1;
 
         cx_daemon_start(&t.d, "transformer", "turns shop events into Exact Online commands",
@@ -434,6 +467,8 @@ int transformer_daemon_main(int argc, char **argv)
                 int n = run_batch(&t, (int)cx_config_int(t.d.cfg, "CX_TRANSFORMER_BATCH"),
                                   (int)cx_config_int(t.d.cfg, "CX_TRANSFORMER_BATCH_MS"));
 
+                if (n >= 0)
+                        retention_housekeeping(&t, &next_prune_ms, now_ms());
                 if (n >= 0 &&
                     vies_gate_retry_due(&t.vies, t.d.db, t.rules, t.producer, t.consumer, &err) < 0)
                         cx_log(CX_LOG_WARN, "vies.retry_failed", "%s", err.msg);

@@ -148,3 +148,13 @@ def bench_core(build, iterations=None):
     out = subprocess.run(args, stdout=subprocess.PIPE, text=True, check=True,
                          timeout=600).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def bench_metrics(build, tenants=1000, scrapes=30):
+    """GET /metrics of an instance holding @tenants tenants (tests/bench-metrics); its last
+    line is JSON with the median scrape's ratio against the 50 ms bound."""
+    import json
+    args = [os.path.join(build, "tests", "bench-metrics"), str(tenants), str(scrapes)]
+    out = subprocess.run(args, stdout=subprocess.PIPE, text=True, check=True,
+                         timeout=600).stdout
+    return json.loads(out.strip().splitlines()[-1])

@@ -99,6 +99,44 @@ static void test_log_redacts_secrets(void)
         free(out);
 }
 
+/* 2,000 tenants' secrets (more than any table held before): each one masked, the oldest
+ * too, and a forgotten one no longer. */
+static void emit_many_secrets(void)
+{
+        char s[64];
+
+        cx_log_init("unit", CX_LOG_DEBUG);
+        for (int i = 0; i < 2000; i++) {
+                snprintf(s, sizeof(s), "shopsecret-%04d-x\"q", i);
+                cx_log_add_secret(s);
+        }
+        cx_log_forget_secret("shopsecret-0500-x\"q");
+        for (int i = 0; i < 2000; i += 250) {
+                snprintf(s, sizeof(s), "shopsecret-%04d-x\"q", i);
+                cx_log(CX_LOG_INFO, "many", "secret %s end", s);
+                cx_log_fields(CX_LOG_INFO, "many2", json_pack("{s:s}", "auth", s), "field");
+        }
+}
+
+static void test_log_redacts_thousands(void)
+{
+        char *out = capture(emit_many_secrets);
+        int lines = 0;
+
+        T_EQ_INT(cx_log_secret_count(), 2000 - 1 + 1); /* +1: emit_secret's */
+        T_ASSERT(strstr(out, "shopsecret-0000") == NULL, "oldest secret leaked");
+        T_ASSERT(strstr(out, "shopsecret-1750") == NULL, "newest secret leaked");
+        T_CONTAINS(out, "shopsecret-0500-x\\\"q"); /* forgotten: shown JSON-escaped */
+        T_CONTAINS(out, "\"msg\":\"secret *** end\"");
+        T_CONTAINS(out, "\"auth\":\"***\"");
+        for (const char *p = strchr(out, '\n'); p; p = strchr(p + 1, '\n'))
+                lines++;
+        T_EQ_INT(lines, 16);
+        free(out);
+        cx_log_free_secrets();
+        T_EQ_INT(cx_log_secret_count(), 0);
+}
+
 static void test_log_level_parse(void)
 {
         cx_log_level l;
@@ -113,6 +151,7 @@ int main(void)
         T_RUN(test_log_each_line_is_json);
         T_RUN(test_log_level_filters);
         T_RUN(test_log_redacts_secrets);
+        T_RUN(test_log_redacts_thousands);
         T_RUN(test_log_level_parse);
         return t_done();
 }

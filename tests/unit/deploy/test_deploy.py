@@ -77,7 +77,8 @@ def documented_metrics():
 
 
 def metric_names(expr):
-    return set(re.findall(r"\b(cx_[a-z0-9_]+)\b", expr)) | \
+    # a histogram's buckets are named after it (cx_x_seconds_bucket is cx_x_seconds)
+    return {re.sub(r"_bucket$", "", n) for n in re.findall(r"\b(cx_[a-z0-9_]+)\b", expr)} | \
         {m for m in re.findall(r"\b([a-z_]+)\{", expr) if m in PROMETHEUS_METRICS} | \
         ({"up"} if re.search(r"\bup\b", expr) else set())
 
