@@ -74,6 +74,29 @@ class ExactFake(Fake):
         qs = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
         return qs["code"][0], qs.get("state", [""])[0]
 
+    def user_api(self, division):
+        """A session of our own in @division, as an accountant looking at Exact (for reports
+        such as read/financial/ReceivablesList that the inspection endpoints do not derive):
+        returns call(method, path) -> (status, parsed body)."""
+        q = urllib.parse.urlencode({"client_id": CLIENT_ID, "redirect_uri": REDIRECT,
+                                    "response_type": "code"})
+        code, _ = self.consent(f"{self.url}/api/oauth2/auth?{q}", division)
+        form = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code,
+                                       "redirect_uri": REDIRECT, "client_id": CLIENT_ID,
+                                       "client_secret": CLIENT_SECRET})
+        status, body, _ = cxtest.http("POST", self.url + "/api/oauth2/token", form,
+                                      {"Content-Type": "application/x-www-form-urlencoded"})
+        if status != 200:
+            raise RuntimeError(f"token for division {division}: {status} {body}")
+        token = json.loads(body)["access_token"]
+
+        def call(method, path):
+            st, text, _ = cxtest.http(method, f"{self.url}/api/v1/{division}/{path}", None,
+                                      {"Authorization": "Bearer " + token,
+                                       "Accept": "application/json"})
+            return st, (json.loads(text) if text.strip().startswith("{") else text)
+        return call
+
     def entities(self, division, etype):
         status, body = self.call("GET", f"/_fake/divisions/{division}/entities?type={etype}")
         return body["entities"] if status == 200 else []

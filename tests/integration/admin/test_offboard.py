@@ -47,6 +47,10 @@ ROWS = {
     "vies_pending": "INSERT INTO vies_pending (tenant_id, source_id, action, vat_number)"
                     " VALUES ('{t}', 'o1', 'hold', 'NL123456789B01')",
     "loader_fences": "INSERT INTO loader_fences (tenant_id, token) VALUES ('{t}', 1) ON CONFLICT DO NOTHING",
+    "extract_watch": "INSERT INTO extract_watch (tenant_id, order_id, created_at)"
+                     " VALUES ('{t}', 'o1', now())",
+    "panel_notices": "INSERT INTO panel_notices (tenant_id, kind, key) VALUES ('{t}', 'summary',"
+                     " '2026-12-02')",
 }
 # rows that belong to a tenant through another table
 INDIRECT = {
