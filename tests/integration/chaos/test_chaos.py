@@ -74,6 +74,28 @@ def sanitizer_reports(log_dir):
     return found
 
 
+DOUBT_RE = re.compile(r'"msg":"[^"]* in doubt: no answer from Exact: [A-Z]+ \S+: ([^"(]*)')
+
+
+def loader_outcomes(log_dir):
+    """From the loaders' logs: the writes whose answer was lost, by cause (each resolved by a
+    look-up before anything was written again), and the entities adopted after Exact
+    answered "Already exists: Code"."""
+    doubt, adopted = collections.Counter(), 0
+    for name in sorted(os.listdir(log_dir)):
+        if not name.startswith("loader-"):
+            continue
+        with open(os.path.join(log_dir, name), encoding="utf-8", errors="replace") as f:
+            for line in f:
+                m = DOUBT_RE.search(line)
+                if m:
+                    doubt[re.sub(r"\d+", "N", m.group(1)).strip()] += 1
+                if '"event":"entity.adopted"' in line or '"event":"relation.code_exists"' in line:
+                    adopted += 1
+    return {"writes_in_doubt": sum(doubt.values()), "in_doubt_by_cause": dict(doubt),
+            "adopted_after_code_exists": adopted}
+
+
 def diagnose(stack):
     """On failure, before anything stops: every daemon's /metrics next to its log (which
     daemon stalled, with what queued, is the first question)."""
@@ -301,7 +323,9 @@ def main():
                     active.append(event)
                 rec["fault"] = {"proxies": fault.proxies, "toxic": fault.toxic or "partition",
                                 "toxicity": fault.toxicity, **fault.attributes}
-                rec["lasts_s"] = round(rng.uniform(2, 6) * (2.5 if soak_s else 1), 1)
+                # a timeout outlasts the daemons' own (4 s), so that they give up on calls
+                low = 6 if fault.toxic == "timeout" else 2
+                rec["lasts_s"] = round(rng.uniform(low, low + 4) * (2.5 if soak_s else 1), 1)
                 timer = threading.Timer(rec["lasts_s"], end_fault, (fault, rec))
                 timer.daemon = True
                 timer.start()
@@ -320,6 +344,8 @@ def main():
         exited = stack.exited_daemons()
         say(f"synced {time.time() - t_start:.1f}s after start ({took:.1f}s after the last "
             f"event); totals {json.dumps(totals)}")
+        outcomes = loader_outcomes(stack.log_dir)
+        say(f"loader: {json.dumps(outcomes)}")
         mid_flow = sum(1 for e in done_events if e["at_documents"] < total)
         say(f"{mid_flow} of {len(done_events)} events hit while documents were still missing")
         problems = {k: totals.get(k, 0) for k in ("duplicates", "missing", "wrong_totals",
@@ -360,7 +386,8 @@ def main():
         print(json.dumps({"seed": seed, "tenants": tenants, "orders": orders, "ok": ok,
                           "latency_ms": latency_ms if ok else None, "events": done_events,
                           "unexpected_exits": unexpected_exits,
-                          **({"totals": totals} if ok else {})}), flush=True)
+                          **({"totals": totals, "loader": outcomes} if ok else {})}),
+              flush=True)
     if reports:
         raise AssertionError("sanitizer reports in the daemon logs")
     return 0
