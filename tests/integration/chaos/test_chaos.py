@@ -19,8 +19,8 @@ running next to it). Knobs (environment):
   CHAOS_ORDERS     orders per shop (default 200; the sanitizer build passes fewer)
   CHAOS_TIMEOUT_S  bound of the whole test (default 500)
   CHAOS_SOAK_S     0 (default): the events above once each. N: a soak: the orders flow over N
-                   seconds, and after the events above a seeded random event (kill, restart
-                   or network fault) comes every 5-25 s (meson test suite 'soak')
+                   seconds, and besides the events above a seeded random event (kill,
+                   restart or network fault) comes every 5-25 s (meson test suite 'soak')
   CHAOS_SAME_ID    1: a restarted daemon keeps its CX_INSTANCE_ID (as a StatefulSet pod
                    would); default: it gets a new one, as the default host name + pid gives
   CHAOS_SET        extra daemon settings, comma-separated KIND:CX_VAR=VALUE
@@ -200,8 +200,8 @@ BY_PROGRESS = ("loader", "loader", "reset_peer loader->Exact", "timeout loader->
 def plan(rng, flow_s, soak_s):
     """[(event, trigger)]: trigger ("progress", share of the documents) or ("time", s after
     the loader started). The default run: each daemon killed twice, Kafka and PostgreSQL
-    restarted once, each network fault once; the soak: that too, then a seeded random fault
-    every 5-25 s until 90 % of soak_s."""
+    restarted once, each network fault once; the soak: that too, and besides a seeded random
+    event every 5-25 s until 90 % of soak_s."""
     by_time = ["extractor", "extractor", "transformer", "transformer", "kafka", "postgres"] + \
         [n for n in NETWORK if n not in BY_PROGRESS]
     fractions = sorted(rng.uniform(0.05, 0.8) for _ in BY_PROGRESS)
@@ -210,7 +210,7 @@ def plan(rng, flow_s, soak_s):
     out = [(e, ("progress", round(f, 3))) for e, f in zip(progress_events, fractions)]
     out += [(e, ("time", round(rng.uniform(1, 0.7 * flow_s), 1))) for e in by_time]
     if soak_s:
-        t = 0.7 * flow_s
+        t = 0.0
         while t < 0.9 * soak_s:
             t += rng.uniform(5, 25)
             out.append((rng.choice(KILLS + NETWORK), ("time", round(t, 1))))
