@@ -258,9 +258,16 @@ def main():
         # Calls per document (accounts, items, look-ups included) are about 3.4 here; with
         # CX_LOADER_WORKERS (4) calls in flight the latency sets the pace of the loading.
         latency_ms = int(min(2000, 4 * flow_s * 1000 / (3.4 * max(total, 1))))
-        for t in stack.tenants:
-            stack.exact.call("POST", "/_fake/faults", {"division": t["division"],
-                                                       "latency_ms": latency_ms})
+        if soak_s:
+            latency_ms //= 4  # faults all along slow the soak's loading ~4 times (measured)
+
+        def set_latency(ms):
+            for t in stack.tenants:
+                stack.exact.call("POST", "/_fake/faults", {"division": t["division"],
+                                                           "latency_ms": ms})
+
+        set_latency(latency_ms)
+        paced_at = time.time()
         stack.counts["loader"] = 1
         stack.start_daemon("loader", 0)
         t_start = time.time()
@@ -298,6 +305,15 @@ def main():
                     raise AssertionError(f"{name} crashed with signal {-rc}")
                 stack.start_daemon(kind, int(i))
             now, at = time.time(), progress(stack, want)
+            if soak_s and now - paced_at >= 20:
+                # The soak keeps the documents coming for its whole length: the latency
+                # follows how far the loading is from an even pace over 90 % of it (faults
+                # slow it by an amount no formula knows).
+                planned = total * min(1.0, (now - t_start) / (0.9 * soak_s))
+                ratio = min(2.0, max(0.5, (at + 1) / (planned + 1)))
+                latency_ms = int(min(5000, max(20, latency_ms * ratio)))
+                set_latency(latency_ms)
+                paced_at = now
             ready = [p for p in pending if due(p[1], at, now)]
             if not ready:
                 time.sleep(0.2)
