@@ -198,7 +198,7 @@ BY_PROGRESS = ("loader", "loader", "reset_peer loader->Exact", "timeout loader->
 
 
 def plan(rng, flow_s, soak_s):
-    """[(event, trigger)]: trigger ("progress", share of the documents) or ("time", s after
+    """[(event, trigger, seed)]: trigger ("progress", share of the documents) or ("time", s after
     the loader started). The default run: each daemon killed twice, Kafka and PostgreSQL
     restarted once, each network fault once; the soak: that too, and besides a seeded random
     event every 5-25 s until 90 % of soak_s."""
@@ -214,7 +214,8 @@ def plan(rng, flow_s, soak_s):
         while t < 0.9 * soak_s:
             t += rng.uniform(5, 25)
             out.append((rng.choice(KILLS + NETWORK), ("time", round(t, 1))))
-    return out
+    # each event's own dice (its parameters), whatever order the run brings them in
+    return [(e, trig, rng.randrange(1 << 30)) for e, trig in out]
 
 
 def main():
@@ -294,7 +295,7 @@ def main():
         while pending:
             if time.time() > deadline:
                 raise AssertionError("deadline passed before the events were done: "
-                                     f"{[e for e, _ in pending]}")
+                                     f"{[p[0] for p in pending]}")
             for name, rc in stack.exited_daemons():
                 # A daemon that gives up on its own is restarted (as a supervisor would)
                 # and reported; a crash by signal is a failure.
@@ -318,13 +319,14 @@ def main():
             if not ready:
                 time.sleep(0.2)
                 continue
-            event, trigger = ready[0]
+            event, trigger, ev_seed = ready[0]
             pending.remove(ready[0])
+            ev_rng = random.Random(ev_seed)
             t0 = time.time()
             rec = {"event": event, "trigger": list(trigger), "at_documents": at,
                    "t": round(t0 - t_start, 1)}
             if event == "kafka":
-                stack.restart_kafka(down_s=rng.uniform(0.5, 3))
+                stack.restart_kafka(down_s=ev_rng.uniform(0.5, 3))
             elif event == "postgres":
                 stack.restart_postgres()
             elif event in KILLS:
@@ -332,16 +334,17 @@ def main():
             else:
                 with lock:
                     if event in active:
-                        pending.append((event, ("time", round(t0 - t_start + 5, 1))))
+                        pending.append((event, ("time", round(t0 - t_start + 5, 1)), ev_seed))
                         continue  # the same fault still on: it comes again later
-                    fault = network_fault(event, rng)
+                    fault = network_fault(event, ev_rng)
                     fault.on(stack.tox)
                     active.append(event)
                 rec["fault"] = {"proxies": fault.proxies, "toxic": fault.toxic or "partition",
                                 "toxicity": fault.toxicity, **fault.attributes}
                 # a timeout outlasts the daemons' own (4 s), so that they give up on calls
                 low = 6 if fault.toxic == "timeout" else 2
-                rec["lasts_s"] = round(rng.uniform(low, low + 4) * (2.5 if soak_s else 1), 1)
+                rec["lasts_s"] = round(ev_rng.uniform(low, low + 4) * (2.5 if soak_s else 1),
+                                       1)
                 timer = threading.Timer(rec["lasts_s"], end_fault, (fault, rec))
                 timer.daemon = True
                 timer.start()
