@@ -268,7 +268,7 @@ def main():
                                                            "latency_ms": ms})
 
         set_latency(latency_ms)
-        paced_at = time.time()
+        paced_at, base_latency_ms = time.time(), latency_ms
         stack.counts["loader"] = 1
         stack.start_daemon("loader", 0)
         t_start = time.time()
@@ -312,7 +312,7 @@ def main():
                 # slow it by an amount no formula knows).
                 planned = total * min(1.0, (now - t_start) / (0.9 * soak_s))
                 ratio = min(2.0, max(0.5, (at + 1) / (planned + 1)))
-                latency_ms = int(min(5000, max(20, latency_ms * ratio)))
+                latency_ms = int(min(2000, max(20, latency_ms * ratio)))
                 set_latency(latency_ms)
                 paced_at = now
             ready = [p for p in pending if due(p[1], at, now)]
@@ -358,6 +358,8 @@ def main():
         for timer in timers:
             timer.join()
         stack.tox.reset()  # nothing left over
+        if soak_s:
+            set_latency(base_latency_ms)  # the rest at the starting pace, not a held-back one
         took = stack.wait_synced(expected, timeout=max(30, deadline - time.time()))
         per, totals = stack.report(expected)
         exited = stack.exited_daemons()
