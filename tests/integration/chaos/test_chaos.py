@@ -244,6 +244,10 @@ def main():
                              "transformer:CX_VIES_TIMEOUT_MS": "2000",
                              "loader:CX_LOADER_BACKOFF_MAX_MS": "3000",
                              "loader:CX_LOADER_HTTP_TIMEOUT_MS": "4000",
+                             # The soak's faults come one after another for 30 minutes: a
+                             # command's retries must outlast a run of them (default: ~15 s
+                             # with the 3 s back-off above, then a dead letter).
+                             **({"loader:CX_LOADER_MAX_ATTEMPTS": "40"} if soak_s else {}),
                              **dict(kv.split("=", 1) for kv in
                                     os.environ.get("CHAOS_SET", "").split(",") if "=" in kv)})
     same_id = os.environ.get("CHAOS_SAME_ID") == "1"
