@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES="meson ninja-build pkg-config gcc libc6-dev librdkafka-dev libcurl4-openssl-dev
 libjansson-dev libpq-dev libmicrohttpd-dev libssl-dev postgresql postgresql-client maven
 default-jre-headless python3 kcat docker-compose procps libsodium-dev chromium clang
-libclang-rt-14-dev ca-certificates git python3-venv prometheus clang-format docker.io debootstrap tzdata"
+libclang-rt-14-dev ca-certificates git python3-venv prometheus clang-format docker.io debootstrap tzdata golang-go"
 
 # Step output goes to a log of its own; a failing step prints its name and the end of its log.
 LOGS=${CX_LOG_DIR:-$PWD/build-logs}
@@ -51,6 +51,9 @@ install_deps() {
     command -v java >/dev/null || { echo "run.sh: java is missing after the install" >&2; exit 1; }
     say "Kafka broker jars"
     step fetch-kafka tests/harness/fetch-kafka.sh
+    # toxiproxy, the network fault injector of the chaos tests: built with Debian's Go
+    say "toxiproxy (Go module proxy, Debian's golang-go)"
+    step fetch-toxiproxy tests/harness/fetch-toxiproxy.sh
     # playwright-core for the control panel's browser tests (pinned in its package-lock.json;
     # 1.61 is the last release that runs on Debian bookworm's Node.js 18)
     if [ ! -d tests/integration/panel/node_modules/playwright-core ]; then
@@ -80,6 +83,7 @@ check_tools() {
     step kubernetes-validate-runs kubernetes-validate --version
     step clang-format-runs clang-format --version
     step dockerd-runs dockerd --version
+    step toxiproxy-runs "$(tests/harness/fetch-toxiproxy.sh)" -version
 }
 
 build() {  # build DIR [meson options...]

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "exact/api.h"
 #include "loader/command_check.h"
 #include "loader/ledger.h"
@@ -92,6 +93,40 @@ static int put_entity(run *r, const ent_spec *s, const char *key, const json_t *
         return 0;
 }
 
+/* Whether the run failed on Exact's answer to a POST of a code it holds already. */
+bool entity_code_exists(const run *r)
+{
+        return r->st == RUN_FAIL && strstr(r->reason, "Already exists: Code") != NULL;
+}
+
+/*
+ * The POST of @p key was refused because Exact has its code already: the answer to an earlier
+ * POST of ours was lost (a resent request), or someone created it since the look-up. Either
+ * way the entity with our code is the one to use, as the look-up before the POST would have
+ * found it; look it up and put its GUID in @p guid (the verdict is cleared then).
+ */
+static int adopt_existing(run *r, const ent_spec *s, const char *key, const char *lookup,
+                          const char *what, char guid[64])
+{
+        char reason[sizeof(r->reason)];
+
+        snprintf(reason, sizeof(reason), "%s", r->reason);
+        r->st = RUN_OK;
+        r->reason[0] = '\0';
+        guid[0] = '\0';
+        if (find_entity(r, s, lookup, what, guid) < 0)
+                return -1;
+        if (!guid[0]) {
+                run_set(r, RUN_RETRY, 0, "%s: Exact has its code but the look-up finds none (%s)",
+                        what, reason);
+                return -1;
+        }
+        cx_log_fields(CX_LOG_INFO, "entity.adopted",
+                      json_pack("{s:s,s:s,s:s}", "tenant", r->tenant, "kind", s->kind, "key", key),
+                      "%s existed in Exact already: linked", what);
+        return 0;
+}
+
 static int ensure_in_exact(run *r, const ent_spec *s, const char *key, const json_t *body,
                            const char *lookup, bool update, bool skip_lookup, bool *created,
                            char guid[64])
@@ -117,8 +152,13 @@ static int ensure_in_exact(run *r, const ent_spec *s, const char *key, const jso
                 if (!(skip_lookup && L.state == LEDGER_ABSENT) &&
                     find_entity(r, s, lookup, what, guid) < 0)
                         return -1;
-                if (!guid[0])
-                        return create_entity(r, s, key, body, hash, what, created, guid);
+                if (!guid[0]) {
+                        if (create_entity(r, s, key, body, hash, what, created, guid) == 0)
+                                return 0;
+                        if (!entity_code_exists(r) ||
+                            adopt_existing(r, s, key, lookup, what, guid) < 0)
+                                return -1;
+                }
                 /* found: with update, an empty hash makes the PUT below happen */
                 if (ledger_done(r->w->db, r->tenant, s->kind, key, guid, -1, update ? "" : hash,
                                 r->trace, &e) < 0)

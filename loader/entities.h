@@ -31,4 +31,10 @@ int entity_item(run *r, exact_refdata *rd, const json_t *def, bool update, char 
  */
 int entity_known_item(run *r, const char *code, char guid[64]);
 
+/**
+ * @brief Whether the run failed because Exact answered a POST with "Already exists: Code"
+ *        (the entity is there: look it up and use it instead of failing).
+ */
+bool entity_code_exists(const run *r);
+
 #endif

@@ -8,8 +8,10 @@
 
 #include "common/http_client.h"
 #include "common/journal.h"
+#include "common/log.h"
 #include "exact/api.h"
 #include "loader/command_check.h"
+#include "loader/entities.h"
 #include "loader/ledger.h"
 
 #define jstr command_str
@@ -426,7 +428,7 @@ static int link_found(run *r, const policy *p, const verdict *v, bool ours, cons
 /* Not in the ledger yet: match, or create (with Exact's or the range's code after a code
  * collision: another customer's relation is never adopted). */
 static int find_or_create(run *r, const json_t *def, policy *p, const ledger_row *L,
-                          const char *hash, char guid[64], bool *created, bool *owned)
+                          const char *hash, char guid[64], bool *created, bool *owned, bool again)
 {
         json_t *rows = NULL;
         verdict v;
@@ -461,7 +463,25 @@ static int find_or_create(run *r, const json_t *def, policy *p, const ledger_row
                 p->code[0] = '\0';
         }
         *owned = *created = true;
-        return create(r, def, p, hash, guid);
+        if (create(r, def, p, hash, guid) == 0)
+                return 0;
+        if (again || !p->code[0] || !entity_code_exists(r))
+                return -1;
+        /* Exact has our code already (the answer to an earlier POST lost, or the relation
+         * created since the look-up): judged again as after a write in doubt, so our own
+         * relation is linked and another customer's makes us take another code. */
+        {
+                ledger_row doubt = *L;
+
+                cx_log_fields(CX_LOG_INFO, "relation.code_exists",
+                              json_pack("{s:s,s:s}", "tenant", r->tenant, "key", p->key),
+                              "account %s: Exact has its code already, looking again", p->key);
+                r->st = RUN_OK;
+                r->reason[0] = '\0';
+                doubt.in_doubt = true;
+                *owned = *created = false;
+                return find_or_create(r, def, p, &doubt, hash, guid, created, owned, true);
+        }
 }
 
 int relation_resolve(run *r, const json_t *def, bool update, char guid[64], bool *created,
@@ -496,5 +516,5 @@ int relation_resolve(run *r, const json_t *def, bool update, char guid[64], bool
                 return -1;
         if (p.collective)
                 return collective(r, &p, guid);
-        return find_or_create(r, def, &p, &L, hash, guid, created, owned);
+        return find_or_create(r, def, &p, &L, hash, guid, created, owned, false);
 }

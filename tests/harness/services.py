@@ -61,8 +61,15 @@ def pg_bin():
 
 
 class Services:
-    def __init__(self, workdir):
+    def __init__(self, workdir, kafka_proxied=None):
+        """kafka_proxied: {listener name: port} of extra PLAINTEXT listeners whose advertised
+        address is 127.0.0.1:port, where a proxy (toxiproxy) listens and forwards to the
+        broker's own port for that listener (in self.kafka_upstreams after start). A client
+        that bootstraps through the proxy is then told to reach the broker through it too,
+        so every one of its connections passes the proxy."""
         self.dir = workdir
+        self.kafka_proxied = dict(kafka_proxied or {})
+        self.kafka_upstreams = {}
         self.kafka = None
         self.pg_data = None
         self.env = {}
@@ -120,14 +127,24 @@ class Services:
         # (user_NAME="PASSWORD"); brokers among themselves stay on PLAINTEXT.
         jaas = ("org.apache.kafka.common.security.plain.PlainLoginModule required "
                 f'username="{user}" password="{password}" user_{user}="{password}";')
+        listeners = [f"PLAINTEXT://127.0.0.1:{port}", f"SASL_PLAINTEXT://127.0.0.1:{sasl}"]
+        advertised = list(listeners)
+        protocols = ["PLAINTEXT:PLAINTEXT", "SASL_PLAINTEXT:SASL_PLAINTEXT", "CONTROLLER:PLAINTEXT"]
+        for name, proxy_port in self.kafka_proxied.items():
+            own = free_port()
+            listeners.append(f"{name.upper()}://127.0.0.1:{own}")
+            advertised.append(f"{name.upper()}://127.0.0.1:{proxy_port}")
+            protocols.append(f"{name.upper()}:PLAINTEXT")
+            self.kafka_upstreams[name] = f"127.0.0.1:{own}"
+        listeners.append(f"CONTROLLER://127.0.0.1:{ctl}")
         with open(props, "w") as f:
             f.write(f"""process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{ctl}
-listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl},CONTROLLER://127.0.0.1:{ctl}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl}
+listeners={",".join(listeners)}
+advertised.listeners={",".join(advertised)}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map={",".join(protocols)}
 inter.broker.listener.name=PLAINTEXT
 sasl.enabled.mechanisms=PLAIN
 listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN

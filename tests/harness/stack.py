@@ -8,6 +8,7 @@ import collections
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -110,7 +111,8 @@ class Stack:
 
     def __init__(self, build, tenants=3, orders=40, products=12, seed=42, loaders=1,
                  extractors=1, transformers=1, exact_args=(), ccv_args=(), log_dir=None,
-                 extra_env=None, private_services=False, rules_extra=None):
+                 extra_env=None, private_services=False, rules_extra=None,
+                 toxiproxy=False):
         self.build = os.path.abspath(build)
         self.n_tenants, self.n_orders, self.n_products = tenants, orders, products
         self.seed = seed
@@ -124,6 +126,13 @@ class Stack:
         # private_services: start our own Kafka and PostgreSQL even when shared ones are
         # announced in the environment (tests that restart them must not disturb others).
         self.private_services = private_services
+        # toxiproxy: every daemon reaches Kafka, PostgreSQL, Exact, the shops and VIES through
+        # a proxy of toxiproxy (self.tox) that the test injects network faults into: proxies
+        # "exact" (loader), "ccv" (extractor), "vies" (transformer), and per daemon kind
+        # "kafka-KIND" and "pg-KIND". Needs private_services (Kafka advertises the proxies).
+        self.use_toxiproxy = toxiproxy
+        self.tox = None
+        self.kafka_proxy_ports = {}
         self.saved_environ = {}
         self.incarnations = collections.Counter()
         self.daemons = collections.defaultdict(list)
@@ -152,7 +161,9 @@ class Stack:
                 not self.private_services:
             return
         import services  # noqa: E402 - only needed when nothing runs yet
-        self.services = services.Services(tempfile.mkdtemp(prefix="cx-services-"))
+        proxied = {f"tox_{k}": port for k, port in self.kafka_proxy_ports.items()}
+        self.services = services.Services(tempfile.mkdtemp(prefix="cx-services-"),
+                                          kafka_proxied=proxied)
         try:
             self.services.start()
         except BaseException:
@@ -164,7 +175,20 @@ class Stack:
 
     def start(self):
         self.started_at = time.time()
+        if self.use_toxiproxy:
+            if not self.private_services:
+                raise RuntimeError("Stack(toxiproxy=True) needs private_services=True")
+            import toxiproxy  # noqa: E402
+            self.tox = toxiproxy.Toxiproxy(self.log_dir, seed=self.seed)
+            self.kafka_proxy_ports = {k: cxtest.free_port() for k in self.counts}
         self.start_services()
+        if self.tox:
+            for k, port in self.kafka_proxy_ports.items():
+                self.tox.proxy(f"kafka-{k}", self.services.kafka_upstreams[f"tox_{k}"],
+                               listen_port=port)
+            pg = dict(kv.split("=", 1) for kv in os.environ["TEST_PG_DSN"].split())
+            for k in self.counts:
+                self.tox.proxy(f"pg-{k}", f"{pg['host']}:{pg['port']}")
         self.env = {"CX_PG_DSN": cxtest.new_database("stack"),
                     "CX_KAFKA_BROKERS": os.environ["TEST_KAFKA_BROKERS"],
                     "CX_TOPIC_PREFIX": cxtest.unique("s") + ".",
@@ -190,6 +214,9 @@ class Stack:
                         log_dir=self.log_dir)
         # VIES answers "valid" for every number it is not told otherwise about
         self.vies = Fake(self.exe("fakes", "vies", "vies-fake"), log_dir=self.log_dir)
+        if self.tox:
+            for name, fake in (("exact", self.exact), ("ccv", self.ccv), ("vies", self.vies)):
+                self.tox.proxy(name, urllib.parse.urlparse(fake.url).netloc)
         for shop in self.ccv.call("GET", "/_fake/shops")[1]["shops"]:
             self.onboard(shop)
         for kind in ("transformer", "loader", "extractor"):
@@ -197,9 +224,21 @@ class Stack:
                 self.start_daemon(kind, i)
         return self
 
+    def proxied(self, name, url):
+        """@url with its host and port replaced by those of toxiproxy's proxy @name (as is
+        without toxiproxy)."""
+        if not self.tox:
+            return url
+        u = urllib.parse.urlparse(url)
+        return u._replace(netloc=self.tox.proxies[name]["listen"]).geturl()
+
     def daemon_env(self, kind, i):
         env = dict(self.env)
         env["CX_INSTANCE_ID"] = f"{kind}-{i}"
+        if self.tox:
+            env["CX_KAFKA_BROKERS"] = self.tox.proxies[f"kafka-{kind}"]["listen"]
+            port = self.tox.proxies[f"pg-{kind}"]["listen"].rsplit(":", 1)[1]
+            env["CX_PG_DSN"] = re.sub(r"\bport=\d+", f"port={port}", env["CX_PG_DSN"])
         if kind == "extractor":
             # Its own listener receives the shop's webhooks (registered at onboarding).
             port = cxtest.free_port()
@@ -210,7 +249,8 @@ class Stack:
                         "CX_EXTRACT_LEASE_S": "10"})
         if kind == "transformer":
             env.pop("CX_SECRET_KEY")  # it never sees a secret
-            env.update({"CX_RULES_REFRESH_MS": "500", "CX_VIES_URL": self.vies.url})
+            env.update({"CX_RULES_REFRESH_MS": "500",
+                        "CX_VIES_URL": self.proxied("vies", self.vies.url)})
         env.update({k[len(kind) + 1:]: v for k, v in self.extra_env.items()
                     if k.startswith(kind + ":")})
         return env
@@ -256,6 +296,9 @@ class Stack:
                     f.stop()
                 except Exception:  # noqa: BLE001
                     f.proc.kill()
+        if self.tox:
+            self.tox.stop()
+            self.tox = None
         if self.services:
             self.services.stop()
             if not os.environ.get("CX_STACK_KEEP"):
@@ -271,10 +314,11 @@ class Stack:
     def onboard(self, shop):
         n = shop["n"]
         tenant, division = f"shop-{n}", 100000 + n
-        base = shop["base_url"].split("/api/rest/v1")[0]
+        base = self.proxied("ccv", shop["base_url"].split("/api/rest/v1")[0])
         self.admin("tenants", "add", tenant, "--name", shop.get("name", tenant),
                    "--shop-url", base, "--shop-public-key", shop["public_key"],
-                   "--exact-url", self.exact.url, "--division", str(division),
+                   "--exact-url", self.proxied("exact", self.exact.url),
+                   "--division", str(division),
                    "--exact-client-id", CLIENT_ID, "--redirect-uri", REDIRECT,
                    # the stack's tests count paid orders (new tenants book unpaid ones too)
                    "--require-paid", "true",

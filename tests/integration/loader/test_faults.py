@@ -9,7 +9,10 @@ runs in seconds (docs/reliability.md, "Loader and Exact"):
 * a switch between orders and invoices: an order booked as a sales order and republished
   after the tenant switched to invoices is not booked again; a new order is an invoice;
 * a keep-alive connection that the server closes after taking a POST, unanswered: libcurl
-  must not send the POST again (one order, found by the look-up after the doubt).
+  must not send the POST again (one order, found by the look-up after the doubt);
+* an item or account POSTed when Exact has its code already (a resent POST whose first
+  answer was lost, or one created since the look-up): "400 Already exists: Code" makes the
+  loader look it up by its code and use it, not dead-letter the order.
 
 Every test reads what Exact holds back from exact-fake (the order's YourRef, its amount)."""
 import json
@@ -188,6 +191,60 @@ class Faults(L.LoaderCase):
         self.assertEqual(len(self.docs("t00-00002")), 1, "the POST was sent twice")
         by_ep = self.fake.stats()["divisions"][str(self.div)]["by_endpoint"]
         self.assertEqual(by_ep["POST salesorder/SalesOrders"].get("0"), 1, by_ep)
+
+    def held_write_meets(self, cmd, create):
+        """The next write of the division (the loader's first POST for @cmd) is held 3 s;
+        once it is held, @create makes the same entity in Exact through a session of its
+        own."""
+        self.fake.post("/_fake/faults", {"division": self.div, "slow_write_ms": 3000,
+                                         "slow_writes": 1})
+        self.produce(cmd)
+        held = L.wait_until(lambda: self.fake.stats()["divisions"][str(self.div)]
+                            .get("faults", {}).get("slow_write") == 1, 30, 0.05)
+        self.assertTrue(held, "no write was held:\n" + self.logs_of_failure())
+        status, body = create(self.fake.user_api(self.div))
+        self.assertEqual(status, 201, body)
+        return body["d"]["ID"]
+
+    def test_item_posted_when_its_code_exists_is_adopted(self):
+        """The order's new item is POSTed while Exact has its code already (what a lost
+        answer and a resent POST leave): Exact answers "400 Already exists: Code"; the item
+        is looked up by its code and used, not dead-lettered."""
+        self.first_order()
+        second = self.new_item(self.command(2))
+        guid = self.held_write_meets(second, lambda api: api("POST", "logistics/Items", {
+            "Code": "SKU-NEW", "Description": "Nieuw artikel", "IsSalesItem": True}))
+        self.assertEqual(self.logged("2"), ["ok sales_order"], self.logs_of_failure())
+        docs = self.docs("t00-00002")
+        self.assertEqual(len(docs), 1)
+        self.assertAlmostEqual(docs[0]["AmountFCExclVat"], second["totals"]["net"], places=2)
+        self.assertEqual({ln["Item"] for ln in docs[0]["SalesOrderLines"]}, {guid})
+        items = [i["Code"] for i in L.booked(self.fake, self.div, "Items")]
+        self.assertEqual(sorted(items), ["SKU-1", "SKU-NEW"])
+        self.assertEqual(self.sql("SELECT exact_guid FROM ledger WHERE kind = 'item' AND "
+                                  "source_key = 'SKU-NEW' AND state = 'done'"), guid)
+        self.assertEqual(self.sql("SELECT count(*) FROM dead_letters"), "0")
+
+    def test_account_posted_when_its_code_exists_is_linked(self):
+        """The same for the order's new account: Exact has a relation with its code and the
+        customer's e-mail address; it is linked, and the order booked on it."""
+        self.first_order()
+        second = self.command(2)
+        second["account"].update(Code="190", Email="nieuw@example.invalid", Name="Nieuwe klant")
+        second["body"].update(OrderedBy="190", InvoiceTo="190")
+        guid = self.held_write_meets(second, lambda api: api("POST", "crm/Accounts", {
+            "Code": "190", "Name": "Nieuwe klant", "Status": "C",
+            "Email": "nieuw@example.invalid"}))
+        self.assertEqual(self.logged("2"), ["ok sales_order"], self.logs_of_failure())
+        docs = self.docs("t00-00002")
+        self.assertEqual(len(docs), 1)
+        self.assertEqual(docs[0]["OrderedBy"], guid)
+        self.assertAlmostEqual(docs[0]["AmountFCExclVat"], second["totals"]["net"], places=2)
+        codes = sorted(a["Code"].strip() for a in L.booked(self.fake, self.div, "Accounts"))
+        self.assertEqual(codes, ["101", "190"])
+        self.assertEqual(self.sql("SELECT exact_guid FROM ledger WHERE kind = 'account' AND "
+                                  "source_key = '190' AND state = 'done'"), guid)
+        self.assertEqual(self.sql("SELECT count(*) FROM dead_letters"), "0")
 
 
 if __name__ == "__main__":
