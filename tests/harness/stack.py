@@ -25,6 +25,9 @@ import cxtest  # noqa: E402
 
 CLIENT_ID = "connector-app"
 CLIENT_SECRET = "app-secret-" + "x" * 16
+# a second app registered with exact-fake: the accountant's own view (ExactFake.user_api)
+ACCOUNTANT_ID = "accountant-app"
+ACCOUNTANT_SECRET = "accountant-secret-" + "y" * 16
 REDIRECT = "http://127.0.0.1/exact/callback"
 SERVICE_ITEMS = {"shipping_item": "VERZEND", "discount_item": "KORTING",
                  "payment_cost_item": "BETAAL", "rounding_item": "AFROND"}
@@ -75,16 +78,17 @@ class ExactFake(Fake):
         qs = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
         return qs["code"][0], qs.get("state", [""])[0]
 
-    def user_api(self, division):
+    def user_api(self, division, client=(ACCOUNTANT_ID, ACCOUNTANT_SECRET)):
         """A session of our own in @division, as an accountant looking at Exact (for reports
-        such as read/financial/ReceivablesList that the inspection endpoints do not derive):
-        returns call(method, path) -> (status, parsed body)."""
-        q = urllib.parse.urlencode({"client_id": CLIENT_ID, "redirect_uri": REDIRECT,
+        such as read/financial/ReceivablesList that the inspection endpoints do not derive),
+        through an app of its own, so that its calls do not count against the connector's
+        rate limit (per app and division): returns call(method, path) -> (status, body)."""
+        q = urllib.parse.urlencode({"client_id": client[0], "redirect_uri": REDIRECT,
                                     "response_type": "code"})
         code, _ = self.consent(f"{self.url}/api/oauth2/auth?{q}", division)
         form = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code,
-                                       "redirect_uri": REDIRECT, "client_id": CLIENT_ID,
-                                       "client_secret": CLIENT_SECRET})
+                                       "redirect_uri": REDIRECT, "client_id": client[0],
+                                       "client_secret": client[1]})
         status, body, _ = cxtest.http("POST", self.url + "/api/oauth2/token", form,
                                       {"Content-Type": "application/x-www-form-urlencoded"})
         if status != 200:
@@ -206,7 +210,9 @@ class Stack:
                 raise RuntimeError("synchronous_commit did not take effect")
         self.admin("migrate")
         self.exact = ExactFake(self.exe("fakes", "exact", "exact-fake"),
-                               "--client", f"{CLIENT_ID}:{CLIENT_SECRET}", *self.exact_args,
+                               "--client", f"{CLIENT_ID}:{CLIENT_SECRET}",
+                               "--client", f"{ACCOUNTANT_ID}:{ACCOUNTANT_SECRET}",
+                               *self.exact_args,
                                log_dir=self.log_dir)
         self.ccv = Fake(self.exe("fakes", "ccvshop", "ccvshop-fake"),
                         "--seed", str(self.seed), "--shops", str(self.n_tenants), "--orders",
@@ -341,12 +347,21 @@ class Stack:
         self.tenants.append({"id": tenant, "division": division, "shop": shop, "rules": rules})
 
     # -- what should happen, and what did ------------------------------------------------
+    def generator_args(self):
+        """The ccv_args that change what the generator makes (so a dump matches the shop)."""
+        out, args = [], list(self.ccv_args)
+        for i, a in enumerate(args):
+            if a in ("--epoch", "--oss") and i + 1 < len(args):
+                out += [a, args[i + 1]]
+        return out
+
     def dump_orders(self):
         """Shop number -> the generator's orders (as the shop serves them)."""
         dump = subprocess.run([self.exe("fakes", "ccvshop", "ccvshop-fake"),
                                "--dump-orders", "--seed", str(self.seed), "--shops",
                                str(self.n_tenants), "--orders", str(self.n_orders),
-                               "--products", str(self.n_products)],
+                               "--products", str(self.n_products),
+                               *self.generator_args()],
                               stdout=subprocess.PIPE, text=True, check=True).stdout
         by_shop = collections.defaultdict(list)
         for line in dump.splitlines():
