@@ -113,11 +113,12 @@ void cx_daemon_start_opts(cx_daemon *d, const char *program, const char *summary
         cx_http_global_init();
         atomic_init(&d->ready, false);
         snprintf(d->not_ready_reason, sizeof(d->not_ready_reason), "starting");
-        if (opts && opts->http_threaded_conns)
-                d->http = cx_http_server_start_threaded(cx_config_str(d->cfg, "CX_HTTP_ADDR"),
-                                                        (int)cx_config_int(d->cfg, "CX_HTTP_PORT"),
-                                                        opts->http_threaded_conns, ready_check, d,
-                                                        &err);
+        if (opts && opts->http_connections_var)
+                d->http = cx_http_server_start_threaded(
+                        cx_config_str(d->cfg, "CX_HTTP_ADDR"),
+                        (int)cx_config_int(d->cfg, "CX_HTTP_PORT"),
+                        (unsigned)cx_config_int(d->cfg, opts->http_connections_var), ready_check, d,
+                        &err);
         else
                 d->http = cx_http_server_start(cx_config_str(d->cfg, "CX_HTTP_ADDR"),
                                                (int)cx_config_int(d->cfg, "CX_HTTP_PORT"),

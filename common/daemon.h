@@ -35,9 +35,10 @@ void cx_daemon_start(cx_daemon *d, const char *program, const char *summary,
                      const cx_cfg_var *own_vars, int argc, char **argv, char **envp);
 
 typedef struct cx_daemon_opts {
-        /** >0: the main listener runs a thread per connection, at most this many at once
+        /** non-NULL: the main listener runs a thread per connection, at most as many at once
+         *  as this integer variable of the program's table says
          *  (cx_http_server_start_threaded), for programs whose handlers may block */
-        unsigned http_threaded_conns;
+        const char *http_connections_var;
 } cx_daemon_opts;
 
 /** @brief cx_daemon_start() with options (@p opts may be NULL: the defaults). */

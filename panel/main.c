@@ -197,19 +197,11 @@ int main(int argc, char **argv)
         panel p;
         cx_err err = { 0 };
         const char *key;
-        cx_daemon_opts opts = { .http_threaded_conns = 0 };
+        cx_daemon_opts opts = { .http_connections_var = "CX_PANEL_HTTP_CONNECTIONS" };
         char session_sql[96];
         ops_notify_cfg notify_cfg = { 0 };
         long long notify_every;
 
-        /* Sized from the environment before the table is read: the listener starts first. */
-        opts.http_threaded_conns = 64;
-        if (getenv("CX_PANEL_HTTP_CONNECTIONS")) {
-                long n = strtol(getenv("CX_PANEL_HTTP_CONNECTIONS"), NULL, 10);
-
-                if (n >= 4 && n <= 1024)
-                        opts.http_threaded_conns = (unsigned)n;
-        }
         cx_daemon_start_opts(&d, PROG,
                              "the control panel: web page and JSON API for operators and "
                              "shop owners",
