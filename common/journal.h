@@ -50,6 +50,15 @@ int cx_sync_log(cx_db *db, const char *tenant, const char *stage, const char *en
                 const char *trace_id, cx_err *err);
 
 /**
+ * @brief cx_sync_log(), unless the record's latest line is this same line with the same trace
+ *        id. The transformer's batch is consumed again after an aborted Kafka transaction and
+ *        decides the same again: the shop owner reads "booked" once, not once per attempt.
+ */
+int cx_sync_log_once(cx_db *db, const char *tenant, const char *stage, const char *entity,
+                     const char *source_id, const char *status, const char *message,
+                     const char *trace_id, cx_err *err);
+
+/**
  * @brief Publish @p dl to the dead-letter topic (and wait for the broker's acknowledgement
  *        when @p producer is not transactional), then record it in PostgreSQL with a
  *        sync-log row. @p producer may be NULL to record in PostgreSQL only. The payload's

@@ -242,8 +242,8 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m, c
         if (vies_gate_record(&t->vies, t->d.db, tenant, source_id, r, &vo, m, err) < 0)
                 goto fail;
         if (rc == VIES_HELD)
-                return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "info",
-                                   vo.note, trace_id, err);
+                return cx_sync_log_once(t->d.db, tenant, "transform", "order", source_id, "info",
+                                        vo.note, trace_id, err);
         if (rc == VIES_REJECTED && cancelled) {
                 /* never booked as it stands: nothing to credit, nothing to dead-letter */
                 count("cancelled");
@@ -252,8 +252,8 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m, c
                          "command was sent: nothing is booked for it, or it was booked under "
                          "other rules and is left for a person to credit",
                          why);
-                return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "info", msg,
-                                   trace_id, err);
+                return cx_sync_log_once(t->d.db, tenant, "transform", "order", source_id, "info",
+                                        msg, trace_id, err);
         }
         if (rc == VIES_REJECTED)
                 return dead_letter(t, m, tenant, source_id, trace_id, why, err);
@@ -272,8 +272,8 @@ static int transform_order(struct transformer *t, const rd_kafka_message_t *m, c
         }
         add_vies_note(&vo, msg, sizeof(msg));
         booking_clear(&b);
-        return cx_sync_log(t->d.db, tenant, "transform", "order", source_id, "ok", msg, trace_id,
-                           err);
+        return cx_sync_log_once(t->d.db, tenant, "transform", "order", source_id, "ok", msg,
+                                trace_id, err);
 fail:
         if (rc == VIES_BOOKED)
                 booking_clear(&b);

@@ -106,16 +106,16 @@ static int log_recheck(cx_db *db, const vies_pending_row *row, const vies_answer
                          "VIES re-check: %s valid%s%s, %.10s: the ICP booking stands",
                          a->vat_number, a->request_identifier[0] ? ", consultation " : "",
                          a->request_identifier, a->request_date);
-                return cx_sync_log(db, row->tenant, "transform", "order", row->source_id, "info",
-                                   msg, "", err);
+                return cx_sync_log_once(db, row->tenant, "transform", "order", row->source_id,
+                                        "info", msg, "", err);
         }
         snprintf(msg, sizeof(msg),
                  "VIES re-check: %s is not a valid VAT number (%.10s): the order was booked as "
                  "an intra-community supply at 0%% and needs a correction (credit it and invoice "
                  "it again with VAT)",
                  a->vat_number, a->request_date);
-        return cx_sync_log(db, row->tenant, "transform", "order", row->source_id, "failed", msg, "",
-                           err);
+        return cx_sync_log_once(db, row->tenant, "transform", "order", row->source_id, "failed",
+                                msg, "", err);
 }
 
 /* One waiting order. */
@@ -143,8 +143,8 @@ static int retry_one(vies_gate *g, cx_db *db, rules_store *rs, const vies_pendin
                          "VIES answered for %s (%s): the held order is taken "
                          "up again",
                          a.vat_number, vies_state_name(a.state));
-                if (cx_sync_log(db, row->tenant, "transform", "order", row->source_id, "info", why,
-                                "", err) < 0)
+                if (cx_sync_log_once(db, row->tenant, "transform", "order", row->source_id, "info",
+                                     why, "", err) < 0)
                         return -1;
         } else {
                 if (vies_consultation_put(db, row->tenant, row->source_id, &a,
