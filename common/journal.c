@@ -34,36 +34,39 @@ const char *cx_topic(const char *base)
         return topic_names[i];
 }
 
-int cx_sync_log(cx_db *db, const char *tenant, const char *stage, const char *entity,
-                const char *source_id, const char *status, const char *message,
-                const char *trace_id, cx_err *err)
+static int sync_log_insert(cx_db *db, const char *sql, const char *tenant, const char *stage,
+                           const char *entity, const char *source_id, const char *status,
+                           const char *message, const char *trace_id, cx_err *err)
 {
         const char *params[7] = { tenant ? tenant : "",       stage,  entity ? entity : "",
                                   source_id ? source_id : "", status, message ? message : "",
                                   trace_id ? trace_id : "" };
 
-        return cx_db_exec(db,
-                          "INSERT INTO sync_log (tenant_id, stage, entity, source_id, status,"
-                          " message, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                          7, params, err);
+        return cx_db_exec(db, sql, 7, params, err);
+}
+
+int cx_sync_log(cx_db *db, const char *tenant, const char *stage, const char *entity,
+                const char *source_id, const char *status, const char *message,
+                const char *trace_id, cx_err *err)
+{
+        return sync_log_insert(db,
+                               "INSERT INTO sync_log (tenant_id, stage, entity, source_id, status,"
+                               " message, trace_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                               tenant, stage, entity, source_id, status, message, trace_id, err);
 }
 
 int cx_sync_log_once(cx_db *db, const char *tenant, const char *stage, const char *entity,
                      const char *source_id, const char *status, const char *message,
                      const char *trace_id, cx_err *err)
 {
-        const char *params[7] = { tenant ? tenant : "",       stage,  entity ? entity : "",
-                                  source_id ? source_id : "", status, message ? message : "",
-                                  trace_id ? trace_id : "" };
-
-        return cx_db_exec(db,
-                          "INSERT INTO sync_log (tenant_id, stage, entity, source_id, status,"
-                          " message, trace_id) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT"
-                          " EXISTS (SELECT 1 FROM (SELECT status, message, trace_id FROM sync_log"
-                          " WHERE tenant_id = $1 AND stage = $2 AND entity = $3 AND source_id ="
-                          " $4 ORDER BY id DESC LIMIT 1) latest WHERE latest.status = $5 AND"
-                          " latest.message = $6 AND latest.trace_id = $7)",
-                          7, params, err);
+        return sync_log_insert(
+                db,
+                "INSERT INTO sync_log (tenant_id, stage, entity, source_id, status, message,"
+                " trace_id) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM"
+                " (SELECT status, message, trace_id FROM sync_log WHERE tenant_id = $1 AND stage"
+                " = $2 AND entity = $3 AND source_id = $4 ORDER BY id DESC LIMIT 1) latest WHERE"
+                " latest.status = $5 AND latest.message = $6 AND latest.trace_id = $7)",
+                tenant, stage, entity, source_id, status, message, trace_id, err);
 }
 
 /* Length of the valid UTF-8 sequence at @p s (at most @p n bytes), or 0 when it is not one:
