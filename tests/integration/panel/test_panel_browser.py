@@ -23,9 +23,11 @@ ORDER_ID = 8001
 
 
 def ensure_playwright():
-    if os.path.isdir(os.path.join(HERE, "node_modules", "playwright-core")):
+    """playwright-core and axe-core, as pinned in package-lock.json."""
+    if all(os.path.isdir(os.path.join(HERE, "node_modules", m))
+           for m in ("playwright-core", "axe-core")):
         return
-    subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=HERE, check=True,
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True,
                    timeout=300, stdout=subprocess.DEVNULL)
 
 
