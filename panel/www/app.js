@@ -139,7 +139,8 @@ var STRINGS = {
     h_at: "Tijdstip", h_stage: "Stap", h_entity: "Soort", h_source: "Bron", h_status: "Status",
     h_message: "Melding", h_trace: "Kenmerk", h_id: "Nr.", h_created: "Ontstaan", h_reason: "Reden",
     h_actions: "Acties", log_empty: "Geen regels gevonden.",
-    review: "Controleren: {w}", preview_link: "Voorbeeld van de boeking",
+    review: "Controleren: {w}", msg_booked: "{kind}: {scenario}, bruto {gross}, {n} regel(s)",
+    no_data: "Nog geen gegevens.", preview_link: "Voorbeeld van de boeking",
     vies_line: "VIES {nr}: {outcome}", vies_consult: "raadplegingsnummer {c}", vies_policy: "gekozen: {p}",
     vo_valid: "geldig", vo_invalid: "ongeldig", vo_unavailable: "niet bereikbaar",
     vo_not_checked: "nog niet gecontroleerd",
@@ -270,7 +271,8 @@ var STRINGS = {
     h_at: "At", h_stage: "Step", h_entity: "Kind", h_source: "Source", h_status: "Status",
     h_message: "Message", h_trace: "Reference", h_id: "No.", h_created: "Created", h_reason: "Reason",
     h_actions: "Actions", log_empty: "No entries found.",
-    review: "Review: {w}", preview_link: "Preview of the booking",
+    review: "Review: {w}", msg_booked: "{kind}: {scenario}, gross {gross}, {n} line(s)",
+    no_data: "No data yet.", preview_link: "Preview of the booking",
     vies_line: "VIES {nr}: {outcome}", vies_consult: "consultation number {c}", vies_policy: "chosen: {p}",
     vo_valid: "valid", vo_invalid: "invalid", vo_unavailable: "unavailable",
     vo_not_checked: "not checked yet",
@@ -497,7 +499,9 @@ function enc(s) { return encodeURIComponent(s); }
  * named are internal and not shown. */
 function fields(obj, spec) {
   var o = obj || {};
-  return el("dl", { "class": "kv" }, spec.filter(function (s) { return s[0] in o; }).map(function (s) {
+  var known = spec.filter(function (s) { return s[0] in o; });
+  if (!known.length) return el("p", { "class": "muted", text: tr("no_data") });
+  return el("dl", { "class": "kv" }, known.map(function (s) {
     var v = o[s[0]], f = s[2];
     if (v === null || v === undefined || v === "") v = f === "time" && s[3] ? s[3] : tr("none");
     else if (f === "time") v = fmtDateTime(v);
@@ -983,6 +987,23 @@ function logEntity(e) {
   return m ? m[2].replace(/s$/, "") : e;
 }
 
+/* The transformer's line for a booked order ("salesorder/SalesOrders: domestic, gross 121.00,
+ * 1 line(s); warning: …; VIES …") in the page's words; the warnings and the VIES consultation
+ * are shown under it (reviewOf, viesOf), so they leave the line. */
+function logMessage(e) {
+  var m = e.message || "";
+  var cut = m.indexOf("; ");
+  var head = cut < 0 ? m : m.slice(0, cut), tail = cut < 0 ? "" : m.slice(cut);
+  (e.warnings || []).forEach(function (w) { tail = tail.replace("; warning: " + w, ""); });
+  if (e.vies) tail = tail.replace(/; VIES .*$/, "");
+  var x = /^(salesorder\/SalesOrders|salesinvoice\/SalesInvoices): ([a-z_]+), gross (-?\d+\.\d\d), (\d+) line\(s\)$/.exec(head);
+  if (x) {
+    head = tr("msg_booked", { kind: tr(/invoice/.test(x[1]) ? "book_salesinvoice" : "book_salesorder"),
+                              scenario: trv("scn_", x[2]), gross: fmtMoney(x[3]), n: fmtNum(x[4]) });
+  }
+  return head + tail;
+}
+
 function previewLink(t, id, text) {
   return el("a", { href: "#/t/" + enc(t) + "/preview?order_id=" + enc(id), "data-testid": "preview-link",
                    text: text || id });
@@ -1026,7 +1047,7 @@ function viewLog(t, params) {
       d.entries.forEach(function (e) {
         var entity = logEntity(e.entity);
         var order = e.source_id && ORDER_ENTITIES[entity];
-        var msg = el("td", null, e.message, reviewOf(e.warnings), viesOf(e.vies),
+        var msg = el("td", null, logMessage(e), reviewOf(e.warnings), viesOf(e.vies),
                      order && e.status === "failed" ?
                        el("p", null, previewLink(t, e.source_id, tr("preview_link"))) : null);
         body.appendChild(el("tr", { "data-status": e.status }, td(fmtDateTime(e.at)), td(trv("stg_", e.stage)),
