@@ -782,7 +782,7 @@ function vatRow(c) {
     td(select(opts("scn_", SCENARIOS), c.scenario || "domestic", { "data-f": "scenario", "aria-label": lab("scenario") })),
     td(el("input", { "data-f": "country", maxlength: "2", size: "3", "aria-label": lab("country"), value: c.country || "" })),
     td(select(opts("cls_", CLASSES), c["class"] || "", { "data-f": "class", "aria-label": lab("vat_class") })),
-    td([pct, el("span", { "class": "muted", "aria-hidden": "true", text: " %" })]),
+    td(el("span", { "class": "pct" }, pct, el("span", { "class": "muted", "aria-hidden": "true", text: "%" }))),
     td(el("button", { type: "button", "class": "danger", text: tr("remove"), "aria-label": lab("remove"),
                       onclick: function (e) { e.target.closest("tr").remove(); } })));
 }

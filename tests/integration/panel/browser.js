@@ -48,6 +48,15 @@ async function main() {
       if (bad.length) seen.internal[`${lang}-${name}`] = bad;
       await page.screenshot({ path: path.join(SHOTS, `${lang}-${name}.png`), fullPage: true });
     };
+    // The switch redraws the screen: wait for the new one (its heading is a new element).
+    const switchTo = async (lang) => {
+      await page.evaluate(() => { const h = document.querySelector("#app h1"); if (h) h.dataset.old = "1"; });
+      await page.click(`[data-testid=lang-${lang}]`);
+      await page.waitForFunction((l) => {
+        const h = document.querySelector("#app h1");
+        return document.documentElement.lang === l && h && !h.dataset.old;
+      }, lang);
+    };
     const focused = () => page.evaluate(() => document.activeElement && document.activeElement.tagName);
     const flash = async (re) => {
       await page.waitForFunction((s) => new RegExp(s).test(document.getElementById("flash").textContent), re);
@@ -169,8 +178,8 @@ async function main() {
     await screen("nl", "11-account");
 
     // The switch: English now, and still after a reload (localStorage).
-    await page.click("[data-testid=lang-en]");
-    await page.waitForFunction(() => document.querySelector("h1").textContent === "My account");
+    await switchTo("en");
+    seen.en.switched = await page.textContent("h1");
     await page.reload();
     await page.waitForSelector("[data-testid=account-form]");
     seen.en.after_reload = await page.textContent("h1");
@@ -210,15 +219,39 @@ async function main() {
     await page.goto(`${BASE}/#/`);
     await page.waitForSelector("[data-testid=tenants]");
     await screen("en", "13-tenants-phone");
-    await page.click("[data-testid=lang-nl]");
-    await page.waitForFunction(() => document.querySelector("h1").textContent === "Winkels");
+    await switchTo("nl");
     await screen("nl", "13-tenants-phone");
     await page.setViewportSize({ width: 1200, height: 900 });
-    await page.click("[data-testid=lang-en]");
+    await switchTo("en");
     await page.click("#logout");
     await page.waitForSelector("[data-testid=login-form]");
     seen.en.login_title = await page.textContent("h1");
     await screen("en", "01-sign-in");
+
+    // The pages without a session, and the operator's users page, in both languages.
+    for (const lang of ["en", "nl"]) {
+      if (lang === "nl") await switchTo("nl");
+      await page.goto(`${BASE}/#/forgot`);
+      await page.waitForSelector("[data-testid=forgot-form]");
+      await screen(lang, "14-forgot-password");
+      await page.goto(`${BASE}/#/reset/${"0".repeat(64)}`);
+      await page.waitForSelector("[data-testid=set-form]");
+      seen[lang].set_title = await page.textContent("h1");
+      await screen(lang, "15-new-password");
+    }
+    await page.goto(`${BASE}/#/login`);
+    await page.waitForSelector("[data-testid=login-form]");
+    await page.fill("#user", env("PANEL_OP_USER"));
+    await page.fill("#password", env("PANEL_OP_PASSWORD"));
+    await page.click("button[type=submit]");
+    await page.waitForSelector("[data-testid=tenants]");
+    for (const lang of ["nl", "en"]) {
+      if (lang === "en") await switchTo("en");
+      else await page.goto(`${BASE}/#/users`);
+      await page.waitForSelector("[data-testid=invite-form]");
+      seen[lang].users_title = await page.textContent("h1");
+      await screen(lang, "16-users");
+    }
     seen.page_errors = errors;
   });
 
