@@ -364,6 +364,40 @@ class Corrections(L.LoaderCase):
         self.assertEqual(self.sql("SELECT reason FROM dead_letters"), "")
         self.assertEqual(self.loaders[-1].stop(timeout=30), 0)
 
+    def test_cancel_mirrors_each_line(self):
+        """A cancel credits what is left line by line, rounded as Exact rounds each line: two
+        rows of one product stay two lines (one line of both rounds to another cent), and a
+        row refunded in part is not summed into a quantity that rounds differently."""
+        same = [("row:4001", "SKU-1", 1, 4.125, "2"), ("row:4002", "SKU-1", 1, 4.125, "2"),
+                SHIP]
+        part = [("row:4101", "SKU-1", 3, 1.1875, "2"), SHIP]
+
+        def same_desc(c):  # as the shop names them: by the product
+            for ln in c["body"]["SalesInvoiceLines"]:
+                ln["Description"] = ln["Item"]
+            return c
+
+        self.produce([same_desc(command("t00", 40, same, True, rev(40, 1))),
+                      command("t00", 41, part, True, rev(41, 1))])
+        self.loaders = L.start_loaders(self.env, 1)
+        self.wait_loads(2)
+        self.produce([command("t00", 41, part, True, rev(41, 1),
+                              refunds=[refund("541", [("row:4101", 1)])])])
+        self.wait_loads(3)
+        self.produce([same_desc(command("t00", 40, same, True, rev(40, 1), cancelled=True)),
+                      command("t00", 41, part, True, rev(41, 1), cancelled=True,
+                              refunds=[refund("541", [("row:4101", 1)])])])
+        self.wait_loads(5)
+        docs = self.assert_invoiced("WEB-40", Decimal(0), Decimal(0))
+        [cn] = [d for d in docs if d["Type"] == 8021]
+        self.assertEqual(sorted((l["Description"], l["Quantity"])
+                                for l in cn["SalesInvoiceLines"]),
+                         [("SKU-1", -1), ("SKU-1", -1), ("VERZEND", -1)])
+        docs = self.assert_invoiced("WEB-41", Decimal(0), Decimal(0))
+        self.assertEqual(sorted(d["Type"] for d in docs), [8020, 8021, 8021])
+        self.assertEqual(self.sql("SELECT reason FROM dead_letters"), "")
+        self.assertEqual(self.loaders[-1].stop(timeout=30), 0)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

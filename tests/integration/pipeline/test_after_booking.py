@@ -10,8 +10,9 @@ PostgreSQL and both fakes.
    invoice, and no repaid credit note, has an open receivable; nothing is doubled.
 
 Not here yet (issue 13 stays open): the same with kill -9 of the daemons during the
-corrections; a first try (seed 8) left a cancelled order's credit note a cent short of its
-invoice."""
+corrections. A first try (seed 8) left a cancelled order's credit note a cent short of its
+invoice: not the kills but two rows of one product, summed into one credit line that Exact
+rounded otherwise (fixed; test_corrections.py test_cancel_mirrors_each_line)."""
 import collections
 import os
 import sys
