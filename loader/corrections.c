@@ -1505,18 +1505,70 @@ out:
 
 /* ---- items -------------------------------------------------------------------------------- */
 
+int corrections_note_product(run *r, const char *code, const char *guid)
+{
+        const char *p[4] = { r->tenant, r->source_id, guid, code };
+        cx_err e = { 0 };
+
+        if (!r->source_id[0] || !code[0] || !guid[0])
+                return 0;
+        if (cx_db_exec(r->w->db,
+                       "INSERT INTO ledger (tenant_id, kind, source_key, state, exact_guid, "
+                       "booked_head) VALUES ($1, 'product', $2, 'done', $3, "
+                       "jsonb_build_object('Code', $4::text)) ON CONFLICT (tenant_id, kind, "
+                       "source_key) DO UPDATE SET state = 'done', exact_guid = $3, booked_head = "
+                       "jsonb_build_object('Code', $4::text), updated_at = now() WHERE "
+                       "ledger.exact_guid IS DISTINCT FROM $3 OR ledger.booked_head->>'Code' IS "
+                       "DISTINCT FROM $4::text",
+                       4, p, &e) < 0)
+                return run_ledger_error(r, &e);
+        return 0;
+}
+
+/* The item code the command's product was booked as ("" when not known). */
+static int product_code(run *r, char code[120])
+{
+        const char *p[2] = { r->tenant, r->source_id };
+        cx_err e = { 0 };
+        PGresult *res;
+
+        code[0] = '\0';
+        res = cx_db_query(r->w->db,
+                          "SELECT coalesce(booked_head->>'Code', '') FROM ledger WHERE "
+                          "tenant_id = $1 AND kind = 'product' AND source_key = $2 AND "
+                          "state = 'done'",
+                          2, p, &e);
+        if (!res)
+                return run_ledger_error(r, &e);
+        if (PQntuples(res) == 1)
+                snprintf(code, 120, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return 0;
+}
+
 int corrections_deactivate_items(run *r, exact_refdata *rd, char *summary, size_t summary_size)
 {
+        size_t n = json_array_size(json_object_get(r->cmd, "items"));
+        char known[120] = "";
         json_t *def;
         size_t i;
 
+        /* a product has one item: the one its id was booked as, if any */
+        if (n == 1 && product_code(r, known) < 0)
+                return -1;
         json_array_foreach (json_object_get(r->cmd, "items"), i, def) {
-                const char *code = jstr(def, "Code");
+                const char *code = known[0] ? known : jstr(def, "Code");
                 json_t *d = json_deep_copy(def), *row;
                 char g[64], filter[160], q[120];
                 ledger_row L;
                 cx_err e = { 0 };
                 int rc;
+
+                if (known[0] && strcmp(known, jstr(def, "Code")) != 0) {
+                        /* only its id is known (deleted): the item as it is, but not for sale */
+                        json_decref(d);
+                        d = json_pack("{s:s}", "Code", known);
+                }
 
                 if (ledger_get(r->w->db, r->tenant, "item", code, &L, &e) < 0) {
                         json_decref(d);

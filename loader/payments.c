@@ -292,6 +292,63 @@ static double round2(double x)
         return (double)llround(x * 100.0) / 100.0;
 }
 
+/* The entry of an edit: the credit note @p E set against the new invoice @p V. */
+static int post_transfer(run *r, exact_refdata *rd, const json_t *pay, const settlement *E,
+                         const settlement *V, const char *vkey, char entry[64])
+{
+        exact_reader reader = run_reader(r);
+        char clearing[64], desc[61], when[32] = "", what[200], ref[24];
+        const char *date = jstr(pay, "date");
+        json_t *body, *lines;
+        exact_result res;
+        cx_err e = { 0 };
+        double diff;
+        int rc;
+
+        if (exact_refdata_guid(rd, &reader, EXACT_REF_GL_ACCOUNT, jstr(pay, "clearing_gl"),
+                               clearing, &e) < 0)
+                return run_fail_with(r, &e);
+        snprintf(desc, sizeof(desc), "Payment %s moved to invoice %lld",
+                 jstr(json_object_get(r->cmd, "body"), "YourRef"), V->number);
+        if (strlen(date) == 10)
+                snprintf(when, sizeof(when), "%sT00:00:00", date);
+        lines = json_pack("[{s:s,s:s,s:f,s:I,s:s},{s:s,s:s,s:f,s:I,s:s}]", "GLAccount", E->ar,
+                          "Account", E->account, "AmountFC", round2(E->amount), "OurRef",
+                          (json_int_t)E->number, "Description", desc, "GLAccount", V->ar, "Account",
+                          V->account, "AmountFC", -round2(V->amount), "OurRef",
+                          (json_int_t)V->number, "Description", desc);
+        diff = round2(V->amount) - round2(E->amount);
+        if (llround(diff * 100.0) != 0)
+                json_array_append_new(lines,
+                                      json_pack("{s:s,s:f,s:s}", "GLAccount", clearing, "AmountFC",
+                                                round2(diff), "Description", desc));
+        if (when[0]) {
+                json_t *l;
+                size_t i;
+
+                json_array_foreach (lines, i, l)
+                        json_object_set_new(l, "Date", json_string(when));
+        }
+        body = json_pack("{s:s,s:o}", "JournalCode", jstr(pay, "journal"),
+                         "GeneralJournalEntryLines", lines);
+        snprintf(what, sizeof(what),
+                 "payment moved from credit note %lld to invoice %lld (order %s)", E->number,
+                 V->number, r->source_id);
+        snprintf(ref, sizeof(ref), "%lld", V->number);
+        rc = run_write(r, PAYMENT_KIND, vkey, ref, "", "POST", ENTRY_EP, NULL, body, what, &res);
+        json_decref(body);
+        if (rc < 0)
+                return -1;
+        snprintf(entry, 64, "%s", jstr(res.d, "EntryID"));
+        exact_result_clear(&res);
+        if (!entry[0]) {
+                ledger_gave_up(r->w->db, r->tenant, PAYMENT_KIND, vkey, NULL);
+                run_set(r, RUN_RETRY, 0, "journal entry created without EntryID in the answer");
+                return -1;
+        }
+        return 0;
+}
+
 /*
  * Edit @p k of a paid invoice moves its payment: the credit note <order>/E<k> is set against
  * the new invoice <order>/V<k> by one entry (ledger kind `payment`, key <order>/V<k>): a
@@ -302,17 +359,12 @@ static double round2(double x)
  */
 static int transfer(run *r, exact_refdata *rd, const json_t *pay, int k, bool latest)
 {
-        exact_reader reader = run_reader(r);
-        char ekey[160], vkey[160], clearing[64], desc[61], when[32] = "", what[200], ref[24];
-        char entry[64] = "";
+        char ekey[160], vkey[160], entry[64] = "";
         settlement E = { 0 }, V = { 0 };
         ledger_row P, CE, CV;
         cx_err e = { 0 };
-        const char *date = jstr(pay, "date");
-        json_t *body, *lines;
-        exact_result res;
-        double open, diff;
-        int st, re, rv, left, rc;
+        double open;
+        int st, re, rv, left;
 
         snprintf(ekey, sizeof(ekey), "%s/E%d", r->source_id, k);
         snprintf(vkey, sizeof(vkey), "%s/V%d", r->source_id, k);
@@ -372,51 +424,8 @@ static int transfer(run *r, exact_refdata *rd, const json_t *pay, int k, bool la
                     E.number, V.number);
                 return 0;
         }
-        if (!entry[0]) {
-                if (exact_refdata_guid(rd, &reader, EXACT_REF_GL_ACCOUNT, jstr(pay, "clearing_gl"),
-                                       clearing, &e) < 0)
-                        return run_fail_with(r, &e);
-                snprintf(desc, sizeof(desc), "Payment %s moved to invoice %lld",
-                         jstr(json_object_get(r->cmd, "body"), "YourRef"), V.number);
-                if (strlen(date) == 10)
-                        snprintf(when, sizeof(when), "%sT00:00:00", date);
-                lines = json_pack("[{s:s,s:s,s:f,s:I,s:s},{s:s,s:s,s:f,s:I,s:s}]", "GLAccount",
-                                  E.ar, "Account", E.account, "AmountFC", round2(E.amount),
-                                  "OurRef", (json_int_t)E.number, "Description", desc, "GLAccount",
-                                  V.ar, "Account", V.account, "AmountFC", -round2(V.amount),
-                                  "OurRef", (json_int_t)V.number, "Description", desc);
-                diff = round2(V.amount) - round2(E.amount);
-                if (llround(diff * 100.0) != 0)
-                        json_array_append_new(lines, json_pack("{s:s,s:f,s:s}", "GLAccount",
-                                                               clearing, "AmountFC", round2(diff),
-                                                               "Description", desc));
-                if (when[0]) {
-                        json_t *l;
-                        size_t i;
-
-                        json_array_foreach (lines, i, l)
-                                json_object_set_new(l, "Date", json_string(when));
-                }
-                body = json_pack("{s:s,s:o}", "JournalCode", jstr(pay, "journal"),
-                                 "GeneralJournalEntryLines", lines);
-                snprintf(what, sizeof(what),
-                         "payment moved from credit note %lld to invoice %lld (order %s)", E.number,
-                         V.number, r->source_id);
-                snprintf(ref, sizeof(ref), "%lld", V.number);
-                rc = run_write(r, PAYMENT_KIND, vkey, ref, "", "POST", ENTRY_EP, NULL, body, what,
-                               &res);
-                json_decref(body);
-                if (rc < 0)
-                        return -1;
-                snprintf(entry, sizeof(entry), "%s", jstr(res.d, "EntryID"));
-                exact_result_clear(&res);
-                if (!entry[0]) {
-                        ledger_gave_up(r->w->db, r->tenant, PAYMENT_KIND, vkey, NULL);
-                        run_set(r, RUN_RETRY, 0,
-                                "journal entry created without EntryID in the answer");
-                        return -1;
-                }
-        }
+        if (!entry[0] && post_transfer(r, rd, pay, &E, &V, vkey, entry) < 0)
+                return -1;
         if (ledger_done(r->w->db, r->tenant, PAYMENT_KIND, vkey, entry, V.number, "", r->trace,
                         &e) < 0)
                 return run_ledger_error(r, &e);
