@@ -11,8 +11,9 @@ PostgreSQL and both fakes.
 
 Not here yet (issue 13 stays open): the same with kill -9 of the daemons during the
 corrections. A first try (seed 8) left a cancelled order's credit note a cent short of its
-invoice: not the kills but two rows of one product, summed into one credit line that Exact
-rounded otherwise (fixed; test_corrections.py test_cancel_mirrors_each_line)."""
+invoice: not the kills but two rows of one product (shop 1's order 6, total 338.01: 3 and 1
+of one product at 54.50 incl. VAT), summed into one credit line of 4 that Exact rounded
+otherwise (fixed; test_corrections.py test_cancel_mirrors_each_line)."""
 import collections
 import os
 import sys
