@@ -141,6 +141,9 @@ static void run_kind(run *r, bool *skipped, char *summary, size_t summary_size)
                         if (rc == 0)
                                 rc = entity_item(r, rd, v, true, g);
                 }
+                /* the product's item, for a deletion that names the product only */
+                if (rc == 0 && json_array_size(items) == 1)
+                        rc = corrections_note_product(r, jstr(json_array_get(items, 0), "Code"), g);
                 if (rc == 0)
                         snprintf(summary, summary_size, "%zu item(s) in step",
                                  json_array_size(items));

@@ -158,7 +158,8 @@ int command_validate(const json_t *c, char *why, size_t why_size)
         json_array_foreach (items, i, v) {
                 if (!json_is_object(v) || !jstr(v, "Code")[0])
                         return fail(why, why_size, "Mandatory: Code (item %zu)", i);
-                if (!jstr(v, "Description")[0])
+                /* a deleted product is known by its id only: nothing is created from it */
+                if (!jstr(v, "Description")[0] && !json_is_true(json_object_get(c, "deactivate")))
                         return fail(why, why_size, "Mandatory: Description (item %s)",
                                     jstr(v, "Code"));
         }

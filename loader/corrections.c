@@ -231,8 +231,8 @@ static bool same_member(const json_t *a, const json_t *b, const char *k)
 /* Two lines that differ at most in their quantity. */
 static bool same_line(const json_t *a, const json_t *b)
 {
-        static const char *const f[] = { "Item", "GLAccount", "VATCode", "UnitPrice",
-                                         "Description" };
+        static const char *const f[] = { "Item",     "GLAccount",     "VATCode",    "UnitPrice",
+                                         "Discount", "VATPercentage", "Description" };
 
         for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
                 if (!same_member(a, b, f[i]))
@@ -245,35 +245,118 @@ static bool amount_line(const json_t *l)
         return json_object_get(l, "VATAmountFC") || json_object_get(l, "VATAmount");
 }
 
-/* @p entries with lines that are the same but for the quantity summed, none of quantity 0
- * (an amount line, which carries its VAT amount, stays as it is). */
+static bool same_key(const json_t *a, const json_t *b)
+{
+        json_t *x = json_object_get(a, "key"), *y = json_object_get(b, "key");
+
+        return json_is_string(x) ? json_equal(x, y) : !json_is_string(y);
+}
+
+/* Cents, rounded as Exact rounds a line's amounts (half away from zero). */
+static long long round_cents(double x)
+{
+        double c = x * 100.0;
+
+        return llround(c + copysign(1e-7, c));
+}
+
+/* Exact's net and VAT in cents of @p qty of line @p l, its VAT code exclusive or inclusive
+ * (the loader does not know which: both are checked). */
+static void line_cents(const json_t *l, double qty, bool incl, long long *net, long long *vat)
+{
+        double pct = num(l, "VATPercentage");
+        long long g = round_cents(qty * num(l, "UnitPrice") * (1.0 - num(l, "Discount")));
+
+        *vat = round_cents((double)g / 100.0 * (incl ? pct / (1.0 + pct) : pct));
+        *net = incl ? g - *vat : g;
+}
+
+/* The group's lines as one line of their summed quantity give the same cents as they do
+ * one by one, whichever kind the VAT code is. */
+static bool merge_exact(const json_t *group, double qty)
+{
+        for (int incl = 0; incl < 2; incl++) {
+                long long net = 0, vat = 0, n, v;
+                json_t *e;
+                size_t i;
+
+                json_array_foreach ((json_t *)group, i, e) {
+                        json_t *l = json_object_get(e, "line");
+
+                        line_cents(l, num(l, "Quantity"), incl, &n, &v);
+                        net += n;
+                        vat += v;
+                }
+                line_cents(json_object_get(json_array_get(group, 0), "line"), qty, incl, &n, &v);
+                if (n != net || v != vat)
+                        return false;
+        }
+        return true;
+}
+
+/*
+ * What @p entries (the booked lines of an order's invoices and credit notes) leave, line by
+ * line, such that its negation brings every amount to zero to the cent. Lines are summed only
+ * within one line key (two rows of one product stay two lines: Exact rounds each), and only
+ * when the sum rounds as the parts do; otherwise the parts stay, less those that cancel out
+ * (a line and its exact opposite). An amount line, which carries its VAT, stays as it is.
+ */
 static json_t *merged(const json_t *entries)
 {
+        size_t n = json_array_size(entries), i, j, k;
+        bool *used = calloc(n ? n : 1, sizeof(*used));
         json_t *out = json_array(), *v, *w;
-        size_t i, j;
 
+        if (!used)
+                return out;
         json_array_foreach ((json_t *)entries, i, v) {
-                json_t *l = json_object_get(v, "line");
-                bool found = false;
+                json_t *l = json_object_get(v, "line"), *group;
+                double qty = 0;
 
-                if (!amount_line(l))
-                        json_array_foreach (out, j, w) {
-                                json_t *m = json_object_get(w, "line");
+                if (used[i])
+                        continue;
+                if (amount_line(l)) {
+                        json_array_append_new(out, json_deep_copy(v));
+                        continue;
+                }
+                group = json_array();
+                for (j = i; j < n; j++) {
+                        w = json_array_get(entries, j);
+                        if (j > i && (used[j] || amount_line(json_object_get(w, "line")) ||
+                                      !same_key(v, w) || !same_line(l, json_object_get(w, "line"))))
+                                continue;
+                        used[j] = true;
+                        json_array_append_new(group, json_deep_copy(w));
+                        qty += num(json_object_get(w, "line"), "Quantity");
+                }
+                if (merge_exact(group, qty)) {
+                        if (fabs(qty) >= 1e-9) {
+                                w = json_array_get(group, 0);
+                                json_object_set_new(json_object_get(w, "line"), "Quantity",
+                                                    json_real(qty));
+                                json_array_append(out, w);
+                        }
+                        json_decref(group);
+                        continue;
+                }
+                /* the parts stay, less pairs of opposite quantities */
+                for (j = 0; j < json_array_size(group); j++) {
+                        double q = num(json_object_get(json_array_get(group, j), "line"),
+                                       "Quantity");
 
-                                if (!amount_line(m) && same_line(l, m)) {
-                                        json_object_set_new(
-                                                m, "Quantity",
-                                                json_real(num(m, "Quantity") + num(l, "Quantity")));
-                                        found = true;
+                        for (k = j + 1; k < json_array_size(group); k++)
+                                if (fabs(num(json_object_get(json_array_get(group, k), "line"),
+                                             "Quantity") +
+                                         q) < 1e-9) {
+                                        json_array_remove(group, k);
+                                        json_array_remove(group, j--);
                                         break;
                                 }
-                        }
-                if (!found)
-                        json_array_append_new(out, json_deep_copy(v));
+                }
+                json_array_extend(out, group);
+                json_decref(group);
         }
-        for (i = json_array_size(out); i-- > 0;)
-                if (fabs(num(json_object_get(json_array_get(out, i), "line"), "Quantity")) < 1e-9)
-                        json_array_remove(out, i);
+        free(used);
         return out;
 }
 
@@ -1422,18 +1505,70 @@ out:
 
 /* ---- items -------------------------------------------------------------------------------- */
 
+int corrections_note_product(run *r, const char *code, const char *guid)
+{
+        const char *p[4] = { r->tenant, r->source_id, guid, code };
+        cx_err e = { 0 };
+
+        if (!r->source_id[0] || !code[0] || !guid[0])
+                return 0;
+        if (cx_db_exec(r->w->db,
+                       "INSERT INTO ledger (tenant_id, kind, source_key, state, exact_guid, "
+                       "booked_head) VALUES ($1, 'product', $2, 'done', $3, "
+                       "jsonb_build_object('Code', $4::text)) ON CONFLICT (tenant_id, kind, "
+                       "source_key) DO UPDATE SET state = 'done', exact_guid = $3, booked_head = "
+                       "jsonb_build_object('Code', $4::text), updated_at = now() WHERE "
+                       "ledger.exact_guid IS DISTINCT FROM $3 OR ledger.booked_head->>'Code' IS "
+                       "DISTINCT FROM $4::text",
+                       4, p, &e) < 0)
+                return run_ledger_error(r, &e);
+        return 0;
+}
+
+/* The item code the command's product was booked as ("" when not known). */
+static int product_code(run *r, char code[120])
+{
+        const char *p[2] = { r->tenant, r->source_id };
+        cx_err e = { 0 };
+        PGresult *res;
+
+        code[0] = '\0';
+        res = cx_db_query(r->w->db,
+                          "SELECT coalesce(booked_head->>'Code', '') FROM ledger WHERE "
+                          "tenant_id = $1 AND kind = 'product' AND source_key = $2 AND "
+                          "state = 'done'",
+                          2, p, &e);
+        if (!res)
+                return run_ledger_error(r, &e);
+        if (PQntuples(res) == 1)
+                snprintf(code, 120, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return 0;
+}
+
 int corrections_deactivate_items(run *r, exact_refdata *rd, char *summary, size_t summary_size)
 {
+        size_t n = json_array_size(json_object_get(r->cmd, "items"));
+        char known[120] = "";
         json_t *def;
         size_t i;
 
+        /* a product has one item: the one its id was booked as, if any */
+        if (n == 1 && product_code(r, known) < 0)
+                return -1;
         json_array_foreach (json_object_get(r->cmd, "items"), i, def) {
-                const char *code = jstr(def, "Code");
+                const char *code = known[0] ? known : jstr(def, "Code");
                 json_t *d = json_deep_copy(def), *row;
                 char g[64], filter[160], q[120];
                 ledger_row L;
                 cx_err e = { 0 };
                 int rc;
+
+                if (known[0] && strcmp(known, jstr(def, "Code")) != 0) {
+                        /* only its id is known (deleted): the item as it is, but not for sale */
+                        json_decref(d);
+                        d = json_pack("{s:s}", "Code", known);
+                }
 
                 if (ledger_get(r->w->db, r->tenant, "item", code, &L, &e) < 0) {
                         json_decref(d);

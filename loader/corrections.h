@@ -46,9 +46,18 @@ int corrections_after_booking(run *r, exact_refdata *rd, bool *gone, bool *skipp
 
 /**
  * @brief item_upsert with deactivate: the items stop being sales items (PUT IsSalesItem
- *        false); an item is never deleted, nor created only to be deactivated.
+ *        false); an item is never deleted, nor created only to be deactivated. A product
+ *        known from an earlier item_upsert (ledger kind `product`, keyed by the command's
+ *        source_id, the CCV product id) deactivates the item it was booked as, whatever code
+ *        the command derived (a deleted product arrives as its id only: `P<id>`).
  * @returns 0, or -1 with the run's verdict set.
  */
 int corrections_deactivate_items(run *r, exact_refdata *rd, char *summary, size_t summary_size);
+
+/**
+ * @brief Keep which item the product of an item_upsert (its source_id) is: @p code, @p guid.
+ * @returns 0, or -1 with the run's verdict set.
+ */
+int corrections_note_product(run *r, const char *code, const char *guid);
 
 #endif

@@ -1,6 +1,7 @@
 /* payments: see payments.h. */
 #include "loader/payments.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +31,11 @@ typedef struct settlement {
         int sign;
         const json_t *pay; /**< the command's payment member: journal, clearing_gl, date */
         const char *reference;
-        long long number; /**< InvoiceNumber, read from Exact */
-        char account[64]; /**< the receivable's Account */
-        char ar[64];      /**< the receivable's debtors G/L account */
+        long long number;   /**< InvoiceNumber, read from Exact */
+        char account[64];   /**< the receivable's Account */
+        char ar[64];        /**< the receivable's debtors G/L account */
+        double doc_amount;  /**< the document's AmountFC, read from Exact */
+        bool amount_of_doc; /**< settle what the document says, not the shop's amount */
 } settlement;
 
 static void say(run *r, const char *key, const char *status, const char *fmt, ...)
@@ -58,7 +61,7 @@ static int read_document(run *r, settlement *s)
         cx_err e = { 0 };
         json_t *row;
         char *q = exact_filter_guid("InvoiceID", s->doc,
-                                    "InvoiceID,Status,InvoiceNumber,InvoiceTo");
+                                    "InvoiceID,Status,InvoiceNumber,InvoiceTo,AmountFC");
         int rc = exact_lookup(&rd, "salesinvoice/SalesInvoices", q, "invoice to settle", &row, &e);
         int st;
 
@@ -72,6 +75,9 @@ static int read_document(run *r, settlement *s)
         }
         st = (int)json_integer_value(json_object_get(row, "Status"));
         s->number = json_integer_value(json_object_get(row, "InvoiceNumber"));
+        s->doc_amount = json_number_value(json_object_get(row, "AmountFC"));
+        if (s->amount_of_doc)
+                s->amount = s->sign * s->doc_amount;
         snprintf(s->account, sizeof(s->account), "%s", jstr(row, "InvoiceTo"));
         json_decref(row);
         return st;
@@ -280,6 +286,190 @@ static int settle(run *r, exact_refdata *rd, settlement *s)
         return 0;
 }
 
+/* Money in cents, as the fake and Exact keep amounts. */
+static double round2(double x)
+{
+        return (double)llround(x * 100.0) / 100.0;
+}
+
+/* The entry of an edit: the credit note @p E set against the new invoice @p V. */
+static int post_transfer(run *r, exact_refdata *rd, const json_t *pay, const settlement *E,
+                         const settlement *V, const char *vkey, char entry[64])
+{
+        exact_reader reader = run_reader(r);
+        char clearing[64], desc[61], when[32] = "", what[200], ref[24];
+        const char *date = jstr(pay, "date");
+        json_t *body, *lines;
+        exact_result res;
+        cx_err e = { 0 };
+        double diff;
+        int rc;
+
+        if (exact_refdata_guid(rd, &reader, EXACT_REF_GL_ACCOUNT, jstr(pay, "clearing_gl"),
+                               clearing, &e) < 0)
+                return run_fail_with(r, &e);
+        snprintf(desc, sizeof(desc), "Payment %s moved to invoice %lld",
+                 jstr(json_object_get(r->cmd, "body"), "YourRef"), V->number);
+        if (strlen(date) == 10)
+                snprintf(when, sizeof(when), "%sT00:00:00", date);
+        lines = json_pack("[{s:s,s:s,s:f,s:I,s:s},{s:s,s:s,s:f,s:I,s:s}]", "GLAccount", E->ar,
+                          "Account", E->account, "AmountFC", round2(E->amount), "OurRef",
+                          (json_int_t)E->number, "Description", desc, "GLAccount", V->ar, "Account",
+                          V->account, "AmountFC", -round2(V->amount), "OurRef",
+                          (json_int_t)V->number, "Description", desc);
+        diff = round2(V->amount) - round2(E->amount);
+        if (llround(diff * 100.0) != 0)
+                json_array_append_new(lines,
+                                      json_pack("{s:s,s:f,s:s}", "GLAccount", clearing, "AmountFC",
+                                                round2(diff), "Description", desc));
+        if (when[0]) {
+                json_t *l;
+                size_t i;
+
+                json_array_foreach (lines, i, l)
+                        json_object_set_new(l, "Date", json_string(when));
+        }
+        body = json_pack("{s:s,s:o}", "JournalCode", jstr(pay, "journal"),
+                         "GeneralJournalEntryLines", lines);
+        snprintf(what, sizeof(what),
+                 "payment moved from credit note %lld to invoice %lld (order %s)", E->number,
+                 V->number, r->source_id);
+        snprintf(ref, sizeof(ref), "%lld", V->number);
+        rc = run_write(r, PAYMENT_KIND, vkey, ref, "", "POST", ENTRY_EP, NULL, body, what, &res);
+        json_decref(body);
+        if (rc < 0)
+                return -1;
+        snprintf(entry, 64, "%s", jstr(res.d, "EntryID"));
+        exact_result_clear(&res);
+        if (!entry[0]) {
+                ledger_gave_up(r->w->db, r->tenant, PAYMENT_KIND, vkey, NULL);
+                run_set(r, RUN_RETRY, 0, "journal entry created without EntryID in the answer");
+                return -1;
+        }
+        return 0;
+}
+
+/*
+ * Edit @p k of a paid invoice moves its payment: the credit note <order>/E<k> is set against
+ * the new invoice <order>/V<k> by one entry (ledger kind `payment`, key <order>/V<k>): a
+ * debtor line that settles the credit note (+its gross, OurRef its number), a debtor line that
+ * settles the new invoice (-its gross; for the latest, the shop's paid amount, so a
+ * difference shows as an open item) and, when the two differ, the difference on the clearing
+ * account (paid more, or paid back). The original stays matched with the payment it had.
+ */
+static int transfer(run *r, exact_refdata *rd, const json_t *pay, int k, bool latest)
+{
+        char ekey[160], vkey[160], entry[64] = "";
+        settlement E = { 0 }, V = { 0 };
+        ledger_row P, CE, CV;
+        cx_err e = { 0 };
+        double open;
+        int st, re, rv, left;
+
+        snprintf(ekey, sizeof(ekey), "%s/E%d", r->source_id, k);
+        snprintf(vkey, sizeof(vkey), "%s/V%d", r->source_id, k);
+        if (ledger_get(r->w->db, r->tenant, PAYMENT_KIND, vkey, &P, &e) < 0)
+                return run_ledger_error(r, &e);
+        if (P.state == LEDGER_DONE)
+                return 0;
+        if (ledger_get(r->w->db, r->tenant, "credit_note", ekey, &CE, &e) < 0 ||
+            ledger_get(r->w->db, r->tenant, "sales_invoice", vkey, &CV, &e) < 0)
+                return run_ledger_error(r, &e);
+        if (CE.state != LEDGER_DONE || CV.state != LEDGER_DONE) {
+                say(r, vkey, "info",
+                    "paid; changed in the shop, its credit note or new invoice is not in Exact "
+                    "yet: the payment is moved once they are");
+                return 0;
+        }
+        if (P.state == LEDGER_PENDING && P.in_doubt && run_doubt_wait(r, P.intent_ms))
+                return -1;
+        E.key = V.key = vkey;
+        E.what = "credit note";
+        V.what = "invoice";
+        E.sign = -1;
+        V.sign = 1;
+        E.amount_of_doc = V.amount_of_doc = true;
+        snprintf(E.doc, sizeof(E.doc), "%s", CE.guid);
+        snprintf(V.doc, sizeof(V.doc), "%s", CV.guid);
+        if ((st = read_document(r, &E)) < 0)
+                return -1;
+        if (st == 50 && (st = read_document(r, &V)) < 0)
+                return -1;
+        if (st != 50) {
+                say(r, vkey, "info",
+                    "paid; changed in the shop, its credit note or new invoice is not processed "
+                    "in Exact yet, so the payment is not moved (it is when the order comes again)");
+                return 0;
+        }
+        if (latest)
+                V.amount = json_number_value(json_object_get(pay, "amount"));
+        if ((re = read_receivable(r, &E)) < 0 || (rv = read_receivable(r, &V)) < 0)
+                return -1;
+        if (P.state == LEDGER_PENDING && P.in_doubt && find_entry(r, &V, entry) < 0)
+                return -1;
+        if (!entry[0] && (re == 0 || rv == 0)) {
+                run_set(r, RUN_RETRY, 0,
+                        "the receivables of credit note %lld and invoice %lld are not visible in "
+                        "Exact yet",
+                        E.number, V.number);
+                return -1;
+        }
+        if (!entry[0] && re == 2 && rv == 2) {
+                if (ledger_done(r->w->db, r->tenant, PAYMENT_KIND, vkey, "", V.number,
+                                "settled in Exact", r->trace, &e) < 0)
+                        return run_ledger_error(r, &e);
+                say(r, vkey, "ok",
+                    "paid; credit note %lld and invoice %lld were settled in Exact already: "
+                    "nothing booked",
+                    E.number, V.number);
+                return 0;
+        }
+        if (!entry[0] && post_transfer(r, rd, pay, &E, &V, vkey, entry) < 0)
+                return -1;
+        if (ledger_done(r->w->db, r->tenant, PAYMENT_KIND, vkey, entry, V.number, "", r->trace,
+                        &e) < 0)
+                return run_ledger_error(r, &e);
+        if ((left = still_open(r, &V, &open)) < 0)
+                return -1;
+        if (left == 0 && (left = still_open(r, &E, &open)) < 0)
+                return -1;
+        if (left == 0) {
+                say(r, vkey, "ok",
+                    "paid and matched (changed in the shop: the payment moved from credit note "
+                    "%lld to invoice %lld, journal %s, entry %s)",
+                    E.number, V.number, jstr(pay, "journal"), entry);
+                return 0;
+        }
+        cx_counter_add("cx_loader_payments_unmatched_total",
+                       "Payments booked that left an open item in Exact", NULL, 1);
+        say(r, vkey, "info",
+            "paid, not matched: match it in Exact (changed in the shop: credit note %lld set "
+            "against invoice %lld, %.2f paid; %d open item(s) of %.2f together; entry %s)",
+            E.number, V.number, V.amount, left, open, entry);
+        return 0;
+}
+
+/* The edits after invoicing the order's ledger row counts (0 when none). */
+static int revisions_of(run *r, int *n)
+{
+        const char *p[2] = { r->tenant, r->source_id };
+        cx_err e = { 0 };
+        PGresult *res;
+
+        *n = 0;
+        res = cx_db_query(r->w->db,
+                          "SELECT coalesce(max(revisions), 0) FROM ledger WHERE tenant_id = $1 "
+                          "AND kind IN ('sales_invoice', 'sales_order') AND source_key = $2 AND "
+                          "state = 'done'",
+                          2, p, &e);
+        if (!res)
+                return run_ledger_error(r, &e);
+        if (PQntuples(res) == 1)
+                *n = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        return 0;
+}
+
 /* The invoice the order's payment settles: "" when there is none (yet). */
 static int order_invoice(run *r, char doc[64], const char **why)
 {
@@ -361,6 +551,7 @@ int payments_after_booking(run *r, exact_refdata *rd)
         const json_t *pay = json_object_get(r->cmd, "payment");
         settlement s = { 0 };
         const char *why = "";
+        int edits;
 
         if (!json_is_true(json_object_get(pay, "paid")))
                 return repayments(r, rd, NULL);
@@ -370,17 +561,25 @@ int payments_after_booking(run *r, exact_refdata *rd)
                     jstr(pay, "method"));
                 return repayments(r, rd, pay);
         }
+        if (revisions_of(r, &edits) < 0)
+                return -1;
         s.key = r->source_id;
         s.what = "invoice";
         s.amount = json_number_value(json_object_get(pay, "amount"));
         s.sign = 1;
         s.pay = pay;
         s.reference = jstr(pay, "reference");
+        /* changed since: the shop's amount is the latest invoice's, the original is paid
+         * what it says, and each edit moves the payment on */
+        s.amount_of_doc = edits > 0;
         if (order_invoice(r, s.doc, &why) < 0)
                 return -1;
         if (!s.doc[0])
                 say(r, r->source_id, "info", "paid; %s, so the payment is not booked", why);
         else if (settle(r, rd, &s) < 0)
                 return -1;
+        for (int k = 1; s.doc[0] && k <= edits; k++)
+                if (transfer(r, rd, pay, k, k == edits) < 0)
+                        return -1;
         return repayments(r, rd, pay);
 }

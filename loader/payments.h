@@ -10,7 +10,10 @@
  * Then ReceivablesListByAccount tells whether an open item remains: the REST API cannot match,
  * so an unmatched payment is reported in the sync log and never posted again. A refund paid
  * back (`refunds[i].paid`) is booked the same way against its credit note (ledger kind
- * `credit_note`, key `<order>/R<refund id>`), the other way round. */
+ * `credit_note`, key `<order>/R<refund id>`), the other way round. After an edit of the
+ * invoice (credit note `<order>/E<k>` + new invoice `<order>/V<k>`) the original is paid what
+ * it says, and one entry per edit (ledger `payment` key `<order>/V<k>`) sets the credit note
+ * against the new invoice, the difference on the clearing account. */
 #ifndef LOADER_PAYMENTS_H
 #define LOADER_PAYMENTS_H
 

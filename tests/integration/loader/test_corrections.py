@@ -364,6 +364,69 @@ class Corrections(L.LoaderCase):
         self.assertEqual(self.sql("SELECT reason FROM dead_letters"), "")
         self.assertEqual(self.loaders[-1].stop(timeout=30), 0)
 
+    def test_cancel_mirrors_each_line(self):
+        """A cancel credits what is left line by line, rounded as Exact rounds each line: two
+        rows of one product stay two lines (one line of both rounds to another cent), and a
+        row refunded in part is not summed into a quantity that rounds differently."""
+        same = [("row:4001", "SKU-1", 1, 4.125, "2"), ("row:4002", "SKU-1", 1, 4.125, "2"),
+                SHIP]
+        part = [("row:4101", "SKU-1", 3, 1.1875, "2"), SHIP]
+
+        def same_desc(c):  # as the shop names them: by the product
+            for ln in c["body"]["SalesInvoiceLines"]:
+                ln["Description"] = ln["Item"]
+            return c
+
+        self.produce([same_desc(command("t00", 40, same, True, rev(40, 1))),
+                      command("t00", 41, part, True, rev(41, 1))])
+        self.loaders = L.start_loaders(self.env, 1)
+        self.wait_loads(2)
+        self.produce([command("t00", 41, part, True, rev(41, 1),
+                              refunds=[refund("541", [("row:4101", 1)])])])
+        self.wait_loads(3)
+        self.produce([same_desc(command("t00", 40, same, True, rev(40, 1), cancelled=True)),
+                      command("t00", 41, part, True, rev(41, 1), cancelled=True,
+                              refunds=[refund("541", [("row:4101", 1)])])])
+        self.wait_loads(5)
+        docs = self.assert_invoiced("WEB-40", Decimal(0), Decimal(0))
+        [cn] = [d for d in docs if d["Type"] == 8021]
+        self.assertEqual(sorted((l["Description"], l["Quantity"])
+                                for l in cn["SalesInvoiceLines"]),
+                         [("SKU-1", -1), ("SKU-1", -1), ("VERZEND", -1)])
+        docs = self.assert_invoiced("WEB-41", Decimal(0), Decimal(0))
+        self.assertEqual(sorted(d["Type"] for d in docs), [8020, 8021, 8021])
+        self.assertEqual(self.sql("SELECT reason FROM dead_letters"), "")
+        self.assertEqual(self.loaders[-1].stop(timeout=30), 0)
+
+    def test_deleted_product_deactivates_its_item(self):
+        """A product booked under its productnumber, then deleted in the shop: the deletion
+        names its id only (the transformer derives the code P<id>), and the item it was
+        booked as stops being a sales item, never deleted, no P<id> item made."""
+        def upsert(pid, item, **members):
+            return dict({"v": 1, "tenant": "t00", "kind": "item_upsert", "source_id": pid,
+                         "trace_id": f"tr-p{pid}", "endpoint": "logistics/Items",
+                         "items": [item]}, **members)
+
+        self.produce([upsert("845", {"Code": "ART-100", "Description": "Artikel 100",
+                                     "IsSalesItem": True, "ItemGroup": "001",
+                                     "SalesVatCode": "2"}),
+                      upsert("846", {"Code": "ART-101", "Description": "Artikel 101",
+                                     "IsSalesItem": True, "ItemGroup": "001",
+                                     "SalesVatCode": "2"})])
+        self.loaders = L.start_loaders(self.env, 1)
+        self.wait_loads(2)
+        self.produce([upsert("845", {"Code": "P845", "IsSalesItem": False}, deactivate=True),
+                      upsert("999", {"Code": "P999", "IsSalesItem": False}, deactivate=True)])
+        self.wait_loads(4)
+        items = {i["Code"]: i for i in L.booked(self.fake, self.tenants["t00"], "Items")}
+        self.assertEqual(sorted(items), ["ART-100", "ART-101"], "no item made, none deleted")
+        self.assertFalse(items["ART-100"]["IsSalesItem"])
+        self.assertEqual(items["ART-100"]["Description"], "Artikel 100")
+        self.assertTrue(items["ART-101"]["IsSalesItem"])
+        self.assertIn("item ART-100 is no sales item any more", self.log_of("845"))
+        self.assertIn("item P999 is not in Exact: nothing to deactivate", self.log_of("999"))
+        self.assertEqual(self.loaders[-1].stop(timeout=30), 0)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

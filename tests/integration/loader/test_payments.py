@@ -15,6 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import loaderlib as L  # noqa: E402
+import test_corrections as C  # noqa: E402  (its command builder: line keys, revisions)
 
 DAY = "2026-04-01T00:00:00"
 JOURNAL, CLEARING = "91", "1190"
@@ -280,6 +281,63 @@ class PaymentsTest(L.LoaderCase):
         self.assertEqual(len(self.fake.entities(div, "GeneralJournalEntries")), 1)
         self.assertEqual(self.open_items(self.fake.user_api(div)), {})
         self.assertIn("paid and matched", self.log(env, "10"))
+        self.assertEqual(self.loaders[0].stop(timeout=30), 0)
+
+    def test_edit_of_a_paid_invoice_moves_the_payment(self):
+        """A paid invoice edited twice (credit note <order>/E<n> + new invoice <order>/V<n>):
+        each edit's entry sets the credit note against the new invoice and books the
+        difference on the clearing account, so no receivable of the order stays open; a
+        replay posts nothing more."""
+        env, div = self.setup_tenant("t_ld_pedit", 3800, 26)
+        ship = ("shipping", "VERZEND", 1, 4.09, "2")
+        revs = [[("row:1", "SKU-1", q, 10.00, "2"), ship] for q in (2, 3, 1)]
+        cmds = []
+        for n, rows in enumerate(revs, 1):
+            cmd = C.command("t00", 1, rows, True, C.rev(1, n))
+            cmd["payment"] = {"paid": True, "method": "ideal", "date": "2026-04-01",
+                              "amount": cmd["totals"]["gross"], "reference": "tr_1",
+                              "journal": JOURNAL, "clearing_gl": CLEARING}
+            cmds.append(cmd)
+        gross = [c["totals"]["gross"] for c in cmds]
+        L.produce(env, [("t00", json.dumps(cmds[0]))])
+        self.loaders = L.start_loaders(env, 1)
+        self.wait_ledger(env, "payment", 1)
+        api = self.fake.user_api(div)
+        self.assertEqual(self.open_items(api), {})
+        L.produce(env, [("t00", json.dumps(cmds[1]))] * 2)
+        self.wait_ledger(env, "payment", 2)
+        L.produce(env, [("t00", json.dumps(cmds[2]))])
+        self.wait_ledger(env, "payment", 3)
+        L.produce(env, [("t00", json.dumps(c)) for c in cmds])
+        time.sleep(4)
+        docs = {}
+        for d in L.booked(self.fake, div, "SalesInvoices"):
+            docs[d["Description"]] = d
+        self.assertEqual(len(docs), 5, list(docs))
+        orig = docs["Webshop order 1"]
+        e1, e2 = (next(d for k, d in docs.items() if f"revision {n} (invoice" in k)
+                  for n in (1, 2))
+        v1, v2 = (docs[f"Webshop order 1 (revision {n})"] for n in (1, 2))
+        self.assertEqual([round(d["AmountFC"], 2) for d in (orig, e1, v1, e2, v2)],
+                         [gross[0], -gross[0], gross[1], -gross[1], gross[2]])
+        self.assertEqual(self.open_items(api), {}, "a receivable of the order stays open")
+        entries = self.fake.entities(div, "GeneralJournalEntries")
+        self.assertEqual(len(entries), 3, "one entry per payment and per edit, none twice")
+        for e, v, was, now in ((e1, v1, gross[0], gross[1]), (e2, v2, gross[1], gross[2])):
+            [line] = self.entries_of(div, v["InvoiceNumber"])
+            entry = next(x for x in entries if x["EntryID"] == line["EntryID"])
+            self.assertEqual(entry["JournalCode"], JOURNAL)
+            got = sorted((ln.get("OurRef") or 0, ln["GLAccountCode"], ln.get("Account") or "",
+                          round(ln["AmountFC"], 2))
+                         for ln in entry["GeneralJournalEntryLines"])
+            want = sorted([(e["InvoiceNumber"], "1300", e["InvoiceTo"], was),
+                           (v["InvoiceNumber"], "1300", v["InvoiceTo"], -now),
+                           (0, CLEARING, "", round(now - was, 2))])
+            self.assertEqual(got, want)
+        self.assertIn("paid and matched (changed in the shop: the payment moved from credit "
+                      "note", self.log(env, "1/V2"))
+        self.assertEqual(self.sql(env, "SELECT count(*) FROM dead_letters"), "0",
+                         self.sql(env, "SELECT string_agg(reason, ' | ') FROM dead_letters"))
         self.assertEqual(self.loaders[0].stop(timeout=30), 0)
 
 
