@@ -187,10 +187,11 @@ static int fresh(run *r, const kind_spec *k)
         bool known;
 
         snprintf(div, sizeof(div), "%ld", r->division);
-        q = cx_db_query(r->w->db,
-                        "SELECT watermark, extract(epoch FROM now() - refreshed_at)::bigint FROM"
-                        " exact_snapshot WHERE tenant_id = $1 AND division = $2 AND kind = $3",
-                        3, p, &e);
+        q = cx_db_query(
+                r->w->db,
+                "SELECT watermark, floor(extract(epoch FROM now() - refreshed_at))::bigint FROM"
+                " exact_snapshot WHERE tenant_id = $1 AND division = $2 AND kind = $3",
+                3, p, &e);
         if (!q)
                 return run_ledger_error(r, &e);
         known = PQntuples(q) == 1;
