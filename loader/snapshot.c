@@ -100,9 +100,32 @@ static void next_of(const run *r, const json_t *d, char *ep, size_t ep_size, con
         }
 }
 
-/* Read every row of the sync endpoint past @p *mark into the snapshot; @p *mark becomes the
- * highest Timestamp read. */
-static int read_sync(run *r, const kind_spec *k, long long *mark)
+/* Where a read under way goes on ("" = nothing), and how far it has come. */
+static int save_progress(run *r, const kind_spec *k, const char *next, long long mark)
+{
+        char div[24], mark_s[24];
+        const char *p[5] = { r->tenant, div, k->kind, next[0] ? next : NULL, mark_s };
+        cx_err e = { 0 };
+
+        snprintf(div, sizeof(div), "%ld", r->division);
+        snprintf(mark_s, sizeof(mark_s), "%lld", mark);
+        if (cx_db_exec(r->w->db,
+                       "INSERT INTO exact_snapshot (tenant_id, division, kind, next_page,"
+                       " reading_mark) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id,"
+                       " division, kind) DO UPDATE SET next_page = EXCLUDED.next_page,"
+                       " reading_mark = EXCLUDED.reading_mark",
+                       5, p, &e) < 0)
+                return run_ledger_error(r, &e);
+        return 0;
+}
+
+/*
+ * Read the sync endpoint's rows into the snapshot: from @p resume ("endpoint?query" of a
+ * read that stopped, e.g. on the minute's budget) or else past @p *mark; @p *mark becomes the
+ * highest Timestamp read. Each page's place is saved, so a division with more pages than
+ * one minute's budget is read in several runs, never from the start again.
+ */
+static int read_sync(run *r, const kind_spec *k, const char *resume, long long *mark)
 {
         char f[64], *enc, *first = NULL, ep[1024];
         const char *query;
@@ -110,19 +133,26 @@ static int read_sync(run *r, const kind_spec *k, long long *mark)
         cx_err e = { 0 };
         int pages = 0;
 
-        snprintf(f, sizeof(f), "Timestamp gt %lldL", *mark > 0 ? *mark : 1);
-        enc = cx_http_escape(f);
-        if (!enc || asprintf(&first, "$filter=%s&$select=%s", enc, k->select) < 0) {
+        if (resume[0]) {
+                snprintf(ep, sizeof(ep), "%s", resume);
+                first = strchr(ep, '?') ? strdup(strchr(ep, '?') + 1) : NULL;
+                *strchrnul(ep, '?') = '\0';
+        } else {
+                snprintf(f, sizeof(f), "Timestamp gt %lldL", *mark > 0 ? *mark : 1);
+                enc = cx_http_escape(f);
+                if (enc && asprintf(&first, "$filter=%s&$select=%s", enc, k->select) < 0)
+                        first = NULL;
                 free(enc);
+                snprintf(ep, sizeof(ep), "%s", k->endpoint);
+        }
+        if (!first) {
                 run_set(r, RUN_RETRY, 0, "out of memory");
                 return -1;
         }
-        free(enc);
-        snprintf(ep, sizeof(ep), "%s", k->endpoint);
         query = first;
         while (ep[0]) {
                 json_t *rows = json_array(), *row;
-                char next[1024];
+                char next[1024], saved[2048];
                 const char *nq;
                 size_t i;
                 int rc;
@@ -149,10 +179,10 @@ static int read_sync(run *r, const kind_spec *k, long long *mark)
                                 *mark = t;
                 }
                 next_of(r, res.d, next, sizeof(next), &nq);
+                exact_result_clear(&res);
                 rc = json_array_size(rows) ? upsert(r, k, rows, &e) : 0;
                 json_decref(rows);
                 if (rc < 0) {
-                        exact_result_clear(&res);
                         free(first);
                         return run_ledger_error(r, &e);
                 }
@@ -161,9 +191,13 @@ static int read_sync(run *r, const kind_spec *k, long long *mark)
                 free(first);
                 first = nq ? strdup(nq) : NULL;
                 query = first;
-                exact_result_clear(&res);
                 if (ep[0] && !first) {
                         run_set(r, RUN_RETRY, 0, "out of memory");
+                        return -1;
+                }
+                snprintf(saved, sizeof(saved), "%s%s%s", ep, first ? "?" : "", first ? first : "");
+                if (ep[0] && save_progress(r, k, saved, *mark) < 0) {
+                        free(first);
                         return -1;
                 }
                 if (++pages >= 10000) {
@@ -176,44 +210,50 @@ static int read_sync(run *r, const kind_spec *k, long long *mark)
         return 0;
 }
 
-/* Bring the snapshot of @p k up to date when it is older than the refresh interval. */
+/* Bring the snapshot of @p k up to date when it is older than the refresh interval, or go on
+ * with a read under way. */
 static int fresh(run *r, const kind_spec *k)
 {
-        char div[24], mark_s[24], age[24];
+        char div[24], mark_s[24], resume[1024] = "";
         const char *p[4] = { r->tenant, div, k->kind, NULL };
         cx_err e = { 0 };
-        long long mark = 0;
+        long long mark = 0, age = -1;
         PGresult *q;
-        bool known;
+        bool complete = false;
 
         snprintf(div, sizeof(div), "%ld", r->division);
-        q = cx_db_query(
-                r->w->db,
-                "SELECT watermark, floor(extract(epoch FROM now() - refreshed_at))::bigint FROM"
-                " exact_snapshot WHERE tenant_id = $1 AND division = $2 AND kind = $3",
-                3, p, &e);
+        q = cx_db_query(r->w->db,
+                        "SELECT watermark, floor(extract(epoch FROM now() - refreshed_at))::bigint,"
+                        " coalesce(next_page, ''), reading_mark, refreshed_at IS NOT NULL FROM"
+                        " exact_snapshot WHERE tenant_id = $1 AND division = $2 AND kind = $3",
+                        3, p, &e);
         if (!q)
                 return run_ledger_error(r, &e);
-        known = PQntuples(q) == 1;
-        if (known) {
+        if (PQntuples(q) == 1) {
                 mark = strtoll(PQgetvalue(q, 0, 0), NULL, 10);
-                snprintf(age, sizeof(age), "%s", PQgetvalue(q, 0, 1));
+                complete = PQgetvalue(q, 0, 4)[0] == 't';
+                if (complete)
+                        age = strtoll(PQgetvalue(q, 0, 1), NULL, 10);
+                snprintf(resume, sizeof(resume), "%s", PQgetvalue(q, 0, 2));
+                if (resume[0])
+                        mark = strtoll(PQgetvalue(q, 0, 3), NULL, 10);
         }
         PQclear(q);
-        if (known && strtoll(age, NULL, 10) < r->w->sh->cfg.snapshot_refresh_s)
+        if (complete && !resume[0] && age < r->w->sh->cfg.snapshot_refresh_s)
                 return 0;
-        if (read_sync(r, k, &mark) < 0)
+        if (read_sync(r, k, resume, &mark) < 0)
                 return -1;
         snprintf(mark_s, sizeof(mark_s), "%lld", mark);
         p[3] = mark_s;
         if (cx_db_exec(r->w->db,
-                       "INSERT INTO exact_snapshot (tenant_id, division, kind, watermark)"
-                       " VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, division, kind) DO"
-                       " UPDATE SET watermark = greatest(exact_snapshot.watermark,"
-                       " EXCLUDED.watermark), refreshed_at = now()",
+                       "INSERT INTO exact_snapshot (tenant_id, division, kind, watermark,"
+                       " refreshed_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT (tenant_id,"
+                       " division, kind) DO UPDATE SET watermark = greatest("
+                       "exact_snapshot.watermark, EXCLUDED.watermark), refreshed_at = now(),"
+                       " next_page = NULL, reading_mark = 0",
                        4, p, &e) < 0)
                 return run_ledger_error(r, &e);
-        if (!known)
+        if (!complete)
                 cx_log_fields(CX_LOG_INFO, "snapshot.loaded",
                               json_pack("{s:s,s:i,s:s}", "tenant", r->tenant, "division",
                                         (json_int_t)r->division, "kind", k->kind),

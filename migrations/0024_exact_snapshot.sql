@@ -6,8 +6,12 @@ CREATE TABLE exact_snapshot (
     tenant_id    text NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     division     bigint NOT NULL,
     kind         text NOT NULL CHECK (kind IN ('account', 'item')),
-    watermark    bigint NOT NULL DEFAULT 0, -- the highest Exact Timestamp read
-    refreshed_at timestamptz NOT NULL DEFAULT now(),
+    watermark    bigint NOT NULL DEFAULT 0, -- the highest Exact Timestamp of a complete read
+    refreshed_at timestamptz,                -- when a read last completed (NULL: never)
+    -- a read under way (more pages than one command's budget): where it goes on, and the
+    -- highest Timestamp it has seen so far
+    next_page    text,
+    reading_mark bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, division, kind)
 );
 

@@ -8,7 +8,8 @@ so that an order costs only its writes.
 * a relation the accountant adds after that read is matched (the snapshot is refreshed), not
   duplicated;
 * a new customer and a new item: one POST each, the contact right after its account with no
-  look-up, no PUT of the item just created; both are in the snapshot afterwards."""
+  look-up, no PUT of the item just created; both are in the snapshot afterwards;
+* a division with more than a page of items is read page by page (__next), once."""
 import json
 import os
 import random
@@ -27,7 +28,7 @@ class Snapshot(L.LoaderCase):
 
     def setUp(self):
         super().setUp()
-        self.fake = L.Fake("--minute", "2", "--minutely-limit", "1000")
+        self.fake = L.Fake("--no-limits")
         self.env = L.new_env("t_ld_snap")
         L.add_tenants(self.env, self.fake, 1, DIV)
         self.exact = self.fake.user_api(DIV)
@@ -142,6 +143,24 @@ class Snapshot(L.LoaderCase):
         self.assertEqual(self.sql(
             "SELECT id FROM exact_snapshot_items WHERE code = 'SKU-NEW'"),
             items["SKU-NEW"]["ID"])
+
+    def test_a_large_division_is_read_in_pages(self):
+        for i in range(1, 1102):
+            last = self.accountant("logistics/Items", Code="P%04d" % i, Description="Artikel",
+                                   IsSalesItem=True)
+        base = self.calls()
+        item = {"Code": "P1101", "Description": "Artikel", "IsSalesItem": True,
+                "SalesVatCode": "2", "ItemGroup": "001"}
+        doc = self.book(self.order(1, {"Code": "201", "Name": "Klant", "Status": "C",
+                                       "Country": "NL", "City": "Utrecht"}, item))
+        self.assertEqual(self.line_item(doc), last["ID"])
+        c = self.since(base)
+        self.assertEqual(c["GET sync/Logistics/Items"], 2, c)
+        self.assertNotIn("GET logistics/Items", c, c)
+        self.assertNotIn("POST logistics/Items", c, c)
+        self.assertEqual(self.sql("SELECT count(*) FROM exact_snapshot_items"), "1101")
+        self.assertEqual(self.sql("SELECT next_page IS NULL AND watermark > 0 FROM "
+                                  "exact_snapshot WHERE kind = 'item'"), "t")
 
     def line_item(self, doc):
         lines = [ln for ln in self.fake.entities(DIV, "SalesOrderLines")
