@@ -32,6 +32,8 @@ typedef struct loader_cfg {
         int endpoint_error_limit; /**< errors per endpoint per window before we stop calling */
         long error_window_ms;
         bool tls_insecure;
+        bool snapshot;           /**< look-ups read the snapshot of Exact's master data */
+        long snapshot_refresh_s; /**< how old a snapshot may be before it is refreshed */
 } loader_cfg;
 
 typedef struct loader_shared {

@@ -11,6 +11,7 @@
 #include "loader/ledger.h"
 #include "loader/prices.h"
 #include "loader/relations.h"
+#include "loader/snapshot.h"
 
 #define jstr command_str
 
@@ -65,6 +66,8 @@ static int create_entity(run *r, const ent_spec *s, const char *key, const json_
                 run_set(r, RUN_RETRY, 0, "%s created without an ID in the answer", what);
                 return -1;
         }
+        if (s == &SPEC_ITEM)
+                snapshot_put_item(r, guid, key);
         if (ledger_done(r->w->db, r->tenant, s->kind, key, guid, -1, hash, r->trace, &e) < 0)
                 return run_ledger_error(r, &e);
         if (created)
@@ -121,6 +124,8 @@ static int adopt_existing(run *r, const ent_spec *s, const char *key, const char
                         what, reason);
                 return -1;
         }
+        if (s == &SPEC_ITEM)
+                snapshot_put_item(r, guid, key);
         cx_log_fields(CX_LOG_INFO, "entity.adopted",
                       json_pack("{s:s,s:s,s:s}", "tenant", r->tenant, "kind", s->kind, "key", key),
                       "%s existed in Exact already: linked", what);
@@ -149,9 +154,15 @@ static int ensure_in_exact(run *r, const ent_spec *s, const char *key, const jso
                 /* Master data may exist in Exact already (or from a write in doubt); a
                  * contact of an account created just now cannot, so it costs no look-up. */
                 guid[0] = '\0';
-                if (!(skip_lookup && L.state == LEDGER_ABSENT) &&
-                    find_entity(r, s, lookup, what, guid) < 0)
+                if (skip_lookup && L.state == LEDGER_ABSENT)
+                        ;
+                else if (s == &SPEC_ITEM && !L.in_doubt && snapshot_on(r)) {
+                        /* after a write in doubt only Exact can say what it created */
+                        if (snapshot_item(r, key, guid) < 0)
+                                return -1;
+                } else if (find_entity(r, s, lookup, what, guid) < 0) {
                         return -1;
+                }
                 if (!guid[0]) {
                         if (create_entity(r, s, key, body, hash, what, created, guid) == 0)
                                 return 0;
@@ -237,22 +248,27 @@ int entity_item(run *r, exact_refdata *rd, const json_t *def, bool update, char 
 
 int entity_known_item(run *r, const char *code, char guid[64])
 {
-        ledger_row L;
+        ledger_row L = { 0 };
         cx_err e = { 0 };
         char *q;
         int rc;
 
+        guid[0] = '\0';
         if (ledger_get(r->w->db, r->tenant, "item", code, &L, &e) < 0)
                 return run_ledger_error(r, &e);
         if (L.state == LEDGER_DONE) {
                 snprintf(guid, 64, "%s", L.guid);
                 return 0;
         }
-        q = exact_filter_eq("Code", code, "ID,Code");
-        rc = find_entity(r, &SPEC_ITEM, q, "logistics/Items", guid);
-        free(q);
-        if (rc < 0)
+        if (snapshot_on(r) && snapshot_item(r, code, guid) < 0)
                 return -1;
+        if (!guid[0]) { /* created in Exact since the snapshot's refresh, maybe */
+                q = exact_filter_eq("Code", code, "ID,Code");
+                rc = find_entity(r, &SPEC_ITEM, q, "logistics/Items", guid);
+                free(q);
+                if (rc < 0)
+                        return -1;
+        }
         if (!guid[0]) {
                 run_set(r, RUN_FAIL, 0,
                         "item %s is used by a line but neither defined by the "

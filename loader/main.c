@@ -65,6 +65,13 @@ static const cx_cfg_var loader_vars[] = {
         { "CX_LOADER_REFDATA_MISS_TTL_S", CX_CFG_INT, "30", 0, 3600, false,
           "a code Exact did not have is looked up again after this many seconds (so a code "
           "created in Exact is seen by the next command or redrive)" },
+        { "CX_LOADER_SNAPSHOT", CX_CFG_BOOL, "true", 0, 0, false,
+          "look items and relations up in a copy of the administration's (read once per "
+          "division through Exact's sync endpoints) instead of asking Exact before each create" },
+        { "CX_LOADER_SNAPSHOT_REFRESH_S", CX_CFG_INT, "300", 0, 86400, false,
+          "the copy of items and relations is brought up to date (one call per kind: what "
+          "changed in Exact since) when it is older than this; a relation added in Exact is "
+          "matched from then on" },
         { "CX_LOADER_TLS_INSECURE", CX_CFG_BOOL, "false", 0, 0, false,
           "turn off TLS verification towards Exact (tests only)" },
         CX_CFG_END,
@@ -197,6 +204,8 @@ int main(int argc, char **argv)
         a.sh.cfg.endpoint_error_limit = (int)cx_config_int(d.cfg, "CX_LOADER_ENDPOINT_ERROR_LIMIT");
         a.sh.cfg.error_window_ms = cx_config_int(d.cfg, "CX_LOADER_ERROR_WINDOW_S") * 1000;
         a.sh.cfg.tls_insecure = a.insecure;
+        a.sh.cfg.snapshot = cx_config_bool(d.cfg, "CX_LOADER_SNAPSHOT");
+        a.sh.cfg.snapshot_refresh_s = cx_config_int(d.cfg, "CX_LOADER_SNAPSHOT_REFRESH_S");
         exact_refdata_configure(cx_config_int(d.cfg, "CX_LOADER_REFDATA_TTL_S") * 1000LL,
                                 cx_config_int(d.cfg, "CX_LOADER_REFDATA_MISS_TTL_S") * 1000LL);
         pthread_mutex_init(&a.sh.dl_lock, NULL);

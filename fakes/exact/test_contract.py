@@ -1051,5 +1051,65 @@ class Payments(FakeCase):
         self.assertEqual(js[0]["Type"], 90)
 
 
+class BulkAndSync(FakeCase):
+    """bulk/... and sync/... mirrors: GET only, $select required, pages of 1000."""
+
+    def pages(self, tok, path):
+        rows, n = [], 0
+        st, _, page = self.fake.api(tok, "GET", path)
+        while True:
+            self.assertEqual(st, 200, page)
+            n += 1
+            self.assertLessEqual(len(page["d"]["results"]), 1000)
+            rows += page["d"]["results"]
+            nxt = page["d"].get("__next")
+            if not nxt:
+                return rows, n
+            self.assertTrue(nxt.startswith(self.fake.base + "/api/v1/%d/" % DIV), nxt)
+            st, _, page = self.fake.api(tok, "GET", nxt[len(self.fake.base) + 8:])
+
+    def test_bulk_and_sync(self):
+        f = self.fake
+        tok = f.login(DIV)["access_token"]
+        for i in range(1, 1206):
+            self.item(tok, "P%04d" % i)
+        rows, n = self.pages(tok, "%d/bulk/Logistics/Items?$select=ID,Code" % DIV)
+        self.assertEqual(n, 2)
+        self.assertEqual(sorted(r["Code"] for r in rows), ["P%04d" % i for i in range(1, 1206)])
+        self.assertEqual(sorted(rows[0]), ["Code", "ID", "__metadata"])
+        # without $select, or another method: refused
+        st, _, body = f.api(tok, "GET", "%d/bulk/Logistics/Items" % DIV)
+        self.assertEqual(st, 400)
+        self.assertEqual(body["error"]["message"]["value"],
+                         "Please add a $select or a $top=1 statement to the query string.")
+        self.assertEqual(f.api(tok, "GET", "%d/sync/CRM/Accounts" % DIV)[0], 400)
+        self.assertEqual(f.api(tok, "POST", "%d/bulk/CRM/Accounts" % DIV, {"Name": "x"})[0], 405)
+        self.assertEqual(f.api(tok, "GET", "%d/bulk/CRM/Nope?$select=ID" % DIV)[0], 404)
+        self.assertEqual(f.api(tok, "GET", "%d/bulk/Logistics/Items?$select=ID&$top=5" % DIV)[0],
+                         400)
+        # sync: everything from Timestamp 1, in Timestamp order; then only what changed
+        rows, n = self.pages(tok, "%d/sync/Logistics/Items?$filter=%s&$select=ID,Code,Timestamp"
+                             % (DIV, q("Timestamp gt 1L")))
+        self.assertEqual(n, 2)
+        self.assertEqual(len(rows), 1205)
+        stamps = [r["Timestamp"] for r in rows]
+        self.assertEqual(stamps, sorted(stamps))
+        top = stamps[-1]
+        a = self.account(tok, "77", "Nieuw", VATNumber="NL001")
+        st, _, body = f.api(tok, "PUT", "%d/logistics/Items(guid'%s')" % (DIV, rows[5]["ID"]),
+                            {"Description": "Anders"})
+        self.assertEqual(st, 204, body)
+        rows, _ = self.pages(tok, "%d/sync/Logistics/Items?$filter=%s&$select=ID,Code,Timestamp"
+                             % (DIV, q("Timestamp gt %dL" % top)))
+        self.assertEqual([r["Code"] for r in rows], ["P0006"])
+        self.assertGreater(rows[0]["Timestamp"], top)
+        rows, _ = self.pages(tok, "%d/sync/CRM/Accounts?$filter=%s&$select=ID,VATNumber,Timestamp"
+                             % (DIV, q("Timestamp gt %dL" % top)))
+        self.assertEqual([(r["ID"], r["VATNumber"]) for r in rows], [(a["ID"], "NL001")])
+        st, _, body = f.api(tok, "GET", "%d/sync/CRM/Accounts?$filter=%s&$select=ID" %
+                            (DIV, q("Name eq 'Nieuw'")))
+        self.assertEqual(st, 400)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -91,6 +91,12 @@ struct xf_entity_def {
 
 extern const struct xf_entity_def xf_entities[XF_E_ALL];
 
+/* Give a stored entity a new Timestamp (its row version on the sync endpoints). */
+void xf_stamp(json_t *e);
+
+/* Bulk and sync endpoints answer pages of this many rows. */
+#define XF_BULK_PAGE_SIZE 1000
+
 struct xf_div {
         long number;
         json_t *sets[XF_E_COUNT]; /* arrays of stored entity objects */

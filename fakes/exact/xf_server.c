@@ -1139,6 +1139,188 @@ out:
         free(prefix);
 }
 
+/* bulk/CRM/Accounts, sync/Logistics/Items...: the entity they mirror, or -1. */
+static int mirror_entity(const char *service, const char *name)
+{
+        if (strcmp(service, "CRM") == 0 && strcmp(name, "Accounts") == 0)
+                return XF_E_ACCOUNTS;
+        if (strcmp(service, "Logistics") == 0 && strcmp(name, "Items") == 0)
+                return XF_E_ITEMS;
+        return -1;
+}
+
+static int cmp_stamp(const void *pa, const void *pb)
+{
+        json_int_t a = json_integer_value(json_object_get(*(json_t *const *)pa, "Timestamp"));
+        json_int_t b = json_integer_value(json_object_get(*(json_t *const *)pb, "Timestamp"));
+
+        return a < b ? -1 : a > b;
+}
+
+/* "Timestamp gt 123L" (the L optional): the number, or -1 for any other filter. */
+static long long stamp_filter(const char *f)
+{
+        long long v;
+        int n = 0;
+
+        if (sscanf(f, " Timestamp gt %lld%n", &v, &n) != 1 || v < 0)
+                return -1;
+        if (f[n] == 'L')
+                n++;
+        while (f[n] == ' ')
+                n++;
+        return f[n] == '\0' ? v : -1;
+}
+
+/* A sync endpoint: the rows written after the filter's (or the skiptoken's) Timestamp, in
+ * Timestamp order, 1000 a page; the skiptoken is the last Timestamp sent (opaque to clients). */
+static void sync_get(struct req *q, struct reply *r, struct xf_div *d, int ent, const char *base)
+{
+        const char *f = arg(q, "$filter"), *tok = arg(q, "$skiptoken");
+        char *copy = strdup(arg(q, "$select")), *save, *part, *prefix = NULL, *uri_base = NULL;
+        json_t *sel = json_array(), *results = json_array(), *dobj, **rows = NULL, *e;
+        long long after = 0;
+        bool want_ts = false;
+        size_t n = 0, i, take;
+
+        if (f != NULL && (after = stamp_filter(f)) < 0) {
+                set_error(r, 400,
+                          "exact-fake: sync endpoints filter on Timestamp only (Timestamp gt "
+                          "<n>L)");
+                goto out;
+        }
+        if (tok != NULL) {
+                char *end;
+                long long t = strtoll(tok, &end, 10);
+
+                if (*tok == '\0' || *end != '\0' || t < 0) {
+                        set_error(r, 400, "Invalid $skiptoken value.");
+                        goto out;
+                }
+                if (t > after)
+                        after = t;
+        }
+        save = copy;
+        for (part = xf_next_token(&save, ','); copy && part; part = xf_next_token(&save, ',')) {
+                char t[128], err[XF_MSG_MAX];
+
+                xf_trim(part, t, sizeof(t));
+                if (strcmp(t, "Timestamp") == 0) {
+                        want_ts = true;
+                        continue;
+                }
+                if (xf_field_find(ent, t) == NULL) {
+                        snprintf(err, sizeof(err), "No property '%s' exists in type '%s'.", t,
+                                 xf_entities[ent].model);
+                        set_error(r, 400, err);
+                        goto out;
+                }
+                json_array_append_new(sel, json_string(t));
+        }
+        rows = malloc(sizeof(*rows) * (json_array_size(d->sets[ent]) + 1));
+        if (rows == NULL || asprintf(&uri_base, "%s/api/v1/%ld/", base, d->number) < 0) {
+                uri_base = NULL;
+                set_error(r, 500, "Out of memory");
+                goto out;
+        }
+        json_array_foreach (d->sets[ent], i, e) {
+                if (json_integer_value(json_object_get(e, "Timestamp")) > after)
+                        rows[n++] = e;
+        }
+        qsort(rows, n, sizeof(*rows), cmp_stamp);
+        take = n < XF_BULK_PAGE_SIZE ? n : XF_BULK_PAGE_SIZE;
+        for (i = 0; i < take; i++) {
+                json_t *o = xf_entity_out(d, ent, rows[i], uri_base, false, sel);
+
+                if (want_ts)
+                        json_object_set(o, "Timestamp", json_object_get(rows[i], "Timestamp"));
+                json_array_append_new(results, o);
+        }
+        dobj = json_pack("{s:o}", "results", results);
+        results = NULL;
+        prefix = next_prefix(q, base);
+        if (take < n && prefix != NULL) {
+                char *next = NULL;
+
+                if (asprintf(&next, "%s$skiptoken=%lld", prefix,
+                             (long long)json_integer_value(
+                                     json_object_get(rows[take - 1], "Timestamp"))) >= 0) {
+                        json_object_set_new(dobj, "__next", json_string(next));
+                        free(next);
+                }
+        }
+        set_json(r, 200, json_pack("{s:o}", "d", dobj));
+out:
+        json_decref(sel);
+        json_decref(results);
+        free(rows);
+        free(copy);
+        free(prefix);
+        free(uri_base);
+}
+
+/* bulk/... and sync/...: GET only, $select required, pages of 1000. */
+static void mirror_get(struct req *q, struct reply *r, struct xf_div *d, int ent, bool sync,
+                       const char *base)
+{
+        static const char *const opts[] = { "$filter", "$select", "$skiptoken", "$format", NULL };
+        const char *sel = arg(q, "$select");
+        char err[XF_MSG_MAX];
+        json_t *p, *body = NULL;
+        size_t i;
+
+        json_array_foreach (q->args, i, p) {
+                const char *k = json_string_value(json_array_get(p, 0));
+                size_t o;
+
+                for (o = 0; opts[o] != NULL && strcmp(opts[o], k) != 0; o++)
+                        ;
+                if (k[0] == '$' && opts[o] == NULL) {
+                        snprintf(err, sizeof(err), "The query parameter '%s' is not supported.", k);
+                        set_error(r, 400, err);
+                        return;
+                }
+        }
+        if (has_arg(q, "$format") &&
+            strcmp(arg(q, "$format") ? arg(q, "$format") : "", "json") != 0) {
+                set_error(r, 400, "Only $format=json is supported.");
+                return;
+        }
+        /* the text is the one Exact gives on standard endpoints; for bulk/sync UNCONFIRMED */
+        if (sel == NULL || *sel == '\0' || strcmp(sel, "*") == 0) {
+                set_error(r, 400,
+                          "Please add a $select or a $top=1 statement to the query string.");
+                return;
+        }
+        if (sync) {
+                sync_get(q, r, d, ent, base);
+                return;
+        }
+        {
+                char *prefix = next_prefix(q, base), *uri_base = NULL;
+                struct xf_query qq;
+                int st;
+
+                if (asprintf(&uri_base, "%s/api/v1/%ld/", base, d->number) < 0)
+                        uri_base = NULL;
+                memset(&qq, 0, sizeof(qq));
+                qq.filter = arg(q, "$filter");
+                qq.select = sel;
+                qq.skiptoken = arg(q, "$skiptoken");
+                qq.top = -1;
+                qq.next_prefix = prefix ? prefix : "";
+                qq.uri_base = uri_base ? uri_base : "";
+                qq.page_size = XF_BULK_PAGE_SIZE;
+                st = xf_query_run(d, ent, d->sets[ent], &qq, &body, NULL, err, sizeof(err));
+                if (st != 200)
+                        set_error(r, st, err);
+                else
+                        set_json(r, 200, body);
+                free(prefix);
+                free(uri_base);
+        }
+}
+
 static bool fault_roll(double p)
 {
         return p > 0 && xf_rng_unit() < p;
@@ -1336,7 +1518,7 @@ static void handle_api(struct req *q, struct reply *r)
         char *key = NULL;
         bool count_only = false, bad_key = false, token_live = false;
         char *base = base_url(q);
-        int ent = -1;
+        int ent = -1, mirror = 0; /* mirror: 1 bulk/..., 2 sync/... */
         int64_t now = xf_now_ms();
         json_t *dst;
 
@@ -1411,18 +1593,24 @@ static void handle_api(struct req *q, struct reply *r)
                 segs[2] = segs[3];
                 nseg = 3;
         }
-        if (nseg == 4) {
-                if (strcmp(segs[3], "$count") != 0) {
-                        segs[2] = NULL;
-                } else {
-                        count_only = true;
+        if (nseg == 4 && (strcmp(segs[1], "bulk") == 0 || strcmp(segs[1], "sync") == 0)) {
+                mirror = segs[1][0] == 'b' ? 1 : 2;
+                ent = mirror_entity(segs[2], segs[3]);
+                snprintf(endpoint, sizeof(endpoint), "%s/%s/%s", segs[1], segs[2], segs[3]);
+        } else {
+                if (nseg == 4) {
+                        if (strcmp(segs[3], "$count") != 0) {
+                                segs[2] = NULL;
+                        } else {
+                                count_only = true;
+                        }
                 }
+                if (segs[2] != NULL)
+                        split_key(segs[2], &key, &bad_key);
+                if (segs[2] != NULL)
+                        ent = find_entity(segs[1], segs[2]);
+                snprintf(endpoint, sizeof(endpoint), "%s/%s", segs[1], segs[2] ? segs[2] : "?");
         }
-        if (segs[2] != NULL)
-                split_key(segs[2], &key, &bad_key);
-        if (segs[2] != NULL)
-                ent = find_entity(segs[1], segs[2]);
-        snprintf(endpoint, sizeof(endpoint), "%s/%s", segs[1], segs[2] ? segs[2] : "?");
         d = div_get(s, division);
         if (!token_live) {
                 stat_inc(s->stats, "unauthorized");
@@ -1468,6 +1656,23 @@ static void handle_api(struct req *q, struct reply *r)
                         set_error(r, 400, "Unrecognized Guid format.");
                 else
                         set_error(r, 404, "Resource not found for the segment.");
+                goto record;
+        }
+        if (mirror) {
+                /* read-only mirrors: GET only [picqer #512] */
+                if (strcmp(q->method, "GET") != 0) {
+                        set_error(r, 405, "Method not allowed.");
+                } else if (!accept_json(q)) {
+                        set_error(r, 406,
+                                  "exact-fake only answers JSON: send Accept: "
+                                  "application/json.");
+                } else if (fault_roll(d->fail_read)) {
+                        stat_inc(obj_child(div_stats(d), "faults"), "read");
+                        injected(r, d);
+                } else {
+                        mirror_get(q, r, d, ent, mirror == 2, base);
+                        hold_read(s, d);
+                }
                 goto record;
         }
         if (strcmp(q->method, "GET") == 0) {

@@ -136,6 +136,16 @@ static json_t *ent_blank(int ent)
         return e;
 }
 
+/* The row version the sync endpoints filter on: one counter, larger on every write (the
+ * start is arbitrary; Exact's are large numbers, and clients begin at "Timestamp gt 1"). */
+static int64_t ts_seq = 1000000;
+
+void xf_stamp(json_t *e)
+{
+        json_object_set_new(e, "Timestamp",
+                            json_integer(__atomic_add_fetch(&ts_seq, 1, __ATOMIC_SEQ_CST)));
+}
+
 static json_t *ent_start(struct xf_div *d, int ent)
 {
         json_t *e = ent_blank(ent);
@@ -145,6 +155,7 @@ static json_t *ent_start(struct xf_div *d, int ent)
         xf_guid_new(id);
         json_object_set_new(e, xf_entities[ent].key, json_string(id));
         json_object_set_new(e, "Division", json_integer(d->number));
+        xf_stamp(e);
         if (xf_field_find(ent, "Created") != NULL) {
                 now_date(e, "Created", now);
                 now_date(e, "Modified", now);
@@ -1726,6 +1737,7 @@ int xf_update(struct xf_div *d, int ent, json_t *e, json_t *body, int validation
         }
         if (json_object_get(copy, "Modified") != NULL)
                 now_date(copy, "Modified", xf_now_ms());
+        xf_stamp(copy);
         {
                 char old_item[40] = "";
 

@@ -95,6 +95,20 @@ def endpoint_calls(stats):
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+FLOOR_ENTITIES = ("SalesOrders", "SalesInvoices", "Accounts", "Contacts", "Items", "Addresses")
+
+
+def write_floor(stats, divisions):
+    """The writes that had to happen: documents, relations, contacts, items and delivery
+    addresses created in @divisions (from /_fake/stats), per entity."""
+    out = {e: 0 for e in FLOOR_ENTITIES}
+    for div, d in stats.get("divisions", {}).items():
+        if int(div) in divisions:
+            for e in FLOOR_ENTITIES:
+                out[e] += d.get("created", {}).get(e, 0)
+    return out
+
+
 def settings(items):
     """["kind:CX_VAR=value", ...] -> Stack extra_env entries {"kind:CX_VAR": "value"}."""
     out = {}

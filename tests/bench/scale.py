@@ -8,8 +8,13 @@ makespan runs from the start of the extractors (tenants onboarded, transformer a
 already waiting) to the moment the last expected document is in the fake; calls are counted
 from /_fake/stats per division (429 answers excluded: they are not counted by Exact either).
 
+The write floor is what had to be created in Exact (documents, relations, contacts, items,
+delivery addresses, from the fake's stats); calls_per_floor = calls / floor (target <= 1.10),
+reported for the first sync and for a steady state: a second wave of --wave2 orders per shop
+placed after the first is booked, for the shops' products (items that now exist).
+
     tests/bench/scale.py --build build [--tenants 200] [--orders 50] [--minute 20]
-                         [--loaders 1] [--extractors 1] [--loader-workers N]
+                         [--loaders 1] [--extractors 1] [--loader-workers N] [--wave2 N]
 
 Starts its own Kafka and PostgreSQL. Last line: one JSON object."""
 import argparse
@@ -21,6 +26,62 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as B  # noqa: E402
+
+
+WAVE2_CASES = ["nl_b2c", "nl_b2c", "nl_b2b"]
+
+
+def quiet(stack, still_s=10.0, timeout=300):
+    """The fake's stats once no call came in for @still_s seconds."""
+    t0, last, since = time.time(), None, time.time()
+    while time.time() - t0 < timeout:
+        stats = stack.exact.stats()
+        n = sum(d.get("requests", 0) for d in stats.get("divisions", {}).values())
+        if n != last:
+            last, since = n, time.time()
+        elif time.time() - since >= still_s:
+            return stats
+        time.sleep(0.5)
+    raise AssertionError(f"Exact still called after {timeout}s")
+
+
+def wave2(stack, args, divs, before):
+    """A second wave of paid orders for the shops' existing products, once the first is
+    booked: its calls and write floor alone (the difference of the fake's stats)."""
+    import random
+    rng = random.Random(args.seed + 1)
+    docs0 = stack.created_documents(before)
+    calls0, _ = B.exact_calls(before)
+    floor0 = B.write_floor(before, divs)
+    want = {}
+    B.say(f"steady state: {args.wave2} more orders per shop")
+    t0 = time.time()
+    for t in stack.tenants:
+        for _ in range(args.wave2):
+            body = {"case": rng.choice(WAVE2_CASES), "paid": True, "is_completed": True,
+                    "status": 5}
+            status, _ = stack.ccv.call("POST", f"/_fake/shops/{t['shop']['n']}/orders", body)
+            if status != 201:
+                raise AssertionError(f"order POST answered {status}")
+        want[t["division"]] = docs0.get(t["division"], 0) + args.wave2
+    while time.time() - t0 < args.timeout:
+        have = stack.created_documents()
+        if all(have.get(d, 0) >= n for d, n in want.items()):
+            break
+        time.sleep(0.25)
+    else:
+        raise AssertionError("the second wave was not booked")
+    stats = quiet(stack)
+    calls1, _ = B.exact_calls(stats)
+    floor1 = B.write_floor(stats, divs)
+    calls = sum(calls1.get(d, 0) - calls0.get(d, 0) for d in divs)
+    floor = {e: floor1[e] - floor0[e] for e in floor1}
+    eps0, eps1 = B.endpoint_calls(before), B.endpoint_calls(stats)
+    return {"documents": len(stack.tenants) * args.wave2, "calls": calls, "write_floor": sum(floor.values()),
+            "write_floor_by_entity": floor,
+            "calls_per_floor": round(calls / max(sum(floor.values()), 1), 3),
+            "calls_by_endpoint": {ep: n - eps0.get(ep, 0) for ep, n in eps1.items()
+                                  if n != eps0.get(ep, 0)}}
 
 
 def main():
@@ -36,6 +97,8 @@ def main():
     ap.add_argument("--transformers", type=int, default=1)
     ap.add_argument("--loader-workers", type=int, default=0, help="CX_LOADER_WORKERS (0: its "
                     "default)")
+    ap.add_argument("--wave2", type=int, default=5, help="orders per shop of the steady-state "
+                    "wave (0: none)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--timeout", type=int, default=3600)
     ap.add_argument("--set", action="append", default=[], metavar="KIND:CX_VAR=VALUE",
@@ -85,7 +148,13 @@ def main():
         bound = busiest[0] / 60.0 * S
         all_calls = sum(calls.get(d, 0) for d in divs)
         stack.wait_synced(expected, timeout=600, settle=2)
+        # the first sync is over when its last command is: products and customers that
+        # were no order's may still be loading after the last document
+        synced = quiet(stack)
+        first_calls = sum(B.exact_calls(synced)[0].get(d, 0) for d in divs)
+        floor = B.write_floor(synced, divs)
         per, totals = stack.report(expected)
+        steady = wave2(stack, args, divs, synced) if args.wave2 else None
     finally:
         stack.stop()
 
@@ -101,6 +170,11 @@ def main():
         "division_calls_min": min(calls.get(d, 0) for d in divs),
         "division_calls_median": sorted(calls.get(d, 0) for d in divs)[len(divs) // 2],
         "calls": all_calls, "calls_per_order": round(all_calls / max(total, 1), 3),
+        "first_sync_calls": first_calls, "write_floor": sum(floor.values()),
+        "write_floor_by_entity": floor,
+        "calls_per_floor": round(first_calls / max(sum(floor.values()), 1), 3),
+        "first_sync_calls_by_endpoint": B.endpoint_calls(synced),
+        "steady_state": steady,
         "http_429": r429, "duplicates": totals.get("duplicates", 0),
         "missing": totals.get("missing", 0), "wrong_totals": totals.get("wrong_totals", 0),
         "duplicate_accounts": totals.get("duplicate_accounts", 0),
@@ -115,6 +189,12 @@ def main():
           f"(target <= 1.15)")
     print(f"calls {all_calls}, {result['calls_per_order']} per order; 429: {r429} "
           f"(target 0); duplicates {result['duplicates']}, missing {result['missing']}")
+    print(f"first sync: {first_calls} calls, write floor {result['write_floor']} ({floor}); "
+          f"calls per floor "
+          f"{result['calls_per_floor']} (target <= 1.10)")
+    if steady:
+        print(f"steady state: {steady['documents']} documents, {steady['calls']} calls, floor "
+              f"{steady['write_floor']}; calls per floor {steady['calls_per_floor']}")
     print("peak RSS (kB): " + ", ".join(f"{k} {v}" for k, v in sorted(rss.items())))
     print("CPU (s): " + ", ".join(f"{k} {v}" for k, v in sorted(cpu.items())))
     print(json.dumps(result))

@@ -97,15 +97,18 @@ class Faults(L.LoaderCase):
         item, answered 4 s late (with what Exact held when it asked: no such item);
         meanwhile its database session is killed, so its lock goes, and the other loader
         takes the tenant and books the order. The first must write nothing more: the order
-        exists once, with one item and one ship-to, and nothing is dead-lettered."""
+        exists once, with one item and one ship-to, and nothing is dead-lettered. (The item's
+        look-up reads the snapshot, refreshed from Exact at every look-up here.)"""
         self.loaders = L.start_loaders(self.env, 1, CX_LOADER_WORKERS=1,
                                        CX_LOADER_HTTP_TIMEOUT_MS=8000,
-                                       CX_LOADER_DOUBT_GRACE_MS=1000)
+                                       CX_LOADER_DOUBT_GRACE_MS=1000,
+                                       CX_LOADER_SNAPSHOT_REFRESH_S=0)
         self.loaders += [L.cxtest.Daemon(L.LOADER, {**self.env, "CX_INSTANCE_ID": "loader1",
                                                     "CX_LOADER_GROUP": L.cxtest.unique("g"),
                                                     "CX_LOADER_WORKERS": "1",
                                                     "CX_LOADER_HTTP_TIMEOUT_MS": "8000",
-                                                    "CX_LOADER_DOUBT_GRACE_MS": "1000"},
+                                                    "CX_LOADER_DOUBT_GRACE_MS": "1000",
+                                                    "CX_LOADER_SNAPSHOT_REFRESH_S": "0"},
                                          name="loader1").start()]
         self.loaders[1].wait_ready(90)
         self.produce(self.command(1))
@@ -138,9 +141,10 @@ class Faults(L.LoaderCase):
     def test_stale_fencing_token_writes_nothing(self):
         """The loader holds the tenant, and its session lives on, but another loader raised
         the tenant's fencing token (as taking the lock does) while this one waited for a
-        look-up: its next intent is refused, nothing is written under the old token, and
-        the order is booked once after the loader took the tenant again."""
-        self.first_order(CX_LOADER_HTTP_TIMEOUT_MS=8000)
+        look-up (the snapshot's refresh from Exact, due at every look-up here): its next
+        intent is refused, nothing is written under the old token, and the order is booked
+        once after the loader took the tenant again."""
+        self.first_order(CX_LOADER_HTTP_TIMEOUT_MS=8000, CX_LOADER_SNAPSHOT_REFRESH_S=0)
         self.fake.post("/_fake/faults", {"division": self.div, "slow_write_ms": 3000,
                                          "slow_reads": 1})
         second = self.new_item(self.command(2))
