@@ -68,7 +68,7 @@ static bool host_listed(const char *host, size_t n, const char *hosts)
 /* Secrets and tokens travel to these URLs: https:// only, except http:// to this machine
  * (localhost, 127.0.0.0/8, [::1]), which the tests use for the fakes, or to a host the
  * operator listed in CX_ADMIN_HTTP_HOSTS (the demo's fakes on the compose network). */
-static bool url_allowed(const char *v, const char *http_hosts)
+bool ops_url_allowed(const char *v, const char *http_hosts)
 {
         const char *host = v + 7;
         size_t n;
@@ -106,7 +106,7 @@ static int check_field(const ops_ctx *ctx, const struct field_def *d, const char
                                        d->option);
                 break;
         case F_URL:
-                if (!url_allowed(v, ctx->http_hosts) || strpbrk(v, " \t\r\n") || strlen(v) < 10)
+                if (!ops_url_allowed(v, ctx->http_hosts) || strpbrk(v, " \t\r\n") || strlen(v) < 10)
                         return cx_fail(err, CX_ERR_PARSE, false,
                                        "%s: expected an https:// URL (http:// only to localhost, "
                                        "127.0.0.0/8 or [::1]), got \"%s\"",

@@ -25,6 +25,12 @@ typedef struct ops_tenant_fields {
 } ops_tenant_fields;
 
 /**
+ * @brief Whether secrets may travel to URL @p v: https://, or http:// to this machine or to
+ *        a host in the comma list @p http_hosts (CX_ADMIN_HTTP_HOSTS).
+ */
+bool ops_url_allowed(const char *v, const char *http_hosts);
+
+/**
  * @brief Create tenant @p id (disabled when @p enabled is false) with its exact_tokens row in
  *        state needs_consent, sealing the secrets that are given (NULL: not set yet).
  * @returns 0, or -1: CX_ERR_PARSE for a bad field, CX_ERR_INVALID when the tenant exists,

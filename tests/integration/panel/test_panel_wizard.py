@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""The onboarding wizard (docs/panel.md, "Onboarding"): real PostgreSQL, ccvshop-fake and
+exact-fake as HTTP servers, the panel binary. API level, step by step, for a tenant an operator
+made with nothing but its Exact app: wrong shop keys refused with the reason (nothing stored),
+the right ones stored sealed, syncing refused before shop and Exact are connected, the
+administrations Exact lists, the pickers' lists and proposal, the shop's latest orders
+previewed, the switch on and off. Then the same wizard walked in headless Chromium in Dutch and
+in English (browser_wizard.js), with screenshots $TEST_BUILD_DIR/screenshots/wizard-*.png."""
+import http.client
+import json
+import os
+import subprocess
+import sys
+import unittest
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import panellib  # noqa: E402
+from panellib import Client, cxtest  # noqa: E402
+
+S = None
+SHOP = None
+OWNER_PW = "wizard-owner-pass-1"
+
+
+class ShopFake:
+    def __init__(self):
+        args = ["--seed", "7", "--shops", "1", "--orders", "4"]
+        self.proc = subprocess.Popen([panellib.CCV_FAKE, "--listen", "127.0.0.1:0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = json.loads(self.proc.stdout.readline())["listen"]
+        self.shop = json.loads(cxtest.http("GET", self.url + "/_fake/shops")[1])["shops"][0]
+
+    def stats(self):
+        return json.loads(cxtest.http("GET", self.url + "/_fake/stats")[1])["shops"][0]
+
+    def stop(self):
+        cxtest.terminate(self.proc)
+        self.proc.stdout.close()
+
+
+def new_tenant(tenant, owner):
+    """A tenant as an operator makes it before the shop owner's wizard: switched off, a
+    placeholder shop, the Exact app but no division and no consent."""
+    panellib.run(panellib.ADMIN, S.env, "tenants", "add", tenant, "--name", f"Shop {tenant}",
+                 "--shop-url", "https://shop.invalid", "--shop-public-key", "pending",
+                 "--exact-url", S.fake.url, "--exact-client-id", panellib.CLIENT_ID,
+                 "--redirect-uri", f"{S.base}/oauth/callback", "--exact-secret-file", "-",
+                 "--disabled", stdin=panellib.CLIENT_SECRET + "\n")
+    panellib.run(panellib.ADMIN, S.env, "users", "add", owner, "--role", "owner", "--tenant",
+                 tenant, stdin=OWNER_PW + "\n")
+
+
+def setUpModule():
+    global S, SHOP
+    S = panellib.Stack("t_panel_wiz")
+    try:
+        SHOP = ShopFake()
+        new_tenant("wiz", "owner-w")
+    except BaseException:
+        tearDownModule()
+        raise
+
+
+def tearDownModule():
+    if SHOP:
+        SHOP.stop()
+    if S:
+        S.stop()
+
+
+def owner():
+    c = Client(S.base)
+    status, obj, _ = c.login("owner-w", OWNER_PW)
+    assert status == 200, obj
+    return c
+
+
+def row(sql):
+    return cxtest.psql(S.dsn, sql)
+
+
+def consent(c, tenant, division):
+    """The Exact consent as the browser makes it; exact-fake's division=N picks the
+    administration the consent reaches."""
+    status, obj, _, _ = c.request("POST", f"/api/tenants/{tenant}/exact/connect", {})
+    assert status == 200, obj
+    url = urllib.parse.urlparse(obj["url"] + f"&division={division}")
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.request("GET", url.path + "?" + url.query)
+    r = conn.getresponse()
+    location = r.getheader("Location")
+    conn.close()
+    assert r.status == 302, r.status
+    status, _, text, _ = Client(S.base).request("GET", location[len(S.base):])
+    assert status == 200, text
+
+
+class Wizard(unittest.TestCase):
+    """Ordered steps on one tenant (unittest runs them by name)."""
+
+    def test_1_nothing_connected(self):
+        c = owner()
+        status, st, text, _ = c.request("GET", "/api/tenants/wiz/onboarding")
+        self.assertEqual(status, 200, text)
+        self.assertEqual(st["missing"], ["shop", "exact", "division"])
+        self.assertFalse(st["live"])
+        self.assertFalse(st["shop"]["connected"])
+        status, obj, _, _ = c.request("POST", "/api/tenants/wiz/onboarding/live", {"live": True})
+        self.assertEqual(status, 409, obj)
+        self.assertEqual(obj["reason"], "not_ready")
+        self.assertEqual(obj["detail"], "shop")
+        self.assertEqual(row("SELECT enabled FROM tenants WHERE id = 'wiz'"), "f")
+        # another tenant's owner sees nothing of it
+        other = Client(S.base)
+        other.login("owner-a")
+        self.assertEqual(other.request("GET", "/api/tenants/wiz/onboarding")[0], 403)
+        self.assertEqual(other.request("POST", "/api/tenants/wiz/onboarding/shop",
+                                       {"url": "x", "public_key": "y", "secret": "z"})[0], 403)
+
+    def test_2_wrong_shop_keys_refused(self):
+        c = owner()
+        base = SHOP.url + "/shop/1"
+        before = SHOP.stats()["auth_failures"]
+        cases = [
+            ({"url": base, "public_key": "not-the-key", "secret": SHOP.shop["secret"]},
+             "shop_keys", "unknown public key"),
+            ({"url": base, "public_key": SHOP.shop["public_key"], "secret": "not-the-secret"},
+             "shop_keys", "x-hash does not match"),
+        ]
+        for body, reason, said in cases:
+            status, obj, text, _ = c.request("POST", "/api/tenants/wiz/onboarding/shop", body)
+            self.assertEqual(status, 400, text)
+            self.assertEqual(obj["reason"], reason)
+            self.assertIn(said, obj["detail"])
+            self.assertIn("public key or the secret", obj["error"])
+            self.assertNotIn(SHOP.shop["secret"], text)
+        self.assertEqual(SHOP.stats()["auth_failures"], before + 2)
+        for body, reason in (
+                ({"url": "http://shop.example.com", "public_key": "k", "secret": "s"}, "shop_url"),
+                ({"url": f"http://127.0.0.1:{cxtest.free_port()}", "public_key": "k",
+                  "secret": "s"}, "shop_unreachable"),
+                ({"url": SHOP.url + "/shop/9", "public_key": "k", "secret": "s"},
+                 "shop_not_found"),
+                ({"url": base, "public_key": "", "secret": "s"}, "shop_public_key"),
+                ({"url": base, "public_key": "k"}, "shop_secret")):
+            status, obj, text, _ = c.request("POST", "/api/tenants/wiz/onboarding/shop", body)
+            self.assertEqual((status, obj and obj.get("reason")), (400, reason), text)
+        self.assertEqual(row("SELECT shop_base_url || ' ' || shop_public_key || ' ' ||"
+                             " (shop_secret_sealed = '')::text FROM tenants WHERE id = 'wiz'"),
+                         "https://shop.invalid pending true")
+
+    def test_3_right_shop_keys_stored_sealed(self):
+        c = owner()
+        # the address as the shop lists it, with /api/rest/v1/: stored without
+        status, obj, text, _ = c.request(
+            "POST", "/api/tenants/wiz/onboarding/shop",
+            {"url": SHOP.shop["base_url"], "public_key": SHOP.shop["public_key"],
+             "secret": SHOP.shop["secret"]})
+        self.assertEqual(status, 200, text)
+        self.assertTrue(obj["connected"])
+        self.assertEqual(obj["url"], SHOP.url + "/shop/1")
+        self.assertEqual(obj["webshop"], SHOP.shop["name"])
+        got = row("SELECT shop_base_url || ' ' || shop_public_key FROM tenants WHERE id = 'wiz'")
+        self.assertEqual(got, f"{SHOP.url}/shop/1 {SHOP.shop['public_key']}")
+        sealed = row("SELECT shop_secret_sealed FROM tenants WHERE id = 'wiz'")
+        self.assertNotIn(SHOP.shop["secret"], sealed)
+        self.assertTrue(sealed)
+        st = c.request("GET", "/api/tenants/wiz/onboarding")[1]
+        self.assertEqual(st["missing"], ["exact", "division"])
+        self.assertTrue(st["shop"]["connected"])
+        status, obj, _, _ = c.request("POST", "/api/tenants/wiz/onboarding/live", {"live": True})
+        self.assertEqual((status, obj["detail"]), (409, "exact"))
+        self.assertEqual(row("SELECT enabled FROM tenants WHERE id = 'wiz'"), "f")
+        # the sealed secret opens: the shop's latest orders, read with it, newest first
+        status, obj, text, _ = c.request("GET", "/api/tenants/wiz/onboarding/orders")
+        self.assertEqual(status, 200, text)
+        fake_orders = [json.loads(cxtest.http(
+            "GET", f"{SHOP.url}/_fake/shops/1/orders/{o['id']}")[1])["order"]
+            for o in obj["orders"]]
+        self.assertEqual(len(obj["orders"]), 4)
+        self.assertEqual([o["create_date"] for o in obj["orders"]],
+                         sorted([o["create_date"] for o in fake_orders], reverse=True))
+        self.assertEqual([o["ordernumber_full"] for o in obj["orders"]],
+                         [o["ordernumber_full"] for o in fake_orders])
+
+    def test_4_exact_administration(self):
+        c = owner()
+        status, obj, _, _ = c.request("GET", "/api/tenants/wiz/onboarding/divisions")
+        self.assertEqual((status, obj["reason"]), (409, "exact_consent"))
+        consent(c, "wiz", 5151)
+        st = c.request("GET", "/api/tenants/wiz/onboarding")[1]
+        self.assertEqual(st["missing"], ["division"])
+        status, obj, _, _ = c.request("POST", "/api/tenants/wiz/onboarding/live", {"live": True})
+        self.assertEqual((status, obj["detail"]), (409, "division"))
+        status, obj, text, _ = c.request("GET", "/api/tenants/wiz/onboarding/divisions")
+        self.assertEqual(status, 200, text)
+        self.assertEqual(obj["current"], 5151)
+        self.assertEqual([(d["Code"], d["Description"]) for d in obj["divisions"]],
+                         [(5151, "Administratie 5151")])
+        for bad, reason in ((4242, "division_unknown"), ("5151", "division"), (0, "division")):
+            status, obj, text, _ = c.request("POST", "/api/tenants/wiz/onboarding/division",
+                                             {"division": bad})
+            self.assertEqual((status, obj["reason"]), (400, reason), text)
+        self.assertEqual(row("SELECT exact_division IS NULL FROM tenants WHERE id = 'wiz'"), "t")
+        status, obj, text, _ = c.request("POST", "/api/tenants/wiz/onboarding/division",
+                                         {"division": 5151})
+        self.assertEqual(status, 200, text)
+        self.assertEqual(row("SELECT exact_division FROM tenants WHERE id = 'wiz'"), "5151")
+
+    def test_5_mapping_choices_and_preview(self):
+        c = owner()
+        status, obj, text, _ = c.request("GET", "/api/tenants/wiz/onboarding/choices")
+        self.assertEqual(status, 200, text)
+        self.assertEqual(obj["division"], 5151)
+        codes = {v["Code"]: v for v in obj["vat_codes"]}
+        fake_codes = {v["Code"].strip(): v for v in S.fake.entities("VATCodes", 5151)}
+        self.assertEqual(set(codes), set(fake_codes))
+        for name, etype in (("item_groups", "ItemGroups"), ("journals", "Journals"),
+                            ("payment_conditions", "PaymentConditions"),
+                            ("gl_accounts", "GLAccounts")):
+            self.assertEqual(sorted(x["Code"] for x in obj[name]),
+                             sorted(x["Code"].strip() for x in S.fake.entities(etype, 5151)), name)
+        prop = obj["proposal"]
+        self.assertEqual(prop["division"], 5151)
+        std = [v for v in prop["vat_codes"] if v["scenario"] == "domestic"
+               and v["class"] == "standard"]
+        self.assertEqual(len(std), 1)
+        self.assertAlmostEqual(codes[std[0]["code"]]["Percentage"], 0.21)
+        # test first: the latest order previewed on the proposal, nothing stored
+        orders = c.request("GET", "/api/tenants/wiz/onboarding/orders")[1]["orders"]
+        rules = {k: v for k, v in prop.items() if k != "review"}
+        status, pv, text, _ = c.request("POST", "/api/tenants/wiz/preview",
+                                        {"order_id": str(orders[0]["id"]), "rules": rules})
+        self.assertEqual(status, 200, text)
+        self.assertEqual(pv["order_source"], "shop")
+        self.assertEqual(pv["result"]["source_id"], str(orders[0]["id"]))
+        self.assertEqual(row("SELECT count(*) FROM mapping_rules WHERE tenant_id = 'wiz'"), "0")
+        status, obj, text, _ = c.request("PUT", "/api/tenants/wiz/mappings", rules)
+        self.assertEqual(status, 200, text)
+        self.assertEqual(row("SELECT rules->'vat_codes' @> '[{\"scenario\":\"domestic\","
+                             f"\"class\":\"standard\",\"code\":\"{std[0]['code']}\"}}]'"
+                             " FROM mapping_rules WHERE tenant_id = 'wiz'"), "t")
+
+    def test_6_go_live_and_pause(self):
+        c = owner()
+        self.assertEqual(c.request("GET", "/api/tenants/wiz/onboarding")[1]["missing"], [])
+        status, obj, text, _ = c.request("POST", "/api/tenants/wiz/onboarding/live",
+                                         {"live": "yes"})
+        self.assertEqual((status, obj["reason"]), (400, "live"), text)
+        status, obj, text, _ = c.request("POST", "/api/tenants/wiz/onboarding/live",
+                                         {"live": True})
+        self.assertEqual(status, 200, text)
+        self.assertEqual(row("SELECT enabled FROM tenants WHERE id = 'wiz'"), "t")
+        self.assertTrue(c.request("GET", "/api/tenants/wiz/onboarding")[1]["live"])
+        status, obj, text, _ = c.request("POST", "/api/tenants/wiz/onboarding/live",
+                                         {"live": False})
+        self.assertEqual((status, obj["live"]), (200, False), text)
+        self.assertEqual(row("SELECT enabled FROM tenants WHERE id = 'wiz'"), "f")
+        self.assertEqual(row("SELECT string_agg(message, ',' ORDER BY id) FROM sync_log WHERE"
+                             " tenant_id = 'wiz' AND message LIKE 'tenant %abled'"),
+                         "tenant enabled,tenant disabled")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
