@@ -119,7 +119,18 @@ static void refuse_shop(rq *q, ccv_status st, const cx_err *err)
         long status = http ? strtol(http + 7, NULL, 10) : 0;
         const char *said = http ? strchr(http + 7, ':') : NULL;
 
+        json_t *body;
+        char words[300];
+
         said = said ? said + 2 : NULL;
+        /* the shop's own words: its error body's developermessage (spec 1.6), else the text */
+        body = said ? json_loads(said, 0, NULL) : NULL;
+        if (json_is_string(json_object_get(body, "developermessage"))) {
+                snprintf(words, sizeof(words), "%s",
+                         json_string_value(json_object_get(body, "developermessage")));
+                said = words;
+        }
+        json_decref(body);
         if (st == CCV_NOT_FOUND)
                 refuse(q, 400, "shop_not_found", NULL,
                        "there is no CCV Shop API at this address (HTTP 404): check the shop "

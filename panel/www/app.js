@@ -701,7 +701,8 @@ function route() {
   if (parts[0] === "login") { viewLogin(); return; }
   if (parts[0] === "t" && parts[1]) {
     var views = { "": viewOverview, mappings: viewMappings, log: viewLog,
-                  deadletters: viewDeadLetters, exact: viewExact, preview: viewPreview };
+                  deadletters: viewDeadLetters, exact: viewExact, preview: viewPreview,
+                  wizard: viewWizard /* wizard.js */ };
     var v = views[parts[2] || ""];
     p = v ? v(parts[1], params) : null;
   } else if (parts[0] === "account") {

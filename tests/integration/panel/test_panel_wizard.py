@@ -263,5 +263,102 @@ class Wizard(unittest.TestCase):
                          "tenant enabled,tenant disabled")
 
 
+class BrowserWalk(unittest.TestCase):
+    """The wizard in headless Chromium, once in Dutch and once in English, each for a tenant
+    of its own."""
+
+    def walk(self, locale, tenant, division):
+        from test_panel_browser import ensure_playwright
+        ensure_playwright()
+        new_tenant(tenant, f"owner-{tenant}")
+        shots = os.path.join(panellib.BUILD, "screenshots")
+        os.makedirs(shots, exist_ok=True)
+        p = subprocess.run(["node", os.path.join(HERE, "browser_wizard.js")], cwd=HERE,
+                           env={**os.environ, "PANEL_URL": S.base, "PANEL_TENANT": tenant,
+                                "PANEL_LOCALE": locale, "PANEL_SHOTS": shots,
+                                "PANEL_DIVISION": str(division),
+                                "PANEL_USER": f"owner-{tenant}", "PANEL_PASSWORD": OWNER_PW,
+                                "SHOP_URL": SHOP.url + "/shop/1",
+                                "SHOP_PUBLIC_KEY": SHOP.shop["public_key"],
+                                "SHOP_SECRET": SHOP.shop["secret"]},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=240)
+        self.assertEqual(p.returncode, 0, p.stderr + "\n" + S.panel.output()[-3000:])
+        seen = json.loads(p.stdout.strip().splitlines()[-1])
+        self.assertEqual(seen["page_errors"], [])
+        self.assertTrue(seen["focus_on_title"])
+        self.assertFalse(seen["live_checked_after_refusal"])
+        self.assertEqual(seen["secret_field_after"], "")
+        self.assertEqual(seen["selects_without_label"], 0)
+        self.assertEqual(seen["live_missing_after"], 0)
+        self.assertEqual(len(seen["preview"]), 4)
+        self.assertEqual(len(seen["divisions"]), 1)
+        self.assertTrue(seen["divisions"][0].startswith(f"{division} – Administratie {division}"))
+        codes = {v["Code"].strip(): v for v in S.fake.entities("VATCodes", division)}
+        # pre-selected: the code whose percentage and kind fit (ICP: on the EU sales listing;
+        # export: 0 %, not listed, not reverse-charged at home)
+        for sit, pct, listing, code in (("vat_standard", 0.21, "N", "2"),
+                                        ("vat_reduced", 0.09, "N", "1"),
+                                        ("vat_icp", 0, "L", "ICP"), ("vat_export", 0, "N", "EXP")):
+            chosen = codes[seen[sit]["value"]]
+            self.assertEqual(seen[sit]["value"], code, (sit, chosen))
+            self.assertAlmostEqual(chosen["Percentage"], pct, msg=sit)
+            self.assertEqual(chosen["EUSalesListing"], listing, (sit, chosen))
+            self.assertEqual(seen[sit]["options"], len(codes))
+        # what the walk did, read back
+        got = row("SELECT enabled::text || ' ' || exact_division || ' ' || shop_public_key ||"
+                  " ' ' || (shop_secret_sealed <> '')::text FROM tenants WHERE id = '{t}'"
+                  .format(t=tenant))
+        self.assertEqual(got, f"true {division} {SHOP.shop['public_key']} true")
+        self.assertEqual(row("SELECT rules->'vat_codes' @> '[{\"scenario\":\"domestic\","
+                             f"\"class\":\"standard\",\"code\":\"{seen['vat_standard']['value']}\"}}]'"
+                             f" FROM mapping_rules WHERE tenant_id = '{tenant}'"), "t")
+        for name in ("0-live-refused", "1-shop-refused", "1-shop-connected", "2-exact-division",
+                     "3-mapping", "4-preview", "5-live", "5-live-phone"):
+            f = os.path.join(shots, f"wizard-{seen['lang']}-{name}.png")
+            self.assertGreater(os.path.getsize(f), 1000, f)
+        return seen
+
+    def latest_total(self, tenant):
+        """The shop's own total of its latest order: the preview's first card must show it."""
+        c = Client(S.base)
+        self.assertEqual(c.login(f"owner-{tenant}", OWNER_PW)[0], 200)
+        status, obj, text, _ = c.request("GET", f"/api/tenants/{tenant}/onboarding/orders")
+        self.assertEqual(status, 200, text)
+        return obj["orders"][0]["total_price"]
+
+    def test_dutch(self):
+        seen = self.walk("nl-NL", "wiz-nl", 6161)
+        self.assertEqual(seen["tab"], "Aan de slag")
+        self.assertEqual(seen["first_step"], "1. Webwinkel koppelen")
+        self.assertIn("de webwinkel koppelen, Exact Online koppelen", seen["live_missing"])
+        self.assertIn("rond eerst de vorige stappen af", seen["live_refused"])
+        self.assertIn("De winkel weigert deze sleutels", seen["shop_refused"])
+        self.assertIn("De winkel antwoordde: x-hash does not match", seen["shop_refused"])
+        self.assertEqual(seen["shop_connected"], f"Uw winkel is gekoppeld: {SHOP.shop['name']}")
+        self.assertIn("Gekozen administratie: 6161", seen["division_chosen"])
+        self.assertEqual(seen["vat_standard_label"], "Nederland, hoog tarief 21%")
+        self.assertIn("verkooporder · Nederland · netto €\xa0", seen["preview"][0])
+        gross = f"{self.latest_total('wiz-nl'):,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        self.assertIn(f"totaal €\xa0{gross}", seen["preview"][0])
+        self.assertIn("De boekingsregels zijn opgeslagen", seen["saved"])
+        self.assertEqual(seen["live"], "De synchronisatie staat aan.")
+
+    def test_english(self):
+        seen = self.walk("en-GB", "wiz-en", 7171)
+        self.assertEqual(seen["tab"], "Get started")
+        self.assertEqual(seen["first_step"], "1. Connect the shop")
+        self.assertIn("connect the shop, connect Exact Online", seen["live_missing"])
+        self.assertIn("finish the earlier steps first", seen["live_refused"])
+        self.assertIn("The shop refuses these keys", seen["shop_refused"])
+        self.assertEqual(seen["shop_connected"], f"Your shop is connected: {SHOP.shop['name']}")
+        self.assertIn("Chosen administration: 7171", seen["division_chosen"])
+        self.assertEqual(seen["vat_standard_label"], "The Netherlands, standard rate 21%")
+        self.assertIn("sales order · The Netherlands · net €", seen["preview"][0])
+        self.assertIn(f"total €{self.latest_total('wiz-en'):,.2f}", seen["preview"][0])
+        self.assertIn("The booking rules are saved", seen["saved"])
+        self.assertEqual(seen["live"], "Syncing is on.")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
