@@ -538,7 +538,8 @@ out:
 
 static const char *const vat_keys[] = { "Code",       "Description",        "Percentage",
                                         "Type",       "VATTransactionType", "EUSalesListing",
-                                        "OssCountry", "IsBlocked",          NULL };
+                                        "OssCountry", "IsBlocked",          "Charged",
+                                        NULL };
 static const char *const group_keys[] = { "Code", "Description", "IsDefault", "GLRevenueCode",
                                           NULL };
 static const char *const plain_keys[] = { "Code", "Description", NULL };

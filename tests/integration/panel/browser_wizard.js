@@ -88,6 +88,7 @@ async function main() {
          labelled: !!document.querySelector(`label[for="${s.id}"]`) }));
     seen.vat_standard = await pick("domestic/standard/");
     seen.vat_reduced = await pick("domestic/reduced/");
+    seen.vat_zero = await pick("domestic/zero/");
     seen.vat_icp = await pick("icp//");
     seen.vat_export = await pick("export//");
     seen.vat_standard_label = (await text('tr[data-situation="domestic/standard/"] label')).trim();

@@ -296,10 +296,12 @@ class BrowserWalk(unittest.TestCase):
         self.assertTrue(seen["divisions"][0].startswith(f"{division} – Administratie {division}"))
         codes = {v["Code"].strip(): v for v in S.fake.entities("VATCodes", division)}
         # pre-selected: the code whose percentage and kind fit (ICP: on the EU sales listing;
-        # export: 0 %, not listed, not reverse-charged at home)
+        # export: 0 %, not listed; domestic zero: not the domestic reverse-charge code VL)
         for sit, pct, listing, code in (("vat_standard", 0.21, "N", "2"),
                                         ("vat_reduced", 0.09, "N", "1"),
-                                        ("vat_icp", 0, "L", "ICP"), ("vat_export", 0, "N", "EXP")):
+                                        ("vat_zero", 0, "N", "0"),
+                                        ("vat_icp", 0, "L", "ICP"),
+                                        ("vat_export", 0, "N", "EXP")):
             chosen = codes[seen[sit]["value"]]
             self.assertEqual(seen[sit]["value"], code, (sit, chosen))
             self.assertAlmostEqual(chosen["Percentage"], pct, msg=sit)
