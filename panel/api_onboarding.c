@@ -411,7 +411,8 @@ static void reply_exact_err(rq *q, const cx_err *err)
 
 /* ---- step 2: the administration ---------------------------------------------------------- */
 
-static const char *const division_keys[] = { "Code", "Description", "Country", "Current", NULL };
+static const char *const division_keys[] = { "Code",    "Description", "Country",
+                                             "Current", "Status",      NULL };
 
 static json_t *divisions(rq *q, const char *t, long *current, cx_err *err)
 {
@@ -420,8 +421,17 @@ static json_t *divisions(rq *q, const char *t, long *current, cx_err *err)
 
         if (xread_open(q, t, &x, err) == 0 && (*current = current_division(&x, err)) > 0) {
                 x.conn.division = *current;
-                rows = read_all(&x, "system/Divisions", "$select=Code,Description,Country,Current",
-                                division_keys, err);
+                rows = read_all(&x, "system/Divisions",
+                                "$select=Code,Description,Country,Current,Status", division_keys,
+                                err);
+        }
+        /* Status 0 is inactive, 2 archived (picqer/exact-php-client SystemDivision): only an
+         * active administration can be booked into. */
+        for (size_t i = rows ? json_array_size(rows) : 0; i-- > 0;) {
+                json_t *st = json_object_get(json_array_get(rows, i), "Status");
+
+                if (json_is_integer(st) && json_integer_value(st) != 1)
+                        json_array_remove(rows, i);
         }
         xread_clear(&x);
         return rows;

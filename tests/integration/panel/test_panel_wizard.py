@@ -100,6 +100,14 @@ def consent(c, tenant, division):
 class Wizard(unittest.TestCase):
     """Ordered steps on one tenant (unittest runs them by name)."""
 
+    def fake_division_status(self, division, status):
+        code, body, _ = cxtest.http("POST", f"{S.fake.url}/_fake/faults",
+                                    json.dumps({"division": division,
+                                                "division_status": status}),
+                                    {"Content-Type": "application/json"})
+        self.assertEqual(code, 200, body)
+        self.assertEqual(json.loads(body)["division_status"], status)
+
     def test_1_nothing_connected(self):
         c = owner()
         status, st, text, _ = c.request("GET", "/api/tenants/wiz/onboarding")
@@ -199,6 +207,14 @@ class Wizard(unittest.TestCase):
         self.assertEqual(obj["current"], 5151)
         self.assertEqual([(d["Code"], d["Description"]) for d in obj["divisions"]],
                          [(5151, "Administratie 5151")])
+        # an archived administration is not offered, nor can it be chosen
+        self.fake_division_status(5151, 2)
+        status, obj, text, _ = c.request("GET", "/api/tenants/wiz/onboarding/divisions")
+        self.assertEqual((status, obj["divisions"]), (200, []), text)
+        status, obj, text, _ = c.request("POST", "/api/tenants/wiz/onboarding/division",
+                                         {"division": 5151})
+        self.assertEqual((status, obj["reason"]), (400, "division_unknown"), text)
+        self.fake_division_status(5151, 1)
         for bad, reason in ((4242, "division_unknown"), ("5151", "division"), (0, "division")):
             status, obj, text, _ = c.request("POST", "/api/tenants/wiz/onboarding/division",
                                              {"division": bad})
