@@ -220,7 +220,7 @@ function viewWizard(t, params) {
 
     function stepShop(box) {
       var msg = wizMsg("shop-result");
-      var url = el("input", { type: "url", autocomplete: "url", required: true,
+      var url = el("input", { type: "text", inputmode: "url", autocomplete: "url", required: true,
                               value: st.shop.connected ? st.shop.url : "", placeholder: "https://" });
       var pub = el("input", { autocomplete: "off", required: true, spellcheck: "false" });
       var sec = el("input", { type: "password", autocomplete: "off", required: true });
@@ -230,6 +230,8 @@ function viewWizard(t, params) {
       add(box, el("form", { "data-testid": "shop-form", onsubmit: function (e) {
         e.preventDefault();
         wizSay(msg, tr("wiz_busy"), "busy");
+        /* "mijnwinkel.ccvshop.nl" as typed: the shop's API speaks https */
+        if (url.value.trim() && !/^[a-z]+:\/\//i.test(url.value.trim())) url.value = "https://" + url.value.trim();
         wizApi("POST", base + "/onboarding/shop", { url: url.value.trim(), public_key: pub.value.trim(),
                                                     secret: sec.value.trim() }).then(function (r) {
           sec.value = "";

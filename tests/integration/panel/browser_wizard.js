@@ -50,8 +50,15 @@ async function main() {
     // Step 1: a wrong secret, then the right keys.
     await page.click("[data-step=shop]");
     await page.waitForSelector("[data-testid=shop-form]");
-    await page.fill("#w-shop-url", env("SHOP_URL"));
+    // typed without a scheme: the page makes it https:// (which the fake does not speak)
+    await page.fill("#w-shop-url", env("SHOP_URL").replace(/^http:\/\//, ""));
     await page.fill("#w-shop-pub", env("SHOP_PUBLIC_KEY"));
+    await page.fill("#w-shop-secret", env("SHOP_SECRET"));
+    await page.click("[data-testid=shop-connect]");
+    await page.waitForSelector("[data-testid=shop-result].error");
+    seen.shop_no_scheme = (await text("[data-testid=shop-result]")).trim();
+    seen.shop_url_prefixed = await page.inputValue("#w-shop-url");
+    await page.fill("#w-shop-url", env("SHOP_URL"));
     await page.fill("#w-shop-secret", "not-the-secret");
     await shot("1-shop");
     await page.click("[data-testid=shop-connect]");

@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import unittest
 import urllib.parse
 
@@ -54,7 +56,8 @@ def new_tenant(tenant, owner):
 
 def setUpModule():
     global S, SHOP
-    S = panellib.Stack("t_panel_wiz")
+    # a short per-call timeout, so that the bound on the pickers' reads is tested in seconds
+    S = panellib.Stack("t_panel_wiz", panel_env={"CX_PANEL_HTTP_TIMEOUT_MS": "2000"})
     try:
         SHOP = ShopFake()
         new_tenant("wiz", "owner-w")
@@ -278,6 +281,41 @@ class Wizard(unittest.TestCase):
                              " tenant_id = 'wiz' AND message LIKE 'tenant %abled'"),
                          "tenant enabled,tenant disabled")
 
+    def test_7_slow_exact_is_bounded(self):
+        """Exact answering every call in 1.5 s (under the 2 s per-call timeout): the pickers'
+        five lists would take 7.5 s, the read gives up at its bound (2 x 2 s + 1 s) with 502,
+        and another client's request answers meanwhile."""
+        c = owner()
+        code, body, _ = cxtest.http("POST", f"{S.fake.url}/_fake/faults",
+                                    json.dumps({"division": 5151, "latency_ms": 1500}),
+                                    {"Content-Type": "application/json"})
+        self.assertEqual(code, 200, body)
+        try:
+            done = {}
+
+            def slow():
+                t0 = time.monotonic()
+                done["answer"] = c.request("GET", "/api/tenants/wiz/onboarding/choices")
+                done["took"] = time.monotonic() - t0
+            th = threading.Thread(target=slow)
+            th.start()
+            time.sleep(0.5)
+            other = Client(S.base)
+            self.assertEqual(other.login("owner-a")[0], 200)
+            t0 = time.monotonic()
+            self.assertEqual(other.request("GET", "/api/tenants/shop-a/onboarding")[0], 200)
+            self.assertLess(time.monotonic() - t0, 1.0)
+            th.join(30)
+            status, obj, text, _ = done["answer"]
+            self.assertEqual((status, obj["reason"]), (502, "exact_unreachable"), text)
+            self.assertIn("took too long", obj["detail"])
+            self.assertGreater(done["took"], 5.0)
+            self.assertLess(done["took"], 7.5)
+        finally:
+            cxtest.http("POST", f"{S.fake.url}/_fake/faults",
+                        json.dumps({"division": 5151, "latency_ms": 0}),
+                        {"Content-Type": "application/json"})
+
 
 class BrowserWalk(unittest.TestCase):
     """The wizard in headless Chromium, once in Dutch and once in English, each for a tenant
@@ -306,6 +344,8 @@ class BrowserWalk(unittest.TestCase):
         self.assertFalse(seen["live_checked_after_refusal"])
         self.assertEqual(seen["secret_field_after"], "")
         self.assertEqual(seen["selects_without_label"], 0)
+        self.assertEqual(seen["shop_url_prefixed"], "https://" + SHOP.url[len("http://"):] +
+                         "/shop/1")
         self.assertEqual(seen["live_missing_after"], 0)
         self.assertEqual(len(seen["preview"]), 4)
         self.assertEqual(len(seen["divisions"]), 1)
@@ -351,6 +391,7 @@ class BrowserWalk(unittest.TestCase):
         self.assertEqual(seen["first_step"], "1. Webwinkel koppelen")
         self.assertIn("de webwinkel koppelen, Exact Online koppelen", seen["live_missing"])
         self.assertIn("rond eerst de vorige stappen af", seen["live_refused"])
+        self.assertIn("De winkel is op dit adres niet bereikbaar", seen["shop_no_scheme"])
         self.assertIn("De winkel weigert deze sleutels", seen["shop_refused"])
         self.assertIn("De winkel antwoordde: x-hash does not match", seen["shop_refused"])
         self.assertEqual(seen["shop_connected"], f"Uw winkel is gekoppeld: {SHOP.shop['name']}")
@@ -368,6 +409,7 @@ class BrowserWalk(unittest.TestCase):
         self.assertEqual(seen["first_step"], "1. Connect the shop")
         self.assertIn("connect the shop, connect Exact Online", seen["live_missing"])
         self.assertIn("finish the earlier steps first", seen["live_refused"])
+        self.assertIn("The shop cannot be reached at this address", seen["shop_no_scheme"])
         self.assertIn("The shop refuses these keys", seen["shop_refused"])
         self.assertEqual(seen["shop_connected"], f"Your shop is connected: {SHOP.shop['name']}")
         self.assertIn("Chosen administration: 7171", seen["division_chosen"])
