@@ -195,17 +195,20 @@ function viewWizard(t, params) {
       if (step === "preview") return !!WIZ_PREVIEWED[t];
       return st.live;
     }
-    function reload(step) {
-      return wizApi("GET", base + "/onboarding").then(function (s) { st = s; go(step); });
-    }
-    function go(step) {
+    var current;
+    /* the steps with what is done; drawn again after every change */
+    function drawNav() {
       nav.textContent = "";
       WIZ_STEPS.forEach(function (s) {
-        add(nav, el("li", { "class": s === step ? "on" : null },
+        add(nav, el("li", { "class": s === current ? "on" : null, "data-done": done(s) ? "1" : null },
           el("a", { href: "#/t/" + enc(t) + "/wizard?step=" + s, "data-step": s,
-                    "aria-current": s === step ? "step" : null, text: tr("wiz_step_" + s) }),
+                    "aria-current": s === current ? "step" : null, text: tr("wiz_step_" + s) }),
           " ", el("span", { "class": "muted", text: "(" + tr(done(s) ? "wiz_done" : "wiz_todo") + ")" })));
       });
+    }
+    function go(step) {
+      current = step;
+      drawNav();
       body.textContent = "";
       var h = el("h2", { tabindex: "-1", "data-testid": "step-title", text: tr("wiz_step_" + step) });
       add(body, h);
@@ -237,6 +240,7 @@ function viewWizard(t, params) {
           sec.value = "";
           st.shop.connected = true;
           st.shop.url = r.url;
+          drawNav();
           wizSay(msg, tr("shop_connected") + (r.webshop || r.url));
           add(box, next("shop"));
         }).catch(function (err) { wizSay(msg, wizError(err), true); });
@@ -271,6 +275,7 @@ function viewWizard(t, params) {
           e.preventDefault();
           wizApi("POST", base + "/onboarding/division", { division: Number(s.value) }).then(function (r) {
             st.exact.division = r.division;
+            drawNav();
             wizSay(msg, tr("exact_chosen") + s.options[s.selectedIndex].text);
             if (!box.querySelector("[data-testid=next]")) add(box, next("exact"));
           }).catch(function (err) { wizSay(msg, wizError(err), true); });
@@ -364,6 +369,7 @@ function viewWizard(t, params) {
             ctx.rules = rules;
             WIZ_PENDING[t] = rules;
             st.mapping_version = res.version;
+            drawNav();
             wizSay(msg, tr("map_saved") + res.version + ").");
             if (!box.querySelector("[data-testid=next]")) add(box, next("mapping"));
           }).catch(function (err) { wizSay(msg, wizError(err), true); });
@@ -390,6 +396,7 @@ function viewWizard(t, params) {
         }));
       }).then(function () {
         WIZ_PREVIEWED[t] = true;
+        drawNav();
         add(box, next("preview"));
       }).catch(function (err) { out.textContent = ""; add(out, el("p", { "class": "error", text: wizError(err) })); });
     }
@@ -422,6 +429,7 @@ function viewWizard(t, params) {
         sw.disabled = true;
         wizApi("POST", base + "/onboarding/live", { live: want }).then(function (r) {
           st.live = r.live;
+          drawNav();
           wizSay(msg, tr(r.live ? "live_on" : "live_off"));
         }).catch(function (err) {
           sw.checked = !want;

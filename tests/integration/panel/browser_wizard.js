@@ -129,6 +129,7 @@ async function main() {
         !document.querySelector("[data-testid=live-result]").classList.contains("error");
     });
     seen.live = (await text("[data-testid=live-result]")).trim();
+    seen.steps_done = await page.$$eval(".wiz-steps li[data-done] a", (a) => a.map((x) => x.dataset.step));
     await shot("5-live");
     await page.setViewportSize({ width: 390, height: 844 });
     await shot("5-live-phone");

@@ -347,6 +347,7 @@ class BrowserWalk(unittest.TestCase):
         self.assertEqual(seen["shop_url_prefixed"], "https://" + SHOP.url[len("http://"):] +
                          "/shop/1")
         self.assertEqual(seen["live_missing_after"], 0)
+        self.assertEqual(seen["steps_done"], ["shop", "exact", "mapping", "preview", "live"])
         self.assertEqual(len(seen["preview"]), 4)
         self.assertEqual(len(seen["divisions"]), 1)
         self.assertTrue(seen["divisions"][0].startswith(f"{division} – Administratie {division}"))
