@@ -54,10 +54,12 @@ install_deps() {
     # toxiproxy, the network fault injector of the chaos tests: built with Debian's Go
     say "toxiproxy (Go module proxy, Debian's golang-go)"
     step fetch-toxiproxy tests/harness/fetch-toxiproxy.sh
-    # playwright-core for the control panel's browser tests (pinned in its package-lock.json;
-    # 1.61 is the last release that runs on Debian bookworm's Node.js 18)
-    if [ ! -d tests/integration/panel/node_modules/playwright-core ]; then
-        say "playwright-core from npm"
+    # playwright-core and axe-core for the control panel's browser tests (pinned in its
+    # package-lock.json; playwright-core 1.61 is the last release that runs on Debian
+    # bookworm's Node.js 18; axe-core checks each page's accessibility)
+    if [ ! -d tests/integration/panel/node_modules/playwright-core ] ||
+        [ ! -d tests/integration/panel/node_modules/axe-core ]; then
+        say "playwright-core and axe-core from npm"
         step npm-install npm --prefix tests/integration/panel ci --no-audit --no-fund
     fi
     say "Python packages of tests/requirements.txt"

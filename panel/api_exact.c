@@ -94,38 +94,50 @@ void api_exact_callback(rq *q)
         const char *code = cx_http_request_query(q->req, "code");
         const char *state = cx_http_request_query(q->req, "state");
         const char *error = cx_http_request_query(q->req, "error");
+        bool en = rq_lang_en(q);
+        const char *failed = en ? "Consent failed" : "Toestemming mislukt";
         cx_err err = { 0 };
         char tenant[64], next[128], msg[700];
 
         if (error) {
-                snprintf(msg, sizeof(msg), "Exact Online answered: %.200s", error);
-                rq_reply_html(q, 400, "Consent refused", msg, NULL);
+                snprintf(msg, sizeof(msg),
+                         en ? "Exact Online answered: %.200s" : "Exact Online antwoordde: %.200s",
+                         error);
+                rq_reply_html(q, 400, en ? "Consent refused" : "Toestemming geweigerd", msg, NULL);
                 return;
         }
         if (!state || !*state || strlen(state) > 64 || !code || !*code || strlen(code) > 4096) {
-                rq_reply_html(q, 400, "Consent failed",
-                              "The answer from Exact Online has no code "
-                              "or state.",
+                rq_reply_html(q, 400, failed,
+                              en ? "The answer from Exact Online has no code or state."
+                                 : "Het antwoord van Exact Online mist de code of de status.",
                               NULL);
                 return;
         }
         if (ops_consent_tenant(&q->ops, state, tenant, &err) < 0) {
-                rq_reply_html(q, 400, "Consent failed",
-                              "This consent is unknown or expired: start "
-                              "it again with \"Connect to Exact Online\".",
+                rq_reply_html(q, 400, failed,
+                              en ? "This consent is unknown or expired: start it again with "
+                                   "\"Connect to Exact Online\"."
+                                 : "Deze toestemming is onbekend of verlopen: begin opnieuw "
+                                   "met \"Koppelen met Exact Online\".",
                               NULL);
                 return;
         }
         if (ops_consent_complete(&q->ops, tenant, code, state, &err) < 0) {
                 cx_log_fields(CX_LOG_WARN, "panel.consent_failed",
                               json_pack("{s:s}", "tenant", tenant), "%s", err.msg);
-                snprintf(msg, sizeof(msg), "Exact Online did not accept the consent: %s", err.msg);
-                rq_reply_html(q, 502, "Consent failed", msg, NULL);
+                snprintf(msg, sizeof(msg),
+                         en ? "Exact Online did not accept the consent: %s"
+                            : "Exact Online accepteerde de toestemming niet: %s",
+                         err.msg);
+                rq_reply_html(q, 502, failed, msg, NULL);
                 return;
         }
         cx_log_fields(CX_LOG_INFO, "panel.consent", json_pack("{s:s}", "tenant", tenant),
                       "Exact consent completed for %s", tenant);
         snprintf(next, sizeof(next), "/#/t/%s/exact", tenant);
-        snprintf(msg, sizeof(msg), "Tenant %s is connected to Exact Online.", tenant);
-        rq_reply_html(q, 200, "Connected", msg, next);
+        snprintf(msg, sizeof(msg),
+                 en ? "Shop %s is connected to Exact Online."
+                    : "Winkel %s is gekoppeld aan Exact Online.",
+                 tenant);
+        rq_reply_html(q, 200, en ? "Connected" : "Gekoppeld", msg, next);
 }

@@ -286,23 +286,46 @@ static char *html_escape(const char *s)
         return out;
 }
 
+bool rq_lang_en(const rq *q)
+{
+        const char *s = cx_http_request_header(q->req, "Accept-Language");
+
+        /* The first of Dutch and English the browser names, in its order (q-values aside). */
+        while (s && *s) {
+                size_t n;
+
+                s += strspn(s, " ,");
+                n = strcspn(s, "-;, ");
+                if (n == 2 && !strncasecmp(s, "nl", 2))
+                        return false;
+                if (n == 2 && !strncasecmp(s, "en", 2))
+                        return true;
+                s += strcspn(s, ",");
+        }
+        return false;
+}
+
 void rq_reply_html(rq *q, int status, const char *title, const char *msg, const char *next)
 {
+        bool en = rq_lang_en(q);
         char *html = NULL;
         char *etitle = NULL, *emsg = NULL;
 
-        /* Only our own fixed texts and escaped values go into this page. */
+        /* Only our own fixed texts and escaped values go into this page. No timed refresh
+         * to @p next: the reader decides when to go on (WCAG 2.2.1; axe's meta-refresh). */
         etitle = html_escape(title);
         emsg = html_escape(msg);
         if (!etitle || !emsg ||
             asprintf(&html,
-                     "<!doctype html><html><head><meta charset=\"utf-8\">"
+                     "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                     "%s%s%s<title>%s</title><link rel=\"stylesheet\" href=\"/app.css\"></head>"
+                     "<title>%s</title><link rel=\"stylesheet\" href=\"/app.css\"></head>"
                      "<body><main class=\"card narrow\"><h1>%s</h1><p>%s</p>"
-                     "<p><a href=\"%s\">Back to the control panel</a></p></main></body></html>",
-                     next ? "<meta http-equiv=\"refresh\" content=\"2; url=" : "", next ? next : "",
-                     next ? "\">" : "", etitle, etitle, emsg, next ? next : "/") < 0)
+                     "<p><a href=\"%s\" data-testid=\"continue\">%s</a></p></main></body></html>",
+                     en ? "en" : "nl", etitle, etitle, emsg, next ? next : "/",
+                     next ? (en ? "Continue" : "Verder")
+                          : (en ? "Back to the control panel" : "Terug naar het controlepaneel")) <
+                    0)
                 html = NULL;
         free(etitle);
         free(emsg);

@@ -67,8 +67,14 @@ void rq_reply_error(rq *q, int status, const char *fmt, ...) __attribute__((form
 void rq_reply_err(rq *q, const cx_err *err);
 
 /**
- * @brief Reply @p status with a small HTML page (escaped @p title and @p msg; @p next: link
- *        and refresh target, or NULL).
+ * @brief Whether the page the server renders speaks English: the first of nl and en in
+ *        Accept-Language; Dutch when it names neither.
+ */
+bool rq_lang_en(const rq *q);
+
+/**
+ * @brief Reply @p status with a small HTML page (in rq_lang_en()'s language) (escaped @p title and @p msg; @p next: link
+ *        target, or NULL).
  */
 void rq_reply_html(rq *q, int status, const char *title, const char *msg, const char *next);
 

@@ -111,7 +111,10 @@ Object.assign(STRINGS.en, {
   err_not_ready: "Not yet: finish the earlier steps first.", err_live: "Invalid choice."
 });
 
-if (typeof TABS !== "undefined") TABS.splice(1, 0, ["wizard", STRINGS[LANG].wiz_tab]);
+/* The tab after "Overzicht"; app.js's tabs name their text by key (tr() when drawn). */
+if (typeof TABS !== "undefined") {
+  TABS.splice(1, 0, ["wizard", /^tab_/.test(TABS[0][1]) ? "wiz_tab" : tr("wiz_tab")]);
+}
 
 /* Back from Exact's consent (the callback returns to the Exact tab): on to the wizard. */
 (function () {

@@ -39,10 +39,10 @@ async function main() {
           await cell.locator("[data-testid=review-warnings]").first().isVisible(),
       };
     }
-    // the Message header stands over the message cells
+    // the Melding (message) header stands over the message cells
     seen.message_column = await page.evaluate(() => {
       const th = [...document.querySelectorAll("[data-testid=log] thead th")]
-        .find((h) => h.textContent === "Message");
+        .find((h) => h.textContent === "Melding");
       const cell = document.querySelector("[data-testid=log] tbody tr td:nth-child(6)");
       return Math.round(th.getBoundingClientRect().left) ===
         Math.round(cell.getBoundingClientRect().left);

@@ -78,6 +78,7 @@ async function main() {
     await shot("2-exact");
     await page.click("[data-testid=exact-connect]");
     await page.waitForURL((u) => u.pathname === "/oauth/callback", { timeout: 20000 });
+    await page.click("[data-testid=continue]");
     await page.waitForURL((u) => u.hash.includes("/wizard"), { timeout: 20000 });
     await page.waitForSelector("#w-division");
     seen.divisions = await page.$$eval("#w-division option", (o) => o.map((x) => x.textContent));

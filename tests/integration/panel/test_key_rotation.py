@@ -103,7 +103,7 @@ class KeyRotation(unittest.TestCase):
         conn.close()
         status, _, text, _ = Client(self.base).request("GET", location[len(self.base):])
         self.assertEqual(status, 200, text)
-        self.assertIn("connected to Exact Online", text)
+        self.assertIn(f"Winkel {tenant} is gekoppeld aan Exact Online.", text)
 
     def token_kid(self, tenant):
         v = cxtest.psql(self.dsn, "SELECT access_token_sealed FROM exact_tokens WHERE"

@@ -458,12 +458,22 @@ class ExactConsent(unittest.TestCase):
         browser = Client(S.base)  # no cookie: SameSite=Strict keeps it off this redirect
         forged = "/oauth/callback?" + urllib.parse.urlencode({"code": q["code"][0],
                                                               "state": "f" * 32})
+        # The page speaks the browser's first of Dutch and English, Dutch when it names neither.
         status, _, text, _ = browser.request("GET", forged)
         self.assertEqual(status, 400)
+        self.assertIn('<html lang="nl">', text)
+        self.assertIn("onbekend of verlopen", text)
+        status, _, text, _ = browser.request(
+            "GET", forged, headers={"Accept-Language": "de-DE,en-GB;q=0.8,nl;q=0.5"})
+        self.assertEqual(status, 400)
+        self.assertIn('<html lang="en">', text)
         self.assertIn("unknown or expired", text)
-        status, _, text, hdrs = browser.request("GET", location[len(S.base):])
+        status, _, text, _ = browser.request("GET", forged, headers={"Accept-Language": "fr"})
+        self.assertIn("onbekend of verlopen", text)
+        status, _, text, hdrs = browser.request("GET", location[len(S.base):],
+                                                headers={"Accept-Language": "nl-NL,nl;q=0.9"})
         self.assertEqual(status, 200, text)
-        self.assertIn("connected to Exact Online", text)
+        self.assertIn("Winkel shop-a is gekoppeld aan Exact Online.", text)
         obj = c.request("GET", "/api/tenants/shop-a/exact")[1]
         self.assertEqual(obj["token_state"], "ok")
         # The state is single use.

@@ -256,11 +256,8 @@ class InTheBrowser(unittest.TestCase):
         return seen
 
     def test_invite_and_accounts_in_the_page(self):
-        if not os.path.isdir(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                          "node_modules", "playwright-core")):
-            subprocess.run(["npm", "install", "--no-audit", "--no-fund"],
-                           cwd=os.path.dirname(os.path.abspath(__file__)), check=True,
-                           timeout=300, stdout=subprocess.DEVNULL)
+        from test_panel_browser import ensure_playwright
+        ensure_playwright()
         inbox = SMTP.handler
         seen_mail = inbox.count()
         seen = self.node("invite", PANEL_USER="op", PANEL_PASSWORD=panellib.PASSWORDS["op"])

@@ -14,8 +14,9 @@ vies_policy "domestic":
 * the preview of both orders decides as the daemon did (the cache; for the second the
   consultation the daemon recorded, since "unavailable" is never cached).
 
-The panel's own labels are English (it has no translations); the Dutch is the warning's.
-A screenshot goes to <build>/meson-logs/panel-screenshots/vies-sync-log.png."""
+The page speaks Dutch (the browser's language): its own labels, the booked line, the VIES
+outcome and the chosen policy; the warning's text is the transformer's. A screenshot goes to
+<build>/meson-logs/panel-screenshots/vies-sync-log.png."""
 import json
 import os
 import subprocess
@@ -120,21 +121,31 @@ class PanelViesBrowser(unittest.TestCase):
         self.assertEqual(seen["page_errors"], [])
         self.assertTrue(seen["message_column"], "the sync log's columns do not line up")
 
+        def nl_date(iso):  # Intl's nl-NL medium date: "2 dec 2026"
+            y, m, d = (int(x) for x in iso[:10].split("-"))
+            months = "jan feb mrt apr mei jun jul aug sep okt nov dec".split()
+            return f"{d} {months[m - 1]} {y}"
+
+        def plain(text):
+            return text.replace("\u00a0", " ") if text else text
+
         valid = seen["orders"]["9201"]
-        self.assertEqual(valid["status"], "ok")
-        self.assertEqual(valid["review"], "Review: " + NOT_FROM[len("review: "):])
-        self.assertEqual(valid["vies"],
-                         f"VIES {DE}: valid · consultation {number} · "
-                         f"{cmds['9201']['vies']['date'][:10]}")
+        self.assertEqual(valid["status"], "Gelukt")
+        self.assertEqual(valid["review"], "Controleren: " + NOT_FROM[len("review: "):])
+        self.assertEqual(plain(valid["vies"]),
+                         f"VIES {DE}: geldig · raadplegingsnummer {number} · "
+                         f"{nl_date(cmds['9201']['vies']['date'])}")
 
         down = seen["orders"]["9202"]
-        self.assertEqual(down["status"], "ok")
-        self.assertTrue(down["message"].startswith(
-            "salesorder/SalesOrders: domestic, gross 121.00, 1 line(s); warning: "), down)
-        self.assertEqual(down["review"], "Review: " + DOMESTIC[len("review: "):])
+        self.assertEqual(down["status"], "Gelukt")
+        # the booked line in Dutch; its warning and consultation are shown under it
+        self.assertEqual(down["message"].replace("\u00a0", " "),
+                         "Verkooporder: Binnenland, bruto € 121,00, 1 regel(s)")
+        self.assertEqual(down["review"], "Controleren: " + DOMESTIC[len("review: "):])
         self.assertTrue(down["review_visible"])
         self.assertIn("VIES niet bereikbaar: binnenlands btw-tarief toegepast", down["review"])
-        self.assertEqual(down["vies"], f"VIES {AT}: unavailable · MS_UNAVAILABLE · policy domestic")
+        self.assertEqual(down["vies"], f"VIES {AT}: niet bereikbaar · belastingdienst van dat land"
+                         " niet bereikbaar · gekozen: Binnenlands btw-tarief (geen 0% zonder VIES)")
         self.assertGreater(os.path.getsize(os.path.join(shots, "vies-sync-log.png")), 1000)
 
 
