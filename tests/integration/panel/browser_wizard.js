@@ -7,7 +7,7 @@
 // Screenshots PANEL_SHOTS/wizard-<lang>-*.png. Prints one JSON line with what it saw.
 "use strict";
 const path = require("path");
-const { env, run, withChromium, signIn } = require("./browserlib");
+const { env, run, withChromium, signIn, axeViolations } = require("./browserlib");
 
 const BASE = env("PANEL_URL");
 const TENANT = env("PANEL_TENANT");
@@ -23,8 +23,13 @@ async function main() {
     page.setDefaultTimeout(20000);
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
-    const shot = (name) => page.screenshot({ path: path.join(SHOTS, `wizard-${LANG}-${name}.png`),
-                                             fullPage: true });
+    seen.axe = {};
+    // every screen: axe-core's serious and critical violations, and a screenshot
+    const shot = async (name) => {
+      seen.axe[name] = await axeViolations(page);
+      await page.screenshot({ path: path.join(SHOTS, `wizard-${LANG}-${name}.png`),
+                              fullPage: true });
+    };
     const text = (sel) => page.textContent(sel);
     await ctx.route((u) => u.pathname === "/api/oauth2/auth", (route) =>
       route.continue({ url: route.request().url() + "&division=" + env("PANEL_DIVISION") }));

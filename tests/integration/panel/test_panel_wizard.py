@@ -340,6 +340,9 @@ class BrowserWalk(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr + "\n" + S.panel.output()[-3000:])
         seen = json.loads(p.stdout.strip().splitlines()[-1])
         self.assertEqual(seen["page_errors"], [])
+        # axe-core on every screen of the walk: no serious or critical violation
+        self.assertEqual(len(seen["axe"]), 10)
+        self.assertEqual({k: v for k, v in seen["axe"].items() if v}, {})
         self.assertTrue(seen["focus_on_title"])
         self.assertFalse(seen["live_checked_after_refusal"])
         self.assertEqual(seen["secret_field_after"], "")
