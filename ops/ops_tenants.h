@@ -59,6 +59,15 @@ int ops_tenant_set_credentials(ops_ctx *ctx, const char *id, const char *shop_se
                                const char *exact_secret, cx_err *err);
 
 /**
+ * @brief Replace the shop's address, public key and secret (sealed) of tenant @p id in one
+ *        transaction: a shop connected in the panel never has one key of the old pair.
+ * @returns 0, or -1: CX_ERR_PARSE for a bad address or empty key, CX_ERR_CONFIG without
+ *          CX_SECRET_KEY, CX_ERR_NOT_FOUND, a database error.
+ */
+int ops_tenant_connect_shop(ops_ctx *ctx, const char *id, const char *base_url,
+                            const char *public_key, const char *secret, cx_err *err);
+
+/**
  * @brief Store the shop's webhook key of tenant @p id sealed (tenants.webhook_key_sealed): the
  *        extractor verifies deliveries of webhooks made by hand in the shop with it.
  * @returns 0, or -1: CX_ERR_NOT_FOUND, CX_ERR_CONFIG without CX_SECRET_KEY, a database error.

@@ -165,7 +165,6 @@ static void connect_shop(rq *q, const char *t)
         ccv_shop shop;
         cx_http_client *hc;
         cx_err err = { 0 };
-        ops_tenant_fields f = { 0 };
         ccv_status st;
         double wait = 0;
 
@@ -226,10 +225,7 @@ static void connect_shop(rq *q, const char *t)
         if (json_is_string(json_object_get(first, "name")))
                 snprintf(name, sizeof(name), "%s",
                          json_string_value(json_object_get(first, "name")));
-        f.shop_base_url = base;
-        f.shop_public_key = pub;
-        if (ops_tenant_update(&q->ops, t, &f, &err) < 0 ||
-            ops_tenant_set_credentials(&q->ops, t, secret, NULL, &err) < 0) {
+        if (ops_tenant_connect_shop(&q->ops, t, base, pub, secret, &err) < 0) {
                 if (err.code == CX_ERR_PARSE)
                         refuse(q, 400, "shop_url", NULL, "%s", err.msg);
                 else

@@ -175,6 +175,9 @@ class Wizard(unittest.TestCase):
         self.assertEqual(obj["webshop"], SHOP.shop["name"])
         got = row("SELECT shop_base_url || ' ' || shop_public_key FROM tenants WHERE id = 'wiz'")
         self.assertEqual(got, f"{SHOP.url}/shop/1 {SHOP.shop['public_key']}")
+        self.assertEqual(row("SELECT message FROM sync_log WHERE tenant_id = 'wiz' AND"
+                             " stage = 'admin' ORDER BY id DESC LIMIT 1"),
+                         "shop address, public key and secret replaced")
         sealed = row("SELECT shop_secret_sealed FROM tenants WHERE id = 'wiz'")
         self.assertNotIn(SHOP.shop["secret"], sealed)
         self.assertTrue(sealed)
