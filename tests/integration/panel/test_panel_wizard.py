@@ -286,8 +286,9 @@ class Wizard(unittest.TestCase):
 
     def test_7_slow_exact_is_bounded(self):
         """Exact answering every call in 1.5 s (under the 2 s per-call timeout): the pickers'
-        five lists would take 7.5 s, the read gives up at its bound (2 x 2 s + 1 s) with 502,
-        and another client's request answers meanwhile."""
+        five lists would take 7.5 s, the read gives up at its bound (2 x 2 s + 1 s, the call in
+        flight ending within its 2 s) with 502, and another client's request is answered while
+        it waits."""
         c = owner()
         code, body, _ = cxtest.http("POST", f"{S.fake.url}/_fake/faults",
                                     json.dumps({"division": 5151, "latency_ms": 1500}),
@@ -305,9 +306,9 @@ class Wizard(unittest.TestCase):
             time.sleep(0.5)
             other = Client(S.base)
             self.assertEqual(other.login("owner-a")[0], 200)
-            t0 = time.monotonic()
             self.assertEqual(other.request("GET", "/api/tenants/shop-a/onboarding")[0], 200)
-            self.assertLess(time.monotonic() - t0, 1.0)
+            # answered while the slow read still waits on Exact
+            self.assertTrue(th.is_alive())
             th.join(30)
             status, obj, text, _ = done["answer"]
             self.assertEqual((status, obj["reason"]), (502, "exact_unreachable"), text)
