@@ -1,5 +1,6 @@
 #include "panel/api_onboarding.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,19 @@ static bool nonempty(const json_t *v)
         return json_is_string(v) && json_string_length(v) > 0;
 }
 
-/* Refused input: {"error": English text, "reason": what the page names in its language}. */
-static void refuse(rq *q, int status, const char *reason, const char *detail, const char *fmt,
-                   const char *arg)
+/* Refused input: {"error": English text, "reason": what the page names in its language,
+ * "detail": the shop's or Exact's own words, or the missing step}. */
+static void refuse(rq *q, int status, const char *reason, const char *detail, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+static void refuse(rq *q, int status, const char *reason, const char *detail, const char *fmt, ...)
 {
         char msg[700];
+        va_list ap;
 
-        snprintf(msg, sizeof(msg), fmt, arg ? arg : "");
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
         rq_reply_json(
                 q, status,
                 json_pack("{s:s, s:s, s:s?}", "error", msg, "reason", reason, "detail", detail));
@@ -118,7 +125,6 @@ static void refuse_shop(rq *q, ccv_status st, const cx_err *err)
         const char *http = strstr(err->msg, ": HTTP ");
         long status = http ? strtol(http + 7, NULL, 10) : 0;
         const char *said = http ? strchr(http + 7, ':') : NULL;
-
         json_t *body;
         char words[300];
 
@@ -134,27 +140,24 @@ static void refuse_shop(rq *q, ccv_status st, const cx_err *err)
         if (st == CCV_NOT_FOUND)
                 refuse(q, 400, "shop_not_found", NULL,
                        "there is no CCV Shop API at this address (HTTP 404): check the shop "
-                       "URL%s",
-                       NULL);
+                       "URL");
         else if (status == 401 || status == 403)
                 /* The shop refused the signature: the public key is unknown to it, or the
                  * secret is not the one of that key. Its own words say which. */
                 refuse(q, 400, "shop_keys", said,
-                       "the shop refused the public key or the secret (HTTP %s): check both "
+                       "the shop refused the public key or the secret (HTTP %ld): check both "
                        "in the shop's API settings",
-                       status == 401 ? "401" : "403");
+                       status);
         else if (err->code == CX_ERR_CRYPTO)
                 refuse(q, 400, "shop_signature", NULL,
-                       "the shop's answer is not signed with this secret: check the secret%s",
-                       NULL);
+                       "the shop's answer is not signed with this secret: check the secret");
         else if (status > 0 || err->code == CX_ERR_PARSE)
                 refuse(q, 400, "shop_answer", err->msg,
                        "the address answered, but not as a CCV Shop API: check the shop "
-                       "URL%s",
-                       NULL);
+                       "URL");
         else
                 refuse(q, 400, "shop_unreachable", err->msg,
-                       "the shop could not be reached at this address: check the shop URL%s", NULL);
+                       "the shop could not be reached at this address: check the shop URL");
 }
 
 static void connect_shop(rq *q, const char *t)
@@ -175,17 +178,16 @@ static void connect_shop(rq *q, const char *t)
         pub = json_string_value(json_object_get(b, "public_key"));
         secret = json_string_value(json_object_get(b, "secret"));
         if (!url || !*url || strlen(url) > 400 || !printable(url)) {
-                refuse(q, 400, "shop_url", NULL, "url: expected the shop's address%s", NULL);
+                refuse(q, 400, "shop_url", NULL, "url: expected the shop's address");
                 goto out;
         }
         if (!pub || !*pub || strlen(pub) > 200 || !printable(pub)) {
                 refuse(q, 400, "shop_public_key", NULL,
-                       "public_key: expected the shop's API public key%s", NULL);
+                       "public_key: expected the shop's API public key");
                 goto out;
         }
         if (!secret || !*secret || strlen(secret) > 400 || !printable(secret)) {
-                refuse(q, 400, "shop_secret", NULL, "secret: expected the shop's API secret%s",
-                       NULL);
+                refuse(q, 400, "shop_secret", NULL, "secret: expected the shop's API secret");
                 goto out;
         }
         shop_base(url, base, sizeof(base));
@@ -396,8 +398,7 @@ fail:
 static void reply_exact_err(rq *q, const cx_err *err)
 {
         if (err->code == CX_ERR_INVALID)
-                refuse(q, 409, "exact_consent", NULL, "Exact Online needs a (new) consent first%s",
-                       NULL);
+                refuse(q, 409, "exact_consent", NULL, "Exact Online needs a (new) consent first");
         else if (err->code == CX_ERR_HTTP || err->code == CX_ERR_LIMIT)
                 refuse(q, 502, "exact_unreachable", err->msg, "Exact Online could not be asked: %s",
                        err->msg);
@@ -464,7 +465,7 @@ static void choose_division(rq *q, const char *t)
                 return;
         if (want <= 0 || want > 2147483647) {
                 refuse(q, 400, "division", NULL,
-                       "division: expected the number of an administration%s", NULL);
+                       "division: expected the number of an administration");
                 goto out;
         }
         rows = divisions(q, t, &current, &err);
@@ -475,9 +476,8 @@ static void choose_division(rq *q, const char *t)
         json_array_foreach (rows, i, row)
                 listed |= json_integer_value(json_object_get(row, "Code")) == want;
         if (!listed) {
-                snprintf(text, sizeof(text), "%lld", (long long)want);
                 refuse(q, 400, "division_unknown", NULL,
-                       "administration %s is not one this Exact user can reach", text);
+                       "administration %lld is not one this Exact user can reach", (long long)want);
                 goto out;
         }
         snprintf(text, sizeof(text), "%lld", (long long)want);
@@ -508,7 +508,7 @@ static void set_live(rq *q, const char *t)
                 return;
         v = json_object_get(b, "live");
         if (!json_is_boolean(v)) {
-                refuse(q, 400, "live", NULL, "live: expected true or false%s", NULL);
+                refuse(q, 400, "live", NULL, "live: expected true or false");
                 goto out;
         }
         live = json_is_true(v);
@@ -584,8 +584,7 @@ static void choices(rq *q, const char *t)
         if (x.conn.division <= 0) {
                 xread_clear(&x);
                 json_decref(out);
-                refuse(q, 409, "not_ready", "division", "choose the Exact administration first%s",
-                       NULL);
+                refuse(q, 409, "not_ready", "division", "choose the Exact administration first");
                 return;
         }
         for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
@@ -637,7 +636,7 @@ static void latest_orders(rq *q, const char *t)
         snprintf(shop.public_key, sizeof(shop.public_key), "%s", row.shop_public_key);
         cx_tenant_clear(&row);
         if (!shop.secret) {
-                refuse(q, 409, "not_ready", "shop", "connect the shop first%s", NULL);
+                refuse(q, 409, "not_ready", "shop", "connect the shop first");
                 return;
         }
         shop.get_limit = 5;
