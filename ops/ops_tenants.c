@@ -68,7 +68,7 @@ static bool host_listed(const char *host, size_t n, const char *hosts)
 /* Secrets and tokens travel to these URLs: https:// only, except http:// to this machine
  * (localhost, 127.0.0.0/8, [::1]), which the tests use for the fakes, or to a host the
  * operator listed in CX_ADMIN_HTTP_HOSTS (the demo's fakes on the compose network). */
-static bool url_allowed(const char *v, const char *http_hosts)
+bool ops_url_allowed(const char *v, const char *http_hosts)
 {
         const char *host = v + 7;
         size_t n;
@@ -106,7 +106,7 @@ static int check_field(const ops_ctx *ctx, const struct field_def *d, const char
                                        d->option);
                 break;
         case F_URL:
-                if (!url_allowed(v, ctx->http_hosts) || strpbrk(v, " \t\r\n") || strlen(v) < 10)
+                if (!ops_url_allowed(v, ctx->http_hosts) || strpbrk(v, " \t\r\n") || strlen(v) < 10)
                         return cx_fail(err, CX_ERR_PARSE, false,
                                        "%s: expected an https:// URL (http:// only to localhost, "
                                        "127.0.0.0/8 or [::1]), got \"%s\"",
@@ -309,6 +309,25 @@ out:
         return rc;
 }
 
+/* In the transaction the caller began: run @p sql (an UPDATE of tenant $1 ... RETURNING id),
+ * record @p audit and commit; roll back on any failure (CX_ERR_NOT_FOUND: no such tenant). */
+static int update_and_commit(ops_ctx *ctx, const char *id, const char *sql, int n,
+                             const char *const *params, const char *audit, cx_err *err)
+{
+        PGresult *r = cx_db_query(ctx->db, sql, n, params, err);
+        int rows = r ? PQntuples(r) : -1;
+
+        PQclear(r);
+        if (rows == 0)
+                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
+        if (rows != 1 || ops_audit(ctx, id, "tenant", id, audit, err) < 0 ||
+            cx_db_commit(ctx->db, err) < 0) {
+                cx_db_rollback(ctx->db);
+                return -1;
+        }
+        return 0;
+}
+
 int ops_tenant_update(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, cx_err *err)
 {
         char vals[N_FIELDS][1024];
@@ -317,8 +336,6 @@ int ops_tenant_update(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, 
         const char *params[N_FIELDS + 1];
         size_t sl;
         int n = 0;
-        PGresult *r;
-        int rows;
 
         if (ops_check_tenant_id(id, err) < 0 || check_fields(ctx, f, vals, given, err) < 0)
                 return -1;
@@ -342,17 +359,34 @@ int ops_tenant_update(ops_ctx *ctx, const char *id, const ops_tenant_fields *f, 
                 cx_db_rollback(ctx->db);
                 return -1;
         }
-        r = cx_db_query(ctx->db, sql, n, params, err);
-        rows = r ? PQntuples(r) : -1;
-        PQclear(r);
-        if (rows == 0)
-                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
-        if (rows != 1 || ops_audit(ctx, id, "tenant", id, "tenant settings changed", err) < 0 ||
-            cx_db_commit(ctx->db, err) < 0) {
-                cx_db_rollback(ctx->db);
+        return update_and_commit(ctx, id, sql, n, params, "tenant settings changed", err);
+}
+
+int ops_tenant_connect_shop(ops_ctx *ctx, const char *id, const char *base_url,
+                            const char *public_key, const char *secret, cx_err *err)
+{
+        ops_tenant_fields f = { .shop_base_url = base_url, .shop_public_key = public_key };
+        char vals[N_FIELDS][1024], *sealed = NULL;
+        bool given[N_FIELDS];
+        const char *p[4];
+        int rc;
+
+        if (ops_check_tenant_id(id, err) < 0 || check_fields(ctx, &f, vals, given, err) < 0 ||
+            ops_need_key(ctx, err) < 0 || !(sealed = seal(ctx, id, secret, err)))
                 return -1;
-        }
-        return 0;
+        p[0] = id;
+        p[1] = given_value("shop_base_url", vals, given);
+        p[2] = given_value("shop_public_key", vals, given);
+        p[3] = sealed;
+        rc = cx_db_begin(ctx->db, err) < 0
+                     ? -1
+                     : update_and_commit(ctx, id,
+                                         "UPDATE tenants SET shop_base_url = $2, shop_public_key ="
+                                         " $3, shop_secret_sealed = $4, updated_at = now() WHERE"
+                                         " id = $1 RETURNING id",
+                                         4, p, "shop address, public key and secret replaced", err);
+        free(sealed);
+        return rc;
 }
 
 #define TENANT_COLUMNS                                                                            \
@@ -613,8 +647,7 @@ int ops_tenant_set_webhook_key(ops_ctx *ctx, const char *id, const char *key, cx
 {
         char *sealed = NULL;
         const char *p[2];
-        PGresult *r;
-        int rows, rc = -1;
+        int rc;
 
         if (ops_check_tenant_id(id, err) < 0 || ops_need_key(ctx, err) < 0)
                 return -1;
@@ -625,23 +658,12 @@ int ops_tenant_set_webhook_key(ops_ctx *ctx, const char *id, const char *key, cx
                 return -1;
         p[0] = id;
         p[1] = sealed;
-        if (cx_db_begin(ctx->db, err) < 0)
-                goto out;
-        r = cx_db_query(ctx->db,
-                        "UPDATE tenants SET webhook_key_sealed = $2, updated_at = now() WHERE"
-                        " id = $1 RETURNING id",
-                        2, p, err);
-        rows = r ? PQntuples(r) : -1;
-        PQclear(r);
-        if (rows == 0)
-                cx_fail(err, CX_ERR_NOT_FOUND, false, "no tenant \"%s\"", id);
-        if (rows != 1 || ops_audit(ctx, id, "tenant", id, "webhook key replaced", err) < 0 ||
-            cx_db_commit(ctx->db, err) < 0) {
-                cx_db_rollback(ctx->db);
-                goto out;
-        }
-        rc = 0;
-out:
+        rc = cx_db_begin(ctx->db, err) < 0
+                     ? -1
+                     : update_and_commit(ctx, id,
+                                         "UPDATE tenants SET webhook_key_sealed = $2, updated_at ="
+                                         " now() WHERE id = $1 RETURNING id",
+                                         2, p, "webhook key replaced", err);
         free(sealed);
         return rc;
 }

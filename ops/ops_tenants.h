@@ -25,6 +25,12 @@ typedef struct ops_tenant_fields {
 } ops_tenant_fields;
 
 /**
+ * @brief Whether secrets may travel to URL @p v: https://, or http:// to this machine or to
+ *        a host in the comma list @p http_hosts (CX_ADMIN_HTTP_HOSTS).
+ */
+bool ops_url_allowed(const char *v, const char *http_hosts);
+
+/**
  * @brief Create tenant @p id (disabled when @p enabled is false) with its exact_tokens row in
  *        state needs_consent, sealing the secrets that are given (NULL: not set yet).
  * @returns 0, or -1: CX_ERR_PARSE for a bad field, CX_ERR_INVALID when the tenant exists,
@@ -51,6 +57,15 @@ int ops_tenant_set_enabled(ops_ctx *ctx, const char *id, bool enabled, cx_err *e
  */
 int ops_tenant_set_credentials(ops_ctx *ctx, const char *id, const char *shop_secret,
                                const char *exact_secret, cx_err *err);
+
+/**
+ * @brief Replace the shop's address, public key and secret (sealed) of tenant @p id in one
+ *        transaction: a shop connected in the panel never has one key of the old pair.
+ * @returns 0, or -1: CX_ERR_PARSE for a bad address or empty key, CX_ERR_CONFIG without
+ *          CX_SECRET_KEY, CX_ERR_NOT_FOUND, a database error.
+ */
+int ops_tenant_connect_shop(ops_ctx *ctx, const char *id, const char *base_url,
+                            const char *public_key, const char *secret, cx_err *err);
 
 /**
  * @brief Store the shop's webhook key of tenant @p id sealed (tenants.webhook_key_sealed): the

@@ -13,6 +13,7 @@
 #include "ops/ops_users.h"
 #include "panel/api_deadletters.h"
 #include "panel/api_exact.h"
+#include "panel/api_onboarding.h"
 #include "panel/api_session.h"
 #include "panel/api_tenants.h"
 #include "panel/api_users.h"
@@ -103,6 +104,8 @@ static void api_tenant(rq *q)
                 api_exact_connect(q, t);
         else if (what && !strcmp(what, "preview") && q->n_seg == 4 && method_is(q, "POST"))
                 api_tenants_preview(q, t);
+        else if (what && !strcmp(what, "onboarding") && (q->n_seg == 4 || q->n_seg == 5))
+                api_onboarding(q, t, q->n_seg == 5 ? q->seg[4] : NULL);
         else
                 rq_reply_error(q, 404, "no such resource or method");
 }

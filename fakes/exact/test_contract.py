@@ -188,6 +188,15 @@ class OData(FakeCase):
             st, _, res = f.api(tok, "GET", "%d/%s" % (DIV, path))
             self.assertEqual(st, 200, path)
             self.assertTrue(res["d"]["results"], path)
+        # the division's Status follows the faults' division_status (2: archived)
+        self.assertEqual(f.admin("POST", "faults", {"division": DIV, "division_status": 2})[0],
+                         200)
+        st, _, res = f.api(tok, "GET", "%d/system/Divisions?$select=Code,Status" % DIV)
+        self.assertEqual([(d["Code"], d["Status"]) for d in res["d"]["results"]], [(DIV, 2)])
+        self.assertEqual(f.admin("POST", "faults", {"division": DIV, "division_status": 3})[0],
+                         400)
+        self.assertEqual(f.admin("POST", "faults", {"division": DIV, "division_status": 1})[0],
+                         200)
         # Accept: application/json is required
         st, _, _ = f.request("GET", "/api/v1/%d/crm/Accounts" % DIV,
                              headers={"Authorization": "Bearer " + tok})

@@ -117,6 +117,7 @@ struct xf_div {
         long amount_skew_docs;  /* how many documents still get it */
         long email_errors;      /* the next prints asking for an e-mail report EmailCreationError */
         int fault_status;
+        int division_status; /* system/Divisions Status: 1 active, 0 inactive, 2 archived */
         json_t *stats;
 };
 

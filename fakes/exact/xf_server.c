@@ -922,6 +922,7 @@ static char *next_prefix(const struct req *q, const char *base)
 
 static void build_virtual(struct xf_server *s, int ent, const struct chain *ch, json_t *set)
 {
+        struct xf_div *d = div_get(s, ch->division);
         char guid[64];
         char name[160];
         unsigned long h = 5381;
@@ -948,8 +949,8 @@ static void build_virtual(struct xf_server *s, int ent, const struct chain *ch, 
                                              (json_int_t)ch->division, "Country", "NL", "Currency",
                                              "EUR", "Current", 1, "Customer",
                                              "00000000-0000-4000-8000-000000000001", "CustomerName",
-                                             "Fake Customer", "IsMainDivision", 1, "Status", 1));
-        (void)s;
+                                             "Fake Customer", "IsMainDivision", 1, "Status",
+                                             (json_int_t)(d ? d->division_status : 1)));
 }
 
 static bool accept_json(const struct req *q)
@@ -1791,7 +1792,7 @@ static void admin_entities(struct req *q, struct reply *r, struct xf_div *d)
 static json_t *faults_json(struct xf_div *d)
 {
         return json_pack(
-                "{s:i,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i,s:i}", "division",
+                "{s:i,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i,s:i,s:i}", "division",
                 (json_int_t)d->number, "fail_before_write", d->fail_before_write,
                 "fail_after_write", d->fail_after_write, "fail_read", d->fail_read,
                 "token_fail_after_write", d->token_fail_after_write, "latency_ms",
@@ -1799,7 +1800,8 @@ static json_t *faults_json(struct xf_div *d)
                 "slow_writes", (json_int_t)d->slow_writes, "slow_reads", (json_int_t)d->slow_reads,
                 "drop_connection", d->drop_connection, "status", (json_int_t)d->fault_status,
                 "amount_skew_cents", (json_int_t)d->amount_skew_cents, "amount_skew_documents",
-                (json_int_t)d->amount_skew_docs, "email_errors", (json_int_t)d->email_errors);
+                (json_int_t)d->amount_skew_docs, "email_errors", (json_int_t)d->email_errors,
+                "division_status", (json_int_t)d->division_status);
 }
 
 static int admin_faults(struct req *q, struct reply *r)
@@ -1876,6 +1878,11 @@ static int admin_faults(struct req *q, struct reply *r)
                             json_integer_value(v) > 599)
                                 goto bad;
                         d->fault_status = (int)json_integer_value(v);
+                } else if (strcmp(k, "division_status") == 0) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                            json_integer_value(v) > 2)
+                                goto bad;
+                        d->division_status = (int)json_integer_value(v);
                 } else {
                         goto bad;
                 }
@@ -1963,6 +1970,7 @@ static void admin_reset(struct req *q, struct reply *r)
                         d->drop_connection = false;
                         d->amount_skew_cents = d->amount_skew_docs = d->email_errors = 0;
                         d->fault_status = 500;
+                        d->division_status = 1;
                 }
                 if (data) {
                         struct xf_div *fresh = xf_div_new(d->number);

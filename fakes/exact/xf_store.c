@@ -368,6 +368,7 @@ struct xf_div *xf_div_new(long number)
         d->next_order_number = 1;
         d->next_invoice_order_number = 1;
         d->fault_status = 500;
+        d->division_status = 1;
         seed_division(d);
         return d;
 }

@@ -1247,7 +1247,8 @@ function route() {
     p = ROUTES[parts[0]](parts, params);
   } else if (parts[0] === "t" && parts[1]) {
     var views = { "": viewOverview, mappings: viewMappings, log: viewLog,
-                  deadletters: viewDeadLetters, exact: viewExact, preview: viewPreview };
+                  deadletters: viewDeadLetters, exact: viewExact, preview: viewPreview,
+                  wizard: viewWizard /* wizard.js */ };
     var v = views[parts[2] || ""];
     p = v ? v(parts[1], params) : null;
   } else if (parts[0] === "account") {

@@ -7,15 +7,13 @@
 // not see (field names, PostgreSQL literals, topic names, ISO timestamps). Prints one JSON
 // line with what it saw.
 "use strict";
-const fs = require("fs");
 const path = require("path");
-const { env, run, withChromium } = require("./browserlib");
+const { env, run, withChromium, axeViolations } = require("./browserlib");
 
 const BASE = env("PANEL_URL");
 const TENANT = env("PANEL_TENANT");
 const ORDER = env("PANEL_ORDER_ID");
 const SHOTS = env("PANEL_SHOTS");
-const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 // Texts on a screen that are the connector's internals, not a shop owner's words.
 const INTERNAL = [/loaded_entities/, /lease_expires_at/, /lease_owner/, /state_reason/, /\{[a-z_]+(,[a-z_]+)*\}/,
@@ -34,14 +32,7 @@ async function main() {
 
     // axe on the screen as it is, its text checked for internals, and a screenshot.
     const screen = async (lang, name) => {
-      await page.evaluate(AXE); // (a devtools evaluation: the page's CSP does not apply)
-      const v = await page.evaluate(async () => {
-        const r = await window.axe.run(document, { resultTypes: ["violations"] });
-        return r.violations.filter((x) => x.impact === "serious" || x.impact === "critical")
-          .map((x) => ({ id: x.id, impact: x.impact, help: x.help,
-                         nodes: x.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
-      });
-      seen.axe[`${lang}-${name}`] = v;
+      seen.axe[`${lang}-${name}`] = await axeViolations(page);
       // what is shown: visible text, not the support disclosure's closed content
       const text = await page.evaluate(() => document.body.innerText);
       const bad = INTERNAL.filter((re) => re.test(text)).map((re) => `${re}: ${text.match(re)[0]}`);

@@ -51,4 +51,18 @@ async function signIn(page, base, user, password) {
   await page.waitForSelector("[data-testid=state-reason]");
 }
 
-module.exports = { env, run, withChromium, signIn };
+// axe-core's serious and critical violations on the page as it is (loaded by a devtools
+// evaluation, to which the page's CSP does not apply).
+let axeSource = null;
+async function axeViolations(page) {
+  axeSource = axeSource || fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.filter((x) => x.impact === "serious" || x.impact === "critical")
+      .map((x) => ({ id: x.id, impact: x.impact, help: x.help,
+                     nodes: x.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  });
+}
+
+module.exports = { env, run, withChromium, signIn, axeViolations };

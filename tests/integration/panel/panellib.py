@@ -66,9 +66,9 @@ class ExactFake:
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.url = json.loads(self.proc.stdout.readline())["listen"]
 
-    def entities(self, etype):
+    def entities(self, etype, division=DIVISION):
         status, body, _ = cxtest.http(
-            "GET", f"{self.url}/_fake/divisions/{DIVISION}/entities?type={etype}")
+            "GET", f"{self.url}/_fake/divisions/{division}/entities?type={etype}")
         assert status == 200, body
         return json.loads(body)["entities"]
 
