@@ -375,6 +375,11 @@ static int txn_error(rd_kafka_error_t *e, const char *what, cx_err *err)
         return rc;
 }
 
+bool cx_producer_fatal(cx_producer *p)
+{
+        return p && rd_kafka_fatal_error(p->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 cx_producer *cx_producer_new(const char *brokers, const char *transactional_id, cx_err *err)
 {
         cx_producer *p = calloc(1, sizeof(*p));

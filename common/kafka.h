@@ -78,6 +78,10 @@ int cx_producer_commit(cx_producer *p, cx_consumer *c, cx_err *err);
 /** @brief Abort the open transaction. */
 int cx_producer_abort(cx_producer *p, cx_err *err);
 
+/** @brief Whether the producer hit a fatal error (for a transactional one: it was fenced);
+ *         no transaction can succeed on it any more. */
+bool cx_producer_fatal(cx_producer *p);
+
 /** @brief Flush (up to 10 s, reporting what was not delivered) and destroy. */
 void cx_producer_free(cx_producer *p);
 

@@ -452,8 +452,10 @@ int transformer_daemon_main(int argc, char **argv)
                 goto out;
         }
         /* The transactional id is stable per instance name, so a restarted instance fences
-         * its own zombie; instances with different names never fence each other. */
-        snprintf(txid, sizeof(txid), "cx-transformer-%s", t.d.instance_id);
+         * its own zombie; instances with different names, or of stacks with different topic
+         * prefixes on one cluster, never fence each other. */
+        snprintf(txid, sizeof(txid), "cx-transformer-%s%s",
+                 cx_config_str(t.d.cfg, "CX_TOPIC_PREFIX"), t.d.instance_id);
         t.producer = cx_producer_new(cx_config_str(t.d.cfg, "CX_KAFKA_BROKERS"), txid, &err);
         if (!t.producer) {
                 cx_log(CX_LOG_ERROR, "startup.failed", "Kafka producer: %s", err.msg);
@@ -476,6 +478,18 @@ int transformer_daemon_main(int argc, char **argv)
                 if (n >= 0) {
                         backoff_ms = 0;
                         continue;
+                }
+                if (cx_producer_fatal(t.producer)) {
+                        /* Fenced or otherwise unusable for good: every later batch would abort.
+                         * Stop, so the supervisor starts a clean instance (or, when another
+                         * one runs under the same CX_INSTANCE_ID, the operator sees it). */
+                        cx_log(CX_LOG_ERROR, "kafka.producer_fatal",
+                               "the transactional producer %s cannot go on (fenced by a newer "
+                               "instance with the same id, or a fatal broker error): stopping",
+                               txid);
+                        cx_daemon_set_ready(&t.d, false, "Kafka producer unusable");
+                        rc = 1;
+                        goto out;
                 }
                 /* PostgreSQL or Kafka trouble: wait a little longer each time, up to 5 s. */
                 backoff_ms = backoff_ms ? (backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2) : 100;

@@ -191,5 +191,50 @@ class TransformerDaemon(unittest.TestCase):
         self.assertTrue(codes & {"F9", "F8"}, codes)
 
 
+    def test_a_fenced_instance_stops_and_other_prefixes_are_not_fenced(self):
+        """Two live instances under one CX_INSTANCE_ID: the older one is fenced by the newer
+        one's transactional id and stops (exit 1, kafka.producer_fatal) instead of aborting
+        every batch for ever. A stack with another topic prefix on the same cluster, same
+        instance name, is not fenced (the prefix is part of the transactional id)."""
+        order = json.loads(subprocess.run(
+            [CCV_FAKE, "--dump-orders", "--seed", "11", "--shops", "1", "--orders", "1"],
+            stdout=subprocess.PIPE, text=True, check=True).stdout.splitlines()[0])
+        order.pop("_fake_expect", None)
+
+        def envelope(n):
+            return ("shop-a", json.dumps({"v": 1, "tenant": "shop-a", "entity": "order",
+                                          "event": "upsert", "source_id": str(order["id"]),
+                                          "trace_id": f"fence-{n}", "payload": order}))
+        other = self.prefix.rstrip(".") + "-other."
+        old = self.start("tx-same")
+        neighbour = cxtest.Daemon(TRANSFORMER, {
+            "CX_KAFKA_BROKERS": self.brokers, "CX_PG_DSN": self.dsn, "CX_TOPIC_PREFIX": other,
+            "CX_INSTANCE_ID": "tx-same", "CX_RULES_REFRESH_MS": "200"}, name="tx-other").start()
+        self.daemons.append(neighbour)
+        neighbour.wait_ready(120)
+        kcat_produce(self.brokers, self.prefix + "shop.orders", [envelope(1)])
+        self.wait_outputs(1, timeout=120)
+        new = self.start("tx-same")  # fences the old one's transactional id
+        kcat_produce(self.brokers, self.prefix + "shop.orders", [envelope(2)])
+        kcat_produce(self.brokers, other + "shop.orders", [envelope(3)])
+        deadline = time.time() + 120
+        while time.time() < deadline and old.proc.poll() is None:
+            time.sleep(0.3)
+        self.assertEqual(old.proc.poll(), 1, "the fenced instance did not stop:\n"
+                         + old.output()[-3000:])
+        self.assertIn("kafka.producer_fatal", [e.get("event") for e in old.log_events()])
+        # the newer instance books the second envelope; the neighbour its own, untouched
+        self.wait_outputs(2, timeout=120)
+        def neighbours():
+            return [c.get("trace_id") for topic in ("exact.commands", "dead.letters")
+                    for _, c in kcat_read(self.brokers, other + topic)]
+        deadline = time.time() + 120
+        while time.time() < deadline and not neighbours():
+            time.sleep(0.5)
+        self.assertEqual(neighbours(), ["fence-3"])
+        for d in (new, neighbour):
+            self.assertIsNone(d.proc.poll(), d.output()[-3000:])
+            self.assertNotIn("kafka.producer_fatal", [e.get("event") for e in d.log_events()])
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

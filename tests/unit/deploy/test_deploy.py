@@ -143,7 +143,7 @@ class Kubernetes(unittest.TestCase):
                 ref = env.get("CX_INSTANCE_ID", {}).get("valueFrom", {}).get("fieldRef", {})
                 self.assertEqual(ref.get("fieldPath"), "metadata.name",
                                  "CX_INSTANCE_ID must be the pod's name")
-        # The transactional id (cx-transformer-<instance>) must be stable across restarts
+        # The transactional id (cx-transformer-<prefix><instance>) must be stable across restarts
         # and unique: a StatefulSet's pod names; its headless Service exists.
         sts = self.by_kind["StatefulSet"]["transformer"]
         svc = self.by_kind["Service"][sts["spec"]["serviceName"]]
