@@ -490,6 +490,12 @@ int transformer_daemon_main(int argc, char **argv)
                     vies_gate_retry_due(&t.vies, t.d.db, t.rules, t.producer, t.consumer, &err) < 0)
                         cx_log(CX_LOG_WARN, "vies.retry_failed", "%s", err.msg);
 
+                /* Unready since an aborted batch, and nothing to read now (the batch's
+                 * partitions may have gone to another member): ready again once the database
+                 * and the brokers answer, not only after the next commit. */
+                if (n == 0 && !atomic_load(&t.d.ready) && cx_db_ping(t.d.db) &&
+                    cx_kafka_ready(cx_consumer_handle(t.consumer), 1000))
+                        cx_daemon_set_ready(&t.d, true, NULL);
                 if (n >= 0) {
                         backoff_ms = 0;
                         continue;
