@@ -167,10 +167,8 @@ static void report_done(run *r, bool skipped, const char *summary)
         int64_t lat = r->j->kafka_ts_ms > 0 ? exact_now_ms() - r->j->kafka_ts_ms : 0;
         char lab[600];
 
-        /* A command delivered again (a rebalance before its offset was committed) that ends
-         * the same way adds no second line for the same record. */
-        cx_sync_log_once(r->w->db, r->tenant, "load", r->kind, r->source_id,
-                         skipped ? "skipped" : "ok", summary, r->trace, NULL);
+        cx_sync_log(r->w->db, r->tenant, "load", r->kind, r->source_id, skipped ? "skipped" : "ok",
+                    summary, r->trace, NULL);
         cx_metrics_label2(lab, sizeof(lab), "kind", r->kind, "result",
                           skipped ? "skipped" : "loaded");
         cx_counter_add("cx_loader_commands_total", "Commands finished", lab, 1);
