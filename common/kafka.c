@@ -21,6 +21,7 @@ struct cx_producer {
 
 struct cx_consumer {
         rd_kafka_t *rk;
+        atomic_ulong revocations; /* partitions taken away by rebalances so far */
 };
 
 /* The last refused login (SASL or TLS), for start-up messages. */
@@ -557,6 +558,52 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
         return 0; /* librdkafka frees the text */
 }
 
+/* Each assignment and revocation is logged (operators and tests place events by them) and
+ * counted, so that a transaction holding messages of revoked partitions is never committed
+ * (cx_consumer_revocations). */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+        cx_consumer *c = opaque;
+        bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+        bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+        json_t *list = json_array();
+        rd_kafka_error_t *e = NULL;
+        rd_kafka_resp_err_t re = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+        for (int i = 0; parts && i < parts->cnt; i++) {
+                char name[300];
+
+                snprintf(name, sizeof(name), "%s[%d]", parts->elems[i].topic,
+                         (int)parts->elems[i].partition);
+                json_array_append_new(list, json_string(name));
+        }
+        if (!assign)
+                atomic_fetch_add(&c->revocations, 1);
+        cx_log_fields(CX_LOG_INFO, "kafka.rebalance",
+                      json_pack("{s:s, s:o, s:s}", "phase", assign ? "assign" : "revoke",
+                                "partitions", list, "reason", rd_kafka_err2name(err)),
+                      "%s %d partition(s)", assign ? "assigned" : "revoked",
+                      parts ? parts->cnt : 0);
+        cx_counter_add("cx_kafka_rebalances_total", "Partition assignments and revocations", NULL,
+                       1);
+        if (cooperative)
+                e = assign ? rd_kafka_incremental_assign(rk, parts)
+                           : rd_kafka_incremental_unassign(rk, parts);
+        else
+                re = rd_kafka_assign(rk, assign ? parts : NULL);
+        if (e || re)
+                cx_log(CX_LOG_ERROR, "kafka.rebalance_failed", "%s",
+                       e ? rd_kafka_error_string(e) : rd_kafka_err2str(re));
+        if (e)
+                rd_kafka_error_destroy(e);
+}
+
+unsigned long cx_consumer_revocations(cx_consumer *c)
+{
+        return atomic_load(&c->revocations);
+}
+
 cx_consumer *cx_consumer_new(const char *brokers, const char *group, const char *const *topics,
                              bool read_committed, bool from_beginning, cx_err *err)
 {
@@ -581,6 +628,8 @@ cx_consumer *cx_consumer_new(const char *brokers, const char *group, const char 
             cx_kafka_apply_properties(conf, err) < 0)
                 goto fail;
         rd_kafka_conf_set_stats_cb(conf, on_stats);
+        rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+        rd_kafka_conf_set_opaque(conf, c);
         c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         if (!c->rk) {
                 cx_fail(err, CX_ERR_KAFKA, false, "kafka consumer: %s", errstr);

@@ -101,6 +101,13 @@ cx_consumer *cx_consumer_new(const char *brokers, const char *group, const char 
  */
 rd_kafka_message_t *cx_consumer_poll(cx_consumer *c, int timeout_ms);
 
+/**
+ * @brief How many times a rebalance has taken partitions from @p c (logged as
+ *        kafka.rebalance). A batch that saw this change must not commit: the messages it
+ *        holds from a revoked partition are another instance's now.
+ */
+unsigned long cx_consumer_revocations(cx_consumer *c);
+
 /** @brief Commit the offset after @p msg (synchronously). */
 int cx_consumer_commit_message(cx_consumer *c, const rd_kafka_message_t *msg, cx_err *err);
 

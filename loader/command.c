@@ -198,10 +198,17 @@ static void retry_later(run *r, job_outcome *outcome, int64_t *until_ms, char *r
         job *j = r->j;
         char lab[600];
 
-        j->attempts++;
+        /* Our own database being down is no fault of the command: the try is not counted,
+         * or a restart longer than the tries last would dead-letter valid orders. */
+        bool db_down = !cx_db_ping(r->w->db);
+
+        if (db_down)
+                j->db_waits++;
+        else
+                j->attempts++;
         cx_metrics_label(lab, sizeof(lab), "tenant", r->tenant);
         cx_counter_add("cx_loader_retries_total", "Commands tried again after a failure", lab, 1);
-        if (j->attempts >= cfg->max_attempts) {
+        if (!db_down && j->attempts >= cfg->max_attempts) {
                 char msg[800];
 
                 snprintf(msg, sizeof(msg), "gave up after %d attempts: %s", j->attempts, r->reason);
@@ -209,11 +216,12 @@ static void retry_later(run *r, job_outcome *outcome, int64_t *until_ms, char *r
                 return;
         }
         cx_log_fields(CX_LOG_WARN, "command.retry",
-                      json_pack("{s:s,s:s,s:i}", "tenant", r->tenant, "source_id",
-                                r->source_id ? r->source_id : "", "attempt", j->attempts),
+                      json_pack("{s:s,s:s,s:i,s:b}", "tenant", r->tenant, "source_id",
+                                r->source_id ? r->source_id : "", "attempt", j->attempts,
+                                "database_down", db_down),
                       "%s", r->reason);
         *outcome = JOB_LATER;
-        *until_ms = exact_now_ms() + backoff_ms(cfg, j->attempts);
+        *until_ms = exact_now_ms() + backoff_ms(cfg, j->attempts + j->db_waits);
         snprintf(reason, reason_size, "backoff: %s", r->reason);
 }
 

@@ -42,7 +42,8 @@ static const cx_cfg_var loader_vars[] = {
         { "CX_LOADER_TOKEN_MARGIN_S", CX_CFG_INT, "30", 1, 300, false,
           "refresh the access token when fewer seconds than this are left (Exact allows 30)" },
         { "CX_LOADER_MAX_ATTEMPTS", CX_CFG_INT, "8", 1, 100, false,
-          "tries of a command (network errors, 5xx) before it is dead-lettered" },
+          "tries of a command (network errors, 5xx) before it is dead-lettered; a try that "
+          "failed while the loader's own database was down is not counted" },
         { "CX_LOADER_BACKOFF_BASE_MS", CX_CFG_INT, "500", 10, 600000, false,
           "first retry delay; doubles per attempt, with jitter" },
         { "CX_LOADER_BACKOFF_MAX_MS", CX_CFG_INT, "60000", 10, 3600000, false,

@@ -27,6 +27,7 @@ typedef struct job {
         int64_t offset;
         int64_t kafka_ts_ms; /**< message timestamp, for end-to-end latency */
         int attempts;        /**< failed tries in this instance */
+        int db_waits;        /**< tries that failed on our own database (not counted) */
         uint64_t generation; /**< of its partition when it was queued */
         sched_tenant *ts;
         struct job *next;

@@ -373,6 +373,7 @@ out:
 static int run_batch(struct transformer *t, int max, int max_ms)
 {
         long long deadline = now_ms() + max_ms;
+        unsigned long revoked = cx_consumer_revocations(t->consumer);
         int n = 0;
         bool open = false;
         cx_err err = { 0 };
@@ -384,9 +385,20 @@ static int run_batch(struct transformer *t, int max, int max_ms)
                 if (open && left <= 0)
                         break;
                 m = cx_consumer_poll(t->consumer, open ? (int)(left > 0 ? left : 0) : 200);
+                if (open && cx_consumer_revocations(t->consumer) != revoked) {
+                        /* The commit would carry the new assignment's offsets only: the
+                         * commands of the revoked partitions' messages would be committed
+                         * while their new owner transforms them again. */
+                        if (m)
+                                rd_kafka_message_destroy(m);
+                        cx_fail(&err, CX_ERR_KAFKA, true,
+                                "partitions revoked by a rebalance during the batch");
+                        goto abort;
+                }
                 if (!m)
                         break; /* idle or done: the caller also has waiting VIES orders */
                 if (!open) {
+                        revoked = cx_consumer_revocations(t->consumer);
                         if (cx_producer_begin(t->producer, &err) < 0) {
                                 rd_kafka_message_destroy(m);
                                 goto abort;
@@ -403,6 +415,11 @@ static int run_batch(struct transformer *t, int max, int max_ms)
         }
         if (!open)
                 return 0;
+        if (cx_consumer_revocations(t->consumer) != revoked) {
+                cx_fail(&err, CX_ERR_KAFKA, true,
+                        "partitions revoked by a rebalance during the batch");
+                goto abort;
+        }
         if (cx_producer_commit(t->producer, t->consumer, &err) < 0)
                 goto rewind;
         cx_counter_add("cx_transformer_transactions_total", "Kafka transactions committed", NULL,
@@ -475,6 +492,12 @@ int transformer_daemon_main(int argc, char **argv)
                     vies_gate_retry_due(&t.vies, t.d.db, t.rules, t.producer, t.consumer, &err) < 0)
                         cx_log(CX_LOG_WARN, "vies.retry_failed", "%s", err.msg);
 
+                /* Unready since an aborted batch, and nothing to read now (the batch's
+                 * partitions may have gone to another member): ready again once the database
+                 * and the brokers answer, not only after the next commit. */
+                if (n == 0 && !atomic_load(&t.d.ready) && cx_db_ping(t.d.db) &&
+                    cx_kafka_ready(cx_consumer_handle(t.consumer), 1000))
+                        cx_daemon_set_ready(&t.d, true, NULL);
                 if (n >= 0) {
                         backoff_ms = 0;
                         continue;

@@ -99,6 +99,7 @@ class Services:
         opts = (f"-p {port} -k {pgdir} -c listen_addresses=127.0.0.1 -c fsync=off "
                 f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
                 f"-c shared_buffers=128MB")
+        self.pg_opts = opts
         self._pg(f"{bindir}/pg_ctl", "-D", self.pg_data, "-o", opts, "-l",
                  os.path.join(pgdir, "log"), "-w", "-t", "60", "start")
         self.pg_bindir = bindir
@@ -113,6 +114,26 @@ class Services:
                          "-w", "stop")
             except subprocess.CalledProcessError as e:
                 log(f"postgres stop: {e.stdout}")
+
+    def kill_postgres(self):
+        """An immediate shutdown, at once: SIGQUIT to the postmaster (what pg_ctl stop -m
+        immediate sends), every session cut; returns once it has exited."""
+        with open(os.path.join(self.pg_data, "postmaster.pid")) as f:
+            pid = int(f.readline())
+        os.kill(pid, signal.SIGQUIT)
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
+
+    def start_postgres_again(self):
+        """Start the stopped cluster on its own port and socket directory (crash recovery
+        after kill_postgres); returns once it accepts connections."""
+        self._pg(f"{self.pg_bindir}/pg_ctl", "-D", self.pg_data, "-o", self.pg_opts, "-l",
+                 os.path.join(os.path.dirname(self.pg_data), "log"), "-w", "-t", "60", "start",
+                 timeout=90)
 
     # -- Kafka -------------------------------------------------------------------
     def start_kafka(self):
