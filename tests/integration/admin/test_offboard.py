@@ -37,6 +37,12 @@ ROWS = {
                      " VALUES ('{t}', 'order', '1')",
     "ledger": "INSERT INTO ledger (tenant_id, kind, source_key) VALUES ('{t}', 'sales_order', 'o1')",
     "exact_budget": "INSERT INTO exact_budget (tenant_id) VALUES ('{t}') ON CONFLICT DO NOTHING",
+    "exact_snapshot": "INSERT INTO exact_snapshot (tenant_id, division, kind)"
+                      " VALUES ('{t}', 1, 'item')",
+    "exact_snapshot_items": "INSERT INTO exact_snapshot_items (tenant_id, division, id, code)"
+                            " VALUES ('{t}', 1, 'guid-{t}', 'ART-{t}')",
+    "exact_snapshot_accounts": "INSERT INTO exact_snapshot_accounts (tenant_id, division, id)"
+                               " VALUES ('{t}', 1, 'guid-{t}')",
     "exact_endpoint_blocks": "INSERT INTO exact_endpoint_blocks (tenant_id, endpoint, errors,"
                              " blocked_until) VALUES ('{t}', 'salesorders', 1, now())",
     "admin_consents": "INSERT INTO admin_consents (tenant_id, state) VALUES ('{t}', 'st-{t}') ON CONFLICT DO NOTHING",
