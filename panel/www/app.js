@@ -468,6 +468,7 @@ function api(method, path, body) {
       if (!r.ok) {
         var err = new Error((data && data.error) || ("HTTP " + r.status));
         err.status = r.status;
+        err.body = data || {};
         throw err;
       }
       return data;
