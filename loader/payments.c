@@ -127,6 +127,27 @@ static int find_entry(run *r, const settlement *s, char entry[64])
         return 0;
 }
 
+/* POST journal entry @p body (taken) as ledger key @p key; its EntryID into @p entry. Posted
+ * without an EntryID in the answer: given up in the ledger, so the next try looks it up. */
+static int write_entry(run *r, const char *key, const char *ref, json_t *body, const char *what,
+                       char entry[64])
+{
+        exact_result res;
+        int rc = run_write(r, PAYMENT_KIND, key, ref, "", "POST", ENTRY_EP, NULL, body, what, &res);
+
+        json_decref(body);
+        if (rc < 0)
+                return -1;
+        snprintf(entry, 64, "%s", jstr(res.d, "EntryID"));
+        exact_result_clear(&res);
+        if (!entry[0]) {
+                ledger_gave_up(r->w->db, r->tenant, PAYMENT_KIND, key, NULL);
+                run_set(r, RUN_RETRY, 0, "journal entry created without EntryID in the answer");
+                return -1;
+        }
+        return 0;
+}
+
 /* POST the entry: the debtor line settles the receivable, the clearing line balances it. */
 static int post_entry(run *r, exact_refdata *rd, const settlement *s, char entry[64])
 {
@@ -135,9 +156,7 @@ static int post_entry(run *r, exact_refdata *rd, const settlement *s, char entry
         char clearing[64], desc[61], when[32] = "", what[200];
         double amount = (double)(long long)(s->amount * 100.0 + 0.5) / 100.0; /* positive */
         json_t *body, *debtor, *other;
-        exact_result res;
         cx_err e = { 0 };
-        int rc;
 
         if (exact_refdata_guid(rd, &reader, EXACT_REF_GL_ACCOUNT, jstr(s->pay, "clearing_gl"),
                                clearing, &e) < 0)
@@ -160,19 +179,7 @@ static int post_entry(run *r, exact_refdata *rd, const settlement *s, char entry
         snprintf(what, sizeof(what), "payment of %s %lld (order %s)", s->what, s->number,
                  r->source_id);
         snprintf(desc, sizeof(desc), "%lld", s->number);
-        rc = run_write(r, PAYMENT_KIND, s->key, desc, "", "POST", ENTRY_EP, NULL, body, what, &res);
-        json_decref(body);
-        if (rc < 0)
-                return -1;
-        snprintf(entry, 64, "%s", jstr(res.d, "EntryID"));
-        exact_result_clear(&res);
-        if (!entry[0]) {
-                /* posted, but the answer did not say as what: the look-up finds it */
-                ledger_gave_up(r->w->db, r->tenant, PAYMENT_KIND, s->key, NULL);
-                run_set(r, RUN_RETRY, 0, "journal entry created without EntryID in the answer");
-                return -1;
-        }
-        return 0;
+        return write_entry(r, s->key, desc, body, what, entry);
 }
 
 /* The open items left for the document after the payment (0 when matched), with their sum;
@@ -300,10 +307,8 @@ static int post_transfer(run *r, exact_refdata *rd, const json_t *pay, const set
         char clearing[64], desc[61], when[32] = "", what[200], ref[24];
         const char *date = jstr(pay, "date");
         json_t *body, *lines;
-        exact_result res;
         cx_err e = { 0 };
         double diff;
-        int rc;
 
         if (exact_refdata_guid(rd, &reader, EXACT_REF_GL_ACCOUNT, jstr(pay, "clearing_gl"),
                                clearing, &e) < 0)
@@ -335,18 +340,7 @@ static int post_transfer(run *r, exact_refdata *rd, const json_t *pay, const set
                  "payment moved from credit note %lld to invoice %lld (order %s)", E->number,
                  V->number, r->source_id);
         snprintf(ref, sizeof(ref), "%lld", V->number);
-        rc = run_write(r, PAYMENT_KIND, vkey, ref, "", "POST", ENTRY_EP, NULL, body, what, &res);
-        json_decref(body);
-        if (rc < 0)
-                return -1;
-        snprintf(entry, 64, "%s", jstr(res.d, "EntryID"));
-        exact_result_clear(&res);
-        if (!entry[0]) {
-                ledger_gave_up(r->w->db, r->tenant, PAYMENT_KIND, vkey, NULL);
-                run_set(r, RUN_RETRY, 0, "journal entry created without EntryID in the answer");
-                return -1;
-        }
-        return 0;
+        return write_entry(r, vkey, ref, body, what, entry);
 }
 
 /*
