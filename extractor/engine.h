@@ -72,6 +72,7 @@ typedef struct ex_tenant {
         long long extract_from;
         long long cursor;         /* orders: create_date of the last order handled */
         long long prod_watermark; /* products: modifydate every earlier pass reached */
+        bool products_failed;     /* a product listing failed: products no longer go first */
         ex_pass orders, reread, products, users;
         ex_pass watch;         /* the watch list of not yet bookable orders (watch.h) */
         double lease_renewed;  /* monotonic time our lease was last renewed */

@@ -28,9 +28,15 @@ enum {
         PASS_WATCH
 };
 
-/* The first pass that is due, in the order of docs/extractor.md, "How it works". */
+/* The first pass that is due, in the order of docs/extractor.md, "How it works". Until the
+ * products have been read once, they go first: an order's line then finds the product's own
+ * item, instead of creating one from the line that the product would rewrite (issue 15). A
+ * product listing that fails gives up that place, so it never holds the orders back. */
 static int due_pass(const extractor *x, const ex_tenant *t, double now)
 {
+        if (t->want[ENT_PRODUCT] && !t->prod_watermark && !t->products_failed &&
+            due(&t->products, now))
+                return PASS_PRODUCTS;
         if (t->want[ENT_ORDER] && due(&t->orders, now))
                 return PASS_ORDERS;
         if (t->want[ENT_PRODUCT] && due(&t->products, now))
@@ -65,7 +71,13 @@ static ex_rc tenant_slice(extractor *x, ex_tenant *t, double now)
         t->hints_went_last = false;
         switch (pass) {
         case PASS_ORDERS: return ex_slice_orders(x, t, true);
-        case PASS_PRODUCTS: return ex_slice_products(x, t);
+        case PASS_PRODUCTS: {
+                ex_rc rc = ex_slice_products(x, t);
+
+                if (rc == EX_FAIL)
+                        t->products_failed = true;
+                return rc;
+        }
         case PASS_REREAD: return ex_slice_orders(x, t, false);
         case PASS_USERS: return ex_slice_users(x, t);
         case PASS_WATCH: return ex_slice_watch(x, t);
